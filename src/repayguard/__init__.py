@@ -1,0 +1,1 @@
+"""repayguard: decide, enforce, explain and govern per-borrower repayment-method controls."""

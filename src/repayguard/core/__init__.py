@@ -1,0 +1,1 @@
+"""The pure decision core: frames in, frames out; no database, clock or network."""
