@@ -1,0 +1,53 @@
+# repayguard — every target bootstraps what it needs (a virtualenv with the locked dependencies).
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.9
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+.PHONY: demo test check lint format typecheck contracts bench serve venv clean
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --python $(PYTHON) --quiet
+	@touch $@
+
+venv: $(VENV)/.synced
+
+demo: venv ## generate → ingest → decide → summary → serve on 127.0.0.1:8000
+	$(BIN)/repayguard demo $(DEMO_ARGS)
+
+serve: venv ## serve the API over the default data directory
+	$(BIN)/repayguard serve
+
+test: venv ## the whole test suite (SQLite, and PostgreSQL on 127.0.0.1:5432)
+	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+
+lint: venv
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+format: venv
+	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench
+
+typecheck: venv
+	$(BIN)/mypy
+
+contracts: venv
+	$(BIN)/lint-imports
+
+check: lint typecheck contracts test
+
+bench: venv ## benchmarks print JSON (see bench/README.md)
+	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/decide.py
+
+clean:
+	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache

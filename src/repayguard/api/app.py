@@ -1,0 +1,82 @@
+"""The FastAPI application: routers, the one error mapping, health."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from repayguard import __version__
+from repayguard.bootstrap import Container
+from repayguard.entitlements.endpoints import router as entitlements_router
+from repayguard.errors import RepayguardError
+from repayguard.ingestion.endpoints import router as ingestion_router
+
+PROBLEM = "application/problem+json"
+
+
+def create_app(container: Container) -> FastAPI:
+    """The API over a built container; the container outlives no request it serves."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        container.close()
+
+    app = FastAPI(
+        title="repayguard",
+        version=__version__,
+        summary="Decide, enforce and explain which repayment methods each borrower may use.",
+        lifespan=lifespan,
+    )
+    app.state.container = container
+    app.state.uow = container.uow
+    app.state.view = container.view
+    app.state.clock = container.clock
+    app.include_router(ingestion_router)
+    app.include_router(entitlements_router)
+
+    @app.get("/healthz", tags=["operations"])
+    def health() -> dict[str, Any]:
+        return {
+            "status": "ok",
+            "policy": container.decision_engine.compiled.version,
+            "model": container.decision_engine.model.version,
+            "borrowers_in_view": len(container.view) if container.view is not None else 0,
+        }
+
+    @app.exception_handler(RepayguardError)
+    async def repayguard_error(_: Request, exc: RepayguardError) -> JSONResponse:
+        body: dict[str, Any] = {
+            "type": f"https://repayguard.dev/problems/{exc.code}",
+            "title": exc.code.replace("_", " "),
+            "status": exc.http_status,
+            "detail": exc.message,
+            "code": exc.code,
+        }
+        if exc.hint:
+            body["hint"] = exc.hint
+        if exc.detail:
+            body["extra"] = exc.detail
+        return JSONResponse(body, status_code=exc.http_status, media_type=PROBLEM)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"field": ".".join(str(p) for p in e["loc"]), "reason": e["msg"]} for e in exc.errors()
+        ]
+        body = {
+            "type": "https://repayguard.dev/problems/invalid_request",
+            "title": "invalid request",
+            "status": 422,
+            "detail": "the request body or parameters do not match the API schema",
+            "code": "invalid_request",
+            "errors": errors,
+        }
+        return JSONResponse(body, status_code=422, media_type=PROBLEM)
+
+    return app

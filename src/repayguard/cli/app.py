@@ -1,0 +1,242 @@
+"""The ``repayguard`` command: data in, decisions out, the API served; friendly errors."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+
+from repayguard.cli import demo as demo_command
+from repayguard.cli.output import (
+    console,
+    errors,
+    ingest_table,
+    progress_bar,
+    rejections_table,
+    report_json,
+    summary_table,
+)
+from repayguard.config import Settings
+from repayguard.errors import RepayguardError
+
+app = typer.Typer(
+    name="repayguard",
+    help="Decide, enforce and explain which repayment methods each borrower may use.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+DataDir = Annotated[
+    Path | None,
+    typer.Option("--data-dir", help="Data folder (default: $REPAYGUARD_DATA_DIR or .repayguard)."),
+]
+
+
+def load_settings(data_dir: Path | None = None, **overrides: object) -> Settings:
+    """Settings from the environment, with the command's own options on top."""
+    settings = Settings()
+    if data_dir is not None:
+        settings = settings.model_copy(update={"data_dir": data_dir})
+    if overrides:
+        settings = settings.model_copy(update=overrides)
+    return settings
+
+
+def inline(settings: Settings, *, online: bool) -> Settings:
+    """Settings for a one-shot command: the relay runs in the caller, online deciding as asked."""
+    return settings.model_copy(
+        update={
+            "bus": settings.bus.model_copy(update={"relay": "inline"}),
+            "decisions": settings.decisions.model_copy(update={"online": online}),
+        }
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade(data_dir: DataDir = None) -> None:
+    """Apply pending schema migrations (serve and demo do this by themselves)."""
+    from repayguard.platform import schema
+    from repayguard.platform.db import make_engine
+
+    settings = load_settings(data_dir)
+    engine = make_engine(settings.database_url)
+    try:
+        before = schema.current_revision(engine)
+        schema.upgrade(engine)
+        after = schema.current_revision(engine)
+    finally:
+        engine.dispose()
+    if before == after:
+        console.print(f"Database already at revision [bold]{after}[/bold]: nothing to do.")
+    else:
+        console.print(f"Database upgraded from {before or 'empty'} to [bold]{after}[/bold].")
+
+
+@app.command()
+def generate(
+    out: Annotated[Path, typer.Option(help="Folder to write the event files into.")],
+    borrowers: Annotated[int, typer.Option(min=1, help="Borrowers in the portfolio.")] = 10_000,
+    months: Annotated[int, typer.Option(min=1, max=120, help="Months of history.")] = 12,
+    seed: Annotated[int, typer.Option(help="Random seed: same seed, same files.")] = 7,
+    start: Annotated[
+        datetime | None,
+        typer.Option(formats=["%Y-%m-%d"], help="First day of the history (default 2025-01-01)."),
+    ] = None,
+    workers: Annotated[int, typer.Option(min=1, help="Processes to use.")] = 2,
+) -> None:
+    """Write a synthetic portfolio's events as Parquet files (see docs/synthetic-data.md)."""
+    from repayguard.simulation import PortfolioSpec, generate_portfolio
+
+    spec = PortfolioSpec(borrowers=borrowers, months=months, seed=seed)
+    if start is not None:
+        spec = PortfolioSpec(
+            borrowers=borrowers, months=months, seed=seed, start=start.replace(tzinfo=UTC)
+        )
+    started = time.perf_counter()
+    with progress_bar("Generating", borrowers, "borrowers") as bar:
+        summary = generate_portfolio(
+            spec, out, progress=lambda done: bar.set(done), workers=workers
+        )
+    seconds = time.perf_counter() - started
+    console.print(
+        f"Wrote {summary.total_events:,} events for {borrowers:,} borrowers into {out} "
+        f"in {seconds:.1f} s. Next: [bold]repayguard ingest {out}[/bold]"
+    )
+
+
+@app.command()
+def ingest(
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help="Event files (.csv, .jsonl, .parquet) or folders holding them."),
+    ],
+    decide: Annotated[
+        bool, typer.Option(help="Re-decide the affected borrowers after the import.")
+    ] = True,
+    batch_size: Annotated[int, typer.Option(min=1, max=10_000)] = 10_000,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the outcome as JSON (for scripts).")
+    ] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Import event files: bad records are quarantined with their reasons, the rest land."""
+    from repayguard.bootstrap import bootstrap
+    from repayguard.decisions import DecideBorrowers, decide_borrowers
+    from repayguard.ingestion import count_records, expand_paths, ingest_files
+
+    files = expand_paths(paths)
+    settings = inline(load_settings(data_dir), online=False)
+    with bootstrap(settings, migrate=True) as container:
+        total = sum(count_records(path) for path in files)
+        started = time.perf_counter()
+        with progress_bar("Ingesting", total, "events", quiet=as_json) as bar:
+            report = ingest_files(
+                files,
+                uow=container.uow,
+                batch_size=batch_size,
+                on_batch=lambda n: bar.advance(n),
+            )
+        if as_json:
+            typer.echo(json.dumps(report_json(report), ensure_ascii=False))
+            return
+        console.print(ingest_table(report, time.perf_counter() - started))
+        if report.rejections:
+            console.print(rejections_table(report))
+            console.print(
+                f"{report.rejected:,} records were quarantined with their reasons (table "
+                "'quarantine'); fix them and ingest them again."
+            )
+        if decide and report.borrower_ids:
+            with console.status(f"Deciding {len(report.borrower_ids):,} affected borrowers…"):
+                run = decide_borrowers(
+                    DecideBorrowers(borrower_ids=sorted(report.borrower_ids), mode="online"),
+                    uow=container.uow(),
+                    engine=container.decision_engine,
+                    history_days=settings.decisions.history_days,
+                )
+            console.print(summary_table(run.summary, title="Decisions for affected borrowers"))
+
+
+@app.command(name="decide")
+def decide_command(
+    all_borrowers: Annotated[
+        bool, typer.Option("--all", help="Re-decide every borrower (the batch driver).")
+    ] = False,
+    borrower: Annotated[
+        list[str] | None, typer.Option("--borrower", help="Re-decide this borrower (repeatable).")
+    ] = None,
+    as_of: Annotated[
+        datetime | None,
+        typer.Option(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"], help="Decide as of (UTC)."),
+    ] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Run the decision core and update entitlements; prints tiers and method states."""
+    from repayguard.bootstrap import bootstrap
+    from repayguard.decisions import DecideBorrowers, decide_borrowers
+
+    if all_borrowers == bool(borrower):
+        raise RepayguardError(
+            "say which borrowers to decide", hint="use --all, or --borrower ID (repeatable)"
+        )
+    settings = inline(load_settings(data_dir), online=False)
+    with bootstrap(settings) as container:
+        started = time.perf_counter()
+        with console.status("Deciding…"):
+            run = decide_borrowers(
+                DecideBorrowers(
+                    borrower_ids=None if all_borrowers else borrower,
+                    as_of=as_of.replace(tzinfo=UTC) if as_of else None,
+                ),
+                uow=container.uow(),
+                engine=container.decision_engine,
+                history_days=settings.decisions.history_days,
+            )
+        seconds = time.perf_counter() - started
+    console.print(
+        summary_table(run.summary, title=f"Decisions as of {run.as_of:%Y-%m-%d %H:%M} UTC")
+    )
+    console.print(
+        f"{run.borrowers:,} borrowers decided in {seconds:.1f} s; "
+        f"{run.changed:,} entitlements changed ({run.tightened:,} tightened, "
+        f"{run.loosened:,} loosened)."
+    )
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    data_dir: DataDir = None,
+) -> None:
+    """Serve the REST API (authorize, repayment methods, events) until interrupted."""
+    demo_command.serve_api(load_settings(data_dir), host=host, port=port)
+
+
+app.command(name="demo")(demo_command.demo)
+
+
+def main() -> None:
+    """Entry point: expected errors print what went wrong and what to do, never a traceback."""
+    try:
+        app()
+    except RepayguardError as exc:
+        errors.print(f"[bold red]error:[/bold red] {exc.message}")
+        if exc.hint:
+            errors.print(f"[bold]what to do:[/bold] {exc.hint}")
+        sys.exit(2)
+    except ValidationError as exc:
+        errors.print("[bold red]error:[/bold red] the configuration is not valid:")
+        for error in exc.errors(include_url=False):
+            field = ".".join(str(p) for p in error["loc"]) or "settings"
+            errors.print(f"  REPAYGUARD_{field.upper().replace('.', '__')}: {error['msg']}")
+        sys.exit(2)

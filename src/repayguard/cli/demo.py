@@ -1,0 +1,153 @@
+"""``repayguard demo`` and ``serve``: the whole loop on the embedded default, then the API."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.panel import Panel
+from rich.table import Table
+
+from repayguard.cli.output import console, ingest_table, progress_bar, summary_table
+from repayguard.config import Settings
+
+DEMO_DIR = Path(".repayguard") / "demo"
+
+
+def serve_api(settings: Settings, *, host: str, port: int) -> None:
+    """Build the container with the entitlement view and run uvicorn (one worker)."""
+    import uvicorn
+
+    from repayguard.api.app import create_app
+    from repayguard.bootstrap import bootstrap
+
+    container = bootstrap(settings, migrate=True, serve_view=True)
+    view_size = len(container.view) if container.view is not None else 0
+    console.print(
+        f"Serving repayguard on [bold]http://{host}:{port}[/bold] "
+        f"({view_size:,} entitlements in memory). API docs: http://{host}:{port}/docs — "
+        "Ctrl+C stops."
+    )
+    uvicorn.run(create_app(container), host=host, port=port, log_level="warning")
+
+
+def demo(
+    borrowers: Annotated[int, typer.Option(min=10, help="Borrowers to generate.")] = 10_000,
+    months: Annotated[int, typer.Option(min=2, max=36, help="Months of history.")] = 12,
+    seed: Annotated[int, typer.Option(help="Random seed of the portfolio.")] = 7,
+    serve: Annotated[bool, typer.Option(help="Serve the API after the summary.")] = True,
+    port: Annotated[int, typer.Option(help="Port for the API.")] = 8000,
+    data_dir: Annotated[
+        Path, typer.Option("--data-dir", help="Folder for the demo (emptied first).")
+    ] = DEMO_DIR,
+) -> None:
+    """Generate a portfolio, ingest it, decide every borrower, show the outcome, serve the API."""
+    from repayguard.bootstrap import bootstrap
+    from repayguard.decisions import DecideBorrowers, decide_borrowers
+    from repayguard.ingestion import expand_paths, ingest_files
+    from repayguard.simulation import PortfolioSpec, generate_portfolio
+
+    if data_dir.exists():
+        shutil.rmtree(data_dir)
+    events_dir = data_dir / "events"
+    now = datetime.now(UTC)
+    start = _months_before(now, months)
+    settings = Settings(data_dir=data_dir)
+    one_shot = settings.model_copy(
+        update={
+            "bus": settings.bus.model_copy(update={"relay": "inline"}),
+            "decisions": settings.decisions.model_copy(update={"online": False}),
+        }
+    )
+    console.rule("[bold]repayguard demo")
+    console.print(
+        f"1/3 A synthetic credit-line portfolio: {borrowers:,} borrowers, {months} months "
+        f"from {start:%Y-%m-%d}, seed {seed}."
+    )
+    spec = PortfolioSpec(borrowers=borrowers, months=months, seed=seed, start=start)
+    with progress_bar("Generating", borrowers, "borrowers") as bar:
+        generated = generate_portfolio(
+            spec, events_dir, progress=lambda done: bar.set(done), workers=2
+        )
+    console.print(f"2/3 Ingesting {generated.total_events:,} events into SQLite ({data_dir}).")
+    with bootstrap(one_shot, migrate=True) as container:
+        started = time.perf_counter()
+        with progress_bar("Ingesting", generated.total_events, "events") as bar:
+            report = ingest_files(
+                expand_paths([events_dir]),
+                uow=container.uow,
+                on_batch=lambda n: bar.advance(n),
+            )
+        console.print(ingest_table(report, time.perf_counter() - started))
+        console.print("3/3 Deciding every borrower: features → PD → tier → policy → guardrails.")
+        started = time.perf_counter()
+        with console.status("Deciding…"):
+            run = decide_borrowers(
+                DecideBorrowers(as_of=now),
+                uow=container.uow(),
+                engine=container.decision_engine,
+                history_days=settings.decisions.history_days,
+            )
+        seconds = time.perf_counter() - started
+        console.print(summary_table(run.summary, title=f"Decisions as of {now:%Y-%m-%d %H:%M} UTC"))
+        console.print(
+            f"{run.borrowers:,} borrowers decided in {seconds:.1f} s under policy "
+            f"[bold]{container.decision_engine.compiled.version}[/bold] and model "
+            f"[bold]{container.decision_engine.model.version}[/bold]."
+        )
+        examples = _examples(container, port)
+    console.print(examples)
+    if serve:
+        serve_api(settings, host="127.0.0.1", port=port)
+    else:
+        console.print(f"Serve it later with: [bold]repayguard serve --data-dir {data_dir}[/bold]")
+
+
+def _months_before(moment: datetime, months: int) -> datetime:
+    """First day of the month ``months`` calendar months before ``moment``'s month."""
+    index = moment.year * 12 + moment.month - 1 - months
+    return datetime(index // 12, index % 12 + 1, 1, tzinfo=UTC)
+
+
+def _examples(container: object, port: int) -> Panel:
+    """A few borrowers worth looking at, with the requests that show their methods."""
+    from sqlalchemy import select
+
+    from repayguard.bootstrap import Container
+    from repayguard.entitlements.models import EntitlementRow
+
+    assert isinstance(container, Container)
+    picks: list[tuple[str, EntitlementRow]] = []
+    with container.session_factory() as session:
+        for label, condition in (
+            ("auto-debit disabled", EntitlementRow.auto_debit == "disabled"),
+            ("early repayment restricted", EntitlementRow.early_repayment == "restricted"),
+            ("no restriction", EntitlementRow.rule_id == "default"),
+        ):
+            row = session.scalars(
+                select(EntitlementRow).where(condition).order_by(EntitlementRow.borrower_id)
+            ).first()
+            if row is not None:
+                picks.append((label, row))
+    table = Table(show_header=True, box=None)
+    table.add_column("borrower")
+    table.add_column("why shown")
+    table.add_column("rule")
+    table.add_column("reasons")
+    for label, row in picks:
+        table.add_row(row.borrower_id, label, row.rule_id, ", ".join(row.reasons) or "-")
+    base = f"http://127.0.0.1:{port}"
+    who = picks[0][1].borrower_id if picks else "B0000001"
+    body = Table.grid()
+    body.add_row(table)
+    body.add_row("")
+    body.add_row(f"[bold]Try:[/bold] curl {base}/v1/borrowers/{who}/repayment-methods")
+    body.add_row(
+        f"     curl -X POST {base}/v1/authorize -H 'content-type: application/json' "
+        f'-d \'{{"borrower_id": "{who}", "method": "auto_debit"}}\''
+    )
+    return Panel(body, title="Borrowers to look at", title_align="left")

@@ -1,0 +1,145 @@
+"""Shared CLI output: the console, progress bars and the tables several commands print."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import polars as pl
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from repayguard.ingestion import FilesReport
+
+console = Console(highlight=False)
+errors = Console(stderr=True, highlight=False)
+
+
+class Bar:
+    """One progress bar: ``advance(n)`` by some units, or ``set(done)`` to an absolute count."""
+
+    def __init__(self, progress: Progress, task: TaskID) -> None:
+        self._progress = progress
+        self._task = task
+
+    def advance(self, amount: int) -> None:
+        self._progress.advance(self._task, amount)
+
+    def set(self, done: int) -> None:
+        self._progress.update(self._task, completed=done)
+
+
+@contextmanager
+def progress_bar(
+    description: str, total: int | None, unit: str, *, quiet: bool = False
+) -> Iterator[Bar]:
+    """A progress bar for long work (hidden when ``quiet``)."""
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn(unit),
+        TaskProgressColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=errors if quiet else console,
+        transient=False,
+        disable=quiet,
+    )
+    with progress:
+        yield Bar(progress, progress.add_task(description, total=total))
+
+
+def ingest_table(report: FilesReport, seconds: float) -> Table:
+    table = Table(title="Ingestion", title_justify="left")
+    table.add_column("files", justify="right")
+    table.add_column("accepted", justify="right", style="green")
+    table.add_column("duplicates", justify="right", style="yellow")
+    table.add_column("rejected", justify="right", style="red")
+    table.add_column("events/s", justify="right")
+    total = report.accepted + report.duplicates + report.rejected
+    table.add_row(
+        f"{report.files:,}",
+        f"{report.accepted:,}",
+        f"{report.duplicates:,}",
+        f"{report.rejected:,}",
+        f"{total / seconds:,.0f}" if seconds > 0 else "-",
+    )
+    return table
+
+
+def report_json(report: FilesReport, limit: int = 100) -> dict[str, Any]:
+    """The import outcome for scripts: totals and the first ``limit`` rejections."""
+    return {
+        "files": report.files,
+        "accepted": report.accepted,
+        "duplicates": report.duplicates,
+        "rejected": report.rejected,
+        "rejections": [
+            {
+                "file": name,
+                "index": r.index,
+                "event_id": r.event_id,
+                "errors": [{"field": e.field, "reason": e.reason} for e in r.errors],
+            }
+            for name, r in report.rejections[:limit]
+        ],
+    }
+
+
+def rejections_table(report: FilesReport, limit: int = 10) -> Table:
+    table = Table(title=f"Rejected records (first {limit})", title_justify="left")
+    table.add_column("file")
+    table.add_column("index", justify="right")
+    table.add_column("event_id")
+    table.add_column("field")
+    table.add_column("reason")
+    for name, rejection in report.rejections[:limit]:
+        first = rejection.errors[0]
+        more = f" (+{len(rejection.errors) - 1} more)" if len(rejection.errors) > 1 else ""
+        table.add_row(
+            name, str(rejection.index), rejection.event_id or "-", first.field, first.reason + more
+        )
+    return table
+
+
+def summary_table(summary: pl.DataFrame, *, title: str) -> Table:
+    """Borrowers per tier and the method states the policy gave them."""
+    table = Table(title=title, title_justify="left")
+    for name in (
+        "tier",
+        "borrowers",
+        "mean PD",
+        "auto-debit disabled",
+        "auto-debit mandatory",
+        "early repay restricted",
+        "manual forced",
+    ):
+        table.add_column(name, justify="right")
+    total = summary.get_column("borrowers").sum()
+    for row in summary.iter_rows(named=True):
+        table.add_row(
+            f"T{row['tier']}",
+            f"{row['borrowers']:,} ({row['borrowers'] / total:.0%})",
+            f"{row['mean_pd']:.2%}",
+            _count(row["auto_debit_disabled"]),
+            _count(row["auto_debit_mandatory"]),
+            _count(row["early_restricted"]),
+            _count(row["manual_forced"]),
+        )
+    return table
+
+
+def _count(value: int) -> str:
+    return f"{value:,}" if value else "[dim]0[/dim]"

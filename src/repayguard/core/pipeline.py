@@ -1,0 +1,142 @@
+"""decide(): events to decisions in one pure, vectorized pass, with reasons and lineage.
+
+features -> PD -> tier (hysteresis vs the previous tier) -> policy inputs -> policy (first hit)
+-> ``keep`` resolved against the current entitlement -> guardrails -> decision rows. Nothing here
+reads a clock, a database or a file: ``as_of`` and every artefact are parameters, so the same
+call replays identically (batch, online micro-batch or simulation).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Final
+
+import polars as pl
+
+from repayguard.core import guardrails
+from repayguard.core.features import as_utc, compute_features
+from repayguard.core.policy.compiler import DTYPES, CompiledPolicy
+from repayguard.core.reasons import MAX_REASONS
+from repayguard.core.scoring import RiskModel
+from repayguard.core.tiers import SINCE_DTYPE, TIER_DTYPE, TierBands, assign_tiers, tier_label
+
+METHOD_COLUMNS: Final = ("auto_debit", "early_repayment", "manual", "manual_channels")
+FLAG_INPUTS: Final = ("open_appeal", "open_hardship")
+PREVIOUS_SCHEMA: Final = pl.Schema(
+    {
+        "borrower_id": pl.String(),
+        "tier": TIER_DTYPE,
+        "tier_since": SINCE_DTYPE,
+        "auto_debit": pl.String(),
+        "early_repayment": pl.String(),
+        "manual": pl.String(),
+        "manual_channels": pl.List(pl.String()),
+    }
+)
+"""Columns of ``previous`` (current state per borrower); ``open_appeal`` and ``open_hardship``
+(Boolean) may be added. Missing columns count as null."""
+
+DECISION_COLUMNS: Final = (
+    "borrower_id", "as_of", "pd", "tier", "tier_since", "model_version", "policy_version",
+    "policy_hash", "rule_id", "auto_debit", "early_repayment", "manual", "manual_channels",
+    "reasons", "requires_approval", "notice_days", "max_days", "review_after_days", "keep",
+    "guardrail", "input_hash", "inputs",
+)  # fmt: skip
+
+
+def empty_previous() -> pl.DataFrame:
+    """A ``previous`` frame with no borrowers (everyone decided for the first time)."""
+    return pl.DataFrame(schema=PREVIOUS_SCHEMA)
+
+
+def decide(
+    events: pl.DataFrame,
+    *,
+    as_of: datetime,
+    model: RiskModel,
+    bands: TierBands,
+    policy: CompiledPolicy,
+    previous: pl.DataFrame,
+    borrowers: Sequence[str] | None = None,
+) -> pl.DataFrame:
+    """Decide every borrower's repayment methods at ``as_of``; one row per borrower.
+
+    Rows: the borrowers of :func:`compute_features` (``borrowers`` exactly, when given).
+    Columns: :data:`DECISION_COLUMNS`. ``keep`` rows carry the borrower's current methods from
+    ``previous`` (or the default row's when there are none); ``reasons`` lists the policy row's
+    reasons, then the model's, at most four; ``inputs`` is the canonical JSON of the policy
+    inputs and ``input_hash`` its sha256, so equal inputs always hash equally.
+    """
+    at = as_utc(as_of)
+    features = compute_features(events, at, borrowers)
+    prev = _aligned_previous(features.select("borrower_id"), previous)
+    pd = model.predict_pd(features)
+    tiers = assign_tiers(pd, prev.select("borrower_id", "tier", "tier_since"), at, bands)
+    inputs = features.with_columns(
+        pd.alias("pd"),
+        tiers["tier"].alias("tier_number"),
+        *(pl.Series(name, prev[name]).fill_null(False) for name in FLAG_INPUTS),
+    ).with_columns(tier_label(pl.col("tier_number")).alias("tier"))
+    declared = sorted(policy.input_types)
+    canonical = inputs.select(
+        pl.struct([_input_column(inputs, n, policy.input_types[n]) for n in declared])
+        .struct.json_encode()
+        .alias("inputs")
+    )["inputs"]
+    decisions = policy.evaluate(inputs)
+    decisions = _resolve_keep(decisions, prev)
+    decisions = guardrails.enforce(decisions, policy)
+    model_reasons = model.reasons(features, top=MAX_REASONS)
+    return decisions.with_columns(
+        pl.Series("borrower_id", features["borrower_id"]),
+        pl.lit(at, SINCE_DTYPE).alias("as_of"),
+        pd.alias("pd"),
+        tiers["tier"],
+        tiers["tier_since"],
+        pl.lit(model.version, pl.String).alias("model_version"),
+        pl.lit(policy.version, pl.String).alias("policy_version"),
+        pl.lit(policy.content_hash, pl.String).alias("policy_hash"),
+        pl.concat_list(pl.col("reasons"), pl.lit(model_reasons))
+        .list.unique(maintain_order=True)
+        .list.head(MAX_REASONS)
+        .alias("reasons"),
+        canonical,
+        _sha256(canonical).alias("input_hash"),
+    ).select(DECISION_COLUMNS)
+
+
+def _aligned_previous(spine: pl.DataFrame, previous: pl.DataFrame) -> pl.DataFrame:
+    """``previous`` reordered to the spine, with every expected column (null when absent)."""
+    columns = [
+        pl.col(name).cast(dtype) if name in previous.columns else pl.lit(None, dtype).alias(name)
+        for name, dtype in {**PREVIOUS_SCHEMA, **dict.fromkeys(FLAG_INPUTS, pl.Boolean())}.items()
+    ]
+    prev = previous.select(columns).unique("borrower_id", keep="last", maintain_order=True)
+    return spine.join(prev, on="borrower_id", how="left", maintain_order="left")
+
+
+def _input_column(frame: pl.DataFrame, name: str, input_type: str) -> pl.Expr:
+    """One policy input for the lineage JSON; an input the frame lacks is recorded as null."""
+    dtype = DTYPES[input_type]
+    if name not in frame.columns:
+        return pl.lit(None, dtype).alias(name)
+    col = pl.col(name).cast(dtype)
+    return (col.fill_nan(None) if input_type == "number" else col).alias(name)
+
+
+def _resolve_keep(decisions: pl.DataFrame, prev: pl.DataFrame) -> pl.DataFrame:
+    """Where the row says keep and a current entitlement exists, carry it over unchanged."""
+    has_current = prev["auto_debit"].is_not_null() & prev["manual"].is_not_null()
+    use = decisions["keep"] & has_current
+    return decisions.with_columns(
+        pl.when(pl.lit(use)).then(pl.lit(prev[c])).otherwise(pl.col(c)).alias(c)
+        for c in METHOD_COLUMNS
+    )
+
+
+def _sha256(texts: pl.Series) -> pl.Series:
+    """sha256 hex per string; hashlib per value (Polars has no sha256 kernel), deterministic."""
+    sha = hashlib.sha256
+    return pl.Series([sha(t.encode()).hexdigest() for t in texts.to_list()], dtype=pl.String)

@@ -1,0 +1,58 @@
+"""Risk models behind one interface: features in, probability of default and reasons out.
+
+PD here is the probability that a borrower reaches 30+ days past due within the next 90 days.
+The expert points model is the first implementation; a trained scorecard and LightGBM will sit
+behind the same :class:`RiskModel` protocol.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+import polars as pl
+
+from repayguard.core.scoring.expert import (
+    ExpertModel,
+    ExpertModelInvalid,
+    FeaturePoints,
+    PointsBin,
+    load_expert_model,
+)
+
+__all__ = [
+    "ExpertModel",
+    "ExpertModelInvalid",
+    "FeaturePoints",
+    "PointsBin",
+    "RiskModel",
+    "load_expert_model",
+]
+
+
+@runtime_checkable
+class RiskModel(Protocol):
+    """A versioned model that scores a feature frame (one row per borrower).
+
+    Invariants every implementation keeps: outputs have the input's height and row order;
+    ``predict_pd`` is a Float64 Series named ``pd`` with values in (0, 1); ``reasons`` is a
+    List[String] Series named ``reasons`` holding at most ``top`` catalog reason codes per row,
+    most important first, naming only factors that raise that borrower's risk.
+    """
+
+    @property
+    def version(self) -> str:
+        """Published version of the model artefact, recorded on every decision."""
+        ...
+
+    @property
+    def kind(self) -> str:
+        """Model family, for example ``expert-points``, ``scorecard`` or ``lightgbm``."""
+        ...
+
+    def predict_pd(self, features: pl.DataFrame) -> pl.Series:
+        """Probability of 30+ days past due within 90 days, per row of ``features``."""
+        ...
+
+    def reasons(self, features: pl.DataFrame, top: int = 4) -> pl.Series:
+        """The factors that raise each row's risk, as reason codes, most important first."""
+        ...

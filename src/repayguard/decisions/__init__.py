@@ -1,0 +1,20 @@
+"""Decisions: drive the decision core online and in batch, log each decision with lineage."""
+
+from repayguard.decisions.consumers import OnlineHandler
+from repayguard.decisions.engine import DecisionEngine, load_engine
+from repayguard.decisions.service import (
+    DecideBorrowers,
+    DecisionRunReport,
+    decide_borrowers,
+    summarise,
+)
+
+__all__ = [
+    "DecideBorrowers",
+    "DecisionEngine",
+    "DecisionRunReport",
+    "OnlineHandler",
+    "decide_borrowers",
+    "load_engine",
+    "summarise",
+]

@@ -1,0 +1,28 @@
+"""Bus consumers of decisions: the online driver re-decides borrowers after new events."""
+
+from __future__ import annotations
+
+from repayguard.decisions.engine import DecisionEngine
+from repayguard.decisions.service import DecideBorrowers, decide_borrowers
+from repayguard.platform.messages import Message
+from repayguard.platform.uow import UnitOfWork
+
+
+class OnlineHandler:
+    """Re-decides the borrowers named by ``repayguard.events.ingested`` (one micro-batch per
+    ingested batch), as of now, through the same core code as the batch driver."""
+
+    def __init__(self, *, engine: DecisionEngine, history_days: int) -> None:
+        self._engine = engine
+        self._history_days = history_days
+
+    def __call__(self, message: Message, uow: UnitOfWork) -> None:
+        borrowers = message.payload.get("borrower_ids") or []
+        if not borrowers:
+            return
+        decide_borrowers(
+            DecideBorrowers(borrower_ids=borrowers, mode="online"),
+            uow=uow,
+            engine=self._engine,
+            history_days=self._history_days,
+        )

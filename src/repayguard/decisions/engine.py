@@ -1,0 +1,52 @@
+"""The decision engine in effect: the policy, the risk model and the tier bands, loaded once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from repayguard import resources
+from repayguard.core.policy import CompiledPolicy, Policy, compile_policy, load_policy
+from repayguard.core.scoring import RiskModel
+from repayguard.core.scoring.expert import load_expert_model
+from repayguard.core.tiers import TierBands, load_bands
+from repayguard.entitlements import MethodStates
+
+DEFAULT_POLICY = "policies/cn-default.yaml"
+DEFAULT_MODEL = "models/expert-v1.json"
+DEFAULT_BANDS = "tiers/bands-v1.json"
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionEngine:
+    """What turns event history into decisions; immutable, shared by every driver."""
+
+    policy: Policy
+    compiled: CompiledPolicy
+    model: RiskModel
+    bands: TierBands
+
+    @property
+    def defaults(self) -> MethodStates:
+        """The policy's default-row states: what a borrower has before any decision."""
+        row = self.compiled.default_outputs
+        return MethodStates(
+            row["auto_debit"], row["early_repayment"], row["manual"], tuple(row["manual_channels"])
+        )
+
+
+def load_engine(
+    *, policy_path: Path | None, model_path: Path | None, bands_path: Path | None
+) -> DecisionEngine:
+    """Load the engine from files, or the shipped defaults where a path is not given."""
+    policy = load_policy(_text(policy_path, DEFAULT_POLICY))
+    return DecisionEngine(
+        policy=policy,
+        compiled=compile_policy(policy),
+        model=load_expert_model(_text(model_path, DEFAULT_MODEL)),
+        bands=load_bands(_text(bands_path, DEFAULT_BANDS)),
+    )
+
+
+def _text(path: Path | None, default: str) -> str:
+    return path.read_text(encoding="utf-8") if path is not None else resources.read_text(default)

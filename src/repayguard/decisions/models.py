@@ -1,0 +1,58 @@
+"""Decision log: every decision with its lineage, and the runs that produced them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Boolean, Float, Integer, SmallInteger, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from repayguard.platform.db import Base, UtcDateTime
+
+
+class DecisionRunRow(Base):
+    """One pass of the decision core over a set of borrowers (online micro-batch or batch)."""
+
+    __tablename__ = "decision_runs"
+
+    run_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    mode: Mapped[str] = mapped_column(String(16))
+    as_of: Mapped[datetime] = mapped_column(UtcDateTime)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    borrowers: Mapped[int] = mapped_column(Integer)
+    changed: Mapped[int] = mapped_column(Integer)
+    tightened: Mapped[int] = mapped_column(Integer)
+    loosened: Mapped[int] = mapped_column(Integer)
+    model_version: Mapped[str] = mapped_column(String(64))
+    policy_version: Mapped[str] = mapped_column(String(64))
+    policy_hash: Mapped[str] = mapped_column(String(64))
+
+
+class DecisionRow(Base):
+    """A decision and its lineage: what went in (hashed and kept), which model and policy
+    version, which rule matched, the outputs and reasons. Never updated."""
+
+    __tablename__ = "decisions"
+
+    decision_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    run_id: Mapped[str] = mapped_column(String(32), index=True)
+    borrower_id: Mapped[str] = mapped_column(String(64), index=True)
+    as_of: Mapped[datetime] = mapped_column(UtcDateTime)
+    input_hash: Mapped[str] = mapped_column(String(64))
+    inputs: Mapped[str] = mapped_column(String)
+    pd: Mapped[float] = mapped_column(Float)
+    tier: Mapped[int] = mapped_column(SmallInteger)
+    model_version: Mapped[str] = mapped_column(String(64))
+    policy_version: Mapped[str] = mapped_column(String(64))
+    policy_hash: Mapped[str] = mapped_column(String(64))
+    rule_id: Mapped[str] = mapped_column(String(64))
+    auto_debit: Mapped[str] = mapped_column(String(16))
+    early_repayment: Mapped[str] = mapped_column(String(16))
+    manual: Mapped[str] = mapped_column(String(16))
+    manual_channels: Mapped[list[str]] = mapped_column(JSON)
+    reasons: Mapped[list[str]] = mapped_column(JSON)
+    requires_approval: Mapped[bool] = mapped_column(Boolean)
+    notice_days: Mapped[int] = mapped_column(SmallInteger)
+    max_days: Mapped[int | None] = mapped_column(SmallInteger)
+    review_after_days: Mapped[int | None] = mapped_column(SmallInteger)
+    guardrail: Mapped[str | None] = mapped_column(String(300))

@@ -1,0 +1,35 @@
+"""Every query of the decision log; nothing here commits."""
+
+from __future__ import annotations
+
+import polars as pl
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from repayguard.decisions.models import DecisionRow, DecisionRunRow
+
+_COLUMNS = [column.name for column in DecisionRow.__table__.columns]
+
+
+def add_run(session: Session, run: DecisionRunRow) -> None:
+    session.add(run)
+
+
+def add_decisions(session: Session, decisions: pl.DataFrame) -> None:
+    """Append decisions (a frame with at least the decision-log columns)."""
+    records = decisions.select(_COLUMNS).to_dicts()
+    for start in range(0, len(records), 5_000):
+        session.execute(insert(DecisionRow), records[start : start + 5_000])
+
+
+def latest(session: Session, borrower_id: str) -> DecisionRow | None:
+    return session.scalars(
+        select(DecisionRow)
+        .where(DecisionRow.borrower_id == borrower_id)
+        .order_by(DecisionRow.as_of.desc(), DecisionRow.decision_id.desc())
+        .limit(1)
+    ).first()
+
+
+def get(session: Session, decision_id: str) -> DecisionRow | None:
+    return session.get(DecisionRow, decision_id)

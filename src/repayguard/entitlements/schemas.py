@@ -1,0 +1,64 @@
+"""API shapes of entitlements and authorize."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Schema(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AuthorizeIn(Schema):
+    borrower_id: str = Field(min_length=1, max_length=64)
+    loan_id: str | None = Field(default=None, max_length=64)
+    method: Literal["auto_debit", "early_repayment", "manual"]
+    channel: Literal["app_balance", "bank_card", "bank_transfer", "counter"] | None = None
+    amount: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+
+
+class ReasonRead(Schema):
+    code: str
+    text: str
+
+
+class AlternativeRead(Schema):
+    method: str
+    channel: str | None
+
+
+class AuthorizeOut(Schema):
+    allowed: bool
+    reasons: list[ReasonRead]
+    alternatives: list[AlternativeRead]
+    decision_id: str | None
+
+
+class MethodStatesRead(Schema):
+    auto_debit: Literal["optional", "mandatory", "disabled"]
+    early_repayment: Literal["allowed", "restricted"]
+    manual: Literal["allowed", "forced"]
+    manual_channels: list[str]
+
+
+class PendingChangeRead(Schema):
+    """A restriction announced but not yet in force (advance-notice period)."""
+
+    states: MethodStatesRead
+    effective_at: datetime
+
+
+class RepaymentMethodsRead(Schema):
+    borrower_id: str
+    methods: MethodStatesRead = Field(description="The states in force now.")
+    pending: PendingChangeRead | None
+    reasons: list[ReasonRead]
+    tier: str | None
+    decision_id: str
+    rule_id: str
+    effective_at: datetime
+    expires_at: datetime | None
+    review_at: datetime | None

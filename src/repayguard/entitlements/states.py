@@ -1,0 +1,123 @@
+"""Method states as values: what a borrower may use, and how to compare two of them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
+
+METHODS: Final = ("auto_debit", "early_repayment", "manual")
+
+
+@dataclass(frozen=True, slots=True)
+class MethodStates:
+    """The three method states and the manual channels a borrower may use."""
+
+    auto_debit: str
+    early_repayment: str
+    manual: str
+    manual_channels: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "auto_debit": self.auto_debit,
+            "early_repayment": self.early_repayment,
+            "manual": self.manual,
+            "manual_channels": list(self.manual_channels),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> MethodStates:
+        return cls(
+            data["auto_debit"],
+            data["early_repayment"],
+            data["manual"],
+            tuple(data["manual_channels"]),
+        )
+
+
+_OPEN = {"auto_debit": "optional", "early_repayment": "allowed", "manual": "allowed"}
+
+
+def tightens(method: str, before: MethodStates, after: MethodStates) -> bool:
+    """Whether moving ``method`` from ``before`` to ``after`` takes something away.
+
+    Any move away from the open state (optional / allowed) is a restriction, and so is losing
+    a manual channel; moving back to the open state is a loosening.
+    """
+    if method == "manual" and not set(before.manual_channels) <= set(after.manual_channels):
+        return True
+    old, new = getattr(before, method), getattr(after, method)
+    return bool(old != new and new != _OPEN[method])
+
+
+def interim_states(before: MethodStates, after: MethodStates) -> MethodStates:
+    """What applies during the notice period: loosened methods change now, tightened wait."""
+    picked = {
+        method: getattr(before if tightens(method, before, after) else after, method)
+        for method in METHODS
+    }
+    channels = (
+        before.manual_channels if tightens("manual", before, after) else after.manual_channels
+    )
+    return MethodStates(picked["auto_debit"], picked["early_repayment"], picked["manual"], channels)
+
+
+@dataclass(frozen=True, slots=True)
+class Entitlement:
+    """A borrower's entitlement as the authorize path sees it."""
+
+    borrower_id: str
+    states: MethodStates
+    interim: MethodStates | None
+    effective_at: datetime
+    expires_at: datetime | None
+    review_at: datetime | None
+    reasons: tuple[str, ...]
+    decision_id: str
+    rule_id: str
+    tier: int | None
+    tier_since: datetime | None
+
+    def states_at(self, now: datetime) -> MethodStates:
+        """The states in force at ``now`` (the interim ones before the notice period ends)."""
+        if self.interim is not None and now < self.effective_at:
+            return self.interim
+        return self.states
+
+    def as_payload(self) -> dict[str, Any]:
+        return {
+            "borrower_id": self.borrower_id,
+            "states": self.states.as_dict(),
+            "interim": self.interim.as_dict() if self.interim else None,
+            "effective_at": self.effective_at.isoformat(),
+            "expires_at": self.expires_at.isoformat() if self.expires_at else None,
+            "review_at": self.review_at.isoformat() if self.review_at else None,
+            "reasons": list(self.reasons),
+            "decision_id": self.decision_id,
+            "rule_id": self.rule_id,
+            "tier": self.tier,
+            "tier_since": self.tier_since.isoformat() if self.tier_since else None,
+        }
+
+    @classmethod
+    def from_payload(cls, data: dict[str, Any]) -> Entitlement:
+        def when(key: str) -> datetime | None:
+            value = data.get(key)
+            return datetime.fromisoformat(value) if value else None
+
+        effective_at = when("effective_at")
+        assert effective_at is not None
+        return cls(
+            borrower_id=data["borrower_id"],
+            states=MethodStates.from_dict(data["states"]),
+            interim=MethodStates.from_dict(data["interim"]) if data.get("interim") else None,
+            effective_at=effective_at,
+            expires_at=when("expires_at"),
+            review_at=when("review_at"),
+            reasons=tuple(data["reasons"]),
+            decision_id=data["decision_id"],
+            rule_id=data["rule_id"],
+            tier=data.get("tier"),
+            tier_since=when("tier_since"),
+        )

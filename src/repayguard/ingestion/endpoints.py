@@ -1,0 +1,37 @@
+"""HTTP endpoints of ingestion: thin, they call the same service as the CLI."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+
+from repayguard.ingestion.schemas import (
+    EventBatch,
+    FieldErrorRead,
+    IngestReportRead,
+    RejectionRead,
+)
+from repayguard.ingestion.service import IngestEvents, ingest_events
+from repayguard.platform.uow import UnitOfWorkFactory
+
+router = APIRouter(tags=["ingestion"])
+
+
+@router.post("/v1/events", response_model=IngestReportRead)
+def post_events(batch: EventBatch, request: Request) -> IngestReportRead:
+    """Append a batch: invalid records are rejected one by one, the valid ones land."""
+    uow: UnitOfWorkFactory = request.app.state.uow
+    report = ingest_events(IngestEvents(batch.events, source="api"), uow=uow())
+    return IngestReportRead(
+        batch_id=report.batch_id,
+        accepted=report.accepted,
+        duplicates=report.duplicates,
+        rejected=report.rejected,
+        rejections=[
+            RejectionRead(
+                index=r.index,
+                event_id=r.event_id,
+                errors=[FieldErrorRead(field=e.field, reason=e.reason) for e in r.errors],
+            )
+            for r in report.rejections
+        ],
+    )

@@ -1,0 +1,1 @@
+"""Platform: database, unit of work, outbox, bus, clock and logging — no business rules."""

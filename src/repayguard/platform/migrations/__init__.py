@@ -1,0 +1,1 @@
+"""Alembic migrations of repayguard's schema (SQLite and PostgreSQL)."""

@@ -1,0 +1,166 @@
+"""Transactional outbox: messages are written with the change, then relayed after commit."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+from typing import Any
+
+import structlog
+from sqlalchemy import JSON, Integer, String, Text, func, select
+from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
+
+from repayguard.platform.bus import Bus
+from repayguard.platform.clock import Clock
+from repayguard.platform.db import Base, UtcDateTime
+from repayguard.platform.messages import Message
+
+log = structlog.get_logger(__name__)
+
+
+class OutboxRow(Base):
+    """A message waiting to be (or already) published; written in the use-case's transaction."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    message_id: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(120), index=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    published_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class ProcessedMessage(Base):
+    """A message a consumer has fully handled; its presence makes redelivery a no-op."""
+
+    __tablename__ = "processed_messages"
+
+    consumer: Mapped[str] = mapped_column(String(120), primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    processed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+def add_to_outbox(session: Session, message: Message, *, now: datetime) -> None:
+    """Stage a message in the caller's transaction; it is published only if that commits."""
+    session.add(
+        OutboxRow(
+            message_id=message.message_id,
+            name=message.name,
+            version=message.version,
+            payload=message.payload,
+            created_at=now,
+            attempts=0,
+        )
+    )
+
+
+class OutboxRelay:
+    """Publishes committed outbox messages in order, at least once.
+
+    A message is marked published only after the bus accepted it, so a crash in between
+    republishes it: consumers are idempotent (``ProcessedMessage``). A message whose delivery
+    fails stays pending, later messages wait behind it (order is kept) and the failure is logged
+    with the attempt count.
+    """
+
+    def __init__(
+        self, session_factory: sessionmaker[Session], bus: Bus, *, clock: Clock, batch: int = 100
+    ) -> None:
+        self._session_factory = session_factory
+        self._bus = bus
+        self._clock = clock
+        self._batch = batch
+        self._lock = threading.Lock()
+        self._draining_thread: int | None = None
+
+    def drain(self) -> int:
+        """Publish every pending message; returns how many were published.
+
+        A handler that commits new messages while this drain runs (on the same thread) does not
+        start a nested drain: the running loop picks those messages up on its next fetch.
+        """
+        if self._draining_thread == threading.get_ident():
+            return 0
+        with self._lock:
+            self._draining_thread = threading.get_ident()
+            try:
+                return self._drain_locked()
+            finally:
+                self._draining_thread = None
+
+    def _drain_locked(self) -> int:
+        published = 0
+        while True:
+            with self._session_factory() as session:
+                rows = session.scalars(
+                    select(OutboxRow)
+                    .where(OutboxRow.published_at.is_(None))
+                    .order_by(OutboxRow.id)
+                    .limit(self._batch)
+                ).all()
+                if not rows:
+                    return published
+                for row in rows:
+                    message = Message(row.name, row.payload, row.version, row.message_id)
+                    try:
+                        self._bus.publish(message)
+                    except Exception as exc:
+                        row.attempts += 1
+                        row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+                        session.commit()
+                        log.error(
+                            "outbox.delivery_failed",
+                            message=row.name,
+                            message_id=row.message_id,
+                            attempts=row.attempts,
+                            error=row.last_error,
+                        )
+                        return published
+                    row.published_at = self._clock.now()
+                    row.attempts += 1
+                    session.commit()
+                    published += 1
+
+    def pending(self) -> int:
+        with self._session_factory() as session:
+            count = session.scalar(
+                select(func.count()).select_from(OutboxRow).where(OutboxRow.published_at.is_(None))
+            )
+            return int(count or 0)
+
+
+class BackgroundRelay:
+    """Runs ``OutboxRelay.drain`` on a thread, woken after each commit and on a timer."""
+
+    def __init__(self, relay: OutboxRelay, *, interval_s: float = 1.0) -> None:
+        self._relay = relay
+        self._interval_s = interval_s
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="outbox-relay", daemon=True)
+        self._thread.start()
+
+    def notify(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self._interval_s)
+            self._wake.clear()
+            try:
+                self._relay.drain()
+            except Exception:
+                log.exception("outbox.relay_crashed")

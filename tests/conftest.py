@@ -1,0 +1,80 @@
+"""Shared fixtures: a real database (a SQLite file, or a fresh PostgreSQL database) per test."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from repayguard.bootstrap import Container, bootstrap
+from repayguard.config import Settings
+from repayguard.platform.bus import RecordingBus
+from repayguard.platform.clock import FixedClock
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "REPAYGUARD_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(NOW)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database: a SQLite file, or a new PostgreSQL database (dropped after).
+
+    PostgreSQL must answer on 127.0.0.1:5432; when it does not, the test fails (it never skips),
+    so a CI run without it is red.
+    """
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'repayguard.db'}"
+        return
+    name = f"rg_test_{uuid.uuid4().hex[:12]}"
+    try:
+        admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # pragma: no cover - the failure message is the point
+        pytest.fail(
+            f"PostgreSQL is required at {POSTGRES_ADMIN_URL} and did not answer: {exc}. "
+            "Start it (see .ci/run) — integration tests run on SQLite and PostgreSQL."
+        )
+    try:
+        yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def make_settings(database_url: str, data_dir: Path, **decisions: object) -> Settings:
+    settings = Settings(
+        env="test",
+        data_dir=data_dir,
+        database={"url": database_url},
+        bus={"relay": "inline"},
+    )
+    if decisions:
+        settings = settings.model_copy(
+            update={"decisions": settings.decisions.model_copy(update=decisions)}
+        )
+    return settings
+
+
+@pytest.fixture
+def container(database_url: str, tmp_path: Path, clock: FixedClock) -> Iterator[Container]:
+    """A wired repayguard on a fresh database: inline relay, recording bus, fixed clock,
+    online deciding on, the entitlement view loaded."""
+    settings = make_settings(database_url, tmp_path)
+    with bootstrap(
+        settings, clock=clock, bus=RecordingBus(), migrate=True, serve_view=True
+    ) as built:
+        yield built

@@ -1,0 +1,132 @@
+"""The CLI as a person runs it: real processes, real files, real SQLite, a real server."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from builders import due, failing_debits_history
+from conftest import NOW
+
+REPAYGUARD = str(Path(sys.executable).parent / "repayguard")
+
+
+def run(*args: str, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REPAYGUARD_")}
+    env["COLUMNS"] = "160"
+    return subprocess.run(
+        [REPAYGUARD, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.slow
+def test_demo_without_serving_prints_the_summary_and_exits_0(tmp_path: Path) -> None:
+    result = run("demo", "--no-serve", "--borrowers", "2000", cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert "Decisions as of" in result.stdout
+    assert "T1" in result.stdout
+    assert "2,000 borrowers decided" in result.stdout
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+def test_demo_serves_an_api_that_answers(tmp_path: Path) -> None:
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REPAYGUARD_")}
+    log = tmp_path / "server.log"
+    with log.open("w") as output:
+        server = subprocess.Popen(
+            [REPAYGUARD, "demo", "--borrowers", "300", "--port", str(port)],
+            cwd=tmp_path,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        health = None
+        for _ in range(240):
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                break
+            except httpx.TransportError:
+                assert server.poll() is None, log.read_text()
+                time.sleep(0.5)
+        assert health is not None
+        assert health.status_code == 200
+        assert health.json()["borrowers_in_view"] == 300
+        answer = httpx.post(
+            f"http://127.0.0.1:{port}/v1/authorize",
+            json={"borrower_id": "B0000001", "method": "manual"},
+        )
+        assert answer.status_code == 200
+        assert answer.json()["allowed"] is True
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_ingest_reports_counts_and_quarantines_the_bad_line(tmp_path: Path) -> None:
+    events = failing_debits_history("B-CLI", NOW)
+    lines = [json.dumps(e) for e in events]
+    lines.insert(2, "{not json")
+    source = tmp_path / "events.jsonl"
+    source.write_text("\n".join(lines) + "\n")
+
+    first = run("ingest", str(source), "--no-decide", cwd=tmp_path)
+
+    assert first.returncode == 0, first.stderr
+    assert f"{len(events):,}" in first.stdout
+    assert "line 3 is not valid JSON" in first.stdout
+    assert "quarantined" in first.stdout
+    again = run("ingest", str(source), "--no-decide", "--json", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    outcome = json.loads(again.stdout)
+    assert (outcome["accepted"], outcome["duplicates"], outcome["rejected"]) == (
+        0,
+        len(events),
+        1,
+    )
+    assert outcome["rejections"][0]["index"] == 2
+    assert outcome["rejections"][0]["errors"][0]["field"] == "(line)"
+
+
+def test_ingest_reads_csv_and_decides_the_affected_borrowers(tmp_path: Path) -> None:
+    header = "event_id,type,borrower_id,loan_id,occurred_at,kind,amount"
+    record = due("B-CSV", NOW)
+    line = ",".join(
+        str(record.get(k, ""))
+        for k in ("event_id", "type", "borrower_id", "loan_id", "occurred_at", "kind", "amount")
+    )
+    source = tmp_path / "events.csv"
+    source.write_text(f"{header}\n{line}\n")
+
+    result = run("ingest", str(source), cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert "Decisions for affected borrowers" in result.stdout
+
+
+def test_user_mistakes_get_a_message_and_a_next_step_not_a_traceback(tmp_path: Path) -> None:
+    missing = run("ingest", str(tmp_path / "nope.csv"), cwd=tmp_path)
+    unsure = run("decide", cwd=tmp_path)
+
+    assert missing.returncode == 2
+    assert "no such file or folder" in missing.stderr
+    assert unsure.returncode == 2
+    assert "what to do" in unsure.stderr
+    assert "Traceback" not in missing.stderr + unsure.stderr

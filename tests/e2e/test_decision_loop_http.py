@@ -1,0 +1,101 @@
+"""The whole loop over HTTP: events in → online decision → entitlement → authorize."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from repayguard.api.app import create_app
+from repayguard.bootstrap import Container
+
+from builders import failing_debits_history, healthy_history
+from conftest import NOW
+
+
+@pytest.fixture
+def client(container: Container) -> Iterator[TestClient]:
+    with TestClient(create_app(container)) as http:
+        yield http
+
+
+def test_three_failed_debits_in_30_days_disable_auto_debit_and_authorize_says_no(
+    client: TestClient,
+) -> None:
+    events = failing_debits_history("B-FAIL", NOW) + healthy_history("B-GOOD", NOW)
+
+    ingested = client.post("/v1/events", json={"events": events})
+
+    assert ingested.status_code == 200, ingested.text
+    assert ingested.json()["accepted"] == len(events)
+
+    methods = client.get("/v1/borrowers/B-FAIL/repayment-methods").json()
+    assert methods["methods"]["auto_debit"] == "disabled"
+    assert methods["methods"]["manual"] == "allowed"
+    assert methods["methods"]["manual_channels"], "a free manual channel always remains"
+    assert "REPEATED_FAILED_DEBITS" in [r["code"] for r in methods["reasons"]]
+
+    denied = client.post("/v1/authorize", json={"borrower_id": "B-FAIL", "method": "auto_debit"})
+    body = denied.json()
+    assert denied.status_code == 200
+    assert body["allowed"] is False
+    assert body["decision_id"] == methods["decision_id"]
+    assert "REPEATED_FAILED_DEBITS" in [r["code"] for r in body["reasons"]]
+    assert all(r["text"] for r in body["reasons"])
+    assert {a["method"] for a in body["alternatives"]} == {"manual"}
+    assert {a["channel"] for a in body["alternatives"]} == set(
+        methods["methods"]["manual_channels"]
+    )
+
+    manual = client.post(
+        "/v1/authorize",
+        json={
+            "borrower_id": "B-FAIL",
+            "method": "manual",
+            "channel": methods["methods"]["manual_channels"][0],
+            "amount": 500,
+        },
+    )
+    assert manual.json()["allowed"] is True
+
+    healthy = client.post("/v1/authorize", json={"borrower_id": "B-GOOD", "method": "auto_debit"})
+    assert healthy.json()["allowed"] is True
+
+
+def test_reasons_come_in_the_borrowers_language(client: TestClient) -> None:
+    client.post("/v1/events", json={"events": failing_debits_history("B-ZH", NOW)})
+
+    zh = client.get(
+        "/v1/borrowers/B-ZH/repayment-methods", headers={"Accept-Language": "zh-CN"}
+    ).json()
+    en = client.get("/v1/borrowers/B-ZH/repayment-methods").json()
+
+    assert [r["code"] for r in zh["reasons"]] == [r["code"] for r in en["reasons"]]
+    assert zh["reasons"][0]["text"] != en["reasons"][0]["text"]
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in zh["reasons"][0]["text"])
+
+
+def test_an_unknown_borrower_has_a_clear_404(client: TestClient) -> None:
+    response = client.get("/v1/borrowers/NOBODY/repayment-methods")
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["code"] == "borrower_not_found"
+
+
+def test_a_borrower_not_yet_assessed_gets_the_default_terms(client: TestClient) -> None:
+    body = client.post("/v1/authorize", json={"borrower_id": "NEW-1", "method": "manual"}).json()
+    assert body["allowed"] is True
+    assert body["decision_id"] is None
+
+
+def test_a_batch_over_10000_events_is_refused_whole(client: TestClient) -> None:
+    response = client.post("/v1/events", json={"events": [{}] * 10_001})
+    assert response.status_code == 413
+    assert response.json()["code"] == "batch_too_large"
+
+
+def test_a_malformed_request_is_a_problem_document(client: TestClient) -> None:
+    response = client.post("/v1/authorize", json={"borrower_id": "B1", "method": "cheque"})
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "body.method"

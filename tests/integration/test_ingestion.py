@@ -1,0 +1,109 @@
+"""Ingestion on a real database: per-record rejection, quarantine, exactly-once effect."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from repayguard.bootstrap import Container
+from repayguard.ingestion import IngestEvents, ingest_events
+from repayguard.ingestion.models import EventRow, QuarantineRow
+from repayguard.platform.bus import RecordingBus
+
+from builders import due, make_event, paid
+from conftest import NOW
+
+
+def _batch(size: int, prefix: str) -> list[dict[str, object]]:
+    events = []
+    for i in range(size):
+        borrower = f"{prefix}{i % 50:04d}"
+        event = (
+            due(borrower, NOW - timedelta(days=i % 60))
+            if i % 2
+            else paid(borrower, NOW - timedelta(days=i % 60))
+        )
+        event["event_id"] = f"{prefix}-{i:05d}"
+        events.append(event)
+    return events
+
+
+def _count(container: Container, model: type) -> int:
+    with container.session_factory() as session:
+        return int(session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def test_one_malformed_record_is_rejected_with_its_index_and_the_rest_land(
+    container: Container,
+) -> None:
+    batch = _batch(1_000, "M")
+    batch[417]["amount"] = -12  # a negative instalment is not an amount
+
+    report = ingest_events(IngestEvents(batch, source="test"), uow=container.uow())
+
+    assert (report.accepted, report.duplicates, report.rejected) == (999, 0, 1)
+    (rejection,) = report.rejections
+    assert rejection.index == 417
+    assert rejection.event_id == "M-00417"
+    assert [(e.field, e.reason) for e in rejection.errors] == [
+        ("amount", "Input should be greater than or equal to 0")
+    ]
+    assert _count(container, EventRow) == 999
+    with container.session_factory() as session:
+        quarantined = session.scalars(select(QuarantineRow)).one()
+    assert quarantined.record_index == 417
+    assert quarantined.errors == [
+        {"field": "amount", "reason": "Input should be greater than or equal to 0"}
+    ]
+    assert '"M-00417"' in quarantined.raw
+
+
+def test_sending_the_same_batch_again_changes_nothing(container: Container) -> None:
+    batch = _batch(1_000, "D")
+    first = ingest_events(IngestEvents(batch, source="test"), uow=container.uow())
+    bus = container.bus
+    assert isinstance(bus, RecordingBus)
+    published_before = len(bus.published)
+    with container.session_factory() as session:
+        entitlements_before = session.execute(select(func.count()).select_from(EventRow)).scalar()
+
+    again = ingest_events(IngestEvents(batch, source="test"), uow=container.uow())
+
+    assert (first.accepted, first.duplicates) == (1_000, 0)
+    assert (again.accepted, again.duplicates, again.rejected) == (0, 1_000, 0)
+    assert _count(container, EventRow) == entitlements_before == 1_000
+    assert len(bus.published) == published_before, "a duplicate batch must not announce anything"
+
+
+def test_a_mixed_batch_resent_counts_its_valid_records_as_duplicates(container: Container) -> None:
+    batch = _batch(20, "X")
+    batch[3]["type"] = "mortgage"
+    ingest_events(IngestEvents(batch, source="test"), uow=container.uow())
+
+    again = ingest_events(IngestEvents(batch, source="test"), uow=container.uow())
+
+    assert (again.accepted, again.duplicates, again.rejected) == (0, 19, 1)
+    assert again.rejections[0].errors[0].field == "type"
+    assert "unknown event type 'mortgage'" in again.rejections[0].errors[0].reason
+
+
+def test_a_duplicate_within_one_batch_lands_once(container: Container) -> None:
+    event = due("B1", NOW)
+    report = ingest_events(IngestEvents([event, dict(event)], source="test"), uow=container.uow())
+    assert (report.accepted, report.duplicates) == (1, 1)
+
+
+def test_every_field_error_of_a_record_is_reported(container: Container) -> None:
+    record = make_event("repayment", "B1", NOW, kind="paid", amount="lots", colour="red")
+    report = ingest_events(IngestEvents([record], source="test"), uow=container.uow())
+    fields = {e.field for e in report.rejections[0].errors}
+    assert fields == {"loan_id", "amount", "colour"}
+
+
+def test_records_that_are_not_objects_are_rejected_not_fatal(container: Container) -> None:
+    report = ingest_events(
+        IngestEvents(["not an event", 42, due("B1", NOW)], source="test"), uow=container.uow()
+    )
+    assert report.accepted == 1
+    assert [r.index for r in report.rejections] == [0, 1]

@@ -1,0 +1,104 @@
+"""Unit of work and outbox on a real database: commit once, publish after commit, at least
+once delivery, idempotent consumers."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from repayguard.bootstrap import Container
+from repayguard.platform.consumers import idempotent
+from repayguard.platform.messages import Message
+from repayguard.platform.outbox import OutboxRow, ProcessedMessage
+from repayguard.platform.uow import UnitOfWork
+
+
+def _pending(container: Container) -> int:
+    return container.relay.pending()
+
+
+def test_messages_of_a_rolled_back_use_case_are_never_published(container: Container) -> None:
+    seen: list[Message] = []
+    container.bus.subscribe("test.happened", seen.append)
+
+    with container.uow() as uow:
+        uow.emit(Message("test.happened", {"n": 1}))
+        # leaving without commit rolls back
+
+    with container.session_factory() as session:
+        assert session.scalar(select(func.count()).select_from(OutboxRow)) == 0
+    assert seen == []
+
+
+def test_a_committed_message_is_published_after_commit_and_marked(container: Container) -> None:
+    seen: list[Message] = []
+    container.bus.subscribe("test.happened", seen.append)
+
+    with container.uow() as uow:
+        uow.emit(Message("test.happened", {"n": 1}))
+        assert seen == [], "nothing leaves before the commit"
+        uow.commit()
+
+    assert [m.payload for m in seen] == [{"n": 1}]
+    assert _pending(container) == 0
+
+
+def test_a_failed_delivery_stays_pending_and_is_delivered_again(container: Container) -> None:
+    attempts: list[str] = []
+
+    def flaky(message: Message) -> None:
+        attempts.append(message.message_id)
+        if len(attempts) == 1:
+            raise ConnectionError("subscriber down")
+
+    container.bus.subscribe("test.flaky", flaky)
+    with container.uow() as uow:
+        uow.emit(Message("test.flaky", {}))
+        uow.commit()
+    assert _pending(container) == 1
+
+    assert container.relay.drain() == 1
+
+    assert _pending(container) == 0
+    assert len(attempts) == 2
+    assert attempts[0] == attempts[1], "same message id on redelivery"
+
+
+def test_an_idempotent_consumer_has_one_effect_however_often_a_message_arrives(
+    container: Container,
+) -> None:
+    effects: list[int] = []
+
+    def count_it(message: Message, uow: UnitOfWork) -> None:
+        with uow:
+            effects.append(message.payload["n"])
+            uow.commit()
+
+    handler = idempotent("test.counter", count_it, uow=container.uow)
+    message = Message("test.count", {"n": 7})
+    for _ in range(3):
+        handler(message)
+
+    assert effects == [7]
+    with container.session_factory() as session:
+        assert session.scalar(select(func.count()).select_from(ProcessedMessage)) == 1
+
+
+def test_a_consumer_that_fails_leaves_no_marker_and_runs_again(container: Container) -> None:
+    calls: list[int] = []
+
+    def fail_once(message: Message, uow: UnitOfWork) -> None:
+        with uow:
+            calls.append(1)
+            if len(calls) == 1:
+                raise RuntimeError("crash before commit")
+            uow.commit()
+
+    handler = idempotent("test.retry", fail_once, uow=container.uow)
+    message = Message("test.retry", {})
+    with pytest.raises(RuntimeError):
+        handler(message)
+    handler(message)
+    handler(message)
+
+    assert len(calls) == 2

@@ -1,0 +1,56 @@
+"""Event validation: precise per-field errors, flat and nested payloads, CSV-style blanks."""
+
+from __future__ import annotations
+
+from repayguard.ingestion.validation import MalformedLine, validate_records
+
+BASE = {
+    "event_id": "e1",
+    "type": "repayment",
+    "borrower_id": "B1",
+    "loan_id": "B1-L1",
+    "occurred_at": "2026-01-05T09:00:00Z",
+    "kind": "paid",
+    "amount": 100,
+    "method": "manual",
+    "channel": "bank_card",
+}
+
+
+def test_a_flat_record_and_a_nested_payload_give_the_same_row() -> None:
+    nested = {k: BASE[k] for k in ("event_id", "type", "borrower_id", "loan_id", "occurred_at")}
+    nested["payload"] = {k: BASE[k] for k in ("kind", "amount", "method", "channel")}
+    flat, wrapped = validate_records([BASE, nested]).rows
+    assert flat == wrapped
+
+
+def test_blank_cells_of_a_csv_row_mean_absent_fields() -> None:
+    record = {k: str(v) for k, v in BASE.items()} | {"score": "", "series": None}
+    batch = validate_records([record])
+    assert batch.rejections == []
+    assert batch.rows[0]["amount"] == 100.0
+
+
+def test_a_timestamp_without_a_zone_is_refused_with_the_fix() -> None:
+    batch = validate_records([BASE | {"occurred_at": "2026-01-05T09:00:00"}])
+    (error,) = batch.rejections[0].errors
+    assert error.field == "occurred_at"
+    assert "needs a time zone" in error.reason
+
+
+def test_a_manual_payment_without_channel_names_the_rule() -> None:
+    batch = validate_records([BASE | {"channel": None}])
+    assert batch.rejections[0].errors[0].reason == "a manual payment needs its channel"
+
+
+def test_an_unknown_type_lists_the_known_ones() -> None:
+    batch = validate_records([BASE | {"type": "gossip"}])
+    (error,) = batch.rejections[0].errors
+    assert error.field == "type"
+    assert "credit_report" in error.reason
+
+
+def test_indices_count_from_the_offset_for_files() -> None:
+    batch = validate_records([MalformedLine(12, "line 12 is not valid JSON"), BASE], offset=10_000)
+    assert batch.rejections[0].index == 10_000
+    assert batch.indices == [10_001]
