@@ -26,8 +26,11 @@ def states(**changes: object) -> MethodStates:
         ("early_repayment", states(early_repayment="restricted"), True),
         ("manual", states(manual="forced"), True),
         ("manual", states(manual_channels=["app_balance"]), True),
-        ("manual", states(manual_channels=["app_balance", "bank_card", "counter", "bank_transfer"]),
-         False),
+        (
+            "manual",
+            states(manual_channels=["app_balance", "bank_card", "counter", "bank_transfer"]),
+            False,
+        ),
         ("auto_debit", OPEN, False),
     ],
 )
@@ -97,7 +100,9 @@ def test_a_forced_manual_flow_denies_auto_debit() -> None:
 
 def test_a_channel_not_on_the_list_is_denied_and_the_listed_ones_offered() -> None:
     result = decide_authorization(
-        OPEN, AuthorizeRequest("B1", "manual", channel="bank_transfer"), reasons=(),
+        OPEN,
+        AuthorizeRequest("B1", "manual", channel="bank_transfer"),
+        reasons=(),
         decision_id=None,
     )
     assert not result.allowed

@@ -12,8 +12,11 @@ import typer
 from rich.panel import Panel
 from rich.table import Table
 
+from repayguard import entitlements
+from repayguard.bootstrap import Container
 from repayguard.cli.output import console, ingest_table, progress_bar, summary_table
 from repayguard.config import Settings
+from repayguard.entitlements import Entitlement
 
 DEMO_DIR = Path(".repayguard") / "demo"
 
@@ -113,33 +116,31 @@ def _months_before(moment: datetime, months: int) -> datetime:
     return datetime(index // 12, index % 12 + 1, 1, tzinfo=UTC)
 
 
-def _examples(container: object, port: int) -> Panel:
+def _examples(container: Container, port: int) -> Panel:
     """A few borrowers worth looking at, with the requests that show their methods."""
-    from sqlalchemy import select
-
-    from repayguard.bootstrap import Container
-    from repayguard.entitlements.models import EntitlementRow
-
-    assert isinstance(container, Container)
-    picks: list[tuple[str, EntitlementRow]] = []
+    picks: list[tuple[str, Entitlement]] = []
     with container.session_factory() as session:
-        for label, condition in (
-            ("auto-debit disabled", EntitlementRow.auto_debit == "disabled"),
-            ("early repayment restricted", EntitlementRow.early_repayment == "restricted"),
-            ("no restriction", EntitlementRow.rule_id == "default"),
+        for label, states in (
+            ("auto-debit disabled", {"auto_debit": "disabled"}),
+            ("auto-debit mandatory", {"auto_debit": "mandatory"}),
+            ("early repayment restricted", {"early_repayment": "restricted"}),
+            ("standard terms", {"rule_id": "default"}),
         ):
-            row = session.scalars(
-                select(EntitlementRow).where(condition).order_by(EntitlementRow.borrower_id)
-            ).first()
-            if row is not None:
-                picks.append((label, row))
+            found = entitlements.sample(session, **states)
+            if found is not None:
+                picks.append((label, found))
     table = Table(show_header=True, box=None)
     table.add_column("borrower")
     table.add_column("why shown")
     table.add_column("rule")
     table.add_column("reasons")
-    for label, row in picks:
-        table.add_row(row.borrower_id, label, row.rule_id, ", ".join(row.reasons) or "-")
+    for label, entitlement in picks:
+        table.add_row(
+            entitlement.borrower_id,
+            label,
+            entitlement.rule_id,
+            ", ".join(entitlement.reasons) or "-",
+        )
     base = f"http://127.0.0.1:{port}"
     who = picks[0][1].borrower_id if picks else "B0000001"
     body = Table.grid()

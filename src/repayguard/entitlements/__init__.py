@@ -1,6 +1,6 @@
 """Entitlements: each borrower's method states, the in-memory view and the authorize API."""
 
-from repayguard.entitlements.repository import load
+from repayguard.entitlements.repository import load, sample
 from repayguard.entitlements.service import (
     ENTITLEMENTS_CHANGED,
     AppliedDecisions,
@@ -29,4 +29,5 @@ __all__ = [
     "change_messages",
     "current_frame",
     "load",
+    "sample",
 ]

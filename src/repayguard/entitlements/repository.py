@@ -28,6 +28,15 @@ def load(session: Session, borrowers: Sequence[str] | None = None) -> dict[str, 
     return {row.borrower_id: to_entitlement(row) for row in rows}
 
 
+def sample(session: Session, **states: str) -> Entitlement | None:
+    """The first entitlement (by borrower id) whose columns equal ``states``, if any."""
+    query = select(EntitlementRow).where(EntitlementRow.loan_scope == "*")
+    for column, value in states.items():
+        query = query.where(getattr(EntitlementRow, column) == value)
+    row = session.scalars(query.order_by(EntitlementRow.borrower_id).limit(1)).first()
+    return to_entitlement(row) if row is not None else None
+
+
 def to_entitlement(row: EntitlementRow) -> Entitlement:
     return Entitlement(
         borrower_id=row.borrower_id,
