@@ -57,8 +57,10 @@ def demo(
     if data_dir.exists():
         shutil.rmtree(data_dir)
     events_dir = data_dir / "events"
-    now = datetime.now(UTC)
-    start = _months_before(now, months)
+    # The history ends today at midnight and everyone is decided as of then, so the 30-day
+    # windows of the features cover the last month of behaviour.
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    start = _months_before(today, months)
     settings = Settings(data_dir=data_dir)
     one_shot = settings.model_copy(
         update={
@@ -90,13 +92,15 @@ def demo(
         started = time.perf_counter()
         with console.status("Deciding…"):
             run = decide_borrowers(
-                DecideBorrowers(as_of=now),
+                DecideBorrowers(as_of=today),
                 uow=container.uow(),
                 engine=container.decision_engine,
                 history_days=settings.decisions.history_days,
             )
         seconds = time.perf_counter() - started
-        console.print(summary_table(run.summary, title=f"Decisions as of {now:%Y-%m-%d %H:%M} UTC"))
+        console.print(
+            summary_table(run.summary, title=f"Decisions as of {today:%Y-%m-%d} 00:00 UTC")
+        )
         console.print(
             f"{run.borrowers:,} borrowers decided in {seconds:.1f} s under policy "
             f"[bold]{container.decision_engine.compiled.version}[/bold] and model "
@@ -111,9 +115,9 @@ def demo(
 
 
 def _months_before(moment: datetime, months: int) -> datetime:
-    """First day of the month ``months`` calendar months before ``moment``'s month."""
+    """The same day ``months`` calendar months earlier (the 28th at most, so it exists)."""
     index = moment.year * 12 + moment.month - 1 - months
-    return datetime(index // 12, index % 12 + 1, 1, tzinfo=UTC)
+    return moment.replace(year=index // 12, month=index % 12 + 1, day=min(moment.day, 28))
 
 
 def _examples(container: Container, port: int) -> Panel:

@@ -7,8 +7,9 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from repayguard.decisions.models import DecisionRow, DecisionRunRow
+from repayguard.platform.db import table_of
 
-_COLUMNS = [column.name for column in DecisionRow.__table__.columns]
+_COLUMNS = [column.name for column in table_of(DecisionRow).columns]
 
 
 def add_run(session: Session, run: DecisionRunRow) -> None:
@@ -18,8 +19,9 @@ def add_run(session: Session, run: DecisionRunRow) -> None:
 def add_decisions(session: Session, decisions: pl.DataFrame) -> None:
     """Append decisions (a frame with at least the decision-log columns)."""
     records = decisions.select(_COLUMNS).to_dicts()
+    table = table_of(DecisionRow)
     for start in range(0, len(records), 5_000):
-        session.execute(insert(DecisionRow), records[start : start + 5_000])
+        session.execute(insert(table), records[start : start + 5_000])
 
 
 def latest(session: Session, borrower_id: str) -> DecisionRow | None:

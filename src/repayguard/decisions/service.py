@@ -61,9 +61,8 @@ def decide_borrowers(
         else:
             borrowers = sorted(set(cmd.borrower_ids))
             events = ingestion.load_history(session, since=since, until=as_of, borrowers=borrowers)
-        previous = entitlements.current_frame(
-            session, None if cmd.borrower_ids is None else borrowers
-        )
+        current = entitlements.load(session, None if cmd.borrower_ids is None else borrowers)
+        previous = entitlements.previous_frame(current)
         decisions = decide(
             events,
             as_of=as_of,
@@ -80,7 +79,7 @@ def decide_borrowers(
         )
         repository.add_decisions(session, decisions)
         applied = entitlements.apply_decisions(
-            session, decisions, defaults=engine.defaults, now=now
+            session, decisions, current=current, defaults=engine.defaults, now=now
         )
         repository.add_run(
             session,

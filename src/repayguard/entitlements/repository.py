@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -11,21 +11,29 @@ from sqlalchemy.orm import Session
 
 from repayguard.entitlements.models import EntitlementRow
 from repayguard.entitlements.states import Entitlement, MethodStates
+from repayguard.platform.db import table_of
 
 _IN_CHUNK = 500
 
 
 def load(session: Session, borrowers: Sequence[str] | None = None) -> dict[str, Entitlement]:
-    """Entitlements by borrower: of the named borrowers, or of everyone when None."""
-    query = select(EntitlementRow).where(EntitlementRow.loan_scope == "*")
-    rows: list[EntitlementRow] = []
-    if borrowers is None:
-        rows = list(session.scalars(query))
-    else:
-        for start in range(0, len(borrowers), _IN_CHUNK):
-            chunk = borrowers[start : start + _IN_CHUNK]
-            rows.extend(session.scalars(query.where(EntitlementRow.borrower_id.in_(chunk))))
-    return {row.borrower_id: to_entitlement(row) for row in rows}
+    """Entitlements by borrower: of the named borrowers, or of everyone when None.
+
+    Reads plain rows (no ORM identity map): a batch run loads every borrower's entitlement.
+    """
+    table = table_of(EntitlementRow)
+    query = select(*table.columns).where(table.c.loan_scope == "*")
+    found: dict[str, Entitlement] = {}
+    chunks: list[Sequence[str] | None] = (
+        [None]
+        if borrowers is None
+        else [borrowers[i : i + _IN_CHUNK] for i in range(0, len(borrowers), _IN_CHUNK)]
+    )
+    for chunk in chunks:
+        selected = query if chunk is None else query.where(table.c.borrower_id.in_(chunk))
+        for row in session.execute(selected).mappings():
+            found[row["borrower_id"]] = _entitlement(dict(row))
+    return found
 
 
 def sample(session: Session, **states: str) -> Entitlement | None:
@@ -34,24 +42,26 @@ def sample(session: Session, **states: str) -> Entitlement | None:
     for column, value in states.items():
         query = query.where(getattr(EntitlementRow, column) == value)
     row = session.scalars(query.order_by(EntitlementRow.borrower_id).limit(1)).first()
-    return to_entitlement(row) if row is not None else None
+    if row is None:
+        return None
+    return _entitlement({c.name: getattr(row, c.name) for c in table_of(EntitlementRow).columns})
 
 
-def to_entitlement(row: EntitlementRow) -> Entitlement:
+def _entitlement(row: Mapping[str, Any]) -> Entitlement:
     return Entitlement(
-        borrower_id=row.borrower_id,
+        borrower_id=row["borrower_id"],
         states=MethodStates(
-            row.auto_debit, row.early_repayment, row.manual, tuple(row.manual_channels)
+            row["auto_debit"], row["early_repayment"], row["manual"], tuple(row["manual_channels"])
         ),
-        interim=MethodStates.from_dict(row.interim) if row.interim else None,
-        effective_at=row.effective_at,
-        expires_at=row.expires_at,
-        review_at=row.review_at,
-        reasons=tuple(row.reasons),
-        decision_id=row.decision_id,
-        rule_id=row.rule_id,
-        tier=row.tier,
-        tier_since=row.tier_since,
+        interim=MethodStates.from_dict(row["interim"]) if row["interim"] else None,
+        effective_at=row["effective_at"],
+        expires_at=row["expires_at"],
+        review_at=row["review_at"],
+        reasons=tuple(row["reasons"]),
+        decision_id=row["decision_id"],
+        rule_id=row["rule_id"],
+        tier=row["tier"],
+        tier_since=row["tier_since"],
     )
 
 
@@ -62,10 +72,10 @@ def upsert(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     for start in range(0, len(rows), 5_000):
-        statement = insert(EntitlementRow)
+        statement = insert(table_of(EntitlementRow))
         update = {
             column.name: statement.excluded[column.name]
-            for column in EntitlementRow.__table__.columns
+            for column in table_of(EntitlementRow).columns
             if not column.primary_key
         }
         session.execute(

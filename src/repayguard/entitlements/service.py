@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -31,9 +31,8 @@ class AppliedDecisions:
     loosened: int
 
 
-def current_frame(session: Session, borrowers: Sequence[str] | None) -> pl.DataFrame:
+def previous_frame(current: Mapping[str, Entitlement]) -> pl.DataFrame:
     """Current entitlements as the decision core's ``previous`` frame."""
-    current = repository.load(session, borrowers)
     return pl.DataFrame(
         {
             "borrower_id": list(current),
@@ -57,7 +56,12 @@ def current_frame(session: Session, borrowers: Sequence[str] | None) -> pl.DataF
 
 
 def apply_decisions(
-    session: Session, decisions: pl.DataFrame, *, defaults: MethodStates, now: datetime
+    session: Session,
+    decisions: pl.DataFrame,
+    *,
+    current: Mapping[str, Entitlement],
+    defaults: MethodStates,
+    now: datetime,
 ) -> AppliedDecisions:
     """Update entitlements from a frame of decisions (one per borrower) in the caller's
     transaction; returns the entitlements whose states, reasons or tier changed.
@@ -65,10 +69,9 @@ def apply_decisions(
     A change that takes a method away waits for the row's ``notice_days`` (G3) — the loosened
     parts apply at once through the interim states; ``max_days`` sets the expiry and
     ``review_after_days`` the re-evaluation date (G4). A borrower seen for the first time is
-    compared with the policy's default states.
+    compared with the policy's default states. ``current`` holds the decided borrowers'
+    entitlements as loaded for the decision (``load``).
     """
-    borrowers = decisions.get_column("borrower_id").to_list()
-    current = repository.load(session, borrowers)
     changed: list[Entitlement] = []
     rows: list[dict[str, Any]] = []
     tightened = loosened = 0

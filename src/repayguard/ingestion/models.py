@@ -23,7 +23,7 @@ class EventRow(Base):
     schema_version: Mapped[int] = mapped_column(SmallInteger)
     borrower_id: Mapped[str | None] = mapped_column(String(64))
     loan_id: Mapped[str | None] = mapped_column(String(64))
-    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime)
     kind: Mapped[str] = mapped_column(String(24))
     amount: Mapped[float | None] = mapped_column(Float)
     balance: Mapped[float | None] = mapped_column(Float)

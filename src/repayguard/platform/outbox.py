@@ -106,12 +106,12 @@ class OutboxRelay:
                     return published
                 for row in rows:
                     message = Message(row.name, row.payload, row.version, row.message_id)
+                    row.attempts += 1
                     try:
                         self._bus.publish(message)
                     except Exception as exc:
-                        row.attempts += 1
                         row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-                        session.commit()
+                        session.commit()  # keeps the marks of the messages published before
                         log.error(
                             "outbox.delivery_failed",
                             message=row.name,
@@ -121,9 +121,10 @@ class OutboxRelay:
                         )
                         return published
                     row.published_at = self._clock.now()
-                    row.attempts += 1
-                    session.commit()
                     published += 1
+                # One commit per fetched batch: a crash before it republishes the batch, which
+                # idempotent consumers absorb (delivery is at least once either way).
+                session.commit()
 
     def pending(self) -> int:
         with self._session_factory() as session:

@@ -114,7 +114,6 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_events_borrower_time", ["borrower_id", "occurred_at"], unique=False
         )
-        batch_op.create_index(batch_op.f("ix_events_occurred_at"), ["occurred_at"], unique=False)
 
     op.create_table(
         "ingest_batches",
@@ -181,7 +180,6 @@ def downgrade() -> None:
     op.drop_table("outbox")
     op.drop_table("ingest_batches")
     with op.batch_alter_table("events", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_events_occurred_at"))
         batch_op.drop_index("ix_events_borrower_time")
 
     op.drop_table("events")
