@@ -70,15 +70,17 @@ def db_upgrade(data_dir: DataDir = None) -> None:
     settings = load_settings(data_dir)
     engine = make_engine(settings.database_url)
     try:
-        before = schema.current_revision(engine)
+        before = schema.current_revisions(engine)
         schema.upgrade(engine)
-        after = schema.current_revision(engine)
+        after = schema.current_revisions(engine)
     finally:
         engine.dispose()
+    shown = ", ".join(sorted(after))
     if before == after:
-        console.print(f"Database already at revision [bold]{after}[/bold]: nothing to do.")
+        console.print(f"Database already at revision [bold]{shown}[/bold]: nothing to do.")
     else:
-        console.print(f"Database upgraded from {before or 'empty'} to [bold]{after}[/bold].")
+        was = ", ".join(sorted(before)) or "empty"
+        console.print(f"Database upgraded from {was} to [bold]{shown}[/bold].")
 
 
 @app.command()
@@ -202,6 +204,12 @@ def decide_command(
                 history_days=settings.decisions.history_days,
             )
         seconds = time.perf_counter() - started
+    if run.borrowers == 0:
+        console.print(
+            "No borrower has events yet, so there was nobody to decide. "
+            "Next: [bold]repayguard ingest PATH[/bold] (or [bold]repayguard demo[/bold])."
+        )
+        return
     console.print(
         summary_table(run.summary, title=f"Decisions as of {run.as_of:%Y-%m-%d %H:%M} UTC")
     )
@@ -237,6 +245,7 @@ def main() -> None:
     except ValidationError as exc:
         errors.print("[bold red]error:[/bold red] the configuration is not valid:")
         for error in exc.errors(include_url=False):
-            field = ".".join(str(p) for p in error["loc"]) or "settings"
-            errors.print(f"  REPAYGUARD_{field.upper().replace('.', '__')}: {error['msg']}")
+            message = error["msg"].removeprefix("Value error, ")
+            field = "__".join(str(p) for p in error["loc"]).upper()
+            errors.print(f"  REPAYGUARD_{field}: {message}" if field else f"  {message}")
         sys.exit(2)

@@ -121,10 +121,10 @@ def summary_table(summary: pl.DataFrame, *, title: str) -> Table:
         "tier",
         "borrowers",
         "mean PD",
-        "auto-debit disabled",
-        "auto-debit mandatory",
-        "early repay restricted",
-        "manual forced",
+        "auto-debit\ndisabled",
+        "auto-debit\nmandatory",
+        "early repay\nrestricted",
+        "manual\nforced",
     ):
         table.add_column(name, justify="right")
     total = summary.get_column("borrowers").sum()

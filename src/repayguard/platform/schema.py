@@ -19,22 +19,25 @@ def _config() -> Config:
     return config
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Apply every migration up to ``revision`` (idempotent: a current database is left as is)."""
+def upgrade(engine: Engine, revision: str = "heads") -> None:
+    """Apply every migration up to ``revision`` (idempotent: a current database is left as is).
+
+    ``heads``: capabilities may add migrations on branches of their own from a common base.
+    """
     config = _config()
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 
 
-def current_revision(engine: Engine) -> str | None:
+def current_revisions(engine: Engine) -> set[str]:
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        return set(MigrationContext.configure(connection).get_current_heads())
 
 
-def head_revision() -> str | None:
-    return ScriptDirectory.from_config(_config()).get_current_head()
+def head_revisions() -> set[str]:
+    return set(ScriptDirectory.from_config(_config()).get_heads())
 
 
 def is_current(engine: Engine) -> bool:
-    return current_revision(engine) == head_revision()
+    return current_revisions(engine) == head_revisions()
