@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -69,12 +70,26 @@ def test_demo_serves_an_api_that_answers(tmp_path: Path) -> None:
         assert health is not None
         assert health.status_code == 200
         assert health.json()["borrowers_in_view"] == 300
+        base = f"http://127.0.0.1:{port}"
         answer = httpx.post(
-            f"http://127.0.0.1:{port}/v1/authorize",
-            json={"borrower_id": "B0000001", "method": "manual"},
+            f"{base}/v1/authorize", json={"borrower_id": "B0000001", "method": "manual"}
         )
         assert answer.status_code == 200
         assert answer.json()["allowed"] is True
+
+        # Online path through the real server: events in, the background relay hands them to
+        # the online decision, the view follows the committed entitlement.
+        events = failing_debits_history("B-LIVE", datetime.now(UTC))
+        posted = httpx.post(f"{base}/v1/events", json={"events": events}, timeout=30)
+        assert posted.json()["accepted"] == len(events)
+        state = None
+        for _ in range(120):
+            methods = httpx.get(f"{base}/v1/borrowers/B-LIVE/repayment-methods")
+            if methods.status_code == 200:
+                state = methods.json()["methods"]["auto_debit"]
+                break
+            time.sleep(0.25)
+        assert state == "disabled"
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -24,6 +24,7 @@ from repayguard.cli.output import (
 )
 from repayguard.config import Settings
 from repayguard.errors import RepayguardError
+from repayguard.platform.logging import configure_logging
 
 app = typer.Typer(
     name="repayguard",
@@ -235,6 +236,7 @@ app.command(name="demo")(demo_command.demo)
 
 def main() -> None:
     """Entry point: expected errors print what went wrong and what to do, never a traceback."""
+    configure_logging(json=False, level="WARNING")
     try:
         app()
     except RepayguardError as exc:

@@ -27,7 +27,9 @@ def serve_api(settings: Settings, *, host: str, port: int) -> None:
 
     from repayguard.api.app import create_app
     from repayguard.bootstrap import bootstrap
+    from repayguard.platform.logging import configure_logging
 
+    configure_logging(json=settings.env == "production", level="INFO")
     container = bootstrap(settings, migrate=True, serve_view=True)
     view_size = len(container.view) if container.view is not None else 0
     console.print(

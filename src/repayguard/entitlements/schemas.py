@@ -5,11 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-
-class Schema(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+from repayguard.platform.dto import Schema
 
 
 class AuthorizeIn(Schema):

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-
-class Schema(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+from repayguard.platform.dto import Schema
 
 
 class EventBatch(Schema):
