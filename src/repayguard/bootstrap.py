@@ -23,7 +23,7 @@ from repayguard.platform.clock import Clock, SystemClock
 from repayguard.platform.consumers import idempotent
 from repayguard.platform.db import make_engine, make_session_factory
 from repayguard.platform.outbox import BackgroundRelay, OutboxRelay
-from repayguard.platform.uow import UnitOfWork
+from repayguard.platform.uow import CommitObserver, UnitOfWork
 
 __all__ = ["Container", "bootstrap"]
 
@@ -41,12 +41,18 @@ class Container:
     decision_engine: DecisionEngine
     view: EntitlementView | None = None
     background: BackgroundRelay | None = None
+    observers: list[CommitObserver] = field(default_factory=list)
     _closed: bool = field(default=False, repr=False)
 
     def uow(self) -> UnitOfWork:
         """A fresh unit of work; committing it hands its messages to the relay."""
         after_commit = self.background.notify if self.background else self._drain
-        return UnitOfWork(self.session_factory, clock=self.clock, after_commit=after_commit)
+        return UnitOfWork(
+            self.session_factory,
+            clock=self.clock,
+            after_commit=after_commit,
+            observers=self.observers,
+        )
 
     def _drain(self) -> None:
         self.relay.drain()

@@ -42,9 +42,12 @@ def add_events(session: Session, rows: Sequence[dict[str, Any]], *, batch_id: st
     connection = session.connection()
     sqlite = connection.dialect.name == "sqlite"
     mark = "?" if sqlite else "%s"
+    # The service already dropped known event ids; a concurrent writer landing the same id in
+    # between must not fail the batch, so the store ignores it rather than raising.
     statement = (
-        f"INSERT INTO events ({', '.join(_INSERT_COLUMNS)}) "
+        f"INSERT {'OR IGNORE ' if sqlite else ''}INTO events ({', '.join(_INSERT_COLUMNS)}) "
         f"VALUES ({', '.join(mark for _ in _INSERT_COLUMNS)})"
+        f"{'' if sqlite else ' ON CONFLICT (event_id) DO NOTHING'}"
     )
     times = "occurred_at" if sqlite else None
     names = EVENT_SCHEMA.names()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Self
 
@@ -11,6 +11,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from repayguard.platform.clock import Clock
 from repayguard.platform.messages import Message
 from repayguard.platform.outbox import add_to_outbox
+
+CommitObserver = Callable[[Session, Sequence[Message]], None]
+"""Sees every message of a unit of work inside its transaction, just before the commit (the
+audit trail appends its chain records this way, so a change and its record land together)."""
 
 
 class UnitOfWork:
@@ -28,12 +32,14 @@ class UnitOfWork:
         *,
         clock: Clock,
         after_commit: Callable[[], None] | None = None,
+        observers: Sequence[CommitObserver] = (),
     ) -> None:
         self._session_factory = session_factory
         self._after_commit = after_commit
+        self._observers = tuple(observers)
         self.clock = clock
         self._session: Session | None = None
-        self._emitted = 0
+        self._emitted: list[Message] = []
         self._before_commit: list[Callable[[Session], None]] = []
 
     @property
@@ -44,7 +50,7 @@ class UnitOfWork:
 
     def __enter__(self) -> Self:
         self._session = self._session_factory()
-        self._emitted = 0
+        self._emitted = []
         return self
 
     def __exit__(
@@ -63,7 +69,7 @@ class UnitOfWork:
     def emit(self, message: Message) -> None:
         """Record a message to publish if, and only if, this transaction commits."""
         add_to_outbox(self.session, message, now=self.clock.now())
-        self._emitted += 1
+        self._emitted.append(message)
 
     def before_commit(self, hook: Callable[[Session], None]) -> None:
         """Run ``hook`` inside the transaction just before it commits (e.g. a consumer's
@@ -74,8 +80,11 @@ class UnitOfWork:
         for hook in self._before_commit:
             hook(self.session)
         self._before_commit.clear()
+        if self._emitted:
+            for observer in self._observers:
+                observer(self.session, self._emitted)
         self.session.commit()
-        emitted, self._emitted = self._emitted, 0
+        emitted, self._emitted = self._emitted, []
         if emitted and self._after_commit is not None:
             self._after_commit()
 
