@@ -54,7 +54,7 @@ def main() -> None:
                 container.engine, since=AS_OF - timedelta(days=history), until=AS_OF
             )
             with container.session_factory() as session:
-                previous = entitlements.previous_frame(entitlements.load(session))
+                previous = entitlements.current_frame(session, None)
             core = [
                 timed(
                     lambda: decide(

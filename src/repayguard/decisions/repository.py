@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import polars as pl
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from repayguard.decisions.models import DecisionRow, DecisionRunRow
+from repayguard.platform.bulk import append_frame
 from repayguard.platform.db import table_of
 
 _COLUMNS = [column.name for column in table_of(DecisionRow).columns]
@@ -18,10 +19,7 @@ def add_run(session: Session, run: DecisionRunRow) -> None:
 
 def add_decisions(session: Session, decisions: pl.DataFrame) -> None:
     """Append decisions (a frame with at least the decision-log columns)."""
-    records = decisions.select(_COLUMNS).to_dicts()
-    table = table_of(DecisionRow)
-    for start in range(0, len(records), 5_000):
-        session.execute(insert(table), records[start : start + 5_000])
+    append_frame(session, table_of(DecisionRow), decisions.select(_COLUMNS))
 
 
 def latest(session: Session, borrower_id: str) -> DecisionRow | None:

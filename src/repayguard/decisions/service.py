@@ -61,15 +61,16 @@ def decide_borrowers(
         else:
             borrowers = sorted(set(cmd.borrower_ids))
             events = ingestion.load_history(session, since=since, until=as_of, borrowers=borrowers)
-        current = entitlements.load(session, None if cmd.borrower_ids is None else borrowers)
-        previous = entitlements.previous_frame(current)
+        current = entitlements.current_frame(
+            session, None if cmd.borrower_ids is None else borrowers
+        )
         decisions = decide(
             events,
             as_of=as_of,
             model=engine.model,
             bands=engine.bands,
             policy=engine.compiled,
-            previous=previous,
+            previous=current,
             borrowers=borrowers,
         )
         run_id = uuid.uuid4().hex

@@ -6,7 +6,7 @@ from repayguard.entitlements.service import (
     AppliedDecisions,
     apply_decisions,
     change_messages,
-    previous_frame,
+    current_frame,
 )
 from repayguard.entitlements.states import Entitlement, MethodStates
 from repayguard.entitlements.view import (
@@ -27,7 +27,7 @@ __all__ = [
     "MethodStates",
     "apply_decisions",
     "change_messages",
+    "current_frame",
     "load",
-    "previous_frame",
     "sample",
 ]

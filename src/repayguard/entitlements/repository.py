@@ -5,15 +5,46 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import select
+import polars as pl
+from sqlalchemy import Engine, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from repayguard.entitlements.models import EntitlementRow
 from repayguard.entitlements.states import Entitlement, MethodStates
+from repayguard.platform.columnar import read_frame
 from repayguard.platform.db import table_of
 
 _IN_CHUNK = 500
+
+
+CURRENT_SCHEMA = pl.Schema(
+    {
+        "borrower_id": pl.String(),
+        "tier": pl.Int8(),
+        "tier_since": pl.Datetime("us", "UTC"),
+        "auto_debit": pl.String(),
+        "early_repayment": pl.String(),
+        "manual": pl.String(),
+        "manual_channels": pl.List(pl.String()),
+        "reasons": pl.List(pl.String()),
+    }
+)
+"""Columns of the current-entitlement frame (the decision core's ``previous``)."""
+
+_JSON_COLUMNS = ("manual_channels", "reasons")
+
+
+def read_current(engine: Engine) -> pl.DataFrame:
+    """Every borrower's current entitlement, read columnar (the batch path)."""
+    as_text = pl.Schema(
+        {n: pl.String() if n in _JSON_COLUMNS else t for n, t in CURRENT_SCHEMA.items()}
+    )
+    query = f"SELECT {', '.join(CURRENT_SCHEMA.names())} FROM entitlements WHERE loan_scope = ?"
+    frame = read_frame(engine, query, [["*"]], as_text)
+    return frame.with_columns(
+        pl.col(name).str.json_decode(CURRENT_SCHEMA[name]) for name in _JSON_COLUMNS
+    )
 
 
 def load(session: Session, borrowers: Sequence[str] | None = None) -> dict[str, Entitlement]:

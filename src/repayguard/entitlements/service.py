@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -31,27 +31,27 @@ class AppliedDecisions:
     loosened: int
 
 
-def previous_frame(current: Mapping[str, Entitlement]) -> pl.DataFrame:
-    """Current entitlements as the decision core's ``previous`` frame."""
+def current_frame(session: Session, borrowers: Sequence[str] | None) -> pl.DataFrame:
+    """Current entitlements of the named borrowers (None: everyone) as a frame of
+    CURRENT_SCHEMA — the decision core's ``previous`` input and the baseline of a run.
+
+    Everyone is read columnar (the batch path); a named micro-batch through the ORM session.
+    """
+    if borrowers is None:
+        return repository.read_current(session.get_bind())  # type: ignore[arg-type]
+    current = repository.load(session, borrowers).values()
     return pl.DataFrame(
         {
-            "borrower_id": list(current),
-            "tier": [e.tier for e in current.values()],
-            "tier_since": [e.tier_since for e in current.values()],
-            "auto_debit": [e.states.auto_debit for e in current.values()],
-            "early_repayment": [e.states.early_repayment for e in current.values()],
-            "manual": [e.states.manual for e in current.values()],
-            "manual_channels": [list(e.states.manual_channels) for e in current.values()],
+            "borrower_id": [e.borrower_id for e in current],
+            "tier": [e.tier for e in current],
+            "tier_since": [e.tier_since for e in current],
+            "auto_debit": [e.states.auto_debit for e in current],
+            "early_repayment": [e.states.early_repayment for e in current],
+            "manual": [e.states.manual for e in current],
+            "manual_channels": [list(e.states.manual_channels) for e in current],
+            "reasons": [list(e.reasons) for e in current],
         },
-        schema={
-            "borrower_id": pl.String,
-            "tier": pl.Int8,
-            "tier_since": pl.Datetime("us", "UTC"),
-            "auto_debit": pl.String,
-            "early_repayment": pl.String,
-            "manual": pl.String,
-            "manual_channels": pl.List(pl.String),
-        },
+        schema=repository.CURRENT_SCHEMA,
     )
 
 
@@ -59,7 +59,7 @@ def apply_decisions(
     session: Session,
     decisions: pl.DataFrame,
     *,
-    current: Mapping[str, Entitlement],
+    current: pl.DataFrame,
     defaults: MethodStates,
     now: datetime,
 ) -> AppliedDecisions:
@@ -69,14 +69,17 @@ def apply_decisions(
     A change that takes a method away waits for the row's ``notice_days`` (G3) — the loosened
     parts apply at once through the interim states; ``max_days`` sets the expiry and
     ``review_after_days`` the re-evaluation date (G4). A borrower seen for the first time is
-    compared with the policy's default states. ``current`` holds the decided borrowers'
-    entitlements as loaded for the decision (``load``).
+    compared with the policy's default states. ``current`` is the run's baseline
+    (``current_frame``); borrowers whose states, reasons and tier are unchanged are filtered
+    out column-wise, so a quiet portfolio costs no per-borrower work here.
     """
+    candidates = _changed(decisions, current)
+    existing = repository.load(session, candidates.get_column("borrower_id").to_list())
     changed: list[Entitlement] = []
     rows: list[dict[str, Any]] = []
     tightened = loosened = 0
-    for decision in decisions.iter_rows(named=True):
-        existing = current.get(decision["borrower_id"])
+    for decision in candidates.iter_rows(named=True):
+        found = existing.get(decision["borrower_id"])
         as_of: datetime = decision["as_of"]
         after = MethodStates(
             decision["auto_debit"],
@@ -85,14 +88,7 @@ def apply_decisions(
             tuple(decision["manual_channels"]),
         )
         reasons = tuple(decision["reasons"])
-        if (
-            existing is not None
-            and existing.states == after
-            and existing.reasons == reasons
-            and existing.tier == decision["tier"]
-        ):
-            continue
-        before = existing.states_at(as_of) if existing is not None else defaults
+        before = found.states_at(as_of) if found is not None else defaults
         tighter = any(tightens(method, before, after) for method in METHODS)
         tightened += tighter
         loosened += (not tighter) and before != after
@@ -131,6 +127,18 @@ def apply_decisions(
         )
     repository.upsert(session, rows)
     return AppliedDecisions(changed, tightened, loosened)
+
+
+def _changed(decisions: pl.DataFrame, current: pl.DataFrame) -> pl.DataFrame:
+    """The decisions whose states, channels, reasons or tier differ from the current ones."""
+    compared = ("auto_debit", "early_repayment", "manual", "manual_channels", "reasons", "tier")
+    baseline = current.select(
+        "borrower_id", *(pl.col(c).cast(decisions.schema[c]).alias(f"_now_{c}") for c in compared)
+    )
+    joined = decisions.join(baseline, on="borrower_id", how="left", maintain_order="left")
+    same = pl.all_horizontal(pl.col(c).eq_missing(pl.col(f"_now_{c}")) for c in compared)
+    known = pl.col("_now_auto_debit").is_not_null()
+    return joined.filter(~(known & same)).drop(f"_now_{c}" for c in compared)
 
 
 def change_messages(run_id: str, changed: Sequence[Entitlement]) -> Iterator[Message]:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Engine, insert, select, text
+from sqlalchemy import Engine, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from repayguard.core.events import EVENT_SCHEMA
@@ -123,9 +124,23 @@ def load_history(
 
 
 def scan_history(engine: Engine, *, since: datetime, until: datetime) -> pl.DataFrame:
-    """Every borrower event in [since, until], read columnar (the batch path)."""
+    """Every borrower event in [since, until], read columnar (the batch path).
+
+    The store is split into as many disjoint ranges of its append sequence as there are
+    cores, read side by side.
+    """
+    with engine.connect() as connection:
+        bounds = connection.execute(select(func.min(EventRow.seq), func.max(EventRow.seq))).one()
+    low: int | None = bounds[0]
+    high: int | None = bounds[1]
+    if low is None or high is None:
+        return pl.DataFrame(schema=EVENT_SCHEMA)
+    parts = max(1, min(os.cpu_count() or 1, 4))
+    step = (high - low) // parts + 1
     query = (
         f"SELECT {', '.join(_COLUMNS)} FROM events "
-        "WHERE borrower_id IS NOT NULL AND occurred_at >= ? AND occurred_at <= ?"
+        "WHERE seq >= ? AND seq < ? AND borrower_id IS NOT NULL "
+        "AND occurred_at >= ? AND occurred_at <= ?"
     )
-    return read_frame(engine, query, [since, until], EVENT_SCHEMA)
+    ranges = [[low + i * step, low + (i + 1) * step, since, until] for i in range(parts)]
+    return read_frame(engine, query, ranges, EVENT_SCHEMA)

@@ -1,0 +1,55 @@
+"""Bulk appends: a Polars frame into a table through the driver's ``executemany``.
+
+SQLAlchemy's per-row parameter processing costs more than SQLite's insert itself (profiled at
+~10 µs a row); a batch decision run writes 100,000 rows. Here the frame is encoded column by
+column — JSON text for list columns, the text form ``UtcDateTime`` stores on SQLite — and the
+rows go to the driver as plain tuples.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+from sqlalchemy import Table
+from sqlalchemy.orm import Session
+
+_SQLITE_TIME = "%Y-%m-%d %H:%M:%S%.6f"
+
+
+def append_frame(
+    session: Session, table: Table, frame: pl.DataFrame, *, ignore_conflicts: bool = False
+) -> None:
+    """Insert every row of ``frame`` (columns named as the table's) in the session's
+    transaction. List columns hold identifiers (reason codes, channels) and become JSON arrays.
+    ``ignore_conflicts`` skips rows that collide with a unique key instead of failing."""
+    if frame.is_empty():
+        return
+    connection = session.connection()
+    sqlite = connection.dialect.name == "sqlite"
+    encoded = frame.select(
+        _encode(name, dtype, sqlite=sqlite) for name, dtype in frame.schema.items()
+    )
+    mark = "?" if sqlite else "%s"
+    columns = ", ".join(frame.columns)
+    marks = ", ".join(mark for _ in frame.columns)
+    verb = "INSERT OR IGNORE" if sqlite and ignore_conflicts else "INSERT"
+    tail = " ON CONFLICT DO NOTHING" if ignore_conflicts and not sqlite else ""
+    statement = f"{verb} INTO {table.name} ({columns}) VALUES ({marks}){tail}"
+    connection.exec_driver_sql(statement, encoded.rows())
+
+
+def _encode(name: str, dtype: pl.DataType, *, sqlite: bool) -> pl.Expr:
+    column = pl.col(name)
+    if isinstance(dtype, pl.List):
+        # Elements are validated identifiers (no quotes or backslashes), so joining is exact.
+        joined = pl.lit('["') + column.list.join('","') + pl.lit('"]')
+        return (
+            pl.when(column.is_null())
+            .then(None)
+            .when(column.list.len() == 0)
+            .then(pl.lit("[]"))
+            .otherwise(joined)
+            .alias(name)
+        )
+    if sqlite and isinstance(dtype, pl.Datetime):
+        return column.dt.convert_time_zone("UTC").dt.strftime(_SQLITE_TIME).alias(name)
+    return column
