@@ -8,8 +8,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from builders import failing_debits_history, healthy_history
-from conftest import NOW, make_settings
 from sqlalchemy import func, select
 
 from repayguard import entitlements
@@ -19,6 +17,9 @@ from repayguard.decisions.models import DecisionRow
 from repayguard.ingestion import EVENTS_INGESTED, IngestEvents, ingest_events
 from repayguard.platform.bus import RecordingBus
 from repayguard.platform.clock import FixedClock
+
+from builders import failing_debits_history, healthy_history
+from conftest import NOW, make_settings
 
 NOTICE_POLICY = """
 name: notice-test
