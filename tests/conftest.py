@@ -55,12 +55,16 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         admin.dispose()
 
 
-def make_settings(database_url: str, data_dir: Path, **decisions: object) -> Settings:
+def make_settings(
+    database_url: str, data_dir: Path, *, auth: str = "off", **decisions: object
+) -> Settings:
+    """Test settings: inline relay; access control off unless a test is about it."""
     settings = Settings(
         env="test",
         data_dir=data_dir,
         database={"url": database_url},
         bus={"relay": "inline"},
+        security={"auth": auth},
     )
     if decisions:
         settings = settings.model_copy(

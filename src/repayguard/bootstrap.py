@@ -7,6 +7,7 @@ Entry points (API, CLI, tests) call :func:`bootstrap` with a :class:`Settings` a
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Engine
@@ -17,6 +18,7 @@ from repayguard.config import Settings
 from repayguard.decisions import DecisionEngine, OnlineHandler, load_engine
 from repayguard.entitlements import EntitlementView
 from repayguard.errors import DatabaseNotReady
+from repayguard.identity import TokenResolver
 from repayguard.platform import schema
 from repayguard.platform.bus import Bus, InProcessBus
 from repayguard.platform.clock import Clock, SystemClock
@@ -40,6 +42,7 @@ class Container:
     relay: OutboxRelay
     decision_engine: DecisionEngine
     view: EntitlementView | None = None
+    tokens: TokenResolver | None = None
     background: BackgroundRelay | None = None
     observers: list[CommitObserver] = field(default_factory=list)
     _closed: bool = field(default=False, repr=False)
@@ -120,6 +123,14 @@ def bootstrap(
             ingestion.EVENTS_INGESTED,
             idempotent("decisions.online", handler, uow=container.uow),
         )
+    if settings.security.auth == "required":
+        container.tokens = TokenResolver(
+            session_factory,
+            clock=clock,
+            ttl=timedelta(seconds=settings.security.token_cache_seconds),
+        )
+        for name in ("repayguard.token.revoked", "repayguard.operator.disabled"):
+            bus.subscribe(name, container.tokens.forget_all)
     if serve_view:
         view = EntitlementView(defaults=container.decision_engine.defaults)
         with session_factory() as session:

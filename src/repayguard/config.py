@@ -41,8 +41,16 @@ class BusSettings(BaseModel):
 
 
 class SecuritySettings(BaseModel):
-    """Keys; the development defaults are refused when env is production."""
+    """Keys and access control; the development defaults are refused when env is production."""
 
+    auth: Literal["required", "off"] = Field(
+        default="required",
+        description="'required': every API call but /healthz needs a token; 'off' only for a "
+        "local trial on loopback (refused in production).",
+    )
+    token_cache_seconds: float = Field(
+        default=30.0, ge=0, description="How long a resolved token is trusted without a lookup."
+    )
     secret_key: SecretStr = Field(
         default=SecretStr(_DEVELOPMENT_SECRET),
         description="Key for keyed pseudonyms and signatures (32+ characters).",
@@ -95,6 +103,8 @@ class Settings(BaseSettings):
                 "REPAYGUARD_SECURITY__SECRET_KEY is the development default; set a secret of "
                 "your own (32+ random characters) before running with REPAYGUARD_ENV=production"
             )
+        if self.env == "production" and self.security.auth != "required":
+            raise ValueError("REPAYGUARD_SECURITY__AUTH must be 'required' in production")
         if self.env == "production" and len(secret) < 32:
             raise ValueError("REPAYGUARD_SECURITY__SECRET_KEY must be at least 32 characters")
         return self

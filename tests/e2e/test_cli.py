@@ -71,8 +71,16 @@ def test_demo_serves_an_api_that_answers(tmp_path: Path) -> None:
         assert health.status_code == 200
         assert health.json()["borrowers_in_view"] == 300
         base = f"http://127.0.0.1:{port}"
-        answer = httpx.post(
+        refused = httpx.post(
             f"{base}/v1/authorize", json={"borrower_id": "B0000001", "method": "manual"}
+        )
+        assert refused.status_code == 401, "the API needs a token by default"
+        token = (tmp_path / ".repayguard" / "demo" / "demo-token.txt").read_text().strip()
+        auth = {"Authorization": f"Bearer {token}"}
+        answer = httpx.post(
+            f"{base}/v1/authorize",
+            json={"borrower_id": "B0000001", "method": "manual"},
+            headers=auth,
         )
         assert answer.status_code == 200
         assert answer.json()["allowed"] is True
@@ -80,11 +88,11 @@ def test_demo_serves_an_api_that_answers(tmp_path: Path) -> None:
         # Online path through the real server: events in, the background relay hands them to
         # the online decision, the view follows the committed entitlement.
         events = failing_debits_history("B-LIVE", datetime.now(UTC))
-        posted = httpx.post(f"{base}/v1/events", json={"events": events}, timeout=30)
+        posted = httpx.post(f"{base}/v1/events", json={"events": events}, headers=auth, timeout=30)
         assert posted.json()["accepted"] == len(events)
         state = None
         for _ in range(120):
-            methods = httpx.get(f"{base}/v1/borrowers/B-LIVE/repayment-methods")
+            methods = httpx.get(f"{base}/v1/borrowers/B-LIVE/repayment-methods", headers=auth)
             if methods.status_code == 200:
                 state = methods.json()["methods"]["auto_debit"]
                 break

@@ -6,11 +6,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from repayguard import __version__
+from repayguard.api.security import guard
 from repayguard.bootstrap import Container
 from repayguard.entitlements.endpoints import router as entitlements_router
 from repayguard.errors import RepayguardError
@@ -32,11 +33,13 @@ def create_app(container: Container) -> FastAPI:
         version=__version__,
         summary="Decide, enforce and explain which repayment methods each borrower may use.",
         lifespan=lifespan,
+        dependencies=[Depends(guard)],
     )
     app.state.container = container
     app.state.uow = container.uow
     app.state.view = container.view
     app.state.clock = container.clock
+    app.state.tokens = container.tokens
     app.include_router(ingestion_router)
     app.include_router(entitlements_router)
 

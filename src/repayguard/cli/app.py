@@ -13,6 +13,7 @@ import typer
 from pydantic import ValidationError
 
 from repayguard.cli import demo as demo_command
+from repayguard.cli.identity import token_app, user_app
 from repayguard.cli.output import (
     console,
     errors,
@@ -35,6 +36,8 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(user_app, name="user")
+app.add_typer(token_app, name="token")
 
 DataDir = Annotated[
     Path | None,

@@ -108,7 +108,8 @@ def demo(
             f"[bold]{container.decision_engine.compiled.version}[/bold] and model "
             f"[bold]{container.decision_engine.model.version}[/bold]."
         )
-        examples = _examples(container, port)
+        token = _demo_token(container, data_dir)
+        examples = _examples(container, port, token)
     console.print(examples)
     if serve:
         serve_api(settings, host="127.0.0.1", port=port)
@@ -122,7 +123,18 @@ def _months_before(moment: datetime, months: int) -> datetime:
     return moment.replace(year=index // 12, month=index % 12 + 1, day=min(moment.day, 28))
 
 
-def _examples(container: Container, port: int) -> Panel:
+def _demo_token(container: Container, data_dir: Path) -> str:
+    """A service token for trying the API, also saved in the demo folder (demo only)."""
+    from repayguard.identity import CreateToken, create_token
+
+    issued = create_token(CreateToken("service", "demo-app"), uow=container.uow())
+    saved = data_dir / "demo-token.txt"
+    saved.write_text(issued.secret + "\n")
+    saved.chmod(0o600)
+    return issued.secret
+
+
+def _examples(container: Container, port: int, token: str) -> Panel:
     """A few borrowers worth looking at, with the requests that show their methods."""
     picks: list[tuple[str, Entitlement]] = []
     with container.session_factory() as session:

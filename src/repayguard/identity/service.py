@@ -1,0 +1,254 @@
+"""Identity use-cases: operators, tokens, and resolving a presented token to a principal."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import threading
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Final
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from repayguard.errors import (
+    InvalidInput,
+    NotFound,
+    OperatorExists,
+    TokenInvalid,
+)
+from repayguard.identity.models import OperatorRow, TokenRow
+from repayguard.identity.permissions import ROLES, Kind, Principal, Role
+from repayguard.platform.clock import Clock
+from repayguard.platform.messages import Message
+from repayguard.platform.uow import UnitOfWork
+
+TOKEN_PREFIX: Final = "rg"
+
+
+@dataclass(frozen=True, slots=True)
+class AddOperator:
+    username: str
+    role: str
+    display_name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class DisableOperator:
+    username: str
+
+
+@dataclass(frozen=True, slots=True)
+class CreateToken:
+    """A token for an operator (``subject`` = username), a service (``subject`` = the app's
+    name) or a borrower (``subject`` = borrower id); it expires after ``days`` if given."""
+
+    kind: Kind
+    subject: str
+    days: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RevokeToken:
+    token_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class OperatorRead:
+    operator_id: str
+    username: str
+    display_name: str
+    role: str
+    active: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedToken:
+    """A new token: ``secret`` is the whole token, shown this once and never stored."""
+
+    token_id: str
+    secret: str
+    kind: str
+    name: str
+    expires_at: datetime | None
+
+
+def _hash(secret: str) -> str:
+    # Tokens carry 256 random bits, so a fast hash is enough (no password stretching needed).
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def add_operator(cmd: AddOperator, *, uow: UnitOfWork) -> OperatorRead:
+    if cmd.role not in ROLES:
+        raise InvalidInput(f"unknown role {cmd.role!r}", hint=f"choose one of: {', '.join(ROLES)}")
+    with uow:
+        session = uow.session
+        if session.scalar(select(OperatorRow).where(OperatorRow.username == cmd.username)):
+            raise OperatorExists(f"an operator named {cmd.username!r} already exists")
+        row = OperatorRow(
+            operator_id=uuid.uuid4().hex,
+            username=cmd.username,
+            display_name=cmd.display_name or cmd.username,
+            role=cmd.role,
+            active=True,
+            created_at=uow.clock.now(),
+        )
+        session.add(row)
+        uow.emit(
+            Message(
+                "repayguard.operator.added",
+                {"operator_id": row.operator_id, "username": row.username, "role": row.role},
+            )
+        )
+        uow.commit()
+        return _operator(row)
+
+
+def disable_operator(cmd: DisableOperator, *, uow: UnitOfWork) -> OperatorRead:
+    """Disable an operator and revoke every token they hold."""
+    with uow:
+        session = uow.session
+        row = _find_operator(session, cmd.username)
+        now = uow.clock.now()
+        row.active = False
+        row.disabled_at = now
+        for token in session.scalars(
+            select(TokenRow).where(
+                TokenRow.operator_id == row.operator_id, TokenRow.revoked_at.is_(None)
+            )
+        ):
+            token.revoked_at = now
+        uow.emit(Message("repayguard.operator.disabled", {"operator_id": row.operator_id}))
+        uow.commit()
+        return _operator(row)
+
+
+def list_operators(session: Session) -> list[OperatorRead]:
+    return [
+        _operator(r) for r in session.scalars(select(OperatorRow).order_by(OperatorRow.username))
+    ]
+
+
+def create_token(cmd: CreateToken, *, uow: UnitOfWork) -> IssuedToken:
+    token_id = secrets.token_hex(6)
+    secret = f"{TOKEN_PREFIX}_{token_id}_{secrets.token_urlsafe(32)}"
+    with uow:
+        session = uow.session
+        now = uow.clock.now()
+        operator_id = borrower_id = None
+        if cmd.kind == "operator":
+            operator = _find_operator(session, cmd.subject)
+            if not operator.active:
+                raise InvalidInput(f"operator {cmd.subject!r} is disabled")
+            operator_id = operator.operator_id
+        elif cmd.kind == "borrower":
+            borrower_id = cmd.subject
+        expires_at = now + timedelta(days=cmd.days) if cmd.days else None
+        session.add(
+            TokenRow(
+                token_id=token_id,
+                token_hash=_hash(secret),
+                kind=cmd.kind,
+                name=cmd.subject,
+                operator_id=operator_id,
+                borrower_id=borrower_id,
+                created_at=now,
+                expires_at=expires_at,
+            )
+        )
+        uow.emit(
+            Message(
+                "repayguard.token.created",
+                {"token_id": token_id, "kind": cmd.kind, "operator_id": operator_id},
+            )
+        )
+        uow.commit()
+    return IssuedToken(token_id, secret, cmd.kind, cmd.subject, expires_at)
+
+
+def revoke_token(cmd: RevokeToken, *, uow: UnitOfWork) -> None:
+    with uow:
+        row = uow.session.get(TokenRow, cmd.token_id)
+        if row is None:
+            raise NotFound(f"no token with id {cmd.token_id!r}", hint="see 'repayguard token list'")
+        row.revoked_at = row.revoked_at or uow.clock.now()
+        uow.emit(Message("repayguard.token.revoked", {"token_id": cmd.token_id}))
+        uow.commit()
+
+
+def list_tokens(session: Session) -> list[TokenRow]:
+    return list(session.scalars(select(TokenRow).order_by(TokenRow.created_at)))
+
+
+def _find_operator(session: Session, username: str) -> OperatorRow:
+    row = session.scalar(select(OperatorRow).where(OperatorRow.username == username))
+    if row is None:
+        raise NotFound(f"no operator named {username!r}", hint="see 'repayguard user list'")
+    return row
+
+
+def _operator(row: OperatorRow) -> OperatorRead:
+    return OperatorRead(
+        row.operator_id, row.username, row.display_name, row.role, row.active, row.created_at
+    )
+
+
+class TokenResolver:
+    """Turns a presented bearer token into a principal, caching answers for a short while.
+
+    The authorize path must not hit the database per request; a revoked or disabled token
+    stops working within ``ttl`` (immediately in this process after ``forget_all``).
+    """
+
+    def __init__(
+        self, session_factory: sessionmaker[Session], *, clock: Clock, ttl: timedelta
+    ) -> None:
+        self._session_factory = session_factory
+        self._clock = clock
+        self._ttl = ttl
+        self._cache: dict[str, tuple[datetime, Principal | None]] = {}
+        self._lock = threading.Lock()
+
+    def resolve(self, secret: str) -> Principal:
+        key = _hash(secret)
+        now = self._clock.now()
+        cached = self._cache.get(key)
+        if cached is not None and cached[0] > now:
+            principal = cached[1]
+        else:
+            principal = self._load(key, now)
+            with self._lock:
+                if len(self._cache) > 100_000:
+                    self._cache.clear()
+                self._cache[key] = (now + self._ttl, principal)
+        if principal is None:
+            raise TokenInvalid(
+                "the token is unknown, revoked or expired",
+                hint="ask an admin for a token: 'repayguard token create'",
+            )
+        return principal
+
+    def forget_all(self, _message: Message | None = None) -> None:
+        """Drop every cached answer (on token revocation or operator changes)."""
+        with self._lock:
+            self._cache.clear()
+
+    def _load(self, key: str, now: datetime) -> Principal | None:
+        with self._session_factory() as session:
+            token = session.scalar(select(TokenRow).where(TokenRow.token_hash == key))
+            if token is None or token.revoked_at is not None:
+                return None
+            if token.expires_at is not None and token.expires_at <= now:
+                return None
+            if token.kind == "operator":
+                operator = session.get(OperatorRow, token.operator_id)
+                if operator is None or not operator.active:
+                    return None
+                role: Role = operator.role  # type: ignore[assignment]
+                return Principal("operator", token.token_id, role, operator.operator_id)
+            if token.kind == "borrower":
+                return Principal("borrower", token.token_id, borrower_id=token.borrower_id)
+            return Principal("service", token.token_id)
