@@ -48,6 +48,8 @@ check: lint typecheck contracts test
 bench: venv ## benchmarks print JSON (see bench/README.md)
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/decide.py
+	$(BIN)/python bench/policy.py
+	$(BIN)/python bench/scoring.py
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache

@@ -8,6 +8,10 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import text
 
+import repayguard.api.app
+import repayguard.audit
+import repayguard.borrowers
+import repayguard.risk  # noqa: F401
 from repayguard.bootstrap import Container
 from repayguard.platform import schema
 from repayguard.platform.db import Base, make_engine

@@ -42,9 +42,15 @@ def due(days_ago: float, amount: float, **kw: Any) -> dict[str, Any]:
 
 def paid(days_ago: float, amount: float, *, early: bool = False, **kw: Any) -> dict[str, Any]:
     return ev(
-        days_ago, "repayment", "paid", amount=amount, method="manual", channel="bank_card",
-        early=early, **kw,
-    )  # fmt: skip
+        days_ago,
+        "repayment",
+        "paid",
+        amount=amount,
+        method="manual",
+        channel="bank_card",
+        early=early,
+        **kw,
+    )
 
 
 def failed_debit(days_ago: float, **kw: Any) -> dict[str, Any]:
@@ -112,11 +118,15 @@ def test_max_dpd_90d_is_at_least_dpd_now() -> None:
 
 def test_on_time_ratio_counts_dues_covered_within_a_day() -> None:
     f = features_of(
-        due(90, 100.0), paid(89.5, 100.0),  # on time
-        due(60, 100.0), paid(50, 100.0),  # late
-        due(30, 100.0), paid(31, 100.0),  # paid ahead: on time
-        due(200, 100.0), paid(200, 100.0),  # outside 180 days
-    )  # fmt: skip
+        due(90, 100.0),
+        paid(89.5, 100.0),  # on time
+        due(60, 100.0),
+        paid(50, 100.0),  # late
+        due(30, 100.0),
+        paid(31, 100.0),  # paid ahead: on time
+        due(200, 100.0),
+        paid(200, 100.0),  # outside 180 days
+    )
     assert f["on_time_ratio_180d"] == pytest.approx(2 / 3)
 
 

@@ -129,8 +129,13 @@ def test_severe_delinquency_needs_approval_and_is_time_boxed() -> None:
 
 
 def test_open_appeal_keeps_the_current_methods() -> None:
-    current = {"auto_debit": "mandatory", "early_repayment": "restricted", "manual": "allowed",
-               "manual_channels": ["counter"], "open_appeal": True}  # fmt: skip
+    current = {
+        "auto_debit": "mandatory",
+        "early_repayment": "restricted",
+        "manual": "allowed",
+        "manual_channels": ["counter"],
+        "open_appeal": True,
+    }
     out = by_borrower(run(prev=previous(appeal=current, clean={"open_appeal": True})))
     appeal, clean = out["appeal"], out["clean"]
     assert appeal["keep"]
@@ -147,8 +152,13 @@ def test_open_appeal_keeps_the_current_methods() -> None:
 
 
 def test_a_kept_entitlement_without_a_free_channel_is_repaired_by_the_guardrail() -> None:
-    current = {"auto_debit": "mandatory", "early_repayment": "allowed", "manual": "forced",
-               "manual_channels": ["bank_transfer"], "open_appeal": True}  # fmt: skip
+    current = {
+        "auto_debit": "mandatory",
+        "early_repayment": "allowed",
+        "manual": "forced",
+        "manual_channels": ["bank_transfer"],
+        "open_appeal": True,
+    }
     appeal = by_borrower(run(prev=previous(appeal=current)))["appeal"]
     assert appeal["guardrail"].startswith("G1")
     assert FREE & set(appeal["manual_channels"])

@@ -42,6 +42,8 @@ def make_policy(**overrides: Any) -> dict[str, Any]:
                 "when": {"failed_debits_30d": ">= 3"},
                 "then": {"auto_debit": "disabled"},
                 "reasons": ["REPEATED_FAILED_DEBITS"],
+                "max_days": 60,
+                "review_after_days": 30,
             },
             {
                 "id": "default",
@@ -125,20 +127,43 @@ def test_every_document_problem_is_reported_at_once() -> None:
     assert ("appeal", "when.colour", "unknown") in found
 
 
-def test_the_default_row_must_be_last_and_complete() -> None:
+def test_a_condition_less_row_must_be_last_and_a_default_row_complete() -> None:
     doc = make_policy()
     doc["rows"] = [doc["rows"][2], doc["rows"][1]]
     doc["rows"][1]["id"] = "late"
     fields = {(p.row_id, p.field) for p in problems_of(doc)}
     assert ("default", "when") in fields  # no conditions before the last row
-    assert ("late", "when") in fields
-    assert ("late", "then") in fields
+    assert ("late", "when") in fields  # and so the row after it is never reached
+    incomplete = make_policy()
+    incomplete["rows"][2]["then"] = {"auto_debit": "optional"}
+    assert ("default", "then") in {(p.row_id, p.field) for p in problems_of(incomplete)}
+
+
+def test_a_policy_may_omit_the_default_row_when_its_rows_cover_every_input() -> None:
+    doc = make_policy(
+        inputs={"open_appeal": {"type": "boolean", "nullable": False}},
+        rows=[
+            {"id": "appeal", "when": {"open_appeal": True}, "then": "keep"},
+            {
+                "id": "normal",
+                "when": {"open_appeal": False},
+                "then": {"manual_channels": ["app_balance"]},
+                "max_days": 30,
+                "review_after_days": 30,
+            },
+        ],
+    )
+    policy = load(doc)
+    assert policy.default_row is None
+    assert compile_policy(policy).evaluate_row({"open_appeal": False}).auto_debit == "optional"
 
 
 def test_enum_values_are_checked_in_cells() -> None:
     doc = make_policy()
     doc["rows"][1]["when"] = {"tier": '"T6"'}
-    assert [p.field for p in problems_of(doc)] == ["when.tier"]
+    assert [(p.field, p.message.split(" ")[0]) for p in problems_of(doc)] == [
+        ("when.tier", "['T6']")
+    ]
 
 
 def test_invalid_yaml_is_one_problem() -> None:
@@ -158,4 +183,4 @@ def test_problem_text_is_readable() -> None:
 def test_the_shipped_json_schema_matches_the_policy_model() -> None:
     shipped = json.loads(read_text("schemas/policy.schema.json"))
     assert shipped == policy_json_schema()
-    assert set(shipped["required"]) >= {"name", "version", "owner", "jurisdiction", "rows"}
+    assert set(shipped["required"]) >= {"name", "owner", "jurisdiction", "rows"}

@@ -67,3 +67,18 @@ def test_every_reason_of_the_shipped_policy_can_be_explained() -> None:
     for row in policy.rows:
         for locale in LOCALES:
             assert len(explain(row.reasons, locale)) == len(set(row.reasons))
+
+
+def test_model_texts_cover_codes_outside_the_catalog() -> None:
+    extra = {"DEBT": {"en": "Debt is high.", "zh-CN": "负债较高。"}}
+    assert explain(["DEBT", "DPD_NOW"], "zh-CN", extra) == [
+        Reason("DEBT", "负债较高。"),
+        Reason("DPD_NOW", "您目前有一期还款已逾期。"),
+    ]
+    with pytest.raises(UnknownReasonCode):
+        explain(["DEBT"], "en")
+
+
+def test_codes_the_authorize_api_gives_are_in_the_catalog() -> None:
+    for code in ("NOT_YET_ASSESSED", "MANUAL_FLOW_REQUIRED"):
+        assert [r.code for r in explain([code], "zh-CN")] == [code]

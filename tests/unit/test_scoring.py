@@ -96,8 +96,16 @@ def test_missing_values_score_their_documented_missing_points() -> None:
     assert model_feature.points_of(None) == model_feature.missing_points
 
 
-RISING = ["dpd_now", "max_dpd_90d", "failed_debits_30d", "redraws_after_early_30d",
-          "utilization", "device_changes_30d", "inquiries_90d", "early_repayments_30d"]  # fmt: skip
+RISING = [
+    "dpd_now",
+    "max_dpd_90d",
+    "failed_debits_30d",
+    "redraws_after_early_30d",
+    "utilization",
+    "device_changes_30d",
+    "inquiries_90d",
+    "early_repayments_30d",
+]
 FALLING = ["on_time_ratio_180d", "inflow_30d", "balance_now", "bureau_score"]
 
 _values = st.floats(min_value=-1000, max_value=1000, allow_nan=False)

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from repayguard.core.tiers import BandsInvalid, TierBands, assign_tiers, load_bands
+from repayguard.core.tiers import BandsInvalid, TierBands, assign_tiers, dump_bands, load_bands
 from repayguard.resources import read_text
 
 AS_OF = datetime(2026, 3, 1, tzinfo=UTC)
@@ -126,3 +126,21 @@ def test_bad_bands_are_refused(change: dict[str, object]) -> None:
     doc = {"version": "x", "upper_pd": [0.01, 0.1], "margin": 0.1, "min_dwell_days": 7, **change}
     with pytest.raises(BandsInvalid):
         load_bands(json.dumps(doc))
+
+
+def test_a_bands_document_round_trips() -> None:
+    shipped = load_bands(read_text("tiers/bands-v1.json"))
+    assert load_bands(dump_bands(shipped, "same bands")) == shipped
+    assert shipped.version == "bands-v1"
+
+
+@settings(max_examples=100, deadline=None)
+@given(pds=st.lists(st.one_of(st.floats(0, 1), st.sampled_from(BANDS.upper_pd)), max_size=30))
+def test_vectorized_tiers_of_new_borrowers_equal_the_row_rule(pds: list[float]) -> None:
+    previous = pl.DataFrame(
+        {"borrower_id": [f"b{i}" for i in range(len(pds))], "tier": [None] * len(pds),
+         "tier_since": [None] * len(pds)},
+        schema={"borrower_id": pl.String, "tier": pl.Int8, "tier_since": pl.Datetime("us", "UTC")},
+    )  # fmt: skip
+    out = assign_tiers(pl.Series(pds, dtype=pl.Float64), previous, AS_OF, BANDS)
+    assert out["tier"].to_list() == [BANDS.tier_of(p) for p in pds]

@@ -10,12 +10,14 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from repayguard import __version__
+from repayguard import __version__, decisions, policies
 from repayguard.api.security import guard
 from repayguard.bootstrap import Container
 from repayguard.entitlements.endpoints import router as entitlements_router
 from repayguard.errors import RepayguardError
 from repayguard.ingestion.endpoints import router as ingestion_router
+from repayguard.policies.endpoints import router as policies_router
+from repayguard.risk.endpoints import router as models_router
 
 PROBLEM = "application/problem+json"
 
@@ -40,8 +42,12 @@ def create_app(container: Container) -> FastAPI:
     app.state.view = container.view
     app.state.clock = container.clock
     app.state.tokens = container.tokens
+    app.state.policy_profiles = policies.profiles()
+    app.state.portfolio_reader = decisions.latest_inputs
     app.include_router(ingestion_router)
     app.include_router(entitlements_router)
+    app.include_router(policies_router)
+    app.include_router(models_router)
 
     @app.get("/healthz", tags=["operations"])
     def health() -> dict[str, Any]:

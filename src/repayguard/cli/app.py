@@ -13,7 +13,10 @@ import typer
 from pydantic import ValidationError
 
 from repayguard.cli import demo as demo_command
+from repayguard.cli.audit import audit_app
 from repayguard.cli.identity import token_app, user_app
+from repayguard.cli.keys import keys_app
+from repayguard.cli.model import model_app
 from repayguard.cli.output import (
     console,
     errors,
@@ -23,6 +26,7 @@ from repayguard.cli.output import (
     report_json,
     summary_table,
 )
+from repayguard.cli.policy import policy_app
 from repayguard.config import Settings
 from repayguard.errors import RepayguardError
 from repayguard.platform.logging import configure_logging
@@ -38,6 +42,10 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
+app.add_typer(policy_app, name="policy")
+app.add_typer(model_app, name="model")
+app.add_typer(audit_app, name="audit")
+app.add_typer(keys_app, name="keys")
 
 DataDir = Annotated[
     Path | None,

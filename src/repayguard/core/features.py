@@ -4,27 +4,35 @@ Every feature is computed for one as-of instant from the events that occurred at
 events after ``as_of`` are ignored, so appending future events never changes a result. A rolling
 window of N days covers the half-open interval ``(as_of - N days, as_of]``. Batch and online
 decisions run this same code (online on the affected borrowers' history), which is what makes
-online/offline parity hold by construction.
+online/offline parity hold by construction. The feature set is declared once, here: name,
+meaning, window, type, and the reason a model gives when the feature raises a borrower's risk
+(its code and its plain-language text in en and zh-CN).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Final
+from datetime import UTC, datetime
+from typing import Final, Literal
 
 import polars as pl
 
 from repayguard.core.events import EVENT_SCHEMA
+from repayguard.core.feature_parts import COUNT_FEATURES, ZERO_FEATURES, feature_parts
+
+RiskDirection = Literal[1, -1, 0]
 
 
 @dataclass(frozen=True, slots=True)
 class FeatureSpec:
-    """One declared feature: what it means, over which window, its type and its reason code.
+    """One declared feature: what it means, over which window, its type and its reason.
 
     ``window_days`` is None for features read at the as-of instant (latest value, balance now).
-    ``reason_code`` is the catalog code a model uses when this feature raises a borrower's risk.
+    ``reason_code`` is the catalog code a model gives when this feature raises a borrower's risk;
+    ``reason_en`` and ``reason_zh`` are its texts for borrowers and agents. ``risk_direction``
+    is the expected sign of the relation with risk: 1 when higher values are riskier, -1 when
+    lower values are, 0 when either may be (models may use it as a monotone constraint).
     """
 
     name: str
@@ -32,96 +40,212 @@ class FeatureSpec:
     window_days: int | None
     dtype: pl.DataType
     reason_code: str
+    reason_en: str
+    reason_zh: str
+    risk_direction: RiskDirection = 0
 
+
+_I: Final = pl.Int32()
+_F: Final = pl.Float64()
 
 FEATURES: Final[tuple[FeatureSpec, ...]] = (
     FeatureSpec(
-        "dpd_now",
-        "Days past due today: days since the oldest instalment that cumulative payments have not "
-        "covered (payments are allocated to the oldest dues first, per loan); 0 if none.",
-        None,
-        pl.Int32(),
-        "DPD_NOW",
+        name="dpd_now",
+        description=(
+            "Days past due today: days since the oldest instalment that cumulative payments "
+            "have not covered (payments are allocated to the oldest dues first, per loan; "
+            "early repayments prepay unbilled principal and cover no instalment); 0 if none."
+        ),
+        window_days=None,
+        dtype=_I,
+        reason_code="DPD_NOW",
+        reason_en="An instalment is overdue right now.",
+        reason_zh="您目前有一期还款已逾期。",
+        risk_direction=1,
     ),
     FeatureSpec(
-        "max_dpd_90d",
-        "Highest days-past-due reached at any moment of the last 90 days (per loan, worst loan).",
-        90,
-        pl.Int32(),
-        "MAX_DPD_90D",
+        name="max_dpd_90d",
+        description=(
+            "Highest days-past-due reached at any moment of the last 90 days (per loan, worst"
+            " loan)."
+        ),
+        window_days=90,
+        dtype=_I,
+        reason_code="MAX_DPD_90D",
+        reason_en="A payment was overdue in the last 90 days.",
+        reason_zh="近90天内曾有还款逾期。",
+        risk_direction=1,
     ),
     FeatureSpec(
-        "failed_debits_30d",
-        "Auto-debit attempts that failed in the last 30 days.",
-        30,
-        pl.Int32(),
-        "FAILED_DEBITS_30D",
+        name="failed_debits_30d",
+        description="Auto-debit attempts that failed in the last 30 days.",
+        window_days=30,
+        dtype=_I,
+        reason_code="FAILED_DEBITS_30D",
+        reason_en="Automatic debits from your account failed in the last 30 days.",
+        reason_zh="近30天内自动扣款失败。",
+        risk_direction=1,
     ),
     FeatureSpec(
-        "on_time_ratio_180d",
-        "Share of instalments falling due in the last 180 days that were covered within 24 hours "
-        "of falling due; null when no instalment has been assessed yet.",
-        180,
-        pl.Float64(),
-        "LOW_ON_TIME_RATIO",
+        name="on_time_ratio_180d",
+        description=(
+            "Share of instalments falling due in the last 180 days that were covered within "
+            "24 hours of falling due; null when no instalment has been assessed yet."
+        ),
+        window_days=180,
+        dtype=_F,
+        reason_code="LOW_ON_TIME_RATIO",
+        reason_en="Fewer of your recent instalments were paid on time.",
+        reason_zh="近期按时还款的期数偏少。",
+        risk_direction=-1,
     ),
     FeatureSpec(
-        "early_repayments_30d",
-        "Payments made ahead of their due date in the last 30 days.",
-        30,
-        pl.Int32(),
-        "EARLY_REPAYMENTS_30D",
+        name="early_repayments_30d",
+        description="Payments made ahead of their due date in the last 30 days.",
+        window_days=30,
+        dtype=_I,
+        reason_code="EARLY_REPAYMENTS_30D",
+        reason_en="Many early repayments in the last 30 days.",
+        reason_zh="近30天内提前还款次数较多。",
+        risk_direction=0,
     ),
     FeatureSpec(
-        "redraws_after_early_30d",
-        "Drawdowns in the last 30 days made within 30 days after an early repayment "
-        "(repay early, redraw, repeat).",
-        30,
-        pl.Int32(),
-        "REDRAW_AFTER_EARLY_30D",
+        name="redraws_after_early_30d",
+        description=(
+            "Drawdowns in the last 30 days made within 30 days after an early repayment "
+            "(repay early, redraw, repeat)."
+        ),
+        window_days=30,
+        dtype=_I,
+        reason_code="REDRAW_AFTER_EARLY_30D",
+        reason_en="Money was borrowed again soon after an early repayment.",
+        reason_zh="提前还款后不久再次借款。",
+        risk_direction=1,
     ),
     FeatureSpec(
-        "utilization",
-        "Outstanding drawn balance (drawdowns minus payments, at least 0) over the latest credit "
-        "limit; null without a positive limit.",
-        None,
-        pl.Float64(),
-        "HIGH_UTILIZATION",
+        name="utilization",
+        description=(
+            "Outstanding drawn balance (drawdowns minus payments, at least 0) over the latest"
+            " credit limit; null without a positive limit."
+        ),
+        window_days=None,
+        dtype=_F,
+        reason_code="HIGH_UTILIZATION",
+        reason_en="A large share of your credit limit is in use.",
+        reason_zh="已使用的额度占比较高。",
+        risk_direction=1,
     ),
     FeatureSpec(
-        "inflow_30d",
-        "Money received on the linked account in the last 30 days.",
-        30,
-        pl.Float64(),
-        "LOW_INFLOW_30D",
+        name="inflow_30d",
+        description="Money received on the linked account in the last 30 days.",
+        window_days=30,
+        dtype=_F,
+        reason_code="LOW_INFLOW_30D",
+        reason_en="Little money came into your linked account in the last 30 days.",
+        reason_zh="近30天内绑定账户的入账较少。",
+        risk_direction=-1,
     ),
     FeatureSpec(
-        "balance_now",
-        "Latest known balance of the linked account; null if never observed.",
-        None,
-        pl.Float64(),
-        "LOW_BALANCE",
+        name="balance_now",
+        description="Latest known balance of the linked account; null if never observed.",
+        window_days=None,
+        dtype=_F,
+        reason_code="LOW_BALANCE",
+        reason_en="The balance of your linked account is low.",
+        reason_zh="绑定账户余额偏低。",
+        risk_direction=-1,
     ),
     FeatureSpec(
-        "device_changes_30d",
-        "Device changes in the last 30 days.",
-        30,
-        pl.Int32(),
-        "DEVICE_CHANGES_30D",
+        name="device_changes_30d",
+        description="Device changes in the last 30 days.",
+        window_days=30,
+        dtype=_I,
+        reason_code="DEVICE_CHANGES_30D",
+        reason_en="The device used for your account changed recently.",
+        reason_zh="近期更换了登录设备。",
+        risk_direction=1,
     ),
     FeatureSpec(
-        "bureau_score",
-        "Score of the latest credit report (300-900); null without a report.",
-        None,
-        pl.Float64(),
-        "LOW_BUREAU_SCORE",
+        name="bureau_score",
+        description="Score of the latest credit report (300-900); null without a report.",
+        window_days=None,
+        dtype=_F,
+        reason_code="LOW_BUREAU_SCORE",
+        reason_en="Your credit bureau score is low or unavailable.",
+        reason_zh="征信评分偏低或暂无征信记录。",
+        risk_direction=-1,
     ),
     FeatureSpec(
-        "inquiries_90d",
-        "Hard inquiries in the 90 days before the latest credit report; null without a report.",
-        90,
-        pl.Int32(),
-        "BUREAU_INQUIRIES_90D",
+        name="inquiries_90d",
+        description=(
+            "Hard inquiries in the 90 days before the latest credit report; null without a report."
+        ),
+        window_days=90,
+        dtype=_I,
+        reason_code="BUREAU_INQUIRIES_90D",
+        reason_en="Several credit applications elsewhere in the last 90 days.",
+        reason_zh="近90天内在其他机构有多次信贷申请查询。",
+        risk_direction=1,
+    ),
+    FeatureSpec(
+        name="inflow_trend_90d",
+        description=(
+            "Money received in the last 30 days over the monthly average of the last 90 days "
+            "(1 = steady, below 1 = falling); null when nothing was received in 90 days."
+        ),
+        window_days=90,
+        dtype=_F,
+        reason_code="FALLING_INFLOW",
+        reason_en="Less money has been coming into your linked account than before.",
+        reason_zh="绑定账户近期入账较以往减少。",
+        risk_direction=-1,
+    ),
+    FeatureSpec(
+        name="balance_volatility_90d",
+        description=(
+            "Standard deviation of the linked account's balance readings in the last 90 days "
+            "over their mean absolute value (plus 1); null with fewer than two readings."
+        ),
+        window_days=90,
+        dtype=_F,
+        reason_code="VOLATILE_BALANCE",
+        reason_en="The balance of your linked account has been swinging widely.",
+        reason_zh="绑定账户余额近期波动较大。",
+        risk_direction=1,
+    ),
+    FeatureSpec(
+        name="bureau_score_change",
+        description=(
+            "Latest credit-report score minus the one before it; null with fewer than two reports."
+        ),
+        window_days=None,
+        dtype=_F,
+        reason_code="FALLING_BUREAU_SCORE",
+        reason_en="Your credit bureau score has fallen since the previous report.",
+        reason_zh="您的征信评分较上次有所下降。",
+        risk_direction=-1,
+    ),
+    FeatureSpec(
+        name="external_debt",
+        description=(
+            "Debt held with other lenders, from the latest credit report; null without a report."
+        ),
+        window_days=None,
+        dtype=_F,
+        reason_code="HIGH_EXTERNAL_DEBT",
+        reason_en="You owe a large amount to other lenders.",
+        reason_zh="您在其他机构的负债较高。",
+        risk_direction=1,
+    ),
+    FeatureSpec(
+        name="contact_changes_30d",
+        description="Changes of contact details (phone, e-mail, address) in the last 30 days.",
+        window_days=30,
+        dtype=_I,
+        reason_code="CONTACT_CHANGES_30D",
+        reason_en="Your contact details changed recently.",
+        reason_zh="近期更改了联系方式。",
+        risk_direction=1,
     ),
 )
 """The feature set, in output column order (after ``borrower_id``)."""
@@ -132,18 +256,8 @@ FEATURE_SCHEMA: Final = pl.Schema(
 )
 """Column layout of :func:`compute_features` output."""
 
+FEATURE_BY_NAME: Final = {spec.name: spec for spec in FEATURES}
 _SPINE: Final = pl.Schema({"borrower_id": pl.String()})
-_EPS: Final = 0.005  # half a cent: float sums below this do not leave an instalment uncovered
-_DAY: Final = timedelta(days=1)
-_KEY: Final = ["borrower_id", "loan_key"]
-_COUNT_FEATURES: Final = (
-    "dpd_now",
-    "max_dpd_90d",
-    "failed_debits_30d",
-    "early_repayments_30d",
-    "redraws_after_early_30d",
-    "device_changes_30d",
-)
 
 
 def as_utc(as_of: datetime) -> datetime:
@@ -164,234 +278,45 @@ def compute_features(
     for values that cannot be known (bureau score, balance, utilization, on-time ratio).
     """
     at = as_utc(as_of)
-    base = _history(events, at, borrowers)
+    base = history_until(events, at, borrowers)
     spine = (
         pl.DataFrame({"borrower_id": list(dict.fromkeys(borrowers))}, schema=_SPINE)
         if borrowers is not None
         else base.select("borrower_id").unique().sort("borrower_id")
     )
-    parts = pl.collect_all(_feature_parts(base.lazy(), at))
+    parts = pl.collect_all(feature_parts(base.lazy(), at))
     out = spine
     for part in parts:
         out = out.join(part, on="borrower_id", how="left", maintain_order="left")
     out = out.with_columns(
-        *(pl.col(name).fill_null(0) for name in _COUNT_FEATURES),
-        pl.col("inflow_30d").fill_null(0.0),
+        *(pl.col(name).fill_null(0) for name in COUNT_FEATURES),
+        *(pl.col(name).fill_null(0.0) for name in ZERO_FEATURES),
     )
     return out.select(pl.col(name).cast(dtype) for name, dtype in FEATURE_SCHEMA.items())
 
 
-def _history(events: pl.DataFrame, at: datetime, borrowers: Sequence[str] | None) -> pl.DataFrame:
-    """The borrower events at or before ``at``, with only the columns features read."""
+_WANTED: Final = ("event_id", "borrower_id", "loan_id", "occurred_at", "type", "kind", "amount",
+                  "balance", "status", "early", "score", "inquiries", "external_debt")  # fmt: skip
+
+
+def history_until(
+    events: pl.DataFrame, at: datetime, borrowers: Sequence[str] | None = None
+) -> pl.DataFrame:
+    """The borrower events at or before ``at`` with the columns features and labels read.
+
+    Adds ``loan_key`` (the loan id, empty for borrower-level events).
+    """
     missing = [c for c in ("borrower_id", "occurred_at", "type", "kind") if c not in events.columns]
     if missing:
         raise ValueError(f"events lack the column(s) {missing}; expected the EVENT_SCHEMA layout")
-    wanted = ("event_id", "borrower_id", "loan_id", "occurred_at", "type", "kind", "amount",
-              "balance", "status", "early", "score", "inquiries")  # fmt: skip
     frame = events.select(
         pl.col(c).cast(EVENT_SCHEMA[c])
         if c in events.columns
         else pl.lit(None, EVENT_SCHEMA[c]).alias(c)
-        for c in wanted
+        for c in _WANTED
     )
     keep = (pl.col("occurred_at") <= at) & pl.col("borrower_id").is_not_null()
     if borrowers is not None:
-        keep = keep & pl.col("borrower_id").is_in(pl.Series(list(borrowers), dtype=pl.String))
+        wanted = pl.Series(list(borrowers), dtype=pl.String).implode()
+        keep = keep & pl.col("borrower_id").is_in(wanted)
     return frame.filter(keep).with_columns(pl.col("loan_id").fill_null("").alias("loan_key"))
-
-
-def _feature_parts(ev: pl.LazyFrame, at: datetime) -> list[pl.LazyFrame]:
-    """One lazy frame per feature group, each keyed by borrower_id; collected in parallel."""
-    repay = ev.filter(pl.col("type") == "repayment")
-    dues = (
-        repay.filter(pl.col("kind") == "due")
-        .select(*_KEY, "occurred_at", "amount", "event_id")
-        .sort(*_KEY, "occurred_at", "event_id")
-        .with_columns(pl.col("amount").fill_null(0.0).cum_sum().over(_KEY).alias("cum_due"))
-    )
-    paid = (
-        repay.filter(pl.col("kind") == "paid")
-        .select(*_KEY, "occurred_at", "amount", "early", "event_id")
-        .with_columns(pl.col("amount").fill_null(0.0))
-        .sort(*_KEY, "occurred_at", "event_id")
-        .with_columns(pl.col("amount").cum_sum().over(_KEY).alias("cum_paid"))
-    )
-    return [
-        _delinquency(dues, paid, at),
-        _on_time_ratio(dues, paid, at),
-        _repayment_counts(repay, at),
-        _loan_features(ev.filter(pl.col("type") == "loan"), paid, at),
-        _transaction_features(ev.filter(pl.col("type") == "transaction"), at),
-        _window_count(ev, "behaviour", "device_change", 30, "device_changes_30d", at),
-        _bureau(ev.filter(pl.col("type") == "credit_report")),
-    ]
-
-
-def _since(at: datetime, days: int) -> pl.Expr:
-    """True for events inside the ``days``-day window ending at ``at``."""
-    return pl.col("occurred_at") > at - timedelta(days=days)
-
-
-def _days(later: pl.Expr | datetime, earlier: pl.Expr) -> pl.Expr:
-    later_expr = pl.lit(later) if isinstance(later, datetime) else later
-    return (later_expr - earlier).dt.total_days()
-
-
-def _delinquency(dues: pl.LazyFrame, paid: pl.LazyFrame, at: datetime) -> pl.LazyFrame:
-    """dpd_now and max_dpd_90d: oldest-first allocation of payments to dues, per loan.
-
-    Between events days-past-due only grows, and only a payment can lower it, so the maximum
-    over a window is reached either now or just before one of the window's payments.
-    """
-    total_paid = paid.group_by(_KEY).agg(pl.col("amount").sum().alias("paid_total"))
-    now = (
-        dues.join(total_paid, on=_KEY, how="left")
-        .filter(pl.col("cum_due") > pl.col("paid_total").fill_null(0.0) + _EPS)
-        .group_by(_KEY)
-        .agg(_days(at, pl.col("occurred_at").min()).alias("dpd"))
-    )
-    before = (
-        paid.filter(_since(at, 90))
-        .select(
-            *_KEY,
-            pl.col("occurred_at").alias("paid_at"),
-            (pl.col("cum_paid") - pl.col("amount") + _EPS).alias("covered"),
-        )
-        .sort("covered")
-        .join_asof(
-            dues.select(*_KEY, "occurred_at", "cum_due").sort("cum_due"),
-            left_on="covered",
-            right_on="cum_due",
-            by=_KEY,
-            strategy="forward",
-            check_sortedness=False,
-        )
-        .filter(pl.col("occurred_at") <= pl.col("paid_at"))
-        .select(*_KEY, _days(pl.col("paid_at"), pl.col("occurred_at")).alias("dpd"))
-    )
-    return (
-        pl.concat([now.select(*_KEY, "dpd"), before])
-        .group_by("borrower_id")
-        .agg(pl.col("dpd").max().alias("max_dpd_90d"))
-        .join(
-            now.group_by("borrower_id").agg(pl.col("dpd").max().alias("dpd_now")),
-            on="borrower_id",
-            how="left",
-        )
-    )
-
-
-def _on_time_ratio(dues: pl.LazyFrame, paid: pl.LazyFrame, at: datetime) -> pl.LazyFrame:
-    """Share of assessed dues of the last 180 days covered within 24 hours of falling due."""
-    assessed = (
-        dues.filter(_since(at, 180))
-        .with_columns((pl.col("occurred_at") + _DAY).alias("deadline"))
-        .filter(pl.col("deadline") <= at)
-        .sort("deadline")
-    )
-    return (
-        assessed.join_asof(
-            paid.select(*_KEY, "occurred_at", "cum_paid").sort("occurred_at"),
-            left_on="deadline",
-            right_on="occurred_at",
-            by=_KEY,
-            strategy="backward",
-            check_sortedness=False,
-        )
-        .group_by("borrower_id")
-        .agg(
-            (pl.col("cum_paid").fill_null(0.0) >= pl.col("cum_due") - _EPS)
-            .mean()
-            .alias("on_time_ratio_180d")
-        )
-    )
-
-
-def _repayment_counts(repay: pl.LazyFrame, at: datetime) -> pl.LazyFrame:
-    recent = repay.filter(_since(at, 30))
-    failed = (pl.col("kind") == "auto_debit_attempt") & (pl.col("status") == "failed")
-    early = (pl.col("kind") == "paid") & pl.col("early").fill_null(False)
-    return recent.group_by("borrower_id").agg(
-        failed.sum().alias("failed_debits_30d"), early.sum().alias("early_repayments_30d")
-    )
-
-
-def _loan_features(loans: pl.LazyFrame, paid: pl.LazyFrame, at: datetime) -> pl.LazyFrame:
-    """Utilization and redraws after early repayment (borrower level, across loans)."""
-    draws = loans.filter(pl.col("kind") == "drawdown")
-    drawn = draws.group_by("borrower_id").agg(pl.col("amount").fill_null(0.0).sum().alias("drawn"))
-    repaid = paid.group_by("borrower_id").agg(pl.col("amount").sum().alias("repaid"))
-    limit = (
-        loans.filter(pl.col("kind") == "limit_change")
-        .group_by("borrower_id")
-        .agg(pl.col("amount").sort_by("occurred_at", "event_id").last().alias("limit"))
-    )
-    outstanding = (pl.col("drawn").fill_null(0.0) - pl.col("repaid").fill_null(0.0)).clip(0.0)
-    utilization = (
-        limit.join(drawn, on="borrower_id", how="left")
-        .join(repaid, on="borrower_id", how="left")
-        .select(
-            "borrower_id",
-            pl.when(pl.col("limit") > 0)
-            .then(outstanding / pl.col("limit"))
-            .otherwise(None)
-            .alias("utilization"),
-        )
-    )
-    early_at = (
-        paid.filter(pl.col("early").fill_null(False))
-        .select("borrower_id", pl.col("occurred_at").alias("early_at"))
-        .sort("early_at")
-    )
-    redraws = (
-        draws.filter(_since(at, 30))
-        .select("borrower_id", "occurred_at")
-        .sort("occurred_at")
-        .join_asof(
-            early_at,
-            left_on="occurred_at",
-            right_on="early_at",
-            by="borrower_id",
-            strategy="backward",
-            check_sortedness=False,
-        )
-        .group_by("borrower_id")
-        .agg(
-            (pl.col("occurred_at") - pl.col("early_at") <= timedelta(days=30))
-            .fill_null(False)
-            .sum()
-            .alias("redraws_after_early_30d")
-        )
-    )
-    return utilization.join(redraws, on="borrower_id", how="full", coalesce=True)
-
-
-def _transaction_features(tx: pl.LazyFrame, at: datetime) -> pl.LazyFrame:
-    inflow = (pl.col("kind") == "inflow") & _since(at, 30)
-    return tx.group_by("borrower_id").agg(
-        pl.col("amount").filter(inflow).sum().alias("inflow_30d"),
-        pl.col("balance")
-        .filter(pl.col("balance").is_not_null())
-        .sort_by("occurred_at", "event_id")
-        .last()
-        .alias("balance_now"),
-    )
-
-
-def _window_count(
-    ev: pl.LazyFrame, type_: str, kind: str, days: int, name: str, at: datetime
-) -> pl.LazyFrame:
-    return (
-        ev.filter((pl.col("type") == type_) & (pl.col("kind") == kind) & _since(at, days))
-        .group_by("borrower_id")
-        .agg(pl.len().alias(name))
-    )
-
-
-def _bureau(reports: pl.LazyFrame) -> pl.LazyFrame:
-    latest = reports.sort("occurred_at", "event_id").group_by("borrower_id").last()
-    return latest.select(
-        "borrower_id",
-        pl.col("score").alias("bureau_score"),
-        pl.col("inquiries").alias("inquiries_90d"),
-    )

@@ -1,205 +1,314 @@
 """Guardrails: compliance rules that hold by construction, checked statically and at runtime.
 
-G1 -- a borrower always keeps at least one usable, free manual repayment channel. Statically,
-every row's effective outputs (after falling back to the default row) must list a channel the
-policy declares ``free``; a violation names the row and an input that reaches it. At runtime,
-:func:`enforce` replaces any decision that still violates G1 (an override, a kept entitlement
-from an older policy) with the default row's methods and records what it did. The static check
-also refuses cells that reference undeclared inputs or do not fit the input's type.
+G1 -- a borrower always keeps a usable, free manual repayment channel. Statically every row's
+effective outputs must list a channel the policy declares ``free``; under ``collect`` so must
+every merge of rows that can match together (channels intersect). G2 -- the jurisdiction
+profile's forbidden states (e.g. restricted early repayment in the EU and UK, mandatory
+auto-debit in the US) appear in no row; a profile may also set a minimum notice for
+restrictions. G4 -- a row that restricts anything has an expiry (``max_days``) and a
+re-evaluation date (``review_after_days``, not after the expiry). Each finding names the row
+and, where the rows' cells allow, an input that reaches it.
+
+At runtime :func:`enforce` replaces any decision that still violates G1 or G2 (an override, a
+kept entitlement from an older policy) with the safe default -- the default row's methods, or
+the unrestricted baseline -- and says why in the ``guardrail`` column; decisions no row gave
+(``rule_id = "(no-match)"``) are flagged there too. :func:`alerts` lists them for the alert.
 """
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any, Final
 
 import polars as pl
 
-from repayguard.core.policy.cells import (
-    Cell,
-    CellSyntaxError,
-    Compare,
-    Interval,
-    Scalar,
-    literal_type,
-    parse_cell,
+from repayguard.core.policy.analysis import (
+    Box,
+    box_empty,
+    example,
+    intersect,
+    reaching,
+    uncovered,
 )
-from repayguard.core.policy.compiler import CompiledPolicy, Predicate, cell_predicate
-from repayguard.core.policy.model import InputSpec, Methods, Policy
-from repayguard.core.policy.problems import PolicyInvalid, PolicyProblem
+from repayguard.core.policy.compiler import CompiledPolicy
+from repayguard.core.policy.ir import PolicyIR
+from repayguard.core.policy.jurisdiction import JurisdictionProfile
+from repayguard.core.policy.model import Methods, Policy
+from repayguard.core.policy.outcome import NO_MATCH, OPEN, restricts
+from repayguard.core.policy.problems import PolicyProblem
 
 USABLE_MANUAL: Final = ("allowed", "forced")
-_SEARCH_LIMIT: Final = 5000
+SAFE_DEFAULT: Final = "safe default applied"
+_MAX_MERGE_FINDINGS: Final = 20
 
 
-def check_policy(policy: Policy) -> list[PolicyProblem]:
-    """Static checks of the cells and guardrail G1 over every row; empty when all hold."""
+def check_policy(
+    policy: Policy,
+    *,
+    ir: PolicyIR | None = None,
+    boxes: Sequence[Box] | None = None,
+    profile: JurisdictionProfile | None = None,
+) -> list[PolicyProblem]:
+    """G1, G2 and G4 over every row; with the typed form and the rows' boxes (when every cell
+    is valid) findings carry an input reaching the row, and ``collect`` merges are checked."""
     problems: list[PolicyProblem] = []
-    parsed: list[dict[str, Cell | None]] = []
-    for row in policy.rows:
-        cells: dict[str, Cell | None] = {}
-        for name, text in row.when.items():
-            cells[name] = _checked_cell(row.id, name, text, policy.inputs.get(name), problems)
-        parsed.append(cells)
     free = policy.free_channels
-    for index, row in enumerate(policy.rows):
-        if row.keep and index < len(policy.rows) - 1:
-            continue  # without current methods a keep row gives the default's, checked below
-        methods = policy.methods(row)
-        if _g1_holds(methods, free):
-            continue
-        example = _counter_example(policy, parsed, index)
+    if not free:
         problems.append(
             PolicyProblem(
-                row.id,
-                "then.manual_channels",
-                f"G1: a borrower reaching this row would have no free manual repayment channel "
-                f"(manual={methods.manual}, channels={list(methods.manual_channels)}; free "
-                f"channels are {sorted(free)})",
-                example,
+                None,
+                "channels",
+                "G1: no channel is declared free, so no outcome can leave a free manual channel",
             )
         )
+    examples = _examples(policy, ir, boxes)
+    baseline_channels = policy.baseline.manual_channels or ()
+    for index, row in enumerate(policy.rows):
+        methods = policy.methods(row)
+        if row.keep or None in (methods.auto_debit, methods.early_repayment, methods.manual):
+            continue  # a keep row gives the baseline, checked on the default row
+        example_input = examples.get(index)
+        if free and not g1_holds(methods, free):
+            who = (
+                "the default row (what keep rows and the runtime guardrail fall back to)"
+                if row is policy.default_row and example_input is None
+                else "a borrower reaching this row"
+            )
+            problems.append(
+                PolicyProblem(
+                    row.id,
+                    "then.manual_channels",
+                    f"G1: {who} would have no free manual repayment channel "
+                    f"(manual={methods.manual}, channels={list(methods.manual_channels)}; "
+                    f"free channels are {sorted(free)})",
+                    example_input,
+                )
+            )
+        states = _states(methods)
+        if profile is not None:
+            for method, banned in profile.forbidden().items():
+                if states[method] in banned:
+                    problems.append(
+                        PolicyProblem(
+                            row.id,
+                            f"then.{method}",
+                            f"G2 ({profile.code}): {method} may not be {states[method]!r}: "
+                            f"{banned[states[method]]}",
+                            example_input,
+                        )
+                    )
+        if not restricts(states, baseline_channels):
+            continue
+        if row.max_days is None or row.review_after_days is None:
+            missing = [f for f in ("max_days", "review_after_days") if getattr(row, f) is None]
+            problems.append(
+                PolicyProblem(
+                    row.id,
+                    missing[0],
+                    f"G4: this row restricts repayment methods but has no "
+                    f"{' and no '.join(missing)}; every restriction needs an expiry and a "
+                    f"re-evaluation date",
+                    example_input,
+                )
+            )
+        elif row.review_after_days > row.max_days:
+            problems.append(
+                PolicyProblem(
+                    row.id,
+                    "review_after_days",
+                    f"G4: re-evaluation after "
+                    f"{row.review_after_days} days comes after the restriction expires "
+                    f"({row.max_days} days)",
+                    example_input,
+                )
+            )
+        if profile is not None and row.notice_days < profile.min_notice_days:
+            problems.append(
+                PolicyProblem(
+                    row.id,
+                    "notice_days",
+                    f"G3 ({profile.code}): a "
+                    f"restriction needs at least {profile.min_notice_days} days' notice",
+                    example_input,
+                )
+            )
+    if ir is not None and boxes is not None and ir.hit_policy == "collect" and free:
+        problems += _merge_findings(policy, ir, boxes, free)
     return problems
 
 
-def _g1_holds(methods: Methods, free: frozenset[str]) -> bool:
+def g1_holds(methods: Methods, free: frozenset[str]) -> bool:
+    """A usable manual flow with at least one free channel."""
     return methods.manual in USABLE_MANUAL and any(c in free for c in methods.manual_channels)
 
 
-def _checked_cell(
-    row_id: str,
-    name: str,
-    text: str,
-    spec: InputSpec | None,
-    problems: list[PolicyProblem],
-) -> Cell | None:
-    where = f"when.{name}"
-    try:
-        cell = parse_cell(text)
-    except CellSyntaxError as exc:
-        problems.append(PolicyProblem(row_id, where, str(exc)))
-        return None
-    if spec is None:
-        problems.append(PolicyProblem(row_id, where, f"unknown input {name!r}; declare it"))
-        return None
-    kinds = {literal_type(v) for v in cell.literals()} - {"null"}
-    wrong = sorted(kinds - {spec.type})
-    if wrong or (cell.uses_ordering() and spec.type != "number"):
-        what = f"{', '.join(wrong)} value(s)" if wrong else "an order comparison"
-        problems.append(
-            PolicyProblem(row_id, where, f"{what} in a cell of the {spec.type} input {name!r}")
-        )
-        return None
-    if spec.enum is not None:
-        outside = [v for v in cell.literals() if isinstance(v, str) and v not in spec.enum]
-        if outside:
-            problems.append(
-                PolicyProblem(row_id, where, f"{outside} not among {list(spec.enum)} of {name!r}")
-            )
-            return None
-    return cell
+def _states(methods: Methods) -> dict[str, Any]:
+    return {
+        "auto_debit": methods.auto_debit,
+        "early_repayment": methods.early_repayment,
+        "manual": methods.manual,
+        "manual_channels": list(methods.manual_channels),
+    }
 
 
-def _candidates(
-    policy: Policy, parsed: Sequence[Mapping[str, Cell | None]], name: str
-) -> list[Scalar]:
-    """Values worth trying for one input: each literal, just around it, and null last."""
-    spec = policy.inputs[name]
-    values: list[Scalar] = []
-    if spec.type == "boolean":
-        values = [True, False]
-    elif spec.type == "string":
-        values = list(spec.enum or ())
-        for cells in parsed:
-            cell = cells.get(name)
-            values += [v for v in cell.literals() if isinstance(v, str)] if cell else []
-        if spec.enum is None:
-            values.append("other")
-    else:
-        values = [0.0]
-        for cells in parsed:
-            cell = cells.get(name)
-            for test in cell.alternatives if cell else ():
-                if isinstance(test, Interval):
-                    mid = (test.low + test.high) / 2
-                    values += [mid, test.low, test.high, test.low - 1, test.high + 1]
-                elif isinstance(test, Compare) and isinstance(test.value, float):
-                    x = test.value
-                    values += [x, x - 1, x + 1, x - 0.5, x + 0.5]
-    values.append(None)
-    return list(dict.fromkeys(values))
+def _examples(
+    policy: Policy, ir: PolicyIR | None, boxes: Sequence[Box] | None
+) -> dict[int, dict[str, Any] | None]:
+    """An input reaching each row (``first``) or matching it (``collect``), by document index."""
+    if ir is None or boxes is None:
+        return {}
+    out: dict[int, dict[str, Any] | None] = {}
+    first = ir.hit_policy != "collect"
+    for k, row in enumerate(ir.rows):
+        out[row.index] = reaching(boxes[k], boxes[:k] if first else [], policy.inputs)
+    if ir.default is not None:  # an input no other row takes, if there is one
+        found = uncovered({}, boxes, policy.inputs, budget=5_000)
+        out[len(policy.rows) - 1] = found if isinstance(found, dict) else None
+    return out
 
 
-def _counter_example(
-    policy: Policy, parsed: Sequence[Mapping[str, Cell | None]], target: int
-) -> dict[str, Any] | None:
-    """An input that reaches row ``target`` under first-hit, or failing that, one that at least
-    satisfies the row's own cells; None when the row's cells do not parse."""
-    own = parsed[target]
-    if any(cell is None for cell in own.values()):
-        return None
-    names = sorted({n for cells in parsed[: target + 1] for n in cells if n in policy.inputs})
-    preds: list[list[tuple[str, Predicate]]] = [
-        [(n, cell_predicate(c) if c else _never) for n, c in cells.items() if n in policy.inputs]
-        for cells in parsed[:target]
-    ]
-    options = []
-    for name in names:
-        values = _candidates(policy, parsed, name)
-        cell = own.get(name)
-        if cell is not None:
-            match = cell_predicate(cell)
-            values = [v for v in values if match(v)]
-        options.append(values or [None])
-    for combo in itertools.islice(itertools.product(*options), _SEARCH_LIMIT):
-        example = dict(zip(names, combo, strict=True))
-        if not any(all(p(example.get(n)) for n, p in row) for row in preds):
-            return example
-    return {n: opts[0] for n, opts in zip(names, options, strict=True) if n in own}
+def _merge_findings(
+    policy: Policy, ir: PolicyIR, boxes: Sequence[Box], free: frozenset[str]
+) -> list[PolicyProblem]:
+    """Rows that can match together and whose merged channels leave no free one (``collect``).
+
+    Depth-first over row combinations in table order, keeping the common box and the free
+    channels left; only minimal combinations are reported.
+    """
+    found: list[PolicyProblem] = []
+    free_of = [frozenset(r.outcome.manual_channels) & free for r in ir.rows]
+    budget = [50_000]
+
+    def extend(start: int, members: list[int], box: Box, left: frozenset[str]) -> None:
+        for k in range(start, len(ir.rows)):
+            budget[0] -= 1
+            if budget[0] < 0 or len(found) >= _MAX_MERGE_FINDINGS or not free_of[k]:
+                return
+            rest = left & free_of[k]
+            if rest == left:
+                continue  # this row takes no free channel away; it cannot create a finding
+            common = intersect(box, boxes[k])
+            if box_empty(common):
+                continue
+            if not rest:
+                ids = [ir.rows[m].id for m in members]
+                row = ir.rows[k]
+                found.append(
+                    PolicyProblem(
+                        row.id,
+                        "then.manual_channels",
+                        f"G1: under collect, a borrower matching this row and row(s) {ids} "
+                        f"gets the intersection of their channels, which leaves no free manual "
+                        f"channel (free channels are {sorted(free)})",
+                        example(common, policy.inputs),
+                    )
+                )
+                continue
+            extend(k + 1, [*members, k], common, rest)
+
+    for k in range(len(ir.rows)):
+        if free_of[k] and not box_empty(boxes[k]):
+            extend(k + 1, [k], boxes[k], free_of[k])
+    return found
 
 
-def _never(_: Any) -> bool:
-    return False
+# -- runtime ----------------------------------------------------------------------------------
 
 
-def enforce(decisions: pl.DataFrame, policy: Policy | CompiledPolicy) -> pl.DataFrame:
-    """Apply G1 at runtime: any decision without a usable free manual channel gets the default
-    row's methods; the ``guardrail`` column says what was adjusted (null when nothing).
+def safe_default(policy: Policy) -> dict[str, Any]:
+    """The states a violating decision is replaced with: the default row's methods (or the
+    unrestricted baseline), with a free channel and the open states where needed."""
+    fallback = policy.baseline
+    free = sorted(policy.free_channels)
+    channels = list(fallback.manual_channels or ())
+    if not any(c in free for c in channels):
+        channels += free
+    return {
+        "auto_debit": fallback.auto_debit or OPEN["auto_debit"],
+        "early_repayment": fallback.early_repayment or OPEN["early_repayment"],
+        "manual": fallback.manual if fallback.manual in USABLE_MANUAL else "allowed",
+        "manual_channels": channels,
+    }
+
+
+def enforce(
+    decisions: pl.DataFrame,
+    policy: Policy | CompiledPolicy,
+    profile: JurisdictionProfile | None = None,
+) -> pl.DataFrame:
+    """Apply G1 and G2 at runtime: a decision without a usable free manual channel, or with a
+    state the jurisdiction forbids, gets the safe default; ``guardrail`` says what was adjusted
+    and why (null when nothing). ``profile`` defaults to the compiled policy's.
 
     ``decisions`` needs ``auto_debit``, ``early_repayment``, ``manual``, ``manual_channels``;
     other columns pass through unchanged and the row order is kept.
     """
     doc = policy.policy if isinstance(policy, CompiledPolicy) else policy
+    if profile is None and isinstance(policy, CompiledPolicy):
+        profile = policy.profile
     free = sorted(doc.free_channels)
     if not free:
-        raise PolicyInvalid([PolicyProblem(None, "channels", "G1: no channel is declared free")])
-    fallback = doc.methods(doc.default_row)
-    channels = list(fallback.manual_channels)
-    if not any(c in free for c in channels):
-        channels += free
-    manual = fallback.manual if fallback.manual in USABLE_MANUAL else "allowed"
+        raise ValueError("G1: no channel is declared free; the policy cannot be enforced")
+    safe = safe_default(doc)
+    if profile is not None and profile.violations(safe):
+        safe = {**safe, **{m: OPEN[m] for m in profile.forbidden()}}
     has_free = (
         pl.col("manual_channels").list.eval(pl.element().is_in(free)).list.any().fill_null(False)
     )
-    ok = has_free & pl.col("manual").is_in(list(USABLE_MANUAL)).fill_null(False)
-    replaced = {
-        "auto_debit": pl.lit(fallback.auto_debit, pl.String),
-        "early_repayment": pl.lit(fallback.early_repayment, pl.String),
-        "manual": pl.lit(manual, pl.String),
-        "manual_channels": pl.lit(channels, pl.List(pl.String)),
-    }
-    note = "G1: no usable free manual channel (manual={}, channels={}); default-row methods applied"
-    return decisions.with_columns(
-        *(pl.when(ok).then(pl.col(k)).otherwise(v).alias(k) for k, v in replaced.items()),
-        pl.when(ok)
-        .then(pl.lit(None, pl.String))
-        .otherwise(
+    g1_ok = has_free & pl.col("manual").is_in(list(USABLE_MANUAL)).fill_null(False)
+    notes = [
+        pl.when(~g1_ok).then(
             pl.format(
-                note,
+                "G1: no usable free manual channel (manual={}, channels={})",
                 pl.col("manual").fill_null("null"),
                 pl.col("manual_channels").list.join(",").fill_null("null"),
             )
         )
-        .alias("guardrail"),
+    ]
+    bad = ~g1_ok
+    code = profile.code if profile is not None else ""
+    for method, banned in (profile.forbidden() if profile is not None else {}).items():
+        hit = pl.col(method).is_in(list(banned)).fill_null(False)
+        bad = bad | hit
+        template = f"G2: {method} may not be '{{}}' under {code}"
+        notes.append(pl.when(hit).then(pl.format(template, pl.col(method))))
+    replaced = {
+        "auto_debit": pl.lit(safe["auto_debit"], pl.String),
+        "early_repayment": pl.lit(safe["early_repayment"], pl.String),
+        "manual": pl.lit(safe["manual"], pl.String),
+        "manual_channels": pl.lit(safe["manual_channels"], pl.List(pl.String)),
+    }
+    unmatched = (
+        pl.col("rule_id") == NO_MATCH if "rule_id" in decisions.columns else pl.lit(False)
+    ).fill_null(False)
+    note = (
+        pl.when(bad)
+        .then(pl.concat_str([*notes, pl.lit(SAFE_DEFAULT)], separator="; ", ignore_nulls=True))
+        .when(unmatched)
+        .then(pl.lit(f"no row matched these inputs; {SAFE_DEFAULT}"))
+        .otherwise(pl.lit(None, pl.String))
     )
+    return decisions.with_columns(
+        *(pl.when(bad).then(v).otherwise(pl.col(k)).alias(k) for k, v in replaced.items()),
+        note.alias("guardrail"),
+    )
+
+
+def alert_codes(note: str) -> list[str]:
+    """The guardrails a ``guardrail`` note reports: G1, G2, and NO_MATCH for unmatched inputs."""
+    codes = [code for code in ("G1", "G2") if f"{code}:" in note]
+    return codes or (["NO_MATCH"] if note.startswith("no row matched") else [])
+
+
+def alerts(decisions: pl.DataFrame) -> pl.DataFrame:
+    """The decisions the runtime guardrail adjusted, for the alert event: borrower (when the
+    frame has one), rule, the note and its codes."""
+    keep = [c for c in ("borrower_id", "rule_id", "guardrail") if c in decisions.columns]
+    flagged = decisions.filter(pl.col("guardrail").is_not_null()).select(keep)
+    note = pl.col("guardrail")
+    codes = pl.concat_list(
+        pl.when(note.str.contains("G1:", literal=True)).then(pl.lit("G1")),
+        pl.when(note.str.contains("G2:", literal=True)).then(pl.lit("G2")),
+        pl.when(note.str.starts_with("no row matched")).then(pl.lit("NO_MATCH")),
+    )
+    return flagged.with_columns(codes.list.drop_nulls().alias("codes"))

@@ -122,8 +122,11 @@ def _input_column(frame: pl.DataFrame, name: str, input_type: str) -> pl.Expr:
     dtype = DTYPES[input_type]
     if name not in frame.columns:
         return pl.lit(None, dtype).alias(name)
-    col = pl.col(name).cast(dtype)
-    return (col.fill_nan(None) if input_type == "number" else col).alias(name)
+    if input_type in ("number", "integer"):  # NaN is null; a fractional integer input fails loudly
+        return pl.col(name).cast(pl.Float64).fill_nan(None).cast(dtype).alias(name)
+    if input_type == "date" and frame.schema[name] == pl.String:
+        return pl.col(name).str.to_date("%Y-%m-%d").alias(name)
+    return pl.col(name).cast(dtype).alias(name)
 
 
 def _resolve_keep(decisions: pl.DataFrame, prev: pl.DataFrame) -> pl.DataFrame:

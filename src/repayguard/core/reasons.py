@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Final
 
+from repayguard.core.features import FEATURES
+
 LOCALES: Final = ("en", "zh-CN")
 MAX_REASONS: Final = 4
 
@@ -29,56 +31,13 @@ class UnknownReasonCode(KeyError):
 
 _T = dict[str, str]
 
+_MODEL_FACTORS: Final[dict[str, _T]] = {
+    spec.reason_code: {"en": spec.reason_en, "zh-CN": spec.reason_zh} for spec in FEATURES
+}
+"""What raised the estimated risk: one code per declared feature (texts live with the feature)."""
+
 _CATALOG: Final[dict[str, _T]] = {
-    # -- model factors: what raised the estimated risk ------------------------------------------
-    "DPD_NOW": {
-        "en": "An instalment is overdue right now.",
-        "zh-CN": "您目前有一期还款已逾期。",
-    },
-    "MAX_DPD_90D": {
-        "en": "A payment was overdue in the last 90 days.",
-        "zh-CN": "近90天内曾有还款逾期。",
-    },
-    "FAILED_DEBITS_30D": {
-        "en": "Automatic debits from your account failed in the last 30 days.",
-        "zh-CN": "近30天内自动扣款失败。",
-    },
-    "LOW_ON_TIME_RATIO": {
-        "en": "Fewer of your recent instalments were paid on time.",
-        "zh-CN": "近期按时还款的期数偏少。",
-    },
-    "EARLY_REPAYMENTS_30D": {
-        "en": "Many early repayments in the last 30 days.",
-        "zh-CN": "近30天内提前还款次数较多。",
-    },
-    "REDRAW_AFTER_EARLY_30D": {
-        "en": "Money was borrowed again soon after an early repayment.",
-        "zh-CN": "提前还款后不久再次借款。",
-    },
-    "HIGH_UTILIZATION": {
-        "en": "A large share of your credit limit is in use.",
-        "zh-CN": "已使用的额度占比较高。",
-    },
-    "LOW_INFLOW_30D": {
-        "en": "Little money came into your linked account in the last 30 days.",
-        "zh-CN": "近30天内绑定账户的入账较少。",
-    },
-    "LOW_BALANCE": {
-        "en": "The balance of your linked account is low.",
-        "zh-CN": "绑定账户余额偏低。",
-    },
-    "DEVICE_CHANGES_30D": {
-        "en": "The device used for your account changed recently.",
-        "zh-CN": "近期更换了登录设备。",
-    },
-    "LOW_BUREAU_SCORE": {
-        "en": "Your credit bureau score is low or unavailable.",
-        "zh-CN": "征信评分偏低或暂无征信记录。",
-    },
-    "BUREAU_INQUIRIES_90D": {
-        "en": "Several credit applications elsewhere in the last 90 days.",
-        "zh-CN": "近90天内在其他机构有多次信贷申请查询。",
-    },
+    **_MODEL_FACTORS,
     # -- policy reasons: why a row applied --------------------------------------------------------
     "REPEATED_FAILED_DEBITS": {
         "en": "Automatic debits failed repeatedly, so we stopped them to spare you failed-debit "
@@ -123,6 +82,15 @@ _CATALOG: Final[dict[str, _T]] = {
         "en": "Your hardship request is being reviewed; no new restrictions apply until then.",
         "zh-CN": "您的困难援助申请正在处理中，处理完成前不会增加新的限制。",
     },
+    "NOT_YET_ASSESSED": {
+        "en": "Your account has not been assessed yet, so standard repayment terms apply.",
+        "zh-CN": "您的账户尚未完成评估，适用标准还款条款。",
+    },
+    "MANUAL_FLOW_REQUIRED": {
+        "en": "Payments on your account must be made and confirmed by you through a manual "
+        "channel.",
+        "zh-CN": "您的账户需要通过手动渠道由您本人发起并确认还款。",
+    },
     "FREE_CHANNEL_GUARANTEED": {
         "en": "A free manual repayment channel was kept available for you.",
         "zh-CN": "已为您保留一个免费的手动还款渠道。",
@@ -151,18 +119,23 @@ def principal(codes: Iterable[str], limit: int = MAX_REASONS) -> list[str]:
     return out
 
 
-def explain(codes: Iterable[str], locale: str) -> list[Reason]:
+def explain(
+    codes: Iterable[str],
+    locale: str,
+    extra: Mapping[str, Mapping[str, str]] | None = None,
+) -> list[Reason]:
     """Plain-language texts of the (at most four) principal reasons, most important first.
 
-    Raises UnknownReasonCode for a code outside the catalog and ValueError for an unsupported
-    locale.
+    ``extra`` adds texts for codes outside the catalog (a model trained on an analyst's own
+    columns brings its own reason texts). Raises UnknownReasonCode for a code in neither and
+    ValueError for an unsupported locale.
     """
     if locale not in LOCALES:
         raise ValueError(f"unsupported locale {locale!r}; choose one of {LOCALES}")
     result = []
     for code in principal(codes):
-        texts = CATALOG.get(code)
-        if texts is None:
+        texts = CATALOG.get(code) or (extra or {}).get(code)
+        if texts is None or locale not in texts:
             raise UnknownReasonCode(code)
         result.append(Reason(code, texts[locale]))
     return result

@@ -80,6 +80,18 @@ def load_bands(text: str) -> TierBands:
     return TierBands(doc.version, tuple(edges), doc.margin, doc.min_dwell_days)
 
 
+def dump_bands(bands: TierBands, description: str = "") -> str:
+    """A bands document (JSON) that :func:`load_bands` reads back to equal bands."""
+    doc = {
+        "version": bands.version,
+        "description": description,
+        "upper_pd": list(bands.upper_pd),
+        "margin": bands.margin,
+        "min_dwell_days": bands.min_dwell_days,
+    }
+    return json.dumps(doc, indent=2) + "\n"
+
+
 def assign_tiers(
     pd: pl.Series, previous: pl.DataFrame, as_of: datetime, bands: TierBands
 ) -> pl.DataFrame:

@@ -2,6 +2,7 @@
 
 from repayguard.decisions.consumers import OnlineHandler
 from repayguard.decisions.engine import DecisionEngine, load_engine
+from repayguard.decisions.repository import latest_inputs
 from repayguard.decisions.service import (
     DecideBorrowers,
     DecisionRunReport,
@@ -15,6 +16,7 @@ __all__ = [
     "DecisionRunReport",
     "OnlineHandler",
     "decide_borrowers",
+    "latest_inputs",
     "load_engine",
     "summarise",
 ]

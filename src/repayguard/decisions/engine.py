@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from repayguard import resources
-from repayguard.core.policy import CompiledPolicy, Policy, compile_policy, load_policy
+from repayguard import policies, resources
+from repayguard.core.policy import CompiledPolicy, Policy
 from repayguard.core.scoring import RiskModel
 from repayguard.core.scoring.expert import load_expert_model
 from repayguard.core.tiers import TierBands, load_bands
@@ -39,10 +39,11 @@ def load_engine(
     *, policy_path: Path | None, model_path: Path | None, bands_path: Path | None
 ) -> DecisionEngine:
     """Load the engine from files, or the shipped defaults where a path is not given."""
-    policy = load_policy(_text(policy_path, DEFAULT_POLICY))
+    known = policies.profiles()
+    policy = policies.load_policy_text(_text(policy_path, DEFAULT_POLICY), profiles=known)
     return DecisionEngine(
         policy=policy,
-        compiled=compile_policy(policy),
+        compiled=policies.compile_checked(policy, profiles=known),
         model=load_expert_model(_text(model_path, DEFAULT_MODEL)),
         bands=load_bands(_text(bands_path, DEFAULT_BANDS)),
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import polars as pl
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from repayguard.decisions.models import DecisionRow, DecisionRunRow
@@ -20,6 +20,31 @@ def add_run(session: Session, run: DecisionRunRow) -> None:
 def add_decisions(session: Session, decisions: pl.DataFrame) -> None:
     """Append decisions (a frame with at least the decision-log columns)."""
     append_frame(session, table_of(DecisionRow), decisions.select(_COLUMNS))
+
+
+def latest_inputs(session: Session) -> pl.DataFrame:
+    """borrower_id, tier and policy inputs of every borrower's latest decision."""
+    ranked = select(
+        DecisionRow.borrower_id,
+        DecisionRow.tier,
+        DecisionRow.inputs,
+        func.row_number()
+        .over(
+            partition_by=DecisionRow.borrower_id,
+            order_by=(DecisionRow.as_of.desc(), DecisionRow.decision_id.desc()),
+        )
+        .label("rank"),
+    ).subquery()
+    rows = session.execute(
+        select(ranked.c.borrower_id, ranked.c.tier, ranked.c.inputs)
+        .where(ranked.c.rank == 1)
+        .order_by(ranked.c.borrower_id)
+    ).all()
+    return pl.DataFrame(
+        [tuple(r) for r in rows],
+        schema={"borrower_id": pl.String, "tier": pl.Int16, "inputs": pl.String},
+        orient="row",
+    )
 
 
 def latest(session: Session, borrower_id: str) -> DecisionRow | None:

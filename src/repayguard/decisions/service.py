@@ -11,6 +11,7 @@ from typing import Literal
 import polars as pl
 
 from repayguard import entitlements, ingestion
+from repayguard.core import guardrails
 from repayguard.core.pipeline import decide
 from repayguard.decisions import repository
 from repayguard.decisions.engine import DecisionEngine
@@ -74,6 +75,20 @@ def decide_borrowers(
             borrowers=borrowers,
         )
         run_id = uuid.uuid4().hex
+        flagged = guardrails.alerts(decisions)
+        if flagged.height:
+            # Never silently applied: the runtime guardrail replaced these decisions.
+            uow.emit(
+                Message(
+                    "repayguard.guardrail.applied",
+                    {
+                        "run_id": run_id,
+                        "policy_version": engine.compiled.version,
+                        "count": flagged.height,
+                        "decisions": flagged.head(1_000).to_dicts(),
+                    },
+                )
+            )
         decisions = decisions.with_columns(
             pl.Series("decision_id", [uuid.uuid4().hex for _ in range(decisions.height)]),
             pl.lit(run_id).alias("run_id"),

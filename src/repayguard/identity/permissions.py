@@ -64,6 +64,21 @@ ROUTES: Final[dict[tuple[str, str], str]] = {
     ("POST", "/v1/events"): "events:write",
     ("POST", "/v1/authorize"): "authorize",
     ("GET", "/v1/borrowers/{borrower_id}/repayment-methods"): "borrowers:read",
+    ("GET", "/v1/policies/schema"): "policies:read",
+    ("POST", "/v1/policies/check"): "policies:read",
+    ("GET", "/v1/policies/drafts/{draft_id}"): "policies:read",
+    ("GET", "/v1/policies/versions"): "policies:read",
+    ("GET", "/v1/policies/versions/{name}"): "policies:read",
+    ("GET", "/v1/policies/versions/{name}/{version}"): "policies:read",
+    ("POST", "/v1/policies/diff"): "policies:read",
+    ("POST", "/v1/policies/impact"): "policies:read",
+    ("POST", "/v1/policies/explain"): "policies:read",
+    ("POST", "/v1/policies/drafts"): "policies:write",
+    ("POST", "/v1/policies/drafts/{draft_id}/publish"): "policies:write",
+    ("GET", "/v1/models"): "models:read",
+    ("GET", "/v1/models/{version}"): "models:read",
+    ("GET", "/v1/models/{version}/report"): "models:read",
+    ("GET", "/v1/models/{version}/report.html"): "models:read",
 }
 """(method, path template) → the permission it needs; ``public`` needs no token."""
 

@@ -1,9 +1,11 @@
 """Load a policy from YAML text, running every static check and reporting all problems at once.
 
-Refused: YAML or schema errors; duplicate row ids; a default row that is not last or does not
-state every method; rows after a condition-less row (unreachable); undeclared channels; string
-enums on non-string inputs; unknown reason codes; and everything ``guardrails.check_policy`` finds
-(bad cells, unknown inputs, type mismatches, guardrail G1 with a counter-example).
+Refused, each finding naming the row and field: YAML or schema errors; duplicate row ids; a
+condition-less row before the last; a default row that does not state every method; undeclared
+channels; unknown reason codes; input declarations that do not fit their type; cells that do
+not parse, name undeclared inputs or do not fit the input's type; rows no input can match,
+rows shadowed under ``first`` and gaps without a default row (:mod:`checks`); and guardrails
+G1, G2 (with the jurisdiction's profile) and G4 (:mod:`repayguard.core.guardrails`).
 """
 
 from __future__ import annotations
@@ -14,13 +16,17 @@ import yaml
 from pydantic import ValidationError
 
 from repayguard.core import guardrails  # module import: guardrails imports this package
+from repayguard.core.policy.analysis import policy_boxes
+from repayguard.core.policy.checks import reachability
+from repayguard.core.policy.ir import bind_cell, build_ir, dead_null_test
+from repayguard.core.policy.jurisdiction import JurisdictionProfile, Profiles
 from repayguard.core.policy.model import Outputs, Policy
 from repayguard.core.policy.problems import PolicyInvalid, PolicyProblem
 from repayguard.core.reasons import is_known
 
 
-def load_policy(text: str) -> Policy:
-    """Parse (``yaml.safe_load``) and validate a policy; raises PolicyInvalid with every problem."""
+def parse_policy(text: str) -> Policy:
+    """Parse (``yaml.safe_load``) and validate the structure only; raises PolicyInvalid."""
     try:
         raw: Any = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -28,13 +34,65 @@ def load_policy(text: str) -> Policy:
     if not isinstance(raw, dict):
         raise PolicyInvalid([PolicyProblem(None, "document", "a policy is a YAML mapping")])
     try:
-        policy = Policy.model_validate(raw)
+        return Policy.model_validate(raw)
     except ValidationError as exc:
         raise PolicyInvalid(_schema_problems(raw, exc)) from exc
-    problems = check_document(policy) + guardrails.check_policy(policy)
+
+
+def load_policy(text: str, *, profiles: Profiles | None = None) -> Policy:
+    """Parse and check a policy; raises PolicyInvalid with every problem.
+
+    ``profiles`` (jurisdiction code -> profile) enable G2; without them G2 is not checked, so
+    callers outside tests pass the shipped profiles (``repayguard.policies.profiles()``).
+    """
+    policy = parse_policy(text)
+    problems = check_policy(policy, profiles=profiles)
     if problems:
         raise PolicyInvalid(problems)
     return policy
+
+
+def check_policy(policy: Policy, *, profiles: Profiles | None = None) -> list[PolicyProblem]:
+    """Every static check of a structurally valid policy; empty when it may be published."""
+    problems = check_document(policy)
+    cells_ok = True
+    for row in policy.rows:
+        for name, text in row.when.items():
+            cell, problem = bind_cell(row.id, name, text, policy.inputs.get(name))
+            if problem is not None:
+                problems.append(problem)
+                cells_ok = False
+            elif cell is not None and (dead := dead_null_test(row.id, name, cell)) is not None:
+                problems.append(dead)
+    profile: JurisdictionProfile | None = None
+    if profiles is not None:
+        profile = profiles.get(policy.jurisdiction)
+        if profile is None:
+            problems.append(
+                PolicyProblem(
+                    None,
+                    "jurisdiction",
+                    f"no jurisdiction profile for "
+                    f"{policy.jurisdiction!r}; known: {sorted(profiles)}",
+                )
+            )
+    default = policy.default_row
+    complete = default is None or _states_every_method(default.then)
+    if not (cells_ok and complete):
+        return problems + guardrails.check_policy(policy, profile=profile)
+    ir = build_ir(policy)
+    boxes = policy_boxes(ir.rows, policy.inputs)
+    problems += reachability(policy, ir, boxes)
+    return problems + guardrails.check_policy(policy, ir=ir, boxes=boxes, profile=profile)
+
+
+def _states_every_method(then: Any) -> bool:
+    return isinstance(then, Outputs) and None not in (
+        then.auto_debit,
+        then.early_repayment,
+        then.manual,
+        then.manual_channels,
+    )
 
 
 def check_document(policy: Policy) -> list[PolicyProblem]:
@@ -67,16 +125,7 @@ def check_document(policy: Policy) -> list[PolicyProblem]:
             if not is_known(code):
                 problems.append(PolicyProblem(row.id, "reasons", f"unknown reason code {code!r}"))
     default = policy.default_row
-    if default.when:
-        problems.append(PolicyProblem(default.id, "when", "the last row must be the default row, "
-                                      "without conditions"))  # fmt: skip
-    then = default.then
-    if not isinstance(then, Outputs) or None in (
-        then.auto_debit,
-        then.early_repayment,
-        then.manual,
-        then.manual_channels,
-    ):
+    if default is not None and not _states_every_method(default.then):
         problems.append(
             PolicyProblem(
                 default.id,
@@ -86,8 +135,14 @@ def check_document(policy: Policy) -> list[PolicyProblem]:
             )
         )
     for name, spec in policy.inputs.items():
+        where = f"inputs.{name}"
         if spec.enum is not None and spec.type != "string":
-            problems.append(PolicyProblem(None, f"inputs.{name}", "enum is for string inputs"))
+            problems.append(PolicyProblem(None, where, "enum is for string inputs"))
+        bounded = spec.minimum is not None or spec.maximum is not None
+        if bounded and spec.type not in ("number", "integer"):
+            problems.append(PolicyProblem(None, where, "minimum/maximum are for number inputs"))
+        if spec.minimum is not None and spec.maximum is not None and spec.minimum > spec.maximum:
+            problems.append(PolicyProblem(None, where, "minimum is above maximum"))
     return problems
 
 

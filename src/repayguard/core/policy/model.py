@@ -1,16 +1,21 @@
 """The policy document: a decision table from policy inputs to repayment-method controls.
 
-A policy declares its manual repayment channels (and which are free to the borrower), its
-inputs (name, type), and rows evaluated top to bottom under the ``first`` hit policy: the first
-row whose every ``when`` cell matches decides. ``then`` is either ``keep`` (keep the borrower's
-current methods) or method states; a method a row leaves out falls back to the last row, the
-*default* row, which has no ``when`` and states every method. Cells are ZEN unary tests (see
-:mod:`repayguard.core.policy.cells`).
+A policy declares its manual repayment channels (and which are free to the borrower), its typed
+inputs, and rows whose ``when`` cells are ZEN unary tests (see
+:mod:`repayguard.core.policy.cells`). Under the ``first`` hit policy the first row whose every
+cell matches decides; under ``collect`` every matching row applies and their outputs merge to
+the most restrictive (see :mod:`repayguard.core.policy.merge`). ``then`` is either ``keep``
+(keep the borrower's current methods) or method states. The last row may be the *default* row
+(no ``when``): it applies when no other row does, and a method another row leaves out falls
+back to it. Without a default row, left-out methods fall back to the unrestricted baseline
+(auto-debit optional, early repayment allowed, manual allowed on every declared channel) and
+the static checks require the rows to cover every input.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -25,7 +30,9 @@ EarlyRepayment = Literal["allowed", "restricted"]
 """restricted: only full prepayment / a cool-down after a redraw."""
 Manual = Literal["allowed", "forced"]
 """forced: the manual flow is the only flow; every payment is confirmed by the borrower."""
-InputType = Literal["number", "string", "boolean"]
+InputType = Literal["number", "integer", "string", "boolean", "date"]
+"""number: any real; integer: whole numbers (counts, days); date: a calendar day, written in
+cells as d("YYYY-MM-DD") and in JSON inputs as "YYYY-MM-DD"."""
 Jurisdiction = Literal["CN", "EU", "UK", "US"]
 Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
 RowId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.\-]*$", max_length=64)]
@@ -34,18 +41,30 @@ Days = Annotated[int, Field(ge=0, le=3650)]
 CellText = Annotated[
     str,
     WithJsonSchema(
-        {"type": ["string", "number", "boolean"], "description": "a ZEN unary test, e.g. >= 30"}
+        {
+            "type": ["string", "number", "boolean"],
+            "description": 'a ZEN unary test: >= 30, [1..29], "T4", "T5", != "T1", '
+            'not in ["T1"], > 0 and < 5, d("2025-01-31"), null; "-" or "" for any value',
+        }
     ),
 ]
 Version = Annotated[
-    str, WithJsonSchema({"type": ["string", "integer"], "description": "published version"})
+    str,
+    WithJsonSchema(
+        {
+            "type": ["string", "integer"],
+            "description": "the version this document is published as (assigned when omitted)",
+        }
+    ),
 ]
 
 
 class HitPolicy(StrEnum):
-    """How matching rows combine. Only ``first`` for now; ``collect`` (merge) will follow."""
+    """How matching rows combine: the first match decides, or all matches merge (most
+    restrictive state per method)."""
 
     FIRST = "first"
+    COLLECT = "collect"
 
 
 class _Strict(BaseModel):
@@ -60,26 +79,45 @@ class Channel(_Strict):
 
 
 class InputSpec(_Strict):
-    """A policy input: its type, allowed values for strings, and its meaning."""
+    """A policy input: its type, allowed values, whether it may be missing, and its meaning.
+
+    ``enum`` (strings) and ``minimum``/``maximum`` (numbers, inclusive) bound the values the
+    static checks consider; inputs outside them are refused at the evaluation boundary.
+    ``nullable: false`` says the input is always present (null is then out of range).
+    """
 
     type: InputType
-    enum: tuple[str, ...] | None = None
+    enum: Annotated[tuple[str, ...], Field(min_length=1)] | None = None
+    nullable: bool = True
+    minimum: float | None = None
+    maximum: float | None = None
     description: str = ""
 
 
 class Outputs(_Strict):
     """Method states a row sets; a method left out falls back to the default row's."""
 
-    auto_debit: AutoDebit | None = None
-    early_repayment: EarlyRepayment | None = None
-    manual: Manual | None = None
-    manual_channels: tuple[Name, ...] | None = None
+    auto_debit: AutoDebit | None = Field(
+        default=None,
+        description="optional: the borrower may switch it off; mandatory: cannot; "
+        "disabled: no pulls",
+    )
+    early_repayment: EarlyRepayment | None = Field(
+        default=None, description="restricted: only full prepayment / a cool-down after redraw"
+    )
+    manual: Manual | None = Field(
+        default=None, description="forced: every payment is made and confirmed by the borrower"
+    )
+    manual_channels: tuple[Name, ...] | None = Field(
+        default=None, description="declared channels the borrower may repay through by hand"
+    )
 
 
 def _cells(value: Any) -> Any:
     if isinstance(value, dict):
         return {
-            k: cell_text(v) if isinstance(v, bool | int | float) else v for k, v in value.items()
+            k: cell_text(v) if isinstance(v, bool | int | float | date) else v
+            for k, v in value.items()
         }
     return value
 
@@ -91,15 +129,24 @@ class Row(_Strict):
     the restriction; ``review_after_days``: when it must be re-evaluated.
     """
 
-    id: RowId
+    id: RowId = Field(description="stable id of the row, quoted in decisions and diffs")
     description: str = ""
-    when: Annotated[dict[Name, CellText], BeforeValidator(_cells)] = Field(default_factory=dict)
-    then: Literal["keep"] | Outputs
-    reasons: tuple[ReasonCode, ...] = ()
-    requires_approval: bool = False
-    notice_days: Days = 0
-    max_days: Annotated[int, Field(ge=1, le=3650)] | None = None
-    review_after_days: Annotated[int, Field(ge=1, le=3650)] | None = None
+    when: Annotated[dict[Name, CellText], BeforeValidator(_cells)] = Field(
+        default_factory=dict,
+        description="input name -> ZEN unary test; every cell must match; none: the default row",
+    )
+    then: Literal["keep"] | Outputs = Field(
+        description="keep: keep the borrower's current methods; or the method states to give"
+    )
+    reasons: tuple[ReasonCode, ...] = Field(default=(), description="reason codes, in order")
+    requires_approval: bool = Field(default=False, description="a risk approver confirms it")
+    notice_days: Days = Field(default=0, description="advance notice before a restriction")
+    max_days: Annotated[int, Field(ge=1, le=3650)] | None = Field(
+        default=None, description="the restriction expires after this many days (G4)"
+    )
+    review_after_days: Annotated[int, Field(ge=1, le=3650)] | None = Field(
+        default=None, description="the restriction is re-evaluated after this many days (G4)"
+    )
 
     @property
     def keep(self) -> bool:
@@ -123,15 +170,28 @@ class Methods:
 class Policy(_Strict):
     """A validated policy document (structure only; see ``load_policy`` for every check)."""
 
-    name: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.\-]*$", max_length=100)]
-    version: Version
-    owner: Annotated[str, Field(min_length=1)]
-    jurisdiction: Jurisdiction
+    name: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.\-]*$", max_length=100)] = Field(
+        description="the policy's stable name; versions are numbered per name"
+    )
+    version: Version | None = None
+    owner: Annotated[str, Field(min_length=1)] = Field(description="the accountable team")
+    jurisdiction: Jurisdiction = Field(
+        description="the legal profile (G2) that decides what may be restricted at all"
+    )
     description: str = ""
-    channels: Annotated[dict[Name, Channel], Field(min_length=1)]
-    inputs: dict[Name, InputSpec]
-    hit_policy: HitPolicy = HitPolicy.FIRST
-    rows: Annotated[tuple[Row, ...], Field(min_length=1)]
+    channels: Annotated[dict[Name, Channel], Field(min_length=1)] = Field(
+        description="manual repayment channels; at least one must be free (G1)"
+    )
+    inputs: dict[Name, InputSpec] = Field(description="typed inputs the cells test")
+    hit_policy: HitPolicy = Field(
+        default=HitPolicy.FIRST,
+        description="first: the first matching row decides; collect: all matching rows merge "
+        "to the most restrictive state per method",
+    )
+    rows: Annotated[tuple[Row, ...], Field(min_length=1)] = Field(
+        description="the decision table, top to bottom; an optional last row without "
+        "conditions is the default"
+    )
 
     @field_validator("version", mode="before")
     @classmethod
@@ -139,20 +199,33 @@ class Policy(_Strict):
         return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
     @property
-    def default_row(self) -> Row:
-        """The last row, which every other row falls back to."""
-        return self.rows[-1]
+    def default_row(self) -> Row | None:
+        """The last row when it has no conditions: it applies when no other row does."""
+        last = self.rows[-1]
+        return None if last.when else last
 
     @property
     def free_channels(self) -> frozenset[str]:
         """Declared channels that cost the borrower nothing."""
         return frozenset(name for name, ch in self.channels.items() if ch.free)
 
+    @property
+    def baseline(self) -> Outputs:
+        """What left-out methods fall back to: the default row's states, else unrestricted."""
+        default = self.default_row
+        if default is not None and isinstance(default.then, Outputs):
+            return default.then
+        return Outputs(
+            auto_debit="optional",
+            early_repayment="allowed",
+            manual="allowed",
+            manual_channels=tuple(self.channels),
+        )
+
     def methods(self, row: Row) -> Methods:
-        """Effective methods of a row; a ``keep`` row (no current methods) gets the default's."""
-        base = self.default_row.then
+        """Effective methods of a row; a ``keep`` row (no current methods) gets the baseline."""
         own = row.then if isinstance(row.then, Outputs) else Outputs()
-        fallback = base if isinstance(base, Outputs) else Outputs()
+        fallback = self.baseline
         channels = own.manual_channels
         if channels is None:
             channels = fallback.manual_channels

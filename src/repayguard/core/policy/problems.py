@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 
@@ -23,8 +24,25 @@ class PolicyProblem:
 
     def __str__(self) -> str:
         where = f"row {self.row_id!r}, " if self.row_id is not None else ""
-        example = f" (e.g. {dict(self.counter_example)})" if self.counter_example else ""
+        example = f" (e.g. {self.example_json()})" if self.counter_example else ""
         return f"{where}{self.field}: {self.message}{example}"
+
+    def example_json(self) -> dict[str, Any] | None:
+        """The counter-example with JSON values (dates as ``YYYY-MM-DD``)."""
+        if self.counter_example is None:
+            return None
+        return {
+            k: v.isoformat() if isinstance(v, date) else v for k, v in self.counter_example.items()
+        }
+
+    def as_dict(self) -> dict[str, Any]:
+        """The finding as JSON: row, field, message, counter-example."""
+        return {
+            "row_id": self.row_id,
+            "field": self.field,
+            "message": self.message,
+            "counter_example": self.example_json(),
+        }
 
 
 class PolicyInvalid(ValueError):

@@ -1,8 +1,9 @@
 """Risk models behind one interface: features in, probability of default and reasons out.
 
 PD here is the probability that a borrower reaches 30+ days past due within the next 90 days.
-The expert points model is the first implementation; a trained scorecard and LightGBM will sit
-behind the same :class:`RiskModel` protocol.
+Three kinds sit behind the :class:`RiskModel` protocol: the shipped expert points table (the
+fallback), the trained WoE **scorecard** (the default) and the **LightGBM** challenger. Trained
+kinds also satisfy :class:`TrainedModel` (fit, raw score, card, artefact files).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from typing import Protocol, runtime_checkable
 
 import polars as pl
 
+from repayguard.core.scoring.calibration import Calibration, fit_calibration
+from repayguard.core.scoring.evaluation import Evaluation, evaluate, evaluate_scores
 from repayguard.core.scoring.expert import (
     ExpertModel,
     ExpertModelInvalid,
@@ -18,14 +21,54 @@ from repayguard.core.scoring.expert import (
     PointsBin,
     load_expert_model,
 )
+from repayguard.core.scoring.inputs import (
+    InputColumn,
+    InputsInvalid,
+    feature_inputs,
+    reason_texts,
+    tabular_inputs,
+)
+from repayguard.core.scoring.models import (
+    KINDS,
+    LIGHTGBM,
+    SCORECARD,
+    ModelKindUnknown,
+    TrainedModel,
+    fit_model,
+    load_model,
+)
+from repayguard.core.scoring.profile import Profile
+from repayguard.core.scoring.training import CrossValidation, Trained, TrainingSettings, train
 
 __all__ = [
+    "KINDS",
+    "LIGHTGBM",
+    "SCORECARD",
+    "Calibration",
+    "CrossValidation",
+    "Evaluation",
     "ExpertModel",
     "ExpertModelInvalid",
     "FeaturePoints",
+    "InputColumn",
+    "InputsInvalid",
+    "ModelKindUnknown",
     "PointsBin",
+    "Profile",
     "RiskModel",
+    "Trained",
+    "TrainedModel",
+    "TrainingSettings",
+    "evaluate",
+    "evaluate_scores",
+    "feature_inputs",
+    "fit_calibration",
+    "fit_model",
     "load_expert_model",
+    "load_model",
+    "reason_texts",
+    "tabular_inputs",
+    "train",
 ]
 
 

@@ -1,0 +1,41 @@
+"""Borrower profiles: personal data encrypted per field, read only by authorised callers."""
+
+from repayguard.borrowers.service import (
+    KEYS_ROTATED,
+    PERSONAL_FIELDS,
+    PROFILE_SAVED,
+    PROFILE_VIEWED,
+    BorrowerProfile,
+    ProfileSaved,
+    ReadProfile,
+    RotateKeys,
+    RotationReport,
+    SaveProfile,
+    field_context,
+    key_usage,
+    pending_rotation,
+    profile_locale,
+    read_profile,
+    rotate_keys,
+    save_profile,
+)
+
+__all__ = [
+    "KEYS_ROTATED",
+    "PERSONAL_FIELDS",
+    "PROFILE_SAVED",
+    "PROFILE_VIEWED",
+    "BorrowerProfile",
+    "ProfileSaved",
+    "ReadProfile",
+    "RotateKeys",
+    "RotationReport",
+    "SaveProfile",
+    "field_context",
+    "key_usage",
+    "pending_rotation",
+    "profile_locale",
+    "read_profile",
+    "rotate_keys",
+    "save_profile",
+]

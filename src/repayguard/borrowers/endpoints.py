@@ -1,0 +1,64 @@
+"""HTTP endpoints of borrower profiles: thin, they call the same services as the CLI."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+
+from repayguard.borrowers.schemas import ProfileIn, ProfileRead, ProfileSavedRead
+from repayguard.borrowers.service import ReadProfile, SaveProfile, read_profile, save_profile
+from repayguard.platform.crypto import Keyring
+from repayguard.platform.uow import UnitOfWorkFactory
+
+router = APIRouter(tags=["borrowers"])
+
+
+@router.put("/v1/borrowers/{borrower_id}/profile", response_model=ProfileSavedRead)
+def put_profile(borrower_id: str, body: ProfileIn, request: Request) -> ProfileSavedRead:
+    """Register or replace a borrower's profile; personal fields are encrypted one by one."""
+    uow: UnitOfWorkFactory = request.app.state.uow
+    keyring: Keyring = request.app.state.keyring
+    saved = save_profile(
+        SaveProfile(
+            borrower_id=borrower_id,
+            name=body.name,
+            phone=body.phone,
+            national_id=body.national_id,
+            locale=body.locale,
+        ),
+        uow=uow(),
+        keyring=keyring,
+    )
+    return ProfileSavedRead(
+        borrower_id=saved.borrower_id,
+        created=saved.created,
+        changed_fields=list(saved.changed),
+        locale=saved.locale,
+        updated_at=saved.updated_at,
+    )
+
+
+@router.get("/v1/borrowers/{borrower_id}/profile", response_model=ProfileRead)
+def get_profile(
+    borrower_id: str,
+    request: Request,
+    reveal: Annotated[
+        bool, Query(description="Return full values instead of masked ones (audited).")
+    ] = False,
+) -> ProfileRead:
+    """A borrower's profile, masked unless ``reveal=true``; every read is audited."""
+    uow: UnitOfWorkFactory = request.app.state.uow
+    keyring: Keyring = request.app.state.keyring
+    profile = read_profile(
+        ReadProfile(borrower_id=borrower_id, reveal=reveal), uow=uow(), keyring=keyring
+    )
+    return ProfileRead(
+        borrower_id=profile.borrower_id,
+        name=profile.name,
+        phone=profile.phone,
+        national_id=profile.national_id,
+        locale=profile.locale,
+        masked=profile.masked,
+        updated_at=profile.updated_at,
+    )

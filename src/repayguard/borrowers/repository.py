@@ -1,0 +1,70 @@
+"""Every query of borrower profiles (repositories never commit)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from repayguard.borrowers.models import BorrowerProfileRow
+from repayguard.platform.db import table_of
+
+_PROFILES = table_of(BorrowerProfileRow)
+
+
+def get(session: Session, borrower_id: str) -> BorrowerProfileRow | None:
+    return session.get(BorrowerProfileRow, borrower_id)
+
+
+def add(session: Session, row: BorrowerProfileRow) -> None:
+    session.add(row)
+
+
+def locale_of(session: Session, borrower_id: str) -> str | None:
+    return session.scalar(
+        select(BorrowerProfileRow.locale).where(BorrowerProfileRow.borrower_id == borrower_id)
+    )
+
+
+def not_on_key(
+    session: Session, key_id: str, *, after: str, limit: int
+) -> Sequence[BorrowerProfileRow]:
+    """Profiles encrypted under another key than ``key_id``, by borrower id after ``after``."""
+    return session.scalars(
+        select(BorrowerProfileRow)
+        .where(BorrowerProfileRow.key_id != key_id, BorrowerProfileRow.borrower_id > after)
+        .order_by(BorrowerProfileRow.borrower_id)
+        .limit(limit)
+    ).all()
+
+
+def replace_if_unchanged(
+    session: Session, borrower_id: str, *, version: int, values: dict[str, Any]
+) -> bool:
+    """Write ``values`` only if the row is still at ``version`` (compare-and-set): a profile
+    updated meanwhile is left alone (it is already on the newer key)."""
+    result = session.execute(
+        update(_PROFILES)
+        .where(_PROFILES.c.borrower_id == borrower_id, _PROFILES.c.version == version)
+        .values(**values, version=version + 1)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+def count_not_on_key(session: Session, key_id: str) -> int:
+    return int(
+        session.scalar(
+            select(func.count()).select_from(_PROFILES).where(_PROFILES.c.key_id != key_id)
+        )
+        or 0
+    )
+
+
+def key_usage(session: Session) -> dict[str, int]:
+    """Profiles per data key id."""
+    rows = session.execute(
+        select(_PROFILES.c.key_id, func.count()).group_by(_PROFILES.c.key_id)
+    ).all()
+    return {str(key_id): int(n) for key_id, n in rows}

@@ -1,0 +1,45 @@
+"""API shapes of borrower profiles; responses to writes never echo personal values."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import Field
+
+from repayguard.platform.dto import Schema
+
+
+class ProfileIn(Schema):
+    """A borrower's profile; name, phone and national ID are stored encrypted."""
+
+    name: str = Field(min_length=1, max_length=200, description="Full name.")
+    phone: str | None = Field(
+        default=None,
+        pattern=r"^\+?[0-9][0-9 -]{5,19}$",
+        description="Phone number (digits, optional leading +, spaces or dashes).",
+    )
+    national_id: str | None = Field(
+        default=None, pattern=r"^[0-9A-Za-z]{4,32}$", description="National ID number."
+    )
+    locale: Literal["en", "zh-CN"] = Field(
+        default="zh-CN", description="Language of notices and explanations."
+    )
+
+
+class ProfileSavedRead(Schema):
+    borrower_id: str
+    created: bool
+    changed_fields: list[str] = Field(description="Fields whose values changed (no values).")
+    locale: str
+    updated_at: datetime
+
+
+class ProfileRead(Schema):
+    borrower_id: str
+    name: str
+    phone: str | None
+    national_id: str | None
+    locale: str
+    masked: bool = Field(description="True unless the values were asked for with reveal=true.")
+    updated_at: datetime

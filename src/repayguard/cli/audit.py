@@ -1,0 +1,167 @@
+"""``repayguard audit``: verify the chain and its signed checkpoints, checkpoint, export."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from repayguard.cli.keys import DataDir, key_paths, open_checkpoints, open_trusted_keys
+
+if TYPE_CHECKING:
+    from repayguard.audit import VerifyReport
+
+audit_app = typer.Typer(
+    help="The tamper-evident audit trail: verify, checkpoint, export.", no_args_is_help=True
+)
+
+
+def _print_report(report: VerifyReport, *, seconds: float, as_json: bool, source: str) -> None:
+    from repayguard.cli.output import console, errors
+
+    if as_json:
+        problem = report.problem
+        typer.echo(
+            json.dumps(
+                {
+                    "ok": report.ok,
+                    "chain_id": report.chain_id,
+                    "records": report.records,
+                    "last_seq": report.last_seq,
+                    "checkpoints": report.checkpoints,
+                    "latest_checkpoint": report.latest_checkpoint,
+                    "problem": None
+                    if problem is None
+                    else {
+                        "kind": problem.kind,
+                        "seq": problem.seq,
+                        "since_seq": problem.since_seq,
+                        "detail": problem.detail,
+                    },
+                    "warnings": list(report.warnings),
+                    "seconds": round(seconds, 3),
+                }
+            )
+        )
+        return
+    chain = f" {report.chain_id}" if report.chain_id else ""
+    checked = (
+        f"{report.records:,} records and {report.checkpoints:,} signed checkpoints "
+        f"(latest: record {report.latest_checkpoint:,}) checked in {seconds:.1f} s"
+    )
+    if report.problem is None:
+        console.print(
+            f"[bold green]Audit chain{chain} ({source}) is intact:[/bold green] {checked}."
+        )
+    else:
+        problem = report.problem
+        where = (
+            f"record {problem.seq:,}"
+            if problem.since_seq == problem.seq
+            else f"record {problem.seq:,} (altered from record {problem.since_seq:,} on)"
+        )
+        errors.print(f"[bold red]Audit chain{chain} ({source}) is BROKEN at {where}:[/bold red]")
+        errors.print(f"  {problem.kind}: {problem.detail}")
+        errors.print(f"  ({checked} before the break)")
+    for warning in report.warnings:
+        errors.print(f"[yellow]warning:[/yellow] {warning}")
+
+
+@audit_app.command("verify")
+def verify(
+    checkpoints: Annotated[
+        Path | None, typer.Option(help="Folder of signed checkpoints (default: configured).")
+    ] = None,
+    trusted_keys: Annotated[
+        Path | None,
+        typer.Option(help="PEM file of trusted public keys (default: the signing key's own)."),
+    ] = None,
+    export: Annotated[
+        Path | None, typer.Option(help="Verify this JSONL export instead of the database.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the outcome as JSON.")] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Walk the chain: every hash, link and signed checkpoint. Exit 1 at the first break."""
+    from repayguard.audit import VerifyChain, load_trusted_keys, verify_chain, verify_export
+    from repayguard.bootstrap import bootstrap
+    from repayguard.cli.app import inline, load_settings
+    from repayguard.cli.output import console
+
+    settings = inline(load_settings(data_dir), online=False)
+    paths = key_paths(settings)
+    folder = checkpoints or paths.checkpoint_dir
+    trusted = load_trusted_keys(trusted_keys) if trusted_keys else open_trusted_keys(paths)
+    started = time.perf_counter()
+    if export is not None:
+        report = verify_export(export, checkpoint_dir=folder, trusted=trusted)
+        source = export.name
+    else:
+        with bootstrap(settings) as container, console.status("Verifying the audit chain…"):
+            report = verify_chain(
+                VerifyChain(checkpoint_dir=folder, trusted=trusted), uow=container.uow()
+            )
+        source = "database"
+    _print_report(report, seconds=time.perf_counter() - started, as_json=as_json, source=source)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@audit_app.command("checkpoint")
+def checkpoint(data_dir: DataDir = None) -> None:
+    """Sign the chain's current head now and write the checkpoint file."""
+    from repayguard.audit import write_checkpoint_now
+    from repayguard.bootstrap import bootstrap
+    from repayguard.cli.app import inline, load_settings
+    from repayguard.cli.output import console
+
+    settings = inline(load_settings(data_dir), online=False)
+    policy = open_checkpoints(key_paths(settings))
+    with bootstrap(settings) as container:
+        written = write_checkpoint_now(policy, uow=container.uow())
+    if written is None:
+        console.print("The audit chain is empty: nothing to checkpoint yet.")
+        return
+    console.print(
+        f"Signed record [bold]{written.seq:,}[/bold] ({written.hash[:16]}…) with "
+        f"{written.key_id}; checkpoint written to {policy.directory / written.file_name()}."
+    )
+
+
+@audit_app.command("export")
+def export_command(
+    out: Annotated[Path, typer.Option(help="JSONL file to write.")],
+    since: Annotated[
+        datetime | None,
+        typer.Option(
+            formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"],
+            help="First day (UTC) to export; records from then to the end. Default: all.",
+        ),
+    ] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Write the chain as JSONL for a third-party auditor (borrowers appear as pseudonyms)."""
+    from repayguard.audit import ExportAudit, export_audit, export_size
+    from repayguard.bootstrap import bootstrap
+    from repayguard.cli.app import inline, load_settings
+    from repayguard.cli.output import console, progress_bar
+
+    settings = inline(load_settings(data_dir), online=False)
+    cmd = ExportAudit(out=out, since=since.replace(tzinfo=UTC) if since else None)
+    with bootstrap(settings) as container:
+        total = export_size(cmd, uow=container.uow())
+        with progress_bar("Exporting", total, "records") as bar:
+            report = export_audit(cmd, uow=container.uow(), on_records=bar.advance)
+    if not report.records:
+        after = f" since {since:%Y-%m-%d}" if since else ""
+        console.print(f"No audit records{after}; wrote an empty {out}.")
+        return
+    console.print(
+        f"Wrote records {report.first_seq:,}..{report.last_seq:,} ({report.records:,}) of chain "
+        f"{report.chain_id} to {out}. An auditor checks it with the checkpoint folder and the "
+        f"public key: [bold]repayguard audit verify --export {out}[/bold]"
+    )

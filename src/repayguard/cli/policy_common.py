@@ -1,0 +1,134 @@
+"""Shared pieces of ``repayguard policy``: error reporting, the database, naming policies."""
+
+from __future__ import annotations
+
+import functools
+import getpass
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
+
+import typer
+
+from repayguard.errors import RepayguardError
+
+if TYPE_CHECKING:
+    from repayguard.bootstrap import Container
+    from repayguard.platform.uow import UnitOfWork
+    from repayguard.policies import PolicyRef
+
+P = ParamSpec("P")
+R = TypeVar("R")
+DataDir = Annotated[
+    Path | None,
+    typer.Option("--data-dir", help="Data folder (default: $REPAYGUARD_DATA_DIR or .repayguard)."),
+]
+AsJson = Annotated[bool, typer.Option("--json", help="Print JSON (for scripts).")]
+PolicyArg = Annotated[
+    str, typer.Argument(help="A policy YAML file, or NAME@VERSION / NAME@latest.")
+]
+
+
+def friendly(command: Callable[P, R]) -> Callable[P, R]:
+    """Expected refusals print what went wrong and what to do (exit 2), never a traceback."""
+
+    @functools.wraps(command)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        from repayguard.cli.output import console, errors
+
+        try:
+            return command(*args, **kwargs)
+        except RepayguardError as exc:
+            problems = exc.detail.get("problems")
+            if problems:
+                from repayguard.cli.policy_views import problems_table
+                from repayguard.core.policy import PolicyProblem
+
+                found = [
+                    PolicyProblem(p["row_id"], p["field"], p["message"], p["counter_example"])
+                    for p in problems
+                ]
+                console.print(problems_table(found, title=f"{len(found)} problem(s)"))
+            errors.print(f"[bold red]error:[/bold red] {exc.message.splitlines()[0]}")
+            if exc.hint:
+                errors.print(f"[bold]what to do:[/bold] {exc.hint}")
+            raise typer.Exit(2) from exc
+
+    return run
+
+
+@contextmanager
+def database(data_dir: Path | None) -> Iterator[Container]:
+    """repayguard wired for one command: relay inline, no online deciding; a database that is
+    not at the current schema is refused with what to run."""
+    from repayguard.bootstrap import bootstrap
+    from repayguard.config import Settings
+
+    settings = Settings()
+    if data_dir is not None:
+        settings = settings.model_copy(update={"data_dir": data_dir})
+    settings = settings.model_copy(
+        update={
+            "bus": settings.bus.model_copy(update={"relay": "inline"}),
+            "decisions": settings.decisions.model_copy(update={"online": False}),
+        }
+    )
+    with bootstrap(settings) as built:
+        yield built
+
+
+def read(path: Path) -> str:
+    """A policy or data file's text; a missing or unreadable file is a clear refusal."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise RepayguardError(f"cannot read {path}: {exc.strerror}") from exc
+
+
+def policy_ref(arg: str) -> PolicyRef:
+    """A file argument as its text, or NAME@VERSION / NAME@latest as a published version."""
+    from repayguard.policies import SourceRef, VersionRef
+
+    path = Path(arg)
+    if path.exists():
+        return SourceRef(read(path))
+    if "@" in arg:
+        name, _, number = arg.rpartition("@")
+        if number == "latest":
+            return VersionRef(name)
+        if number.isdigit():
+            return VersionRef(name, int(number))
+    raise RepayguardError(
+        f"{arg!r} is neither a file nor a published version",
+        hint="give a YAML file, or NAME@VERSION (NAME@latest for the newest)",
+    )
+
+
+def actor(given: str | None) -> str:
+    """Who acts: as given, else the operating-system user."""
+    return given or f"cli:{getpass.getuser()}"
+
+
+def json_arg(text: str, what: str) -> dict[str, Any]:
+    """A JSON object from the command line; anything else is a clear refusal."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise RepayguardError(f"{what} is not valid JSON: {exc}") from exc
+    if not isinstance(value, dict):
+        raise RepayguardError(f"{what} must be a JSON object")
+    return value
+
+
+@contextmanager
+def maybe_db(refs: tuple[PolicyRef, ...], data_dir: Path | None) -> Iterator[UnitOfWork | None]:
+    """A unit of work when a reference names a draft or version; None for files alone."""
+    from repayguard.policies import SourceRef
+
+    if all(isinstance(r, SourceRef) for r in refs):
+        yield None
+        return
+    with database(data_dir) as built:
+        yield built.uow()

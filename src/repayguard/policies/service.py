@@ -1,0 +1,293 @@
+"""Policy use-cases: submit a draft, publish it as an immutable version, list and read versions.
+
+A draft is stored only when every static check passes; otherwise the submission is refused
+with all problems at once. Publishing turns a draft into the next version number of its name,
+with the sha256 of its canonical content, records who published it and emits
+``repayguard.policy.published`` through the outbox in the same transaction. Published versions
+are never updated; their content hash is verified whenever one is read.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
+
+from sqlalchemy.exc import IntegrityError
+
+from repayguard.core.policy import Policy, Profiles, canonical_json, check_policy, content_hash
+from repayguard.errors import (
+    PolicyDraftNotFound,
+    PolicyVersionConflict,
+    PolicyVersionNotFound,
+    PolicyVersionTampered,
+)
+from repayguard.platform.messages import Message
+from repayguard.platform.uow import UnitOfWork
+from repayguard.policies import repository
+from repayguard.policies.models import PolicyDraftRow, PolicyVersionRow
+from repayguard.policies.sources import check_text, rejected
+
+POLICY_SUBMITTED: Final = "repayguard.policy.submitted"
+POLICY_PUBLISHED: Final = "repayguard.policy.published"
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitPolicy:
+    """Check a YAML policy and keep it as a draft when it passes."""
+
+    source: str
+    submitted_by: str
+
+
+@dataclass(frozen=True, slots=True)
+class PublishPolicy:
+    """Publish a draft as the next version of its policy name."""
+
+    draft_id: str
+    published_by: str
+
+
+@dataclass(frozen=True, slots=True)
+class GetPolicyVersion:
+    """One published version; the latest of ``name`` when ``version`` is None."""
+
+    name: str
+    version: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ListPolicyVersions:
+    """Published versions, newest first, of one name or of all."""
+
+    name: str | None = None
+    limit: int = 50
+    offset: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class DraftInfo:
+    """A stored draft."""
+
+    draft_id: str
+    name: str
+    stated_version: str | None
+    content_hash: str
+    rows: int
+    submitted_by: str
+    submitted_at: datetime
+    published_version: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class VersionInfo:
+    """A published version; ``source`` and ``policy`` are filled when one version is read."""
+
+    name: str
+    version: int
+    content_hash: str
+    jurisdiction: str
+    hit_policy: str
+    rows: int
+    draft_id: str
+    published_by: str
+    published_at: datetime
+    source: str | None = None
+    policy: Policy | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class VersionPage:
+    items: list[VersionInfo]
+    total: int
+
+
+def _draft_info(row: PolicyDraftRow) -> DraftInfo:
+    doc = row.document
+    return DraftInfo(
+        draft_id=row.draft_id,
+        name=row.name,
+        stated_version=doc.get("version"),
+        content_hash=row.content_hash,
+        rows=len(doc.get("rows", [])),
+        submitted_by=row.submitted_by,
+        submitted_at=row.submitted_at,
+        published_version=row.published_version,
+    )
+
+
+def verified(row: PolicyVersionRow) -> Policy:
+    """The policy of a stored version, after checking it still has its recorded hash."""
+    policy = Policy.model_validate(row.document)
+    if content_hash(policy) != row.content_hash:
+        raise PolicyVersionTampered(
+            f"policy {row.name} version {row.version} no longer matches its content hash",
+            hint="restore the version from a backup; published versions are never edited",
+        )
+    return policy
+
+
+def _version_info(row: PolicyVersionRow, *, full: bool = False) -> VersionInfo:
+    return VersionInfo(
+        name=row.name,
+        version=row.version,
+        content_hash=row.content_hash,
+        jurisdiction=row.jurisdiction,
+        hit_policy=row.hit_policy,
+        rows=row.rows,
+        draft_id=row.draft_id,
+        published_by=row.published_by,
+        published_at=row.published_at,
+        source=row.source if full else None,
+        policy=verified(row) if full else None,
+    )
+
+
+def submit_policy(cmd: SubmitPolicy, *, uow: UnitOfWork, profiles: Profiles) -> DraftInfo:
+    """Store a draft that passes every check; refuse it with every problem otherwise."""
+    result = check_text(cmd.source, profiles=profiles)
+    if result.policy is None or result.problems:
+        raise rejected(result.problems)
+    policy = result.policy
+    with uow:
+        row = PolicyDraftRow(
+            draft_id=uuid.uuid4().hex,
+            name=policy.name,
+            content_hash=content_hash(policy),
+            source=cmd.source,
+            document=policy.model_dump(mode="json"),
+            submitted_by=cmd.submitted_by[:120],
+            submitted_at=uow.clock.now(),
+            published_version=None,
+        )
+        repository.add_draft(uow.session, row)
+        uow.emit(
+            Message(
+                POLICY_SUBMITTED,
+                {
+                    "draft_id": row.draft_id,
+                    "name": row.name,
+                    "content_hash": row.content_hash,
+                    "submitted_by": row.submitted_by,
+                },
+            )
+        )
+        info = _draft_info(row)
+        uow.commit()
+    return info
+
+
+def _same_content(a: Policy, b: Policy) -> bool:
+    return canonical_json(a.model_copy(update={"version": None})) == canonical_json(
+        b.model_copy(update={"version": None})
+    )
+
+
+def publish_policy(cmd: PublishPolicy, *, uow: UnitOfWork, profiles: Profiles) -> VersionInfo:
+    """Publish a draft as the next version of its name (see the module docstring).
+
+    Refused: an unknown draft, a draft already published, a draft whose stated ``version`` is
+    not the next number, content identical to the latest version, or a draft that no longer
+    passes the checks (profiles may have changed since it was submitted).
+    """
+    with uow:
+        session = uow.session
+        draft = repository.get_draft(session, cmd.draft_id)
+        if draft is None:
+            raise PolicyDraftNotFound(
+                f"no policy draft {cmd.draft_id!r}",
+                hint="submit the policy first ('repayguard policy submit')",
+            )
+        if draft.published_version is not None:
+            raise PolicyVersionConflict(
+                f"draft {cmd.draft_id} was already published as version "
+                f"{draft.published_version} of {draft.name}"
+            )
+        policy = Policy.model_validate(draft.document)
+        problems = tuple(check_policy(policy, profiles=profiles))
+        if problems:
+            raise rejected(problems, f"draft {cmd.draft_id}")
+        latest = repository.latest_number(session, policy.name)
+        number = latest + 1
+        if policy.version is not None and policy.version != str(number):
+            raise PolicyVersionConflict(
+                f"the draft states version {policy.version} but the next version of "
+                f"{policy.name} is {number}",
+                hint="state the next number, or leave 'version' out to have it assigned",
+            )
+        previous = repository.get_version(session, policy.name, latest) if latest else None
+        if previous is not None and _same_content(verified(previous), policy):
+            raise PolicyVersionConflict(
+                f"the draft is identical to version {latest} of {policy.name}; nothing to publish"
+            )
+        published = policy.model_copy(update={"version": str(number)})
+        row = PolicyVersionRow(
+            name=policy.name,
+            version=number,
+            content_hash=content_hash(published),
+            source=draft.source,
+            document=published.model_dump(mode="json"),
+            jurisdiction=policy.jurisdiction,
+            hit_policy=str(policy.hit_policy),
+            rows=len(policy.rows),
+            draft_id=draft.draft_id,
+            published_by=cmd.published_by[:120],
+            published_at=uow.clock.now(),
+        )
+        try:
+            repository.add_version(session, row)
+        except IntegrityError as exc:
+            raise PolicyVersionConflict(
+                f"version {number} of {policy.name} was published concurrently", hint="retry"
+            ) from exc
+        repository.mark_published(session, draft, number)
+        uow.emit(Message(POLICY_PUBLISHED, _published_payload(row)))
+        info = _version_info(row)
+        uow.commit()
+    return info
+
+
+def _published_payload(row: PolicyVersionRow) -> dict[str, Any]:
+    return {
+        "name": row.name,
+        "version": row.version,
+        "content_hash": row.content_hash,
+        "jurisdiction": row.jurisdiction,
+        "hit_policy": row.hit_policy,
+        "rows": row.rows,
+        "draft_id": row.draft_id,
+        "published_by": row.published_by,
+        "published_at": row.published_at.isoformat(),
+    }
+
+
+def get_version(cmd: GetPolicyVersion, *, uow: UnitOfWork) -> VersionInfo:
+    """One published version with its source and verified policy."""
+    with uow:
+        row = repository.get_version(uow.session, cmd.name, cmd.version)
+        if row is None:
+            which = f"version {cmd.version}" if cmd.version is not None else "any version"
+            raise PolicyVersionNotFound(
+                f"no published {which} of policy {cmd.name!r}",
+                hint="list them with 'repayguard policy list'",
+            )
+        return _version_info(row, full=True)
+
+
+def list_versions(cmd: ListPolicyVersions, *, uow: UnitOfWork) -> VersionPage:
+    """Published versions, newest first per name, and how many there are in all."""
+    with uow:
+        rows, total = repository.list_versions(
+            uow.session, cmd.name, limit=cmd.limit, offset=cmd.offset
+        )
+        return VersionPage([_version_info(r) for r in rows], total)
+
+
+def get_draft(draft_id: str, *, uow: UnitOfWork) -> tuple[DraftInfo, Policy]:
+    """A stored draft and its policy."""
+    with uow:
+        row = repository.get_draft(uow.session, draft_id)
+        if row is None:
+            raise PolicyDraftNotFound(f"no policy draft {draft_id!r}")
+        return _draft_info(row), Policy.model_validate(row.document)

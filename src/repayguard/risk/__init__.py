@@ -1,0 +1,60 @@
+"""Risk models: train, evaluate, register (sha256-pinned artefacts), promote and score."""
+
+from repayguard.risk.datasets import WINDOW_UNSTABLE, EventHistory, TabularFile
+from repayguard.risk.lifecycle import (
+    MODEL_PROMOTED,
+    ModelDetails,
+    PromoteModel,
+    RegisteredModel,
+    StateChange,
+    list_models,
+    load_production_model,
+    promote_model,
+    read_report,
+    show_model,
+    training_profile,
+)
+from repayguard.risk.registry import ModelRegistry, default_registry
+from repayguard.risk.repository import CANDIDATE, PRODUCTION, RETIRED
+from repayguard.risk.scoring import ScoreFile, ScoreOutcome, score_file
+from repayguard.risk.service import (
+    MODEL_REGISTERED,
+    EvaluateModel,
+    EvaluationOutcome,
+    TrainModel,
+    TrainOutcome,
+    evaluate_models,
+    train_model,
+)
+
+__all__ = [
+    "CANDIDATE",
+    "MODEL_PROMOTED",
+    "MODEL_REGISTERED",
+    "PRODUCTION",
+    "RETIRED",
+    "WINDOW_UNSTABLE",
+    "EvaluateModel",
+    "EvaluationOutcome",
+    "EventHistory",
+    "ModelDetails",
+    "ModelRegistry",
+    "PromoteModel",
+    "RegisteredModel",
+    "ScoreFile",
+    "ScoreOutcome",
+    "StateChange",
+    "TabularFile",
+    "TrainModel",
+    "TrainOutcome",
+    "default_registry",
+    "evaluate_models",
+    "list_models",
+    "load_production_model",
+    "promote_model",
+    "read_report",
+    "score_file",
+    "show_model",
+    "train_model",
+    "training_profile",
+]

@@ -1,0 +1,229 @@
+"""Registered versions: list, show (verified card), load for scoring, promote to production."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
+
+from sqlalchemy.orm import Session
+
+from repayguard.core.scoring import Profile, TrainedModel, load_model
+from repayguard.errors import ModelArtefactTampered, ModelPromotionRefused, ModelVersionNotFound
+from repayguard.platform.messages import Message
+from repayguard.platform.uow import UnitOfWork
+from repayguard.risk import repository
+from repayguard.risk.models import ModelPromotionRow, ModelVersionRow
+from repayguard.risk.registry import ModelRegistry, StoredModel
+
+MODEL_PROMOTED: Final = "repayguard.model.promoted"
+
+
+@dataclass(frozen=True, slots=True)
+class RegisteredModel:
+    """A registered version as callers see it (not the ORM row)."""
+
+    version: str
+    kind: str
+    state: str
+    created_at: datetime
+    created_by: str
+    source: str
+    target: str
+    training_from: datetime | None
+    training_until: datetime | None
+    metrics: dict[str, Any]
+    card_sha256: str
+    promoted_at: datetime | None
+    promoted_by: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class StateChange:
+    """One entry of a version's history."""
+
+    from_state: str
+    to_state: str
+    actor: str
+    at: datetime
+    note: str
+
+
+@dataclass(frozen=True, slots=True)
+class ModelDetails:
+    """A version with its verified model card and the history of its state."""
+
+    model: RegisteredModel
+    card: dict[str, Any]
+    history: list[StateChange]
+
+
+def registered(row: ModelVersionRow | None) -> RegisteredModel:
+    if row is None:  # pragma: no cover - callers pass rows they just read
+        raise ModelVersionNotFound("model version not found")
+    return RegisteredModel(
+        version=row.version,
+        kind=row.kind,
+        state=row.state,
+        created_at=row.created_at,
+        created_by=row.created_by,
+        source=row.source,
+        target=row.target,
+        training_from=row.training_from,
+        training_until=row.training_until,
+        metrics=dict(row.metrics),
+        card_sha256=row.card_sha256,
+        promoted_at=row.promoted_at,
+        promoted_by=row.promoted_by,
+    )
+
+
+def _row(session: Session, version: str) -> ModelVersionRow:
+    row = repository.get(session, version)
+    if row is None:
+        raise ModelVersionNotFound(
+            f"there is no model version {version!r}", hint="'repayguard model list' shows them"
+        )
+    return row
+
+
+def load_version(
+    version: str, *, session: Session, registry: ModelRegistry
+) -> tuple[TrainedModel, StoredModel]:
+    """The verified artefact of a version and the model built from it.
+
+    Raises ModelVersionNotFound, or ModelArtefactTampered when any file fails its checksum or
+    the verified files do not make a model of the registered kind.
+    """
+    row = _row(session, version)
+    stored = registry.read(version, card_sha256=row.card_sha256)
+    try:
+        model = load_model(row.kind, stored.files)
+    except ValueError as exc:  # pragma: no cover - checksums matched what training wrote
+        raise ModelArtefactTampered(f"model {version} cannot be loaded: {exc}") from exc
+    if model.version != version:
+        raise ModelArtefactTampered(f"the files of {version} hold model {model.version}")
+    return model, stored
+
+
+def list_models(state: str | None = None, *, uow: UnitOfWork) -> list[RegisteredModel]:
+    """Registered versions, newest first (optionally only those in ``state``)."""
+    with uow:
+        return [registered(row) for row in repository.listed(uow.session, state=state)]
+
+
+def show_model(version: str, *, uow: UnitOfWork, registry: ModelRegistry) -> ModelDetails:
+    """A version, its verified model card and its state history."""
+    with uow:
+        row = _row(uow.session, version)
+        stored = registry.read(version, card_sha256=row.card_sha256)
+        history = [
+            StateChange(p.from_state, p.to_state, p.actor, p.at, p.note)
+            for p in repository.promotions(uow.session, version)
+        ]
+        return ModelDetails(model=registered(row), card=stored.card, history=history)
+
+
+def read_report(
+    version: str, *, uow: UnitOfWork, registry: ModelRegistry, html: bool = False
+) -> str:
+    """The verified training report of a version (JSON text, or the HTML page)."""
+    with uow:
+        row = _row(uow.session, version)
+        stored = registry.read(version, card_sha256=row.card_sha256)
+    return stored.files["report.html" if html else "report.json"]
+
+
+def training_profile(version: str, *, uow: UnitOfWork, registry: ModelRegistry) -> Profile:
+    """The verified training distributions of a version (bins of each input and of the PD),
+    for monitoring to compute PSI of live data against exactly the training bins."""
+    with uow:
+        row = _row(uow.session, version)
+        stored = registry.read(version, card_sha256=row.card_sha256)
+    return Profile.from_dict(json.loads(stored.files["profile.json"]))
+
+
+def load_production_model(*, uow: UnitOfWork, registry: ModelRegistry) -> TrainedModel | None:
+    """The verified production model, or None when no version has been promoted.
+
+    A production version whose files fail their checksums raises ModelArtefactTampered:
+    silently falling back to another model would hide the incident.
+    """
+    with uow:
+        row = repository.production(uow.session)
+        if row is None:
+            return None
+        model, _ = load_version(row.version, session=uow.session, registry=registry)
+        return model
+
+
+@dataclass(frozen=True, slots=True)
+class PromoteModel:
+    """Put a version into production; the current production version is retired.
+
+    Until maker-checker governs promotion, ``promoted_by`` records who did it.
+    """
+
+    version: str
+    promoted_by: str
+    note: str = ""
+
+
+def promote_model(
+    cmd: PromoteModel, *, uow: UnitOfWork, registry: ModelRegistry
+) -> RegisteredModel:
+    """Verify the version's files, make it the production model, retire the previous one,
+    record both state changes and emit ``repayguard.model.promoted``; one commit."""
+    if not cmd.promoted_by.strip():
+        raise ModelPromotionRefused("say who promotes the model", hint="pass --by NAME")
+    with uow:
+        now = uow.clock.now()
+        session = uow.session
+        row = repository.get_for_update(session, cmd.version) or _row(session, cmd.version)
+        if row.state == repository.PRODUCTION:
+            raise ModelPromotionRefused(f"model {cmd.version} is already in production")
+        load_version(cmd.version, session=session, registry=registry)  # refuse tampered files
+        previous = repository.production(session, for_update=True)
+        if previous is not None:
+            _change(session, previous, repository.RETIRED, cmd, now, f"replaced by {row.version}")
+        _change(session, row, repository.PRODUCTION, cmd, now, cmd.note)
+        row.promoted_at, row.promoted_by = now, cmd.promoted_by
+        uow.emit(
+            Message(
+                MODEL_PROMOTED,
+                {
+                    "version": row.version,
+                    "kind": row.kind,
+                    "previous": previous.version if previous is not None else None,
+                    "promoted_by": cmd.promoted_by,
+                    "note": cmd.note,
+                },
+            )
+        )
+        result = registered(row)
+        uow.commit()
+    return result
+
+
+def _change(
+    session: Session,
+    row: ModelVersionRow,
+    to_state: str,
+    cmd: PromoteModel,
+    now: datetime,
+    note: str,
+) -> None:
+    repository.add_promotion(
+        session,
+        ModelPromotionRow(
+            version=row.version,
+            from_state=row.state,
+            to_state=to_state,
+            actor=cmd.promoted_by,
+            at=now,
+            note=note[:500],
+        ),
+    )
+    row.state = to_state
+    session.flush()

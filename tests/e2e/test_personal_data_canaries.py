@@ -1,0 +1,162 @@
+"""Personal-data canaries: unique values planted through the API and services are found in
+clear nowhere — not in the SQLite file or its WAL, the logs, the audit export, the checkpoint
+files or the bus messages."""
+
+from __future__ import annotations
+
+import io
+import json
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import structlog
+from fastapi.testclient import TestClient
+from sqlalchemy import inspect, text
+
+from privacy_kit import Privacy, install, make_privacy
+from repayguard.api.app import create_app
+from repayguard.audit import ExportAudit, export_audit, write_checkpoint_now
+from repayguard.bootstrap import Container, bootstrap
+from repayguard.borrowers import RotateKeys, rotate_keys
+from repayguard.platform.bus import RecordingBus
+from repayguard.platform.clock import FixedClock
+from repayguard.platform.redaction import Redactor
+
+from builders import failing_debits_history
+from conftest import NOW, make_settings
+
+BORROWER = "B-CANARY"
+
+
+def canaries() -> dict[str, str]:
+    tag = secrets.token_hex(3)
+    digits = "".join(secrets.choice("0123456789") for _ in range(17))
+    return {
+        "name": f"金丝雀{tag}",
+        "phone": "139" + "".join(secrets.choice("0123456789") for _ in range(8)),
+        "national_id": digits + "X",
+    }
+
+
+def forms(value: str) -> list[bytes]:
+    """Every way a value could be written in clear: UTF-8, JSON-escaped, UTF-16."""
+    escaped = json.dumps(value)[1:-1]
+    return sorted({value.encode(), escaped.encode(), value.encode("utf-16-le")})
+
+
+def hits(planted: dict[str, str], blob: bytes) -> list[str]:
+    return [name for name, value in planted.items() if any(f in blob for f in forms(value))]
+
+
+@pytest.fixture
+def logs() -> Iterator[io.StringIO]:
+    """structlog as production runs it (JSON, with the redactor) into a buffer."""
+    buffer = io.StringIO()
+    structlog.configure(
+        processors=[
+            structlog.processors.add_log_level,
+            structlog.processors.format_exc_info,
+            Redactor(),
+            structlog.processors.JSONRenderer(ensure_ascii=False),
+        ],
+        logger_factory=structlog.PrintLoggerFactory(file=buffer),
+        cache_logger_on_first_use=False,
+    )
+    yield buffer
+    structlog.reset_defaults()
+
+
+@pytest.fixture
+def sqlite_container(tmp_path: Path) -> Iterator[Container]:
+    settings = make_settings(f"sqlite:///{tmp_path / 'canary.db'}", tmp_path)
+    with bootstrap(
+        settings, clock=FixedClock(NOW), bus=RecordingBus(), migrate=True, serve_view=True
+    ) as built:
+        yield built
+
+
+def test_search_finds_a_planted_value_when_it_is_there() -> None:
+    planted = canaries()
+    assert hits(planted, json.dumps({"n": planted["name"]}).encode()) == ["name"]
+    assert hits(planted, planted["phone"].encode("utf-16-le")) == ["phone"]
+
+
+def test_planted_personal_data_is_nowhere_in_clear(
+    sqlite_container: Container, tmp_path: Path, logs: io.StringIO
+) -> None:
+    container = sqlite_container
+    planted = canaries()
+    privacy: Privacy = make_privacy(container, tmp_path, every=3)
+    app = install(create_app(container), privacy)
+    log = structlog.get_logger("canary-test")
+    body = {**planted, "locale": "zh-CN"}
+
+    with TestClient(app) as client:
+        put = client.put(
+            f"/v1/borrowers/{BORROWER}/profile", json=body, headers={"Idempotency-Key": "c-1"}
+        )
+        replayed = client.put(
+            f"/v1/borrowers/{BORROWER}/profile", json=body, headers={"Idempotency-Key": "c-1"}
+        )
+        bad = client.put(
+            f"/v1/borrowers/{BORROWER}/profile",
+            json={**body, "phone": f"tel:{planted['phone']}"},
+            headers={"Idempotency-Key": "c-2"},
+        )
+        events = client.post("/v1/events", json={"events": failing_debits_history(BORROWER, NOW)})
+        masked = client.get(f"/v1/borrowers/{BORROWER}/profile")
+        revealed = client.get(f"/v1/borrowers/{BORROWER}/profile", params={"reveal": "true"})
+    # Someone logs carelessly: the redactor must still keep the values out.
+    log.warning("profile.debug", phone=planted["phone"], name=planted["name"], borrower=BORROWER)
+    log.warning(f"calling {planted['phone']} about id {planted['national_id']}")
+    try:
+        raise ValueError(f"bad phone {planted['phone']}")
+    except ValueError:
+        log.exception("profile.failed")
+    rotate_keys(
+        RotateKeys(), uow=privacy.uow_factory, keyring=privacy.keyring.with_new_active_key()
+    )
+    write_checkpoint_now(privacy.policy(), uow=privacy.uow())
+    export = tmp_path / "audit.jsonl"
+    export_audit(ExportAudit(out=export), uow=privacy.uow())
+
+    # The canaries did flow: the profile was stored and an authorised read returns them.
+    assert (put.status_code, replayed.status_code, bad.status_code) == (200, 200, 422)
+    assert events.status_code == 200
+    assert masked.json()["name"] != planted["name"]
+    assert revealed.json() == {**revealed.json(), **planted}
+    assert export.stat().st_size > 0
+
+    found: dict[str, list[str]] = {}
+    database = tmp_path / "canary.db"
+    for suffix in ("", "-wal", "-shm"):
+        path = database.with_name(database.name + suffix)
+        if path.exists():
+            found[f"database file {path.name}"] = hits(planted, path.read_bytes())
+    found["API responses to writes"] = hits(planted, (put.content + bad.content))
+    found["logs"] = hits(planted, logs.getvalue().encode())
+    found["audit export"] = hits(planted, export.read_bytes())
+    found["checkpoint files"] = hits(
+        planted, b"".join(p.read_bytes() for p in privacy.checkpoint_dir.iterdir())
+    )
+    bus = container.bus
+    assert isinstance(bus, RecordingBus)
+    messages = json.dumps([m.payload for m in bus.published], ensure_ascii=False).encode()
+    found["bus messages"] = hits(planted, messages)
+    found["any column of any table"] = hits(planted, _every_value(container))
+
+    assert {where: names for where, names in found.items() if names} == {}
+    assert logs.getvalue().count("[redacted]") >= 4, "the careless log lines were redacted"
+    assert len(bus.published) >= 4
+
+
+def _every_value(container: Container) -> bytes:
+    """Every value of every table, as text (what a 'SELECT *' dump would show)."""
+    chunks: list[str] = []
+    with container.engine.connect() as connection:
+        for table in inspect(connection).get_table_names():
+            rows = connection.execute(text(f'SELECT * FROM "{table}"')).all()
+            chunks.extend(repr(tuple(row)) for row in rows)
+    return "\n".join(chunks).encode()

@@ -1,0 +1,112 @@
+"""Builders for audit and privacy tests: keys made at run time, an audited unit of work, an app
+with the profile endpoints and the idempotency middleware (whether or not bootstrap wires them)."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from repayguard.api.idempotency import IdempotencyMiddleware, IdempotencyStore
+from repayguard.api.security import guard
+from repayguard.audit import (
+    AuditTrail,
+    CheckpointPolicy,
+    CheckpointSigner,
+    TrustedKeys,
+    make_audit_observer,
+)
+from repayguard.bootstrap import Container
+from repayguard.borrowers.endpoints import router as borrowers_router
+from repayguard.identity import ROUTES
+from repayguard.platform.crypto import Keyring, Pseudonymizer
+from repayguard.platform.uow import UnitOfWork, UnitOfWorkFactory
+
+PROFILE_PATH = "/v1/borrowers/{borrower_id}/profile"
+PROFILE_PERMISSIONS = {
+    ("PUT", PROFILE_PATH): "profiles:write",
+    ("GET", PROFILE_PATH): "profiles:read",
+}
+
+
+@dataclass
+class Privacy:
+    """Everything a test needs to audit and encrypt, with keys generated for this test."""
+
+    container: Container
+    keyring: Keyring
+    pseudonymizer: Pseudonymizer
+    signer: CheckpointSigner
+    checkpoint_dir: Path
+    trail: AuditTrail
+
+    @property
+    def trusted(self) -> TrustedKeys:
+        return self.signer.trusted()
+
+    def uow(self) -> UnitOfWork:
+        """A unit of work on the container's database whose messages are audited."""
+        return UnitOfWork(
+            self.container.session_factory,
+            clock=self.container.clock,
+            after_commit=self.container.relay.drain,
+            observers=[self.trail],
+        )
+
+    @property
+    def uow_factory(self) -> UnitOfWorkFactory:
+        return self.uow
+
+    def policy(self) -> CheckpointPolicy:
+        assert self.trail.checkpoints is not None
+        return self.trail.checkpoints
+
+
+def make_privacy(container: Container, folder: Path, *, every: int = 10) -> Privacy:
+    """Keys made for this test — or, once bootstrap wires the audit trail, the container's own
+    keys and checkpoint folder (so both trails vouch in one place) — and a trail that
+    checkpoints every ``every`` records."""
+    wired: AuditTrail | None = getattr(container, "audit_trail", None)
+    if wired is not None and wired.checkpoints is not None:
+        keyring: Keyring = container.keyring  # type: ignore[attr-defined]
+        pseudonymizer: Pseudonymizer = container.pseudonymizer  # type: ignore[attr-defined]
+        signer = wired.checkpoints.signer
+        checkpoint_dir = wired.checkpoints.directory
+    else:
+        keyring = Keyring.generate()
+        pseudonymizer = Pseudonymizer(secrets.token_bytes(32))
+        signer = CheckpointSigner.generate()
+        checkpoint_dir = folder / "checkpoints"
+    trail = make_audit_observer(
+        pseudonymizer=pseudonymizer,
+        clock=container.clock,
+        default_actor="test",
+        checkpoints=CheckpointPolicy(checkpoint_dir, signer, every=every),
+    )
+    return Privacy(container, keyring, pseudonymizer, signer, checkpoint_dir, trail)
+
+
+def _open() -> None:
+    """Stands in for the access guard on a test app whose routes the map does not list yet."""
+
+
+def install(app: FastAPI, privacy: Privacy, *, idempotency: bool = True) -> FastAPI:
+    """Route the app's use-cases through the audited unit of work and give it the keyring,
+    the profile endpoints and the idempotency middleware (unless already wired)."""
+    app.state.uow = privacy.uow_factory
+    app.state.keyring = privacy.keyring
+    if not set(PROFILE_PERMISSIONS) <= set(ROUTES):
+        # Until identity's permission map lists the profile routes, this app (and only this
+        # app) skips the route check; access control has its own tests.
+        app.dependency_overrides[guard] = _open
+    if not any(getattr(r, "path", None) == PROFILE_PATH for r in app.router.routes):
+        app.include_router(borrowers_router)
+    wired = any(m.cls is IdempotencyMiddleware for m in app.user_middleware)
+    if idempotency and not wired:
+        store = IdempotencyStore(privacy.container.session_factory, clock=privacy.container.clock)
+        app.add_middleware(
+            IdempotencyMiddleware, store=store, fingerprint_key=secrets.token_bytes(32)
+        )
+    return app
