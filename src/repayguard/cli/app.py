@@ -27,7 +27,7 @@ from repayguard.cli.output import (
     summary_table,
 )
 from repayguard.cli.policy import policy_app
-from repayguard.config import Settings
+from repayguard.cli.settings import load_settings, one_shot
 from repayguard.errors import RepayguardError
 from repayguard.platform.logging import configure_logging
 
@@ -51,26 +51,6 @@ DataDir = Annotated[
     Path | None,
     typer.Option("--data-dir", help="Data folder (default: $REPAYGUARD_DATA_DIR or .repayguard)."),
 ]
-
-
-def load_settings(data_dir: Path | None = None, **overrides: object) -> Settings:
-    """Settings from the environment, with the command's own options on top."""
-    settings = Settings()
-    if data_dir is not None:
-        settings = settings.model_copy(update={"data_dir": data_dir})
-    if overrides:
-        settings = settings.model_copy(update=overrides)
-    return settings
-
-
-def inline(settings: Settings, *, online: bool) -> Settings:
-    """Settings for a one-shot command: the relay runs in the caller, online deciding as asked."""
-    return settings.model_copy(
-        update={
-            "bus": settings.bus.model_copy(update={"relay": "inline"}),
-            "decisions": settings.decisions.model_copy(update={"online": online}),
-        }
-    )
 
 
 @db_app.command("upgrade")
@@ -148,7 +128,7 @@ def ingest(
     from repayguard.ingestion import count_records, expand_paths, ingest_files
 
     files = expand_paths(paths)
-    settings = inline(load_settings(data_dir), online=False)
+    settings = one_shot(load_settings(data_dir))
     with bootstrap(settings, migrate=True) as container:
         total = sum(count_records(path) for path in files)
         started = time.perf_counter()
@@ -202,7 +182,7 @@ def decide_command(
         raise RepayguardError(
             "say which borrowers to decide", hint="use --all, or --borrower ID (repeatable)"
         )
-    settings = inline(load_settings(data_dir), online=False)
+    settings = one_shot(load_settings(data_dir))
     with bootstrap(settings) as container:
         started = time.perf_counter()
         with console.status("Deciding…"):

@@ -89,10 +89,10 @@ def verify(
     """Walk the chain: every hash, link and signed checkpoint. Exit 1 at the first break."""
     from repayguard.audit import VerifyChain, load_trusted_keys, verify_chain, verify_export
     from repayguard.bootstrap import bootstrap
-    from repayguard.cli.app import inline, load_settings
     from repayguard.cli.output import console
+    from repayguard.cli.settings import load_settings, one_shot
 
-    settings = inline(load_settings(data_dir), online=False)
+    settings = one_shot(load_settings(data_dir))
     paths = key_paths(settings)
     folder = checkpoints or paths.checkpoint_dir
     trusted = load_trusted_keys(trusted_keys) if trusted_keys else open_trusted_keys(paths)
@@ -116,10 +116,10 @@ def checkpoint(data_dir: DataDir = None) -> None:
     """Sign the chain's current head now and write the checkpoint file."""
     from repayguard.audit import write_checkpoint_now
     from repayguard.bootstrap import bootstrap
-    from repayguard.cli.app import inline, load_settings
     from repayguard.cli.output import console
+    from repayguard.cli.settings import load_settings, one_shot
 
-    settings = inline(load_settings(data_dir), online=False)
+    settings = one_shot(load_settings(data_dir))
     policy = open_checkpoints(key_paths(settings))
     with bootstrap(settings) as container:
         written = write_checkpoint_now(policy, uow=container.uow())
@@ -147,10 +147,10 @@ def export_command(
     """Write the chain as JSONL for a third-party auditor (borrowers appear as pseudonyms)."""
     from repayguard.audit import ExportAudit, export_audit, export_size
     from repayguard.bootstrap import bootstrap
-    from repayguard.cli.app import inline, load_settings
     from repayguard.cli.output import console, progress_bar
+    from repayguard.cli.settings import load_settings, one_shot
 
-    settings = inline(load_settings(data_dir), online=False)
+    settings = one_shot(load_settings(data_dir))
     cmd = ExportAudit(out=out, since=since.replace(tzinfo=UTC) if since else None)
     with bootstrap(settings) as container:
         total = export_size(cmd, uow=container.uow())

@@ -15,6 +15,7 @@ from rich.table import Table
 from repayguard import entitlements
 from repayguard.bootstrap import Container
 from repayguard.cli.output import console, ingest_table, progress_bar, summary_table
+from repayguard.cli.settings import one_shot
 from repayguard.config import Settings
 from repayguard.entitlements import Entitlement
 
@@ -64,12 +65,7 @@ def demo(
     today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     start = _months_before(today, months)
     settings = Settings(data_dir=data_dir)
-    one_shot = settings.model_copy(
-        update={
-            "bus": settings.bus.model_copy(update={"relay": "inline"}),
-            "decisions": settings.decisions.model_copy(update={"online": False}),
-        }
-    )
+    single_run = one_shot(settings)
     console.rule("[bold]repayguard demo")
     console.print(
         f"1/3 A synthetic credit-line portfolio: {borrowers:,} borrowers, {months} months "
@@ -81,7 +77,7 @@ def demo(
             spec, events_dir, progress=lambda done: bar.set(done), workers=2
         )
     console.print(f"2/3 Ingesting {generated.total_events:,} events into SQLite ({data_dir}).")
-    with bootstrap(one_shot, migrate=True) as container:
+    with bootstrap(single_run, migrate=True) as container:
         started = time.perf_counter()
         with progress_bar("Ingesting", generated.total_events, "events") as bar:
             report = ingest_files(

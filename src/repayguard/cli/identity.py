@@ -13,7 +13,7 @@ import typer
 from rich.table import Table
 
 from repayguard.cli.output import console
-from repayguard.config import Settings
+from repayguard.cli.settings import load_settings, one_shot
 
 user_app = typer.Typer(help="Operators and their roles.", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens (shown once, stored hashed).", no_args_is_help=True)
@@ -24,13 +24,7 @@ DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Data folder.")
 def _container(data_dir: Path | None) -> Container:
     from repayguard.bootstrap import bootstrap
 
-    settings = Settings() if data_dir is None else Settings(data_dir=data_dir)
-    settings = settings.model_copy(
-        update={
-            "bus": settings.bus.model_copy(update={"relay": "inline"}),
-            "decisions": settings.decisions.model_copy(update={"online": False}),
-        }
-    )
+    settings = one_shot(load_settings(data_dir))
     return bootstrap(settings, migrate=True)
 
 

@@ -137,8 +137,8 @@ def generate(
 ) -> None:
     """Write a new key file (mode 0600); an existing file is never overwritten."""
     from repayguard.audit import CheckpointSigner, public_key_path, write_signing_key
-    from repayguard.cli.app import load_settings
     from repayguard.cli.output import console
+    from repayguard.cli.settings import load_settings
     from repayguard.platform.crypto import Keyring, write_keyring
 
     paths = key_paths(load_settings(data_dir))
@@ -177,11 +177,11 @@ def rotate(
     from repayguard.audit import acting_as
     from repayguard.bootstrap import bootstrap
     from repayguard.borrowers import RotateKeys, key_usage, pending_rotation, rotate_keys
-    from repayguard.cli.app import inline, load_settings
     from repayguard.cli.output import console, progress_bar
+    from repayguard.cli.settings import load_settings, one_shot
     from repayguard.platform.crypto import write_keyring
 
-    settings = inline(load_settings(data_dir), online=False)
+    settings = one_shot(load_settings(data_dir))
     paths = key_paths(settings)
     keyring = open_keyring(paths)
     if new_key:

@@ -15,7 +15,7 @@ import typer
 from rich.table import Table
 
 from repayguard.cli.output import console, errors, progress_bar
-from repayguard.config import Settings
+from repayguard.cli.settings import load_settings, one_shot
 from repayguard.errors import RepayguardError
 
 model_app = typer.Typer(
@@ -53,15 +53,7 @@ def _container(data_dir: Path | None, *, migrate: bool = False) -> Iterator[Any]
     from repayguard.bootstrap import bootstrap
     from repayguard.risk import default_registry
 
-    settings = Settings()
-    if data_dir is not None:
-        settings = settings.model_copy(update={"data_dir": data_dir})
-    settings = settings.model_copy(
-        update={
-            "bus": settings.bus.model_copy(update={"relay": "inline"}),
-            "decisions": settings.decisions.model_copy(update={"online": False}),
-        }
-    )
+    settings = one_shot(load_settings(data_dir))
     with bootstrap(settings, migrate=migrate) as container:
         yield container, default_registry(settings.data_dir)
 

@@ -64,17 +64,9 @@ def database(data_dir: Path | None) -> Iterator[Container]:
     """repayguard wired for one command: relay inline, no online deciding; a database that is
     not at the current schema is refused with what to run."""
     from repayguard.bootstrap import bootstrap
-    from repayguard.config import Settings
+    from repayguard.cli.settings import load_settings, one_shot
 
-    settings = Settings()
-    if data_dir is not None:
-        settings = settings.model_copy(update={"data_dir": data_dir})
-    settings = settings.model_copy(
-        update={
-            "bus": settings.bus.model_copy(update={"relay": "inline"}),
-            "decisions": settings.decisions.model_copy(update={"online": False}),
-        }
-    )
+    settings = one_shot(load_settings(data_dir))
     with bootstrap(settings) as built:
         yield built
 
