@@ -65,13 +65,14 @@ class Privacy:
 
 
 def make_privacy(container: Container, folder: Path, *, every: int = 10) -> Privacy:
-    """Keys made for this test — or, once bootstrap wires the audit trail, the container's own
-    keys and checkpoint folder (so both trails vouch in one place) — and a trail that
-    checkpoints every ``every`` records."""
-    wired: AuditTrail | None = getattr(container, "audit_trail", None)
+    """The container's own keys and checkpoint folder (so both trails vouch in one place), or
+    keys made for this test when its audit trail is off, and a trail that checkpoints every
+    ``every`` records."""
+    wired = container.audit_trail
     if wired is not None and wired.checkpoints is not None:
-        keyring: Keyring = container.keyring  # type: ignore[attr-defined]
-        pseudonymizer: Pseudonymizer = container.pseudonymizer  # type: ignore[attr-defined]
+        assert container.keyring is not None
+        assert container.pseudonymizer is not None
+        keyring, pseudonymizer = container.keyring, container.pseudonymizer
         signer = wired.checkpoints.signer
         checkpoint_dir = wired.checkpoints.directory
     else:

@@ -13,16 +13,18 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from repayguard import entitlements, ingestion
+from repayguard import entitlements, ingestion, keys, risk
+from repayguard.audit import AuditTrail, make_audit_observer
 from repayguard.config import Settings
 from repayguard.decisions import DecisionEngine, OnlineHandler, load_engine
 from repayguard.entitlements import EntitlementView
-from repayguard.errors import DatabaseNotReady
+from repayguard.errors import DatabaseNotReady, ModelNotUsableForDecisions
 from repayguard.identity import TokenResolver
 from repayguard.platform import schema
 from repayguard.platform.bus import Bus, InProcessBus
 from repayguard.platform.clock import Clock, SystemClock
 from repayguard.platform.consumers import idempotent
+from repayguard.platform.crypto import Keyring, Pseudonymizer
 from repayguard.platform.db import make_engine, make_session_factory
 from repayguard.platform.outbox import BackgroundRelay, OutboxRelay
 from repayguard.platform.uow import CommitObserver, UnitOfWork
@@ -45,6 +47,9 @@ class Container:
     tokens: TokenResolver | None = None
     background: BackgroundRelay | None = None
     observers: list[CommitObserver] = field(default_factory=list)
+    keyring: Keyring | None = None
+    pseudonymizer: Pseudonymizer | None = None
+    audit_trail: AuditTrail | None = None
     _closed: bool = field(default=False, repr=False)
 
     def uow(self) -> UnitOfWork:
@@ -82,12 +87,16 @@ def bootstrap(
     bus: Bus | None = None,
     migrate: bool = False,
     serve_view: bool = False,
+    production_model: bool = True,
 ) -> Container:
     """Build the container.
 
     ``migrate`` applies pending migrations first (serve and demo do); otherwise a database
     that is not at the current schema is refused with what to run. ``serve_view`` loads the
     in-memory entitlement view that authorize reads, and keeps it current from the bus.
+    ``production_model`` decides with the registry's production model (unless
+    ``decisions.model_path`` names a file) and switches to a newly promoted one; commands that
+    manage models turn it off, so a damaged production artefact never locks them out.
     """
     engine = make_engine(settings.database_url, echo=settings.database.echo)
     if migrate:
@@ -115,9 +124,28 @@ def bootstrap(
             bands_path=settings.decisions.bands_path,
         ),
     )
+    container.pseudonymizer = keys.open_pseudonymizer(settings)
+    try:
+        paths = keys.key_paths(settings)
+        container.keyring = keys.open_keyring(paths)
+        if settings.audit.enabled:
+            container.audit_trail = make_audit_observer(
+                pseudonymizer=container.pseudonymizer,
+                clock=clock,
+                checkpoints=keys.open_checkpoints(paths),
+            )
+            container.observers.append(container.audit_trail)
+        if production_model and settings.decisions.model_path is None:
+            _decide_with_production_model(container)
+    except BaseException:
+        container.close()
+        raise
+    if production_model and settings.decisions.model_path is None:
+        bus.subscribe(risk.MODEL_PROMOTED, lambda _: _decide_with_production_model(container))
     if settings.decisions.online:
         handler = OnlineHandler(
-            engine=container.decision_engine, history_days=settings.decisions.history_days
+            engine=lambda: container.decision_engine,
+            history_days=settings.decisions.history_days,
         )
         bus.subscribe(
             ingestion.EVENTS_INGESTED,
@@ -141,3 +169,20 @@ def bootstrap(
         container.background = BackgroundRelay(relay)
         container.background.start()
     return container
+
+
+def _decide_with_production_model(container: Container) -> None:
+    """Put the registry's production model (verified) into the decision engine, if any."""
+    registry = risk.default_registry(container.settings.data_dir)
+    uow = UnitOfWork(container.session_factory, clock=container.clock)
+    model = risk.load_production_model(uow=uow, registry=registry)
+    if model is None:
+        return
+    missing = risk.missing_decision_inputs(model)
+    if missing:
+        raise ModelNotUsableForDecisions(
+            f"production model {model.version} needs inputs repayguard does not compute: "
+            f"{', '.join(missing)}",
+            hint="promote a model trained from the event store ('repayguard model train')",
+        )
+    container.decision_engine = container.decision_engine.with_model(model)

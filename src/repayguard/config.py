@@ -55,6 +55,36 @@ class SecuritySettings(BaseModel):
         default=SecretStr(_DEVELOPMENT_SECRET),
         description="Key for keyed pseudonyms and signatures (32+ characters).",
     )
+    data_keys_file: Path | None = Field(
+        default=None,
+        description="Keyring file encrypting personal data; default: <data dir>/keys/"
+        "data-keys.json (created on first use outside production).",
+    )
+    data_keys: SecretStr | None = Field(
+        default=None, description="The keyring as a JSON document (wins over the file)."
+    )
+
+
+class AuditSettings(BaseModel):
+    """The audit trail: every committed change hash-chained, signed checkpoints outside the DB."""
+
+    enabled: bool = Field(
+        default=True, description="Append every committed message to the audit chain."
+    )
+    signing_key_file: Path | None = Field(
+        default=None,
+        description="Ed25519 key signing checkpoints; default: <data dir>/keys/audit-signing.pem.",
+    )
+    trusted_keys_file: Path | None = Field(
+        default=None, description="Public keys 'audit verify' trusts; default: the signing key's."
+    )
+    checkpoint_dir: Path | None = Field(
+        default=None,
+        description="Where signed checkpoints go; default: <data dir>/audit/checkpoints.",
+    )
+    checkpoint_every: int = Field(
+        default=1_000, ge=1, description="Sign a checkpoint every this many audit records."
+    )
 
 
 class DecisionSettings(BaseModel):
@@ -94,6 +124,7 @@ class Settings(BaseSettings):
     bus: BusSettings = Field(default_factory=BusSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     decisions: DecisionSettings = Field(default_factory=DecisionSettings)
+    audit: AuditSettings = Field(default_factory=AuditSettings)
 
     @model_validator(mode="after")
     def _no_development_secrets_in_production(self) -> Settings:

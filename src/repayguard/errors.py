@@ -137,6 +137,13 @@ class ModelTrainingFailed(InvalidInput):
     code = "model_training_failed"
 
 
+class ModelNotUsableForDecisions(RepayguardError):
+    """The production model needs inputs the decision pipeline does not compute."""
+
+    code = "model_not_usable_for_decisions"
+    http_status = 409
+
+
 class ModelPromotionRefused(RepayguardError):
     """The version cannot be promoted from its current state."""
 

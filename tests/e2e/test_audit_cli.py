@@ -17,9 +17,9 @@ from repayguard.audit import ChainRecord
 from repayguard.bootstrap import Container, bootstrap
 from repayguard.borrowers import SaveProfile, save_profile
 from repayguard.cli.app import app as cli_app
-from repayguard.cli.keys import audited, key_paths, open_keyring
 from repayguard.config import Settings
 from repayguard.ingestion import IngestEvents, ingest_events
+from repayguard.keys import key_paths, open_keyring
 from tampering import reseal
 
 from builders import healthy_history
@@ -51,7 +51,6 @@ def store(tmp_path: Path) -> Settings:
     settings = Settings(data_dir=tmp_path / ".repayguard", bus={"relay": "inline"})
     container: Container
     with bootstrap(settings, migrate=True) as container:
-        audited(container, settings)
         for n in range(3):
             ingest_events(
                 IngestEvents(healthy_history(f"B-CLI-{n}", NOW), source="test"),

@@ -146,16 +146,10 @@ def test_list_show_and_promote_guide_the_analyst(
     no_by = model(tmp_path, "promote", "scorecard-v1")
     assert no_by.exit_code == 2
     assert "--by" in no_by.output
-    promoted = model(tmp_path, "promote", "scorecard-v1", "--by", "bob", "--note", "first")
-    assert promoted.exit_code == 0, promoted.output
-    assert "is in production (promoted by bob)" in promoted.output
-    again = model(tmp_path, "promote", "scorecard-v1", "--by", "bob")
-    assert again.exit_code == 2
-    assert "already in production" in again.output
-    (row,) = listed(tmp_path)
-    assert (row["state"], row["promoted_by"], row["created_by"]) == ("production", "bob", "ana")
-    history = model(tmp_path, "show", "scorecard-v1")
-    assert "candidate → production by bob first" in history.output
+    tabular = model(tmp_path, "promote", "scorecard-v1", "--by", "bob")
+    assert tabular.exit_code == 2
+    assert "cannot decide repayment methods" in tabular.output
+    assert "train it from the event store" in tabular.output
     missing = model(tmp_path, "show", "nope")
     assert missing.exit_code == 2
     assert "'repayguard model list' shows them" in missing.output
@@ -192,3 +186,16 @@ def test_a_synthetic_portfolio_is_validated_out_of_time_against_the_lightgbm_cha
     for entry in evaluation["models"]:
         assert entry["evaluation"]["psi"] >= 0
         assert set(entry["evaluation"]["psi_inputs"]) == set(entry["card"]["inputs"])
+    promoted = model(tmp_path, "promote", "scorecard-v1", "--by", "bob", "--note", "first")
+    assert promoted.exit_code == 0, promoted.output
+    assert "is in production (promoted by bob)" in promoted.output
+    again = model(tmp_path, "promote", "scorecard-v1", "--by", "bob")
+    assert again.exit_code == 2
+    assert "already in production" in again.output
+    rows = {row["version"]: row for row in listed(tmp_path)}
+    assert (rows["scorecard-v1"]["state"], rows["scorecard-v1"]["promoted_by"]) == (
+        "production",
+        "bob",
+    )
+    history = model(tmp_path, "show", "scorecard-v1")
+    assert "candidate → production by bob first" in history.output

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.testclient import TestClient
 
-from repayguard import risk
+from repayguard import resources, risk
 from repayguard.bootstrap import Container, bootstrap
 from repayguard.decisions import DecideBorrowers, decide_borrowers
 from repayguard.errors import (
@@ -107,38 +106,17 @@ def test_a_second_training_gets_the_next_version_and_names_must_be_free(
         )  # fmt: skip
 
 
-def test_promotion_retires_the_previous_production_version_and_records_who(
+def test_a_model_trained_on_a_tabular_file_is_refused_production(
     container: Container, registry: risk.ModelRegistry, trained: list[str]
 ) -> None:
+    with pytest.raises(ModelPromotionRefused, match="debt, region are not repayguard") as caught:
+        risk.promote_model(risk.PromoteModel("scorecard-v1", "bob"), uow=container.uow(),
+                           registry=registry)  # fmt: skip
+    assert caught.value.hint is not None
+    assert "event store" in caught.value.hint
     assert risk.load_production_model(uow=container.uow(), registry=registry) is None
-    first = risk.promote_model(
-        risk.PromoteModel("scorecard-v1", "bob", "first"), uow=container.uow(), registry=registry
-    )
-    assert (first.state, first.promoted_by) == ("production", "bob")
-    risk.promote_model(risk.PromoteModel("lightgbm-v1", "eve"), uow=container.uow(),
-                       registry=registry)  # fmt: skip
     states = {m.version: m.state for m in risk.list_models(uow=container.uow())}
-    assert states == {"scorecard-v1": "retired", "lightgbm-v1": "production"}
-    history = risk.show_model("scorecard-v1", uow=container.uow(), registry=registry).history
-    assert [(h.from_state, h.to_state, h.actor) for h in history] == [
-        ("candidate", "production", "bob"),
-        ("production", "retired", "eve"),
-    ]
-    model = risk.load_production_model(uow=container.uow(), registry=registry)
-    assert model is not None
-    assert model.version == "lightgbm-v1"
-    profile = risk.training_profile("lightgbm-v1", uow=container.uow(), registry=registry)
-    assert [c.name for c in profile.columns] == ["debt", "region"]
-    bus = container.bus
-    assert isinstance(bus, RecordingBus)
-    promoted = [m.payload for m in bus.published if m.name == risk.MODEL_PROMOTED]
-    assert promoted[-1]["previous"] == "scorecard-v1"
-    with pytest.raises(ModelPromotionRefused, match="already in production"):
-        risk.promote_model(risk.PromoteModel("lightgbm-v1", "eve"), uow=container.uow(),
-                           registry=registry)  # fmt: skip
-    with pytest.raises(ModelVersionNotFound):
-        risk.promote_model(risk.PromoteModel("nope", "eve"), uow=container.uow(),
-                           registry=registry)  # fmt: skip
+    assert states == {"scorecard-v1": "candidate", "lightgbm-v1": "candidate"}
 
 
 def test_one_changed_byte_in_any_stored_file_makes_loading_fail_clearly(
@@ -212,7 +190,7 @@ def store(database_url: str, tmp_path: Path) -> Iterator[Container]:
 
 
 def test_training_from_the_event_store_validates_out_of_time_against_lightgbm(
-    store: Container,
+    store: Container, tmp_path: Path
 ) -> None:
     registry = risk.default_registry(store.settings.data_dir)
     outcome = risk.train_model(
@@ -233,22 +211,63 @@ def test_training_from_the_event_store_validates_out_of_time_against_lightgbm(
     assert card["target"].startswith("30+ days past due")
     assert "utilization" not in {i["name"] for i in card["inputs"]}
     assert "Not offered as inputs: utilization." in card["limitations"]
-    # What bootstrap wires: decisions use the production version once one is promoted.
-    risk.promote_model(risk.PromoteModel("scorecard-v1", "bob"), uow=store.uow(),
+    # Decisions use the production version once one is promoted; the engine follows promotions.
+    assert store.decision_engine.model.kind == "expert-points"
+    risk.promote_model(risk.PromoteModel("scorecard-v1", "bob", "first"), uow=store.uow(),
                        registry=registry)  # fmt: skip
-    production = risk.load_production_model(uow=store.uow(), registry=registry)
-    assert production is not None
-    engine = replace(store.decision_engine, model=production)
-    run = decide_borrowers(
-        DecideBorrowers(as_of=datetime(2026, 1, 1, tzinfo=UTC)), uow=store.uow(), engine=engine,
-        history_days=store.settings.decisions.history_days,
-    )  # fmt: skip
-    assert run.borrowers == 400
-    bus = store.bus
-    assert isinstance(bus, RecordingBus)
-    done = [m for m in bus.published if m.name == "repayguard.decisions.run_completed"]
-    assert done[-1].payload["borrowers"] == 400
-    assert 0.001 < run.summary["mean_pd"].mean() < 0.5  # type: ignore[operator]
+    settings = store.settings
+    with bootstrap(settings, clock=FixedClock(), bus=RecordingBus()) as running:
+        assert running.decision_engine.model.version == "scorecard-v1"
+        risk.promote_model(risk.PromoteModel("lightgbm-v1", "eve"), uow=running.uow(),
+                           registry=registry)  # fmt: skip
+        assert running.decision_engine.model.version == "lightgbm-v1"
+        run = decide_borrowers(
+            DecideBorrowers(as_of=datetime(2026, 1, 1, tzinfo=UTC)), uow=running.uow(),
+            engine=running.decision_engine, history_days=settings.decisions.history_days,
+        )  # fmt: skip
+        assert run.borrowers == 400
+        assert 0.001 < run.summary["mean_pd"].mean() < 0.5  # type: ignore[operator]
+        bus = running.bus
+        assert isinstance(bus, RecordingBus)
+        done = [m for m in bus.published if m.name == "repayguard.decisions.run_completed"]
+        assert done[-1].payload["borrowers"] == 400
+        promoted = [m.payload for m in bus.published if m.name == risk.MODEL_PROMOTED]
+        assert promoted[-1]["previous"] == "scorecard-v1"
+    history = risk.show_model("scorecard-v1", uow=store.uow(), registry=registry).history
+    assert [(h.from_state, h.to_state, h.actor) for h in history] == [
+        ("candidate", "production", "bob"),
+        ("production", "retired", "eve"),
+    ]
+    with pytest.raises(ModelPromotionRefused, match="already in production"):
+        risk.promote_model(risk.PromoteModel("lightgbm-v1", "eve"), uow=store.uow(),
+                           registry=registry)  # fmt: skip
+    with pytest.raises(ModelVersionNotFound):
+        risk.promote_model(risk.PromoteModel("nope", "eve"), uow=store.uow(),
+                           registry=registry)  # fmt: skip
+    # An explicit model file in the settings wins over the registry.
+    pinned = settings.model_copy(
+        update={
+            "decisions": settings.decisions.model_copy(update={"model_path": _expert(tmp_path)})
+        }
+    )
+    with bootstrap(pinned, clock=FixedClock(), bus=RecordingBus()) as running:
+        assert running.decision_engine.model.kind == "expert-points"
+    # A damaged production artefact stops deciding, loudly, but not model management.
+    weights = registry.folder("lightgbm-v1") / "lightgbm.txt"
+    weights.write_text(weights.read_text() + " ")
+    with pytest.raises(ModelArtefactTampered, match="lightgbm-v1 refused"):
+        bootstrap(settings, clock=FixedClock(), bus=RecordingBus())
+    with bootstrap(settings, clock=FixedClock(), production_model=False) as management:
+        assert [m.state for m in risk.list_models(uow=management.uow())] == [
+            "retired",
+            "production",
+        ]
+
+
+def _expert(folder: Path) -> Path:
+    path = folder / "expert.json"
+    path.write_text(resources.read_text("models/expert-v1.json"), encoding="utf-8")
+    return path
 
 
 def _app(container: Container) -> FastAPI:

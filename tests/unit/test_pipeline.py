@@ -118,6 +118,38 @@ def test_a_clean_borrower_gets_every_method_with_no_model_reasons() -> None:
     assert clean["reasons"] == ["LOW_RISK_RESTORED"]
 
 
+class CountingModel:
+    """The shipped model, recording which borrowers it was asked to explain."""
+
+    version, kind = MODEL.version, MODEL.kind
+
+    def __init__(self) -> None:
+        self.explained: list[str] = []
+
+    def predict_pd(self, features: pl.DataFrame) -> pl.Series:
+        return MODEL.predict_pd(features)
+
+    def reasons(self, features: pl.DataFrame, top: int = 4) -> pl.Series:
+        self.explained += features["borrower_id"].to_list()
+        return MODEL.reasons(features, top)
+
+
+def test_only_borrowers_with_a_restriction_are_explained_by_the_model() -> None:
+    model = CountingModel()
+    decided = by_borrower(decide(portfolio(), as_of=AS_OF, model=model, bands=BANDS,
+                                 policy=POLICY, previous=previous()))  # fmt: skip
+    free = {who for who, row in decided.items()
+            if (row["auto_debit"], row["early_repayment"], row["manual"])
+            == ("optional", "allowed", "allowed")}  # fmt: skip
+    assert free
+    assert sorted(model.explained) == sorted(set(decided) - free)
+    assert decided["debits"]["reasons"] == by_borrower(run())["debits"]["reasons"]
+    assert "FAILED_DEBITS_30D" in decided["debits"]["reasons"]
+    rows = {row.id: row for row in POLICY.policy.rows}
+    for who in free:  # their reasons are the policy row's alone
+        assert decided[who]["reasons"] == list(rows[decided[who]["rule_id"]].reasons), who
+
+
 def test_severe_delinquency_needs_approval_and_is_time_boxed() -> None:
     late = by_borrower(run())["late"]
     assert late["tier"] == 5

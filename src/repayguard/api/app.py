@@ -10,9 +10,11 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from repayguard import __version__, decisions, policies
-from repayguard.api.security import guard
+from repayguard import __version__, decisions, keys, policies
+from repayguard.api.idempotency import IdempotencyMiddleware, IdempotencyStore
+from repayguard.api.security import attribute, guard
 from repayguard.bootstrap import Container
+from repayguard.borrowers.endpoints import router as borrowers_router
 from repayguard.entitlements.endpoints import router as entitlements_router
 from repayguard.errors import RepayguardError
 from repayguard.ingestion.endpoints import router as ingestion_router
@@ -35,19 +37,26 @@ def create_app(container: Container) -> FastAPI:
         version=__version__,
         summary="Decide, enforce and explain which repayment methods each borrower may use.",
         lifespan=lifespan,
-        dependencies=[Depends(guard)],
+        dependencies=[Depends(guard), Depends(attribute)],
     )
     app.state.container = container
     app.state.uow = container.uow
     app.state.view = container.view
     app.state.clock = container.clock
     app.state.tokens = container.tokens
+    app.state.keyring = container.keyring
     app.state.policy_profiles = policies.profiles()
     app.state.portfolio_reader = decisions.latest_inputs
     app.include_router(ingestion_router)
     app.include_router(entitlements_router)
     app.include_router(policies_router)
     app.include_router(models_router)
+    app.include_router(borrowers_router)
+    app.add_middleware(
+        IdempotencyMiddleware,
+        store=IdempotencyStore(container.session_factory, clock=container.clock),
+        fingerprint_key=keys.derived_key(container.settings, "idempotency"),
+    )
 
     @app.get("/healthz", tags=["operations"])
     def health() -> dict[str, Any]:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Final
 
 from fastapi import Depends, Request
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from repayguard.audit import set_actor
 from repayguard.errors import PermissionDenied, TokenInvalid
 from repayguard.identity import PUBLIC, ROUTES, Principal, TokenResolver, allows
+
+ANONYMOUS_ACTOR: Final = "api:unauthenticated"
+"""The audit actor of a request made while access control is off (a local trial)."""
 
 bearer = HTTPBearer(auto_error=False, description="An API token from 'repayguard token create'.")
 
@@ -47,3 +51,11 @@ def guard(
             + (" for another borrower" if principal.kind == "borrower" else "")
         )
     request.state.principal = principal
+
+
+async def attribute(request: Request) -> None:
+    """App-wide dependency after :func:`guard`: attribute what the request commits to its
+    caller in the audit trail. It is async on purpose: it runs in the request's own context,
+    which the worker thread of a synchronous endpoint inherits."""
+    principal: Principal | None = getattr(request.state, "principal", None)
+    set_actor(principal.label if principal is not None else ANONYMOUS_ACTOR)

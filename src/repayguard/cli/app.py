@@ -12,10 +12,11 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
+from repayguard.audit import set_actor
 from repayguard.cli import demo as demo_command
 from repayguard.cli.audit import audit_app
 from repayguard.cli.identity import token_app, user_app
-from repayguard.cli.keys import keys_app
+from repayguard.cli.keys import cli_actor, keys_app
 from repayguard.cli.model import model_app
 from repayguard.cli.output import (
     console,
@@ -228,6 +229,7 @@ app.command(name="demo")(demo_command.demo)
 def main() -> None:
     """Entry point: expected errors print what went wrong and what to do, never a traceback."""
     configure_logging(json=False, level="WARNING")
+    set_actor(cli_actor())  # the audit trail names who ran the command (the API sets its own)
     try:
         app()
     except RepayguardError as exc:

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from repayguard.cli.keys import DataDir, key_paths, open_checkpoints, open_trusted_keys
+from repayguard.cli.keys import DataDir
+from repayguard.keys import key_paths, open_checkpoints, open_trusted_keys
 
 if TYPE_CHECKING:
     from repayguard.audit import VerifyReport
@@ -101,7 +102,10 @@ def verify(
         report = verify_export(export, checkpoint_dir=folder, trusted=trusted)
         source = export.name
     else:
-        with bootstrap(settings) as container, console.status("Verifying the audit chain…"):
+        with (
+            bootstrap(settings, production_model=False) as container,
+            console.status("Verifying the audit chain…"),
+        ):
             report = verify_chain(
                 VerifyChain(checkpoint_dir=folder, trusted=trusted), uow=container.uow()
             )
@@ -121,7 +125,7 @@ def checkpoint(data_dir: DataDir = None) -> None:
 
     settings = one_shot(load_settings(data_dir))
     policy = open_checkpoints(key_paths(settings))
-    with bootstrap(settings) as container:
+    with bootstrap(settings, production_model=False) as container:
         written = write_checkpoint_now(policy, uow=container.uow())
     if written is None:
         console.print("The audit chain is empty: nothing to checkpoint yet.")
@@ -152,7 +156,7 @@ def export_command(
 
     settings = one_shot(load_settings(data_dir))
     cmd = ExportAudit(out=out, since=since.replace(tzinfo=UTC) if since else None)
-    with bootstrap(settings) as container:
+    with bootstrap(settings, production_model=False) as container:
         total = export_size(cmd, uow=container.uow())
         with progress_bar("Exporting", total, "records") as bar:
             report = export_audit(cmd, uow=container.uow(), on_records=bar.advance)

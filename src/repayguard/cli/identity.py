@@ -25,7 +25,7 @@ def _container(data_dir: Path | None) -> Container:
     from repayguard.bootstrap import bootstrap
 
     settings = one_shot(load_settings(data_dir))
-    return bootstrap(settings, migrate=True)
+    return bootstrap(settings, migrate=True, production_model=False)
 
 
 @user_app.command("add")

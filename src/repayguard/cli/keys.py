@@ -4,19 +4,13 @@ from __future__ import annotations
 
 import getpass
 import os
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import typer
 
 from repayguard.errors import KeyringInvalid, RepayguardError
-
-if TYPE_CHECKING:
-    from repayguard.audit import CheckpointPolicy, CheckpointSigner, TrustedKeys
-    from repayguard.bootstrap import Container
-    from repayguard.config import Settings
-    from repayguard.platform.crypto import Keyring, Pseudonymizer
+from repayguard.keys import key_paths, open_keyring
 
 keys_app = typer.Typer(help="Keys of personal data and of audit checkpoints.", no_args_is_help=True)
 
@@ -26,102 +20,12 @@ DataDir = Annotated[
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class KeyPaths:
-    """Where the keys and checkpoints of a configuration live (settings, else defaults in the
-    data directory). Development creates missing key files; production refuses to."""
-
-    data_keys_file: Path
-    data_keys_document: str | None
-    signing_key_file: Path
-    trusted_keys_file: Path | None
-    checkpoint_dir: Path
-    checkpoint_every: int
-    create_missing: bool
-
-
-def key_paths(settings: Settings) -> KeyPaths:
-    # Settings.security.data_keys_file / data_keys and Settings.audit.* are optional here so
-    # these commands work whether or not the settings group is wired yet.
-    security: Any = settings.security
-    audit: Any = getattr(settings, "audit", None)
-    keys_dir = settings.data_dir / "keys"
-    document = getattr(security, "data_keys", None)
-    return KeyPaths(
-        data_keys_file=getattr(security, "data_keys_file", None) or keys_dir / "data-keys.json",
-        data_keys_document=document.get_secret_value() if document is not None else None,
-        signing_key_file=getattr(audit, "signing_key_file", None) or keys_dir / "audit-signing.pem",
-        trusted_keys_file=getattr(audit, "trusted_keys_file", None),
-        checkpoint_dir=getattr(audit, "checkpoint_dir", None)
-        or settings.data_dir / "audit" / "checkpoints",
-        checkpoint_every=int(getattr(audit, "checkpoint_every", None) or 1_000),
-        create_missing=settings.env != "production",
-    )
-
-
-def open_keyring(paths: KeyPaths) -> Keyring:
-    from repayguard.platform.crypto import load_keyring
-
-    return load_keyring(
-        file=paths.data_keys_file,
-        document=paths.data_keys_document,
-        create_missing=paths.create_missing,
-    )
-
-
-def open_pseudonymizer(settings: Settings) -> Pseudonymizer:
-    from repayguard.platform.crypto import Pseudonymizer
-
-    return Pseudonymizer.from_secret(settings.security.secret_key.get_secret_value())
-
-
-def open_checkpoints(paths: KeyPaths) -> CheckpointPolicy:
-    from repayguard.audit import CheckpointPolicy, load_signer
-
-    signer: CheckpointSigner = load_signer(
-        paths.signing_key_file, create_missing=paths.create_missing
-    )
-    return CheckpointPolicy(paths.checkpoint_dir, signer, every=paths.checkpoint_every)
-
-
-def open_trusted_keys(paths: KeyPaths) -> TrustedKeys:
-    """The keys verify trusts: the configured file, else the signing key's public half (none
-    when no key was ever made: then any checkpoint file found fails verification)."""
-    from repayguard.audit import TrustedKeys, load_signer, load_trusted_keys, public_key_path
-
-    if paths.trusted_keys_file is not None:
-        return load_trusted_keys(paths.trusted_keys_file)
-    public = public_key_path(paths.signing_key_file)
-    if public.exists():
-        return load_trusted_keys(public)
-    if paths.signing_key_file.exists():
-        return load_signer(paths.signing_key_file).trusted()
-    return TrustedKeys({})
-
-
 def cli_actor() -> str:
-    """Who a CLI command acts as until identity lands: the operating-system user."""
+    """Who a CLI command acts as in the audit trail: the operating-system user."""
     try:
         return f"cli:{getpass.getuser()}"
     except (KeyError, OSError):
         return f"cli:uid-{os.getuid()}"
-
-
-def audited(container: Container, settings: Settings) -> Container:
-    """Make sure the container's units of work append to the audit chain (bootstrap does it
-    once wired; this keeps the CLI's own commands audited either way)."""
-    from repayguard.audit import AuditTrail, make_audit_observer
-
-    if not any(isinstance(o, AuditTrail) for o in container.observers):
-        paths = key_paths(settings)
-        container.observers.append(
-            make_audit_observer(
-                pseudonymizer=open_pseudonymizer(settings),
-                clock=container.clock,
-                checkpoints=open_checkpoints(paths),
-            )
-        )
-    return container
 
 
 @keys_app.command("generate")
@@ -196,8 +100,7 @@ def rotate(
         console.print(
             f"New active data key [bold]{keyring.active}[/bold] in {paths.data_keys_file}."
         )
-    with bootstrap(settings) as container, acting_as(cli_actor()):
-        audited(container, settings)
+    with bootstrap(settings, production_model=False) as container, acting_as(cli_actor()):
         total = pending_rotation(uow=container.uow(), keyring=keyring)
         with progress_bar("Re-encrypting", total, "profiles") as bar:
             report = rotate_keys(

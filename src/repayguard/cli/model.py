@@ -54,7 +54,7 @@ def _container(data_dir: Path | None, *, migrate: bool = False) -> Iterator[Any]
     from repayguard.risk import default_registry
 
     settings = one_shot(load_settings(data_dir))
-    with bootstrap(settings, migrate=migrate) as container:
+    with bootstrap(settings, migrate=migrate, production_model=False) as container:
         yield container, default_registry(settings.data_dir)
 
 

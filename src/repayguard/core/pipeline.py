@@ -24,6 +24,8 @@ from repayguard.core.tiers import SINCE_DTYPE, TIER_DTYPE, TierBands, assign_tie
 
 METHOD_COLUMNS: Final = ("auto_debit", "early_repayment", "manual", "manual_channels")
 FLAG_INPUTS: Final = ("open_appeal", "open_hardship")
+FREE_STATES: Final = {"auto_debit": "optional", "early_repayment": "allowed", "manual": "allowed"}
+"""Each method's unrestricted state: a borrower with all three needs no explanation."""
 PREVIOUS_SCHEMA: Final = pl.Schema(
     {
         "borrower_id": pl.String(),
@@ -66,7 +68,8 @@ def decide(
     Rows: the borrowers of :func:`compute_features` (``borrowers`` exactly, when given).
     Columns: :data:`DECISION_COLUMNS`. ``keep`` rows carry the borrower's current methods from
     ``previous`` (or the default row's when there are none); ``reasons`` lists the policy row's
-    reasons, then the model's, at most four; ``inputs`` is the canonical JSON of the policy
+    reasons, then — for borrowers with a restriction (:func:`restricted`) — the model's, at
+    most four; ``inputs`` is the canonical JSON of the policy
     inputs and ``input_hash`` its sha256, so equal inputs always hash equally.
     """
     at = as_utc(as_of)
@@ -88,7 +91,7 @@ def decide(
     decisions = policy.evaluate(inputs)
     decisions = _resolve_keep(decisions, prev)
     decisions = guardrails.enforce(decisions, policy)
-    model_reasons = model.reasons(features, top=MAX_REASONS)
+    model_reasons = _model_reasons(model, features, restricted(decisions))
     return decisions.with_columns(
         pl.Series("borrower_id", features["borrower_id"]),
         pl.lit(at, SINCE_DTYPE).alias("as_of"),
@@ -105,6 +108,34 @@ def decide(
         canonical,
         _sha256(canonical).alias("input_hash"),
     ).select(DECISION_COLUMNS)
+
+
+def restricted(decisions: pl.DataFrame) -> pl.Series:
+    """Rows whose methods are not all free: auto-debit not optional, early repayment not
+    allowed, or manual repayment not freely allowed. Only these need an explanation."""
+    return decisions.select(
+        (pl.col("auto_debit") != FREE_STATES["auto_debit"])
+        | (pl.col("early_repayment") != FREE_STATES["early_repayment"])
+        | (pl.col("manual") != FREE_STATES["manual"])
+    ).to_series()
+
+
+def _model_reasons(model: RiskModel, features: pl.DataFrame, needed: pl.Series) -> pl.Series:
+    """The model's reasons for the rows that need an explanation (empty lists elsewhere).
+
+    Explaining costs far more than scoring for some models (LightGBM's per-feature
+    contributions: about 250 µs a row), so only restricted borrowers are explained.
+    """
+    if needed.all():
+        return model.reasons(features, top=MAX_REASONS)
+    none = pl.lit([], pl.List(pl.String()))
+    if not needed.any():
+        return pl.select(pl.repeat(none, features.height).alias("reasons"))["reasons"]
+    explained = model.reasons(features.filter(needed), top=MAX_REASONS)
+    position = (needed.cast(pl.Int64).cum_sum() - 1).clip(0)  # row -> its explained row
+    return pl.select(
+        pl.when(needed).then(explained.gather(position)).otherwise(none).alias("reasons")
+    )["reasons"]
 
 
 def _aligned_previous(spine: pl.DataFrame, previous: pl.DataFrame) -> pl.DataFrame:

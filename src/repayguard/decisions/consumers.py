@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from repayguard.decisions.engine import DecisionEngine
 from repayguard.decisions.service import DecideBorrowers, decide_borrowers
 from repayguard.platform.messages import Message
@@ -10,9 +12,12 @@ from repayguard.platform.uow import UnitOfWork
 
 class OnlineHandler:
     """Re-decides the borrowers named by ``repayguard.events.ingested`` (one micro-batch per
-    ingested batch), as of now, through the same core code as the batch driver."""
+    ingested batch), as of now, through the same core code as the batch driver.
 
-    def __init__(self, *, engine: DecisionEngine, history_days: int) -> None:
+    ``engine`` returns the engine in effect at the time of each message, so a model promoted
+    while the process runs decides the next batch."""
+
+    def __init__(self, *, engine: Callable[[], DecisionEngine], history_days: int) -> None:
         self._engine = engine
         self._history_days = history_days
 
@@ -23,6 +28,6 @@ class OnlineHandler:
         decide_borrowers(
             DecideBorrowers(borrower_ids=borrowers, mode="online"),
             uow=uow,
-            engine=self._engine,
+            engine=self._engine(),
             history_days=self._history_days,
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from repayguard import policies, resources
@@ -26,6 +26,10 @@ class DecisionEngine:
     model: RiskModel
     bands: TierBands
 
+    def with_model(self, model: RiskModel) -> DecisionEngine:
+        """The same engine deciding with another risk model (after a promotion)."""
+        return replace(self, model=model)
+
     @property
     def defaults(self) -> MethodStates:
         """The policy's default-row states: what a borrower has before any decision."""
@@ -36,15 +40,26 @@ class DecisionEngine:
 
 
 def load_engine(
-    *, policy_path: Path | None, model_path: Path | None, bands_path: Path | None
+    *,
+    policy_path: Path | None,
+    model_path: Path | None,
+    bands_path: Path | None,
+    model: RiskModel | None = None,
 ) -> DecisionEngine:
-    """Load the engine from files, or the shipped defaults where a path is not given."""
+    """Load the engine from files, or the shipped defaults where a path is not given.
+
+    The risk model is, in order of precedence: the points-table file at ``model_path`` (an
+    explicit setting wins), ``model`` (the registry's production version), the shipped expert
+    model.
+    """
     known = policies.profiles()
     policy = policies.load_policy_text(_text(policy_path, DEFAULT_POLICY), profiles=known)
+    if model_path is not None or model is None:
+        model = load_expert_model(_text(model_path, DEFAULT_MODEL))
     return DecisionEngine(
         policy=policy,
         compiled=policies.compile_checked(policy, profiles=known),
-        model=load_expert_model(_text(model_path, DEFAULT_MODEL)),
+        model=model,
         bands=load_bands(_text(bands_path, DEFAULT_BANDS)),
     )
 

@@ -64,6 +64,8 @@ ROUTES: Final[dict[tuple[str, str], str]] = {
     ("POST", "/v1/events"): "events:write",
     ("POST", "/v1/authorize"): "authorize",
     ("GET", "/v1/borrowers/{borrower_id}/repayment-methods"): "borrowers:read",
+    ("PUT", "/v1/borrowers/{borrower_id}/profile"): "profiles:write",
+    ("GET", "/v1/borrowers/{borrower_id}/profile"): "profiles:read",
     ("GET", "/v1/policies/schema"): "policies:read",
     ("POST", "/v1/policies/check"): "policies:read",
     ("GET", "/v1/policies/drafts/{draft_id}"): "policies:read",

@@ -9,6 +9,7 @@ from typing import Any, Final
 
 from sqlalchemy.orm import Session
 
+from repayguard.core.features import FEATURE_NAMES
 from repayguard.core.scoring import Profile, TrainedModel, load_model
 from repayguard.errors import ModelArtefactTampered, ModelPromotionRefused, ModelVersionNotFound
 from repayguard.platform.messages import Message
@@ -144,6 +145,16 @@ def training_profile(version: str, *, uow: UnitOfWork, registry: ModelRegistry) 
     return Profile.from_dict(json.loads(stored.files["profile.json"]))
 
 
+def _names(names: list[str], shown: int = 4) -> str:
+    more = len(names) - shown
+    return ", ".join(names[:shown]) + (f" and {more} more" if more > 0 else "")
+
+
+def missing_decision_inputs(model: TrainedModel) -> list[str]:
+    """The model's inputs the decision pipeline does not compute (empty: it can decide)."""
+    return [column.name for column in model.inputs if column.name not in FEATURE_NAMES]
+
+
 def load_production_model(*, uow: UnitOfWork, registry: ModelRegistry) -> TrainedModel | None:
     """The verified production model, or None when no version has been promoted.
 
@@ -183,7 +194,15 @@ def promote_model(
         row = repository.get_for_update(session, cmd.version) or _row(session, cmd.version)
         if row.state == repository.PRODUCTION:
             raise ModelPromotionRefused(f"model {cmd.version} is already in production")
-        load_version(cmd.version, session=session, registry=registry)  # refuse tampered files
+        model, _ = load_version(cmd.version, session=session, registry=registry)  # verified
+        missing = missing_decision_inputs(model)
+        if missing:
+            raise ModelPromotionRefused(
+                f"model {cmd.version} cannot decide repayment methods: its inputs "
+                f"{_names(missing)} are not repayguard features",
+                hint="train it from the event store ('repayguard model train' without --data); "
+                "models trained on a tabular file stay candidates for scoring files",
+            )
         previous = repository.production(session, for_update=True)
         if previous is not None:
             _change(session, previous, repository.RETIRED, cmd, now, f"replaced by {row.version}")
