@@ -23,6 +23,7 @@ from repayguard.cli.policy_common import (
     policy_ref,
     read,
 )
+from repayguard.cli.policy_jdm import add_jdm_commands
 from repayguard.cli.policy_store import add_store_commands
 
 policy_app = typer.Typer(
@@ -87,17 +88,26 @@ def schema(
 @policy_app.command("eval")
 @friendly
 def eval_command(
-    file: Annotated[Path, typer.Argument(help="Policy YAML.")],
+    file: Annotated[Path, typer.Argument(help="Policy YAML, or a graph from import-jdm.")],
     input_path: Annotated[Path, typer.Option("--input", help="JSONL: one input object per line.")],
     out: Annotated[Path, typer.Option("--out", help="JSONL: one decision per line, same order.")],
 ) -> None:
-    """Decide every line of a JSONL file; bad lines are reported and the rest still decided."""
+    """Decide every line of a JSONL file; bad lines are reported and the rest still decided.
+
+    FILE may also be a decision graph imported with ``import-jdm``: each output line is then
+    the graph's result for that input line."""
     from repayguard.cli.output import console, progress_bar
     from repayguard.cli.policy_eval import evaluate_file
+    from repayguard.cli.policy_jdm import eval_graph, graph_document_of
     from repayguard.policies import compile_checked, load_policy_text, profiles
 
+    text = read(file)
+    graph = graph_document_of(text)
+    if graph is not None:
+        eval_graph(graph, input_path, out)
+        return
     known = profiles()
-    policy = load_policy_text(read(file), profiles=known)
+    policy = load_policy_text(text, profiles=known)
     compiled = compile_checked(policy, profiles=known)
     with input_path.open("rb") as counting:
         total = sum(1 for _ in counting)
@@ -191,6 +201,7 @@ def diff(
 
 
 add_store_commands(policy_app)
+add_jdm_commands(policy_app)
 
 if __name__ == "__main__":  # python -m repayguard.cli.policy
     policy_app()
