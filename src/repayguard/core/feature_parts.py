@@ -209,13 +209,31 @@ def _loan_features(loans: pl.LazyFrame, paid: pl.LazyFrame, at: datetime) -> pl.
     return utilization.join(redraws, on="borrower_id", how="full", coalesce=True)
 
 
+def _ordered_sum(values: pl.Expr) -> pl.Expr:
+    """The sum of ``values`` taken in ascending order (0 when there are none).
+
+    A float sum depends on the order of its terms in the last bit, and the order events arrive
+    in is not part of their meaning: summing sorted values makes the feature a function of the
+    events alone. (A running sum, because the optimizer may drop a sort before a plain sum.)
+    """
+    return values.sort().cum_sum().last().fill_null(0.0)
+
+
+def _ordered_std(values: pl.Expr) -> pl.Expr:
+    """Sample standard deviation (ddof 1, null below two values) from ordered sums."""
+    n = values.len()
+    mean = _ordered_sum(values) / n
+    squares = _ordered_sum((values - mean) ** 2)
+    return pl.when(n > 1).then((squares / (n - 1)).sqrt())
+
+
 def _transaction_features(tx: pl.LazyFrame, at: datetime) -> pl.LazyFrame:
     """Inflows (30 days and their trend against 90 days) and the linked account's balance."""
     inflow = pl.col("kind") == "inflow"
     reading = pl.col("balance").is_not_null()
     recent = reading & _since(at, 90)
-    in_90 = pl.col("amount").filter(inflow & _since(at, 90)).sum()
-    in_30 = pl.col("amount").filter(inflow & _since(at, 30)).sum()
+    in_90 = _ordered_sum(pl.col("amount").filter(inflow & _since(at, 90)))
+    in_30 = _ordered_sum(pl.col("amount").filter(inflow & _since(at, 30)))
     readings = pl.col("balance").filter(recent)
     # Ratios are taken row by row after the aggregation, so they never depend on how the
     # group-by engine happened to evaluate a group (batch and online must agree bit for bit).
@@ -226,8 +244,8 @@ def _transaction_features(tx: pl.LazyFrame, at: datetime) -> pl.LazyFrame:
             in_90.alias("inflow_90d"),
             pl.col("balance").filter(reading).sort_by("occurred_at", "event_id").last()
             .alias("balance_now"),
-            readings.std().alias("balance_sd"),
-            readings.abs().mean().alias("balance_level"),
+            _ordered_std(readings).alias("balance_sd"),
+            (_ordered_sum(readings.abs()) / readings.len()).alias("balance_level"),
         )
         .select(
             "borrower_id", "inflow_30d", "balance_now",
