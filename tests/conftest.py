@@ -11,6 +11,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+# The CLI's rich consoles take their width from COLUMNS when first imported; give every test
+# the same wide terminal, whatever runs first, so tables never wrap an id under test.
+os.environ["COLUMNS"] = "200"
+
 from repayguard.bootstrap import Container, bootstrap
 from repayguard.config import Settings
 from repayguard.platform.bus import RecordingBus
@@ -82,3 +86,24 @@ def container(database_url: str, tmp_path: Path, clock: FixedClock) -> Iterator[
         settings, clock=clock, bus=RecordingBus(), migrate=True, serve_view=True
     ) as built:
         yield built
+
+
+_SUMMARIES: dict[str, list[str]] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Collect the tables tests record as ``summary:<title>`` properties (also from xdist
+    workers: their reports carry user properties back to the main process)."""
+    if report.when != "call":
+        return
+    for name, value in report.user_properties:
+        if name.startswith("summary:"):
+            lines = value if isinstance(value, list) else [value]
+            _SUMMARIES[name.removeprefix("summary:")] = [str(line) for line in lines]
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    for title, lines in _SUMMARIES.items():
+        terminalreporter.section(title)
+        for line in lines:
+            terminalreporter.write_line(line)

@@ -6,15 +6,36 @@ Entry points (API, CLI, tests) call :func:`bootstrap` with a :class:`Settings` a
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from repayguard import entitlements, ingestion, keys, risk
+from repayguard import decisions, entitlements, ingestion, keys, notices, policies, risk
+from repayguard.approvals import (
+    APPROVAL_APPROVED,
+    APPROVAL_EXPIRED,
+    APPROVAL_REJECTED,
+    APPROVAL_WITHDRAWN,
+    KINDS,
+    ApprovalContext,
+    ExpireOverdueRequests,
+    HeldDecisions,
+)
 from repayguard.audit import AuditTrail, make_audit_observer
+from repayguard.complaints import (
+    COMPLAINT_FILED,
+    COMPLAINT_RESOLVED,
+    ComplaintSetup,
+    LetterWriter,
+    Redecide,
+    ReversalOutcomes,
+    escalation_job,
+)
 from repayguard.config import Settings
 from repayguard.decisions import DecisionEngine, OnlineHandler, load_engine
 from repayguard.entitlements import EntitlementView
@@ -28,6 +49,7 @@ from repayguard.platform.crypto import Keyring, Pseudonymizer
 from repayguard.platform.db import make_engine, make_session_factory
 from repayguard.platform.outbox import BackgroundRelay, OutboxRelay
 from repayguard.platform.uow import CommitObserver, UnitOfWork
+from repayguard.scheduler import JobRegistry, default_jobs
 
 __all__ = ["Container", "bootstrap"]
 
@@ -50,6 +72,14 @@ class Container:
     keyring: Keyring | None = None
     pseudonymizer: Pseudonymizer | None = None
     audit_trail: AuditTrail | None = None
+    approvals: ApprovalContext | None = None
+    notice_setup: notices.NoticeSetup | None = None
+    complaints: ComplaintSetup | None = None
+    channels: dict[str, notices.Channel] = field(default_factory=dict)
+    """The enabled external notice channels by name (the inbox is always on)."""
+    retry: notices.RetryPolicy = field(default_factory=notices.RetryPolicy)
+    jobs: JobRegistry = field(default_factory=JobRegistry)
+    """What 'repayguard worker' runs; a feature registers its timed jobs here."""
     _closed: bool = field(default=False, repr=False)
 
     def uow(self) -> UnitOfWork:
@@ -71,6 +101,10 @@ class Container:
         self._closed = True
         if self.background is not None:
             self.background.stop()
+        for channel in self.channels.values():
+            close = getattr(channel, "close", None)
+            if callable(close):
+                close()
         self.engine.dispose()
 
     def __enter__(self) -> Container:
@@ -88,6 +122,7 @@ def bootstrap(
     migrate: bool = False,
     serve_view: bool = False,
     production_model: bool = True,
+    channels: Mapping[str, notices.Channel] | None = None,
 ) -> Container:
     """Build the container.
 
@@ -97,6 +132,8 @@ def bootstrap(
     ``production_model`` decides with the registry's production model (unless
     ``decisions.model_path`` names a file) and switches to a newly promoted one; commands that
     manage models turn it off, so a damaged production artefact never locks them out.
+    ``channels`` offers notice channel adapters by name (used when ``notices.channels``
+    enables them), besides the webhook and installed adapters.
     """
     engine = make_engine(settings.database_url, echo=settings.database.echo)
     if migrate:
@@ -151,6 +188,7 @@ def bootstrap(
             ingestion.EVENTS_INGESTED,
             idempotent("decisions.online", handler, uow=container.uow),
         )
+    _wire_approvals(container)
     if settings.security.auth == "required":
         container.tokens = TokenResolver(
             session_factory,
@@ -165,10 +203,171 @@ def bootstrap(
             view.load(entitlements.load(session).values())
         bus.subscribe(entitlements.ENTITLEMENTS_CHANGED, view.on_changed)
         container.view = view
+    try:
+        _wire_notices(container, channels or {})
+    except BaseException:
+        container.close()
+        raise
+    _wire_scheduler(container)
+    container.jobs.register(
+        ExpireOverdueRequests(every=timedelta(seconds=settings.approvals.expire_every_seconds))
+    )
+    try:
+        _wire_complaints(container)
+    except BaseException:
+        container.close()
+        raise
     if settings.bus.relay == "background":
         container.background = BackgroundRelay(relay)
         container.background.start()
     return container
+
+
+def _wire_approvals(container: Container) -> None:
+    """Maker-checker: what applying an approved request needs, and decisions held for
+    approval turned into requests (one pending per borrower)."""
+    hours = container.settings.approvals
+    lifetimes = {kind: timedelta(hours=getattr(hours, f"{kind}_hours")) for kind in KINDS}
+    container.approvals = ApprovalContext(
+        profiles=policies.profiles(),
+        registry=risk.default_registry(container.settings.data_dir),
+        engine=lambda: container.decision_engine,
+        lifetimes=lifetimes,
+    )
+    container.bus.subscribe(
+        entitlements.DECISIONS_HELD,
+        idempotent(
+            "approvals.held_decisions",
+            HeldDecisions(lifetime=lifetimes["decision"]),
+            uow=container.uow,
+        ),
+    )
+
+
+def _wire_notices(container: Container, offered: Mapping[str, notices.Channel]) -> None:
+    """Notices: written when entitlements change (after the view has them) or go live, in the
+    inbox at once and delivered through the enabled external channels."""
+    config = container.settings.notices
+    composer = notices.NoticeComposer(
+        policy=lambda: container.decision_engine.compiled,
+        zone=ZoneInfo(config.timezone),
+        templates_dir=config.templates_dir,
+    )
+    composer.check_templates()
+    built = dict(offered)
+    if notices.WEBHOOK in config.channels and notices.WEBHOOK not in built:
+        assert config.webhook_url is not None  # the settings refuse a webhook without them
+        assert config.webhook_secret is not None
+        built[notices.WEBHOOK] = notices.WebhookChannel(
+            url=config.webhook_url,
+            secret=config.webhook_secret.get_secret_value().encode(),
+            timeout_seconds=config.webhook_timeout_seconds,
+            clock=container.clock,
+        )
+    container.channels = notices.resolve_channels(config.channels, built=built)
+    for name, channel in built.items():
+        if name not in container.channels and hasattr(channel, "close"):
+            channel.close()
+    container.retry = notices.RetryPolicy(
+        max_attempts=config.max_attempts,
+        base_seconds=config.backoff_base_seconds,
+        cap_seconds=config.backoff_cap_seconds,
+        # A claim covers a batch of 100 attempts that each may take the whole timeout.
+        claim_seconds=60 + 100 * config.webhook_timeout_seconds,
+    )
+    setup = notices.NoticeSetup(
+        composer=composer,
+        defaults=lambda: container.decision_engine.defaults,
+        read_inputs=decisions.inputs_of,
+        channels=tuple(container.channels),
+        default_locale=config.default_locale,
+    )
+    container.notice_setup = setup
+    bus = container.bus
+    bus.subscribe(
+        entitlements.ENTITLEMENTS_CHANGED,
+        idempotent("notices.changed", notices.NoticeHandler(setup=setup), uow=container.uow),
+    )
+    bus.subscribe(
+        entitlements.ENTITLEMENTS_ACTIVATED,
+        idempotent(
+            "notices.activated",
+            notices.NoticeHandler(setup=setup, activated=True),
+            uow=container.uow,
+        ),
+    )
+    if container.channels:
+        bus.subscribe(
+            notices.NOTICES_CREATED,
+            notices.DispatchHandler(
+                uow=container.uow, channels=container.channels, retry=container.retry
+            ),
+        )
+
+
+def _wire_complaints(container: Container) -> None:
+    """Complaints and appeals: the setup the use-cases share, the borrower re-decided when a
+    case opens or closes, reversals followed through their approval, SLA escalation on the
+    worker. Letters use the notices' language and time-zone settings, and a lender's own
+    templates may sit in ``notices.templates_dir`` beside the notice templates."""
+    settings = container.settings
+    config = settings.complaints
+    assert container.keyring is not None  # opened before any feature is wired
+    assert container.approvals is not None
+    letters = LetterWriter(
+        zone=ZoneInfo(settings.notices.timezone),
+        default_locale=settings.notices.default_locale,
+        templates_dir=settings.notices.templates_dir,
+    )
+    letters.check_templates()
+    setup = ComplaintSetup(
+        keyring=container.keyring,
+        letters=letters,
+        approvals=container.approvals,
+        engine=lambda: container.decision_engine,
+        sla=timedelta(days=config.sla_days),
+        escalate_before=timedelta(days=config.escalate_before_days),
+        reversal_days=config.reversal_days,
+    )
+    container.complaints = setup
+    bus = container.bus
+    redecide = idempotent(
+        "complaints.redecide",
+        Redecide(
+            engine=lambda: container.decision_engine,
+            history_days=settings.decisions.history_days,
+        ),
+        uow=container.uow,
+    )
+    for name in (COMPLAINT_FILED, COMPLAINT_RESOLVED):
+        bus.subscribe(name, redecide)
+    reversals = idempotent("complaints.reversals", ReversalOutcomes(setup=setup), uow=container.uow)
+    for name in (APPROVAL_APPROVED, APPROVAL_REJECTED, APPROVAL_WITHDRAWN, APPROVAL_EXPIRED):
+        bus.subscribe(name, reversals)
+    container.jobs.register(
+        escalation_job(
+            every=timedelta(seconds=config.escalate_every_seconds),
+            escalate_before=timedelta(days=config.escalate_before_days),
+            batch=settings.scheduler.batch_size,
+        )
+    )
+
+
+def _wire_scheduler(container: Container) -> None:
+    """The timed transitions 'repayguard worker' runs (features register more jobs here)."""
+    config = container.settings.scheduler
+    container.jobs = JobRegistry(
+        default_jobs(
+            engine=lambda: container.decision_engine,
+            history_days=container.settings.decisions.history_days,
+            channels=container.channels,
+            retry=container.retry,
+            activate_every=timedelta(seconds=config.activate_every_seconds),
+            review_every=timedelta(seconds=config.review_every_seconds),
+            deliver_every=timedelta(seconds=config.deliver_every_seconds),
+            batch=config.batch_size,
+        )
+    )
 
 
 def _decide_with_production_model(container: Container) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -54,6 +55,9 @@ class SecuritySettings(BaseModel):
     secret_key: SecretStr = Field(
         default=SecretStr(_DEVELOPMENT_SECRET),
         description="Key for keyed pseudonyms and signatures (32+ characters).",
+    )
+    session_hours: float = Field(
+        default=8.0, gt=0, le=24 * 30, description="How long a password login session lasts."
     )
     data_keys_file: Path | None = Field(
         default=None,
@@ -107,6 +111,155 @@ class DecisionSettings(BaseModel):
     )
 
 
+class ApprovalSettings(BaseModel):
+    """Maker-checker: how long each kind of request waits for a checker before it expires."""
+
+    policy_publish_hours: int = Field(
+        default=168, ge=1, le=720, description="Publishing a policy version."
+    )
+    model_promote_hours: int = Field(
+        default=168, ge=1, le=720, description="Promoting a model to production."
+    )
+    override_hours: int = Field(
+        default=72, ge=1, le=720, description="A manual override of a borrower's methods."
+    )
+    decision_hours: int = Field(
+        default=72, ge=1, le=720, description="A decision whose policy row requires approval."
+    )
+    emergency_review_hours: int = Field(
+        default=48, ge=1, le=720, description="The after-the-fact review of an emergency action."
+    )
+    expire_every_seconds: int = Field(
+        default=300, ge=1, description="How often 'repayguard worker' expires overdue requests."
+    )
+
+
+class NoticeSettings(BaseModel):
+    """How borrowers are told about changes to their methods, and how notices are delivered."""
+
+    channels: list[str] = Field(
+        default_factory=list,
+        description="Channels each notice goes through besides the in-app inbox (always on): "
+        "'webhook', or the name of an installed adapter (JSON list in the environment).",
+    )
+    default_locale: Literal["en", "zh-CN"] = Field(
+        default="zh-CN", description="Language for borrowers without a profile."
+    )
+    timezone: str = Field(
+        default="Asia/Shanghai", description="Time zone the dates in notices are written in."
+    )
+    templates_dir: Path | None = Field(
+        default=None,
+        description="Folder of <locale>/<kind>.txt.j2 templates replacing the shipped ones.",
+    )
+    webhook_url: str | None = Field(
+        default=None, description="Where the webhook channel POSTs notices (http or https)."
+    )
+    webhook_secret: SecretStr | None = Field(
+        default=None, description="Shared secret signing webhook payloads (HMAC-SHA256)."
+    )
+    webhook_timeout_seconds: float = Field(
+        default=5.0, gt=0, le=60, description="How long one webhook attempt may take."
+    )
+    max_attempts: int = Field(
+        default=8, ge=1, le=100, description="Attempts per delivery before it is failed."
+    )
+    backoff_base_seconds: float = Field(
+        default=30.0, gt=0, description="Wait after the first failed attempt; doubles each time."
+    )
+    backoff_cap_seconds: float = Field(
+        default=3_600.0, gt=0, description="Longest wait between two attempts."
+    )
+
+    @model_validator(mode="after")
+    def _usable(self) -> NoticeSettings:
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"notices.timezone {self.timezone!r} is not a known time zone"
+            ) from None
+        if self.backoff_cap_seconds < self.backoff_base_seconds:
+            raise ValueError("notices.backoff_cap_seconds must not be below backoff_base_seconds")
+        if "webhook" in self.channels:
+            if not self.webhook_url or not self.webhook_url.startswith(("http://", "https://")):
+                raise ValueError(
+                    "the webhook channel needs REPAYGUARD_NOTICES__WEBHOOK_URL (http or https)"
+                )
+            if self.webhook_secret is None or len(self.webhook_secret.get_secret_value()) < 16:
+                raise ValueError(
+                    "the webhook channel needs REPAYGUARD_NOTICES__WEBHOOK_SECRET "
+                    "(16+ characters, shared with the receiver)"
+                )
+        return self
+
+
+class ComplaintSettings(BaseModel):
+    """Complaints and appeals: how long a case may stay open, and when it is escalated."""
+
+    sla_days: int = Field(
+        default=15, ge=1, le=365, description="Days from filing by which a case must be resolved."
+    )
+    escalate_before_days: int = Field(
+        default=3,
+        ge=0,
+        le=364,
+        description="Escalate an open case this many days before its deadline (and again once "
+        "it is overdue).",
+    )
+    escalate_every_seconds: float = Field(
+        default=600.0, gt=0, description="How often the worker looks for cases to escalate."
+    )
+    reversal_days: int = Field(
+        default=90,
+        ge=1,
+        le=365,
+        description="How long the manual override reversing a decision lasts, unless the "
+        "agent says otherwise.",
+    )
+
+    @model_validator(mode="after")
+    def _window_inside_deadline(self) -> ComplaintSettings:
+        if self.escalate_before_days >= self.sla_days:
+            raise ValueError(
+                "complaints.escalate_before_days must be less than complaints.sla_days "
+                f"({self.escalate_before_days} >= {self.sla_days}): a case would be escalated "
+                "as soon as it is filed"
+            )
+        return self
+
+
+class SchedulerSettings(BaseModel):
+    """The worker running timed transitions ('repayguard worker')."""
+
+    poll_seconds: float = Field(
+        default=5.0, gt=0, description="How often an idle worker looks for due jobs."
+    )
+    lease_seconds: float = Field(
+        default=120.0,
+        ge=5,
+        description="How long a job's lease lasts unless renewed; a crashed worker's job is "
+        "taken over after it.",
+    )
+    activate_every_seconds: float = Field(
+        default=60.0, gt=0, description="How often restrictions past their notice period go live."
+    )
+    review_every_seconds: float = Field(
+        default=300.0, gt=0, description="How often due reviews and expiries are handled."
+    )
+    deliver_every_seconds: float = Field(
+        default=30.0, gt=0, description="How often due notice deliveries are (re)tried."
+    )
+    batch_size: int = Field(
+        default=500, ge=1, le=10_000, description="Borrowers or deliveries per transaction."
+    )
+    in_server: bool = Field(
+        default=True,
+        description="'repayguard serve' runs the jobs too, in a thread (with the in-process "
+        "bus, the server's authorize view then sees every change the jobs make).",
+    )
+
+
 class Settings(BaseSettings):
     """Everything repayguard reads from its environment, validated at start-up."""
 
@@ -125,6 +278,10 @@ class Settings(BaseSettings):
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     decisions: DecisionSettings = Field(default_factory=DecisionSettings)
     audit: AuditSettings = Field(default_factory=AuditSettings)
+    notices: NoticeSettings = Field(default_factory=NoticeSettings)
+    scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
+    approvals: ApprovalSettings = Field(default_factory=ApprovalSettings)
+    complaints: ComplaintSettings = Field(default_factory=ComplaintSettings)
 
     @model_validator(mode="after")
     def _no_development_secrets_in_production(self) -> Settings:

@@ -158,6 +158,27 @@ class TokenInvalid(RepayguardError):
     http_status = 401
 
 
+class LoginFailed(RepayguardError):
+    """The username or password is wrong, or the operator cannot log in (one answer for all,
+    so a caller learns nothing about which usernames exist)."""
+
+    code = "login_failed"
+    http_status = 401
+
+
+class LoginLocked(RepayguardError):
+    """Too many failed logins in a row: the operator's password login is paused for a while."""
+
+    code = "login_locked"
+    http_status = 429
+
+
+class PasswordRejected(InvalidInput):
+    """A new password does not meet the rules (length, not the username)."""
+
+    code = "password_rejected"
+
+
 class PermissionDenied(RepayguardError):
     """The caller's role or token kind does not allow this action."""
 
@@ -208,3 +229,139 @@ class PolicyInputsInvalid(InvalidInput):
     """Inputs that do not fit the policy's declared types; ``detail["errors"]`` per input."""
 
     code = "policy_inputs_invalid"
+
+
+# --- maker-checker approvals (issue 6) ------------------------------------------------------
+
+
+class ApprovalNotFound(NotFound):
+    code = "approval_not_found"
+
+
+class OperatorRequired(RepayguardError):
+    """Maker-checker needs to know which operator acts (an operator token, or ``--as``)."""
+
+    code = "operator_required"
+    http_status = 401
+
+
+class ApprovalInitiatorNotAllowed(RepayguardError):
+    """The operator's role may not ask for this kind of approval (checkers never initiate)."""
+
+    code = "approval_initiator_not_allowed"
+    http_status = 403
+
+
+class ApprovalCheckerNotAllowed(RepayguardError):
+    """The operator's role may not approve or reject requests."""
+
+    code = "approval_checker_not_allowed"
+    http_status = 403
+
+
+class MakerCannotApprove(RepayguardError):
+    """The operator who made a request can never approve or reject it."""
+
+    code = "maker_cannot_approve"
+    http_status = 403
+
+
+class ApprovalNotYours(RepayguardError):
+    """Only the maker of a request may withdraw it."""
+
+    code = "approval_not_yours"
+    http_status = 403
+
+
+class ApprovalNotPending(RepayguardError):
+    """The request was already approved, rejected, withdrawn or expired."""
+
+    code = "approval_not_pending"
+    http_status = 409
+
+
+class ApprovalExpired(RepayguardError):
+    """The request's time to be decided has passed; it can only be made again."""
+
+    code = "approval_expired"
+    http_status = 409
+
+
+class PendingApprovalExists(RepayguardError):
+    """Another request about the same subject is still pending."""
+
+    code = "pending_approval_exists"
+    http_status = 409
+
+
+class ApprovalPayloadChanged(RepayguardError):
+    """What would be applied is no longer exactly what was submitted (the pinned hash differs,
+    or the draft, model or entitlement it refers to changed since)."""
+
+    code = "approval_payload_changed"
+    http_status = 409
+
+
+class ApprovalPayloadInvalid(InvalidInput):
+    """The payload does not describe something that could be approved (unknown draft, a
+    model already in production, an override breaking a guardrail, …)."""
+
+    code = "approval_payload_invalid"
+
+
+# --- notices and the scheduler (issue 6) ----------------------------------------------------
+
+
+class NoticesMisconfigured(ConfigurationInvalid):
+    """A notice channel or template the settings ask for is missing or unusable."""
+
+    code = "notices_misconfigured"
+
+
+class JobLeaseLost(RepayguardError):
+    """A scheduled job's database lease ran out and another worker took it over; the job
+    stops where it is (what it committed stays, the other worker carries on)."""
+
+    code = "job_lease_lost"
+    http_status = 409
+
+
+# --- complaints and appeals (issue 6) -------------------------------------------------------
+
+
+class ComplaintNotFound(NotFound):
+    code = "complaint_not_found"
+
+
+class DecisionNotFound(NotFound):
+    """The borrower has no such decision (none yet, or the id names another's)."""
+
+    code = "decision_not_found"
+
+
+class ComplaintInvalid(InvalidInput):
+    """A complaint or its resolution that cannot be accepted as given (an empty statement, an
+    unknown method, a reversal without a way to reverse it)."""
+
+    code = "complaint_invalid"
+
+
+class ComplaintAlreadyOpen(RepayguardError):
+    """The borrower already has an open case about this decision."""
+
+    code = "complaint_already_open"
+    http_status = 409
+
+
+class ComplaintNotOpen(RepayguardError):
+    """The case is resolved already, or a reversal of it waits for a second person."""
+
+    code = "complaint_not_open"
+    http_status = 409
+
+
+class ComplaintResolverNotAllowed(RepayguardError):
+    """The operator's role may not resolve complaints."""
+
+    code = "complaint_resolver_not_allowed"
+    http_status = 403

@@ -1,6 +1,6 @@
 """The JDM conformance run: every shared sample graph imported, evaluated by repayguard and by
 zen-engine on generated inputs, the full results compared. ``RESULTS`` keeps the outcome of
-the run for the summary table printed at the end of the test session (see conftest.py).
+the run for the summary table printed at the end of the test session (tests/conftest.py).
 """
 
 from __future__ import annotations

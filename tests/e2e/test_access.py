@@ -81,6 +81,14 @@ def _calls(path: str) -> Iterator[tuple[str, str | None]]:
         yield _fill(path), None
 
 
+ENDS_OWN_TOKEN = {("DELETE", "/v1/sessions/current")}
+"""Routes that revoke the token that calls them: each role calls them with a token of its own."""
+
+
+def _throwaway(container: Container, role: str) -> str:
+    return create_token(CreateToken("operator", f"op-{role}"), uow=container.uow()).secret
+
+
 def _fill(path: str) -> str:
     return re.sub(r"\{(?!borrower_id)[^}]+\}", "x1", path)
 
@@ -103,6 +111,8 @@ def test_no_role_reaches_an_endpoint_it_is_not_allowed(
         permission = ROUTES[(method, path)]
         for url, borrower in _calls(path):
             for name, token in [*tokens.items(), ("anonymous", "")]:
+                if (method, path) in ENDS_OWN_TOKEN and name in ROLES:
+                    token = _throwaway(container, name)
                 headers = {"Authorization": f"Bearer {token}"} if token else {}
                 response = client.request(method, url, headers=headers, json={})
                 expected = (
@@ -150,3 +160,26 @@ def test_revoked_tokens_and_disabled_operators_are_refused(
 
     assert (status(leaver.secret), status(app_token.secret)) == (401, 401)
     assert status("rg_0000_not-a-token") == 401
+
+
+def test_makers_and_checkers_hold_separate_approval_permissions() -> None:
+    """Maker-checker in the map: approvers decide and never initiate; makers never decide
+    (admins hold both, and the approvals service refuses their own requests)."""
+    request, decide = "approvals:request", "approvals:decide"
+
+    def holds(role: str, permission: str) -> bool:
+        return allows(_principal(role), permission, borrower_id=None)
+
+    assert [r for r in ROLES if holds(r, decide)] == ["admin", "approver"]
+    assert [r for r in ROLES if holds(r, request)] == ["admin", "analyst", "cs_agent"]
+    for kind_permission, makers in (
+        ("policies:write", ["admin", "analyst"]),
+        ("models:write", ["admin", "analyst"]),
+        ("overrides:request", ["admin", "cs_agent"]),
+        ("emergencies:request", ["admin", "analyst"]),
+    ):
+        assert [r for r in ROLES if holds(r, kind_permission)] == makers
+    assert not any(
+        allows(p, decide, borrower_id=None) or allows(p, request, borrower_id=None)
+        for p in (_principal("service"), _principal("borrower"))
+    )

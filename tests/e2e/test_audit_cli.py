@@ -16,7 +16,6 @@ import pytest
 from repayguard.audit import ChainRecord
 from repayguard.bootstrap import Container, bootstrap
 from repayguard.borrowers import SaveProfile, save_profile
-from repayguard.cli.app import app as cli_app
 from repayguard.config import Settings
 from repayguard.ingestion import IngestEvents, ingest_events
 from repayguard.keys import key_paths, open_keyring
@@ -26,22 +25,12 @@ from builders import healthy_history
 from conftest import NOW
 
 REPAYGUARD = str(Path(sys.executable).parent / "repayguard")
-WIRED = {group.name for group in cli_app.registered_groups} >= {"audit", "keys"}
-# Until the lead registers the sub-apps in cli/app.py, run them through the same main().
-UNWIRED = (
-    "from repayguard.cli.app import app, main\n"
-    "from repayguard.cli.audit import audit_app\n"
-    "from repayguard.cli.keys import keys_app\n"
-    "app.add_typer(audit_app, name='audit')\n"
-    "app.add_typer(keys_app, name='keys')\n"
-    "main()\n"
-)
 
 
 def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("REPAYGUARD_")}
     env["COLUMNS"] = "160"
-    command = [REPAYGUARD, *args] if WIRED else [sys.executable, "-c", UNWIRED, *args]
+    command = [REPAYGUARD, *args]
     return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
 
 

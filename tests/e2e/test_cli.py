@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -69,7 +70,14 @@ def test_demo_serves_an_api_that_answers(tmp_path: Path) -> None:
                 time.sleep(0.5)
         assert health is not None
         assert health.status_code == 200
-        assert health.json()["borrowers_in_view"] == 300
+        with sqlite3.connect(tmp_path / ".repayguard" / "demo" / "repayguard.db") as db:
+            (held,) = db.execute(
+                "SELECT count(*) FROM approval_requests WHERE kind = 'decision' "
+                "AND state = 'pending'"
+            ).fetchone()
+        # Every borrower is in the view except those whose first decision is a tightening
+        # waiting for approval: until it is approved they have the policy's default terms.
+        assert health.json()["borrowers_in_view"] + held == 300
         base = f"http://127.0.0.1:{port}"
         refused = httpx.post(
             f"{base}/v1/authorize", json={"borrower_id": "B0000001", "method": "manual"}

@@ -11,6 +11,7 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner, Result
 
+from repayguard.cli.app import app as cli_app
 from repayguard.cli.model import model_app
 from repayguard.core.scoring.metrics import auc
 from repayguard.simulation import PortfolioSpec, generate_portfolio
@@ -28,6 +29,17 @@ def german_credit() -> Path:
 
 def model(data_dir: Path, *args: str) -> Result:
     return runner.invoke(model_app, [*args, "--data-dir", str(data_dir)], env={"COLUMNS": "200"})
+
+
+def cli(data_dir: Path, *args: str) -> Result:
+    return runner.invoke(cli_app, [*args, "--data-dir", str(data_dir)], env={"COLUMNS": "200"})
+
+
+def team(data_dir: Path) -> None:
+    """An analyst who asks for promotions and an approver who decides them."""
+    for name, role in (("ana", "analyst"), ("bob", "approver")):
+        added = cli(data_dir, "user", "add", name, "--role", role)
+        assert added.exit_code == 0, added.output
 
 
 def listed(data_dir: Path) -> list[dict[str, object]]:
@@ -113,9 +125,10 @@ def test_a_changed_byte_in_a_stored_model_stops_scoring_with_what_to_do(
     assert "scorecard.json failed its integrity check" in result.output
     assert "what to do:" in result.output
     assert not (tmp_path / "s.csv").exists()
-    promote = model(tmp_path, "promote", "scorecard-v1", "--by", "ops")
+    team(tmp_path)
+    promote = model(tmp_path, "promote", "scorecard-v1", "--as", "ana")
     assert promote.exit_code == 2
-    assert "integrity check" in promote.output
+    assert "integrity check" in promote.output, "refused when asked, not only when approved"
 
 
 def test_list_show_and_promote_guide_the_analyst(
@@ -145,8 +158,9 @@ def test_list_show_and_promote_guide_the_analyst(
     assert "card sha256" in shown.output
     no_by = model(tmp_path, "promote", "scorecard-v1")
     assert no_by.exit_code == 2
-    assert "--by" in no_by.output
-    tabular = model(tmp_path, "promote", "scorecard-v1", "--by", "bob")
+    assert "--as" in no_by.output
+    team(tmp_path)
+    tabular = model(tmp_path, "promote", "scorecard-v1", "--as", "ana")
     assert tabular.exit_code == 2
     assert "cannot decide repayment methods" in tabular.output
     assert "train it from the event store" in tabular.output
@@ -186,16 +200,24 @@ def test_a_synthetic_portfolio_is_validated_out_of_time_against_the_lightgbm_cha
     for entry in evaluation["models"]:
         assert entry["evaluation"]["psi"] >= 0
         assert set(entry["evaluation"]["psi_inputs"]) == set(entry["card"]["inputs"])
-    promoted = model(tmp_path, "promote", "scorecard-v1", "--by", "bob", "--note", "first")
-    assert promoted.exit_code == 0, promoted.output
-    assert "is in production (promoted by bob)" in promoted.output
-    again = model(tmp_path, "promote", "scorecard-v1", "--by", "bob")
+    team(tmp_path)
+    asked = model(tmp_path, "promote", "scorecard-v1", "--as", "ana", "--note", "first")
+    assert asked.exit_code == 0, asked.output
+    request_id = " ".join(asked.output.split()).split("Approval request ")[1].split()[0]
+    assert {row["state"] for row in listed(tmp_path)} == {"candidate"}, "not before approval"
+    own = cli(tmp_path, "approvals", "approve", request_id, "--as", "ana")
+    assert own.exit_code == 2
+    approved = cli(tmp_path, "approvals", "approve", request_id, "--as", "bob")
+    assert approved.exit_code == 0, approved.output
+    again = model(tmp_path, "promote", "scorecard-v1", "--as", "ana")
     assert again.exit_code == 2
     assert "already in production" in again.output
     rows = {row["version"]: row for row in listed(tmp_path)}
     assert (rows["scorecard-v1"]["state"], rows["scorecard-v1"]["promoted_by"]) == (
         "production",
-        "bob",
+        "ana, approved by bob",
     )
     history = model(tmp_path, "show", "scorecard-v1")
-    assert "candidate → production by bob first" in history.output
+    assert "candidate → production by ana, approved by bob first" in " ".join(
+        history.output.split()
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,11 +11,16 @@ import yaml
 from fastapi.testclient import TestClient
 
 from repayguard.api.app import create_app
-from repayguard.bootstrap import Container
+from repayguard.bootstrap import Container, bootstrap
+from repayguard.identity import AddOperator, CreateToken, add_operator, create_token
+from repayguard.platform.bus import RecordingBus
+from repayguard.platform.clock import FixedClock
 from repayguard.resources import read_text
 
 from builders import failing_debits_history, healthy_history
-from conftest import NOW
+from conftest import NOW, make_settings
+
+Team = tuple[TestClient, dict[str, dict[str, str]]]
 
 CN = read_text("policies/cn-default.yaml")
 
@@ -59,31 +65,63 @@ def test_submit_refuses_an_invalid_policy_as_problem_json(client: TestClient) ->
     assert {p["field"] for p in body["extra"]["problems"]} >= {"owner", "rows"}
 
 
-def test_a_draft_is_published_and_read_back_as_a_version(client: TestClient) -> None:
-    draft = client.post("/v1/policies/drafts", json={"source": CN, "submitted_by": "ann"})
+@pytest.fixture
+def team(database_url: str, tmp_path: Path, clock: FixedClock) -> Iterator[Team]:
+    """The API with tokens required: an analyst (maker) and an approver (checker)."""
+    settings = make_settings(database_url, tmp_path, auth="required")
+    with bootstrap(
+        settings, clock=clock, bus=RecordingBus(), migrate=True, serve_view=True
+    ) as built:
+        headers = {}
+        for name, role in (("ann", "analyst"), ("bob", "approver")):
+            add_operator(AddOperator(name, role), uow=built.uow())
+            secret = create_token(CreateToken("operator", name), uow=built.uow()).secret
+            headers[name] = {"Authorization": f"Bearer {secret}"}
+        with TestClient(create_app(built)) as http:
+            yield http, headers
+
+
+def test_a_draft_is_published_by_approval_and_read_back_as_a_version(team: Team) -> None:
+    http, who = team
+
+    def post(url: str, as_: str = "ann", **kw: Any) -> Any:
+        return http.post(url, headers=who[as_], **kw)
+
+    draft = post("/v1/policies/drafts", json={"source": CN})
     assert draft.status_code == 201, draft.text
     draft_id = draft.json()["draft_id"]
-    assert client.get(f"/v1/policies/drafts/{draft_id}").json()["submitted_by"] == "ann"
-    published = client.post(f"/v1/policies/drafts/{draft_id}/publish", json={"published_by": "bob"})
-    assert published.status_code == 201, published.text
-    assert published.json()["version"] == 1
-    again = client.post(f"/v1/policies/drafts/{draft_id}/publish", json={})
+    assert draft.json()["submitted_by"].startswith("operator:"), "the token's operator"
+    asked = post(f"/v1/policies/drafts/{draft_id}/publish", json={"reason": "first"})
+    assert asked.status_code == 202, asked.text
+    request_id = asked.json()["request_id"]
+    assert http.get("/v1/policies/versions", headers=who["ann"]).json()["total"] == 0
+    own = post(f"/v1/approvals/{request_id}/approve", json={})
+    assert own.status_code == 403, "the analyst who asked cannot approve"
+    approved = post(f"/v1/approvals/{request_id}/approve", "bob", json={"comment": "ok"})
+    assert approved.status_code == 200, approved.text
+    assert approved.json()["outcome"]["version"] == 1
+    again = post(f"/v1/policies/drafts/{draft_id}/publish", json={})
     assert again.status_code == 409
     assert again.json()["code"] == "policy_version_conflict"
-    second = client.post("/v1/policies/drafts", json={"source": changed_cn()}).json()
-    client.post(f"/v1/policies/drafts/{second['draft_id']}/publish", json={})
-    page = client.get("/v1/policies/versions", params={"name": "cn-consumer-credit-line"}).json()
+    second = post("/v1/policies/drafts", json={"source": changed_cn()}).json()
+    next_request = post(f"/v1/policies/drafts/{second['draft_id']}/publish", json={})
+    post(f"/v1/approvals/{next_request.json()['request_id']}/approve", "bob", json={})
+
+    def get(url: str, **kw: Any) -> Any:
+        return http.get(url, headers=who["ann"], **kw)
+
+    page = get("/v1/policies/versions", params={"name": "cn-consumer-credit-line"}).json()
     assert [v["version"] for v in page["items"]] == [2, 1]
-    assert page["items"][1]["published_by"] == "bob"
-    latest = client.get("/v1/policies/versions/cn-consumer-credit-line").json()
+    assert page["items"][1]["published_by"] == "ann, approved by bob"
+    latest = get("/v1/policies/versions/cn-consumer-credit-line").json()
     assert latest["version"] == 2
     assert latest["document"]["version"] == "2"
-    first = client.get("/v1/policies/versions/cn-consumer-credit-line/1").json()
+    first = get("/v1/policies/versions/cn-consumer-credit-line/1").json()
     assert first["source"] == CN
-    missing = client.get("/v1/policies/versions/cn-consumer-credit-line/9")
+    missing = get("/v1/policies/versions/cn-consumer-credit-line/9")
     assert missing.status_code == 404
     assert missing.json()["code"] == "policy_version_not_found"
-    diff = client.post(
+    diff = post(
         "/v1/policies/diff",
         json={
             "before": {"name": "cn-consumer-credit-line", "version": 1},

@@ -13,6 +13,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from repayguard.cli.app import app as cli_app
 from repayguard.cli.policy import policy_app
 from repayguard.platform import schema
 from repayguard.platform.db import make_engine
@@ -193,14 +194,28 @@ def test_submit_publish_list_show_and_refer_to_versions(
     submitted = invoke("submit", str(cn_file), "--by", "ann", *db)
     assert submitted.exit_code == 0, submitted.output
     draft_id = submitted.output.split("Draft ")[1].split()[0]
-    published = invoke("publish", draft_id, "--by", "bob", *db)
-    assert published.exit_code == 0, published.output
-    assert "Published cn-consumer-credit-line version 1" in said(published)
-    again = invoke("publish", draft_id, *db)
+    team(data_dir)
+    nobody = invoke("publish", draft_id, "--as", "mallory", *db)
+    assert nobody.exit_code == 2
+    assert "no operator named 'mallory'" in said(nobody)
+    asked = invoke("publish", draft_id, "--as", "ann", *db)
+    assert asked.exit_code == 0, asked.output
+    assert "is pending until" in said(asked)
+    request_id = said(asked).split("Approval request ")[1].split()[0]
+    assert json.loads(invoke("list", "--json", *db).output)["items"] == []
+    own = approvals("approve", request_id, "--as", "ann", *db)
+    assert own.exit_code == 2
+    assert "may not approve or reject" in said(own)
+    approved = approvals("approve", request_id, "--as", "bob", "--comment", "ok", *db)
+    assert approved.exit_code == 0, approved.output
+    assert "is approved" in said(approved)
+    again = invoke("publish", draft_id, "--as", "ann", *db)
     assert again.exit_code == 2
     assert "already published" in said(again)
     listed = json.loads(invoke("list", "--json", *db).output)
-    assert [(v["version"], v["published_by"]) for v in listed["items"]] == [(1, "bob")]
+    assert [(v["version"], v["published_by"]) for v in listed["items"]] == [
+        (1, "ann, approved by bob")
+    ]
     shown = invoke("show", "cn-consumer-credit-line@1", *db)
     assert shown.output.split("\n", 1)[1] == CN
     same = invoke("diff", "cn-consumer-credit-line@latest", str(cn_file), "--json", *db)
@@ -212,6 +227,19 @@ def test_submit_publish_list_show_and_refer_to_versions(
     missing = invoke("show", "cn-consumer-credit-line@7", *db)
     assert missing.exit_code == 2
     assert "no published version 7" in said(missing)
+
+
+def team(data_dir: Path) -> None:
+    """An analyst (maker) and an approver (checker) in the data folder's database."""
+    for name, role in (("ann", "analyst"), ("bob", "approver")):
+        added = runner.invoke(
+            cli_app, ["user", "add", name, "--role", role, "--data-dir", str(data_dir)]
+        )
+        assert added.exit_code == 0, added.output
+
+
+def approvals(*args: str) -> Any:
+    return runner.invoke(cli_app, ["approvals", *args], env={"COLUMNS": "200"})
 
 
 def test_submitting_an_invalid_policy_lists_every_problem(tmp_path: Path, data_dir: Path) -> None:

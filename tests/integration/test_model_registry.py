@@ -271,7 +271,7 @@ def _expert(folder: Path) -> Path:
 
 
 def _app(container: Container) -> FastAPI:
-    """The model router alone (the lead wires it into the API with its permissions)."""
+    """The model router alone with a problem mapping (access control has its own tests)."""
     app = FastAPI()
     app.state.container = container
     app.state.uow = container.uow

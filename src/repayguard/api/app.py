@@ -13,11 +13,15 @@ from fastapi.responses import JSONResponse
 from repayguard import __version__, decisions, keys, policies
 from repayguard.api.idempotency import IdempotencyMiddleware, IdempotencyStore
 from repayguard.api.security import attribute, guard
+from repayguard.approvals.endpoints import router as approvals_router
 from repayguard.bootstrap import Container
 from repayguard.borrowers.endpoints import router as borrowers_router
+from repayguard.complaints.endpoints import router as complaints_router
 from repayguard.entitlements.endpoints import router as entitlements_router
 from repayguard.errors import RepayguardError
+from repayguard.identity.endpoints import router as identity_router
 from repayguard.ingestion.endpoints import router as ingestion_router
+from repayguard.notices.endpoints import router as notices_router
 from repayguard.policies.endpoints import router as policies_router
 from repayguard.risk.endpoints import router as models_router
 
@@ -52,6 +56,10 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(policies_router)
     app.include_router(models_router)
     app.include_router(borrowers_router)
+    app.include_router(identity_router)
+    app.include_router(approvals_router)
+    app.include_router(notices_router)
+    app.include_router(complaints_router)
     app.add_middleware(
         IdempotencyMiddleware,
         store=IdempotencyStore(container.session_factory, clock=container.clock),

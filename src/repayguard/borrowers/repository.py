@@ -28,6 +28,20 @@ def locale_of(session: Session, borrower_id: str) -> str | None:
     )
 
 
+def locales_of(session: Session, borrower_ids: Sequence[str]) -> dict[str, str]:
+    """The locale of each of these borrowers that has a profile."""
+    found: dict[str, str] = {}
+    for start in range(0, len(borrower_ids), 500):
+        chunk = borrower_ids[start : start + 500]
+        rows = session.execute(
+            select(BorrowerProfileRow.borrower_id, BorrowerProfileRow.locale).where(
+                BorrowerProfileRow.borrower_id.in_(chunk)
+            )
+        )
+        found.update({str(borrower_id): str(locale) for borrower_id, locale in rows})
+    return found
+
+
 def not_on_key(
     session: Session, key_id: str, *, after: str, limit: int
 ) -> Sequence[BorrowerProfileRow]:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final, Literal
+
+from sqlalchemy.orm import Session
 
 from repayguard.borrowers import repository
 from repayguard.borrowers.models import BorrowerProfileRow
@@ -207,6 +209,12 @@ def profile_locale(borrower_id: str, *, uow: UnitOfWork) -> str | None:
     """The borrower's locale (kept in clear: notices choose templates without decrypting)."""
     with uow:
         return repository.locale_of(uow.session, borrower_id)
+
+
+def locales(session: Session, borrower_ids: Sequence[str]) -> dict[str, str]:
+    """The locales of many borrowers in the caller's transaction (those without a profile are
+    absent): notices pick each one's templates in a batch."""
+    return repository.locales_of(session, borrower_ids)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,9 @@ from pydantic import ValidationError
 
 from repayguard.audit import set_actor
 from repayguard.cli import demo as demo_command
+from repayguard.cli.approvals import approvals_app
 from repayguard.cli.audit import audit_app
+from repayguard.cli.complaints import complaints_app
 from repayguard.cli.identity import token_app, user_app
 from repayguard.cli.keys import cli_actor, keys_app
 from repayguard.cli.model import model_app
@@ -29,6 +31,7 @@ from repayguard.cli.output import (
 )
 from repayguard.cli.policy import policy_app
 from repayguard.cli.settings import load_settings, one_shot
+from repayguard.cli.worker import worker as worker_command
 from repayguard.errors import RepayguardError
 from repayguard.platform.logging import configure_logging
 
@@ -47,6 +50,8 @@ app.add_typer(policy_app, name="policy")
 app.add_typer(model_app, name="model")
 app.add_typer(audit_app, name="audit")
 app.add_typer(keys_app, name="keys")
+app.add_typer(approvals_app, name="approvals")
+app.add_typer(complaints_app, name="complaints")
 
 DataDir = Annotated[
     Path | None,
@@ -211,6 +216,11 @@ def decide_command(
         f"{run.changed:,} entitlements changed ({run.tightened:,} tightened, "
         f"{run.loosened:,} loosened)."
     )
+    if run.held:
+        console.print(
+            f"{run.held:,} tightenings wait for a second person's approval: "
+            "[bold]repayguard approvals list --kind decision[/bold]"
+        )
 
 
 @app.command()
@@ -224,6 +234,7 @@ def serve(
 
 
 app.command(name="demo")(demo_command.demo)
+app.command(name="worker")(worker_command)
 
 
 def main() -> None:

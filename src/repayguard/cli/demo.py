@@ -16,6 +16,7 @@ from repayguard import entitlements
 from repayguard.bootstrap import Container
 from repayguard.cli.output import console, ingest_table, progress_bar, summary_table
 from repayguard.cli.settings import one_shot
+from repayguard.cli.worker import run_in_background
 from repayguard.config import Settings
 from repayguard.entitlements import Entitlement
 
@@ -38,7 +39,12 @@ def serve_api(settings: Settings, *, host: str, port: int) -> None:
         f"({view_size:,} entitlements in memory). API docs: http://{host}:{port}/docs — "
         "Ctrl+C stops."
     )
-    uvicorn.run(create_app(container), host=host, port=port, log_level="warning")
+    stop_jobs = run_in_background(container) if settings.scheduler.in_server else None
+    try:
+        uvicorn.run(create_app(container), host=host, port=port, log_level="warning")
+    finally:
+        if stop_jobs is not None:
+            stop_jobs()
 
 
 def demo(

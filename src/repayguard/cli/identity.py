@@ -67,6 +67,31 @@ def user_list(data_dir: DataDir = None) -> None:
     console.print(table if operators else "No operators yet: repayguard user add NAME --role R")
 
 
+@user_app.command("password")
+def user_password(
+    username: Annotated[str, typer.Argument(help="Login name.")],
+    stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Set an operator's password for console login (asked twice, never echoed)."""
+    import sys
+
+    from repayguard.identity import SetPassword, set_password
+
+    if stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("New password", hide_input=True, confirmation_prompt=True)
+    with _container(data_dir) as container:
+        operator = set_password(SetPassword(username, password), uow=container.uow())
+    console.print(
+        f"Password set for [bold]{operator.username}[/bold] ({operator.role}). They log in "
+        "with POST /v1/sessions; failed attempts lock password login for 15 minutes after 5."
+    )
+
+
 @user_app.command("disable")
 def user_disable(username: str, data_dir: DataDir = None) -> None:
     """Disable an operator and revoke all their tokens."""

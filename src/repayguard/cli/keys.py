@@ -77,12 +77,14 @@ def rotate(
     batch_size: Annotated[int, typer.Option(min=1, max=10_000, help="Profiles per commit.")] = 500,
     data_dir: DataDir = None,
 ) -> None:
-    """Re-encrypt every profile under the active data key; old keys keep working meanwhile."""
+    """Re-encrypt every profile and complaint statement under the active data key; old keys
+    keep working meanwhile."""
     from repayguard.audit import acting_as
     from repayguard.bootstrap import bootstrap
     from repayguard.borrowers import RotateKeys, key_usage, pending_rotation, rotate_keys
     from repayguard.cli.output import console, progress_bar
     from repayguard.cli.settings import load_settings, one_shot
+    from repayguard.complaints import rotate_statements, statement_key_usage
     from repayguard.platform.crypto import write_keyring
 
     settings = one_shot(load_settings(data_dir))
@@ -109,17 +111,26 @@ def rotate(
                 keyring=keyring,
                 on_batch=bar.advance,
             )
+        statements = rotate_statements(uow=container.uow, keyring=keyring, batch_size=batch_size)
         usage = key_usage(uow=container.uow())
+        for key_id, count in statement_key_usage(uow=container.uow()).items():
+            usage[key_id] = usage.get(key_id, 0) + count
     console.print(
         f"{report.rotated:,} profiles re-encrypted under {report.key_id}"
         + (f" ({report.skipped:,} were saved meanwhile, already on it)" if report.skipped else "")
         + "."
     )
+    if statements.rotated:
+        console.print(f"{statements.rotated:,} complaint statements re-encrypted.")
     idle = sorted(k for k in keyring.keys if k != keyring.active and not usage.get(k))
-    if report.remaining:
-        console.print(f"{report.remaining:,} profiles still on older keys: run rotate again.")
+    if report.remaining or statements.remaining:
+        console.print(
+            f"{report.remaining + statements.remaining:,} profiles and complaint statements "
+            "still on older keys: run rotate again."
+        )
     elif idle:
         console.print(
-            f"No profile uses {', '.join(idle)} any more. Keep those keys while backups taken "
-            "before now may need restoring; after that they can be removed from the keyring."
+            f"No profile or complaint statement uses {', '.join(idle)} any more. Keep those keys "
+            "while backups taken before now may need restoring; after that they can be removed "
+            "from the keyring."
         )

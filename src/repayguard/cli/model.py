@@ -181,7 +181,7 @@ def train(
     first = outcome.models[0].version
     console.print(
         f"Report: {registry.folder(first) / 'report.html'}\n"
-        f"Next: [bold]repayguard model promote {first} --by NAME[/bold]"
+        f"Next: [bold]repayguard model promote {first} --as ANALYST[/bold]"
     )
 
 
@@ -335,21 +335,23 @@ def show(
 @_friendly
 def promote(
     version: Annotated[str, typer.Argument(help="The version to put into production.")],
-    by: Annotated[str, typer.Option("--by", help="Who promotes (recorded).")],
+    operator: Annotated[str, typer.Option("--as", help="The operator asking (username).")],
     note: Annotated[str, typer.Option(help="Why (recorded).")] = "",
     data_dir: DataDir = None,
 ) -> None:
-    """Make a version the production model; the previous one is retired."""
-    from repayguard.risk import PromoteModel, promote_model
+    """Ask for a version to become the production model (the previous one is retired) once a
+    second person approves ('repayguard approvals approve')."""
+    from repayguard.approvals import RequestApproval, request_approval
+    from repayguard.cli.approvals import acting, context, next_step
 
-    with _container(data_dir) as (container, registry):
-        model = promote_model(
-            PromoteModel(version, by, note), uow=container.uow(), registry=registry
-        )
-    console.print(
-        f"[bold]{model.version}[/bold] is in production (promoted by {model.promoted_by}). "
-        "Decisions use it from the next start of the service."
-    )
+    with _container(data_dir) as (container, _), acting(container, operator) as by:
+        made = request_approval(
+            RequestApproval("model_promote", {"version": version, "note": note}, by=by,
+                            reason=note),
+            uow=container.uow(),
+            context=context(container),
+        )  # fmt: skip
+    console.print(next_step(made))
 
 
 @model_app.command("score")

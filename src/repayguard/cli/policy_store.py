@@ -138,28 +138,30 @@ def submit(
     console.print(
         f"[bold green]Draft {draft.draft_id}[/bold green] of {draft.name} stored "
         f"({draft.rows} rows, content hash {draft.content_hash[:16]}…). "
-        f"Next: [bold]repayguard policy publish {draft.draft_id}[/bold]"
+        f"Next: [bold]repayguard policy publish {draft.draft_id} --as ANALYST[/bold]"
     )
 
 
 @friendly
 def publish(
     draft_id: Annotated[str, typer.Argument(help="The draft id 'submit' printed.")],
-    by: Annotated[str | None, typer.Option(help="Who publishes (default: cli:<user>).")] = None,
+    operator: Annotated[str, typer.Option("--as", help="The operator asking (username).")],
+    reason: Annotated[str, typer.Option(help="Why this version (kept with the request).")] = "",
     data_dir: DataDir = None,
 ) -> None:
-    """Publish a draft as the next immutable version of its policy."""
+    """Ask for a draft to be published; it becomes the next version once a second person
+    approves ('repayguard approvals approve')."""
+    from repayguard.approvals import RequestApproval, request_approval
+    from repayguard.cli.approvals import acting, context, next_step
     from repayguard.cli.output import console
-    from repayguard.policies import PublishPolicy, profiles, publish_policy
 
-    with database(data_dir) as container:
-        version = publish_policy(
-            PublishPolicy(draft_id, actor(by)), uow=container.uow(), profiles=profiles()
+    with database(data_dir) as container, acting(container, operator) as by:
+        made = request_approval(
+            RequestApproval("policy_publish", {"draft_id": draft_id}, by=by, reason=reason),
+            uow=container.uow(),
+            context=context(container),
         )
-    console.print(
-        f"[bold green]Published {version.name} version {version.version}[/bold green] "
-        f"(content hash {version.content_hash}) by {version.published_by}."
-    )
+    console.print(next_step(made))
 
 
 @friendly

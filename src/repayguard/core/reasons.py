@@ -70,6 +70,11 @@ _CATALOG: Final[dict[str, _T]] = {
         "en": "Your repayment record has improved, so all repayment methods are available again.",
         "zh-CN": "您的还款记录已改善，所有还款方式已恢复。",
     },
+    "RESTRICTION_EXPIRED": {
+        "en": "The time limit of the earlier restriction has passed, so your repayment methods "
+        "are back to the standard terms.",
+        "zh-CN": "此前限制的期限已到，您的还款方式已恢复为标准条款。",
+    },
     "DEFAULT_TERMS": {
         "en": "Standard repayment terms apply.",
         "zh-CN": "适用标准还款条款。",
@@ -90,6 +95,11 @@ _CATALOG: Final[dict[str, _T]] = {
         "en": "Payments on your account must be made and confirmed by you through a manual "
         "channel.",
         "zh-CN": "您的账户需要通过手动渠道由您本人发起并确认还款。",
+    },
+    "MANUAL_OVERRIDE": {
+        "en": "A member of our team set your repayment methods after a review, confirmed by a "
+        "second person; this lasts until the date shown.",
+        "zh-CN": "经工作人员复核并由另一名人员确认，您的还款方式已调整，有效期至所示日期。",
     },
     "FREE_CHANNEL_GUARANTEED": {
         "en": "A free manual repayment channel was kept available for you.",

@@ -2,11 +2,13 @@
 
 from repayguard.decisions.consumers import OnlineHandler
 from repayguard.decisions.engine import DecisionEngine, load_engine
-from repayguard.decisions.repository import latest_inputs
+from repayguard.decisions.lineage import LoggedDecision, find_decision, recent_decisions
+from repayguard.decisions.repository import inputs_of, latest_inputs
 from repayguard.decisions.service import (
     DecideBorrowers,
     DecisionRunReport,
     decide_borrowers,
+    logged_outcome,
     summarise,
 )
 
@@ -14,9 +16,14 @@ __all__ = [
     "DecideBorrowers",
     "DecisionEngine",
     "DecisionRunReport",
+    "LoggedDecision",
     "OnlineHandler",
     "decide_borrowers",
+    "find_decision",
+    "inputs_of",
     "latest_inputs",
     "load_engine",
+    "logged_outcome",
+    "recent_decisions",
     "summarise",
 ]

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
 import polars as pl
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -58,3 +62,30 @@ def latest(session: Session, borrower_id: str) -> DecisionRow | None:
 
 def get(session: Session, decision_id: str) -> DecisionRow | None:
     return session.get(DecisionRow, decision_id)
+
+
+def recent(session: Session, borrower_id: str, *, limit: int) -> list[DecisionRow]:
+    """The borrower's latest decisions, newest first."""
+    return list(
+        session.scalars(
+            select(DecisionRow)
+            .where(DecisionRow.borrower_id == borrower_id)
+            .order_by(DecisionRow.as_of.desc(), DecisionRow.decision_id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def inputs_of(session: Session, decision_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The policy inputs of logged decisions (decoded JSON), by decision id; ids not in the
+    log are absent."""
+    found: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(decision_ids), 500):
+        chunk = decision_ids[start : start + 500]
+        rows = session.execute(
+            select(DecisionRow.decision_id, DecisionRow.inputs).where(
+                DecisionRow.decision_id.in_(chunk)
+            )
+        )
+        found.update({decision_id: orjson.loads(inputs) for decision_id, inputs in rows})
+    return found

@@ -6,9 +6,10 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 import polars as pl
+from sqlalchemy.orm import Session
 
 from repayguard import entitlements, ingestion
 from repayguard.core import guardrails
@@ -27,7 +28,9 @@ class DecideBorrowers:
 
     borrower_ids: Sequence[str] | None = None
     as_of: datetime | None = None
-    mode: Literal["online", "batch"] = "batch"
+    mode: Literal["online", "batch", "review", "appeal"] = "batch"
+    """``review``: the scheduler re-decides borrowers whose review date or expiry came;
+    ``appeal``: complaints re-decides a borrower whose appeal opened or closed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +43,8 @@ class DecisionRunReport:
     loosened: int
     summary: pl.DataFrame
     """Borrowers per tier and method state (tier, borrowers, mean_pd, auto_debit_disabled, …)."""
+    held: int = 0
+    """Tightenings waiting for a second person's approval (their policy row requires it)."""
 
 
 def decide_borrowers(
@@ -49,7 +54,9 @@ def decide_borrowers(
 
     Every decision is logged with its lineage; entitlements change where the outcome differs,
     and one ``repayguard.entitlements.changed`` message per 2,000 changes goes to the outbox
-    in the same transaction. ``repayguard.decisions.run_completed`` closes the run.
+    in the same transaction. A tightening whose policy row ``requires_approval`` is not
+    applied: ``repayguard.decisions.held`` carries it to approvals, which asks a checker.
+    ``repayguard.decisions.run_completed`` closes the run.
     """
     with uow:
         session = uow.session
@@ -115,6 +122,8 @@ def decide_borrowers(
         )
         for message in entitlements.change_messages(run_id, applied.changed):
             uow.emit(message)
+        for message in entitlements.held_messages(run_id, applied.held):
+            uow.emit(message)
         uow.emit(
             Message(
                 "repayguard.decisions.run_completed",
@@ -124,6 +133,7 @@ def decide_borrowers(
                     "as_of": as_of.isoformat(),
                     "borrowers": decisions.height,
                     "changed": len(applied.changed),
+                    "held": len(applied.held),
                 },
             )
         )
@@ -136,6 +146,7 @@ def decide_borrowers(
         applied.tightened,
         applied.loosened,
         summarise(decisions),
+        held=len(applied.held),
     )
 
 
@@ -153,3 +164,23 @@ def summarise(decisions: pl.DataFrame) -> pl.DataFrame:
         )
         .sort("tier")
     )
+
+
+def logged_outcome(session: Session, decision_id: str) -> dict[str, Any] | None:
+    """What the decision log holds for ``decision_id`` (borrower, rule, method states,
+    reasons), or None: approvals checks a held decision against it before applying it."""
+    row = repository.get(session, decision_id)
+    if row is None:
+        return None
+    return {
+        "borrower_id": row.borrower_id,
+        "rule_id": row.rule_id,
+        "states": {
+            "auto_debit": row.auto_debit,
+            "early_repayment": row.early_repayment,
+            "manual": row.manual,
+            "manual_channels": list(row.manual_channels),
+        },
+        "reasons": list(row.reasons),
+        "requires_approval": row.requires_approval,
+    }

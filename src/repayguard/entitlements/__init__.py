@@ -1,14 +1,35 @@
 """Entitlements: each borrower's method states, the in-memory view and the authorize API."""
 
+from repayguard.entitlements import timed
+from repayguard.entitlements.approved import (
+    ENTITLEMENT_OVERRIDDEN,
+    ApplyOverride,
+    ReleaseDecision,
+    apply_override,
+    release_decision,
+)
+from repayguard.entitlements.flags import (
+    OPEN_APPEAL,
+    OPEN_HARDSHIP,
+    flags_of,
+    lower_flag,
+    raise_flag,
+)
 from repayguard.entitlements.repository import load, sample
 from repayguard.entitlements.service import (
+    DECISIONS_HELD,
     ENTITLEMENTS_CHANGED,
+    OVERRIDE_RULE,
     AppliedDecisions,
+    HeldDecision,
     apply_decisions,
     change_messages,
     current_frame,
+    held_messages,
+    overrides_at,
 )
-from repayguard.entitlements.states import Entitlement, MethodStates
+from repayguard.entitlements.states import METHODS, Entitlement, MethodStates, tightens
+from repayguard.entitlements.timed import ENTITLEMENTS_ACTIVATED, EXPIRY_RULE, RESTRICTION_EXPIRED
 from repayguard.entitlements.view import (
     Alternative,
     AuthorizeRequest,
@@ -17,17 +38,38 @@ from repayguard.entitlements.view import (
 )
 
 __all__ = [
+    "DECISIONS_HELD",
+    "ENTITLEMENTS_ACTIVATED",
     "ENTITLEMENTS_CHANGED",
+    "ENTITLEMENT_OVERRIDDEN",
+    "EXPIRY_RULE",
+    "METHODS",
+    "OPEN_APPEAL",
+    "OPEN_HARDSHIP",
+    "OVERRIDE_RULE",
+    "RESTRICTION_EXPIRED",
     "Alternative",
     "AppliedDecisions",
+    "ApplyOverride",
     "AuthorizeRequest",
     "AuthorizeResult",
     "Entitlement",
     "EntitlementView",
+    "HeldDecision",
     "MethodStates",
+    "ReleaseDecision",
     "apply_decisions",
+    "apply_override",
     "change_messages",
     "current_frame",
+    "flags_of",
+    "held_messages",
     "load",
+    "lower_flag",
+    "overrides_at",
+    "raise_flag",
+    "release_decision",
     "sample",
+    "tightens",
+    "timed",
 ]

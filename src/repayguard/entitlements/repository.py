@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, Text, cast, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -115,3 +116,63 @@ def upsert(session: Session, rows: Sequence[dict[str, Any]]) -> None:
             ),
             list(rows[start : start + 5_000]),
         )
+
+
+# -- timed transitions (the scheduler's queries) -------------------------------------------------
+
+
+def pending_due(session: Session, *, now: datetime, limit: int) -> list[Entitlement]:
+    """Entitlements whose notice period is over but whose interim states are still recorded,
+    oldest effective time first. (A JSON column stores "no interim" as JSON null or SQL NULL.)"""
+    table = table_of(EntitlementRow)
+    query = (
+        select(*table.columns)
+        .where(
+            table.c.loan_scope == "*",
+            table.c.effective_at <= now,
+            table.c.interim.is_not(None),
+            cast(table.c.interim, Text) != "null",
+        )
+        .order_by(table.c.effective_at, table.c.borrower_id)
+        .limit(limit)
+    )
+    return [_entitlement(dict(row)) for row in session.execute(query).mappings()]
+
+
+def review_due(session: Session, *, now: datetime, limit: int) -> list[Entitlement]:
+    """Entitlements whose review date or expiry has come, by borrower id."""
+    table = table_of(EntitlementRow)
+    query = (
+        select(*table.columns)
+        .where(
+            table.c.loan_scope == "*",
+            or_(table.c.review_at <= now, table.c.expires_at <= now),
+        )
+        .order_by(table.c.borrower_id)
+        .limit(limit)
+    )
+    return [_entitlement(dict(row)) for row in session.execute(query).mappings()]
+
+
+def update_if_unchanged(
+    session: Session,
+    borrower_id: str,
+    *,
+    decision_id: str,
+    rule_id: str,
+    values: Mapping[str, Any],
+) -> bool:
+    """Write ``values`` only if the entitlement is still the one ``decision_id`` and ``rule_id``
+    set (compare-and-set): a decision or override written meanwhile wins."""
+    table = table_of(EntitlementRow)
+    result = session.execute(
+        update(table)
+        .where(
+            table.c.borrower_id == borrower_id,
+            table.c.loan_scope == "*",
+            table.c.decision_id == decision_id,
+            table.c.rule_id == rule_id,
+        )
+        .values(dict(values))
+    )
+    return bool(getattr(result, "rowcount", 0))

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final
 
 import polars as pl
 from sqlalchemy.orm import Session
 
-from repayguard.entitlements import repository
+from repayguard.entitlements import flags, repository
 from repayguard.entitlements.states import (
     METHODS,
     Entitlement,
@@ -21,7 +21,67 @@ from repayguard.entitlements.states import (
 from repayguard.platform.messages import Message
 
 ENTITLEMENTS_CHANGED: Final = "repayguard.entitlements.changed"
+DECISIONS_HELD: Final = "repayguard.decisions.held"
 CHANGES_PER_MESSAGE: Final = 2_000
+OVERRIDE_RULE: Final = "manual-override"
+"""The ``rule_id`` of an entitlement set by an approved manual override."""
+
+
+@dataclass(frozen=True, slots=True)
+class HeldDecision:
+    """A tightening from a policy row marked ``requires_approval``, not applied: the borrower
+    keeps ``before`` (set by ``base_decision_id``, None for the policy's default states)
+    until a second person approves it."""
+
+    borrower_id: str
+    decision_id: str
+    rule_id: str
+    as_of: datetime
+    states: MethodStates
+    before: MethodStates
+    base_decision_id: str | None
+    reasons: tuple[str, ...]
+    notice_days: int
+    max_days: int | None
+    review_after_days: int | None
+    tier: int | None
+    tier_since: datetime | None
+
+    def as_payload(self) -> dict[str, Any]:
+        return {
+            "borrower_id": self.borrower_id,
+            "decision_id": self.decision_id,
+            "rule_id": self.rule_id,
+            "as_of": self.as_of.isoformat(),
+            "states": self.states.as_dict(),
+            "before": self.before.as_dict(),
+            "base_decision_id": self.base_decision_id,
+            "reasons": list(self.reasons),
+            "notice_days": self.notice_days,
+            "max_days": self.max_days,
+            "review_after_days": self.review_after_days,
+            "tier": self.tier,
+            "tier_since": self.tier_since.isoformat() if self.tier_since else None,
+        }
+
+    @classmethod
+    def from_payload(cls, data: Mapping[str, Any]) -> HeldDecision:
+        since = data.get("tier_since")
+        return cls(
+            borrower_id=data["borrower_id"],
+            decision_id=data["decision_id"],
+            rule_id=data["rule_id"],
+            as_of=datetime.fromisoformat(data["as_of"]),
+            states=MethodStates.from_dict(data["states"]),
+            before=MethodStates.from_dict(data["before"]),
+            base_decision_id=data.get("base_decision_id"),
+            reasons=tuple(data["reasons"]),
+            notice_days=int(data["notice_days"]),
+            max_days=data.get("max_days"),
+            review_after_days=data.get("review_after_days"),
+            tier=data.get("tier"),
+            tier_since=datetime.fromisoformat(since) if since else None,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,18 +89,24 @@ class AppliedDecisions:
     changed: list[Entitlement]
     tightened: int
     loosened: int
+    held: list[HeldDecision] = field(default_factory=list)
+    """Tightenings that wait for approval (their rows require it); not in ``changed``."""
+    overridden: int = 0
+    """Borrowers left as they are because an approved manual override is in force."""
 
 
 def current_frame(session: Session, borrowers: Sequence[str] | None) -> pl.DataFrame:
     """Current entitlements of the named borrowers (None: everyone) as a frame of
-    CURRENT_SCHEMA — the decision core's ``previous`` input and the baseline of a run.
+    CURRENT_SCHEMA plus the open-case flags (``open_appeal``, ``open_hardship``, see
+    ``flags``) — the decision core's ``previous`` input and the baseline of a run.
 
     Everyone is read columnar (the batch path); a named micro-batch through the ORM session.
     """
     if borrowers is None:
-        return repository.read_current(session.get_bind())  # type: ignore[arg-type]
+        everyone = repository.read_current(session.get_bind())  # type: ignore[arg-type]
+        return flags.with_flags(everyone, session, None)
     current = repository.load(session, borrowers).values()
-    return pl.DataFrame(
+    named = pl.DataFrame(
         {
             "borrower_id": [e.borrower_id for e in current],
             "tier": [e.tier for e in current],
@@ -53,6 +119,7 @@ def current_frame(session: Session, borrowers: Sequence[str] | None) -> pl.DataF
         },
         schema=repository.CURRENT_SCHEMA,
     )
+    return flags.with_flags(named, session, borrowers)
 
 
 def apply_decisions(
@@ -72,15 +139,25 @@ def apply_decisions(
     compared with the policy's default states. ``current`` is the run's baseline
     (``current_frame``); borrowers whose states, reasons and tier are unchanged are filtered
     out column-wise, so a quiet portfolio costs no per-borrower work here.
+
+    Maker-checker: a tightening from a row marked ``requires_approval`` is not applied — the
+    borrower keeps the current entitlement and the decision is returned in ``held`` for an
+    approval request (loosening parts of such a decision wait with it; a decision of such a
+    row that only loosens applies at once). A borrower under an approved manual override keeps
+    it until the override expires.
     """
     candidates = _changed(decisions, current)
     existing = repository.load(session, candidates.get_column("borrower_id").to_list())
     changed: list[Entitlement] = []
+    held: list[HeldDecision] = []
     rows: list[dict[str, Any]] = []
-    tightened = loosened = 0
+    tightened = loosened = overridden = 0
     for decision in candidates.iter_rows(named=True):
         found = existing.get(decision["borrower_id"])
         as_of: datetime = decision["as_of"]
+        if found is not None and overrides_at(found, as_of):
+            overridden += 1
+            continue
         after = MethodStates(
             decision["auto_debit"],
             decision["early_repayment"],
@@ -90,17 +167,33 @@ def apply_decisions(
         reasons = tuple(decision["reasons"])
         before = found.states_at(as_of) if found is not None else defaults
         tighter = any(tightens(method, before, after) for method in METHODS)
+        if tighter and decision["requires_approval"]:
+            held.append(_held(decision, after, before, found))
+            continue
         tightened += tighter
         loosened += (not tighter) and before != after
         notice = timedelta(days=int(decision["notice_days"] or 0))
         interim = interim_states(before, after) if tighter and notice else None
+        interim = interim if interim != after else None
+        effective_at = as_of + notice if interim is not None else as_of
+        expires_at = _days_after(as_of, decision["max_days"])
+        review_at = _days_after(as_of, decision["review_after_days"])
+        if found is not None and found.states == after:
+            # The same states decided again (new reasons, another tier): a notice period that
+            # is running is not restarted (G3) and the restriction keeps its expiry (G4) — a
+            # re-decision moves only the next review.
+            interim = found.interim if as_of < found.effective_at else None
+            effective_at = found.effective_at
+            if found.expires_at is not None:
+                expires_at = min(expires_at or found.expires_at, found.expires_at)
+                review_at = min(review_at or expires_at, expires_at)
         entitlement = Entitlement(
             borrower_id=decision["borrower_id"],
             states=after,
-            interim=interim if interim != after else None,
-            effective_at=as_of + notice if interim is not None else as_of,
-            expires_at=_days_after(as_of, decision["max_days"]),
-            review_at=_days_after(as_of, decision["review_after_days"]),
+            interim=interim,
+            effective_at=effective_at,
+            expires_at=expires_at,
+            review_at=review_at,
             reasons=reasons,
             decision_id=decision["decision_id"],
             rule_id=decision["rule_id"],
@@ -126,7 +219,35 @@ def apply_decisions(
             }
         )
     repository.upsert(session, rows)
-    return AppliedDecisions(changed, tightened, loosened)
+    return AppliedDecisions(changed, tightened, loosened, held, overridden)
+
+
+def overrides_at(entitlement: Entitlement, moment: datetime) -> bool:
+    """Whether an approved manual override sets ``entitlement`` at ``moment`` (decisions then
+    leave it alone until it expires)."""
+    return entitlement.rule_id == OVERRIDE_RULE and (
+        entitlement.expires_at is None or moment < entitlement.expires_at
+    )
+
+
+def _held(
+    decision: dict[str, Any], after: MethodStates, before: MethodStates, found: Entitlement | None
+) -> HeldDecision:
+    return HeldDecision(
+        borrower_id=decision["borrower_id"],
+        decision_id=decision["decision_id"],
+        rule_id=decision["rule_id"],
+        as_of=decision["as_of"],
+        states=after,
+        before=before,
+        base_decision_id=found.decision_id if found is not None else None,
+        reasons=tuple(decision["reasons"]),
+        notice_days=int(decision["notice_days"] or 0),
+        max_days=decision["max_days"],
+        review_after_days=decision["review_after_days"],
+        tier=decision["tier"],
+        tier_since=decision["tier_since"],
+    )
 
 
 def _changed(decisions: pl.DataFrame, current: pl.DataFrame) -> pl.DataFrame:
@@ -148,6 +269,16 @@ def change_messages(run_id: str, changed: Sequence[Entitlement]) -> Iterator[Mes
         yield Message(
             ENTITLEMENTS_CHANGED,
             {"run_id": run_id, "entitlements": [e.as_payload() for e in chunk]},
+        )
+
+
+def held_messages(run_id: str, held: Sequence[HeldDecision]) -> Iterator[Message]:
+    """``repayguard.decisions.held`` messages: the decisions waiting for approval, chunked
+    (approvals turns each into a request, one pending per borrower)."""
+    for start in range(0, len(held), CHANGES_PER_MESSAGE):
+        chunk = held[start : start + CHANGES_PER_MESSAGE]
+        yield Message(
+            DECISIONS_HELD, {"run_id": run_id, "decisions": [h.as_payload() for h in chunk]}
         )
 
 

@@ -1,11 +1,20 @@
-"""Identity and access: operators with roles, API tokens, and the one permission map."""
+"""Identity and access: operators with roles and passwords, API tokens and sessions, and the
+one permission map."""
 
+from repayguard.identity.passwords import (
+    LoggedIn,
+    LogIn,
+    SetPassword,
+    log_in,
+    set_password,
+)
 from repayguard.identity.permissions import (
     PUBLIC,
     ROLES,
     ROUTES,
     Principal,
     allows,
+    role_allows,
 )
 from repayguard.identity.service import (
     AddOperator,
@@ -18,6 +27,7 @@ from repayguard.identity.service import (
     add_operator,
     create_token,
     disable_operator,
+    find_operator,
     list_operators,
     list_tokens,
     revoke_token,
@@ -31,15 +41,22 @@ __all__ = [
     "CreateToken",
     "DisableOperator",
     "IssuedToken",
+    "LogIn",
+    "LoggedIn",
     "OperatorRead",
     "Principal",
     "RevokeToken",
+    "SetPassword",
     "TokenResolver",
     "add_operator",
     "allows",
     "create_token",
     "disable_operator",
+    "find_operator",
     "list_operators",
     "list_tokens",
+    "log_in",
     "revoke_token",
+    "role_allows",
+    "set_password",
 ]

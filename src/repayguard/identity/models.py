@@ -1,10 +1,10 @@
-"""Identity tables: operators (people with a role) and API tokens (stored hashed)."""
+"""Identity tables: operators (people with a role), their passwords and API tokens (hashed)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, String
+from sqlalchemy import Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from repayguard.platform.db import Base, UtcDateTime
@@ -42,3 +42,18 @@ class TokenRow(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class CredentialRow(Base):
+    """An operator's password (argon2id hash) and the state of failed logins.
+
+    Kept apart from ``operators`` so that reading an operator never loads a password hash.
+    """
+
+    __tablename__ = "operator_credentials"
+
+    operator_id: Mapped[str] = mapped_column(ForeignKey("operators.operator_id"), primary_key=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    changed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime)

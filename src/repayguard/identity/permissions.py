@@ -43,29 +43,53 @@ OPERATOR_PERMISSIONS: Final[dict[Role, frozenset[str]]] = {
             "events:write", "authorize", "borrowers:read", "profiles:read", "profiles:write",
             "policies:read", "policies:write", "models:read", "models:write", "audit:read",
             "identity:manage", "operations:read",
+            "approvals:read", "approvals:request", "approvals:decide", "overrides:request",
+            "emergencies:request", "notices:read",
+            "complaints:file", "complaints:read", "complaints:resolve",
         }
     ),
     "analyst": frozenset(
         {"borrowers:read", "policies:read", "policies:write", "models:read", "models:write",
-         "operations:read"}
+         "operations:read", "approvals:read", "approvals:request", "emergencies:request"}
     ),
-    "approver": frozenset({"borrowers:read", "policies:read", "models:read", "operations:read"}),
-    "cs_agent": frozenset({"borrowers:read", "profiles:read", "operations:read"}),
+    # The checker: decides requests, never initiates one (no "approvals:request").
+    "approver": frozenset(
+        {"borrowers:read", "policies:read", "models:read", "operations:read", "approvals:read",
+         "approvals:decide"}
+    ),
+    "cs_agent": frozenset(
+        {"borrowers:read", "profiles:read", "operations:read", "approvals:read",
+         "approvals:request", "overrides:request", "notices:read",
+         "complaints:file", "complaints:read", "complaints:resolve"}
+    ),
     "auditor": frozenset(
-        {"borrowers:read", "policies:read", "models:read", "audit:read", "operations:read"}
+        {"borrowers:read", "policies:read", "models:read", "audit:read", "operations:read",
+         "approvals:read", "notices:read", "complaints:read"}
     ),
 }  # fmt: skip
+SESSION_PERMISSIONS: Final = frozenset({"sessions:end"})
 SERVICE_PERMISSIONS: Final = frozenset({"events:write", "authorize", "borrowers:read"})
-BORROWER_PERMISSIONS: Final = frozenset({"borrowers:read:own", "profiles:read:own"})
+BORROWER_PERMISSIONS: Final = frozenset(
+    {
+        "borrowers:read:own",
+        "profiles:read:own",
+        "notices:read:own",
+        "complaints:file:own",
+        "complaints:read:own",
+    }
+)
 
 PUBLIC: Final = "public"
 ROUTES: Final[dict[tuple[str, str], str]] = {
     ("GET", "/healthz"): PUBLIC,
+    ("POST", "/v1/sessions"): PUBLIC,
+    ("DELETE", "/v1/sessions/current"): "sessions:end",
     ("POST", "/v1/events"): "events:write",
     ("POST", "/v1/authorize"): "authorize",
     ("GET", "/v1/borrowers/{borrower_id}/repayment-methods"): "borrowers:read",
     ("PUT", "/v1/borrowers/{borrower_id}/profile"): "profiles:write",
     ("GET", "/v1/borrowers/{borrower_id}/profile"): "profiles:read",
+    ("GET", "/v1/borrowers/{borrower_id}/notices"): "notices:read",
     ("GET", "/v1/policies/schema"): "policies:read",
     ("POST", "/v1/policies/check"): "policies:read",
     ("GET", "/v1/policies/drafts/{draft_id}"): "policies:read",
@@ -81,17 +105,40 @@ ROUTES: Final[dict[tuple[str, str], str]] = {
     ("GET", "/v1/models/{version}"): "models:read",
     ("GET", "/v1/models/{version}/report"): "models:read",
     ("GET", "/v1/models/{version}/report.html"): "models:read",
+    ("GET", "/v1/approvals"): "approvals:read",
+    ("GET", "/v1/approvals/{request_id}"): "approvals:read",
+    ("POST", "/v1/approvals"): "approvals:request",
+    ("POST", "/v1/approvals/{request_id}/approve"): "approvals:decide",
+    ("POST", "/v1/approvals/{request_id}/reject"): "approvals:decide",
+    ("POST", "/v1/approvals/{request_id}/withdraw"): "approvals:request",
+    ("POST", "/v1/approvals/bulk-approve"): "approvals:decide",
+    ("POST", "/v1/borrowers/{borrower_id}/complaints"): "complaints:file",
+    ("GET", "/v1/borrowers/{borrower_id}/complaints"): "complaints:read",
+    ("GET", "/v1/complaints"): "complaints:read",
+    ("GET", "/v1/complaints/{complaint_id}"): "complaints:read",
+    ("POST", "/v1/complaints/{complaint_id}/resolve"): "complaints:resolve",
 }
 """(method, path template) → the permission it needs; ``public`` needs no token."""
 
 
+_OPERATOR_HELD: Final = {
+    role: held | SESSION_PERMISSIONS for role, held in OPERATOR_PERMISSIONS.items()
+}
+
+
 def permissions_of(principal: Principal) -> frozenset[str]:
+    """What the principal holds; every operator may end their own session."""
     if principal.kind == "service":
         return SERVICE_PERMISSIONS
     if principal.kind == "borrower":
         return BORROWER_PERMISSIONS
     assert principal.role is not None
-    return OPERATOR_PERMISSIONS[principal.role]
+    return _OPERATOR_HELD[principal.role]
+
+
+def role_allows(role: str, permission: str) -> bool:
+    """Whether operators of ``role`` hold ``permission`` (unknown roles hold nothing)."""
+    return any(name == role and permission in held for name, held in OPERATOR_PERMISSIONS.items())
 
 
 def allows(principal: Principal, permission: str, *, borrower_id: str | None) -> bool:

@@ -48,6 +48,7 @@ class CreateToken:
     kind: Kind
     subject: str
     days: int | None = None
+    lifetime: timedelta | None = None  # finer than days: a login session's hours
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,39 +134,46 @@ def list_operators(session: Session) -> list[OperatorRead]:
 
 
 def create_token(cmd: CreateToken, *, uow: UnitOfWork) -> IssuedToken:
+    with uow:
+        issued = issue_token(cmd, uow=uow)
+        uow.commit()
+    return issued
+
+
+def issue_token(cmd: CreateToken, *, uow: UnitOfWork) -> IssuedToken:
+    """Add a token inside the caller's open unit of work (the caller commits)."""
     token_id = secrets.token_hex(6)
     secret = f"{TOKEN_PREFIX}_{token_id}_{secrets.token_urlsafe(32)}"
-    with uow:
-        session = uow.session
-        now = uow.clock.now()
-        operator_id = borrower_id = None
-        if cmd.kind == "operator":
-            operator = _find_operator(session, cmd.subject)
-            if not operator.active:
-                raise InvalidInput(f"operator {cmd.subject!r} is disabled")
-            operator_id = operator.operator_id
-        elif cmd.kind == "borrower":
-            borrower_id = cmd.subject
-        expires_at = now + timedelta(days=cmd.days) if cmd.days else None
-        session.add(
-            TokenRow(
-                token_id=token_id,
-                token_hash=_hash(secret),
-                kind=cmd.kind,
-                name=cmd.subject,
-                operator_id=operator_id,
-                borrower_id=borrower_id,
-                created_at=now,
-                expires_at=expires_at,
-            )
+    session = uow.session
+    now = uow.clock.now()
+    operator_id = borrower_id = None
+    if cmd.kind == "operator":
+        operator = _find_operator(session, cmd.subject)
+        if not operator.active:
+            raise InvalidInput(f"operator {cmd.subject!r} is disabled")
+        operator_id = operator.operator_id
+    elif cmd.kind == "borrower":
+        borrower_id = cmd.subject
+    lifetime = cmd.lifetime or (timedelta(days=cmd.days) if cmd.days else None)
+    expires_at = now + lifetime if lifetime else None
+    session.add(
+        TokenRow(
+            token_id=token_id,
+            token_hash=_hash(secret),
+            kind=cmd.kind,
+            name=cmd.subject,
+            operator_id=operator_id,
+            borrower_id=borrower_id,
+            created_at=now,
+            expires_at=expires_at,
         )
-        uow.emit(
-            Message(
-                "repayguard.token.created",
-                {"token_id": token_id, "kind": cmd.kind, "operator_id": operator_id},
-            )
+    )
+    uow.emit(
+        Message(
+            "repayguard.token.created",
+            {"token_id": token_id, "kind": cmd.kind, "operator_id": operator_id},
         )
-        uow.commit()
+    )
     return IssuedToken(token_id, secret, cmd.kind, cmd.subject, expires_at)
 
 
@@ -181,6 +189,20 @@ def revoke_token(cmd: RevokeToken, *, uow: UnitOfWork) -> None:
 
 def list_tokens(session: Session) -> list[TokenRow]:
     return list(session.scalars(select(TokenRow).order_by(TokenRow.created_at)))
+
+
+def find_operator(
+    session: Session, *, operator_id: str | None = None, username: str | None = None
+) -> OperatorRead:
+    """One operator by id or by username (exactly one given); NotFound when there is none."""
+    if (operator_id is None) == (username is None):
+        raise ValueError("give exactly one of operator_id and username")
+    if username is not None:
+        return _operator(_find_operator(session, username))
+    row = session.get(OperatorRow, operator_id)
+    if row is None:
+        raise NotFound(f"no operator with id {operator_id!r}", hint="see 'repayguard user list'")
+    return _operator(row)
 
 
 def _find_operator(session: Session, username: str) -> OperatorRow:

@@ -26,10 +26,12 @@ from repayguard.policies.service import (
     SubmitPolicy,
     VersionInfo,
     VersionPage,
+    find_draft,
     get_draft,
     get_version,
     list_versions,
     publish_policy,
+    publish_policy_within,
     submit_policy,
 )
 from repayguard.policies.sources import (
@@ -64,6 +66,7 @@ __all__ = [
     "current_states",
     "diff",
     "explain_inputs",
+    "find_draft",
     "get_draft",
     "get_version",
     "list_versions",
@@ -72,6 +75,7 @@ __all__ = [
     "preview_snapshot",
     "profiles",
     "publish_policy",
+    "publish_policy_within",
     "resolve",
     "submit_policy",
 ]

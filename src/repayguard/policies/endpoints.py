@@ -3,7 +3,8 @@
 Wiring read from ``app.state``: ``uow`` (unit-of-work factory), ``policy_profiles``
 (jurisdiction profiles; the shipped ones when absent) and ``portfolio_reader`` (the decision
 log's latest inputs, for impact previews). The acting operator is the authenticated principal
-when there is one, else the ``submitted_by``/``published_by`` of the body.
+when there is one, else the ``submitted_by`` of the body. Publishing a draft goes through
+maker-checker: its route is in ``repayguard.approvals.endpoints``.
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ from repayguard.policies.schemas import (
     PolicyRefIn,
     PolicySourceIn,
     ProblemRead,
-    PublishIn,
     TraceRead,
     VersionDetail,
     VersionPage,
@@ -110,21 +110,6 @@ def submit(body: PolicySourceIn, request: Request) -> DraftRead:
 def draft(draft_id: str, request: Request) -> DraftRead:
     info, _ = service.get_draft(draft_id, uow=_uow(request)())
     return DraftRead.model_validate(info, from_attributes=True)
-
-
-@router.post(
-    "/v1/policies/drafts/{draft_id}/publish",
-    response_model=VersionRead,
-    status_code=status.HTTP_201_CREATED,
-)
-def publish(draft_id: str, body: PublishIn, request: Request) -> VersionRead:
-    """Publish a draft as the next immutable version of its name."""
-    info = service.publish_policy(
-        service.PublishPolicy(draft_id, _actor(request, body.published_by)),
-        uow=_uow(request)(),
-        profiles=_profiles(request),
-    )
-    return VersionRead.model_validate(_version(info))
 
 
 @router.get("/v1/policies/versions", response_model=VersionPage)

@@ -48,12 +48,6 @@ class DraftRead(Schema):
     published_version: int | None
 
 
-class PublishIn(Schema):
-    published_by: str | None = Field(
-        default=None, max_length=120, description="who publishes (the token's operator if any)"
-    )
-
-
 class VersionRead(Schema):
     name: str
     version: int

@@ -14,10 +14,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
+from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from repayguard.core.policy import Policy, Profiles, canonical_json, check_policy, content_hash
 from repayguard.errors import (
+    ApprovalPayloadChanged,
     PolicyDraftNotFound,
     PolicyVersionConflict,
     PolicyVersionNotFound,
@@ -43,10 +46,15 @@ class SubmitPolicy:
 
 @dataclass(frozen=True, slots=True)
 class PublishPolicy:
-    """Publish a draft as the next version of its policy name."""
+    """Publish a draft as the next version of its policy name.
+
+    ``content_hash``, when given, pins the draft: publishing is refused unless the draft's
+    content still hashes to it (an approval publishes exactly what the checker saw).
+    """
 
     draft_id: str
     published_by: str
+    content_hash: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,62 +198,84 @@ def publish_policy(cmd: PublishPolicy, *, uow: UnitOfWork, profiles: Profiles) -
     Refused: an unknown draft, a draft already published, a draft whose stated ``version`` is
     not the next number, content identical to the latest version, or a draft that no longer
     passes the checks (profiles may have changed since it was submitted).
+
+    Operators publish through maker-checker (``repayguard.approvals``), which calls
+    :func:`publish_policy_within` when a second person approves.
     """
     with uow:
-        session = uow.session
-        draft = repository.get_draft(session, cmd.draft_id)
-        if draft is None:
-            raise PolicyDraftNotFound(
-                f"no policy draft {cmd.draft_id!r}",
-                hint="submit the policy first ('repayguard policy submit')",
-            )
-        if draft.published_version is not None:
-            raise PolicyVersionConflict(
-                f"draft {cmd.draft_id} was already published as version "
-                f"{draft.published_version} of {draft.name}"
-            )
-        policy = Policy.model_validate(draft.document)
-        problems = tuple(check_policy(policy, profiles=profiles))
-        if problems:
-            raise rejected(problems, f"draft {cmd.draft_id}")
-        latest = repository.latest_number(session, policy.name)
-        number = latest + 1
-        if policy.version is not None and policy.version != str(number):
-            raise PolicyVersionConflict(
-                f"the draft states version {policy.version} but the next version of "
-                f"{policy.name} is {number}",
-                hint="state the next number, or leave 'version' out to have it assigned",
-            )
-        previous = repository.get_version(session, policy.name, latest) if latest else None
-        if previous is not None and _same_content(verified(previous), policy):
-            raise PolicyVersionConflict(
-                f"the draft is identical to version {latest} of {policy.name}; nothing to publish"
-            )
-        published = policy.model_copy(update={"version": str(number)})
-        row = PolicyVersionRow(
-            name=policy.name,
-            version=number,
-            content_hash=content_hash(published),
-            source=draft.source,
-            document=published.model_dump(mode="json"),
-            jurisdiction=policy.jurisdiction,
-            hit_policy=str(policy.hit_policy),
-            rows=len(policy.rows),
-            draft_id=draft.draft_id,
-            published_by=cmd.published_by[:120],
-            published_at=uow.clock.now(),
-        )
-        try:
-            repository.add_version(session, row)
-        except IntegrityError as exc:
-            raise PolicyVersionConflict(
-                f"version {number} of {policy.name} was published concurrently", hint="retry"
-            ) from exc
-        repository.mark_published(session, draft, number)
-        uow.emit(Message(POLICY_PUBLISHED, _published_payload(row)))
-        info = _version_info(row)
+        info = publish_policy_within(cmd, uow=uow, profiles=profiles)
         uow.commit()
     return info
+
+
+def publish_policy_within(
+    cmd: PublishPolicy, *, uow: UnitOfWork, profiles: Profiles
+) -> VersionInfo:
+    """The publishing step of :func:`publish_policy` inside the caller's open unit of work;
+    the caller commits (approvals records the approval in the same transaction)."""
+    session = uow.session
+    draft = repository.get_draft(session, cmd.draft_id)
+    if draft is None:
+        raise PolicyDraftNotFound(
+            f"no policy draft {cmd.draft_id!r}",
+            hint="submit the policy first ('repayguard policy submit')",
+        )
+    if draft.published_version is not None:
+        raise PolicyVersionConflict(
+            f"draft {cmd.draft_id} was already published as version "
+            f"{draft.published_version} of {draft.name}"
+        )
+    try:
+        policy = Policy.model_validate(draft.document)
+    except ValidationError as exc:
+        raise PolicyVersionTampered(
+            f"draft {cmd.draft_id} is no longer a valid policy document",
+            hint="submit the policy again; stored drafts are never edited",
+        ) from exc
+    if cmd.content_hash is not None and content_hash(policy) != cmd.content_hash:
+        raise ApprovalPayloadChanged(
+            f"draft {cmd.draft_id} no longer has the content that was approved",
+            hint="submit the policy again and ask for a new approval",
+        )
+    problems = tuple(check_policy(policy, profiles=profiles))
+    if problems:
+        raise rejected(problems, f"draft {cmd.draft_id}")
+    latest = repository.latest_number(session, policy.name)
+    number = latest + 1
+    if policy.version is not None and policy.version != str(number):
+        raise PolicyVersionConflict(
+            f"the draft states version {policy.version} but the next version of "
+            f"{policy.name} is {number}",
+            hint="state the next number, or leave 'version' out to have it assigned",
+        )
+    previous = repository.get_version(session, policy.name, latest) if latest else None
+    if previous is not None and _same_content(verified(previous), policy):
+        raise PolicyVersionConflict(
+            f"the draft is identical to version {latest} of {policy.name}; nothing to publish"
+        )
+    published = policy.model_copy(update={"version": str(number)})
+    row = PolicyVersionRow(
+        name=policy.name,
+        version=number,
+        content_hash=content_hash(published),
+        source=draft.source,
+        document=published.model_dump(mode="json"),
+        jurisdiction=policy.jurisdiction,
+        hit_policy=str(policy.hit_policy),
+        rows=len(policy.rows),
+        draft_id=draft.draft_id,
+        published_by=cmd.published_by[:120],
+        published_at=uow.clock.now(),
+    )
+    try:
+        repository.add_version(session, row)
+    except IntegrityError as exc:
+        raise PolicyVersionConflict(
+            f"version {number} of {policy.name} was published concurrently", hint="retry"
+        ) from exc
+    repository.mark_published(session, draft, number)
+    uow.emit(Message(POLICY_PUBLISHED, _published_payload(row)))
+    return _version_info(row)
 
 
 def _published_payload(row: PolicyVersionRow) -> dict[str, Any]:
@@ -282,6 +312,12 @@ def list_versions(cmd: ListPolicyVersions, *, uow: UnitOfWork) -> VersionPage:
             uow.session, cmd.name, limit=cmd.limit, offset=cmd.offset
         )
         return VersionPage([_version_info(r) for r in rows], total)
+
+
+def find_draft(session: Session, draft_id: str) -> DraftInfo | None:
+    """A stored draft read in the caller's transaction, or None."""
+    row = repository.get_draft(session, draft_id)
+    return _draft_info(row) if row is not None else None
 
 
 def get_draft(draft_id: str, *, uow: UnitOfWork) -> tuple[DraftInfo, Policy]:

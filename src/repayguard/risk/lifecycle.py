@@ -11,7 +11,12 @@ from sqlalchemy.orm import Session
 
 from repayguard.core.features import FEATURE_NAMES
 from repayguard.core.scoring import Profile, TrainedModel, load_model
-from repayguard.errors import ModelArtefactTampered, ModelPromotionRefused, ModelVersionNotFound
+from repayguard.errors import (
+    ApprovalPayloadChanged,
+    ModelArtefactTampered,
+    ModelPromotionRefused,
+    ModelVersionNotFound,
+)
 from repayguard.platform.messages import Message
 from repayguard.platform.uow import UnitOfWork
 from repayguard.risk import repository
@@ -173,12 +178,37 @@ def load_production_model(*, uow: UnitOfWork, registry: ModelRegistry) -> Traine
 class PromoteModel:
     """Put a version into production; the current production version is retired.
 
-    Until maker-checker governs promotion, ``promoted_by`` records who did it.
+    Operators promote through maker-checker (``repayguard.approvals``): ``promoted_by`` is who
+    asked and who approved; ``card_sha256``, when given, pins the version's model card (the
+    promotion is refused if the registered card changed since the request was made).
     """
 
     version: str
     promoted_by: str
     note: str = ""
+    card_sha256: str | None = None
+
+
+def check_promotable(version: str, *, session: Session, registry: ModelRegistry) -> RegisteredModel:
+    """A version that could go into production now, read in the caller's transaction.
+
+    Refused: an unknown version (ModelVersionNotFound), one already in production or whose
+    inputs the decision pipeline does not compute (ModelPromotionRefused), files that fail
+    their checksums (ModelArtefactTampered).
+    """
+    row = _row(session, version)
+    if row.state == repository.PRODUCTION:
+        raise ModelPromotionRefused(f"model {version} is already in production")
+    model, _ = load_version(version, session=session, registry=registry)  # verified
+    missing = missing_decision_inputs(model)
+    if missing:
+        raise ModelPromotionRefused(
+            f"model {version} cannot decide repayment methods: its inputs "
+            f"{_names(missing)} are not repayguard features",
+            hint="train it from the event store ('repayguard model train' without --data); "
+            "models trained on a tabular file stay candidates for scoring files",
+        )
+    return registered(row)
 
 
 def promote_model(
@@ -186,43 +216,46 @@ def promote_model(
 ) -> RegisteredModel:
     """Verify the version's files, make it the production model, retire the previous one,
     record both state changes and emit ``repayguard.model.promoted``; one commit."""
-    if not cmd.promoted_by.strip():
-        raise ModelPromotionRefused("say who promotes the model", hint="pass --by NAME")
     with uow:
-        now = uow.clock.now()
-        session = uow.session
-        row = repository.get_for_update(session, cmd.version) or _row(session, cmd.version)
-        if row.state == repository.PRODUCTION:
-            raise ModelPromotionRefused(f"model {cmd.version} is already in production")
-        model, _ = load_version(cmd.version, session=session, registry=registry)  # verified
-        missing = missing_decision_inputs(model)
-        if missing:
-            raise ModelPromotionRefused(
-                f"model {cmd.version} cannot decide repayment methods: its inputs "
-                f"{_names(missing)} are not repayguard features",
-                hint="train it from the event store ('repayguard model train' without --data); "
-                "models trained on a tabular file stay candidates for scoring files",
-            )
-        previous = repository.production(session, for_update=True)
-        if previous is not None:
-            _change(session, previous, repository.RETIRED, cmd, now, f"replaced by {row.version}")
-        _change(session, row, repository.PRODUCTION, cmd, now, cmd.note)
-        row.promoted_at, row.promoted_by = now, cmd.promoted_by
-        uow.emit(
-            Message(
-                MODEL_PROMOTED,
-                {
-                    "version": row.version,
-                    "kind": row.kind,
-                    "previous": previous.version if previous is not None else None,
-                    "promoted_by": cmd.promoted_by,
-                    "note": cmd.note,
-                },
-            )
-        )
-        result = registered(row)
+        result = promote_model_within(cmd, uow=uow, registry=registry)
         uow.commit()
     return result
+
+
+def promote_model_within(
+    cmd: PromoteModel, *, uow: UnitOfWork, registry: ModelRegistry
+) -> RegisteredModel:
+    """The promotion step of :func:`promote_model` inside the caller's open unit of work; the
+    caller commits (approvals records the approval in the same transaction)."""
+    if not cmd.promoted_by.strip():
+        raise ModelPromotionRefused("say who promotes the model", hint="pass --by NAME")
+    now = uow.clock.now()
+    session = uow.session
+    row = repository.get_for_update(session, cmd.version) or _row(session, cmd.version)
+    if cmd.card_sha256 is not None and row.card_sha256 != cmd.card_sha256:
+        raise ApprovalPayloadChanged(
+            f"model {cmd.version}'s registered card is no longer the one that was approved",
+            hint="ask for a new approval of the version as it is registered now",
+        )
+    check_promotable(cmd.version, session=session, registry=registry)
+    previous = repository.production(session, for_update=True)
+    if previous is not None:
+        _change(session, previous, repository.RETIRED, cmd, now, f"replaced by {row.version}")
+    _change(session, row, repository.PRODUCTION, cmd, now, cmd.note)
+    row.promoted_at, row.promoted_by = now, cmd.promoted_by
+    uow.emit(
+        Message(
+            MODEL_PROMOTED,
+            {
+                "version": row.version,
+                "kind": row.kind,
+                "previous": previous.version if previous is not None else None,
+                "promoted_by": cmd.promoted_by,
+                "note": cmd.note,
+            },
+        )
+    )
+    return registered(row)
 
 
 def _change(

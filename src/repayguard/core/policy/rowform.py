@@ -177,13 +177,14 @@ def row_matcher(cells: list[tuple[str, Predicate]]) -> RowMatcher:
 class RowEvaluator:
     """Decides one input mapping (missing names are null) with the policy's hit policy."""
 
-    __slots__ = ("_fallback", "_matchers", "_merged", "_outcomes", "evaluate")
+    __slots__ = ("_fallback", "_matchers", "_merged", "_outcomes", "_pairs", "evaluate")
 
     def __init__(self, ir: PolicyIR) -> None:
         self._matchers = tuple(
             row_matcher([(c.input, cell_predicate(c.cell)) for c in row.cells]) for row in ir.rows
         )
         self._outcomes = tuple(row.outcome for row in ir.rows)
+        self._pairs = tuple(zip(self._matchers, self._outcomes, strict=True))
         self._fallback = ir.fallback
         self._merged: dict[int, RowDecision] = {0: ir.fallback}
         self.evaluate: Callable[[Mapping[str, Any]], RowDecision] = (
@@ -205,9 +206,9 @@ class RowEvaluator:
 
     def _first(self, inputs: Mapping[str, Any]) -> RowDecision:
         get = inputs.get
-        for index, matches in enumerate(self._matchers):
+        for matches, outcome in self._pairs:
             if matches(get):
-                return self._outcomes[index]
+                return outcome
         return self._fallback
 
     def _collect(self, inputs: Mapping[str, Any]) -> RowDecision:

@@ -1,0 +1,72 @@
+"""Maker-checker approvals: policy versions, model promotions, overrides, held decisions and
+emergency reviews are applied only after a second person approves exactly what was asked."""
+
+from repayguard.approvals.bulk import BULK_KIND, BulkApprove, BulkOutcome, Refusal, bulk_approve
+from repayguard.approvals.consumers import HeldDecisions
+from repayguard.approvals.jobs import ExpireOverdueRequests
+from repayguard.approvals.kinds import (
+    DEFAULT_LIFETIMES,
+    EMERGENCY_REVIEWED,
+    ApprovalContext,
+    Kind,
+)
+from repayguard.approvals.messages import (
+    APPROVAL_APPROVED,
+    APPROVAL_EXPIRED,
+    APPROVAL_REJECTED,
+    APPROVAL_REQUESTED,
+    APPROVAL_WITHDRAWN,
+)
+from repayguard.approvals.models import KINDS, STATES
+from repayguard.approvals.queue import ApprovalPage, ApprovalRead, get_request, list_requests
+from repayguard.approvals.repository import QueueFilter
+from repayguard.approvals.rules import INITIATE, may_initiate, payload_sha256
+from repayguard.approvals.service import (
+    Approve,
+    Reject,
+    RequestApproval,
+    Withdraw,
+    approve,
+    expire_due,
+    reject,
+    request_approval,
+    withdraw,
+)
+
+__all__ = [
+    "APPROVAL_APPROVED",
+    "APPROVAL_EXPIRED",
+    "APPROVAL_REJECTED",
+    "APPROVAL_REQUESTED",
+    "APPROVAL_WITHDRAWN",
+    "BULK_KIND",
+    "DEFAULT_LIFETIMES",
+    "EMERGENCY_REVIEWED",
+    "INITIATE",
+    "KINDS",
+    "STATES",
+    "ApprovalContext",
+    "ApprovalPage",
+    "ApprovalRead",
+    "Approve",
+    "BulkApprove",
+    "BulkOutcome",
+    "ExpireOverdueRequests",
+    "HeldDecisions",
+    "Kind",
+    "QueueFilter",
+    "Refusal",
+    "Reject",
+    "RequestApproval",
+    "Withdraw",
+    "approve",
+    "bulk_approve",
+    "expire_due",
+    "get_request",
+    "list_requests",
+    "may_initiate",
+    "payload_sha256",
+    "reject",
+    "request_approval",
+    "withdraw",
+]

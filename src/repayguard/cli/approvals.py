@@ -1,0 +1,322 @@
+"""``repayguard approvals``: the maker-checker queue — list, show, approve, reject, withdraw,
+bulk-approve routine decisions, ask for an override, expire what is overdue.
+
+The acting operator is named with ``--as USERNAME``; the same use-cases as the API run, so the
+same rules hold (the maker never approves, checkers never initiate). Whoever can run these
+commands can reach the database, so ``--as`` is recorded, not authenticated: the audit trail
+attributes the change to that operator and to the operating-system user.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.table import Table
+
+from repayguard.cli.policy_common import DataDir, friendly
+
+if TYPE_CHECKING:
+    from repayguard.approvals import ApprovalRead
+    from repayguard.bootstrap import Container
+
+approvals_app = typer.Typer(
+    help="Maker-checker: the approval queue; approve, reject, withdraw, expire.",
+    no_args_is_help=True,
+)
+As = Annotated[str, typer.Option("--as", help="The operator acting (username).")]
+Comment = Annotated[str, typer.Option(help="Why (kept with the decision).")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print JSON (for scripts).")]
+
+
+@contextmanager
+def wired(data_dir: Path | None) -> Iterator[Container]:
+    """repayguard for one command (inline relay; model management never blocked by a damaged
+    production artefact)."""
+    from repayguard.bootstrap import bootstrap
+    from repayguard.cli.settings import load_settings, one_shot
+
+    with bootstrap(one_shot(load_settings(data_dir)), production_model=False) as container:
+        yield container
+
+
+@contextmanager
+def acting(container: Container, username: str) -> Iterator[str]:
+    """The operator id of ``username``, with the audit trail attributing the block to them."""
+    from repayguard.audit import acting_as
+    from repayguard.errors import NotFound, OperatorRequired
+    from repayguard.identity import find_operator
+
+    with container.session_factory() as session:
+        try:
+            found = find_operator(session, username=username)
+        except NotFound as exc:
+            raise OperatorRequired(
+                f"no operator named {username!r}", hint="see 'repayguard user list'"
+            ) from exc
+    with acting_as(f"operator:{found.operator_id}"):
+        yield found.operator_id
+
+
+def context(container: Container) -> Any:
+    assert container.approvals is not None
+    return container.approvals
+
+
+def _when(moment: datetime | None) -> str:
+    return f"{moment:%Y-%m-%d %H:%M}" if moment else "-"
+
+
+def as_json(found: ApprovalRead) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in asdict(found).items()}
+
+
+def queue_table(items: list[ApprovalRead], *, title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    for column in ("id", "kind", "about", "summary", "maker", "state", "expires", "checker"):
+        table.add_column(column, overflow="fold")
+    for r in items:
+        table.add_row(
+            r.request_id,
+            r.kind,
+            r.subject,
+            r.summary,
+            r.maker_name,
+            r.state,
+            _when(r.expires_at),
+            r.checker_name or "-",
+        )
+    return table
+
+
+def said(found: ApprovalRead) -> str:
+    """One line on what became of a request."""
+    outcome = f" → {json.dumps(found.outcome, ensure_ascii=False)}" if found.outcome else ""
+    return f"Request [bold]{found.request_id}[/bold] ({found.kind}) is {found.state}{outcome}."
+
+
+@approvals_app.command("list")
+@friendly
+def list_command(
+    state: Annotated[
+        str, typer.Option(help="pending, approved, rejected, withdrawn, expired or all.")
+    ] = "pending",
+    kind: Annotated[str | None, typer.Option(help="Only this kind.")] = None,
+    category: Annotated[str | None, typer.Option(help="Only this policy row, name, …")] = None,
+    subject: Annotated[str | None, typer.Option(help="Only this subject.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=500)] = 50,
+    json_out: AsJson = False,
+    data_dir: DataDir = None,
+) -> None:
+    """The queue, oldest first (pending requests unless --state says otherwise)."""
+    from repayguard.approvals import QueueFilter, list_requests
+    from repayguard.cli.output import console
+
+    where = QueueFilter(
+        state=None if state == "all" else state, kind=kind, subject=subject, category=category
+    )
+    with wired(data_dir) as container:
+        page = list_requests(where, uow=container.uow(), limit=limit)
+    if json_out:
+        typer.echo(json.dumps({"items": [as_json(r) for r in page.items], "total": page.total}))
+        return
+    if not page.items:
+        console.print(f"No {state if state != 'all' else ''} approval requests.".replace("  ", " "))
+        return
+    console.print(queue_table(page.items, title=f"Approval requests ({page.total:,} in all)"))
+
+
+@approvals_app.command("show")
+@friendly
+def show(
+    request_id: Annotated[str, typer.Argument(help="The request id.")],
+    json_out: AsJson = False,
+    data_dir: DataDir = None,
+) -> None:
+    """One request: its pinned payload and hash, maker, and the decision once made."""
+    from repayguard.approvals import get_request
+    from repayguard.cli.output import console
+
+    with wired(data_dir) as container:
+        found = get_request(request_id, uow=container.uow())
+    if json_out:
+        typer.echo(json.dumps(as_json(found), ensure_ascii=False))
+        return
+    table = Table(title=f"Approval request {found.request_id}", show_header=False,
+                  title_justify="left")  # fmt: skip
+    table.add_column(style="bold")
+    table.add_column(overflow="fold")
+    for key, value in (
+        ("kind", found.kind),
+        ("about", found.subject),
+        ("summary", found.summary),
+        ("maker", f"{found.maker_name} at {_when(found.created_at)}: {found.reason or '-'}"),
+        ("state", found.state),
+        ("expires", _when(found.expires_at)),
+        ("payload", json.dumps(found.payload, ensure_ascii=False, indent=1)),
+        ("payload sha256", found.payload_sha256),
+        ("checker", f"{found.checker_name or '-'} at {_when(found.decided_at)}"),
+        ("comment", found.comment or "-"),
+        ("outcome", json.dumps(found.outcome, ensure_ascii=False) if found.outcome else "-"),
+    ):
+        table.add_row(key, value)
+    console.print(table)
+
+
+@approvals_app.command("approve")
+@friendly
+def approve(
+    request_id: Annotated[str, typer.Argument(help="The request id.")],
+    operator: As,
+    comment: Comment = "",
+    data_dir: DataDir = None,
+) -> None:
+    """Approve a request and apply exactly what was submitted (never your own request)."""
+    from repayguard.approvals import Approve
+    from repayguard.approvals import approve as approve_request
+    from repayguard.cli.output import console
+
+    with wired(data_dir) as container, acting(container, operator) as by:
+        done = approve_request(
+            Approve(request_id, by, comment), uow=container.uow(), context=context(container)
+        )
+    console.print(said(done))
+
+
+@approvals_app.command("reject")
+@friendly
+def reject(
+    request_id: Annotated[str, typer.Argument(help="The request id.")],
+    operator: As,
+    comment: Annotated[str, typer.Option(help="Why it is rejected (required).")],
+    data_dir: DataDir = None,
+) -> None:
+    """Reject a request; nothing of it is applied."""
+    from repayguard.approvals import Reject
+    from repayguard.approvals import reject as reject_request
+    from repayguard.cli.output import console
+
+    with wired(data_dir) as container, acting(container, operator) as by:
+        done = reject_request(Reject(request_id, by, comment), uow=container.uow())
+    console.print(said(done))
+
+
+@approvals_app.command("withdraw")
+@friendly
+def withdraw(
+    request_id: Annotated[str, typer.Argument(help="The request id.")],
+    operator: As,
+    comment: Comment = "",
+    data_dir: DataDir = None,
+) -> None:
+    """Take back a pending request you made."""
+    from repayguard.approvals import Withdraw
+    from repayguard.approvals import withdraw as withdraw_request
+    from repayguard.cli.output import console
+
+    with wired(data_dir) as container, acting(container, operator) as by:
+        done = withdraw_request(Withdraw(request_id, by, comment), uow=container.uow())
+    console.print(said(done))
+
+
+@approvals_app.command("bulk-approve")
+@friendly
+def bulk_approve(
+    operator: As,
+    comment: Annotated[str, typer.Option(help="Why (kept with every decision).")],
+    category: Annotated[str | None, typer.Option(help="Only decisions of this policy row.")] = None,
+    subject: Annotated[str | None, typer.Option(help="Only this borrower.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 500,
+    data_dir: DataDir = None,
+) -> None:
+    """Approve pending routine decisions (held by policy rows that require approval), oldest
+    first, each on its own; refusals are listed with why."""
+    from repayguard.approvals import BulkApprove
+    from repayguard.approvals import bulk_approve as approve_all
+    from repayguard.cli.output import console
+
+    with wired(data_dir) as container, acting(container, operator) as by:
+        outcome = approve_all(
+            BulkApprove(by, comment, category=category, subject=subject, limit=limit),
+            uow=container.uow,
+            context=context(container),
+        )
+    console.print(f"Approved {len(outcome.approved):,} held decisions.")
+    if outcome.refused:
+        table = Table(title=f"Refused ({len(outcome.refused):,})", title_justify="left")
+        for column in ("id", "code", "why"):
+            table.add_column(column, overflow="fold")
+        for r in outcome.refused:
+            table.add_row(r.request_id, r.code, r.message)
+        console.print(table)
+
+
+@approvals_app.command("override")
+@friendly
+def override(
+    borrower: Annotated[str, typer.Argument(help="The borrower id.")],
+    operator: As,
+    auto_debit: Annotated[str, typer.Option(help="optional, mandatory or disabled.")],
+    early_repayment: Annotated[str, typer.Option(help="allowed or restricted.")],
+    manual: Annotated[str, typer.Option(help="allowed or forced.")],
+    channel: Annotated[list[str], typer.Option(help="A manual channel (repeatable).")],
+    days: Annotated[int, typer.Option(min=1, max=365, help="How long it lasts.")],
+    reason: Annotated[
+        list[str] | None, typer.Option(help="Reason code (repeatable; default MANUAL_OVERRIDE).")
+    ] = None,
+    notice_days: Annotated[
+        int, typer.Option(min=0, max=90, help="Notice before a restriction.")
+    ] = 0,
+    note: Annotated[str, typer.Option(help="Why (kept with the override).")] = "",
+    data_dir: DataDir = None,
+) -> None:
+    """Ask for a manual override of a borrower's methods; a second person approves it."""
+    from repayguard.approvals import RequestApproval, request_approval
+    from repayguard.cli.output import console
+
+    payload = {
+        "borrower_id": borrower,
+        "auto_debit": auto_debit,
+        "early_repayment": early_repayment,
+        "manual": manual,
+        "manual_channels": channel,
+        "reasons": reason or ["MANUAL_OVERRIDE"],
+        "days": days,
+        "notice_days": notice_days,
+        "note": note,
+    }
+    with wired(data_dir) as container, acting(container, operator) as by:
+        made = request_approval(
+            RequestApproval("override", payload, by=by, reason=note),
+            uow=container.uow(),
+            context=context(container),
+        )
+    console.print(next_step(made))
+
+
+@approvals_app.command("expire")
+@friendly
+def expire(data_dir: DataDir = None) -> None:
+    """Close pending requests whose time has passed (the worker does this on its own)."""
+    from repayguard.approvals import expire_due
+    from repayguard.cli.output import console
+
+    with wired(data_dir) as container:
+        closed = expire_due(datetime.now(UTC), uow=container.uow())
+    console.print(f"{len(closed):,} overdue request(s) expired.")
+
+
+def next_step(made: ApprovalRead) -> str:
+    """What the maker sees after asking: the request and what a checker runs next."""
+    return (
+        f"Approval request [bold]{made.request_id}[/bold] ({made.summary}) is pending until "
+        f"{_when(made.expires_at)} UTC. A second person approves it with: "
+        f"[bold]repayguard approvals approve {made.request_id} --as CHECKER[/bold]"
+    )

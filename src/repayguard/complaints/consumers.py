@@ -1,0 +1,50 @@
+"""Bus consumers of complaints: re-decide a borrower whose appeal opened or closed, and follow
+the approval of a reversal. Wrap both with ``platform.consumers.idempotent``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from repayguard.complaints.resolution import settle_reversal
+from repayguard.complaints.service import ComplaintSetup
+from repayguard.decisions import DecideBorrowers, DecisionEngine, decide_borrowers
+from repayguard.platform.messages import Message
+from repayguard.platform.uow import UnitOfWork
+
+
+class Redecide:
+    """Handles ``repayguard.complaint.filed`` and ``.resolved``: the borrower is decided again
+    at once, so the policy sees the open-appeal flag as it now is (``mode = appeal``)."""
+
+    def __init__(self, *, engine: Callable[[], DecisionEngine], history_days: int) -> None:
+        self._engine = engine
+        self._history_days = history_days
+
+    def __call__(self, message: Message, uow: UnitOfWork) -> None:
+        decide_borrowers(
+            DecideBorrowers(borrower_ids=[message.payload["borrower_id"]], mode="appeal"),
+            uow=uow,
+            engine=self._engine(),
+            history_days=self._history_days,
+        )
+
+
+class ReversalOutcomes:
+    """Handles ``repayguard.approval.approved`` / ``.rejected`` / ``.withdrawn`` /
+    ``.expired``: an override request reversing a case closes the case (approved) or opens it
+    again (see ``resolution.settle_reversal``). Other requests are not complaints' business."""
+
+    def __init__(self, *, setup: ComplaintSetup) -> None:
+        self._setup = setup
+
+    def __call__(self, message: Message, uow: UnitOfWork) -> None:
+        payload = message.payload
+        if payload.get("kind") != "override":
+            return
+        settle_reversal(
+            payload["request_id"],
+            payload["state"],
+            uow=uow,
+            setup=self._setup,
+            checker=payload.get("checker"),
+        )

@@ -1,0 +1,216 @@
+"""Every query of the complaint tables; nothing here commits."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import polars as pl
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import Session
+
+from repayguard.complaints.models import (
+    ACTIVE,
+    DUE_SOON,
+    ComplaintLabelRow,
+    ComplaintLetterRow,
+    ComplaintRow,
+)
+from repayguard.platform.db import table_of
+
+
+@dataclass(frozen=True, slots=True)
+class QueueFilter:
+    """Which cases the queue shows: ``status`` one of the statuses, ``active`` (open or
+    awaiting a reversal's approval), ``closed`` or None (all); ``overdue``: past their
+    deadline and still active; ``escalated``: escalated at least once; ``borrower_id``: one
+    borrower's cases."""
+
+    status: str | None = "active"
+    overdue: bool = False
+    escalated: bool = False
+    borrower_id: str | None = None
+
+
+def add(session: Session, row: ComplaintRow) -> None:
+    session.add(row)
+    session.flush()
+
+
+def get(session: Session, complaint_id: str, *, for_update: bool = False) -> ComplaintRow | None:
+    query = select(ComplaintRow).where(ComplaintRow.complaint_id == complaint_id)
+    if for_update:
+        query = query.with_for_update()
+    return session.scalars(query).first()
+
+
+def active_for(session: Session, borrower_id: str, decision_id: str) -> ComplaintRow | None:
+    """The borrower's active case about ``decision_id``, if any."""
+    return session.scalars(
+        select(ComplaintRow).where(
+            ComplaintRow.borrower_id == borrower_id,
+            ComplaintRow.decision_id == decision_id,
+            ComplaintRow.status.in_(ACTIVE),
+        )
+    ).first()
+
+
+def by_approval(
+    session: Session, approval_id: str, *, for_update: bool = False
+) -> ComplaintRow | None:
+    """The case whose reversal is the override request ``approval_id``."""
+    query = select(ComplaintRow).where(ComplaintRow.approval_id == approval_id)
+    if for_update:
+        query = query.with_for_update()
+    return session.scalars(query).first()
+
+
+def _filtered(query: Select[Any], where: QueueFilter, now: datetime) -> Select[Any]:
+    if where.status == "active":
+        query = query.where(ComplaintRow.status.in_(ACTIVE))
+    elif where.status == "closed":
+        query = query.where(ComplaintRow.status.not_in(ACTIVE))
+    elif where.status is not None:
+        query = query.where(ComplaintRow.status == where.status)
+    if where.overdue:
+        query = query.where(ComplaintRow.status.in_(ACTIVE), ComplaintRow.due_at <= now)
+    if where.escalated:
+        query = query.where(ComplaintRow.escalation.is_not(None))
+    if where.borrower_id is not None:
+        query = query.where(ComplaintRow.borrower_id == where.borrower_id)
+    return query
+
+
+def listed(
+    session: Session, where: QueueFilter, *, now: datetime, limit: int, offset: int
+) -> tuple[list[ComplaintRow], int]:
+    """Matching cases, nearest deadline first, and how many match in all."""
+    rows = session.scalars(
+        _filtered(select(ComplaintRow), where, now)
+        .order_by(ComplaintRow.due_at, ComplaintRow.complaint_id)
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    total = session.scalar(_filtered(select(func.count()).select_from(ComplaintRow), where, now))
+    return list(rows), int(total or 0)
+
+
+def for_borrower(session: Session, borrower_id: str, *, limit: int) -> list[ComplaintRow]:
+    """A borrower's cases, newest first."""
+    return list(
+        session.scalars(
+            select(ComplaintRow)
+            .where(ComplaintRow.borrower_id == borrower_id)
+            .order_by(ComplaintRow.filed_at.desc(), ComplaintRow.complaint_id)
+            .limit(limit)
+        )
+    )
+
+
+def escalation_due(
+    session: Session, *, now: datetime, window_start: datetime, limit: int
+) -> list[ComplaintRow]:
+    """Active cases whose escalation is behind: inside the window before their deadline and
+    not escalated yet, or past it and not yet escalated as overdue. Nearest deadline first."""
+    due_soon = (ComplaintRow.due_at <= window_start) & ComplaintRow.escalation.is_(None)
+    overdue = (ComplaintRow.due_at <= now) & (
+        ComplaintRow.escalation.is_(None) | (ComplaintRow.escalation == DUE_SOON)
+    )
+    return list(
+        session.scalars(
+            select(ComplaintRow)
+            .where(ComplaintRow.status.in_(ACTIVE), or_(due_soon, overdue))
+            .order_by(ComplaintRow.due_at, ComplaintRow.complaint_id)
+            .limit(limit)
+            .with_for_update()
+        )
+    )
+
+
+def add_label(session: Session, row: ComplaintLabelRow) -> None:
+    session.add(row)
+    session.flush()
+
+
+def labels(session: Session, *, since: datetime | None) -> pl.DataFrame:
+    """Outcome labels resolved at or after ``since`` (all when None), oldest first."""
+    table = table_of(ComplaintLabelRow)
+    query = select(*table.columns).order_by(table.c.resolved_at, table.c.complaint_id)
+    if since is not None:
+        query = query.where(table.c.resolved_at >= since)
+    rows = [dict(r) for r in session.execute(query).mappings()]
+    schema = {
+        "complaint_id": pl.String(),
+        "borrower_id": pl.String(),
+        "decision_id": pl.String(),
+        "as_of": pl.Datetime("us", "UTC"),
+        "rule_id": pl.String(),
+        "model_version": pl.String(),
+        "outcome": pl.String(),
+        "resolved_at": pl.Datetime("us", "UTC"),
+    }
+    return pl.DataFrame(rows, schema=schema, orient="row").select(list(schema))
+
+
+def add_letter(session: Session, row: ComplaintLetterRow) -> None:
+    session.add(row)
+    session.flush()
+
+
+def letters_of(
+    session: Session, complaint_ids: Sequence[str]
+) -> dict[str, list[ComplaintLetterRow]]:
+    """Letters per case, oldest first."""
+    if not complaint_ids:
+        return {}
+    found: dict[str, list[ComplaintLetterRow]] = {}
+    rows = session.scalars(
+        select(ComplaintLetterRow)
+        .where(ComplaintLetterRow.complaint_id.in_(list(complaint_ids)))
+        .order_by(ComplaintLetterRow.created_at, ComplaintLetterRow.kind)
+    )
+    for row in rows:
+        found.setdefault(row.complaint_id, []).append(row)
+    return found
+
+
+def letter_exists(session: Session, complaint_id: str, kind: str) -> bool:
+    return (
+        session.scalar(
+            select(ComplaintLetterRow.letter_id).where(
+                ComplaintLetterRow.complaint_id == complaint_id, ComplaintLetterRow.kind == kind
+            )
+        )
+        is not None
+    )
+
+
+def not_on_key(session: Session, key_id: str, *, after: str, limit: int) -> list[ComplaintRow]:
+    """Cases whose statement is encrypted under another key than ``key_id``, by id."""
+    return list(
+        session.scalars(
+            select(ComplaintRow)
+            .where(ComplaintRow.key_id != key_id, ComplaintRow.complaint_id > after)
+            .order_by(ComplaintRow.complaint_id)
+            .limit(limit)
+            .with_for_update()
+        )
+    )
+
+
+def count_not_on_key(session: Session, key_id: str) -> int:
+    return int(
+        session.scalar(
+            select(func.count()).select_from(ComplaintRow).where(ComplaintRow.key_id != key_id)
+        )
+        or 0
+    )
+
+
+def key_usage(session: Session) -> dict[str, int]:
+    rows = session.execute(
+        select(ComplaintRow.key_id, func.count()).group_by(ComplaintRow.key_id)
+    ).all()
+    return {key_id: int(count) for key_id, count in rows}

@@ -1,0 +1,58 @@
+"""HTTP endpoints of identity: password login opens a session, logout ends it."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from fastapi import APIRouter, Request, Response
+from pydantic import Field
+
+from repayguard.errors import InvalidInput
+from repayguard.identity.passwords import LogIn, log_in
+from repayguard.identity.permissions import Principal
+from repayguard.identity.service import RevokeToken, revoke_token
+from repayguard.platform.dto import Schema
+from repayguard.platform.uow import UnitOfWorkFactory
+
+router = APIRouter(tags=["identity"])
+
+
+class LoginIn(Schema):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class SessionOut(Schema):
+    token: str = Field(description="Bearer token of the session; shown this once.")
+    token_id: str
+    expires_at: datetime | None
+    username: str
+    role: str
+
+
+@router.post("/v1/sessions", response_model=SessionOut, status_code=201)
+def start_session(body: LoginIn, request: Request) -> SessionOut:
+    """Log in with a password: the answer's token acts as the operator until it expires."""
+    uow: UnitOfWorkFactory = request.app.state.uow
+    hours: float = request.app.state.container.settings.security.session_hours
+    session = log_in(
+        LogIn(body.username, body.password, lifetime=timedelta(hours=hours)), uow=uow()
+    )
+    return SessionOut(
+        token=session.token.secret,
+        token_id=session.token.token_id,
+        expires_at=session.token.expires_at,
+        username=session.operator.username,
+        role=session.operator.role,
+    )
+
+
+@router.delete("/v1/sessions/current", status_code=204)
+def end_session(request: Request) -> Response:
+    """Log out: the token that made this call stops working at once."""
+    principal: Principal | None = getattr(request.state, "principal", None)
+    if principal is None or principal.kind != "operator":
+        raise InvalidInput("this call carries no operator session to end")
+    uow: UnitOfWorkFactory = request.app.state.uow
+    revoke_token(RevokeToken(principal.token_id), uow=uow())
+    return Response(status_code=204)

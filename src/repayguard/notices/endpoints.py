@@ -1,0 +1,66 @@
+"""HTTP endpoints of notices: the borrower's inbox (thin; the service does the work)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request
+
+from repayguard.core.reasons import CATALOG
+from repayguard.notices.schemas import DeliveryRead, NoticePage, NoticeRead, NoticeReasonRead
+from repayguard.notices.service import ListNotices, list_notices
+from repayguard.platform.uow import UnitOfWorkFactory
+
+router = APIRouter(tags=["notices"])
+
+
+@router.get("/v1/borrowers/{borrower_id}/notices", response_model=NoticePage)
+def borrower_notices(
+    borrower_id: str,
+    request: Request,
+    limit: Annotated[int, Query(ge=1, le=200, description="Newest first, at most this many.")] = 50,
+    kind: Annotated[
+        Literal["advance", "explanation", "restoration", "withdrawal"] | None,
+        Query(description="Only notices of this kind."),
+    ] = None,
+) -> NoticePage:
+    """The borrower's in-app inbox: every notice they were sent, in their language, and how
+    each was delivered. A borrower token reads only its own borrower's notices."""
+    uow: UnitOfWorkFactory = request.app.state.uow
+    principal = getattr(request.state, "principal", None)
+    operator = principal is None or principal.kind == "operator"
+    found = list_notices(ListNotices(borrower_id, limit=limit, kind=kind), uow=uow())
+    return NoticePage(
+        borrower_id=borrower_id,
+        notices=[
+            NoticeRead(
+                notice_id=n.notice_id,
+                kind=n.kind,
+                locale=n.locale,
+                subject=n.subject,
+                body=n.body,
+                reasons=[
+                    NoticeReasonRead(code=code, text=CATALOG.get(code, {}).get(n.locale, code))
+                    for code in n.reasons
+                ],
+                changes=list(n.changes),
+                what_would_change=list(n.what_would_change),
+                effective_at=n.effective_at,
+                created_at=n.created_at,
+                decision_id=n.decision_id,
+                rule_id=n.rule_id,
+                deliveries=[
+                    DeliveryRead(
+                        channel=d.channel,
+                        status=d.status,
+                        attempts=d.attempts,
+                        next_attempt_at=d.next_attempt_at,
+                        delivered_at=d.delivered_at,
+                        last_error=d.last_error if operator else None,
+                    )
+                    for d in n.deliveries
+                ],
+            )
+            for n in found
+        ],
+    )

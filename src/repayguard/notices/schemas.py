@@ -1,0 +1,52 @@
+"""API shapes of notices: a borrower's inbox with the delivery record per channel."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import Field
+
+from repayguard.platform.dto import Schema
+
+
+class NoticeReasonRead(Schema):
+    code: str
+    text: str
+
+
+class DeliveryRead(Schema):
+    channel: str = Field(description="inbox, webhook, or an installed adapter's name.")
+    status: str = Field(description="pending, delivered or failed (after the last attempt).")
+    attempts: int
+    next_attempt_at: datetime | None
+    delivered_at: datetime | None
+    last_error: str | None = Field(description="Shown to operators only.")
+
+
+class NoticeRead(Schema):
+    notice_id: str
+    kind: str = Field(description="advance, explanation, restoration or withdrawal.")
+    locale: str
+    subject: str
+    body: str = Field(description="The notice as the borrower received it (plain text).")
+    reasons: list[NoticeReasonRead] = Field(description="At most four, most important first.")
+    changes: list[dict[str, Any]] = Field(
+        description="Each method that changes: method, before, after, tightens."
+    )
+    what_would_change: list[dict[str, Any]] = Field(
+        description="Single input changes that would loosen the outcome: input, before, after, "
+        "loosens."
+    )
+    effective_at: datetime | None = Field(
+        description="Advance notices: when the change takes effect."
+    )
+    created_at: datetime
+    decision_id: str
+    rule_id: str
+    deliveries: list[DeliveryRead]
+
+
+class NoticePage(Schema):
+    borrower_id: str
+    notices: list[NoticeRead]

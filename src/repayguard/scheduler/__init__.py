@@ -1,0 +1,34 @@
+"""Scheduler: the timed transitions (notice periods, reviews and expiries, notice retries, and
+any job a feature registers), run by 'repayguard worker' under database leases."""
+
+from repayguard.platform.jobs import (
+    FunctionJob,
+    Job,
+    JobContext,
+    JobOutcome,
+    JobRegistry,
+    job,
+)
+from repayguard.scheduler.jobs import (
+    ActivateRestrictions,
+    DeliverDueNotices,
+    ReviewEntitlements,
+    default_jobs,
+)
+from repayguard.scheduler.runner import JobReport, Worker, worker_name
+
+__all__ = [
+    "ActivateRestrictions",
+    "DeliverDueNotices",
+    "FunctionJob",
+    "Job",
+    "JobContext",
+    "JobOutcome",
+    "JobRegistry",
+    "JobReport",
+    "ReviewEntitlements",
+    "Worker",
+    "default_jobs",
+    "job",
+    "worker_name",
+]

@@ -1,0 +1,133 @@
+"""Complaints over HTTP: a borrower files against their own decisions only, an agent reviews the
+case with the decision's lineage and explanation and reverses it, an approver approves, the
+borrower reads the outcome — refusals are problem+json with stable codes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from repayguard.api.app import create_app
+from repayguard.bootstrap import Container, bootstrap
+from repayguard.identity import CreateToken, create_token
+from repayguard.ingestion import IngestEvents, ingest_events
+from repayguard.platform.bus import RecordingBus
+from repayguard.platform.clock import FixedClock
+
+from approvals_kit import make_team
+from builders import failing_debits_history, healthy_history
+from complaints_kit import STATEMENT
+from conftest import NOW, make_settings
+
+
+class Api:
+    def __init__(self, http: TestClient, tokens: dict[str, str]) -> None:
+        self.http = http
+        self.tokens = tokens
+
+    def post(self, who: str, url: str, body: dict[str, Any] | None = None) -> Any:
+        headers = {"Authorization": f"Bearer {self.tokens[who]}"}
+        return self.http.post(url, headers=headers, json=body or {})
+
+    def get(self, who: str, url: str, **params: Any) -> Any:
+        headers = {"Authorization": f"Bearer {self.tokens[who]}"}
+        return self.http.get(url, headers=headers, params=params)
+
+
+@pytest.fixture
+def api(tmp_path: Path, clock: FixedClock) -> Iterator[tuple[Api, Container]]:
+    settings = make_settings(f"sqlite:///{tmp_path / 'r.db'}", tmp_path, auth="required")
+    with bootstrap(
+        settings, clock=clock, bus=RecordingBus(), migrate=True, serve_view=True
+    ) as container:
+        events = failing_debits_history("B1", NOW) + healthy_history("B2", NOW)
+        ingest_events(IngestEvents(events, source="t"), uow=container.uow())
+        team = make_team(container)
+        tokens = {
+            name: create_token(CreateToken("operator", name), uow=container.uow()).secret
+            for name in team
+        }
+        for borrower in ("B1", "B2"):
+            tokens[borrower] = create_token(
+                CreateToken("borrower", borrower), uow=container.uow()
+            ).secret
+        with TestClient(create_app(container)) as http:
+            yield Api(http, tokens), container
+
+
+def test_a_borrower_files_an_agent_reverses_an_approver_approves(
+    api: tuple[Api, Container],
+) -> None:
+    http, _ = api
+    body = {"contested": ["auto_debit"], "statement": STATEMENT}
+    assert http.post("B1", "/v1/borrowers/B2/complaints", body).status_code == 403
+    theirs = http.get("aud", "/v1/complaints").json()
+    assert theirs["total"] == 0
+    b2_decision = http.get("cara", "/v1/borrowers/B2/repayment-methods").json()["decision_id"]
+    foreign = http.post("B1", "/v1/borrowers/B1/complaints", {**body, "decision_id": b2_decision})
+    assert (foreign.status_code, foreign.json()["code"]) == (404, "decision_not_found")
+
+    filed = http.post("B1", "/v1/borrowers/B1/complaints", body)
+
+    assert filed.status_code == 201, filed.text
+    case = filed.json()
+    assert (case["status"], case["filed_by"], case["letters"][0]["kind"]) == (
+        "open",
+        "borrower",
+        "received",
+    )
+    again = http.post("B1", "/v1/borrowers/B1/complaints", body)
+    assert (again.status_code, again.json()["code"]) == (409, "complaint_already_open")
+    queue = http.get("cara", "/v1/complaints", status="open").json()
+    assert [c["complaint_id"] for c in queue["items"]] == [case["complaint_id"]]
+    assert http.get("B1", f"/v1/complaints/{case['complaint_id']}").status_code == 403
+
+    shown = http.get("cara", f"/v1/complaints/{case['complaint_id']}", locale="zh-CN").json()
+
+    assert shown["statement"] == STATEMENT
+    decision = shown["decision"]
+    assert decision["decision_id"] == case["decision_id"]
+    assert (decision["rule_id"], decision["model_version"], decision["policy_version"]) == (
+        "failed-debits",
+        "expert-v1",
+        "1",
+    )
+    assert len(decision["policy_hash"]) == 64
+    assert decision["inputs"]["failed_debits_30d"] == 3
+    reason = decision["reasons"][0]
+    assert (reason["code"], reason["text"]) == (
+        "REPEATED_FAILED_DEBITS",
+        reason["texts"]["zh-CN"],
+    )
+    assert "fees" in reason["texts"]["en"]
+    explanation = decision["explanation"]
+    assert explanation["outcome"]["rule_id"] == "failed-debits"
+    assert [r["status"] for r in explanation["rows"] if r["row_id"] == "failed-debits"] == [
+        "decided"
+    ]
+    assert shown["current"]["rule_id"] == "appeal-freeze"
+    uphold_as_borrower = http.post("B1", f"/v1/complaints/{case['complaint_id']}/resolve")
+    assert uphold_as_borrower.status_code == 403
+    resolve = {"outcome": "reverse", "comment": "the bank replaced the card"}
+    asked = http.post("cara", f"/v1/complaints/{case['complaint_id']}/resolve", resolve).json()
+    assert asked["status"] == "reversal_pending"
+    own = http.post("cara", f"/v1/approvals/{asked['approval_id']}/approve", {"comment": "ok"})
+    assert (own.status_code, own.json()["code"]) == (403, "permission_denied")
+
+    done = http.post("pat", f"/v1/approvals/{asked['approval_id']}/approve", {"comment": "ok"})
+
+    assert done.status_code == 200, done.text
+    mine = http.get("B1", "/v1/borrowers/B1/complaints").json()["complaints"]
+    assert [(c["status"], c["comment"]) for c in mine] == [("reversed", None)]
+    assert [x["kind"] for x in mine[0]["letters"]] == ["received", "resolved"]
+    assert http.get("B1", "/v1/borrowers/B2/complaints").status_code == 403
+    methods = http.get("B1", "/v1/borrowers/B1/repayment-methods").json()
+    assert methods["methods"]["auto_debit"] == "optional"
+    closed = http.get("aud", "/v1/complaints", status="closed").json()["items"]
+    assert [(c["status"], c["comment"]) for c in closed] == [
+        ("reversed", "the bank replaced the card")
+    ]
