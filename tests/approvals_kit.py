@@ -5,12 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 import yaml
+from fastapi.testclient import TestClient
 
 from repayguard import policies
 from repayguard.approvals import ApprovalContext
 from repayguard.bootstrap import Container
-from repayguard.identity import AddOperator, add_operator
+from repayguard.identity import AddOperator, CreateToken, add_operator, create_token
 from repayguard.resources import read_text
+
+from builders import policy_text
 
 CN = read_text("policies/cn-default.yaml")
 TEAM = {
@@ -26,14 +29,9 @@ TEAM = {
 }
 """username → role: two of each role that makes or checks, one auditor."""
 
-APPROVAL_POLICY = """
-name: approval-test
-version: 1
-owner: tests
-jurisdiction: CN
-channels:
-  app_balance: {free: true}
-  bank_card: {free: true}
+APPROVAL_POLICY = policy_text(
+    "approval-test",
+    """\
 inputs:
   failed_debits_30d: {type: number}
 hit_policy: first
@@ -46,14 +44,8 @@ rows:
     notice_days: 3
     max_days: 30
     review_after_days: 14
-  - id: default
-    then:
-      auto_debit: optional
-      early_repayment: allowed
-      manual: allowed
-      manual_channels: [app_balance, bank_card]
-    reasons: [DEFAULT_TERMS]
-"""
+""",
+)
 """A policy whose tightening row requires approval (three failed debits in 30 days)."""
 
 
@@ -63,6 +55,30 @@ def make_team(container: Container) -> dict[str, str]:
         name: add_operator(AddOperator(name, role), uow=container.uow()).operator_id
         for name, role in TEAM.items()
     }
+
+
+def team_tokens(container: Container, team: dict[str, str]) -> dict[str, str]:
+    """An operator API token for each member of ``team``; username → token secret."""
+    return {
+        name: create_token(CreateToken("operator", name), uow=container.uow()).secret
+        for name in team
+    }
+
+
+class Api:
+    """The API as each member of the team (or anyone holding a token) calls it, by name."""
+
+    def __init__(self, http: TestClient, tokens: dict[str, str]) -> None:
+        self.http = http
+        self.tokens = tokens
+
+    def post(self, who: str, url: str, body: dict[str, Any] | None = None) -> Any:
+        headers = {"Authorization": f"Bearer {self.tokens[who]}"}
+        return self.http.post(url, headers=headers, json=body or {})
+
+    def get(self, who: str, url: str, **params: Any) -> Any:
+        headers = {"Authorization": f"Bearer {self.tokens[who]}"}
+        return self.http.get(url, headers=headers, params=params)
 
 
 def context_of(container: Container) -> ApprovalContext:

@@ -1,4 +1,5 @@
-"""Builders of wire events for tests: ``repayment(...)``, ``failed_debit(...)``, with overrides."""
+"""Builders of wire events for tests: ``repayment(...)``, ``failed_debit(...)``, with overrides;
+and of test policies: ``policy_text(name, rows)``."""
 
 from __future__ import annotations
 
@@ -100,3 +101,24 @@ def failing_debits_history(borrower: str, now: datetime) -> list[dict[str, Any]]
     for days in (20, 15, 10):
         events.append(debit_attempt(borrower, now - timedelta(days=days), "failed"))
     return events
+
+
+def policy_text(name: str, body: str, *, version: int = 1) -> str:
+    """A test policy (YAML) owned by tests, in the CN profile with both manual channels free:
+    ``body`` holds its inputs, hit policy and own rows, and the default row (every method
+    open) ends it."""
+    return (
+        f"\nname: {name}\nversion: {version}\nowner: tests\n"
+        "jurisdiction: CN\n"
+        "channels:\n"
+        "  app_balance: {free: true}\n"
+        "  bank_card: {free: true}\n"
+        f"{body}"
+        "  - id: default\n"
+        "    then:\n"
+        "      auto_debit: optional\n"
+        "      early_repayment: allowed\n"
+        "      manual: allowed\n"
+        "      manual_channels: [app_balance, bank_card]\n"
+        "    reasons: [DEFAULT_TERMS]\n"
+    )

@@ -8,16 +8,13 @@ from typing import Any, Literal
 from repayguard import complaints, decisions, entitlements
 from repayguard.bootstrap import Container
 
+from builders import policy_text
+
 STATEMENT = "I paid every instalment by card; the debits failed because the bank changed my card."
 
-SUSPENDING_POLICY = """
-name: appeal-suspends
-version: 1
-owner: tests
-jurisdiction: CN
-channels:
-  app_balance: {free: true}
-  bank_card: {free: true}
+SUSPENDING_POLICY = policy_text(
+    "appeal-suspends",
+    """\
 inputs:
   failed_debits_30d: {type: integer, minimum: 0}
   open_appeal: {type: boolean}
@@ -35,14 +32,8 @@ rows:
     notice_days: 0
     max_days: 30
     review_after_days: 14
-  - id: default
-    then:
-      auto_debit: optional
-      early_repayment: allowed
-      manual: allowed
-      manual_channels: [app_balance, bank_card]
-    reasons: [DEFAULT_TERMS]
-"""
+""",
+)
 """Unlike the shipped policy (``appeal-freeze`` keeps the methods), this one suspends them."""
 
 

@@ -21,17 +21,12 @@ from repayguard.platform.bus import RecordingBus
 from repayguard.platform.clock import FixedClock
 from repayguard.scheduler import JobReport, Worker
 
-from builders import debit_attempt, due, healthy_history
+from builders import debit_attempt, due, healthy_history, policy_text
 from conftest import make_settings
 
-NOTICE_POLICY = """
-name: notice-flow
-version: 1
-owner: tests
-jurisdiction: CN
-channels:
-  app_balance: {free: true}
-  bank_card: {free: true}
+NOTICE_POLICY = policy_text(
+    "notice-flow",
+    """\
 inputs:
   failed_debits_30d: {type: integer, minimum: 0}
 hit_policy: first
@@ -52,14 +47,8 @@ rows:
     notice_days: 14
     max_days: 30
     review_after_days: 14
-  - id: default
-    then:
-      auto_debit: optional
-      early_repayment: allowed
-      manual: allowed
-      manual_channels: [app_balance, bank_card]
-    reasons: [DEFAULT_TERMS]
-"""
+""",
+)
 
 
 def failed_debits(borrower: str, now: datetime, days_ago: list[int]) -> list[dict[str, Any]]:

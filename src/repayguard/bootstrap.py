@@ -31,7 +31,6 @@ from repayguard.complaints import (
     COMPLAINT_FILED,
     COMPLAINT_RESOLVED,
     ComplaintSetup,
-    LetterWriter,
     Redecide,
     ReversalOutcomes,
     escalation_job,
@@ -308,21 +307,15 @@ def _wire_notices(container: Container, offered: Mapping[str, notices.Channel]) 
 def _wire_complaints(container: Container) -> None:
     """Complaints and appeals: the setup the use-cases share, the borrower re-decided when a
     case opens or closes, reversals followed through their approval, SLA escalation on the
-    worker. Letters use the notices' language and time-zone settings, and a lender's own
-    templates may sit in ``notices.templates_dir`` beside the notice templates."""
+    worker. What the borrower is told about a case goes out as notices (inbox and channels)."""
     settings = container.settings
     config = settings.complaints
     assert container.keyring is not None  # opened before any feature is wired
     assert container.approvals is not None
-    letters = LetterWriter(
-        zone=ZoneInfo(settings.notices.timezone),
-        default_locale=settings.notices.default_locale,
-        templates_dir=settings.notices.templates_dir,
-    )
-    letters.check_templates()
+    assert container.notice_setup is not None  # notices are wired before complaints
     setup = ComplaintSetup(
         keyring=container.keyring,
-        letters=letters,
+        notices=container.notice_setup,
         approvals=container.approvals,
         engine=lambda: container.decision_engine,
         sla=timedelta(days=config.sla_days),

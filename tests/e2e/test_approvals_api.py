@@ -6,37 +6,19 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from repayguard.api.app import create_app
 from repayguard.bootstrap import Container, bootstrap
-from repayguard.identity import CreateToken, create_token
 from repayguard.ingestion import IngestEvents, ingest_events
 from repayguard.platform.bus import RecordingBus
 from repayguard.platform.clock import FixedClock
 
-from approvals_kit import APPROVAL_POLICY, make_team, override
+from approvals_kit import APPROVAL_POLICY, Api, make_team, override, team_tokens
 from builders import failing_debits_history, healthy_history
 from conftest import NOW, make_settings
-
-
-class Api:
-    """The API as each member of the team calls it."""
-
-    def __init__(self, http: TestClient, tokens: dict[str, str]) -> None:
-        self.http = http
-        self.tokens = tokens
-
-    def post(self, who: str, url: str, body: dict[str, Any] | None = None) -> Any:
-        headers = {"Authorization": f"Bearer {self.tokens[who]}"}
-        return self.http.post(url, headers=headers, json=body or {})
-
-    def get(self, who: str, url: str, **params: Any) -> Any:
-        headers = {"Authorization": f"Bearer {self.tokens[who]}"}
-        return self.http.get(url, headers=headers, params=params)
 
 
 @pytest.fixture
@@ -50,10 +32,7 @@ def api(tmp_path: Path, clock: FixedClock) -> Iterator[tuple[Api, Container]]:
         settings, clock=clock, bus=RecordingBus(), migrate=True, serve_view=True
     ) as container:
         team = make_team(container)
-        tokens = {
-            name: create_token(CreateToken("operator", name), uow=container.uow()).secret
-            for name in team
-        }
+        tokens = team_tokens(container, team)
         with TestClient(create_app(container)) as http:
             yield Api(http, tokens), container
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -18,24 +17,10 @@ from repayguard.ingestion import IngestEvents, ingest_events
 from repayguard.platform.bus import RecordingBus
 from repayguard.platform.clock import FixedClock
 
-from approvals_kit import make_team
+from approvals_kit import Api, make_team, team_tokens
 from builders import failing_debits_history, healthy_history
 from complaints_kit import STATEMENT
 from conftest import NOW, make_settings
-
-
-class Api:
-    def __init__(self, http: TestClient, tokens: dict[str, str]) -> None:
-        self.http = http
-        self.tokens = tokens
-
-    def post(self, who: str, url: str, body: dict[str, Any] | None = None) -> Any:
-        headers = {"Authorization": f"Bearer {self.tokens[who]}"}
-        return self.http.post(url, headers=headers, json=body or {})
-
-    def get(self, who: str, url: str, **params: Any) -> Any:
-        headers = {"Authorization": f"Bearer {self.tokens[who]}"}
-        return self.http.get(url, headers=headers, params=params)
 
 
 @pytest.fixture
@@ -47,10 +32,7 @@ def api(tmp_path: Path, clock: FixedClock) -> Iterator[tuple[Api, Container]]:
         events = failing_debits_history("B1", NOW) + healthy_history("B2", NOW)
         ingest_events(IngestEvents(events, source="t"), uow=container.uow())
         team = make_team(container)
-        tokens = {
-            name: create_token(CreateToken("operator", name), uow=container.uow()).secret
-            for name in team
-        }
+        tokens = team_tokens(container, team)
         for borrower in ("B1", "B2"):
             tokens[borrower] = create_token(
                 CreateToken("borrower", borrower), uow=container.uow()
@@ -75,11 +57,17 @@ def test_a_borrower_files_an_agent_reverses_an_approver_approves(
 
     assert filed.status_code == 201, filed.text
     case = filed.json()
-    assert (case["status"], case["filed_by"], case["letters"][0]["kind"]) == (
+    (received,) = case["notices"]
+    assert (case["status"], case["filed_by"], received["kind"]) == (
         "open",
         "borrower",
-        "received",
+        "complaint_received",
     )
+    assert [(d["channel"], d["status"]) for d in received["deliveries"]] == [("inbox", "delivered")]
+    inbox = http.get("B1", "/v1/borrowers/B1/notices", kind="complaint_received").json()
+    assert [n["notice_id"] for n in inbox["notices"]] == [received["notice_id"]]
+    assert inbox["notices"][0]["occasion_id"] == case["complaint_id"]
+    assert http.get("B1", "/v1/borrowers/B2/notices").status_code == 403
     again = http.post("B1", "/v1/borrowers/B1/complaints", body)
     assert (again.status_code, again.json()["code"]) == (409, "complaint_already_open")
     queue = http.get("cara", "/v1/complaints", status="open").json()
@@ -123,7 +111,12 @@ def test_a_borrower_files_an_agent_reverses_an_approver_approves(
     assert done.status_code == 200, done.text
     mine = http.get("B1", "/v1/borrowers/B1/complaints").json()["complaints"]
     assert [(c["status"], c["comment"]) for c in mine] == [("reversed", None)]
-    assert [x["kind"] for x in mine[0]["letters"]] == ["received", "resolved"]
+    told = mine[0]["notices"]
+    assert [x["kind"] for x in told] == ["complaint_received", "complaint_resolved"]
+    assert "replaced the card" not in str(told), "never the agent's comment"
+    assert all(d["last_error"] is None for x in told for d in x["deliveries"])
+    kinds = {n["kind"] for n in http.get("B1", "/v1/borrowers/B1/notices").json()["notices"]}
+    assert {"complaint_received", "complaint_resolved"} <= kinds
     assert http.get("B1", "/v1/borrowers/B2/complaints").status_code == 403
     methods = http.get("B1", "/v1/borrowers/B1/repayment-methods").json()
     assert methods["methods"]["auto_debit"] == "optional"

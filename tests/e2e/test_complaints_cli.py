@@ -67,13 +67,22 @@ def test_an_agent_lists_shows_upholds_and_reverses_complaints(tmp_path: Path) ->
     assert re.search(r"rule\s*│\s*failed-debits", text)
     assert "REPEATED_FAILED_DEBITS: Automatic debits failed repeatedly" in text
     assert re.search(r"content hash [0-9a-f]{64}", text)
-    assert "[zh-CN] 我们已收到您的投诉" in text
+    assert re.search(r"notice: complaint_received\s*│\s*\[zh-CN\] 我们已收到您的投诉", text)
+    assert "inbox delivered" in text, "how the notice reached the borrower"
     upheld = run(
         folder, "complaints", "resolve", by_borrower["B1"], "--as", "cara",
         "--outcome", "uphold", "--comment", "three debits failed",
     )  # fmt: skip
     assert upheld.exit_code == 0, upheld.output
     assert f"Complaint {by_borrower['B1']} is upheld." in said(upheld)
+    after = run(folder, "complaints", "show", by_borrower["B1"], "--as", "cara", "--json")
+    assert after.exit_code == 0, after.output
+    told = json.loads(after.output)["complaint"]["notices"]
+    assert [(n["kind"], n["occasion_id"]) for n in told] == [
+        ("complaint_received", by_borrower["B1"]),
+        ("complaint_resolved", by_borrower["B1"]),
+    ]
+    assert [d["channel"] for d in told[1]["deliveries"]] == ["inbox"]
     not_agent = run(
         folder, "complaints", "resolve", by_borrower["B2"], "--as", "pat",
         "--outcome", "uphold", "--comment", "x",

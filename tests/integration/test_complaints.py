@@ -1,6 +1,6 @@
 """Complaints on SQLite and PostgreSQL: filing against one's own decisions, the open appeal
-reaching the policy, the SLA and its escalation, upholding, letters in the borrower's language,
-outcome labels, statements encrypted at rest."""
+reaching the policy, the SLA and its escalation, upholding, the borrower's notices about the case
+(in their language, in their inbox), outcome labels, statements encrypted at rest."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from notice_kit import one_pass, profile
+from notice_kit import inbox, one_pass, profile
 from repayguard import complaints, entitlements
 from repayguard.bootstrap import Container, bootstrap
 from repayguard.complaints.models import ComplaintRow
@@ -67,19 +67,23 @@ def test_a_borrower_files_against_their_latest_decision_and_is_told_in_their_lan
         ("auto_debit", "manual_channels"),
     )
     assert case.due_at == case.filed_at + timedelta(days=15)
-    (letter,) = case.letters
-    assert (letter.kind, letter.locale, letter.subject) == (
-        "received",
+    (told,) = case.notices
+    assert (told.kind, told.locale, told.subject, told.occasion_id, told.decision_id) == (
+        "complaint_received",
         "en",
         "We received your complaint",
+        case.complaint_id,
+        contested.decision_id,
     )
-    assert case.complaint_id in letter.body
-    assert "Automatic debit" in letter.body
-    assert "16 March 2026" in letter.body, "the deadline, in the notices' time zone"
+    assert case.complaint_id in told.body
+    assert "- Automatic debit\n- Channels for repaying by hand" in told.body
+    assert "16 March 2026" in told.body, "the deadline, in the notices' time zone"
+    assert [(d.channel, d.status) for d in told.deliveries] == [("inbox", "delivered")]
+    assert told.notice_id in [n.notice_id for n in inbox(container, "B1")], "in the inbox"
     (filed,) = published(container, complaints.COMPLAINT_FILED)
     assert (filed["borrower_id"], filed["complaint_id"]) == ("B1", case.complaint_id)
     other = file(container, "B2", ("early_repayment",))
-    assert other.letters[0].subject == "我们已收到您的投诉", "no profile: the default zh-CN"
+    assert other.notices[0].subject == "我们已收到您的投诉", "no profile: the default zh-CN"
 
 
 def test_the_statement_is_encrypted_at_rest_and_never_published(decided: Container) -> None:
@@ -95,6 +99,9 @@ def test_the_statement_is_encrypted_at_rest_and_never_published(decided: Contain
     bus = container.bus
     assert isinstance(bus, RecordingBus)
     assert not [m for m in bus.published if "canary-7f3a9c" in str(m.payload)]
+    told = inbox(container, "B1")
+    assert "complaint_received" in [n.kind for n in told]
+    assert not [n for n in told if "canary-7f3a9c" in n.subject + n.body], "notices leave by SMS"
     url = container.settings.database_url
     if url.startswith("sqlite:///"):
         stored = Path(url.removeprefix("sqlite:///"))
@@ -184,9 +191,13 @@ def test_an_open_appeal_reaches_the_policy_until_the_case_is_upheld(
     (resolved,) = published(container, complaints.COMPLAINT_RESOLVED)
     assert (resolved["outcome"], resolved["reviewer"]) == ("upheld", "cara")
     assert "debits failed" not in str(resolved), "the comment is pinned by its hash only"
+    assert [x.kind for x in done.notices] == ["complaint_received", "complaint_resolved"]
     (shown,) = complaints.borrower_complaints("B1", uow=container.uow())
-    assert [x.kind for x in shown.letters] == ["received", "resolved"]
-    assert shown.letters[1].subject == "您的投诉已复核：维持原决定"
+    assert [x.kind for x in shown.notices] == ["complaint_received", "complaint_resolved"]
+    resolved_notice = shown.notices[1]
+    assert resolved_notice.subject == "您的投诉已复核：维持原决定"
+    assert "debits failed" not in resolved_notice.body, "never the agent's comment"
+    assert resolved_notice.notice_id in [n.notice_id for n in inbox(container, "B1")]
 
 
 @pytest.fixture

@@ -18,17 +18,12 @@ from repayguard.ingestion import EVENTS_INGESTED, IngestEvents, ingest_events
 from repayguard.platform.bus import RecordingBus
 from repayguard.platform.clock import FixedClock
 
-from builders import failing_debits_history, healthy_history
+from builders import failing_debits_history, healthy_history, policy_text
 from conftest import NOW, make_settings
 
-NOTICE_POLICY = """
-name: notice-test
-version: 3
-owner: tests
-jurisdiction: CN
-channels:
-  app_balance: {free: true}
-  bank_card: {free: true}
+NOTICE_POLICY = policy_text(
+    "notice-test",
+    """\
 inputs:
   failed_debits_30d: {type: number}
 hit_policy: first
@@ -40,14 +35,9 @@ rows:
     notice_days: 3
     max_days: 30
     review_after_days: 14
-  - id: default
-    then:
-      auto_debit: optional
-      early_repayment: allowed
-      manual: allowed
-      manual_channels: [app_balance, bank_card]
-    reasons: [DEFAULT_TERMS]
-"""
+""",
+    version=3,
+)
 
 
 def _decide_all(container: Container) -> int:

@@ -143,6 +143,51 @@ def test_a_failing_webhook_is_retried_with_backoff_until_it_answers(
     assert [d["channel"] for d in delivered] == ["webhook"]
 
 
+def test_an_occasion_notice_is_delivered_through_the_webhook_with_retries(
+    database_url: str, tmp_path: Path, receiver: Receiver
+) -> None:
+    receiver.statuses = [503]
+    with webhook_container(database_url, tmp_path, receiver.url) as container:
+        clock = container.clock
+        assert isinstance(clock, FixedClock)
+        assert container.notice_setup is not None
+        with container.uow() as uow:
+            ref = notices.record_notice(
+                notices.RecordNotice(
+                    "B4",
+                    notices.NoticeKind.COMPLAINT_RESOLVED,
+                    "case-7",
+                    {
+                        "case": "case-7",
+                        "decided": NOW - timedelta(days=3),
+                        "contested": ["early_repayment"],
+                        "outcome": "reversed",
+                    },
+                ),
+                uow=uow,
+                setup=container.notice_setup,
+            )
+            uow.commit()  # the dispatcher tries the webhook right after the commit: 503
+        tries = [len(receiver.received)]
+        clock.advance(timedelta(seconds=30))
+        one_pass(container)
+        (notice,) = inbox(container, "B4")
+
+    assert tries == [1]
+    assert len(receiver.received) == 2
+    assert all(request.authentic for request in receiver.received)
+    payload = json.loads(receiver.received[-1].body)
+    assert (payload["notice_id"], payload["kind"], payload["borrower_id"]) == (
+        ref.notice_id,
+        "complaint_resolved",
+        "B4",
+    )
+    assert payload["subject"] == "我们认同您的投诉：原决定已更改"
+    assert payload["body"] == notice.body
+    deliveries = {d.channel: (d.status, d.attempts) for d in notice.deliveries}
+    assert deliveries == {"inbox": ("delivered", 1), "webhook": ("delivered", 2)}
+
+
 def test_a_delivery_is_failed_for_good_after_its_last_attempt(
     database_url: str, tmp_path: Path, receiver: Receiver
 ) -> None:

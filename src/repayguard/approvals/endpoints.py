@@ -9,7 +9,7 @@ approval instead of publishing.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, status
 
@@ -29,7 +29,8 @@ from repayguard.approvals.schemas import (
     SubmitIn,
     WithdrawIn,
 )
-from repayguard.errors import ConfigurationInvalid, OperatorRequired
+from repayguard.errors import ConfigurationInvalid
+from repayguard.identity import acting_operator
 from repayguard.platform.uow import UnitOfWorkFactory
 
 router = APIRouter(tags=["approvals"])
@@ -48,22 +49,35 @@ def _context(request: Request) -> ApprovalContext:
 
 
 def _operator(request: Request) -> str:
-    principal = getattr(request.state, "principal", None)
-    operator_id = getattr(principal, "operator_id", None)
-    if getattr(principal, "kind", None) != "operator" or not operator_id:
-        raise OperatorRequired(
-            "maker-checker needs to know which operator acts",
-            hint="call with an operator's token (security.auth = required)",
-        )
-    return str(operator_id)
+    return acting_operator(request, needed_for="maker-checker")
 
 
 def _read(found: queue.ApprovalRead) -> ApprovalRead:
     return ApprovalRead.model_validate(found, from_attributes=True)
 
 
-def _hours(hours: int | None) -> timedelta | None:
-    return timedelta(hours=hours) if hours is not None else None
+def _ask(
+    request: Request,
+    kind: str,
+    payload: dict[str, Any],
+    *,
+    reason: str,
+    expires_in_hours: int | None,
+) -> ApprovalRead:
+    """The caller asks for an approval of ``kind`` and is its maker (never its checker)."""
+    lifetime = timedelta(hours=expires_in_hours) if expires_in_hours is not None else None
+    made = service.request_approval(
+        service.RequestApproval(
+            kind,
+            payload,
+            by=_operator(request),
+            reason=reason,
+            expires_in=lifetime,
+        ),
+        uow=_uow(request)(),
+        context=_context(request),
+    )
+    return _read(made)
 
 
 @router.get("/v1/approvals", response_model=ApprovalPage)
@@ -95,18 +109,13 @@ def one(request_id: str, request: Request) -> ApprovalRead:
 @router.post("/v1/approvals", response_model=ApprovalRead, status_code=status.HTTP_201_CREATED)
 def submit(body: SubmitIn, request: Request) -> ApprovalRead:
     """Ask for an approval; the caller is the maker and can never approve it."""
-    made = service.request_approval(
-        service.RequestApproval(
-            body.kind,
-            body.payload.model_dump(mode="json"),
-            by=_operator(request),
-            reason=body.reason,
-            expires_in=_hours(body.expires_in_hours),
-        ),
-        uow=_uow(request)(),
-        context=_context(request),
+    return _ask(
+        request,
+        body.kind,
+        body.payload.model_dump(mode="json"),
+        reason=body.reason,
+        expires_in_hours=body.expires_in_hours,
     )
-    return _read(made)
 
 
 @router.post(
@@ -118,18 +127,13 @@ def submit(body: SubmitIn, request: Request) -> ApprovalRead:
 def publish(draft_id: str, body: PublishRequestIn, request: Request) -> ApprovalRead:
     """Ask for a draft to be published: 202 with the approval request; a second person's
     approval publishes exactly this draft as the next version."""
-    made = service.request_approval(
-        service.RequestApproval(
-            "policy_publish",
-            {"draft_id": draft_id},
-            by=_operator(request),
-            reason=body.reason,
-            expires_in=_hours(body.expires_in_hours),
-        ),
-        uow=_uow(request)(),
-        context=_context(request),
+    return _ask(
+        request,
+        "policy_publish",
+        {"draft_id": draft_id},
+        reason=body.reason,
+        expires_in_hours=body.expires_in_hours,
     )
-    return _read(made)
 
 
 @router.post("/v1/approvals/{request_id}/approve", response_model=ApprovalRead)

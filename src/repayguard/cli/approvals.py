@@ -10,7 +10,7 @@ attributes the change to that operator and to the operating-system user.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,6 +32,7 @@ approvals_app = typer.Typer(
 As = Annotated[str, typer.Option("--as", help="The operator acting (username).")]
 Comment = Annotated[str, typer.Option(help="Why (kept with the decision).")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON (for scripts).")]
+RequestId = Annotated[str, typer.Argument(help="The request id.")]
 
 
 @contextmanager
@@ -136,24 +137,20 @@ def list_command(
 @approvals_app.command("show")
 @friendly
 def show(
-    request_id: Annotated[str, typer.Argument(help="The request id.")],
+    request_id: RequestId,
     json_out: AsJson = False,
     data_dir: DataDir = None,
 ) -> None:
     """One request: its pinned payload and hash, maker, and the decision once made."""
     from repayguard.approvals import get_request
-    from repayguard.cli.output import console
+    from repayguard.cli.output import console, record_table
 
     with wired(data_dir) as container:
         found = get_request(request_id, uow=container.uow())
     if json_out:
         typer.echo(json.dumps(as_json(found), ensure_ascii=False))
         return
-    table = Table(title=f"Approval request {found.request_id}", show_header=False,
-                  title_justify="left")  # fmt: skip
-    table.add_column(style="bold")
-    table.add_column(overflow="fold")
-    for key, value in (
+    rows = [
         ("kind", found.kind),
         ("about", found.subject),
         ("summary", found.summary),
@@ -165,15 +162,26 @@ def show(
         ("checker", f"{found.checker_name or '-'} at {_when(found.decided_at)}"),
         ("comment", found.comment or "-"),
         ("outcome", json.dumps(found.outcome, ensure_ascii=False) if found.outcome else "-"),
-    ):
-        table.add_row(key, value)
-    console.print(table)
+    ]
+    console.print(record_table(f"Approval request {found.request_id}", rows))
+
+
+def settle(
+    data_dir: Path | None, operator: str, decide: Callable[[Container, str], ApprovalRead]
+) -> None:
+    """Decide on one request as ``operator`` (``decide`` gets the container and their operator
+    id) and say what became of it."""
+    from repayguard.cli.output import console
+
+    with wired(data_dir) as container, acting(container, operator) as by:
+        done = decide(container, by)
+    console.print(said(done))
 
 
 @approvals_app.command("approve")
 @friendly
 def approve(
-    request_id: Annotated[str, typer.Argument(help="The request id.")],
+    request_id: RequestId,
     operator: As,
     comment: Comment = "",
     data_dir: DataDir = None,
@@ -181,19 +189,20 @@ def approve(
     """Approve a request and apply exactly what was submitted (never your own request)."""
     from repayguard.approvals import Approve
     from repayguard.approvals import approve as approve_request
-    from repayguard.cli.output import console
 
-    with wired(data_dir) as container, acting(container, operator) as by:
-        done = approve_request(
+    settle(
+        data_dir,
+        operator,
+        lambda container, by: approve_request(
             Approve(request_id, by, comment), uow=container.uow(), context=context(container)
-        )
-    console.print(said(done))
+        ),
+    )
 
 
 @approvals_app.command("reject")
 @friendly
 def reject(
-    request_id: Annotated[str, typer.Argument(help="The request id.")],
+    request_id: RequestId,
     operator: As,
     comment: Annotated[str, typer.Option(help="Why it is rejected (required).")],
     data_dir: DataDir = None,
@@ -201,17 +210,18 @@ def reject(
     """Reject a request; nothing of it is applied."""
     from repayguard.approvals import Reject
     from repayguard.approvals import reject as reject_request
-    from repayguard.cli.output import console
 
-    with wired(data_dir) as container, acting(container, operator) as by:
-        done = reject_request(Reject(request_id, by, comment), uow=container.uow())
-    console.print(said(done))
+    settle(
+        data_dir,
+        operator,
+        lambda container, by: reject_request(Reject(request_id, by, comment), uow=container.uow()),
+    )
 
 
 @approvals_app.command("withdraw")
 @friendly
 def withdraw(
-    request_id: Annotated[str, typer.Argument(help="The request id.")],
+    request_id: RequestId,
     operator: As,
     comment: Comment = "",
     data_dir: DataDir = None,
@@ -219,11 +229,14 @@ def withdraw(
     """Take back a pending request you made."""
     from repayguard.approvals import Withdraw
     from repayguard.approvals import withdraw as withdraw_request
-    from repayguard.cli.output import console
 
-    with wired(data_dir) as container, acting(container, operator) as by:
-        done = withdraw_request(Withdraw(request_id, by, comment), uow=container.uow())
-    console.print(said(done))
+    settle(
+        data_dir,
+        operator,
+        lambda container, by: withdraw_request(
+            Withdraw(request_id, by, comment), uow=container.uow()
+        ),
+    )
 
 
 @approvals_app.command("bulk-approve")

@@ -22,6 +22,7 @@ from repayguard.cli.policy_common import DataDir, friendly
 
 if TYPE_CHECKING:
     from repayguard.complaints import ComplaintCase, ComplaintInfo
+    from repayguard.notices import NoticeInfo
 
 complaints_app = typer.Typer(
     help="Complaints and appeals: the queue; show a case with its decision; resolve it.",
@@ -42,6 +43,12 @@ def _plain(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
     return value
+
+
+def _told(notice: NoticeInfo) -> str:
+    """A notice the borrower was sent: language, subject, and how each channel delivered it."""
+    channels = ", ".join(f"{d.channel} {d.status}" for d in notice.deliveries)
+    return f"[{notice.locale}] {notice.subject} ({notice.notice_id}; {channels})"
 
 
 def case_json(found: ComplaintInfo) -> dict[str, Any]:
@@ -112,10 +119,9 @@ def list_command(
 
 
 def _case_table(case: ComplaintCase, locale: str) -> Table:
+    from repayguard.cli.output import record_table
+
     c = case.complaint
-    table = Table(title=f"Complaint {c.complaint_id}", show_header=False, title_justify="left")
-    table.add_column(style="bold")
-    table.add_column(overflow="fold")
     rows: list[tuple[str, str]] = [
         ("borrower", c.borrower_id),
         ("contested", ", ".join(c.contested)),
@@ -160,10 +166,9 @@ def _case_table(case: ComplaintCase, locale: str) -> Table:
         rows.append(
             ("methods now", f"{json.dumps(e.states.as_dict(), ensure_ascii=False)} ({e.rule_id})")
         )
-    rows += [(f"letter: {x.kind}", f"[{x.locale}] {x.subject}") for x in c.letters]
-    for key, value in rows:
-        table.add_row(key, escape(value))  # the borrower's and agents' words are not markup
-    return table
+    rows += [(f"notice: {x.kind}", _told(x)) for x in c.notices]
+    # the borrower's and agents' words are not markup
+    return record_table(f"Complaint {c.complaint_id}", [(k, escape(v)) for k, v in rows])
 
 
 @complaints_app.command("show")
@@ -178,7 +183,8 @@ def show(
     data_dir: DataDir = None,
 ) -> None:
     """One case: the statement (the reading is audited), the contested decision's lineage and
-    explanation, the borrower's methods now, the letters sent."""
+    explanation, the borrower's methods now, the notices the borrower was sent and their
+    delivery."""
     from contextlib import ExitStack
 
     from repayguard.cli.output import console

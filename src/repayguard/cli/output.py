@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -59,6 +59,17 @@ def progress_bar(
     )
     with progress:
         yield Bar(progress, progress.add_task(description, total=total))
+
+
+def record_table(title: str, rows: Iterable[tuple[str, str]]) -> Table:
+    """One record as a table without a header: each field's name in bold, then its value
+    (long values fold onto further lines)."""
+    table = Table(title=title, show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column(overflow="fold")
+    for key, value in rows:
+        table.add_row(key, value)
+    return table
 
 
 def ingest_table(report: FilesReport, seconds: float) -> Table:

@@ -96,8 +96,8 @@ def eval_command(
 
     FILE may also be a decision graph imported with ``import-jdm``: each output line is then
     the graph's result for that input line."""
-    from repayguard.cli.output import console, progress_bar
-    from repayguard.cli.policy_eval import evaluate_file
+    from repayguard.cli.output import progress_bar
+    from repayguard.cli.policy_eval import evaluate_file, print_outcome
     from repayguard.cli.policy_jdm import eval_graph, graph_document_of
     from repayguard.policies import compile_checked, load_policy_text, profiles
 
@@ -113,20 +113,7 @@ def eval_command(
         total = sum(1 for _ in counting)
     with progress_bar("Evaluating", total, "lines") as bar:
         report = evaluate_file(compiled, input_path, out, on_progress=bar.advance)
-    console.print(
-        f"{report.decided:,} of {report.lines:,} lines decided into {out}"
-        + (f"; [bold red]{len(report.bad):,} bad line(s)[/bold red]" if report.bad else ".")
-    )
-    if report.bad:
-        from rich.table import Table
-
-        table = Table(title=f"Bad lines (first {min(len(report.bad), 20)})", title_justify="left")
-        table.add_column("line", justify="right")
-        table.add_column("problem", overflow="fold")
-        for number, message in report.bad[:20]:
-            table.add_row(str(number), message)
-        console.print(table)
-        raise typer.Exit(1)
+    print_outcome(report, f"{report.decided:,} of {report.lines:,} lines decided into {out}")
 
 
 @policy_app.command()

@@ -1,4 +1,5 @@
-"""``repayguard policy eval``: decide each line of a JSONL file, bad lines reported in place."""
+"""``repayguard policy eval``: decide each line of a JSONL file, bad lines reported in place
+(the line loop and the outcome printed serve policies and imported decision graphs alike)."""
 
 from __future__ import annotations
 
@@ -24,10 +25,7 @@ class EvalReport:
     bad: list[tuple[int, str]] = field(default_factory=list)
 
 
-def _decide(compiled: CompiledPolicy, number: int, line: bytes) -> dict[str, Any]:
-    raw = orjson.loads(line)
-    if not isinstance(raw, dict):
-        raise ValueError("a line must be a JSON object of inputs")
+def _decide(compiled: CompiledPolicy, number: int, raw: dict[str, Any]) -> dict[str, Any]:
     inputs = coerce_inputs(compiled.policy, raw)
     decision = compiled.evaluate_row(inputs).as_dict()
     echoed = {"borrower_id": raw["borrower_id"]} if "borrower_id" in raw else {}
@@ -44,23 +42,58 @@ def evaluate_file(
     """Write one decision per input line to ``target``, in order. A line that is not a JSON
     object, or whose inputs do not fit the policy, becomes ``{"line": n, "error": ...}`` in its
     place and is listed in the report; every other line is still decided."""
+    return evaluate_lines(
+        source,
+        target,
+        lambda number, raw: _decide(compiled, number, raw),
+        reason=_reason,
+        every=_PROGRESS_EVERY,
+        on_progress=on_progress,
+    )
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, InputsInvalid):
+        return "; ".join(f"{name}: {why}" for name, why in exc.errors.items())
+    return str(exc)
+
+
+def evaluate_lines(
+    source: Path,
+    target: Path,
+    decide: Callable[[int, dict[str, Any]], Any],
+    *,
+    reason: Callable[[Exception], str] = str,
+    every: int,
+    on_progress: Callable[[int], None] | None = None,
+) -> EvalReport:
+    """Write ``decide(line number, inputs)`` for each JSONL line of ``source`` to ``target``,
+    in order. A line that is empty, not JSON or not a JSON object, or on which ``decide``
+    raises a ValueError (inputs that do not fit, a graph that fails), becomes
+    ``{"line": n, "error": reason(exc)}`` in its place and is listed in the report; every other
+    line is still decided. ``on_progress`` hears of each ``every`` lines written, and of the
+    rest at the end."""
     report = EvalReport()
     pending = 0
     with source.open("rb") as lines, target.open("wb") as out:
         for number, line in enumerate(lines, start=1):
             report.lines += 1
+            record: Any
             try:
                 if not line.strip():
                     raise ValueError("empty line")
-                record = _decide(compiled, number, line)
+                raw = orjson.loads(line)
+                if not isinstance(raw, dict):
+                    raise ValueError("a line must be a JSON object of inputs")
+                record = decide(number, raw)
                 report.decided += 1
-            except (orjson.JSONDecodeError, ValueError) as exc:
-                reason = _reason(exc)
-                report.bad.append((number, reason))
-                record = {"line": number, "error": reason}
+            except orjson.JSONDecodeError as exc:
+                record = _bad(report, number, f"not valid JSON: {exc}")
+            except ValueError as exc:
+                record = _bad(report, number, reason(exc))
             out.write(orjson.dumps(record) + b"\n")
             pending += 1
-            if on_progress is not None and pending == _PROGRESS_EVERY:
+            if on_progress is not None and pending == every:
                 on_progress(pending)
                 pending = 0
     if on_progress is not None and pending:
@@ -68,9 +101,28 @@ def evaluate_file(
     return report
 
 
-def _reason(exc: Exception) -> str:
-    if isinstance(exc, InputsInvalid):
-        return "; ".join(f"{name}: {why}" for name, why in exc.errors.items())
-    if isinstance(exc, orjson.JSONDecodeError):
-        return f"not valid JSON: {exc}"
-    return str(exc)
+def _bad(report: EvalReport, number: int, reason: str) -> dict[str, Any]:
+    report.bad.append((number, reason))
+    return {"line": number, "error": reason}
+
+
+def print_outcome(report: EvalReport, headline: str) -> None:
+    """Print ``headline`` (what was evaluated into where) and the count of bad lines; with bad
+    lines, also the first 20 with their problem, then exit with 1."""
+    from repayguard.cli.output import console
+
+    console.print(
+        headline
+        + (f"; [bold red]{len(report.bad):,} bad line(s)[/bold red]" if report.bad else ".")
+    )
+    if report.bad:
+        import typer
+        from rich.table import Table
+
+        table = Table(title=f"Bad lines (first {min(len(report.bad), 20)})", title_justify="left")
+        table.add_column("line", justify="right")
+        table.add_column("problem", overflow="fold")
+        for number, message in report.bad[:20]:
+            table.add_row(str(number), message)
+        console.print(table)
+        raise typer.Exit(1)

@@ -14,12 +14,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
-import orjson
 import typer
 import yaml
 
 from repayguard.cli.policy_common import DataDir, PolicyArg, friendly, maybe_db, policy_ref, read
-from repayguard.cli.policy_eval import EvalReport
+from repayguard.cli.policy_eval import EvalReport, evaluate_lines, print_outcome
 from repayguard.errors import InvalidInput, RepayguardError
 
 if TYPE_CHECKING:
@@ -112,44 +111,20 @@ def evaluate_graph_file(
     """Write the graph's result for each input line to ``target``, in order: exactly the
     object (or list) zen-engine returns as ``result``. A line that is not a JSON object, or on
     which the graph fails, becomes ``{"line": n, "error": ...}`` in its place."""
-    from repayguard.core.jdm import GraphEvaluationError, evaluate
+    from repayguard.core.jdm import evaluate
 
-    report = EvalReport()
-    pending = 0
-    with source.open("rb") as lines, target.open("wb") as out:
-        for number, line in enumerate(lines, start=1):
-            report.lines += 1
-            record: Any
-            try:
-                if not line.strip():
-                    raise ValueError("empty line")
-                request = orjson.loads(line)
-                if not isinstance(request, dict):
-                    raise ValueError("a line must be a JSON object of inputs")
-                record = evaluate(graph, request)
-                report.decided += 1
-            except orjson.JSONDecodeError as exc:
-                record = _bad(report, number, f"not valid JSON: {exc}")
-            except (GraphEvaluationError, ValueError) as exc:
-                record = _bad(report, number, str(exc))
-            out.write(orjson.dumps(record) + b"\n")
-            pending += 1
-            if on_progress is not None and pending == _PROGRESS_EVERY:
-                on_progress(pending)
-                pending = 0
-    if on_progress is not None and pending:
-        on_progress(pending)
-    return report
-
-
-def _bad(report: EvalReport, number: int, reason: str) -> dict[str, Any]:
-    report.bad.append((number, reason))
-    return {"line": number, "error": reason}
+    return evaluate_lines(
+        source,
+        target,
+        lambda _number, request: evaluate(graph, request),
+        every=_PROGRESS_EVERY,
+        on_progress=on_progress,
+    )
 
 
 def eval_graph(loaded: tuple[ImportedGraph, GraphDocument], input_path: Path, out: Path) -> None:
     """``policy eval`` on a decision-graph document, with a progress bar and a summary."""
-    from repayguard.cli.output import console, progress_bar
+    from repayguard.cli.output import progress_bar
 
     graph, meta = loaded
     try:
@@ -162,21 +137,11 @@ def eval_graph(loaded: tuple[ImportedGraph, GraphDocument], input_path: Path, ou
         ) from exc
     with progress_bar(f"Evaluating {meta.name}", total, "lines") as bar:
         report = evaluate_graph_file(graph, input_path, out, on_progress=bar.advance)
-    console.print(
+    print_outcome(
+        report,
         f"{report.decided:,} of {report.lines:,} lines evaluated into {out} "
-        f"(graph {meta.name}, content hash {meta.content_hash[:16]}…)"
-        + (f"; [bold red]{len(report.bad):,} bad line(s)[/bold red]" if report.bad else ".")
+        f"(graph {meta.name}, content hash {meta.content_hash[:16]}…)",
     )
-    if report.bad:
-        from rich.table import Table
-
-        table = Table(title=f"Bad lines (first {min(len(report.bad), 20)})", title_justify="left")
-        table.add_column("line", justify="right")
-        table.add_column("problem", overflow="fold")
-        for number, message in report.bad[:20]:
-            table.add_row(str(number), message)
-        console.print(table)
-        raise typer.Exit(1)
 
 
 def import_jdm(

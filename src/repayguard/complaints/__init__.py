@@ -11,7 +11,6 @@ from repayguard.complaints.escalation import (
     escalation_job,
 )
 from repayguard.complaints.labels import outcome_labels
-from repayguard.complaints.letters import LetterWriter
 from repayguard.complaints.messages import (
     COMPLAINT_ESCALATED,
     COMPLAINT_FILED,
@@ -40,7 +39,6 @@ from repayguard.complaints.service import (
     ComplaintPage,
     ComplaintSetup,
     FileComplaint,
-    LetterInfo,
     borrower_complaints,
     file_complaint,
     list_complaints,
@@ -71,8 +69,6 @@ __all__ = [
     "EscalationReport",
     "FileComplaint",
     "GetComplaint",
-    "LetterInfo",
-    "LetterWriter",
     "QueueFilter",
     "ReasonText",
     "Redecide",

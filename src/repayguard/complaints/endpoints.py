@@ -19,18 +19,20 @@ from repayguard.complaints.resolution import ResolveComplaint, Reversal, resolve
 from repayguard.complaints.review import ComplaintCase, GetComplaint, get_complaint
 from repayguard.complaints.schemas import (
     BorrowerComplaintsRead,
+    CaseNoticeRead,
     ComplaintCaseRead,
     ComplaintIn,
     ComplaintPageRead,
     ComplaintRead,
     CurrentMethodsRead,
     DecisionLineageRead,
-    LetterRead,
     ReasonTextRead,
     ResolveIn,
 )
 from repayguard.complaints.service import ComplaintInfo, ComplaintSetup
-from repayguard.errors import ConfigurationInvalid, OperatorRequired
+from repayguard.errors import ConfigurationInvalid
+from repayguard.identity import acting_operator
+from repayguard.notices import DeliveryRead, NoticeInfo
 from repayguard.platform.clock import Clock
 from repayguard.platform.uow import UnitOfWorkFactory
 
@@ -55,17 +57,6 @@ def _setup(request: Request) -> ComplaintSetup:
 def _principal_kind(request: Request) -> str | None:
     principal = getattr(request.state, "principal", None)
     return getattr(principal, "kind", None)
-
-
-def _operator(request: Request) -> str:
-    principal = getattr(request.state, "principal", None)
-    operator_id = getattr(principal, "operator_id", None)
-    if getattr(principal, "kind", None) != "operator" or not operator_id:
-        raise OperatorRequired(
-            "resolving a complaint needs to know which operator acts",
-            hint="call with an operator's token (security.auth = required)",
-        )
-    return str(operator_id)
 
 
 def _filed_by(request: Request) -> str:
@@ -95,8 +86,30 @@ def _read(found: ComplaintInfo, *, operator: bool = True) -> ComplaintRead:
             "comment": found.comment if operator else None,
             "approval_id": found.approval_id,
             "resolved_at": found.resolved_at,
-            "letters": [LetterRead.model_validate(x, from_attributes=True) for x in found.letters],
+            "notices": [_notice(x, operator=operator) for x in found.notices],
         }
+    )
+
+
+def _notice(sent: NoticeInfo, *, operator: bool) -> CaseNoticeRead:
+    return CaseNoticeRead(
+        notice_id=sent.notice_id,
+        kind=sent.kind,
+        locale=sent.locale,
+        subject=sent.subject,
+        body=sent.body,
+        created_at=sent.created_at,
+        deliveries=[
+            DeliveryRead(
+                channel=d.channel,
+                status=d.status,
+                attempts=d.attempts,
+                next_attempt_at=d.next_attempt_at,
+                delivered_at=d.delivered_at,
+                last_error=d.last_error if operator else None,
+            )
+            for d in sent.deliveries
+        ],
     )
 
 
@@ -108,7 +121,7 @@ def _read(found: ComplaintInfo, *, operator: bool = True) -> ComplaintRead:
 def file(borrower_id: str, body: ComplaintIn, request: Request) -> ComplaintRead:
     """File a complaint against one of the borrower's decisions (their latest by default).
     The case gets its SLA deadline; while it is open the policy sees the borrower's open
-    appeal; the borrower gets a letter saying it was received."""
+    appeal; the borrower gets a notice saying it was received (inbox and every channel)."""
     filed = service.file_complaint(
         service.FileComplaint(
             borrower_id=borrower_id,
@@ -129,8 +142,8 @@ def borrower_cases(
     request: Request,
     limit: Annotated[int, Query(ge=1, le=200, description="Newest first.")] = 50,
 ) -> BorrowerComplaintsRead:
-    """A borrower's cases, newest first, with the letters they were sent. A borrower token
-    reads only its own borrower's cases (never an agent's comment)."""
+    """A borrower's cases, newest first, with the notices they were sent about each. A
+    borrower token reads only its own borrower's cases (never an agent's comment)."""
     found = service.borrower_complaints(borrower_id, uow=_uow(request)(), limit=limit)
     operator = _principal_kind(request) != "borrower"
     return BorrowerComplaintsRead(
@@ -192,8 +205,9 @@ def resolve(complaint_id: str, body: ResolveIn, request: Request) -> ComplaintRe
         if given is not None
         else Reversal()
     )
+    by = acting_operator(request, needed_for="resolving a complaint")
     done = resolve_complaint(
-        ResolveComplaint(complaint_id, _operator(request), body.outcome, body.comment, reversal),
+        ResolveComplaint(complaint_id, by, body.outcome, body.comment, reversal),
         uow=_uow(request),
         setup=_setup(request),
     )

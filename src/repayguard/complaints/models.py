@@ -1,5 +1,5 @@
-"""Complaint tables: each case against a decision, its outcome as a training label, and what the
-borrower was told about it."""
+"""Complaint tables: each case against a decision and its outcome as a training label (what the
+borrower is told about a case is a notice, kept by the notices package)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from sqlalchemy import (
     Index,
     String,
     Text,
-    UniqueConstraint,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -31,9 +30,6 @@ OUTCOMES: Final = (UPHELD, REVERSED)
 DUE_SOON: Final = "due_soon"
 OVERDUE: Final = "overdue"
 ESCALATIONS: Final = (DUE_SOON, OVERDUE)
-RECEIVED: Final = "received"
-RESOLVED: Final = "resolved"
-LETTER_KINDS: Final = (RECEIVED, RESOLVED)
 CONTESTABLE: Final = ("auto_debit", "early_repayment", "manual", "manual_channels")
 """What a borrower may contest: a method's state, or the channels left for repaying by hand."""
 
@@ -123,24 +119,3 @@ class ComplaintLabelRow(Base):
     model_version: Mapped[str] = mapped_column(String(64))
     outcome: Mapped[str] = mapped_column(String(12))
     resolved_at: Mapped[datetime] = mapped_column(UtcDateTime)
-
-
-class ComplaintLetterRow(Base):
-    """What the borrower was told about their case (received, resolved), in their language;
-    they read it with their cases. One per case and kind. Never updated."""
-
-    __tablename__ = "complaint_letters"
-    __table_args__ = (
-        UniqueConstraint("complaint_id", "kind", name="uq_complaint_letters_case_kind"),
-        CheckConstraint(f"kind IN ({_listed(LETTER_KINDS)})", name="known_kind"),
-        Index("ix_complaint_letters_borrower_created", "borrower_id", "created_at"),
-    )
-
-    letter_id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    complaint_id: Mapped[str] = mapped_column(ForeignKey("complaints.complaint_id"))
-    borrower_id: Mapped[str] = mapped_column(String(64))
-    kind: Mapped[str] = mapped_column(String(12))
-    locale: Mapped[str] = mapped_column(String(8))
-    subject: Mapped[str] = mapped_column(String(300))
-    body: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -15,7 +14,6 @@ from repayguard.complaints.models import (
     ACTIVE,
     DUE_SOON,
     ComplaintLabelRow,
-    ComplaintLetterRow,
     ComplaintRow,
 )
 from repayguard.platform.db import table_of
@@ -152,39 +150,6 @@ def labels(session: Session, *, since: datetime | None) -> pl.DataFrame:
         "resolved_at": pl.Datetime("us", "UTC"),
     }
     return pl.DataFrame(rows, schema=schema, orient="row").select(list(schema))
-
-
-def add_letter(session: Session, row: ComplaintLetterRow) -> None:
-    session.add(row)
-    session.flush()
-
-
-def letters_of(
-    session: Session, complaint_ids: Sequence[str]
-) -> dict[str, list[ComplaintLetterRow]]:
-    """Letters per case, oldest first."""
-    if not complaint_ids:
-        return {}
-    found: dict[str, list[ComplaintLetterRow]] = {}
-    rows = session.scalars(
-        select(ComplaintLetterRow)
-        .where(ComplaintLetterRow.complaint_id.in_(list(complaint_ids)))
-        .order_by(ComplaintLetterRow.created_at, ComplaintLetterRow.kind)
-    )
-    for row in rows:
-        found.setdefault(row.complaint_id, []).append(row)
-    return found
-
-
-def letter_exists(session: Session, complaint_id: str, kind: str) -> bool:
-    return (
-        session.scalar(
-            select(ComplaintLetterRow.letter_id).where(
-                ComplaintLetterRow.complaint_id == complaint_id, ComplaintLetterRow.kind == kind
-            )
-        )
-        is not None
-    )
 
 
 def not_on_key(session: Session, key_id: str, *, after: str, limit: int) -> list[ComplaintRow]:

@@ -2,7 +2,7 @@
 person approves (maker-checker).
 
 - **Uphold** closes the case in one transaction: outcome label, open-appeal flag lowered,
-  "resolved" letter, ``repayguard.complaint.resolved``.
+  the borrower's ``complaint_resolved`` notice, ``repayguard.complaint.resolved``.
 - **Reverse** asks approvals for an ``override`` of the borrower's methods (the agent is the
   maker, so the agent can never approve it) and marks the case ``reversal_pending`` with the
   request's id. The case closes as ``reversed`` when the request is approved; if it is
@@ -19,7 +19,7 @@ from typing import Any, Final, Literal
 
 from sqlalchemy.orm import Session
 
-from repayguard import approvals, decisions, entitlements, identity
+from repayguard import approvals, decisions, entitlements, identity, notices
 from repayguard.complaints import repository
 from repayguard.complaints.messages import (
     COMPLAINT_RESOLVED,
@@ -29,14 +29,20 @@ from repayguard.complaints.messages import (
 )
 from repayguard.complaints.models import (
     OPEN,
-    RESOLVED,
     REVERSAL_PENDING,
     REVERSED,
     UPHELD,
     ComplaintLabelRow,
     ComplaintRow,
 )
-from repayguard.complaints.service import ComplaintInfo, ComplaintSetup, existing, info
+from repayguard.complaints.service import (
+    ComplaintInfo,
+    ComplaintSetup,
+    existing,
+    info,
+    tell,
+    told,
+)
 from repayguard.core.policy.outcome import OPEN as OPEN_STATES
 from repayguard.core.policy.outcome import restricts
 from repayguard.decisions import LoggedDecision
@@ -142,7 +148,7 @@ def _decision(session: Session, row: ComplaintRow) -> LoggedDecision:
 
 
 def _close(
-    session: Session,
+    uow: UnitOfWork,
     row: ComplaintRow,
     outcome: str,
     *,
@@ -151,7 +157,9 @@ def _close(
     reviewer: OperatorRead | None = None,
     comment: str | None = None,
 ) -> None:
-    """Close the case as ``outcome``: its label, the flag lowered, the "resolved" letter."""
+    """Close the case as ``outcome``: its label, the flag lowered, the borrower's
+    ``complaint_resolved`` notice — in the caller's transaction."""
+    session = uow.session
     decision = _decision(session, row)
     row.status = outcome
     row.resolved_at = now
@@ -178,7 +186,7 @@ def _close(
         session, row.borrower_id, entitlements.OPEN_APPEAL, reference=row.complaint_id
     )
     session.flush()
-    setup.letters.write(session, RESOLVED, row, decided_at=decision.as_of, now=now)
+    tell(uow, row, notices.NoticeKind.COMPLAINT_RESOLVED, decided_at=decision.as_of, setup=setup)
 
 
 def _uphold(
@@ -189,9 +197,9 @@ def _uphold(
         now = unit.clock.now()
         reviewer = _resolver(session, cmd.by)
         row = _open(existing(session, cmd.complaint_id, for_update=True))
-        _close(session, row, UPHELD, now=now, setup=setup, reviewer=reviewer, comment=cmd.comment)
+        _close(unit, row, UPHELD, now=now, setup=setup, reviewer=reviewer, comment=cmd.comment)
         unit.emit(message(COMPLAINT_RESOLVED, row, outcome=UPHELD))
-        result = info(row, now=now)
+        result = info(row, now=now, told=told(unit, row))
         unit.commit()
     return result
 
@@ -269,7 +277,7 @@ def _reverse(
             row.comment = cmd.comment[:2_000]
             row.updated_at = now
             unit.emit(message(COMPLAINT_REVERSAL_REQUESTED, row))
-            result = info(row, now=now)
+            result = info(row, now=now, told=told(unit, row))
             unit.commit()
     except ComplaintNotOpen:
         approvals.withdraw(
@@ -313,12 +321,12 @@ def settle_reversal(
         if row is None or row.status != REVERSAL_PENDING:
             return None
         if state == APPROVED:
-            _close(session, row, REVERSED, now=now, setup=setup)
+            _close(uow, row, REVERSED, now=now, setup=setup)
             uow.emit(message(COMPLAINT_RESOLVED, row, outcome=REVERSED, approved_by=checker))
         else:
             row.status = OPEN
             row.updated_at = now
             uow.emit(message(COMPLAINT_REVERSAL_REFUSED, row, approval_state=state))
-        result = info(row, now=now)
+        result = info(row, now=now, told=told(uow, row))
         uow.commit()
     return result

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from repayguard import decisions, entitlements, policies
 from repayguard.complaints.messages import COMPLAINT_VIEWED, message
-from repayguard.complaints.service import ComplaintInfo, ComplaintSetup, existing, info, letters
+from repayguard.complaints.service import ComplaintInfo, ComplaintSetup, existing, info, told
 from repayguard.complaints.statements import unseal
 from repayguard.core.policy import CompiledPolicy
 from repayguard.core.policy.explain import explain
@@ -76,7 +76,7 @@ def get_complaint(cmd: GetComplaint, *, uow: UnitOfWork, setup: ComplaintSetup) 
         lineage = lineage_of(found, session=session, setup=setup) if found is not None else None
         current = entitlements.load(session, [row.borrower_id]).get(row.borrower_id)
         case = ComplaintCase(
-            info(row, now=now, letters=letters(session, row.complaint_id), statement=statement),
+            info(row, now=now, told=told(uow, row), statement=statement),
             lineage,
             current,
         )

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
+from repayguard.notices import DeliveryRead
 from repayguard.platform.dto import Schema
 
 Method = Literal["auto_debit", "early_repayment", "manual", "manual_channels"]
@@ -32,12 +33,18 @@ class ComplaintIn(Schema):
     )
 
 
-class LetterRead(Schema):
-    kind: Literal["received", "resolved"]
+class CaseNoticeRead(Schema):
+    """A notice the borrower was sent about the case (it is in their notice inbox too)."""
+
+    notice_id: str
+    kind: str = Field(description="complaint_received or complaint_resolved.")
     locale: str
     subject: str
-    body: str = Field(description="The letter as the borrower received it (plain text).")
+    body: str = Field(description="The notice as the borrower received it (plain text).")
     created_at: datetime
+    deliveries: list[DeliveryRead] = Field(
+        description="Per channel: the inbox at once, external channels with retries."
+    )
 
 
 class ComplaintRead(Schema):
@@ -56,7 +63,9 @@ class ComplaintRead(Schema):
     comment: str | None = Field(description="The agent's reason; shown to operators only.")
     approval_id: str | None = Field(description="The override request reversing the decision.")
     resolved_at: datetime | None
-    letters: list[LetterRead] = Field(default_factory=list)
+    notices: list[CaseNoticeRead] = Field(
+        default_factory=list, description="What the borrower was told about the case."
+    )
 
 
 class BorrowerComplaintsRead(Schema):

@@ -1,10 +1,11 @@
 """Complaint use-cases: file a case against a decision, read the queue and one borrower's cases.
 
 Filing is one transaction: the case (statement encrypted), the borrower's ``open_appeal`` flag
-(entitlements), the "received" letter and ``repayguard.complaint.filed``. The flag reaches the
-policy when the borrower is next decided — at once, by the consumer of that message — so the
-policy says what an open appeal means (the shipped one keeps the current methods,
-``appeal-freeze``). Resolving lives in ``resolution``.
+(entitlements), the borrower's ``complaint_received`` notice (the notices package delivers it)
+and ``repayguard.complaint.filed``. The flag reaches the policy when the borrower is next
+decided — at once, by the consumer of that message — so the policy says what an open appeal
+means (the shipped one keeps the current methods, ``appeal-freeze``). Resolving lives in
+``resolution``.
 """
 
 from __future__ import annotations
@@ -17,19 +18,11 @@ from datetime import datetime, timedelta
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from repayguard import decisions, entitlements
+from repayguard import decisions, entitlements, notices
 from repayguard.approvals import ApprovalContext
 from repayguard.complaints import repository
-from repayguard.complaints.letters import LetterWriter
 from repayguard.complaints.messages import COMPLAINT_FILED, message
-from repayguard.complaints.models import (
-    ACTIVE,
-    CONTESTABLE,
-    OPEN,
-    RECEIVED,
-    ComplaintLetterRow,
-    ComplaintRow,
-)
+from repayguard.complaints.models import ACTIVE, CONTESTABLE, OPEN, ComplaintRow
 from repayguard.complaints.repository import QueueFilter
 from repayguard.complaints.statements import seal
 from repayguard.decisions import DecisionEngine, LoggedDecision
@@ -48,12 +41,13 @@ MAX_STATEMENT = 4_000
 
 @dataclass(frozen=True, slots=True)
 class ComplaintSetup:
-    """What complaints needs, built once by bootstrap: the keyring (statements), the letter
-    writer, the approvals context (a reversal is a manual override), the decision engine in
-    force (lineage, explanations, defaults of a reversal) and the SLA rules."""
+    """What complaints needs, built once by bootstrap: the keyring (statements), the notices
+    setup (what the borrower is told), the approvals context (a reversal is a manual
+    override), the decision engine in force (lineage, explanations, defaults of a reversal)
+    and the SLA rules."""
 
     keyring: Keyring
-    letters: LetterWriter
+    notices: notices.NoticeSetup
     approvals: ApprovalContext
     engine: Callable[[], DecisionEngine]
     sla: timedelta = timedelta(days=15)
@@ -71,15 +65,6 @@ class FileComplaint:
     contested: Sequence[str]
     decision_id: str | None = None
     filed_by: str = "borrower"
-
-
-@dataclass(frozen=True, slots=True)
-class LetterInfo:
-    kind: str
-    locale: str
-    subject: str
-    body: str
-    created_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +86,9 @@ class ComplaintInfo:
     comment: str | None
     approval_id: str | None
     resolved_at: datetime | None
-    letters: tuple[LetterInfo, ...] = ()
+    notices: tuple[notices.NoticeInfo, ...] = ()
+    """What the borrower was told about the case (``complaint_received``,
+    ``complaint_resolved``), each notice with its delivery per channel."""
     statement: str | None = field(default=None, repr=False)
 
 
@@ -115,7 +102,7 @@ def info(
     row: ComplaintRow,
     *,
     now: datetime,
-    letters: Sequence[LetterInfo] = (),
+    told: Sequence[notices.NoticeInfo] = (),
     statement: str | None = None,
 ) -> ComplaintInfo:
     return ComplaintInfo(
@@ -134,7 +121,7 @@ def info(
         comment=row.comment,
         approval_id=row.approval_id,
         resolved_at=row.resolved_at,
-        letters=tuple(letters),
+        notices=tuple(told),
         statement=statement,
     )
 
@@ -177,8 +164,9 @@ def contested_decision(
 
 def file_complaint(cmd: FileComplaint, *, uow: UnitOfWork, setup: ComplaintSetup) -> ComplaintInfo:
     """Open a case against a decision (one active case per borrower and decision) with its
-    SLA deadline, raise the borrower's open-appeal flag, write the "received" letter and emit
-    ``repayguard.complaint.filed`` — all in one transaction."""
+    SLA deadline, raise the borrower's open-appeal flag, send the borrower the
+    ``complaint_received`` notice and emit ``repayguard.complaint.filed`` — all in one
+    transaction."""
     statement = cmd.statement.strip()
     if not statement:
         raise ComplaintInvalid(
@@ -219,22 +207,50 @@ def file_complaint(cmd: FileComplaint, *, uow: UnitOfWork, setup: ComplaintSetup
         entitlements.raise_flag(
             session, cmd.borrower_id, entitlements.OPEN_APPEAL, reference=complaint_id, now=now
         )
-        setup.letters.write(session, RECEIVED, row, decided_at=decision.as_of, now=now)
+        tell(
+            uow, row, notices.NoticeKind.COMPLAINT_RECEIVED, decided_at=decision.as_of, setup=setup
+        )
         uow.emit(message(COMPLAINT_FILED, row, filed_by=row.filed_by))
-        result = info(row, now=now, letters=letters(session, row.complaint_id))
+        result = info(row, now=now, told=told(uow, row))
         uow.commit()
     return result
 
 
-def _letter(row: ComplaintLetterRow) -> LetterInfo:
-    return LetterInfo(row.kind, row.locale, row.subject, row.body, row.created_at)
+def tell(
+    uow: UnitOfWork,
+    row: ComplaintRow,
+    kind: notices.NoticeKind,
+    *,
+    decided_at: datetime,
+    setup: ComplaintSetup,
+) -> None:
+    """Send the borrower the notice of ``kind`` about case ``row`` in the caller's transaction
+    (once per case and kind). It states the case number, the contested decision's time, what
+    is contested, the deadline and the outcome — never the statement or an agent's comment."""
+    notices.record_notice(
+        notices.RecordNotice(
+            row.borrower_id,
+            kind,
+            row.complaint_id,
+            {
+                "case": row.complaint_id,
+                "decided": decided_at,
+                "due": row.due_at,
+                "contested": list(row.contested),
+                "outcome": row.status,
+            },
+            decision_id=row.decision_id,
+        ),
+        uow=uow,
+        setup=setup.notices,
+    )
 
 
-def letters(session: Session, complaint_id: str) -> list[LetterInfo]:
-    """The letters of one case, oldest first."""
-    return [
-        _letter(x) for x in repository.letters_of(session, [complaint_id]).get(complaint_id, [])
-    ]
+def told(uow: UnitOfWork, row: ComplaintRow) -> tuple[notices.NoticeInfo, ...]:
+    """The notices the borrower was sent about case ``row``, oldest first."""
+    return notices.occasion_notices(row.borrower_id, [row.complaint_id], uow=uow).get(
+        row.complaint_id, ()
+    )
 
 
 def _already_open(complaint_id: str | None, decision_id: str) -> ComplaintAlreadyOpen:
@@ -260,15 +276,12 @@ def list_complaints(
 def borrower_complaints(
     borrower_id: str, *, uow: UnitOfWork, limit: int = 50
 ) -> list[ComplaintInfo]:
-    """A borrower's cases, newest first, each with the letters the borrower was sent."""
+    """A borrower's cases, newest first, each with the notices the borrower was sent about it."""
     with uow:
         now = uow.clock.now()
         rows = repository.for_borrower(uow.session, borrower_id, limit=limit)
-        sent = repository.letters_of(uow.session, [r.complaint_id for r in rows])
-        return [
-            info(row, now=now, letters=[_letter(x) for x in sent.get(row.complaint_id, [])])
-            for row in rows
-        ]
+        sent = notices.occasion_notices(borrower_id, [r.complaint_id for r in rows], uow=uow)
+        return [info(row, now=now, told=sent.get(row.complaint_id, ())) for row in rows]
 
 
 def existing(session: Session, complaint_id: str, *, for_update: bool = False) -> ComplaintRow:

@@ -79,7 +79,7 @@ def apply_override(cmd: ApplyOverride, *, uow: UnitOfWork, defaults: MethodState
         tier=found.tier if found is not None else None,
         tier_since=found.tier_since if found is not None else None,
     )
-    repository.upsert(session, [_row(entitlement, now)])
+    repository.upsert(session, [repository.row_of(entitlement, updated_at=now)])
     session.add(
         EntitlementOverrideRow(
             override_id=cmd.approval_id,
@@ -145,7 +145,7 @@ def release_decision(cmd: ReleaseDecision, *, uow: UnitOfWork) -> Entitlement:
         tier=held.tier,
         tier_since=held.tier_since,
     )
-    repository.upsert(session, [_row(entitlement, now)])
+    repository.upsert(session, [repository.row_of(entitlement, updated_at=now)])
     _emit_changed(uow, entitlement, cmd.approval_id)
     return entitlement
 
@@ -183,24 +183,6 @@ def _entitlement(
         tier=tier,
         tier_since=tier_since,
     )
-
-
-def _row(entitlement: Entitlement, now: datetime) -> dict[str, object]:
-    return {
-        "borrower_id": entitlement.borrower_id,
-        "loan_scope": "*",
-        **entitlement.states.as_dict(),
-        "reasons": list(entitlement.reasons),
-        "interim": entitlement.interim.as_dict() if entitlement.interim else None,
-        "effective_at": entitlement.effective_at,
-        "expires_at": entitlement.expires_at,
-        "review_at": entitlement.review_at,
-        "decision_id": entitlement.decision_id,
-        "rule_id": entitlement.rule_id,
-        "tier": entitlement.tier,
-        "tier_since": entitlement.tier_since,
-        "updated_at": now,
-    }
 
 
 def _emit_changed(uow: UnitOfWork, entitlement: Entitlement, approval_id: str) -> None:

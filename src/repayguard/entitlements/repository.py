@@ -97,6 +97,26 @@ def _entitlement(row: Mapping[str, Any]) -> Entitlement:
     )
 
 
+def row_of(entitlement: Entitlement, *, updated_at: datetime) -> dict[str, Any]:
+    """The entitlements row that stores ``entitlement`` (all loans: scope ``*``), for
+    :func:`upsert`; the inverse of reading one."""
+    return {
+        "borrower_id": entitlement.borrower_id,
+        "loan_scope": "*",
+        **entitlement.states.as_dict(),
+        "reasons": list(entitlement.reasons),
+        "interim": entitlement.interim.as_dict() if entitlement.interim else None,
+        "effective_at": entitlement.effective_at,
+        "expires_at": entitlement.expires_at,
+        "review_at": entitlement.review_at,
+        "decision_id": entitlement.decision_id,
+        "rule_id": entitlement.rule_id,
+        "tier": entitlement.tier,
+        "tier_since": entitlement.tier_since,
+        "updated_at": updated_at,
+    }
+
+
 def upsert(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     """Insert or replace entitlement rows (keyed by borrower and loan scope)."""
     if not rows:

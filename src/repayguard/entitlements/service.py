@@ -201,23 +201,7 @@ def apply_decisions(
             tier_since=decision["tier_since"],
         )
         changed.append(entitlement)
-        rows.append(
-            {
-                "borrower_id": entitlement.borrower_id,
-                "loan_scope": "*",
-                **after.as_dict(),
-                "reasons": list(reasons),
-                "interim": entitlement.interim.as_dict() if entitlement.interim else None,
-                "effective_at": entitlement.effective_at,
-                "expires_at": entitlement.expires_at,
-                "review_at": entitlement.review_at,
-                "decision_id": entitlement.decision_id,
-                "rule_id": entitlement.rule_id,
-                "tier": entitlement.tier,
-                "tier_since": entitlement.tier_since,
-                "updated_at": now,
-            }
-        )
+        rows.append(repository.row_of(entitlement, updated_at=now))
     repository.upsert(session, rows)
     return AppliedDecisions(changed, tightened, loosened, held, overridden)
 

@@ -1,6 +1,7 @@
 """Identity and access: operators with roles and passwords, API tokens and sessions, and the
 one permission map."""
 
+from repayguard.identity.callers import acting_operator
 from repayguard.identity.passwords import (
     LoggedIn,
     LogIn,
@@ -48,6 +49,7 @@ __all__ = [
     "RevokeToken",
     "SetPassword",
     "TokenResolver",
+    "acting_operator",
     "add_operator",
     "allows",
     "create_token",

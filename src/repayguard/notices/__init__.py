@@ -1,5 +1,6 @@
 """Notices: advance notice, explanation and restoration for every change of a borrower's
-methods, in their language, delivered through the inbox and external channels with retries."""
+methods, and notices of other occasions (a complaint received or resolved), in the borrower's
+language, delivered through the inbox and external channels with retries."""
 
 from repayguard.notices.channels import (
     DELIVERY_HEADER,
@@ -20,7 +21,9 @@ from repayguard.notices.channels import (
 )
 from repayguard.notices.composer import NoticeComposer, Outlook, RenderedNotice
 from repayguard.notices.consumers import DispatchHandler, NoticeHandler
-from repayguard.notices.planning import MethodChange, NoticeKind, NoticePlan
+from repayguard.notices.occasions import RecordNotice, occasion_notices, record_notice
+from repayguard.notices.planning import OCCASION_KINDS, MethodChange, NoticeKind, NoticePlan
+from repayguard.notices.schemas import DeliveryRead
 from repayguard.notices.service import (
     NOTICE_DELIVERED,
     NOTICE_DELIVERY_FAILED,
@@ -47,6 +50,7 @@ __all__ = [
     "NOTICES_CREATED",
     "NOTICE_DELIVERED",
     "NOTICE_DELIVERY_FAILED",
+    "OCCASION_KINDS",
     "SIGNATURE_HEADER",
     "TIMESTAMP_HEADER",
     "WEBHOOK",
@@ -55,6 +59,7 @@ __all__ = [
     "ChannelFactory",
     "DeliverNotices",
     "DeliveryInfo",
+    "DeliveryRead",
     "DeliveryReport",
     "DispatchHandler",
     "Envelope",
@@ -70,13 +75,16 @@ __all__ = [
     "NoticeSetup",
     "Outlook",
     "RecordChanges",
+    "RecordNotice",
     "RenderedNotice",
     "RetryPolicy",
     "WebhookChannel",
     "deliver_notices",
     "installed_channels",
     "list_notices",
+    "occasion_notices",
     "record_changes",
+    "record_notice",
     "resolve_channels",
     "signature",
     "verify_signature",

@@ -1,5 +1,6 @@
-"""Render a planned notice in the borrower's language: Jinja2 templates per locale and kind,
-at most four plain-language reasons, and what would change the outcome (G6)."""
+"""Render a notice in the borrower's language: Jinja2 templates per locale and kind; for a change
+of methods at most four plain-language reasons and what would change the outcome (G6), for
+another occasion (a complaint) the facts its caller gives."""
 
 from __future__ import annotations
 
@@ -16,7 +17,9 @@ from jinja2 import (
     StrictUndefined,
     TemplateNotFound,
     TemplateSyntaxError,
+    pass_context,
 )
+from jinja2.runtime import Context
 
 from repayguard.core.policy import CompiledPolicy
 from repayguard.core.policy.explain import alternatives
@@ -24,7 +27,7 @@ from repayguard.core.policy.inputs import InputsInvalid, coerce_inputs
 from repayguard.core.reasons import CATALOG, LOCALES, principal
 from repayguard.errors import NoticesMisconfigured
 from repayguard.notices import wording
-from repayguard.notices.planning import MethodChange, NoticeKind, NoticePlan
+from repayguard.notices.planning import OCCASION_KINDS, MethodChange, NoticeKind, NoticePlan
 
 log = structlog.get_logger(__name__)
 
@@ -86,6 +89,18 @@ class NoticeComposer:
             lstrip_blocks=True,
         )
 
+        # Occasion templates get raw facts and word them in the notice's locale with these.
+        @pass_context
+        def moment(context: Context, value: datetime) -> str:
+            return wording.moment_text(value, context["locale"], zone)
+
+        @pass_context
+        def method(context: Context, value: str) -> str:
+            return wording.method_name(value, context["locale"])
+
+        self._env.filters["moment"] = moment
+        self._env.filters["method"] = method
+
     def check_templates(self) -> None:
         """Fail at start-up, naming the file, when a template is missing or does not parse."""
         for locale in LOCALES:
@@ -143,6 +158,7 @@ class NoticeComposer:
         }
         context = {
             "kind": plan.kind.value,
+            "locale": locale,
             "effective": self._when(plan.effective_at, locale),
             "taken": [_change_line(c, locale) for c in plan.changes if c.tightens],
             "given": [_change_line(c, locale) for c in plan.changes if not c.tightens],
@@ -167,8 +183,27 @@ class NoticeComposer:
             "review": self._when(entitlement.review_at, locale),
             "expires": self._when(entitlement.expires_at, locale),
         }
-        template = self._env.get_template(f"{locale}/{plan.kind.value}.txt.j2")
-        module = template.make_module(context)
+        return self._render(plan.kind, locale, context, codes)
+
+    def render_occasion(
+        self, kind: NoticeKind, locale: str, facts: Mapping[str, Any]
+    ) -> RenderedNotice:
+        """The notice of an occasion ``kind`` (a complaint received or resolved) in ``locale``.
+
+        ``facts`` are raw values the template words itself: ``locale`` is added, and the
+        filters ``moment`` (a datetime in the notices' time zone) and ``method`` (a method's
+        name) write them in the notice's language."""
+        if kind not in OCCASION_KINDS:
+            raise ValueError(f"{kind.value!r} notices are planned from changes of methods")
+        if locale not in LOCALES:
+            raise ValueError(f"no notice templates for locale {locale!r}; use one of {LOCALES}")
+        return self._render(kind, locale, {**facts, "kind": kind.value, "locale": locale}, ())
+
+    def _render(
+        self, kind: NoticeKind, locale: str, context: Mapping[str, Any], codes: tuple[str, ...]
+    ) -> RenderedNotice:
+        template = self._env.get_template(f"{locale}/{kind.value}.txt.j2")
+        module = template.make_module(dict(context))
         subject = str(getattr(module, "subject", "")).strip()
         if not subject:
             raise ValueError(f"notice template {template.name} sets no subject")

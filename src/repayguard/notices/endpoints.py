@@ -20,7 +20,15 @@ def borrower_notices(
     request: Request,
     limit: Annotated[int, Query(ge=1, le=200, description="Newest first, at most this many.")] = 50,
     kind: Annotated[
-        Literal["advance", "explanation", "restoration", "withdrawal"] | None,
+        Literal[
+            "advance",
+            "explanation",
+            "restoration",
+            "withdrawal",
+            "complaint_received",
+            "complaint_resolved",
+        ]
+        | None,
         Query(description="Only notices of this kind."),
     ] = None,
 ) -> NoticePage:
@@ -49,6 +57,7 @@ def borrower_notices(
                 created_at=n.created_at,
                 decision_id=n.decision_id,
                 rule_id=n.rule_id,
+                occasion_id=n.occasion_id,
                 deliveries=[
                     DeliveryRead(
                         channel=d.channel,

@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from repayguard.platform.db import Base, UtcDateTime
@@ -15,8 +24,11 @@ class NoticeRow(Base):
     """One notice as the borrower received it: rendered in their locale, with the structured
     facts it states (changes, reasons, what would change the outcome). Never updated.
 
-    One notice per (borrower, decision, rule, kind): an explanation asked for twice — once when
-    a change is written already in force, once by the scheduler that activates it — exists once.
+    A notice about a change of methods names its decision and rule; one per (borrower,
+    decision, rule, kind): an explanation asked for twice — once when a change is written
+    already in force, once by the scheduler that activates it — exists once. A notice about
+    another occasion (a complaint received or resolved) names it in ``occasion_id``; one per
+    (borrower, occasion, kind).
     """
 
     __tablename__ = "notices"
@@ -24,14 +36,22 @@ class NoticeRow(Base):
         UniqueConstraint(
             "borrower_id", "decision_id", "rule_id", "kind", name="uq_notices_occasion"
         ),
+        UniqueConstraint("borrower_id", "occasion_id", "kind", name="uq_notices_kind_occasion"),
+        CheckConstraint(
+            "occasion_id IS NOT NULL OR (decision_id IS NOT NULL AND rule_id IS NOT NULL)",
+            name="change_or_occasion",
+        ),
         Index("ix_notices_borrower_created", "borrower_id", "created_at"),
     )
 
     notice_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     borrower_id: Mapped[str] = mapped_column(String(64))
-    kind: Mapped[str] = mapped_column(String(16))
-    decision_id: Mapped[str] = mapped_column(String(32))
-    rule_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))
+    decision_id: Mapped[str | None] = mapped_column(String(32))
+    """The decision the notice is about (a change's decision; an occasion's, if it has one)."""
+    rule_id: Mapped[str | None] = mapped_column(String(64))
+    occasion_id: Mapped[str | None] = mapped_column(String(64))
+    """What a notice not about a change of methods is about (a complaint's id)."""
     locale: Mapped[str] = mapped_column(String(8))
     subject: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)

@@ -23,17 +23,26 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Final
 
 from repayguard.core.policy.outcome import OPEN
 from repayguard.entitlements import METHODS, Entitlement, MethodStates, tightens
 
 
 class NoticeKind(StrEnum):
+    """Every kind of notice; each has a template ``<locale>/<kind>.txt.j2``."""
+
     ADVANCE = "advance"
     EXPLANATION = "explanation"
     RESTORATION = "restoration"
     WITHDRAWAL = "withdrawal"
+    COMPLAINT_RECEIVED = "complaint_received"
+    COMPLAINT_RESOLVED = "complaint_resolved"
+
+
+OCCASION_KINDS: Final = frozenset({NoticeKind.COMPLAINT_RECEIVED, NoticeKind.COMPLAINT_RESOLVED})
+"""Kinds written for an occasion other than a change of methods (``record_notice``); the rules
+above never plan them."""
 
 
 @dataclass(frozen=True, slots=True)

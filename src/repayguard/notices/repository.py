@@ -95,6 +95,35 @@ def add(
         session.execute(insert(_DELIVERIES), list(deliveries))
 
 
+def occasion_notice(
+    session: Session, borrower_id: str, occasion_id: str, kind: str
+) -> NoticeRow | None:
+    """The borrower's notice of ``kind`` about ``occasion_id``, if one was written."""
+    return session.scalars(
+        select(NoticeRow).where(
+            NoticeRow.borrower_id == borrower_id,
+            NoticeRow.occasion_id == occasion_id,
+            NoticeRow.kind == kind,
+        )
+    ).one_or_none()
+
+
+def about_occasions(
+    session: Session, borrower_id: str, occasion_ids: Sequence[str]
+) -> list[NoticeRow]:
+    """The borrower's notices about these occasions, oldest first."""
+    found: list[NoticeRow] = []
+    for chunk in _chunks(occasion_ids):
+        found.extend(
+            session.scalars(
+                select(NoticeRow).where(
+                    NoticeRow.borrower_id == borrower_id, NoticeRow.occasion_id.in_(chunk)
+                )
+            )
+        )
+    return sorted(found, key=lambda r: (r.created_at, r.kind, r.notice_id))
+
+
 def for_borrower(
     session: Session, borrower_id: str, *, limit: int, kind: str | None
 ) -> list[NoticeRow]:

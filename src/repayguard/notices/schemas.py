@@ -26,7 +26,10 @@ class DeliveryRead(Schema):
 
 class NoticeRead(Schema):
     notice_id: str
-    kind: str = Field(description="advance, explanation, restoration or withdrawal.")
+    kind: str = Field(
+        description="advance, explanation, restoration, withdrawal (changes of methods), "
+        "complaint_received or complaint_resolved."
+    )
     locale: str
     subject: str
     body: str = Field(description="The notice as the borrower received it (plain text).")
@@ -42,8 +45,11 @@ class NoticeRead(Schema):
         description="Advance notices: when the change takes effect."
     )
     created_at: datetime
-    decision_id: str
-    rule_id: str
+    decision_id: str | None = Field(description="The decision the notice is about, if any.")
+    rule_id: str | None = Field(description="The policy row of a change of methods.")
+    occasion_id: str | None = Field(
+        description="What a notice of another occasion is about (complaints: the case id)."
+    )
     deliveries: list[DeliveryRead]
 
 

@@ -67,7 +67,18 @@ class NoticeRef:
     notice_id: str
     borrower_id: str
     kind: str
-    decision_id: str
+    decision_id: str | None
+    occasion_id: str | None = None
+
+    def as_payload(self) -> dict[str, Any]:
+        """How ``repayguard.notices.created`` names the notice."""
+        return {
+            "notice_id": self.notice_id,
+            "borrower_id": self.borrower_id,
+            "kind": self.kind,
+            "decision_id": self.decision_id,
+            "occasion_id": self.occasion_id,
+        }
 
 
 def record_changes(cmd: RecordChanges, *, uow: UnitOfWork, setup: NoticeSetup) -> list[NoticeRef]:
@@ -105,22 +116,7 @@ def record_changes(cmd: RecordChanges, *, uow: UnitOfWork, setup: NoticeSetup) -
         created = _write(session, plans, now=now, setup=setup)
         repository.save_baselines(session, seen, now=now)
         if created:
-            uow.emit(
-                Message(
-                    NOTICES_CREATED,
-                    {
-                        "notices": [
-                            {
-                                "notice_id": ref.notice_id,
-                                "borrower_id": ref.borrower_id,
-                                "kind": ref.kind,
-                                "decision_id": ref.decision_id,
-                            }
-                            for ref in created
-                        ]
-                    },
-                )
-            )
+            uow.emit(Message(NOTICES_CREATED, {"notices": [ref.as_payload() for ref in created]}))
         uow.commit()
     return created
 
@@ -148,9 +144,7 @@ def _write(
     refs: list[NoticeRef] = []
     for plan in fresh:
         entitlement = plan.entitlement
-        locale = locales.get(plan.borrower_id) or setup.default_locale
-        if locale not in LOCALES:
-            locale = setup.default_locale
+        locale = notice_locale(locales.get(plan.borrower_id), setup)
         outlook = (
             setup.composer.outlook(plan, inputs.get(entitlement.decision_id))
             if _explains(plan)
@@ -165,6 +159,7 @@ def _write(
                 "kind": plan.kind.value,
                 "decision_id": entitlement.decision_id,
                 "rule_id": entitlement.rule_id,
+                "occasion_id": None,
                 "locale": locale,
                 "subject": rendered.subject[:300],
                 "body": rendered.body,
@@ -175,10 +170,7 @@ def _write(
                 "created_at": now,
             }
         )
-        deliveries.append(_delivery(notice_id, INBOX, now=now, delivered=True))
-        deliveries.extend(
-            _delivery(notice_id, channel, now=now, delivered=False) for channel in setup.channels
-        )
+        deliveries.extend(delivery_rows(notice_id, setup, now=now))
         refs.append(
             NoticeRef(notice_id, plan.borrower_id, plan.kind.value, entitlement.decision_id)
         )
@@ -192,6 +184,23 @@ def _explains(plan: NoticePlan) -> bool:
     return plan.kind == NoticeKind.EXPLANATION or (
         plan.kind == NoticeKind.RESTORATION and restricts(plan.entitlement.states)
     )
+
+
+def notice_locale(profile_locale: str | None, setup: NoticeSetup) -> str:
+    """The locale a notice is written in: the borrower's profile locale when notices have
+    templates for it, else the configured default."""
+    if profile_locale is not None and profile_locale in LOCALES:
+        return profile_locale
+    return setup.default_locale
+
+
+def delivery_rows(notice_id: str, setup: NoticeSetup, *, now: datetime) -> list[dict[str, Any]]:
+    """A new notice's deliveries: in the inbox at once, pending (due now) on every external
+    channel, from where the dispatcher sends them with retries and backoff."""
+    return [
+        _delivery(notice_id, INBOX, now=now, delivered=True),
+        *(_delivery(notice_id, channel, now=now, delivered=False) for channel in setup.channels),
+    ]
 
 
 def _delivery(notice_id: str, channel: str, *, now: datetime, delivered: bool) -> dict[str, Any]:
@@ -445,42 +454,46 @@ class NoticeInfo:
     what_would_change: tuple[dict[str, Any], ...]
     effective_at: datetime | None
     created_at: datetime
-    decision_id: str
-    rule_id: str
+    decision_id: str | None
+    rule_id: str | None
+    """None for a notice about another occasion than a change of methods."""
     deliveries: tuple[DeliveryInfo, ...]
+    occasion_id: str | None = None
+    """What a notice not about a change of methods is about (a complaint's id)."""
 
 
 def list_notices(cmd: ListNotices, *, uow: UnitOfWork) -> list[NoticeInfo]:
     """The borrower's inbox with each notice's delivery record per channel."""
     with uow:
         rows = repository.for_borrower(uow.session, cmd.borrower_id, limit=cmd.limit, kind=cmd.kind)
-        deliveries = repository.deliveries_of(uow.session, [r.notice_id for r in rows])
-        return [
-            NoticeInfo(
-                notice_id=row.notice_id,
-                borrower_id=row.borrower_id,
-                kind=row.kind,
-                locale=row.locale,
-                subject=row.subject,
-                body=row.body,
-                reasons=tuple(row.reasons),
-                changes=tuple(row.changes),
-                what_would_change=tuple(row.what_would_change),
-                effective_at=row.effective_at,
-                created_at=row.created_at,
-                decision_id=row.decision_id,
-                rule_id=row.rule_id,
-                deliveries=tuple(
-                    DeliveryInfo(
-                        d.channel,
-                        d.status,
-                        d.attempts,
-                        d.next_attempt_at,
-                        d.delivered_at,
-                        d.last_error,
-                    )
-                    for d in deliveries.get(row.notice_id, [])
-                ),
-            )
-            for row in rows
-        ]
+        return notice_infos(uow.session, rows)
+
+
+def notice_infos(session: Session, rows: Sequence[NoticeRow]) -> list[NoticeInfo]:
+    """``rows`` as callers see them, each with its delivery record per channel."""
+    deliveries = repository.deliveries_of(session, [r.notice_id for r in rows])
+    return [
+        NoticeInfo(
+            notice_id=row.notice_id,
+            borrower_id=row.borrower_id,
+            kind=row.kind,
+            locale=row.locale,
+            subject=row.subject,
+            body=row.body,
+            reasons=tuple(row.reasons),
+            changes=tuple(row.changes),
+            what_would_change=tuple(row.what_would_change),
+            effective_at=row.effective_at,
+            created_at=row.created_at,
+            decision_id=row.decision_id,
+            rule_id=row.rule_id,
+            occasion_id=row.occasion_id,
+            deliveries=tuple(
+                DeliveryInfo(
+                    d.channel, d.status, d.attempts, d.next_attempt_at, d.delivered_at, d.last_error
+                )
+                for d in deliveries.get(row.notice_id, [])
+            ),
+        )
+        for row in rows
+    ]

@@ -334,4 +334,47 @@ def read_graph(document: Mapping[str, Any]) -> tuple[JdmGraph, list[Refusal]]:
         if cycle:
             names = " -> ".join(repr(graph.node(i).name) for i in cycle)
             r.refuse(f"the graph has a cycle ({names})", hint="decision graphs must be acyclic")
+    if not r.refusals:
+        for node in _dead_ends(graph):
+            r.refuse(
+                "its result reaches no output node, yet it writes nested fields (zen-engine still "
+                "runs such a node, and those writes can land in objects shared with the input)",
+                node={"id": node.id, "name": node.name},
+                hint="connect the node to an output node, or delete it",
+            )
     return graph, r.refusals
+
+
+def _dead_ends(graph: JdmGraph) -> list[AnyNode]:
+    """Nodes whose result no output node receives and that write nested paths (none when the
+    graph has no output node: then the last nodes' results are the graph's result). A dead
+    end writing only top-level keys changes nothing anyone reads, and is accepted."""
+    outputs = {n.id for n in graph.nodes if isinstance(n, OutputNode)}
+    if not outputs:
+        return []
+    feeds: dict[str, list[str]] = {}
+    for edge in graph.edges:
+        feeds.setdefault(edge.target, []).append(edge.source)
+    reaching, stack = set(outputs), list(outputs)
+    while stack:
+        for source in feeds.get(stack.pop(), ()):
+            if source not in reaching:
+                reaching.add(source)
+                stack.append(source)
+    return [
+        n
+        for n in graph.nodes
+        if n.id not in reaching and not isinstance(n, InputNode) and _writes_nested(n)
+    ]
+
+
+def _writes_nested(node: AnyNode) -> bool:
+    """Whether the node assigns below the top level (``a.b``): only such writes can reach
+    objects the node's output shares with its input."""
+    if isinstance(node, ExpressionNode):
+        paths = [assignment.key for assignment in node.assignments]
+    elif isinstance(node, TableNode):
+        paths = [column.field or "" for column in node.outputs]
+    else:
+        return False
+    return any("." in path for path in [*paths, node.transform.output_path or ""])

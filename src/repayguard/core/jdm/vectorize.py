@@ -18,27 +18,10 @@ import polars as pl
 from repayguard.core.jdm.columns import ROOT, Cols, Leaf, Path
 from repayguard.core.jdm.importer import Compiled, ExpressionIR, SwitchIR, TableIR
 from repayguard.core.jdm.values import NODES_KEY, to_json
-from repayguard.core.zen import ZenError, ast, referenced_paths, to_polars
+from repayguard.core.zen import CLOCK_FUNCTIONS, ZenError, ast, referenced_paths, to_polars
 
 ColumnRef = tuple[pl.Expr, pl.DataType]
 SCOPE = "\x00scope"  # stands for ``$`` (the node's earlier results) in an expression node
-_CLOCK = frozenset(
-    [
-        "date",
-        "time",
-        "year",
-        "dayOfWeek",
-        "dayOfMonth",
-        "dayOfYear",
-        "weekOfYear",
-        "monthOfYear",
-        "monthString",
-        "dateString",
-        "weekdayString",
-        "startOf",
-        "endOf",
-    ]
-)
 
 
 def _children(node: Any) -> Iterable[Any]:
@@ -89,7 +72,7 @@ def _constant(compiled: Compiled) -> tuple[bool, Any]:
         return False, None
     if _any(node, lambda n: isinstance(n, ast.Identifier) and n.name.startswith("$")):
         return False, None
-    if _any(node, lambda n: isinstance(n, ast.Call) and n.name in _CLOCK):
+    if _any(node, lambda n: isinstance(n, ast.Call) and n.name in CLOCK_FUNCTIONS):
         return False, None
     try:
         return True, to_json(compiled.run.evaluate_value({}))

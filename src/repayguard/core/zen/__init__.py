@@ -9,12 +9,14 @@ from repayguard.core.zen import ast
 from repayguard.core.zen.ast import Node
 from repayguard.core.zen.compiled import Expression, UnaryTest, compile_expression, compile_unary
 from repayguard.core.zen.errors import ZenError, ZenEvaluationError, ZenSyntaxError, ZenUnsupported
+from repayguard.core.zen.functions import CLOCK_FUNCTIONS
 from repayguard.core.zen.parser import parse_expression, parse_unary
 from repayguard.core.zen.tree import referenced_paths
 from repayguard.core.zen.values import Value, to_host, to_value
 from repayguard.core.zen.vectorized import to_polars
 
 __all__ = [
+    "CLOCK_FUNCTIONS",
     "Expression",
     "Node",
     "UnaryTest",

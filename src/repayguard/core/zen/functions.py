@@ -316,6 +316,10 @@ _DATE_PARTS: Final = (
     "weekdayString",
 )
 
+CLOCK_FUNCTIONS: Final = frozenset({"date", "time", *_DATE_PARTS, "startOf", "endOf"})
+"""The functions whose result can depend on the evaluation's clock (``now``): an expression
+calling one is never a constant, and is not evaluated in columns."""
+
 FUNCTIONS: Final[dict[str, Function]] = {
     "len": _len,
     "contains": _contains,

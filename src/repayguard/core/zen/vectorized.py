@@ -25,6 +25,7 @@ import polars as pl
 from repayguard.core.zen import ast, floats, numbers, tree
 from repayguard.core.zen.errors import ZenError
 from repayguard.core.zen.evaluator import Frame, compile_node
+from repayguard.core.zen.functions import CLOCK_FUNCTIONS
 from repayguard.core.zen.values import IntervalValue, Value
 
 Kind = Literal["int", "float", "str", "bool", "null"]
@@ -368,14 +369,8 @@ def _reads_context(node: ast.Node) -> bool:
 
 def _uses_clock(node: ast.Node) -> bool:
     return tree.has(
-        node, (ast.Call,), lambda n: isinstance(n, ast.Call) and n.name in _CLOCK_FUNCTIONS
+        node, (ast.Call,), lambda n: isinstance(n, ast.Call) and n.name in CLOCK_FUNCTIONS
     )
-
-
-_CLOCK_FUNCTIONS: Final = frozenset(
-    {"date", "time", "year", "dayOfWeek", "dayOfMonth", "dayOfYear", "weekOfYear", "monthOfYear"}
-    | {"monthString", "dateString", "weekdayString", "startOf", "endOf"}
-)
 
 
 def _threshold(col: _Col, operator: str, value: Decimal) -> pl.Expr:

@@ -1,4 +1,5 @@
-"""Notices: what each borrower was told, delivery per channel, the baseline per borrower.
+"""Notices: what each borrower was told (about a change of methods, or another occasion such as
+a complaint), delivery per channel, the baseline per borrower.
 
 Revision ID: 0007_notices
 Revises: 0001
@@ -22,9 +23,10 @@ def upgrade() -> None:
         "notices",
         sa.Column("notice_id", sa.String(length=32), nullable=False),
         sa.Column("borrower_id", sa.String(length=64), nullable=False),
-        sa.Column("kind", sa.String(length=16), nullable=False),
-        sa.Column("decision_id", sa.String(length=32), nullable=False),
-        sa.Column("rule_id", sa.String(length=64), nullable=False),
+        sa.Column("kind", sa.String(length=32), nullable=False),
+        sa.Column("decision_id", sa.String(length=32), nullable=True),
+        sa.Column("rule_id", sa.String(length=64), nullable=True),
+        sa.Column("occasion_id", sa.String(length=64), nullable=True),
         sa.Column("locale", sa.String(length=8), nullable=False),
         sa.Column("subject", sa.String(length=300), nullable=False),
         sa.Column("body", sa.Text(), nullable=False),
@@ -33,9 +35,16 @@ def upgrade() -> None:
         sa.Column("what_would_change", sa.JSON(), nullable=False),
         sa.Column("effective_at", repayguard.platform.db.UtcDateTime(timezone=True), nullable=True),
         sa.Column("created_at", repayguard.platform.db.UtcDateTime(timezone=True), nullable=False),
+        sa.CheckConstraint(
+            "occasion_id IS NOT NULL OR (decision_id IS NOT NULL AND rule_id IS NOT NULL)",
+            name=op.f("ck_notices_change_or_occasion"),
+        ),
         sa.PrimaryKeyConstraint("notice_id", name=op.f("pk_notices")),
         sa.UniqueConstraint(
             "borrower_id", "decision_id", "rule_id", "kind", name=op.f("uq_notices_occasion")
+        ),
+        sa.UniqueConstraint(
+            "borrower_id", "occasion_id", "kind", name=op.f("uq_notices_kind_occasion")
         ),
     )
     op.create_index(

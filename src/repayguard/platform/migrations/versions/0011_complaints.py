@@ -1,6 +1,6 @@
-"""Complaints and appeals: cases with their SLA, outcome labels, letters to the borrower; and the
-open-case flags (``borrower_flags``, kept by entitlements) through which the policy sees an
-open appeal.
+"""Complaints and appeals: cases with their SLA and outcome labels; and the open-case flags
+(``borrower_flags``, kept by entitlements) through which the policy sees an open appeal. What
+the borrower is told about a case is a notice (``notices``, 0007_notices).
 
 Revision ID: 0011_complaints
 Revises: 0001
@@ -106,37 +106,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("complaint_id", name=op.f("pk_complaint_labels")),
     )
     op.create_index("ix_complaint_labels_resolved_at", "complaint_labels", ["resolved_at"])
-    op.create_table(
-        "complaint_letters",
-        sa.Column("letter_id", sa.String(length=32), nullable=False),
-        sa.Column("complaint_id", sa.String(length=32), nullable=False),
-        sa.Column("borrower_id", sa.String(length=64), nullable=False),
-        sa.Column("kind", sa.String(length=12), nullable=False),
-        sa.Column("locale", sa.String(length=8), nullable=False),
-        sa.Column("subject", sa.String(length=300), nullable=False),
-        sa.Column("body", sa.Text(), nullable=False),
-        sa.Column("created_at", repayguard.platform.db.UtcDateTime(timezone=True), nullable=False),
-        sa.CheckConstraint(
-            "kind IN ('received', 'resolved')", name=op.f("ck_complaint_letters_known_kind")
-        ),
-        sa.ForeignKeyConstraint(
-            ["complaint_id"],
-            ["complaints.complaint_id"],
-            name=op.f("fk_complaint_letters_complaint_id_complaints"),
-        ),
-        sa.PrimaryKeyConstraint("letter_id", name=op.f("pk_complaint_letters")),
-        sa.UniqueConstraint("complaint_id", "kind", name=op.f("uq_complaint_letters_case_kind")),
-    )
-    op.create_index(
-        "ix_complaint_letters_borrower_created",
-        "complaint_letters",
-        ["borrower_id", "created_at"],
-    )
 
 
 def downgrade() -> None:
-    op.drop_index("ix_complaint_letters_borrower_created", table_name="complaint_letters")
-    op.drop_table("complaint_letters")
     op.drop_index("ix_complaint_labels_resolved_at", table_name="complaint_labels")
     op.drop_table("complaint_labels")
     op.drop_index(op.f("ix_complaints_approval_id"), table_name="complaints")
