@@ -44,6 +44,12 @@ def test_demo_without_serving_prints_the_summary_and_exits_0(tmp_path: Path) -> 
     assert "T1" in result.stdout
     assert "2,000 borrowers decided" in result.stdout
     assert "Traceback" not in result.stderr
+    # The commands it suggests carry the demo's token, one unbroken line each.
+    assert "  TOKEN=$(cat .repayguard/demo/demo-token.txt)\n" in result.stdout
+    suggested = [line for line in result.stdout.splitlines() if line.startswith("  curl ")]
+    assert len(suggested) == 2
+    assert all('-H "Authorization: Bearer $TOKEN"' in line for line in suggested)
+    assert (tmp_path / ".repayguard" / "demo" / "demo-token.txt").read_text().startswith("rg_")
 
 
 @pytest.mark.slow

@@ -110,9 +110,12 @@ def demo(
             f"[bold]{container.decision_engine.compiled.version}[/bold] and model "
             f"[bold]{container.decision_engine.model.version}[/bold]."
         )
-        token = _demo_token(container, data_dir)
-        examples = _examples(container, port, token)
+        token_file = _demo_token(container, data_dir)
+        examples, tries = _examples(container, port, token_file)
     console.print(examples)
+    console.print("[bold]Try[/bold] (the API needs a token; the demo made one):")
+    for line in tries:
+        console.print(f"  {line}", soft_wrap=True, markup=False, highlight=False)
     if serve:
         serve_api(settings, host="127.0.0.1", port=port)
     else:
@@ -125,19 +128,20 @@ def _months_before(moment: datetime, months: int) -> datetime:
     return moment.replace(year=index // 12, month=index % 12 + 1, day=min(moment.day, 28))
 
 
-def _demo_token(container: Container, data_dir: Path) -> str:
-    """A service token for trying the API, also saved in the demo folder (demo only)."""
+def _demo_token(container: Container, data_dir: Path) -> Path:
+    """A service token for trying the API, saved in the demo folder (demo only); its file."""
     from repayguard.identity import CreateToken, create_token
 
     issued = create_token(CreateToken("service", "demo-app"), uow=container.uow())
     saved = data_dir / "demo-token.txt"
     saved.write_text(issued.secret + "\n")
     saved.chmod(0o600)
-    return issued.secret
+    return saved
 
 
-def _examples(container: Container, port: int, token: str) -> Panel:
-    """A few borrowers worth looking at, with the requests that show their methods."""
+def _examples(container: Container, port: int, token_file: Path) -> tuple[Panel, list[str]]:
+    """A few borrowers worth looking at, and the commands (one per line, never wrapped, so they
+    copy whole) that show their methods through the API with the demo's token."""
     picks: list[tuple[str, Entitlement]] = []
     with container.session_factory() as session:
         for label, states in (
@@ -163,12 +167,11 @@ def _examples(container: Container, port: int, token: str) -> Panel:
         )
     base = f"http://127.0.0.1:{port}"
     who = picks[0][1].borrower_id if picks else "B0000001"
-    body = Table.grid()
-    body.add_row(table)
-    body.add_row("")
-    body.add_row(f"[bold]Try:[/bold] curl {base}/v1/borrowers/{who}/repayment-methods")
-    body.add_row(
-        f"     curl -X POST {base}/v1/authorize -H 'content-type: application/json' "
-        f'-d \'{{"borrower_id": "{who}", "method": "auto_debit"}}\''
-    )
-    return Panel(body, title="Borrowers to look at", title_align="left")
+    auth = '-H "Authorization: Bearer $TOKEN"'
+    tries = [
+        f"TOKEN=$(cat {token_file})",
+        f"curl {auth} {base}/v1/borrowers/{who}/repayment-methods",
+        f"curl {auth} -X POST {base}/v1/authorize -H 'content-type: application/json' "
+        f'-d \'{{"borrower_id": "{who}", "method": "auto_debit"}}\'',
+    ]
+    return Panel(table, title="Borrowers to look at", title_align="left"), tries
