@@ -99,17 +99,7 @@ def _notice(sent: NoticeInfo, *, operator: bool) -> CaseNoticeRead:
         subject=sent.subject,
         body=sent.body,
         created_at=sent.created_at,
-        deliveries=[
-            DeliveryRead(
-                channel=d.channel,
-                status=d.status,
-                attempts=d.attempts,
-                next_attempt_at=d.next_attempt_at,
-                delivered_at=d.delivered_at,
-                last_error=d.last_error if operator else None,
-            )
-            for d in sent.deliveries
-        ],
+        deliveries=[DeliveryRead.of(d, operator=operator) for d in sent.deliveries],
     )
 
 

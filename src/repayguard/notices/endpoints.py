@@ -58,17 +58,7 @@ def borrower_notices(
                 decision_id=n.decision_id,
                 rule_id=n.rule_id,
                 occasion_id=n.occasion_id,
-                deliveries=[
-                    DeliveryRead(
-                        channel=d.channel,
-                        status=d.status,
-                        attempts=d.attempts,
-                        next_attempt_at=d.next_attempt_at,
-                        delivered_at=d.delivered_at,
-                        last_error=d.last_error if operator else None,
-                    )
-                    for d in n.deliveries
-                ],
+                deliveries=[DeliveryRead.of(d, operator=operator) for d in n.deliveries],
             )
             for n in found
         ],

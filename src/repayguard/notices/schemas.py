@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
 from repayguard.platform.dto import Schema
+
+if TYPE_CHECKING:
+    from repayguard.notices.service import DeliveryInfo
 
 
 class NoticeReasonRead(Schema):
@@ -22,6 +25,18 @@ class DeliveryRead(Schema):
     next_attempt_at: datetime | None
     delivered_at: datetime | None
     last_error: str | None = Field(description="Shown to operators only.")
+
+    @classmethod
+    def of(cls, delivery: DeliveryInfo, *, operator: bool) -> DeliveryRead:
+        """One delivery as the API shows it; its last error only to operators."""
+        return cls(
+            channel=delivery.channel,
+            status=delivery.status,
+            attempts=delivery.attempts,
+            next_attempt_at=delivery.next_attempt_at,
+            delivered_at=delivery.delivered_at,
+            last_error=delivery.last_error if operator else None,
+        )
 
 
 class NoticeRead(Schema):
