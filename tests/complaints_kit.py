@@ -36,6 +36,31 @@ rows:
 )
 """Unlike the shipped policy (``appeal-freeze`` keeps the methods), this one suspends them."""
 
+FREEZING_POLICY = policy_text(
+    "appeal-freezes",
+    """\
+inputs:
+  failed_debits_30d: {type: integer, minimum: 0}
+  open_appeal: {type: boolean}
+hit_policy: first
+rows:
+  - id: appeal-freeze
+    description: An open appeal keeps the methods the borrower has now.
+    when: {open_appeal: "true"}
+    then: keep
+    reasons: [APPEAL_PENDING]
+  - id: some-failed-debits
+    description: Three failed debits restrict early repayment after two weeks' notice.
+    when: {failed_debits_30d: ">= 3"}
+    then: {early_repayment: restricted}
+    reasons: [REPEATED_FAILED_DEBITS]
+    notice_days: 14
+    max_days: 30
+    review_after_days: 14
+""",
+)
+"""Like the shipped policy (``keep`` while an appeal is open), with a notice period to pre-empt."""
+
 
 def setup_of(container: Container) -> complaints.ComplaintSetup:
     assert container.complaints is not None

@@ -11,7 +11,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from notice_kit import inbox, one_pass, profile
+from notice_kit import failed_debits, inbox, one_pass, profile
 from repayguard import complaints, entitlements
 from repayguard.bootstrap import Container, bootstrap
 from repayguard.complaints.models import ComplaintRow
@@ -29,6 +29,7 @@ from repayguard.platform.clock import FixedClock
 from approvals_kit import make_team
 from builders import failing_debits_history, healthy_history
 from complaints_kit import (
+    FREEZING_POLICY,
     SUSPENDING_POLICY,
     entitlement,
     file,
@@ -200,15 +201,26 @@ def test_an_open_appeal_reaches_the_policy_until_the_case_is_upheld(
     assert resolved_notice.notice_id in [n.notice_id for n in inbox(container, "B1")]
 
 
-@pytest.fixture
-def suspending(database_url: str, tmp_path: Path, clock: FixedClock) -> Iterator[Container]:
+def under_policy(
+    text: str, database_url: str, tmp_path: Path, clock: FixedClock
+) -> Iterator[Container]:
     policy = tmp_path / "policy.yaml"
-    policy.write_text(SUSPENDING_POLICY)
+    policy.write_text(text)
     settings = make_settings(database_url, tmp_path, policy_path=policy)
     with bootstrap(
         settings, clock=clock, bus=RecordingBus(), migrate=True, serve_view=True
     ) as built:
         yield built
+
+
+@pytest.fixture
+def suspending(database_url: str, tmp_path: Path, clock: FixedClock) -> Iterator[Container]:
+    yield from under_policy(SUSPENDING_POLICY, database_url, tmp_path, clock)
+
+
+@pytest.fixture
+def freezing(database_url: str, tmp_path: Path, clock: FixedClock) -> Iterator[Container]:
+    yield from under_policy(FREEZING_POLICY, database_url, tmp_path, clock)
 
 
 def test_a_policy_that_says_so_suspends_the_contested_restriction_while_the_case_is_open(
@@ -234,6 +246,49 @@ def test_a_policy_that_says_so_suspends_the_contested_restriction_while_the_case
     resolve(container, case.complaint_id, team["cara"], "uphold")
     back = entitlement(container, "B1")
     assert (back.rule_id, back.states.early_repayment) == ("failing-debits", "restricted")
+
+
+def test_an_open_appeal_pre_empts_a_restriction_still_in_its_notice_period(
+    freezing: Container, clock: FixedClock
+) -> None:
+    container = freezing
+    team = make_team(container)
+    profile(container, "B1", "en")
+    ingest(container, failed_debits("B1", NOW, [5, 4, 3]))
+    announced = entitlement(container, "B1")
+    assert (announced.states.early_repayment, announced.effective_at) == (
+        "restricted",
+        NOW + timedelta(days=14),
+    )
+    assert announced.interim is not None and announced.interim.early_repayment == "allowed"
+    clock.advance(timedelta(days=1))
+
+    case = file(container, "B1", ("early_repayment",))
+
+    frozen = entitlement(container, "B1")
+    assert (frozen.rule_id, frozen.states.early_repayment, frozen.interim) == (
+        "appeal-freeze",
+        "allowed",
+        None,
+    ), "kept as in force: the announced restriction does not go ahead while the case is open"
+    assert container.view is not None and container.view.get("B1") == frozen
+    told = inbox(container, "B1")
+    assert told[0].kind == "advance"
+    assert sorted(n.kind for n in told[1:]) == ["complaint_received", "withdrawal"], "same instant"
+    clock.advance(timedelta(days=14))
+    one_pass(container)
+    assert entitlement(container, "B1").states.early_repayment == "allowed", "nothing activated"
+
+    resolve(container, case.complaint_id, team["cara"], "uphold")
+
+    again = entitlement(container, "B1")
+    assert (again.rule_id, again.states.early_repayment, again.effective_at) == (
+        "some-failed-debits",
+        "restricted",
+        clock.now() + timedelta(days=14),
+    ), "upheld: the policy decides afresh and a new notice period starts"
+    latest = sorted(n.kind for n in inbox(container, "B1")[-2:])
+    assert latest == ["advance", "complaint_resolved"], "told of both, at the same instant"
 
 
 def test_the_sla_is_escalated_as_it_nears_and_once_overdue_once_each(

@@ -78,7 +78,7 @@ def decide_borrowers(
             model=engine.model,
             bands=engine.bands,
             policy=engine.compiled,
-            previous=current,
+            previous=entitlements.in_force_for_open_cases(session, current, as_of=as_of),
             borrowers=borrowers,
         )
         run_id = uuid.uuid4().hex

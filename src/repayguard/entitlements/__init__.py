@@ -25,6 +25,7 @@ from repayguard.entitlements.service import (
     apply_decisions,
     change_messages,
     current_frame,
+    in_force_for_open_cases,
     held_messages,
     overrides_at,
 )
@@ -62,6 +63,7 @@ __all__ = [
     "apply_override",
     "change_messages",
     "current_frame",
+    "in_force_for_open_cases",
     "flags_of",
     "held_messages",
     "load",

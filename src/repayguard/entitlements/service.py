@@ -10,6 +10,7 @@ from typing import Any, Final
 import polars as pl
 from sqlalchemy.orm import Session
 
+from repayguard.core.pipeline import FLAG_INPUTS
 from repayguard.entitlements import flags, repository
 from repayguard.entitlements.states import (
     METHODS,
@@ -23,6 +24,7 @@ from repayguard.platform.messages import Message
 ENTITLEMENTS_CHANGED: Final = "repayguard.entitlements.changed"
 DECISIONS_HELD: Final = "repayguard.decisions.held"
 CHANGES_PER_MESSAGE: Final = 2_000
+_STATE_COLUMNS: Final = ("auto_debit", "early_repayment", "manual", "manual_channels")
 OVERRIDE_RULE: Final = "manual-override"
 """The ``rule_id`` of an entitlement set by an approved manual override."""
 
@@ -120,6 +122,51 @@ def current_frame(session: Session, borrowers: Sequence[str] | None) -> pl.DataF
         schema=repository.CURRENT_SCHEMA,
     )
     return flags.with_flags(named, session, borrowers)
+
+
+def in_force_for_open_cases(
+    session: Session, current: pl.DataFrame, *, as_of: datetime
+) -> pl.DataFrame:
+    """The policy's ``previous`` input: ``current`` (from ``current_frame``), except that a
+    borrower with an open case (appeal or hardship) whose restriction is still in its notice
+    period shows the states in force, not the announced ones.
+
+    So a ``keep`` row for open cases (G5: an open case pre-empts tightening) keeps what the
+    borrower has now, and the pending tightening is withdrawn rather than taking effect while
+    the case is open; once it closes, the policy decides afresh and a restriction it still calls
+    for starts a new notice period. Everyone else is passed through untouched (``current``
+    stays the run's baseline for finding changes). Costs one indexed read of the flagged
+    borrowers' entitlements.
+    """
+    flagged = current.filter(pl.any_horizontal(pl.col(flag) for flag in FLAG_INPUTS))
+    if flagged.is_empty():
+        return current
+    pending = {
+        borrower: entitlement.interim
+        for borrower, entitlement in repository.load(
+            session, flagged.get_column("borrower_id").to_list()
+        ).items()
+        if entitlement.interim is not None and as_of < entitlement.effective_at
+    }
+    if not pending:
+        return current
+    interim = pl.DataFrame(
+        {
+            "borrower_id": list(pending),
+            "_auto_debit": [states.auto_debit for states in pending.values()],
+            "_early_repayment": [states.early_repayment for states in pending.values()],
+            "_manual": [states.manual for states in pending.values()],
+            "_manual_channels": [list(states.manual_channels) for states in pending.values()],
+        },
+        schema={
+            "borrower_id": pl.String(),
+            **{f"_{name}": current.schema[name] for name in _STATE_COLUMNS},
+        },
+    )
+    joined = current.join(interim, on="borrower_id", how="left", maintain_order="left")
+    return joined.with_columns(
+        pl.coalesce(f"_{name}", name).alias(name) for name in _STATE_COLUMNS
+    ).drop(f"_{name}" for name in _STATE_COLUMNS)
 
 
 def apply_decisions(
