@@ -25,6 +25,7 @@ from repayguard.approvals import (
     ApprovalContext,
     ExpireOverdueRequests,
     HeldDecisions,
+    SupersededHeldDecisions,
 )
 from repayguard.audit import AuditTrail, make_audit_observer
 from repayguard.complaints import (
@@ -240,6 +241,15 @@ def _wire_approvals(container: Container) -> None:
             HeldDecisions(lifetime=lifetimes["decision"]),
             uow=container.uow,
         ),
+    )
+    superseded = SupersededHeldDecisions()
+    container.bus.subscribe(
+        entitlements.ENTITLEMENTS_CHANGED,
+        idempotent("approvals.superseded_by_change", superseded.on_changed, uow=container.uow),
+    )
+    container.bus.subscribe(
+        decisions.RUN_COMPLETED,
+        idempotent("approvals.superseded_by_run", superseded.on_run, uow=container.uow),
     )
 
 

@@ -12,12 +12,13 @@ import polars as pl
 import pytest
 from sqlalchemy import update
 
-from repayguard import approvals, entitlements, risk
+from repayguard import approvals, decisions, entitlements, risk
 from repayguard.approvals.models import ApprovalRequestRow
 from repayguard.bootstrap import Container, bootstrap
 from repayguard.decisions import DecideBorrowers, decide_borrowers
 from repayguard.errors import (
     ApprovalCheckerNotAllowed,
+    ApprovalNotPending,
     ApprovalPayloadChanged,
     ApprovalPayloadInvalid,
     BorrowerNotFound,
@@ -28,6 +29,8 @@ from repayguard.errors import (
 from repayguard.ingestion import IngestEvents, ingest_events
 from repayguard.platform.bus import RecordingBus
 from repayguard.platform.clock import FixedClock
+from repayguard.platform.messages import Message
+from repayguard.platform.uow import UnitOfWork
 from repayguard.risk.models import ModelVersionRow
 
 from approvals_kit import APPROVAL_POLICY, context_of, make_team, override
@@ -214,6 +217,65 @@ def test_a_decision_requiring_approval_waits_and_applies_exactly_when_approved(
     assert _pending_decisions(container) == []
 
 
+def _held_for_b1(container: Container, clock: FixedClock) -> approvals.ApprovalRead:
+    """B1 decided healthy, then three failed debits: a tightening held for approval."""
+    ingest_events(IngestEvents(healthy_history("B1", NOW), source="t"), uow=container.uow())
+    tail = failing_debits_history("B1", NOW)[-4:]
+    ingest_events(IngestEvents(tail, source="t"), uow=container.uow())
+    (request,) = _pending_decisions(container)
+    clock.advance(timedelta(hours=2))
+    assert decide(container, "B2") == 0
+    assert _pending_decisions(container) == [request], "a run that did not decide B1 leaves it"
+    clock.advance(timedelta(days=11))  # the first failed debit leaves the 30-day window
+    return request
+
+
+def _withdrawn_decisions(container: Container) -> list[approvals.ApprovalRead]:
+    where = approvals.QueueFilter(state="withdrawn", kind="decision")
+    return approvals.list_requests(where, uow=container.uow()).items
+
+
+def test_a_held_decision_that_a_later_run_no_longer_proposes_is_withdrawn(
+    held: Container, clock: FixedClock
+) -> None:
+    container = held
+    request = _held_for_b1(container, clock)
+
+    assert decide(container, "B1") == 0
+
+    assert _pending_decisions(container) == []
+    (gone,) = _withdrawn_decisions(container)
+    assert gone.request_id == request.request_id
+    assert gone.comment is not None
+    assert gone.comment.startswith("superseded: the borrower's methods are now set by decision")
+
+
+def test_a_run_that_proposes_another_outcome_withdraws_the_held_one_by_itself(
+    held: Container, clock: FixedClock
+) -> None:
+    """The run's own message suffices: here it is handled before (without) the change's."""
+    container = held
+    request = _held_for_b1(container, clock)
+    quiet = UnitOfWork(container.session_factory, clock=container.clock)  # messages stay queued
+    report = decide_borrowers(
+        DecideBorrowers(borrower_ids=["B1"]),
+        uow=quiet,
+        engine=container.decision_engine,
+        history_days=container.settings.decisions.history_days,
+    )
+    handler = approvals.SupersededHeldDecisions()
+    run = Message(decisions.RUN_COMPLETED, {"run_id": report.run_id})
+
+    handler.on_run(run, container.uow())
+
+    (gone,) = _withdrawn_decisions(container)
+    assert gone.request_id == request.request_id
+    assert gone.comment is not None
+    assert gone.comment.endswith("no longer proposes this change")
+    handler.on_run(Message(decisions.RUN_COMPLETED, {"run_id": report.run_id}), container.uow())
+    assert len(_withdrawn_decisions(container)) == 1, "nothing pending any more"
+
+
 def test_a_rejected_decision_is_not_proposed_again_and_a_stale_one_is_not_applied(
     held: Container,
 ) -> None:
@@ -238,8 +300,20 @@ def test_a_rejected_decision_is_not_proposed_again_and_a_stale_one_is_not_applie
         container, team["cara"], "override", override("B2", manual_channels=["app_balance"])
     )
     approve(container, team["paul"], cover.request_id)
-    with pytest.raises(ApprovalPayloadChanged, match="changed since"):
+
+    where = approvals.QueueFilter(state="withdrawn", kind="decision")
+    (stale,) = approvals.list_requests(where, uow=container.uow()).items
+    assert (stale.request_id, stale.comment) == (
+        second.request_id,
+        f"superseded: the borrower's methods are now set by decision {cover.request_id}",
+    ), "withdrawn as soon as the override replaced what it was held against"
+    with pytest.raises(ApprovalNotPending, match="already withdrawn"):
         approve(container, team["pat"], second.request_id)
+    release = entitlements.ReleaseDecision(
+        entitlements.HeldDecision.from_payload(second.payload), second.request_id, "pat"
+    )
+    with pytest.raises(ApprovalPayloadChanged, match="changed since"), container.uow() as uow:
+        entitlements.release_decision(release, uow=uow)  # had it been approved before that
     stored = entitlement(container, "B2")
     assert stored is not None
     assert stored.rule_id == entitlements.OVERRIDE_RULE

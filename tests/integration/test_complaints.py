@@ -260,7 +260,8 @@ def test_an_open_appeal_pre_empts_a_restriction_still_in_its_notice_period(
         "restricted",
         NOW + timedelta(days=14),
     )
-    assert announced.interim is not None and announced.interim.early_repayment == "allowed"
+    assert announced.interim is not None
+    assert announced.interim.early_repayment == "allowed"
     clock.advance(timedelta(days=1))
 
     case = file(container, "B1", ("early_repayment",))
@@ -271,7 +272,8 @@ def test_an_open_appeal_pre_empts_a_restriction_still_in_its_notice_period(
         "allowed",
         None,
     ), "kept as in force: the announced restriction does not go ahead while the case is open"
-    assert container.view is not None and container.view.get("B1") == frozen
+    assert container.view is not None
+    assert container.view.get("B1") == frozen
     told = inbox(container, "B1")
     assert told[0].kind == "advance"
     assert sorted(n.kind for n in told[1:]) == ["complaint_received", "withdrawal"], "same instant"

@@ -2,7 +2,7 @@
 emergency reviews are applied only after a second person approves exactly what was asked."""
 
 from repayguard.approvals.bulk import BULK_KIND, BulkApprove, BulkOutcome, Refusal, bulk_approve
-from repayguard.approvals.consumers import HeldDecisions
+from repayguard.approvals.consumers import HeldDecisions, SupersededHeldDecisions
 from repayguard.approvals.jobs import ExpireOverdueRequests
 from repayguard.approvals.kinds import (
     DEFAULT_LIFETIMES,
@@ -58,6 +58,7 @@ __all__ = [
     "Refusal",
     "Reject",
     "RequestApproval",
+    "SupersededHeldDecisions",
     "Withdraw",
     "approve",
     "bulk_approve",

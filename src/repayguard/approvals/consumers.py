@@ -1,4 +1,5 @@
-"""Bus consumer of approvals: decisions held for approval become requests, one per borrower."""
+"""Bus consumers of approvals: decisions held for approval become requests, one per borrower;
+requests the borrower's changed entitlement made stale are withdrawn."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any, Final
 
+from repayguard import decisions
 from repayguard.approvals import kinds, repository, rules, service
 from repayguard.approvals.models import REJECTED
 from repayguard.entitlements import HeldDecision
@@ -71,4 +73,53 @@ class HeldDecisions:
                     session, prepared, kind="decision", now=now, lifetime=self._lifetime
                 )
                 uow.emit(service.requested(row))
+            uow.commit()
+
+
+class SupersededHeldDecisions:
+    """Withdraws pending held-decision requests that can no longer be what the checker
+    should decide (wrap each handler with ``platform.consumers.idempotent``):
+
+    - ``on_changed`` (``repayguard.entitlements.changed``): the borrower's entitlement was
+      replaced by something other than the one the decision was held against (a later
+      decision, an override, a reversal) — approving it would be refused
+      (``entitlements.release_decision``);
+    - ``on_run`` (``repayguard.decisions.run_completed``): a later run decided the borrower
+      and no longer proposes that change (their risk improved, a case opened).
+
+    Withdrawing at once, with what replaced the request, keeps the approvers' queue to what
+    can still be approved instead of leaving stale requests there until they expire. A queue
+    without pending held decisions costs one indexed probe per message.
+    """
+
+    def on_changed(self, message: Message, uow: UnitOfWork) -> None:
+        now_set_by = {
+            entitlement["borrower_id"]: entitlement["decision_id"]
+            for entitlement in message.payload["entitlements"]
+        }
+        with uow:
+            for row in repository.pending_about(uow.session, "decision", list(now_set_by)):
+                current = now_set_by[row.subject]
+                if row.payload.get("base_decision_id") != current:
+                    why = f"superseded: the borrower's methods are now set by decision {current}"
+                    uow.emit(service.system_withdraw(row, uow.clock.now(), why))
+            uow.commit()
+
+    def on_run(self, message: Message, uow: UnitOfWork) -> None:
+        with uow:
+            session = uow.session
+            pending = repository.pending_about(session, "decision", None)
+            decided = decisions.run_outcomes(
+                session, message.payload["run_id"], [row.subject for row in pending]
+            )
+            for row in pending:
+                outcome = decided.get(row.subject)
+                if outcome is None or all(
+                    outcome[key] == row.payload.get(key) for key in ("rule_id", "states", "reasons")
+                ):
+                    continue  # not in this run, or held again as it was
+                why = (
+                    f"superseded: decision {outcome['decision_id']} no longer proposes this change"
+                )
+                uow.emit(service.system_withdraw(row, uow.clock.now(), why))
             uow.commit()

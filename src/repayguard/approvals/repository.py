@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
 from repayguard.approvals.models import PENDING, ApprovalRequestRow
@@ -34,15 +34,33 @@ def add(session: Session, row: ApprovalRequestRow) -> None:
     session.flush()
 
 
-def get(
-    session: Session, request_id: str, *, for_update: bool = False
-) -> ApprovalRequestRow | None:
-    """One request; ``for_update`` locks it until the transaction ends (PostgreSQL; SQLite
-    serialises writers on the database)."""
-    query = select(ApprovalRequestRow).where(ApprovalRequestRow.request_id == request_id)
-    if for_update:
-        query = query.with_for_update()
-    return session.scalars(query).first()
+def get(session: Session, request_id: str) -> ApprovalRequestRow | None:
+    """One request (to decide one, :func:`claim` it first)."""
+    return session.scalars(
+        select(ApprovalRequestRow).where(ApprovalRequestRow.request_id == request_id)
+    ).first()
+
+
+def claim(session: Session, request_id: str) -> bool:
+    """Hold the request for this transaction if it is still pending; False when it is not
+    (or does not exist).
+
+    A compare-and-set that changes nothing (``UPDATE ... SET state = state WHERE state =
+    'pending'``), so that deciding reads the request only once no one else can decide it: on
+    PostgreSQL it locks the row, and a caller that waited for a concurrent decision re-checks
+    ``state`` on the row that decision committed; on SQLite it takes the database's write
+    lock, so what the caller reads next is the latest committed state. ``SELECT ... FOR
+    UPDATE`` is not enough on SQLite: it locks nothing and runs before the write transaction
+    begins, so two deciders could both read the request as pending.
+    """
+    held = session.execute(
+        update(ApprovalRequestRow)
+        .where(ApprovalRequestRow.request_id == request_id, ApprovalRequestRow.state == PENDING)
+        .values(state=ApprovalRequestRow.state)
+        .returning(ApprovalRequestRow.request_id)
+        .execution_options(synchronize_session=False)
+    ).first()
+    return held is not None
 
 
 def pending_for(session: Session, kind: str, subject: str) -> ApprovalRequestRow | None:
@@ -54,6 +72,25 @@ def pending_for(session: Session, kind: str, subject: str) -> ApprovalRequestRow
             ApprovalRequestRow.state == PENDING,
         )
     ).first()
+
+
+def pending_about(
+    session: Session, kind: str, subjects: Sequence[str] | None, *, chunk: int = 500
+) -> list[ApprovalRequestRow]:
+    """The pending requests of ``kind`` about any of ``subjects`` (None: every subject); none
+    when no request of that kind is pending at all (one indexed probe for a quiet queue)."""
+    pending = (ApprovalRequestRow.kind == kind, ApprovalRequestRow.state == PENDING)
+    if session.scalar(select(ApprovalRequestRow.request_id).where(*pending).limit(1)) is None:
+        return []
+    if subjects is None:
+        return list(session.scalars(select(ApprovalRequestRow).where(*pending)))
+    found: list[ApprovalRequestRow] = []
+    for start in range(0, len(subjects), chunk):
+        part = subjects[start : start + chunk]
+        found += session.scalars(
+            select(ApprovalRequestRow).where(*pending, ApprovalRequestRow.subject.in_(part))
+        )
+    return found
 
 
 def latest_for(session: Session, kind: str, subject: str) -> ApprovalRequestRow | None:

@@ -7,7 +7,10 @@ The rules, and where each holds:
 - a checker-only operator (``approver``) cannot initiate: initiating needs
   ``approvals:request`` and the kind's own permission (identity's one permission map);
 - at most one pending request per (kind, subject) — checked here and by a partial unique
-  index;
+  index, whose refusal of a concurrent submission is reported as the same error;
+- a request is decided once — deciding (approve, reject, withdraw) first claims it with a
+  compare-and-set on its state, so of two operators deciding it at once the second finds it
+  decided, and the database's triggers refuse a second decision whoever writes it;
 - approval applies exactly what was submitted: the payload's sha256 is pinned at submission
   and re-computed before applying, and applying re-checks what the payload refers to;
 - requests expire: past ``expires_at`` they cannot be decided, and :func:`expire_due` (the
@@ -226,12 +229,15 @@ def _decidable(
 
 
 def _pending(session: Session, request_id: str, now: datetime) -> ApprovalRequestRow:
-    row = repository.get(session, request_id, for_update=True)
+    """The request, still pending and held by this transaction until it ends: of two
+    operators deciding it at once, the second reads it as the first left it."""
+    claimed = repository.claim(session, request_id)
+    row = repository.get(session, request_id)
     if row is None:
         raise ApprovalNotFound(
             f"no approval request {request_id!r}", hint="'repayguard approvals list' shows them"
         )
-    if row.state != PENDING:
+    if not claimed or row.state != PENDING:
         raise ApprovalNotPending(f"request {request_id} is already {row.state}")
     if now >= row.expires_at:
         raise ApprovalExpired(

@@ -5,14 +5,17 @@ from repayguard.decisions.engine import DecisionEngine, load_engine
 from repayguard.decisions.lineage import LoggedDecision, find_decision, recent_decisions
 from repayguard.decisions.repository import inputs_of, latest_inputs
 from repayguard.decisions.service import (
+    RUN_COMPLETED,
     DecideBorrowers,
     DecisionRunReport,
     decide_borrowers,
     logged_outcome,
+    run_outcomes,
     summarise,
 )
 
 __all__ = [
+    "RUN_COMPLETED",
     "DecideBorrowers",
     "DecisionEngine",
     "DecisionRunReport",
@@ -25,5 +28,6 @@ __all__ = [
     "load_engine",
     "logged_outcome",
     "recent_decisions",
+    "run_outcomes",
     "summarise",
 ]

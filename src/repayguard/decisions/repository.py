@@ -64,6 +64,19 @@ def get(session: Session, decision_id: str) -> DecisionRow | None:
     return session.get(DecisionRow, decision_id)
 
 
+def of_run(session: Session, run_id: str, borrowers: Sequence[str]) -> list[DecisionRow]:
+    """The decisions run ``run_id`` took for any of ``borrowers`` (a few: looked up by id)."""
+    found: list[DecisionRow] = []
+    for start in range(0, len(borrowers), 500):
+        part = borrowers[start : start + 500]
+        found += session.scalars(
+            select(DecisionRow).where(
+                DecisionRow.run_id == run_id, DecisionRow.borrower_id.in_(part)
+            )
+        )
+    return found
+
+
 def recent(session: Session, borrower_id: str, *, limit: int) -> list[DecisionRow]:
     """The borrower's latest decisions, newest first."""
     return list(

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import polars as pl
 from sqlalchemy.orm import Session
@@ -16,9 +16,11 @@ from repayguard.core import guardrails
 from repayguard.core.pipeline import decide
 from repayguard.decisions import repository
 from repayguard.decisions.engine import DecisionEngine
-from repayguard.decisions.models import DecisionRunRow
+from repayguard.decisions.models import DecisionRow, DecisionRunRow
 from repayguard.platform.messages import Message
 from repayguard.platform.uow import UnitOfWork
+
+RUN_COMPLETED: Final = "repayguard.decisions.run_completed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +128,7 @@ def decide_borrowers(
             uow.emit(message)
         uow.emit(
             Message(
-                "repayguard.decisions.run_completed",
+                RUN_COMPLETED,
                 {
                     "run_id": run_id,
                     "mode": cmd.mode,
@@ -170,8 +172,22 @@ def logged_outcome(session: Session, decision_id: str) -> dict[str, Any] | None:
     """What the decision log holds for ``decision_id`` (borrower, rule, method states,
     reasons), or None: approvals checks a held decision against it before applying it."""
     row = repository.get(session, decision_id)
-    if row is None:
-        return None
+    return None if row is None else _outcome(row)
+
+
+def run_outcomes(
+    session: Session, run_id: str, borrowers: Sequence[str]
+) -> dict[str, dict[str, Any]]:
+    """What run ``run_id`` decided for those of ``borrowers`` it covered, by borrower, as
+    ``logged_outcome`` tells it plus the ``decision_id``: approvals finds held decisions a
+    later run no longer proposes."""
+    return {
+        row.borrower_id: {"decision_id": row.decision_id, **_outcome(row)}
+        for row in repository.of_run(session, run_id, borrowers)
+    }
+
+
+def _outcome(row: DecisionRow) -> dict[str, Any]:
     return {
         "borrower_id": row.borrower_id,
         "rule_id": row.rule_id,

@@ -25,8 +25,8 @@ from repayguard.entitlements.service import (
     apply_decisions,
     change_messages,
     current_frame,
-    in_force_for_open_cases,
     held_messages,
+    in_force_for_open_cases,
     overrides_at,
 )
 from repayguard.entitlements.states import METHODS, Entitlement, MethodStates, tightens
@@ -63,9 +63,9 @@ __all__ = [
     "apply_override",
     "change_messages",
     "current_frame",
-    "in_force_for_open_cases",
     "flags_of",
     "held_messages",
+    "in_force_for_open_cases",
     "load",
     "lower_flag",
     "overrides_at",
