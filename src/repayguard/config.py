@@ -52,6 +52,12 @@ class SecuritySettings(BaseModel):
     token_cache_seconds: float = Field(
         default=30.0, ge=0, description="How long a resolved token is trusted without a lookup."
     )
+    token_use_audit_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="How often the API calls of each token are written to the audit trail, "
+        "in summary (one record per token per interval).",
+    )
     secret_key: SecretStr = Field(
         default=SecretStr(_DEVELOPMENT_SECRET),
         description="Key for keyed pseudonyms and signatures (32+ characters).",

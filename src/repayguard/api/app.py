@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import structlog
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from repayguard import __version__, decisions, keys, policies
 from repayguard.api.idempotency import IdempotencyMiddleware, IdempotencyStore
@@ -19,6 +23,7 @@ from repayguard.borrowers.endpoints import router as borrowers_router
 from repayguard.complaints.endpoints import router as complaints_router
 from repayguard.entitlements.endpoints import router as entitlements_router
 from repayguard.errors import RepayguardError
+from repayguard.identity import TokenUsage
 from repayguard.identity.endpoints import router as identity_router
 from repayguard.ingestion.endpoints import router as ingestion_router
 from repayguard.notices.endpoints import router as notices_router
@@ -26,15 +31,32 @@ from repayguard.policies.endpoints import router as policies_router
 from repayguard.risk.endpoints import router as models_router
 
 PROBLEM = "application/problem+json"
+log = structlog.get_logger(__name__)
 
 
 def create_app(container: Container) -> FastAPI:
     """The API over a built container; the container outlives no request it serves."""
 
+    usage = TokenUsage(clock=container.clock) if container.tokens is not None else None
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        yield
-        container.close()
+        every = container.settings.security.token_use_audit_seconds
+        writer = (
+            asyncio.create_task(_write_token_use(usage, container, every))
+            if usage is not None
+            else None
+        )
+        try:
+            yield
+        finally:
+            if writer is not None:
+                writer.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await writer
+            if usage is not None:
+                usage.flush(uow=container.uow)  # what the last window counted
+            container.close()
 
     app = FastAPI(
         title="repayguard",
@@ -48,6 +70,7 @@ def create_app(container: Container) -> FastAPI:
     app.state.view = container.view
     app.state.clock = container.clock
     app.state.tokens = container.tokens
+    app.state.token_usage = usage
     app.state.keyring = container.keyring
     app.state.policy_profiles = policies.profiles()
     app.state.portfolio_reader = decisions.latest_inputs
@@ -106,3 +129,14 @@ def create_app(container: Container) -> FastAPI:
         return JSONResponse(body, status_code=422, media_type=PROBLEM)
 
     return app
+
+
+async def _write_token_use(usage: TokenUsage, container: Container, every: float) -> None:
+    """Write the API calls counted per token to the audit trail every ``every`` seconds; a
+    failed write keeps its counts for the next attempt."""
+    while True:
+        await asyncio.sleep(every)
+        try:
+            await run_in_threadpool(usage.flush, uow=container.uow)
+        except Exception:
+            log.exception("token_use.write_failed", hint="counts kept for the next interval")

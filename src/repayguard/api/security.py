@@ -10,7 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from repayguard.audit import set_actor
 from repayguard.errors import PermissionDenied, TokenInvalid
-from repayguard.identity import PUBLIC, ROUTES, Principal, TokenResolver, allows
+from repayguard.identity import PUBLIC, ROUTES, Principal, TokenResolver, TokenUsage, allows
 
 ANONYMOUS_ACTOR: Final = "api:unauthenticated"
 """The audit actor of a request made while access control is off (a local trial)."""
@@ -43,9 +43,19 @@ def guard(
             "this endpoint needs an API token (Authorization: Bearer …)",
             hint="create one with 'repayguard token create'",
         )
-    principal: Principal = resolver.resolve(credentials.credentials)
+    usage: TokenUsage | None = request.app.state.token_usage
+    route_name = f"{request.method} {path}"
+    try:
+        principal: Principal = resolver.resolve(credentials.credentials)
+    except TokenInvalid:
+        if usage is not None:
+            usage.record_rejected(route_name)
+        raise
     borrower_id = request.path_params.get("borrower_id")
-    if not allows(principal, permission, borrower_id=borrower_id):
+    allowed = allows(principal, permission, borrower_id=borrower_id)
+    if usage is not None:
+        usage.record(principal, route_name, allowed=allowed)
+    if not allowed:
         raise PermissionDenied(
             f"a {principal.role or principal.kind} token may not {request.method} {path}"
             + (" for another borrower" if principal.kind == "borrower" else "")

@@ -55,11 +55,11 @@ class HeldDecisions:
                 if pending is not None:
                     if same_proposal(pending.payload, proposal):
                         continue
-                    uow.emit(
-                        service.system_withdraw(
-                            pending, now, f"superseded by decision {held.decision_id}"
-                        )
-                    )
+                    why = f"superseded by decision {held.decision_id}"
+                    withdrawn = service.system_withdraw(session, pending, now, why)
+                    if withdrawn is None:
+                        continue  # an approver decided it meanwhile; the next run proposes anew
+                    uow.emit(withdrawn)
                     session.flush()
                 else:
                     last = repository.latest_for(session, "decision", held.borrower_id)
@@ -102,7 +102,7 @@ class SupersededHeldDecisions:
                 current = now_set_by[row.subject]
                 if row.payload.get("base_decision_id") != current:
                     why = f"superseded: the borrower's methods are now set by decision {current}"
-                    uow.emit(service.system_withdraw(row, uow.clock.now(), why))
+                    _emit(uow, service.system_withdraw(uow.session, row, uow.clock.now(), why))
             uow.commit()
 
     def on_run(self, message: Message, uow: UnitOfWork) -> None:
@@ -121,5 +121,10 @@ class SupersededHeldDecisions:
                 why = (
                     f"superseded: decision {outcome['decision_id']} no longer proposes this change"
                 )
-                uow.emit(service.system_withdraw(row, uow.clock.now(), why))
+                _emit(uow, service.system_withdraw(session, row, uow.clock.now(), why))
             uow.commit()
+
+
+def _emit(uow: UnitOfWork, message: Message | None) -> None:
+    if message is not None:
+        uow.emit(message)

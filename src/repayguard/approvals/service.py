@@ -307,7 +307,8 @@ def expire_due(now: datetime, *, uow: UnitOfWork, limit: int = 1_000) -> list[Ap
     """Close pending requests whose time has passed (the scheduler's job); returns them.
     Idempotent: a request is expired once, and a second run finds nothing."""
     with uow:
-        rows = repository.due(uow.session, now, limit=limit)
+        due = repository.due(uow.session, now, limit=limit)
+        rows = [row for row in due if _claimed(uow.session, row)]
         for row in rows:
             _decide(row, EXPIRED, now, comment="not decided in time")
             uow.emit(message(APPROVAL_EXPIRED, row))
@@ -357,10 +358,23 @@ def system_request(
     )
 
 
-def system_withdraw(row: ApprovalRequestRow, now: datetime, why: str) -> Message:
-    """Withdraw a request repayguard made (superseded); returns the message to emit."""
+def system_withdraw(
+    session: Session, row: ApprovalRequestRow, now: datetime, why: str
+) -> Message | None:
+    """Withdraw a request repayguard made (superseded); returns the message to emit, or None
+    when an approver decided it since it was read (theirs stands)."""
+    if not _claimed(session, row):
+        return None
     _decide(row, WITHDRAWN, now, comment=why)
     return message(APPROVAL_WITHDRAWN, row)
+
+
+def _claimed(session: Session, row: ApprovalRequestRow) -> bool:
+    """Claim a request that a system path read without claiming (queries over the queue);
+    False when someone decided it meanwhile — the row is re-read either way."""
+    claimed = repository.claim(session, row.request_id)
+    session.refresh(row)
+    return claimed and row.state == PENDING
 
 
 def requested(row: ApprovalRequestRow) -> Message:

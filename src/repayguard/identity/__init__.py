@@ -33,11 +33,14 @@ from repayguard.identity.service import (
     list_tokens,
     revoke_token,
 )
+from repayguard.identity.usage import TOKEN_REJECTED, TOKEN_USED, TokenUsage
 
 __all__ = [
     "PUBLIC",
     "ROLES",
     "ROUTES",
+    "TOKEN_REJECTED",
+    "TOKEN_USED",
     "AddOperator",
     "CreateToken",
     "DisableOperator",
@@ -49,6 +52,7 @@ __all__ = [
     "RevokeToken",
     "SetPassword",
     "TokenResolver",
+    "TokenUsage",
     "acting_operator",
     "add_operator",
     "allows",
