@@ -51,6 +51,7 @@ bench: venv ## benchmarks print JSON (see bench/README.md)
 	$(BIN)/python bench/policy.py
 	$(BIN)/python bench/scoring.py
 	$(BIN)/python bench/jdm.py
+	$(BIN)/python bench/authorize.py
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache

@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from repayguard import __version__, decisions, keys, policies
+from repayguard.api.fastpath import AuthorizeFastPath
 from repayguard.api.idempotency import IdempotencyMiddleware, IdempotencyStore
 from repayguard.api.security import attribute, guard
 from repayguard.approvals.endpoints import router as approvals_router
@@ -32,6 +33,19 @@ from repayguard.risk.endpoints import router as models_router
 
 PROBLEM = "application/problem+json"
 log = structlog.get_logger(__name__)
+
+
+def create_server(container: Container) -> AuthorizeFastPath:
+    """What ``repayguard serve`` runs: the API (:func:`create_app`) behind the authorize fast
+    path, which answers ordinary authorize calls before the framework and hands it the rest."""
+    app = create_app(container)
+    return AuthorizeFastPath(
+        app,
+        view=container.view,
+        clock=container.clock,
+        tokens=container.tokens,
+        usage=app.state.token_usage,
+    )
 
 
 def create_app(container: Container) -> FastAPI:

@@ -7,6 +7,7 @@ whole entitlements, so applying one twice changes nothing.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -91,7 +92,7 @@ def decide_authorization(
     needs it allowed; a manual payment needs its channel on the borrower's list (any listed
     channel when none is named). Alternatives always include the manual channels (G1).
     """
-    manual = tuple(Alternative("manual", channel) for channel in states.manual_channels)
+    manual = _manual(states.manual_channels)
     if request.method == "auto_debit":
         if states.manual == "forced" and states.auto_debit != "disabled":
             return AuthorizeResult(False, (MANUAL_FLOW_REQUIRED, *reasons), manual, decision_id)
@@ -107,3 +108,9 @@ def decide_authorization(
     if request.channel is None or request.channel in states.manual_channels:
         return AuthorizeResult(True, (), (), decision_id)
     return AuthorizeResult(False, (CHANNEL_NOT_OFFERED,), manual, decision_id)
+
+
+@functools.lru_cache(maxsize=256)
+def _manual(channels: tuple[str, ...]) -> tuple[Alternative, ...]:
+    """The manual alternatives of a channel list (a few lists serve a whole portfolio)."""
+    return tuple(Alternative("manual", channel) for channel in channels)

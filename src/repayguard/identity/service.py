@@ -253,6 +253,15 @@ class TokenResolver:
             )
         return principal
 
+    def cached(self, secret: str) -> Principal | None:
+        """The principal ``secret`` resolved to, if that answer is cached and fresh; None when
+        it is not, or when it resolved to nobody (the caller then takes the full path, which
+        looks it up and reports the refusal). Never touches the database."""
+        cached = self._cache.get(_hash(secret))
+        if cached is not None and cached[0] > self._clock.now():
+            return cached[1]
+        return None
+
     def forget_all(self, _message: Message | None = None) -> None:
         """Drop every cached answer (on token revocation or operator changes)."""
         with self._lock:

@@ -1,0 +1,208 @@
+"""Benchmark: ``POST /v1/authorize`` over HTTP, one uvicorn worker on one core, with auth.
+
+The server under test is ``repayguard serve`` on a decided synthetic portfolio, pinned to core
+0; the load comes from ``wrk`` (Debian package ``wrk``) pinned to core 1, keep-alive
+connections, each request for a random borrower and method, with a service token. References,
+measured in the same run with the same load: a minimal FastAPI endpoint (a pydantic body, a
+fixed answer, no auth) and a raw ASGI callable (the ceiling of one uvicorn worker). Rates and
+latency percentiles are medians over ``--repeat`` runs. Prints one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from repayguard.bootstrap import bootstrap
+from repayguard.cli.settings import load_settings
+from repayguard.identity import CreateToken, create_token
+
+from _common import median
+
+TARGET_REQUESTS_PER_S = 20_000
+TARGET_P99_MS = 5.0
+BENCH = Path(__file__).resolve().parent
+REPAYGUARD = str(Path(sys.executable).parent / "repayguard")
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _pinned(core: int) -> list[str]:
+    """A command prefix that runs on one core when the machine has two or more."""
+    if (os.cpu_count() or 1) >= 2 and shutil.which("taskset"):
+        return ["taskset", "-c", str(core)]
+    return []
+
+
+def _wait_until_up(port: int, process: subprocess.Popen[bytes], timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server on port {port} exited with {process.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"nothing answered on port {port} within {timeout:.0f} s")
+
+
+def _lua(path: Path, borrowers: int, token: str | None) -> None:
+    auth = f'wrk.headers["Authorization"] = "Bearer {token}"\n' if token else ""
+    path.write_text(
+        f"""wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+{auth}local methods = {{"auto_debit", "early_repayment", "manual"}}
+math.randomseed(7)
+request = function()
+  local body = string.format('{{"borrower_id": "B%07d", "method": "%s"}}',
+    math.random(0, {borrowers - 1}), methods[math.random(1, 3)])
+  return wrk.format(nil, nil, nil, body)
+end
+"""
+    )
+
+
+def _wrk(port: int, script: Path, *, seconds: int, connections: int) -> dict[str, float]:
+    out = subprocess.run(
+        [
+            *_pinned(1),
+            "wrk",
+            "-t1",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--latency",
+            "-s",
+            str(script),
+            f"http://127.0.0.1:{port}/v1/authorize",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    if re.search(r"Non-2xx or 3xx responses: (\d+)", out):
+        raise RuntimeError(f"the server answered errors under load:\n{out}")
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    found = {}
+    for pct, value, unit in re.findall(r"(\d+)%\s+([\d.]+)(us|ms|s)\b", out):
+        found[f"p{pct}_ms"] = round(float(value) * _UNITS[unit], 3)
+    return {"requests_per_s": rate, **found}
+
+
+def _measure(
+    command: list[str], port: int, script: Path, args: argparse.Namespace, env: dict[str, str]
+) -> dict[str, Any]:
+    server = subprocess.Popen(
+        [*_pinned(0), *command],
+        cwd=BENCH,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        _wait_until_up(port, server)
+        _wrk(port, script, seconds=2, connections=args.connections)  # warm-up
+        runs = [
+            _wrk(port, script, seconds=args.seconds, connections=args.connections)
+            for _ in range(args.repeat)
+        ]
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+    return {key: round(median([run[key] for run in runs]), 3) for key in runs[0]}
+
+
+def _portfolio(data_dir: Path, borrowers: int) -> str:
+    """A decided portfolio in ``data_dir`` and a service token for the lender's app."""
+    subprocess.run(
+        [
+            REPAYGUARD,
+            "demo",
+            "--no-serve",
+            "--borrowers",
+            str(borrowers),
+            "--months",
+            "6",
+            "--data-dir",
+            str(data_dir),
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    with bootstrap(load_settings(data_dir), production_model=False) as container:
+        return create_token(CreateToken("service", "bench-app"), uow=container.uow()).secret
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--borrowers", type=int, default=5_000)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("this benchmark needs wrk: apt-get install wrk")
+    env = {**os.environ, "PYTHONPATH": str(BENCH)}
+    with tempfile.TemporaryDirectory(prefix="repayguard-authorize-") as folder:
+        data_dir = Path(folder) / "data"
+        token = _portfolio(data_dir, args.borrowers)
+        secured, open_ = Path(folder) / "secured.lua", Path(folder) / "open.lua"
+        _lua(secured, args.borrowers, token)
+        _lua(open_, args.borrowers, None)
+        results: dict[str, dict[str, Any]] = {}
+        port = _free_port()
+        serve = [REPAYGUARD, "serve", "--data-dir", str(data_dir), "--port", str(port)]
+        results["repayguard"] = _measure(serve, port, secured, args, env)
+        for name in ("fastapi_app", "raw_asgi"):
+            port = _free_port()
+            uvicorn = [sys.executable, "-m", "uvicorn", f"_asgi_references:{name}"]
+            options = ["--port", str(port), "--log-level", "warning", "--lifespan", "off"]
+            results[name] = _measure([*uvicorn, *options], port, open_, args, env)
+    ours = results["repayguard"]
+    print(
+        json.dumps(
+            {
+                "benchmark": "authorize_http",
+                "borrowers": args.borrowers,
+                "connections": args.connections,
+                "seconds": args.seconds,
+                "repeat": args.repeat,
+                "repayguard": ours,
+                "reference_minimal_fastapi": results["fastapi_app"],
+                "reference_raw_asgi": results["raw_asgi"],
+                "ratio_to_minimal_fastapi": round(
+                    ours["requests_per_s"] / results["fastapi_app"]["requests_per_s"], 2
+                ),
+                "ratio_to_raw_asgi": round(
+                    ours["requests_per_s"] / results["raw_asgi"]["requests_per_s"], 2
+                ),
+                "target_requests_per_s": TARGET_REQUESTS_PER_S,
+                "target_p99_ms": TARGET_P99_MS,
+                "meets_target": ours["requests_per_s"] >= TARGET_REQUESTS_PER_S
+                and ours.get("p99_ms", float("inf")) <= TARGET_P99_MS,
+            },
+            indent=2,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
