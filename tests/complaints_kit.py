@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from notice_kit import SOME_FAILED_DEBITS_ROW
 from repayguard import complaints, decisions, entitlements
 from repayguard.bootstrap import Container
 
@@ -49,15 +50,8 @@ rows:
     when: {open_appeal: "true"}
     then: keep
     reasons: [APPEAL_PENDING]
-  - id: some-failed-debits
-    description: Three failed debits restrict early repayment after two weeks' notice.
-    when: {failed_debits_30d: ">= 3"}
-    then: {early_repayment: restricted}
-    reasons: [REPEATED_FAILED_DEBITS]
-    notice_days: 14
-    max_days: 30
-    review_after_days: 14
-""",
+"""
+    + SOME_FAILED_DEBITS_ROW,
 )
 """Like the shipped policy (``keep`` while an appeal is open), with a notice period to pre-empt."""
 

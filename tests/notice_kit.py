@@ -24,6 +24,18 @@ from repayguard.scheduler import JobReport, Worker
 from builders import debit_attempt, due, healthy_history, policy_text
 from conftest import make_settings
 
+SOME_FAILED_DEBITS_ROW = """\
+  - id: some-failed-debits
+    description: Three failed debits restrict early repayment after two weeks' notice.
+    when: {failed_debits_30d: ">= 3"}
+    then: {early_repayment: restricted}
+    reasons: [REPEATED_FAILED_DEBITS]
+    notice_days: 14
+    max_days: 30
+    review_after_days: 14
+"""
+"""A row restricting early repayment after 14 days' notice (notice and complaint policies)."""
+
 NOTICE_POLICY = policy_text(
     "notice-flow",
     """\
@@ -39,15 +51,8 @@ rows:
     notice_days: 0
     max_days: 20
     review_after_days: 10
-  - id: some-failed-debits
-    description: Three failed debits restrict early repayment after two weeks' notice.
-    when: {failed_debits_30d: ">= 3"}
-    then: {early_repayment: restricted}
-    reasons: [REPEATED_FAILED_DEBITS]
-    notice_days: 14
-    max_days: 30
-    review_after_days: 14
-""",
+"""
+    + SOME_FAILED_DEBITS_ROW,
 )
 
 

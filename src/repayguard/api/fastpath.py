@@ -19,22 +19,16 @@ generated requests.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any, Final
+from typing import Final
 
 from pydantic import ValidationError
 
+from repayguard.api.asgi import ASGIApp, Receive, Scope, Send, replaying
 from repayguard.entitlements.endpoints import answer_authorize, locale_of
 from repayguard.entitlements.schemas import AuthorizeIn
 from repayguard.entitlements.view import EntitlementView
 from repayguard.identity import TokenResolver, TokenUsage, allows
 from repayguard.platform.clock import Clock
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 PATH: Final = "/v1/authorize"
 ROUTE: Final = f"POST {PATH}"
@@ -77,7 +71,7 @@ class AuthorizeFastPath:
         body, more = await _read_body(receive)
         answer = None if more or len(body) > MAX_BODY else self._answer(scope, body)
         if answer is None:
-            await self.app(scope, _replay(body, more, receive), send)
+            await self.app(scope, replaying(body, receive, more=more), send)
             return
         await send(
             {
@@ -140,18 +134,3 @@ async def _read_body(receive: Receive) -> tuple[bytes, bool]:
         more = bool(message.get("more_body", False))
         if not more or size > MAX_BODY:
             return b"".join(chunks), more
-
-
-def _replay(body: bytes, more: bool, receive: Receive) -> Receive:
-    """A ``receive`` that gives the application the part of the body already read, then the
-    rest from the client."""
-    sent = False
-
-    async def replay() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": more}
-        return await receive()
-
-    return replay

@@ -5,12 +5,13 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import hmac
-from collections.abc import Callable, Collection, MutableMapping
+from collections.abc import Callable, Collection
 from typing import Any, Final
 
 import orjson
 from anyio import to_thread
 
+from repayguard.api.asgi import ASGIApp, Message, Receive, Scope, Send, replaying
 from repayguard.api.idempotency_store import (
     Claim,
     Claimed,
@@ -47,12 +48,6 @@ _KEY_CHARS = frozenset(range(0x21, 0x7F))  # printable ASCII, no spaces
 # Refusals that say nothing about the request itself (who asked, or how often) are not kept,
 # so a caller without a valid token cannot fill the table, and a retry after the fix runs.
 _NOT_KEPT = frozenset({401, 403, 429})
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Any]
-Send = Callable[[Message], Any]
-ASGIApp = Callable[[Scope, Receive, Send], Any]
 
 
 def default_caller(scope: Scope) -> str:
@@ -182,7 +177,7 @@ class IdempotencyMiddleware:
         elif isinstance(claim, Replay):
             await _send(send, claim.status, claim.content_type, claim.body, replayed=True)
         else:
-            await self._run(scope, _replaying(body, receive), send, caller, key, fingerprint)
+            await self._run(scope, replaying(body, receive), send, caller, key, fingerprint)
 
     async def _run(
         self, scope: Scope, receive: Receive, send: Send, caller: str, key: str, fingerprint: str
@@ -231,20 +226,6 @@ async def _read_body(receive: Receive) -> bytes:
         if not message.get("more_body", False):
             break
     return b"".join(parts)
-
-
-def _replaying(body: bytes, receive: Receive) -> Receive:
-    sent = False
-
-    async def replay() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        message: Message = await receive()
-        return message
-
-    return replay
 
 
 async def _send(
