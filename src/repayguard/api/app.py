@@ -11,10 +11,10 @@ from typing import Any
 import structlog
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from repayguard import __version__, decisions, keys, policies
+from repayguard import __version__, console, decisions, keys, policies
 from repayguard.api.fastpath import AuthorizeFastPath
 from repayguard.api.idempotency import IdempotencyMiddleware, IdempotencyStore
 from repayguard.api.security import attribute, guard
@@ -23,7 +23,7 @@ from repayguard.bootstrap import Container
 from repayguard.borrowers.endpoints import router as borrowers_router
 from repayguard.complaints.endpoints import router as complaints_router
 from repayguard.entitlements.endpoints import router as entitlements_router
-from repayguard.errors import RepayguardError
+from repayguard.errors import InvalidInput, RepayguardError, TokenInvalid
 from repayguard.identity import TokenUsage
 from repayguard.identity.endpoints import router as identity_router
 from repayguard.ingestion.endpoints import router as ingestion_router
@@ -97,6 +97,11 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(approvals_router)
     app.include_router(notices_router)
     app.include_router(complaints_router)
+    app.include_router(console.router)
+    app.state.console = console.Console.build(
+        csrf_key=keys.derived_key(container.settings, "console-csrf"),
+        session_hours=container.settings.security.session_hours,
+    )
     app.add_middleware(
         IdempotencyMiddleware,
         store=IdempotencyStore(container.session_factory, clock=container.clock),
@@ -113,7 +118,11 @@ def create_app(container: Container) -> FastAPI:
         }
 
     @app.exception_handler(RepayguardError)
-    async def repayguard_error(_: Request, exc: RepayguardError) -> JSONResponse:
+    async def repayguard_error(request: Request, exc: RepayguardError) -> Response:
+        if _on_console(request):
+            if isinstance(exc, TokenInvalid):
+                return console.login_redirect(request)
+            return console.error_page(request, exc)
         body: dict[str, Any] = {
             "type": f"https://repayguard.dev/problems/{exc.code}",
             "title": exc.code.replace("_", " "),
@@ -128,10 +137,13 @@ def create_app(container: Container) -> FastAPI:
         return JSONResponse(body, status_code=exc.http_status, media_type=PROBLEM)
 
     @app.exception_handler(RequestValidationError)
-    async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
         errors = [
             {"field": ".".join(str(p) for p in e["loc"]), "reason": e["msg"]} for e in exc.errors()
         ]
+        if _on_console(request):
+            reasons = "; ".join(f"{e['field']}: {e['reason']}" for e in errors)
+            return console.error_page(request, InvalidInput(f"the page cannot be shown: {reasons}"))
         body = {
             "type": "https://repayguard.dev/problems/invalid_request",
             "title": "invalid request",
@@ -154,3 +166,8 @@ async def _write_token_use(usage: TokenUsage, container: Container, every: float
             await run_in_threadpool(usage.flush, uow=container.uow)
         except Exception:
             log.exception("token_use.write_failed", hint="counts kept for the next interval")
+
+
+def _on_console(request: Request) -> bool:
+    path = request.url.path
+    return path == console.PREFIX or path.startswith(f"{console.PREFIX}/")

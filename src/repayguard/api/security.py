@@ -9,6 +9,8 @@ from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from repayguard.audit import set_actor
+from repayguard.console import COOKIE as CONSOLE_COOKIE
+from repayguard.console import PREFIX as CONSOLE_PREFIX
 from repayguard.errors import PermissionDenied, TokenInvalid
 from repayguard.identity import PUBLIC, ROUTES, Principal, TokenResolver, TokenUsage, allows
 
@@ -38,7 +40,8 @@ def guard(
     resolver: TokenResolver | None = request.app.state.tokens
     if permission == PUBLIC or resolver is None:
         return
-    if credentials is None or credentials.scheme.lower() != "bearer":
+    secret, by_cookie = _secret(request, credentials)
+    if secret is None:
         raise TokenInvalid(
             "this endpoint needs an API token (Authorization: Bearer …)",
             hint="create one with 'repayguard token create'",
@@ -46,7 +49,7 @@ def guard(
     usage: TokenUsage | None = request.app.state.token_usage
     route_name = f"{request.method} {path}"
     try:
-        principal: Principal = resolver.resolve(credentials.credentials)
+        principal: Principal = resolver.resolve(secret)
     except TokenInvalid:
         if usage is not None:
             usage.record_rejected(route_name)
@@ -61,6 +64,7 @@ def guard(
             + (" for another borrower" if principal.kind == "borrower" else "")
         )
     request.state.principal = principal
+    request.state.by_cookie = by_cookie  # the console checks CSRF tokens on such requests
 
 
 async def attribute(request: Request) -> None:
@@ -69,3 +73,18 @@ async def attribute(request: Request) -> None:
     which the worker thread of a synchronous endpoint inherits."""
     principal: Principal | None = getattr(request.state, "principal", None)
     set_actor(principal.label if principal is not None else ANONYMOUS_ACTOR)
+
+
+def _secret(
+    request: Request, credentials: HTTPAuthorizationCredentials | None
+) -> tuple[str | None, bool]:
+    """The bearer token; on console pages, the session cookie when no bearer token is sent
+    (the cookie is scoped to the console and never accepted by the API's own routes). The
+    flag says the cookie it was: a credential the browser sends by itself, hence CSRF."""
+    if credentials is not None and credentials.scheme.lower() == "bearer":
+        return credentials.credentials, False
+    path = request.url.path
+    if path == CONSOLE_PREFIX or path.startswith(f"{CONSOLE_PREFIX}/"):
+        cookie = request.cookies.get(CONSOLE_COOKIE)
+        return cookie, cookie is not None
+    return None, False

@@ -88,7 +88,8 @@ def user_password(
         operator = set_password(SetPassword(username, password), uow=container.uow())
     console.print(
         f"Password set for [bold]{operator.username}[/bold] ({operator.role}). They log in "
-        "with POST /v1/sessions; failed attempts lock password login for 15 minutes after 5."
+        "in the console (/console) or with POST /v1/sessions; 5 failed attempts in a row lock "
+        "password login for 15 minutes."
     )
 
 

@@ -62,6 +62,10 @@ class EntitlementView:
     def get(self, borrower_id: str) -> Entitlement | None:
         return self._by_borrower.get(borrower_id)
 
+    def entitlements(self) -> list[Entitlement]:
+        """A snapshot of every entitlement (for summaries; authorize reads one at a time)."""
+        return list(self._by_borrower.values())
+
     def on_changed(self, message: Message) -> None:
         """Bus handler for ``repayguard.entitlements.changed``."""
         for data in message.payload["entitlements"]:

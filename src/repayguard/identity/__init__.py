@@ -15,6 +15,7 @@ from repayguard.identity.permissions import (
     ROUTES,
     Principal,
     allows,
+    permissions_of,
     role_allows,
 )
 from repayguard.identity.service import (
@@ -62,6 +63,7 @@ __all__ = [
     "list_operators",
     "list_tokens",
     "log_in",
+    "permissions_of",
     "revoke_token",
     "role_allows",
     "set_password",

@@ -68,6 +68,8 @@ OPERATOR_PERMISSIONS: Final[dict[Role, frozenset[str]]] = {
     ),
 }  # fmt: skip
 SESSION_PERMISSIONS: Final = frozenset({"sessions:end"})
+CONSOLE_PERMISSIONS: Final = frozenset({"console:view"})
+"""Every operator may open the console; what each page shows needs the page's permission."""
 SERVICE_PERMISSIONS: Final = frozenset({"events:write", "authorize", "borrowers:read"})
 BORROWER_PERMISSIONS: Final = frozenset(
     {
@@ -117,12 +119,25 @@ ROUTES: Final[dict[tuple[str, str], str]] = {
     ("GET", "/v1/complaints"): "complaints:read",
     ("GET", "/v1/complaints/{complaint_id}"): "complaints:read",
     ("POST", "/v1/complaints/{complaint_id}/resolve"): "complaints:resolve",
+    # The web console (a session cookie stands in for the bearer token on these paths).
+    ("GET", "/console"): PUBLIC,
+    ("GET", "/console/login"): PUBLIC,
+    ("POST", "/console/login"): PUBLIC,
+    ("GET", "/console/static/console.css"): PUBLIC,
+    ("GET", "/console/static/plotly.js"): PUBLIC,
+    ("POST", "/console/logout"): "sessions:end",
+    ("GET", "/console/"): "console:view",
+    ("GET", "/console/approvals"): "approvals:read",
+    ("GET", "/console/approvals/{request_id}"): "approvals:read",
+    ("POST", "/console/approvals/{request_id}/approve"): "approvals:decide",
+    ("POST", "/console/approvals/{request_id}/reject"): "approvals:decide",
 }
 """(method, path template) → the permission it needs; ``public`` needs no token."""
 
 
 _OPERATOR_HELD: Final = {
-    role: held | SESSION_PERMISSIONS for role, held in OPERATOR_PERMISSIONS.items()
+    role: held | SESSION_PERMISSIONS | CONSOLE_PERMISSIONS
+    for role, held in OPERATOR_PERMISSIONS.items()
 }
 
 

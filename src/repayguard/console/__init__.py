@@ -1,0 +1,16 @@
+"""The web console: pages for the people who run repayguard, served by the API's application
+under ``/console`` (server-rendered Jinja2, one stylesheet, plotly charts from the installed
+package). Every page goes through the API's access guard and permission map, and acts through
+the same use-cases as the API and the CLI."""
+
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse
+
+from repayguard.console import approvals, pages
+from repayguard.console.web import COOKIE, PREFIX, Console, error_page, login_redirect
+
+router = APIRouter(tags=["console"], default_response_class=HTMLResponse)
+router.include_router(pages.router)
+router.include_router(approvals.router)
+
+__all__ = ["COOKIE", "PREFIX", "Console", "error_page", "login_redirect", "router"]

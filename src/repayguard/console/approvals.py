@@ -1,0 +1,92 @@
+"""The approvals inbox: the queue by kind and state, one request with its pinned payload, and
+approve / reject with a comment — through the same use-cases as the API and the CLI, so the
+maker-checker rules (never one's own request, exactly the payload pinned) hold here too."""
+
+from __future__ import annotations
+
+import json
+from typing import Final
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from repayguard import approvals
+from repayguard.approvals.models import KINDS, STATES
+from repayguard.console.web import PREFIX, done, form_of, principal_of, render
+from repayguard.errors import InvalidInput
+from repayguard.identity import acting_operator, role_allows
+
+router = APIRouter(tags=["console"], default_response_class=HTMLResponse)
+PAGE: Final = 50
+
+
+@router.get(f"{PREFIX}/approvals")
+def inbox(
+    request: Request, state: str = "pending", kind: str | None = None, offset: int = 0
+) -> Response:
+    if state not in (*STATES, "all"):
+        raise InvalidInput(f"state must be one of {', '.join((*STATES, 'all'))}")
+    if kind is not None and kind not in KINDS:
+        raise InvalidInput(f"kind must be one of {', '.join(KINDS)}")
+    where = approvals.QueueFilter(state=None if state == "all" else state, kind=kind)
+    page = approvals.list_requests(
+        where, uow=request.app.state.uow(), limit=PAGE, offset=max(offset, 0)
+    )
+    return render(
+        request,
+        "approvals.html",
+        page=page,
+        state=state,
+        kind=kind,
+        kinds=KINDS,
+        states=(*STATES, "all"),
+        offset=max(offset, 0),
+        size=PAGE,
+        now=request.app.state.clock.now(),
+    )
+
+
+@router.get(f"{PREFIX}/approvals/{{request_id}}")
+def one(request: Request, request_id: str) -> Response:
+    found = approvals.get_request(request_id, uow=request.app.state.uow())
+    principal = principal_of(request)
+    own = principal.operator_id is not None and principal.operator_id == found.maker_id
+    return render(
+        request,
+        "approval.html",
+        r=found,
+        payload=json.dumps(found.payload, indent=2, ensure_ascii=False, sort_keys=True),
+        outcome=json.dumps(found.outcome, indent=2, ensure_ascii=False, sort_keys=True)
+        if found.outcome
+        else None,
+        may_decide=found.state == "pending"
+        and not own
+        and role_allows(principal.role or "", "approvals:decide"),
+        own=own,
+        now=request.app.state.clock.now(),
+    )
+
+
+@router.post(f"{PREFIX}/approvals/{{request_id}}/approve")
+async def approve(request: Request, request_id: str) -> Response:
+    form = await form_of(request)
+    approvals.approve(
+        approvals.Approve(request_id, _operator(request), form.get("comment", "")),
+        uow=request.app.state.uow(),
+        context=request.app.state.container.approvals,
+    )
+    return done(f"{PREFIX}/approvals", f"Approved and applied request {request_id[:8]}.")
+
+
+@router.post(f"{PREFIX}/approvals/{{request_id}}/reject")
+async def reject(request: Request, request_id: str) -> Response:
+    form = await form_of(request)
+    approvals.reject(
+        approvals.Reject(request_id, _operator(request), form.get("comment", "")),
+        uow=request.app.state.uow(),
+    )
+    return done(f"{PREFIX}/approvals", f"Rejected request {request_id[:8]}; nothing applied.")
+
+
+def _operator(request: Request) -> str:
+    return acting_operator(request, needed_for="maker-checker")
