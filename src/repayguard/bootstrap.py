@@ -6,7 +6,7 @@ Entry points (API, CLI, tests) call :func:`bootstrap` with a :class:`Settings` a
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -15,7 +15,16 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from repayguard import decisions, entitlements, ingestion, keys, notices, policies, risk
+from repayguard import (
+    borrowers,
+    decisions,
+    entitlements,
+    ingestion,
+    keys,
+    notices,
+    policies,
+    risk,
+)
 from repayguard.approvals import (
     APPROVAL_APPROVED,
     APPROVAL_EXPIRED,
@@ -36,7 +45,7 @@ from repayguard.complaints import (
     ReversalOutcomes,
     escalation_job,
 )
-from repayguard.config import Settings
+from repayguard.config import NoticeSettings, Settings
 from repayguard.decisions import DecisionEngine, OnlineHandler, load_engine
 from repayguard.entitlements import EntitlementView
 from repayguard.errors import DatabaseNotReady, ModelNotUsableForDecisions
@@ -263,26 +272,21 @@ def _wire_notices(container: Container, offered: Mapping[str, notices.Channel]) 
         templates_dir=config.templates_dir,
     )
     composer.check_templates()
-    built = dict(offered)
-    if notices.WEBHOOK in config.channels and notices.WEBHOOK not in built:
-        assert config.webhook_url is not None  # the settings refuse a webhook without them
-        assert config.webhook_secret is not None
-        built[notices.WEBHOOK] = notices.WebhookChannel(
-            url=config.webhook_url,
-            secret=config.webhook_secret.get_secret_value().encode(),
-            timeout_seconds=config.webhook_timeout_seconds,
-            clock=container.clock,
-        )
-    container.channels = notices.resolve_channels(config.channels, built=built)
-    for name, channel in built.items():
-        if name not in container.channels and hasattr(channel, "close"):
-            channel.close()
+    made = _built_in_channels(container, offered=offered)
+    built = {**offered, **made}
+    try:
+        container.channels = notices.resolve_channels(config.channels, built=built)
+    except BaseException:
+        _close_channels(made.values())
+        raise
+    _close_channels(c for name, c in built.items() if name not in container.channels)
     container.retry = notices.RetryPolicy(
         max_attempts=config.max_attempts,
         base_seconds=config.backoff_base_seconds,
         cap_seconds=config.backoff_cap_seconds,
-        # A claim covers a batch of 100 attempts that each may take the whole timeout.
-        claim_seconds=60 + 100 * config.webhook_timeout_seconds,
+        # A claim covers a batch of 100 attempts that each may take the slowest channel's
+        # whole timeout.
+        claim_seconds=60 + 100 * config.slowest_attempt_seconds(),
     )
     setup = notices.NoticeSetup(
         composer=composer,
@@ -312,6 +316,79 @@ def _wire_notices(container: Container, offered: Mapping[str, notices.Channel]) 
                 uow=container.uow, channels=container.channels, retry=container.retry
             ),
         )
+
+
+def _built_in_channels(
+    container: Container, *, offered: Mapping[str, notices.Channel]
+) -> dict[str, notices.Channel]:
+    """The built-in channels the settings enable and nothing offered replaces: the webhook,
+    and sms and email when their settings are given (otherwise an installed adapter of that
+    name is, which the settings checked). SMS and e-mail read contacts from the profiles."""
+    config = container.settings.notices
+    enabled = set(config.channels) - set(offered)
+    made: dict[str, notices.Channel] = {}
+    try:
+        if notices.WEBHOOK in enabled:
+            assert config.webhook_url is not None  # the settings refuse a webhook without them
+            assert config.webhook_secret is not None
+            made[notices.WEBHOOK] = notices.WebhookChannel(
+                url=config.webhook_url,
+                secret=config.webhook_secret.get_secret_value().encode(),
+                timeout_seconds=config.webhook_timeout_seconds,
+                clock=container.clock,
+            )
+        assert container.keyring is not None  # opened before any feature is wired
+        contacts = borrowers.ContactBook(
+            session_factory=container.session_factory, keyring=container.keyring
+        )
+        if notices.SMS in enabled and config.sms_configured:
+            made[notices.SMS] = _sms_channel(config, contacts)
+        if notices.EMAIL in enabled and config.email_configured:
+            made[notices.EMAIL] = _email_channel(config, contacts, clock=container.clock)
+    except BaseException:
+        _close_channels(made.values())
+        raise
+    return made
+
+
+def _sms_channel(config: NoticeSettings, contacts: borrowers.ContactBook) -> notices.Channel:
+    assert config.sms_gateway_url is not None  # the settings refuse sms without them
+    assert config.sms_api_key is not None
+    return notices.SmsGatewayChannel(
+        url=config.sms_gateway_url,
+        api_key=config.sms_api_key.get_secret_value(),
+        phone_of=contacts.phone_of,
+        timeout_seconds=config.sms_timeout_seconds,
+        sender=config.sms_sender,
+        default_country_code=config.sms_default_country_code,
+        max_chars=config.sms_max_chars,
+    )
+
+
+def _email_channel(
+    config: NoticeSettings, contacts: borrowers.ContactBook, *, clock: Clock
+) -> notices.Channel:
+    assert config.smtp_host is not None  # the settings refuse e-mail without them
+    assert config.smtp_from is not None
+    return notices.EmailChannel(
+        host=config.smtp_host,
+        port=config.smtp_port,
+        security=config.smtp_security,
+        sender=config.smtp_from,
+        email_of=contacts.email_of,
+        clock=clock,
+        timeout_seconds=config.smtp_timeout_seconds,
+        username=config.smtp_username,
+        password=config.smtp_password.get_secret_value() if config.smtp_password else None,
+    )
+
+
+def _close_channels(channels: Iterable[notices.Channel]) -> None:
+    """Release what channels hold (an HTTP client's connections); not every channel has any."""
+    for channel in channels:
+        close = getattr(channel, "close", None)
+        if callable(close):
+            close()
 
 
 def _wire_complaints(container: Container) -> None:

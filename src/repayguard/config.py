@@ -7,8 +7,12 @@ Nested groups use a double underscore: ``REPAYGUARD_DATABASE__URL``,
 
 from __future__ import annotations
 
+import ipaddress
+from email.utils import parseaddr
+from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, Field, SecretStr, model_validator
@@ -143,10 +147,14 @@ class ApprovalSettings(BaseModel):
 class NoticeSettings(BaseModel):
     """How borrowers are told about changes to their methods, and how notices are delivered."""
 
+    _ADAPTER_GROUP: ClassVar[str] = "repayguard.notice_channels"
+    """notices.ENTRY_POINT_GROUP (settings import no capability)."""
+
     channels: list[str] = Field(
         default_factory=list,
         description="Channels each notice goes through besides the in-app inbox (always on): "
-        "'webhook', or the name of an installed adapter (JSON list in the environment).",
+        "'webhook', 'sms', 'email', or the name of an installed adapter (JSON list in the "
+        "environment).",
     )
     default_locale: Literal["en", "zh-CN"] = Field(
         default="zh-CN", description="Language for borrowers without a profile."
@@ -166,6 +174,53 @@ class NoticeSettings(BaseModel):
     )
     webhook_timeout_seconds: float = Field(
         default=5.0, gt=0, le=60, description="How long one webhook attempt may take."
+    )
+    sms_gateway_url: str | None = Field(
+        default=None,
+        description="Where the sms channel POSTs messages: the lender's SMS gateway (https; "
+        "http only to a loopback host).",
+    )
+    sms_api_key: SecretStr | None = Field(
+        default=None, description="Bearer token the SMS gateway expects."
+    )
+    sms_sender: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=20,
+        description="Sender id or number sent with every SMS (omitted: the gateway's default).",
+    )
+    sms_default_country_code: str | None = Field(
+        default=None,
+        pattern=r"^[1-9][0-9]{0,2}$",
+        description="Country calling code for numbers on file without '+' (86: 139… becomes "
+        "+86139…); without it such numbers are not sent.",
+    )
+    sms_max_chars: int = Field(
+        default=500,
+        ge=70,
+        le=1_600,
+        description="Longest SMS text; longer ones are cut at a word boundary with '…'.",
+    )
+    sms_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=60, description="How long one SMS gateway request may take."
+    )
+    smtp_host: str | None = Field(default=None, description="The e-mail channel's SMTP server.")
+    smtp_port: int = Field(default=587, ge=1, le=65_535, description="Its port.")
+    smtp_security: Literal["starttls", "ssl", "none"] = Field(
+        default="starttls",
+        description="'starttls' (upgrade a plain connection), 'ssl' (TLS from the start, "
+        "usually port 465), or 'none' (only to a loopback host, e.g. a local relay).",
+    )
+    smtp_username: str | None = Field(
+        default=None, description="SMTP login (with smtp_password); none: no AUTH."
+    )
+    smtp_password: SecretStr | None = Field(default=None, description="SMTP password.")
+    smtp_from: str | None = Field(
+        default=None,
+        description="The From of every notice e-mail, e.g. 'Lender <notices@lender.example>'.",
+    )
+    smtp_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=60, description="How long one SMTP operation may wait."
     )
     max_attempts: int = Field(
         default=8, ge=1, le=100, description="Attempts per delivery before it is failed."
@@ -197,7 +252,86 @@ class NoticeSettings(BaseModel):
                     "the webhook channel needs REPAYGUARD_NOTICES__WEBHOOK_SECRET "
                     "(16+ characters, shared with the receiver)"
                 )
+        if self._wants_built_in("sms", configured=self.sms_configured):
+            self._check_sms()
+        if self._wants_built_in("email", configured=self.email_configured):
+            self._check_email()
         return self
+
+    @property
+    def sms_configured(self) -> bool:
+        """Whether the built-in sms channel is set up (else an installed adapter may be)."""
+        return self.sms_gateway_url is not None or self.sms_api_key is not None
+
+    @property
+    def email_configured(self) -> bool:
+        """Whether the built-in e-mail channel is set up (else an installed adapter may be)."""
+        return self.smtp_host is not None or self.smtp_from is not None
+
+    def slowest_attempt_seconds(self) -> float:
+        """The longest one attempt of an enabled built-in channel may wait (at least the
+        webhook's timeout, the budget assumed for installed adapters)."""
+        timeouts = [self.webhook_timeout_seconds]
+        if "sms" in self.channels and self.sms_configured:
+            timeouts.append(self.sms_timeout_seconds)
+        if "email" in self.channels and self.email_configured:
+            timeouts.append(self.smtp_timeout_seconds)
+        return max(timeouts)
+
+    def _wants_built_in(self, name: str, *, configured: bool) -> bool:
+        """An enabled ``sms`` or ``email`` is the built-in channel (whose settings are then
+        required) unless none of them is given and an installed adapter provides that name
+        (adapters of these names predate the built-in channels)."""
+        if name not in self.channels:
+            return False
+        return configured or not entry_points(group=self._ADAPTER_GROUP, name=name)
+
+    @staticmethod
+    def _is_loopback(host: str | None) -> bool:
+        if not host:
+            return False
+        if host.lower() == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(host.strip("[]")).is_loopback
+        except ValueError:
+            return False
+
+    def _check_sms(self) -> None:
+        url = self.sms_gateway_url
+        parts = urlsplit(url) if url else None
+        secure = parts is not None and (
+            parts.scheme == "https"
+            or (parts.scheme == "http" and self._is_loopback(parts.hostname))
+        )
+        if parts is None or not parts.hostname or not secure:
+            raise ValueError(
+                "the sms channel needs REPAYGUARD_NOTICES__SMS_GATEWAY_URL (https, or http to a "
+                "loopback host: the request carries the API key and a phone number)"
+            )
+        if self.sms_api_key is None or not self.sms_api_key.get_secret_value().strip():
+            raise ValueError(
+                "the sms channel needs REPAYGUARD_NOTICES__SMS_API_KEY (the gateway's bearer token)"
+            )
+
+    def _check_email(self) -> None:
+        if not self.smtp_host:
+            raise ValueError("the email channel needs REPAYGUARD_NOTICES__SMTP_HOST")
+        if not self.smtp_from or "@" not in parseaddr(self.smtp_from)[1]:
+            raise ValueError(
+                "the email channel needs REPAYGUARD_NOTICES__SMTP_FROM (an address, e.g. "
+                "'Lender <notices@lender.example>')"
+            )
+        if self.smtp_security == "none" and not self._is_loopback(self.smtp_host):
+            raise ValueError(
+                "REPAYGUARD_NOTICES__SMTP_SECURITY=none is only allowed for a loopback "
+                "REPAYGUARD_NOTICES__SMTP_HOST (use starttls or ssl)"
+            )
+        if (self.smtp_username is None) != (self.smtp_password is None):
+            raise ValueError(
+                "REPAYGUARD_NOTICES__SMTP_USERNAME and REPAYGUARD_NOTICES__SMTP_PASSWORD "
+                "go together"
+            )
 
 
 class ComplaintSettings(BaseModel):
@@ -269,8 +403,13 @@ class SchedulerSettings(BaseModel):
 class Settings(BaseSettings):
     """Everything repayguard reads from its environment, validated at start-up."""
 
+    # A refused setting is reported without its value: it may be a secret (an API key, a
+    # password, the webhook's signing secret).
     model_config = SettingsConfigDict(
-        env_prefix="REPAYGUARD_", env_nested_delimiter="__", extra="forbid"
+        env_prefix="REPAYGUARD_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        hide_input_in_errors=True,
     )
 
     env: Literal["development", "test", "production"] = Field(

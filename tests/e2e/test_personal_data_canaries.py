@@ -1,6 +1,7 @@
 """Personal-data canaries: unique values planted through the API and services are found in
 clear nowhere — not in the SQLite file or its WAL, the logs, the audit export, the checkpoint
-files or the bus messages."""
+files or the bus messages; nor, once notices went out by SMS and e-mail to servers that quote
+the number and the address back, in the delivery records, the logs or the bus messages."""
 
 from __future__ import annotations
 
@@ -15,11 +16,15 @@ import structlog
 from fastapi.testclient import TestClient
 from sqlalchemy import inspect, text
 
+from channel_kit import running_gateway, running_smtp
 from privacy_kit import Privacy, install, make_privacy
 from repayguard.api.app import create_app
 from repayguard.audit import ExportAudit, export_audit, write_checkpoint_now
 from repayguard.bootstrap import Container, bootstrap
-from repayguard.borrowers import RotateKeys, rotate_keys
+from repayguard.borrowers import RotateKeys, SaveProfile, rotate_keys, save_profile
+from repayguard.config import NoticeSettings
+from repayguard.ingestion import IngestEvents, ingest_events
+from repayguard.notices import ListNotices, list_notices
 from repayguard.platform.bus import RecordingBus
 from repayguard.platform.clock import FixedClock
 from repayguard.platform.redaction import Redactor
@@ -37,6 +42,7 @@ def canaries() -> dict[str, str]:
         "name": f"金丝雀{tag}",
         "phone": "139" + "".join(secrets.choice("0123456789") for _ in range(8)),
         "national_id": digits + "X",
+        "email": f"canary.{tag}{secrets.token_hex(4)}@example.com",
     }
 
 
@@ -81,6 +87,7 @@ def test_search_finds_a_planted_value_when_it_is_there() -> None:
     planted = canaries()
     assert hits(planted, json.dumps({"n": planted["name"]}).encode()) == ["name"]
     assert hits(planted, planted["phone"].encode("utf-16-le")) == ["phone"]
+    assert hits(planted, json.dumps([planted["email"]]).encode()) == ["email"]
 
 
 def test_planted_personal_data_is_nowhere_in_clear(
@@ -109,7 +116,13 @@ def test_planted_personal_data_is_nowhere_in_clear(
         masked = client.get(f"/v1/borrowers/{BORROWER}/profile")
         revealed = client.get(f"/v1/borrowers/{BORROWER}/profile", params={"reveal": "true"})
     # Someone logs carelessly: the redactor must still keep the values out.
-    log.warning("profile.debug", phone=planted["phone"], name=planted["name"], borrower=BORROWER)
+    log.warning(
+        "profile.debug",
+        phone=planted["phone"],
+        name=planted["name"],
+        email=planted["email"],
+        borrower=BORROWER,
+    )
     log.warning(f"calling {planted['phone']} about id {planted['national_id']}")
     try:
         raise ValueError(f"bad phone {planted['phone']}")
@@ -126,6 +139,7 @@ def test_planted_personal_data_is_nowhere_in_clear(
     assert (put.status_code, replayed.status_code, bad.status_code) == (200, 200, 422)
     assert events.status_code == 200
     assert masked.json()["name"] != planted["name"]
+    assert masked.json()["email"] == planted["email"][:1] + "***@example.com"
     assert revealed.json() == {**revealed.json(), **planted}
     assert export.stat().st_size > 0
 
@@ -150,6 +164,66 @@ def test_planted_personal_data_is_nowhere_in_clear(
     assert {where: names for where, names in found.items() if names} == {}
     assert logs.getvalue().count("[redacted]") >= 4, "the careless log lines were redacted"
     assert len(bus.published) >= 4
+
+
+def test_contact_details_used_to_deliver_notices_are_nowhere_in_clear(
+    tmp_path: Path, logs: io.StringIO
+) -> None:
+    planted = canaries()
+    number = "+86" + planted["phone"]
+    database = tmp_path / "delivery.db"
+    with running_gateway() as gateway, running_smtp() as smtp:
+        # Both servers refuse for good and quote the number and the address back.
+        gateway.replies = [(400, json.dumps({"error": f"cannot reach {number}", "to": number}))]
+        smtp.rcpt_replies = [f"550 5.1.1 <{planted['email']}>: Recipient address rejected"]
+        settings = make_settings(f"sqlite:///{database}", tmp_path)
+        channels = NoticeSettings(
+            channels=["sms", "email"],
+            sms_gateway_url=gateway.url,
+            sms_api_key=secrets.token_urlsafe(24),
+            sms_default_country_code="86",
+            smtp_host="127.0.0.1",
+            smtp_port=smtp.port,
+            smtp_security="none",
+            smtp_from="Lender Notices <notices@lender.example>",
+        )
+        settings = settings.model_copy(update={"notices": channels})
+        with bootstrap(settings, clock=FixedClock(NOW), bus=RecordingBus(), migrate=True) as built:
+            assert built.keyring is not None
+            save_profile(
+                SaveProfile(BORROWER, **planted, locale="zh-CN"),
+                uow=built.uow(),
+                keyring=built.keyring,
+            )
+            ingest_events(
+                IngestEvents(failing_debits_history(BORROWER, NOW), source="test"),
+                uow=built.uow(),
+            )
+            (notice,) = list_notices(ListNotices(BORROWER), uow=built.uow())
+            columns = _every_value(built)
+            bus = built.bus
+            assert isinstance(bus, RecordingBus)
+            messages = json.dumps([m.payload for m in bus.published], ensure_ascii=False)
+
+    # The canaries did flow: the gateway was asked to text the number.
+    assert gateway.received[0].body["to"] == number
+    errors = {d.channel: (d.status, d.last_error) for d in notice.deliveries}
+    assert errors["sms"][0] == errors["email"][0] == "failed"
+    assert "HTTP 400" in str(errors["sms"][1])
+    assert "Recipient address rejected" in str(errors["email"][1])
+
+    found: dict[str, list[str]] = {}
+    for suffix in ("", "-wal", "-shm"):
+        path = database.with_name(database.name + suffix)
+        if path.exists():
+            found[f"database file {path.name}"] = hits(planted, path.read_bytes())
+    found["delivery records"] = hits(planted, json.dumps(errors, ensure_ascii=False).encode())
+    found["any column of any table"] = hits(planted, columns)
+    found["logs"] = hits(planted, logs.getvalue().encode())
+    found["bus messages"] = hits(planted, messages.encode())
+
+    assert {where: names for where, names in found.items() if names} == {}
+    assert "notices.delivery_failed" in logs.getvalue()
 
 
 def _every_value(container: Container) -> bytes:

@@ -1,5 +1,6 @@
 """Borrower profiles: personal data encrypted per field, read only by authorised callers."""
 
+from repayguard.borrowers.contacts import CONTACT_FIELDS, Contact, ContactBook, ContactField
 from repayguard.borrowers.service import (
     KEYS_ROTATED,
     PERSONAL_FIELDS,
@@ -22,11 +23,15 @@ from repayguard.borrowers.service import (
 )
 
 __all__ = [
+    "CONTACT_FIELDS",
     "KEYS_ROTATED",
     "PERSONAL_FIELDS",
     "PROFILE_SAVED",
     "PROFILE_VIEWED",
     "BorrowerProfile",
+    "Contact",
+    "ContactBook",
+    "ContactField",
     "ProfileSaved",
     "ReadProfile",
     "RotateKeys",

@@ -20,6 +20,7 @@ class BorrowerProfileRow(Base):
     name_enc: Mapped[str] = mapped_column(Text)
     phone_enc: Mapped[str | None] = mapped_column(Text)
     national_id_enc: Mapped[str | None] = mapped_column(Text)
+    email_enc: Mapped[str | None] = mapped_column(Text)
     locale: Mapped[str] = mapped_column(String(8))
     key_id: Mapped[str] = mapped_column(String(40), index=True)
     version: Mapped[int] = mapped_column(Integer)

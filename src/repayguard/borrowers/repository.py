@@ -28,6 +28,22 @@ def locale_of(session: Session, borrower_id: str) -> str | None:
     )
 
 
+def encrypted_fields(
+    session: Session, borrower_id: str, fields: Sequence[str]
+) -> dict[str, str | None] | None:
+    """The ciphertexts of just these personal fields of a profile (None: no profile)."""
+    columns = [_PROFILES.c[f"{name}_enc"] for name in fields]
+    row = session.execute(
+        select(*columns).where(_PROFILES.c.borrower_id == borrower_id)
+    ).one_or_none()
+    if row is None:
+        return None
+    return {
+        name: (None if token is None else str(token))
+        for name, token in zip(fields, row, strict=True)
+    }
+
+
 def locales_of(session: Session, borrower_ids: Sequence[str]) -> dict[str, str]:
     """The locale of each of these borrowers that has a profile."""
     found: dict[str, str] = {}

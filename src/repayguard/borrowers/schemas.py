@@ -9,9 +9,14 @@ from pydantic import Field
 
 from repayguard.platform.dto import Schema
 
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+EMAIL_PATTERN = r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@" + _LABEL + r"(?:\." + _LABEL + r")+$"
+"""An ordinary address (the HTML form rule, with a dot in the domain): no spaces, commas or
+angle brackets, so it can only ever name one mailbox in a header."""
+
 
 class ProfileIn(Schema):
-    """A borrower's profile; name, phone and national ID are stored encrypted."""
+    """A borrower's profile; name, phone, national ID and e-mail are stored encrypted."""
 
     name: str = Field(min_length=1, max_length=200, description="Full name.")
     phone: str | None = Field(
@@ -21,6 +26,12 @@ class ProfileIn(Schema):
     )
     national_id: str | None = Field(
         default=None, pattern=r"^[0-9A-Za-z]{4,32}$", description="National ID number."
+    )
+    email: str | None = Field(
+        default=None,
+        max_length=254,
+        pattern=EMAIL_PATTERN,
+        description="E-mail address (where the e-mail notice channel writes).",
     )
     locale: Literal["en", "zh-CN"] = Field(
         default="zh-CN", description="Language of notices and explanations."
@@ -40,6 +51,7 @@ class ProfileRead(Schema):
     name: str
     phone: str | None
     national_id: str | None
+    email: str | None = Field(default=None, description="Masked like z***@example.com.")
     locale: str
     masked: bool = Field(description="True unless the values were asked for with reveal=true.")
     updated_at: datetime

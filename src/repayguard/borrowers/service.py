@@ -19,7 +19,9 @@ from repayguard.platform.uow import UnitOfWork, UnitOfWorkFactory
 PROFILE_SAVED: Final = "repayguard.borrowers.profile_saved"
 PROFILE_VIEWED: Final = "repayguard.borrowers.profile_viewed"
 KEYS_ROTATED: Final = "repayguard.borrowers.keys_rotated"
-PERSONAL_FIELDS: Final = ("name", "phone", "national_id")
+PERSONAL_FIELDS: Final = ("name", "phone", "national_id", "email")
+"""The encrypted fields of a profile, each in the column ``<field>_enc``: saving, reading,
+masking and key rotation all go through this list."""
 
 Locale = Literal["en", "zh-CN"]
 
@@ -38,6 +40,7 @@ class SaveProfile:
     phone: str | None = field(default=None, repr=False)
     national_id: str | None = field(default=None, repr=False)
     locale: Locale = "zh-CN"
+    email: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +75,7 @@ class BorrowerProfile:
     locale: str
     masked: bool
     updated_at: datetime
+    email: str | None = field(default=None, repr=False)
 
 
 def _encrypt(keyring: Keyring, borrower_id: str, name: str, value: str | None) -> str | None:
@@ -88,19 +92,17 @@ def _decrypt(keyring: Keyring, borrower_id: str, name: str, token: str | None) -
 
 def _plain(row: BorrowerProfileRow, keyring: Keyring) -> dict[str, str | None]:
     return {
-        "name": _decrypt(keyring, row.borrower_id, "name", row.name_enc),
-        "phone": _decrypt(keyring, row.borrower_id, "phone", row.phone_enc),
-        "national_id": _decrypt(keyring, row.borrower_id, "national_id", row.national_id_enc),
+        name: _decrypt(keyring, row.borrower_id, name, getattr(row, f"{name}_enc"))
+        for name in PERSONAL_FIELDS
     }
 
 
 def _sealed(borrower_id: str, values: dict[str, str | None], keyring: Keyring) -> dict[str, object]:
-    return {
-        "name_enc": _encrypt(keyring, borrower_id, "name", values["name"]),
-        "phone_enc": _encrypt(keyring, borrower_id, "phone", values["phone"]),
-        "national_id_enc": _encrypt(keyring, borrower_id, "national_id", values["national_id"]),
-        "key_id": keyring.active,
+    sealed: dict[str, object] = {
+        f"{name}_enc": _encrypt(keyring, borrower_id, name, values[name])
+        for name in PERSONAL_FIELDS
     }
+    return {**sealed, "key_id": keyring.active}
 
 
 def save_profile(cmd: SaveProfile, *, uow: UnitOfWork, keyring: Keyring) -> ProfileSaved:
@@ -113,6 +115,7 @@ def save_profile(cmd: SaveProfile, *, uow: UnitOfWork, keyring: Keyring) -> Prof
         "name": cmd.name,
         "phone": cmd.phone,
         "national_id": cmd.national_id,
+        "email": cmd.email,
     }
     with uow:
         now = uow.clock.now()
@@ -168,6 +171,26 @@ def _mask(value: str | None, *, keep_end: int) -> str | None:
     return value[:1] + "*" * max(len(value) - 1, 2)
 
 
+def _mask_email(value: str | None) -> str | None:
+    """``z***@example.com``: the first letter and the domain, enough for a customer-service
+    agent to confirm which address is on file; three stars whatever the length."""
+    if value is None:
+        return None
+    local, at, domain = value.rpartition("@")
+    if not at:
+        return _mask(value, keep_end=0)
+    return f"{local[:1]}***@{domain}"
+
+
+def _masked(plain: dict[str, str | None]) -> dict[str, str | None]:
+    return {
+        "name": _mask(plain["name"], keep_end=0),
+        "phone": _mask(plain["phone"], keep_end=4),
+        "national_id": _mask(plain["national_id"], keep_end=4),
+        "email": _mask_email(plain["email"]),
+    }
+
+
 def read_profile(cmd: ReadProfile, *, uow: UnitOfWork, keyring: Keyring) -> BorrowerProfile:
     """Decrypt a profile for an authorised caller; the access itself is audited
     (``repayguard.borrowers.profile_viewed``: who, which borrower, revealed or masked, why)."""
@@ -187,11 +210,7 @@ def read_profile(cmd: ReadProfile, *, uow: UnitOfWork, keyring: Keyring) -> Borr
         )
         uow.commit()
     if not cmd.reveal:
-        plain = {
-            "name": _mask(plain["name"], keep_end=0),
-            "phone": _mask(plain["phone"], keep_end=4),
-            "national_id": _mask(plain["national_id"], keep_end=4),
-        }
+        plain = _masked(plain)
     name = plain["name"]
     assert name is not None
     return BorrowerProfile(
@@ -202,6 +221,7 @@ def read_profile(cmd: ReadProfile, *, uow: UnitOfWork, keyring: Keyring) -> Borr
         row.locale,
         masked=not cmd.reveal,
         updated_at=row.updated_at,
+        email=plain["email"],
     )
 
 

@@ -21,6 +21,16 @@ from repayguard.notices.channels import (
 )
 from repayguard.notices.composer import NoticeComposer, Outlook, RenderedNotice
 from repayguard.notices.consumers import DispatchHandler, NoticeHandler
+from repayguard.notices.contact_channels import (
+    EMAIL,
+    SMS,
+    ContactLookup,
+    EmailChannel,
+    SmsGatewayChannel,
+    SmtpSecurity,
+    e164,
+    sms_text,
+)
 from repayguard.notices.occasions import RecordNotice, occasion_notices, record_notice
 from repayguard.notices.planning import OCCASION_KINDS, MethodChange, NoticeKind, NoticePlan
 from repayguard.notices.schemas import DeliveryRead
@@ -45,6 +55,7 @@ from repayguard.notices.service import (
 
 __all__ = [
     "DELIVERY_HEADER",
+    "EMAIL",
     "ENTRY_POINT_GROUP",
     "INBOX",
     "NOTICES_CREATED",
@@ -52,16 +63,19 @@ __all__ = [
     "NOTICE_DELIVERY_FAILED",
     "OCCASION_KINDS",
     "SIGNATURE_HEADER",
+    "SMS",
     "TIMESTAMP_HEADER",
     "WEBHOOK",
     "Channel",
     "ChannelError",
     "ChannelFactory",
+    "ContactLookup",
     "DeliverNotices",
     "DeliveryInfo",
     "DeliveryRead",
     "DeliveryReport",
     "DispatchHandler",
+    "EmailChannel",
     "Envelope",
     "InputsReader",
     "ListNotices",
@@ -78,8 +92,11 @@ __all__ = [
     "RecordNotice",
     "RenderedNotice",
     "RetryPolicy",
+    "SmsGatewayChannel",
+    "SmtpSecurity",
     "WebhookChannel",
     "deliver_notices",
+    "e164",
     "installed_channels",
     "list_notices",
     "occasion_notices",
@@ -87,5 +104,6 @@ __all__ = [
     "record_notice",
     "resolve_channels",
     "signature",
+    "sms_text",
     "verify_signature",
 ]

@@ -1,6 +1,6 @@
 """Delivery channels behind one protocol: the in-app inbox (the notice store itself), a signed
-webhook, and any adapter a lender installs (SMS, e-mail) under the entry-point group
-``repayguard.notice_channels``.
+webhook, SMS and e-mail (``contact_channels``), and any adapter a lender installs under the
+entry-point group ``repayguard.notice_channels``.
 
 A channel's ``send`` returns when the channel accepted the notice and raises ``ChannelError``
 otherwise; the dispatcher records the attempt and schedules the next one with backoff.
@@ -34,8 +34,9 @@ DELIVERY_HEADER: Final = "X-Repayguard-Delivery"
 
 @dataclass(frozen=True, slots=True)
 class Envelope:
-    """One notice on its way through one channel. Holds no personal data: an SMS or e-mail
-    adapter looks the borrower's contact up itself (see docs/notices-and-scheduler.md)."""
+    """One notice on its way through one channel. Holds no personal data: the SMS and e-mail
+    channels look the borrower's contact up themselves when they send (see
+    docs/notices-and-scheduler.md)."""
 
     delivery_id: str
     notice_id: str
