@@ -8,7 +8,7 @@ UV_VERSION := 0.13.9
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: demo test check lint format typecheck contracts bench serve venv clean
+.PHONY: demo test check lint format typecheck contracts bench serve venv browser clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -26,7 +26,15 @@ demo: venv ## generate → ingest → decide → summary → serve on 127.0.0.1:
 serve: venv ## serve the API over the default data directory
 	$(BIN)/repayguard serve
 
-test: venv ## the whole test suite (SQLite, and PostgreSQL on 127.0.0.1:5432)
+# The console's browser tests drive Debian's Chromium (browsers are never downloaded).
+CHROMIUM ?= /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+browser:
+	@[ -x $(CHROMIUM) ] || { echo "installing Debian's chromium for the console's browser tests"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium >/dev/null; }
+
+test: venv browser ## the whole test suite (SQLite, PostgreSQL on 127.0.0.1:5432, Chromium)
 	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 lint: venv

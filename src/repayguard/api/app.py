@@ -10,9 +10,11 @@ from typing import Any
 
 import structlog
 from fastapi import Depends, FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from repayguard import __version__, console, decisions, keys, policies
 from repayguard.api.fastpath import AuthorizeFastPath
@@ -23,7 +25,7 @@ from repayguard.bootstrap import Container
 from repayguard.borrowers.endpoints import router as borrowers_router
 from repayguard.complaints.endpoints import router as complaints_router
 from repayguard.entitlements.endpoints import router as entitlements_router
-from repayguard.errors import InvalidInput, RepayguardError, TokenInvalid
+from repayguard.errors import InvalidInput, NotFound, RepayguardError, TokenInvalid
 from repayguard.identity import TokenUsage
 from repayguard.identity.endpoints import router as identity_router
 from repayguard.ingestion.endpoints import router as ingestion_router
@@ -135,6 +137,16 @@ def create_app(container: Container) -> FastAPI:
         if exc.detail:
             body["extra"] = exc.detail
         return JSONResponse(body, status_code=exc.http_status, media_type=PROBLEM)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if _on_console(request) and exc.status_code == 404:
+            missing = NotFound(
+                f"there is no console page at {request.url.path}",
+                hint="use the navigation above",
+            )
+            return console.error_page(request, missing)
+        return await http_exception_handler(request, exc)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:

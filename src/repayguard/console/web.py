@@ -89,7 +89,6 @@ def render(
     page = console.env.get_template(template).render(
         request=request,
         principal=principal,
-        operator=getattr(request.state, "operator_name", None),
         navigation=[(label, href) for label, href, need in NAVIGATION if need in held],
         current=request.url.path,
         csrf=console.csrf(principal) if principal is not None else "",

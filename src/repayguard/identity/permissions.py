@@ -24,6 +24,8 @@ class Principal:
     role: Role | None = None
     operator_id: str | None = None
     borrower_id: str | None = None
+    username: str | None = None
+    """The operator's login name (what the console shows); None for services and borrowers."""
 
     @property
     def label(self) -> str:

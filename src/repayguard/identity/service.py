@@ -279,7 +279,13 @@ class TokenResolver:
                 if operator is None or not operator.active:
                     return None
                 role: Role = operator.role  # type: ignore[assignment]
-                return Principal("operator", token.token_id, role, operator.operator_id)
+                return Principal(
+                    "operator",
+                    token.token_id,
+                    role,
+                    operator.operator_id,
+                    username=operator.username,
+                )
             if token.kind == "borrower":
                 return Principal("borrower", token.token_id, borrower_id=token.borrower_id)
             return Principal("service", token.token_id)

@@ -1,0 +1,135 @@
+"""The console in a real browser (Debian's Chromium under Playwright) against a served
+repayguard: logging in and out, the overview's chart, and maker-checker through the approvals
+inbox — a cs_agent's override request that only someone else may approve."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from approvals_kit import context_of, make_team, override
+from browser_kit import PASSWORD, chromium, log_in, served
+from builders import failing_debits_history, healthy_history
+from conftest import NOW, make_settings
+from repayguard import approvals, entitlements
+from repayguard.bootstrap import Container, bootstrap
+from repayguard.identity import SetPassword, set_password
+from repayguard.ingestion import IngestEvents, ingest_events
+from repayguard.platform.bus import RecordingBus
+from repayguard.platform.clock import FixedClock
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with chromium() as launched:
+        yield launched
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Iterator[tuple[str, Container, approvals.ApprovalRead]]:
+    """A served repayguard: two borrowers decided, the team with passwords, and cara's
+    request to give B1 its methods back waiting for a checker."""
+    settings = make_settings(f"sqlite:///{tmp_path / 'r.db'}", tmp_path, auth="required")
+    container = bootstrap(
+        settings, clock=FixedClock(NOW), bus=RecordingBus(), migrate=True, serve_view=True
+    )
+    events = failing_debits_history("B1", NOW) + healthy_history("B2", NOW)
+    ingest_events(IngestEvents(events, source="test"), uow=container.uow())
+    team = make_team(container)
+    for name in ("pat", "cara"):
+        set_password(SetPassword(name, PASSWORD), uow=container.uow())
+    asked = approvals.request_approval(
+        approvals.RequestApproval(
+            "override", override("B1"), by=team["cara"], reason="card replaced by the bank"
+        ),
+        uow=container.uow(),
+        context=context_of(container),
+    )
+    with served(container) as base:
+        yield base, container, asked
+
+
+def test_a_wrong_password_is_refused_and_the_right_one_lands_on_the_page_asked_for(
+    site: tuple[str, Container, approvals.ApprovalRead], browser: Browser
+) -> None:
+    base, _, _ = site
+    page = browser.new_page()
+    page.goto(f"{base}/console/approvals")
+    expect(page).to_have_url(f"{base}/console/login?next=/console/approvals")
+
+    page.get_by_label("Username").fill("pat")
+    page.get_by_label("Password").fill("not the passphrase")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("alert")).to_contain_text("the username or password is wrong")
+
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(f"{base}/console/approvals")
+    expect(page.get_by_role("heading", name="Approvals")).to_be_visible()
+
+
+def test_a_checker_approves_what_a_maker_asked_and_the_maker_cannot(
+    site: tuple[str, Container, approvals.ApprovalRead], browser: Browser, tmp_path: Path
+) -> None:
+    base, container, asked = site
+    maker = browser.new_page()
+    log_in(maker, base, "cara")
+    maker.goto(f"{base}/console/approvals/{asked.request_id}")
+    expect(maker.get_by_text("You made this request")).to_be_visible()
+    expect(maker.get_by_role("button", name="Approve and apply")).to_have_count(0)
+
+    checker = browser.new_page(viewport={"width": 1280, "height": 900})
+    log_in(checker, base, "pat")
+    expect(checker.locator(".tile").first).to_contain_text("1")
+    expect(checker.locator("#tiers .main-svg").first).to_be_visible()  # plotly drew the chart
+    checker.screenshot(path=str(tmp_path / "overview.png"), full_page=True)
+    checker.get_by_role("link", name="Approvals", exact=True).click()
+    checker.get_by_role("link", name=asked.summary).click()
+    checker.get_by_label("Comment").fill("called the borrower; the bank replaced the card")
+    checker.get_by_role("button", name="Approve and apply").click()
+
+    expect(checker.get_by_role("status")).to_contain_text("Approved and applied")
+    expect(checker.get_by_text("No pending requests")).to_be_visible()
+    checker.screenshot(path=str(tmp_path / "approved.png"), full_page=True)
+    decided = approvals.get_request(asked.request_id, uow=container.uow())
+    assert (decided.state, decided.checker_name) == ("approved", "pat")
+    with container.session_factory() as session:
+        now = entitlements.load(session, ["B1"])["B1"]
+    assert now.rule_id == entitlements.OVERRIDE_RULE
+
+
+def test_logging_out_ends_the_session(
+    site: tuple[str, Container, approvals.ApprovalRead], browser: Browser
+) -> None:
+    base, _, _ = site
+    context = browser.new_context()
+    page = context.new_page()
+    log_in(page, base, "pat")
+    expect(page.get_by_role("heading", name="Overview")).to_be_visible()
+    cookie = next(c for c in context.cookies() if c["name"] == "rg_console")
+    assert (cookie["httpOnly"], cookie["sameSite"], cookie["path"]) == (True, "Strict", "/console")
+
+    page.get_by_role("button", name="Log out").click()
+
+    expect(page).to_have_url(f"{base}/console/login")
+    other = browser.new_context()
+    other.add_cookies([{**cookie}])  # the old session, replayed
+    replay = other.new_page()
+    replay.goto(f"{base}/console/")
+    expect(replay).to_have_url(f"{base}/console/login?next=/console/")
+
+
+def test_a_page_that_does_not_exist_says_so_in_the_console(
+    site: tuple[str, Container, approvals.ApprovalRead], browser: Browser
+) -> None:
+    base, _, _ = site
+    page = browser.new_page()
+    log_in(page, base, "pat")
+    response = page.goto(f"{base}/console/nowhere")
+    assert response is not None
+    assert response.status == 404
+    expect(page.get_by_role("heading", name="Not found")).to_be_visible()
+    expect(page.get_by_role("link", name="Overview").first).to_be_visible()
