@@ -50,6 +50,7 @@ def test_demo_without_serving_prints_the_summary_and_exits_0(tmp_path: Path) -> 
     assert len(suggested) == 2
     assert all('-H "Authorization: Bearer $TOKEN"' in line for line in suggested)
     assert (tmp_path / ".repayguard" / "demo" / "demo-token.txt").read_text().startswith("rg_")
+    assert "Console: http://127.0.0.1:8000/console — log in as demo-admin" in result.stdout
 
 
 @pytest.mark.slow
@@ -89,7 +90,8 @@ def test_demo_serves_an_api_that_answers(tmp_path: Path) -> None:
             f"{base}/v1/authorize", json={"borrower_id": "B0000001", "method": "manual"}
         )
         assert refused.status_code == 401, "the API needs a token by default"
-        token = (tmp_path / ".repayguard" / "demo" / "demo-token.txt").read_text().strip()
+        demo = tmp_path / ".repayguard" / "demo"
+        token = (demo / "demo-token.txt").read_text().strip()
         auth = {"Authorization": f"Bearer {token}"}
         answer = httpx.post(
             f"{base}/v1/authorize",
@@ -98,6 +100,14 @@ def test_demo_serves_an_api_that_answers(tmp_path: Path) -> None:
         )
         assert answer.status_code == 200
         assert answer.json()["allowed"] is True
+
+        # The console, with the operator the demo made.
+        password = (demo / "demo-console-password.txt").read_text().strip()
+        with httpx.Client(base_url=base) as browser:
+            login = {"username": "demo-admin", "password": password, "next": "/console/"}
+            landed = browser.post("/console/login", data=login, follow_redirects=True)
+            assert landed.status_code == 200
+            assert "Repayment methods by risk tier" in landed.text
 
         # Online path through the real server: events in, the background relay hands them to
         # the online decision, the view follows the committed entitlement.

@@ -24,6 +24,9 @@ from repayguard.entitlements import Entitlement
 DEMO_DIR = Path(".repayguard") / "demo"
 
 
+DEMO_OPERATOR = "demo-admin"
+
+
 def serve_api(settings: Settings, *, host: str, port: int) -> None:
     """Build the container with the entitlement view and run uvicorn (one worker)."""
     import uvicorn
@@ -118,10 +121,16 @@ def demo(
         )
         token_file = _demo_token(container, data_dir)
         examples, tries = _examples(container, port, token_file)
+        password_file = _demo_operator(container, data_dir)
     console.print(examples)
     console.print("[bold]Try[/bold] (the API needs a token; the demo made one):")
     for line in tries:
         console.print(f"  {line}", soft_wrap=True, markup=False, highlight=False)
+    console.print(
+        f"[bold]Console[/bold]: http://127.0.0.1:{port}/console — log in as "
+        f"[bold]{DEMO_OPERATOR}[/bold] (admin) with the password in {password_file}",
+        soft_wrap=True,
+    )
     if serve:
         serve_api(settings, host="127.0.0.1", port=port)
     else:
@@ -141,6 +150,22 @@ def _demo_token(container: Container, data_dir: Path) -> Path:
     issued = create_token(CreateToken("service", "demo-app"), uow=container.uow())
     saved = data_dir / "demo-token.txt"
     saved.write_text(issued.secret + "\n")
+    saved.chmod(0o600)
+    return saved
+
+
+def _demo_operator(container: Container, data_dir: Path) -> Path:
+    """An admin who can log in to the console, with a random password saved in the demo
+    folder (demo only); the password file."""
+    import secrets
+
+    from repayguard.identity import AddOperator, SetPassword, add_operator, set_password
+
+    password = secrets.token_urlsafe(12)
+    add_operator(AddOperator(DEMO_OPERATOR, "admin"), uow=container.uow())
+    set_password(SetPassword(DEMO_OPERATOR, password), uow=container.uow())
+    saved = data_dir / "demo-console-password.txt"
+    saved.write_text(password + "\n")
     saved.chmod(0o600)
     return saved
 
