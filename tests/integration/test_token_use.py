@@ -27,6 +27,7 @@ from repayguard.identity import (
     TokenUsage,
     add_operator,
     create_token,
+    list_tokens,
 )
 from repayguard.ingestion import IngestEvents, ingest_events
 from repayguard.platform.bus import RecordingBus
@@ -103,6 +104,10 @@ def test_every_call_is_on_the_trail_summarised_per_token_when_the_server_stops(
         2,
         1,
     )
+    with container.session_factory() as session:
+        last = {t.token_id: t.last_used_at for t in list_tokens(session)}
+    assert last[borrower.token_id] == NOW + timedelta(seconds=2), "shown by 'token list'"
+    assert last[analyst.token_id] == NOW + timedelta(seconds=3)
     (rejected,) = (payload_of(r) for r in records(container, TOKEN_REJECTED))
     assert (rejected["calls"], rejected["routes"]) == (2, {"GET /v1/policies/versions": 2})
     report = verify_chain(VerifyChain(checkpoint_dir=None, trusted=None), uow=container.uow())

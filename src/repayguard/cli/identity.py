@@ -154,7 +154,7 @@ def token_list(data_dir: DataDir = None) -> None:
     with _container(data_dir) as container, container.session_factory() as session:
         tokens = list_tokens(session)
     table = Table(title="API tokens", title_justify="left")
-    for column in ("id", "kind", "for", "created", "expires", "state"):
+    for column in ("id", "kind", "for", "created", "expires", "last used", "state"):
         table.add_column(column)
     for t in tokens:
         state = "[red]revoked[/red]" if t.revoked_at else "active"
@@ -164,6 +164,7 @@ def token_list(data_dir: DataDir = None) -> None:
             t.name,
             f"{t.created_at:%Y-%m-%d}",
             f"{t.expires_at:%Y-%m-%d}" if t.expires_at else "-",
+            f"{t.last_used_at:%Y-%m-%d %H:%M}" if t.last_used_at else "never",
             state,
         )
     console.print(table if tokens else "No tokens yet: repayguard token create --service APP")

@@ -42,6 +42,8 @@ class TokenRow(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    """The last API call counted for the token, as of the latest token-use summary."""
 
 
 class CredentialRow(Base):

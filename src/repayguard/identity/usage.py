@@ -19,6 +19,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
+from sqlalchemy import or_, update
+from sqlalchemy.orm import Session
+
+from repayguard.identity.models import TokenRow
 from repayguard.identity.permissions import Principal
 from repayguard.platform.clock import Clock
 from repayguard.platform.messages import Message
@@ -104,6 +108,7 @@ class TokenUsage:
                 with uow() as unit:
                     for message in messages[start : start + RECORDS_PER_COMMIT]:
                         unit.emit(message)
+                        _touch(unit.session, message)
                     unit.commit()
                 written += min(RECORDS_PER_COMMIT, len(messages) - start)
         except Exception:
@@ -129,6 +134,22 @@ class TokenUsage:
                     principal,
                     _merged(tally, newer[1] if newer else None),
                 )
+
+
+def _touch(session: Session, message: Message) -> None:
+    """Move the token's ``last_used_at`` forward to the summary's last call (never back: two
+    API processes may write their summaries out of order)."""
+    if message.name != TOKEN_USED:
+        return
+    last = datetime.fromisoformat(message.payload["last_at"])
+    session.execute(
+        update(TokenRow)
+        .where(
+            TokenRow.token_id == message.payload["token_id"],
+            or_(TokenRow.last_used_at.is_(None), TokenRow.last_used_at < last),
+        )
+        .values(last_used_at=last)
+    )
 
 
 def _merged(older: _Tally, newer: _Tally | None) -> _Tally:
