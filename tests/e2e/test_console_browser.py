@@ -8,18 +8,20 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
-from approvals_kit import context_of, make_team, override
 from browser_kit import PASSWORD, chromium, log_in, served
-from builders import failing_debits_history, healthy_history
-from conftest import NOW, make_settings
 from repayguard import approvals, entitlements
 from repayguard.bootstrap import Container, bootstrap
 from repayguard.identity import SetPassword, set_password
 from repayguard.ingestion import IngestEvents, ingest_events
 from repayguard.platform.bus import RecordingBus
 from repayguard.platform.clock import FixedClock
+
+from approvals_kit import context_of, make_team, override
+from builders import failing_debits_history, healthy_history
+from complaints_kit import file
+from conftest import NOW, make_settings
 
 
 @pytest.fixture(scope="module")
@@ -39,8 +41,9 @@ def site(tmp_path: Path) -> Iterator[tuple[str, Container, approvals.ApprovalRea
     events = failing_debits_history("B1", NOW) + healthy_history("B2", NOW)
     ingest_events(IngestEvents(events, source="test"), uow=container.uow())
     team = make_team(container)
-    for name in ("pat", "cara"):
+    for name in ("pat", "cara", "amy"):
         set_password(SetPassword(name, PASSWORD), uow=container.uow())
+    file(container, "B1", ("auto_debit",))
     asked = approvals.request_approval(
         approvals.RequestApproval(
             "override", override("B1"), by=team["cara"], reason="card replaced by the bank"
@@ -133,3 +136,39 @@ def test_a_page_that_does_not_exist_says_so_in_the_console(
     assert response.status == 404
     expect(page.get_by_role("heading", name="Not found")).to_be_visible()
     expect(page.get_by_role("link", name="Overview").first).to_be_visible()
+
+
+PAGES = ("Overview", "Approvals", "Complaints", "Borrowers", "Policies", "Audit")
+
+
+def test_every_page_an_admin_may_open_opens_and_reads_well(
+    site: tuple[str, Container, approvals.ApprovalRead], browser: Browser, tmp_path: Path
+) -> None:
+    base, _, _ = site
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.on("console", lambda note: problems.append(note.text) if note.type == "error" else None)
+    log_in(page, base, "amy")
+    expect(page.get_by_role("heading", name="Overview")).to_be_visible()
+    navigation = page.locator("header nav a")
+    assert navigation.all_inner_texts() == list(PAGES), "an admin sees every page"
+
+    for name in PAGES:
+        page.locator("header nav").get_by_role("link", name=name, exact=True).click()
+        expect(page.locator("h1").first).to_be_visible()
+        expect(page.locator("header nav a.on")).to_have_text(name)
+        page.screenshot(path=str(tmp_path / f"{name.lower()}.png"), full_page=True)
+    page.goto(f"{base}/console/complaints")
+    page.get_by_role("link", name="B1").first.click()  # the borrower behind the case
+    expect(page.get_by_role("heading", name="Latest decisions")).to_be_visible()
+    page.screenshot(path=str(tmp_path / "borrower.png"), full_page=True)
+    page.go_back()
+    page.locator("table a[href^='/console/complaints/']").first.click()
+    expect(page.get_by_text("I paid every instalment by card")).to_be_visible()
+    page.screenshot(path=str(tmp_path / "complaint.png"), full_page=True)
+    page.goto(f"{base}/console/audit")
+    page.get_by_role("button", name="Verify").first.click()
+    expect(page.get_by_text("holds").first).to_be_visible()
+    page.screenshot(path=str(tmp_path / "verified.png"), full_page=True)
+    assert problems == [], "the pages raise no script errors"

@@ -1,5 +1,13 @@
 """Audit trail: every committed message hash-chained, checkpoints signed outside the database."""
 
+from repayguard.audit.browse import (
+    AuditEntry,
+    AuditPage,
+    AuditQuery,
+    ChainHead,
+    chain_head,
+    recent_records,
+)
 from repayguard.audit.chain import (
     GENESIS_HASH,
     ChainProblem,
@@ -40,7 +48,11 @@ from repayguard.audit.verify import VerifyChain, VerifyReport, verify_chain
 __all__ = [
     "GENESIS_HASH",
     "SYSTEM_ACTOR",
+    "AuditEntry",
+    "AuditPage",
+    "AuditQuery",
     "AuditTrail",
+    "ChainHead",
     "ChainProblem",
     "ChainRecord",
     "ChainVerifier",
@@ -54,6 +66,7 @@ __all__ = [
     "VerifyReport",
     "acting_as",
     "canonical_json",
+    "chain_head",
     "current_actor",
     "export_audit",
     "export_size",
@@ -61,6 +74,7 @@ __all__ = [
     "load_trusted_keys",
     "make_audit_observer",
     "public_key_path",
+    "recent_records",
     "redact_payload",
     "set_actor",
     "subject_of",

@@ -1,6 +1,10 @@
 """The approvals inbox: the queue by kind and state, one request with its pinned payload, and
 approve / reject with a comment — through the same use-cases as the API and the CLI, so the
-maker-checker rules (never one's own request, exactly the payload pinned) hold here too."""
+maker-checker rules (never one's own request, exactly the payload pinned) hold here too.
+
+Form handlers are async (they read the body) and run the use-case in the thread pool, so a
+database write never holds up the event loop; the audit actor set by the access guard travels
+with the context into that thread."""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from typing import Final
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from repayguard import approvals
 from repayguard.approvals.models import KINDS, STATES
@@ -70,7 +75,8 @@ def one(request: Request, request_id: str) -> Response:
 @router.post(f"{PREFIX}/approvals/{{request_id}}/approve")
 async def approve(request: Request, request_id: str) -> Response:
     form = await form_of(request)
-    approvals.approve(
+    await run_in_threadpool(
+        approvals.approve,
         approvals.Approve(request_id, _operator(request), form.get("comment", "")),
         uow=request.app.state.uow(),
         context=request.app.state.container.approvals,
@@ -81,7 +87,8 @@ async def approve(request: Request, request_id: str) -> Response:
 @router.post(f"{PREFIX}/approvals/{{request_id}}/reject")
 async def reject(request: Request, request_id: str) -> Response:
     form = await form_of(request)
-    approvals.reject(
+    await run_in_threadpool(
+        approvals.reject,
         approvals.Reject(request_id, _operator(request), form.get("comment", "")),
         uow=request.app.state.uow(),
     )

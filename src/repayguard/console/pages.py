@@ -10,6 +10,7 @@ from typing import Any, Final
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from repayguard import approvals, complaints
 from repayguard.console.web import (
@@ -54,7 +55,8 @@ async def login(request: Request) -> Response:
         )
     settings = request.app.state.container.settings.security
     try:
-        session = log_in(
+        session = await run_in_threadpool(
+            log_in,  # argon2 takes tens of milliseconds on purpose: off the event loop
             LogIn(username, password, lifetime=timedelta(hours=settings.session_hours)),
             uow=request.app.state.uow(),
         )
@@ -84,7 +86,8 @@ async def login(request: Request) -> Response:
 @router.post(f"{PREFIX}/logout")
 async def logout(request: Request) -> Response:
     await form_of(request)
-    revoke_token(RevokeToken(principal_of(request).token_id), uow=request.app.state.uow())
+    ended = RevokeToken(principal_of(request).token_id)
+    await run_in_threadpool(revoke_token, ended, uow=request.app.state.uow())
     to = RedirectResponse(f"{PREFIX}/login", status_code=303)
     to.delete_cookie(COOKIE, path=PREFIX)
     return to

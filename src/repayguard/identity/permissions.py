@@ -133,6 +133,17 @@ ROUTES: Final[dict[tuple[str, str], str]] = {
     ("GET", "/console/approvals/{request_id}"): "approvals:read",
     ("POST", "/console/approvals/{request_id}/approve"): "approvals:decide",
     ("POST", "/console/approvals/{request_id}/reject"): "approvals:decide",
+    ("GET", "/console/complaints"): "complaints:read",
+    ("GET", "/console/complaints/{complaint_id}"): "complaints:read",
+    ("POST", "/console/complaints/{complaint_id}/resolve"): "complaints:resolve",
+    # Operators only: ``borrowers:read`` has a borrower-own form, console pages must not.
+    ("GET", "/console/borrowers"): "console:view",
+    ("GET", "/console/borrowers/{borrower_id}"): "console:view",
+    ("GET", "/console/audit"): "audit:read",
+    ("POST", "/console/audit/verify"): "audit:read",
+    ("GET", "/console/policies"): "policies:read",
+    ("GET", "/console/policies/diff"): "policies:read",
+    ("GET", "/console/policies/{name}/{version}"): "policies:read",
 }
 """(method, path template) → the permission it needs; ``public`` needs no token."""
 
