@@ -7,7 +7,6 @@ Nested groups use a double underscore: ``REPAYGUARD_DATABASE__URL``,
 
 from __future__ import annotations
 
-import ipaddress
 from email.utils import parseaddr
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -17,6 +16,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from repayguard.platform.net import is_loopback
 
 DEFAULT_DATA_DIR = Path(".repayguard")
 _DEVELOPMENT_SECRET = "development-only-secret-do-not-use-in-production"
@@ -286,23 +287,11 @@ class NoticeSettings(BaseModel):
             return False
         return configured or not entry_points(group=self._ADAPTER_GROUP, name=name)
 
-    @staticmethod
-    def _is_loopback(host: str | None) -> bool:
-        if not host:
-            return False
-        if host.lower() == "localhost":
-            return True
-        try:
-            return ipaddress.ip_address(host.strip("[]")).is_loopback
-        except ValueError:
-            return False
-
     def _check_sms(self) -> None:
         url = self.sms_gateway_url
         parts = urlsplit(url) if url else None
         secure = parts is not None and (
-            parts.scheme == "https"
-            or (parts.scheme == "http" and self._is_loopback(parts.hostname))
+            parts.scheme == "https" or (parts.scheme == "http" and is_loopback(parts.hostname))
         )
         if parts is None or not parts.hostname or not secure:
             raise ValueError(
@@ -322,7 +311,7 @@ class NoticeSettings(BaseModel):
                 "the email channel needs REPAYGUARD_NOTICES__SMTP_FROM (an address, e.g. "
                 "'Lender <notices@lender.example>')"
             )
-        if self.smtp_security == "none" and not self._is_loopback(self.smtp_host):
+        if self.smtp_security == "none" and not is_loopback(self.smtp_host):
             raise ValueError(
                 "REPAYGUARD_NOTICES__SMTP_SECURITY=none is only allowed for a loopback "
                 "REPAYGUARD_NOTICES__SMTP_HOST (use starttls or ssl)"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from repayguard.audit import repository
 from repayguard.audit.chain import ChainProblem, ChainVerifier
@@ -35,6 +36,27 @@ class VerifyReport:
     @property
     def ok(self) -> bool:
         return self.problem is None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The report as plain data (``audit verify --json``, the console)."""
+        problem = self.problem
+        return {
+            "ok": self.ok,
+            "chain_id": self.chain_id,
+            "records": self.records,
+            "last_seq": self.last_seq,
+            "checkpoints": self.checkpoints,
+            "latest_checkpoint": self.latest_checkpoint,
+            "problem": None
+            if problem is None
+            else {
+                "kind": problem.kind,
+                "seq": problem.seq,
+                "since_seq": problem.since_seq,
+                "detail": problem.detail,
+            },
+            "warnings": list(self.warnings),
+        }
 
 
 def load_vouched(

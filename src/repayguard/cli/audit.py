@@ -25,29 +25,7 @@ def _print_report(report: VerifyReport, *, seconds: float, as_json: bool, source
     from repayguard.cli.output import console, errors
 
     if as_json:
-        problem = report.problem
-        typer.echo(
-            json.dumps(
-                {
-                    "ok": report.ok,
-                    "chain_id": report.chain_id,
-                    "records": report.records,
-                    "last_seq": report.last_seq,
-                    "checkpoints": report.checkpoints,
-                    "latest_checkpoint": report.latest_checkpoint,
-                    "problem": None
-                    if problem is None
-                    else {
-                        "kind": problem.kind,
-                        "seq": problem.seq,
-                        "since_seq": problem.since_seq,
-                        "detail": problem.detail,
-                    },
-                    "warnings": list(report.warnings),
-                    "seconds": round(seconds, 3),
-                }
-            )
-        )
+        typer.echo(json.dumps({**report.as_dict(), "seconds": round(seconds, 3)}))
         return
     chain = f" {report.chain_id}" if report.chain_id else ""
     checked = (

@@ -231,16 +231,8 @@ def _entry_view(entry: AuditEntry, filters: Filters) -> dict[str, Any]:
 def _report_view(report: VerifyReport, seconds: float) -> dict[str, Any]:
     """The outcome of a walk in plain words (the numbers ``repayguard audit verify`` prints)."""
     problem = report.problem
-    view: dict[str, Any] = {
-        "ok": report.ok,
-        "chain_id": report.chain_id,
-        "records": report.records,
-        "last_seq": report.last_seq,
-        "checkpoints": report.checkpoints,
-        "latest_checkpoint": report.latest_checkpoint,
-        "seconds": seconds,
-        "warnings": list(report.warnings),
-    }
+    view: dict[str, Any] = {**report.as_dict(), "seconds": seconds}
+    view.pop("problem")
     if problem is not None:
         view.update(
             kind=problem.kind,

@@ -10,7 +10,6 @@ the number or the address (a server's reply is scrubbed before it is quoted).
 
 from __future__ import annotations
 
-import ipaddress
 import re
 import smtplib
 import ssl
@@ -28,6 +27,7 @@ from repayguard import __version__
 from repayguard.errors import NoticesMisconfigured
 from repayguard.notices.channels import ChannelError, Envelope
 from repayguard.platform.clock import Clock
+from repayguard.platform.net import is_loopback
 from repayguard.platform.redaction import REDACTED, scrub_text
 
 SMS: Final = "sms"
@@ -67,15 +67,6 @@ def _look_up(lookup: ContactLookup, envelope: Envelope, what: str) -> str:
     if value is None or not value.strip():
         raise ChannelError(f"borrower has no {what} on file", permanent=True)
     return value.strip()
-
-
-def _loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 # -- SMS -----------------------------------------------------------------------------------------
@@ -225,7 +216,7 @@ class EmailChannel:
         password: str | None = None,
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
-        if security == "none" and not _loopback(host):
+        if security == "none" and not is_loopback(host):
             raise NoticesMisconfigured(
                 "the email channel sends without TLS only to a loopback host",
                 hint="set REPAYGUARD_NOTICES__SMTP_SECURITY to starttls or ssl",
