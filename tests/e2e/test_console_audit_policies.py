@@ -18,6 +18,7 @@ import yaml
 from fastapi.testclient import TestClient
 from sqlalchemy import select, text, update
 
+from console_kit import PASSWORD, csrf_of, logged_in
 from repayguard.api.app import create_app
 from repayguard.audit import ChainRecord
 from repayguard.audit.models import AuditRecordRow
@@ -35,12 +36,10 @@ from approvals_kit import make_team, policy_source, team_tokens
 from builders import failing_debits_history, healthy_history
 from conftest import NOW, make_settings
 
-PASSWORD = "a long passphrase"
 POLICY = "cn-consumer-credit-line"
 RECORDS = table_of(AuditRecordRow)
 SEQ = re.compile(r'<td class="seq"><code>(\d+)</code></td>')
 ACTION = re.compile(r'<span title="(repayguard\.[a-z_.]+)">')
-CSRF = re.compile(r'name="csrf" value="([0-9a-f]+)"')
 
 
 @dataclass
@@ -53,15 +52,7 @@ class World:
 
     def browser(self, username: str) -> TestClient:
         """A fresh browser logged in to the console as ``username`` (cookie kept)."""
-        http = TestClient(create_app(self.container))
-        response = http.post(
-            "/console/login",
-            data={"username": username, "password": PASSWORD, "next": "/console/"},
-            follow_redirects=False,
-        )
-        assert response.status_code == 303, response.text
-        assert "rg_console" in http.cookies
-        return http
+        return logged_in(create_app(self.container), self.container, username)
 
     def as_(self, who: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[who]}"}
@@ -125,12 +116,6 @@ def page_text(response: Any) -> str:
 def words(page: str) -> str:
     """A page's text as a person reads it (tags dropped)."""
     return re.sub(r"<[^>]+>", "", page)
-
-
-def csrf_of(response: Any) -> str:
-    found = CSRF.search(response.text)
-    assert found is not None, "the page carries the session's CSRF token"
-    return found.group(1)
 
 
 def changed_cn() -> str:

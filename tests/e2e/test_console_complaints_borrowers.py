@@ -16,13 +16,14 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from httpx import Response
 
+from console_kit import csrf_of, logged_in
 from notice_kit import NOTICE_POLICY, failed_debits
 from repayguard import approvals, complaints
 from repayguard.api.app import create_app
 from repayguard.audit import AuditQuery, recent_records
 from repayguard.bootstrap import Container, bootstrap
 from repayguard.borrowers import PROFILE_VIEWED, SaveProfile, save_profile
-from repayguard.identity import CreateToken, SetPassword, create_token, set_password
+from repayguard.identity import CreateToken, create_token
 from repayguard.ingestion import IngestEvents, ingest_events
 from repayguard.platform.bus import RecordingBus
 from repayguard.platform.clock import FixedClock
@@ -32,7 +33,6 @@ from builders import failing_debits_history, healthy_history
 from complaints_kit import STATEMENT, file, published
 from conftest import NOW, make_settings
 
-PASSWORD = "a long passphrase"
 CASE_URL = "/console/complaints/{}"
 
 
@@ -48,15 +48,7 @@ class Console:
 
     def browser(self, username: str) -> TestClient:
         """A browser in which ``username`` has logged in (the session cookie is kept)."""
-        set_password(SetPassword(username, PASSWORD), uow=self.container.uow())
-        http = TestClient(self.app, follow_redirects=False)
-        landed = http.post(
-            "/console/login",
-            data={"username": username, "password": PASSWORD, "next": "/console/"},
-        )
-        assert landed.status_code == 303, landed.text
-        assert "rg_console" in http.cookies
-        return http
+        return logged_in(self.app, self.container, username)
 
 
 def _open(
@@ -77,12 +69,6 @@ def console(database_url: str, tmp_path: Path, clock: FixedClock) -> Iterator[Co
         events = failing_debits_history("B1", NOW) + healthy_history("B2", NOW)
         ingest_events(IngestEvents(events, source="t"), uow=built.container.uow())
         yield built
-
-
-def csrf_of(page: Response) -> str:
-    found = re.search(r'name="csrf" value="([0-9a-f]+)"', page.text)
-    assert found is not None, "the page carries no CSRF token"
-    return found.group(1)
 
 
 def flash_of(page: Response) -> str:
