@@ -9,6 +9,7 @@ with the context into that thread."""
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Final
 
 from fastapi import APIRouter, Request
@@ -37,10 +38,14 @@ def inbox(
     page = approvals.list_requests(
         where, uow=request.app.state.uow(), limit=PAGE, offset=max(offset, 0)
     )
+    principal = principal_of(request)
+    routine = kind == approvals.BULK_KIND and state == "pending" and page.total > 0
     return render(
         request,
         "approvals.html",
         page=page,
+        bulk=routine and role_allows(principal.role or "", "approvals:decide"),
+        categories=sorted({r.category for r in page.items}),
         state=state,
         kind=kind,
         kinds=KINDS,
@@ -49,6 +54,36 @@ def inbox(
         size=PAGE,
         now=request.app.state.clock.now(),
     )
+
+
+@router.post(f"{PREFIX}/approvals/bulk-approve")
+async def bulk_approve(request: Request) -> Response:
+    """Approve the routine held decisions the checker was shown: one policy row (category),
+    only requests made before the page was drawn, each in its own transaction."""
+    form = await form_of(request)
+    try:
+        seen = datetime.fromisoformat(form.get("seen_at", ""))
+        limit = int(form.get("limit", "0"))
+    except ValueError:
+        raise InvalidInput("the bulk approval form is incomplete; reload the page") from None
+    outcome = await run_in_threadpool(
+        approvals.bulk_approve,
+        approvals.BulkApprove(
+            by=_operator(request),
+            comment=form.get("comment", ""),
+            category=form.get("category") or None,
+            created_before=seen,
+            limit=limit,
+        ),
+        uow=request.app.state.uow,
+        context=request.app.state.container.approvals,
+    )
+    told = f"Approved {len(outcome.approved)} held decision(s)."
+    if outcome.refused:
+        first = outcome.refused[0]
+        told += f" {len(outcome.refused)} refused, e.g. {first.request_id[:8]}: {first.message}"
+    back = f"{PREFIX}/approvals?kind={approvals.BULK_KIND}"
+    return done(back, told)
 
 
 @router.get(f"{PREFIX}/approvals/{{request_id}}")

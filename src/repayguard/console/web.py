@@ -75,6 +75,12 @@ def principal_of(request: Request) -> Principal:
     """The operator the access guard resolved for this page."""
     principal: Principal | None = getattr(request.state, "principal", None)
     if principal is None:
+        if request.app.state.tokens is None:
+            raise PermissionDenied(
+                "the console needs access control: with security.auth = off nobody is logged "
+                "in, so nobody can be held to maker-checker",
+                hint="serve with REPAYGUARD_SECURITY__AUTH=required (the default)",
+            )
         raise PermissionDenied("the console needs an operator session", hint="log in first")
     return principal
 

@@ -133,6 +133,7 @@ ROUTES: Final[dict[tuple[str, str], str]] = {
     ("GET", "/console/approvals/{request_id}"): "approvals:read",
     ("POST", "/console/approvals/{request_id}/approve"): "approvals:decide",
     ("POST", "/console/approvals/{request_id}/reject"): "approvals:decide",
+    ("POST", "/console/approvals/bulk-approve"): "approvals:decide",
     ("GET", "/console/complaints"): "complaints:read",
     ("GET", "/console/complaints/{complaint_id}"): "complaints:read",
     ("POST", "/console/complaints/{complaint_id}/resolve"): "complaints:resolve",
