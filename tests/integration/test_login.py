@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from repayguard.api.app import create_app
+from repayguard.audit.models import AuditRecordRow
 from repayguard.bootstrap import Container, bootstrap
 from repayguard.errors import LoginFailed, LoginLocked, PasswordRejected
 from repayguard.identity import (
@@ -80,6 +81,18 @@ def test_a_session_token_acts_as_the_operator_until_logout(
     assert client.get("/v1/audit/verify", headers=auth).status_code in (403, 404)
     assert client.delete("/v1/sessions/current", headers=auth).status_code == 204
     assert client.get("/v1/models", headers=auth).status_code == 401
+    with container.session_factory() as session:
+        actors = dict(
+            session.execute(
+                select(AuditRecordRow.action, AuditRecordRow.actor).where(
+                    AuditRecordRow.action.in_(
+                        ["repayguard.session.started", "repayguard.token.revoked"]
+                    )
+                )
+            ).all()
+        )
+    assert actors["repayguard.session.started"].startswith("operator:"), "who opened it"
+    assert actors["repayguard.session.started"] == actors["repayguard.token.revoked"]
 
 
 def test_every_refusal_says_the_same_and_failures_lock_password_login(

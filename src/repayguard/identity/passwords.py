@@ -17,6 +17,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import select
 
+from repayguard.audit import acting_as
 from repayguard.errors import LoginFailed, LoginLocked, PasswordRejected
 from repayguard.identity.models import CredentialRow, OperatorRow
 from repayguard.identity.service import (
@@ -149,7 +150,8 @@ def log_in(cmd: LogIn, *, uow: UnitOfWork) -> LoggedIn:
                 {"operator_id": operator.operator_id, "token_id": token.token_id},
             )
         )
-        uow.commit()
+        with acting_as(f"operator:{operator.operator_id}"):  # who opened it, now known
+            uow.commit()
         return LoggedIn(token, find_operator(session, operator_id=operator.operator_id))
 
 
