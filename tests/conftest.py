@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -33,13 +34,21 @@ def clock() -> FixedClock:
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh, empty database: a SQLite file, or a new PostgreSQL database (dropped after).
+    """A fresh, empty database: a SQLite file, or a new PostgreSQL database (dropped after)."""
+    with fresh_database(request.param, tmp_path) as url:
+        yield url
+
+
+@contextmanager
+def fresh_database(kind: str, directory: Path) -> Iterator[str]:
+    """The URL of a fresh, empty database of ``kind``: a SQLite file in ``directory``, or a new
+    PostgreSQL database (dropped after).
 
     PostgreSQL must answer on 127.0.0.1:5432; when it does not, the test fails (it never skips),
     so a CI run without it is red.
     """
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'repayguard.db'}"
+    if kind == "sqlite":
+        yield f"sqlite:///{directory / 'repayguard.db'}"
         return
     name = f"rg_test_{uuid.uuid4().hex[:12]}"
     try:

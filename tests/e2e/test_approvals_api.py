@@ -162,3 +162,24 @@ def test_without_an_operator_token_nobody_can_make_or_decide_requests(
             refused = http.post(url, json={})
             assert (refused.status_code, refused.json()["code"]) == (401, "operator_required")
         assert http.get("/v1/approvals").status_code == 200, "reading the queue needs no actor"
+
+
+@pytest.mark.parametrize("cut_off", ["0001-01-01T00:00:00+05:00", "9999-12-31T23:00:00-05:00"])
+def test_a_bulk_cut_off_outside_the_calendar_in_utc_is_invalid_input(
+    api: tuple[Api, Container], cut_off: str
+) -> None:
+    http, _ = api
+    body = {"kind": "decision", "comment": "routine", "created_before": cut_off}
+
+    refused = http.post("pat", "/v1/approvals/bulk-approve", body)
+
+    assert (refused.status_code, refused.json()["code"]) == (422, "invalid_input")
+
+
+def test_a_queue_offset_beyond_a_64_bit_integer_is_an_invalid_request(
+    api: tuple[Api, Container],
+) -> None:
+    http, _ = api
+    refused = http.get("pat", "/v1/approvals", offset=2**63)
+    assert (refused.status_code, refused.json()["code"]) == (422, "invalid_request")
+    assert http.get("pat", "/v1/approvals", offset=2**63 - 1).json()["items"] == []

@@ -124,3 +124,12 @@ def test_a_borrower_files_an_agent_reverses_an_approver_approves(
     assert [(c["status"], c["comment"]) for c in closed] == [
         ("reversed", "the bank replaced the card")
     ]
+
+
+def test_a_queue_offset_beyond_a_64_bit_integer_is_an_invalid_request(
+    api: tuple[Api, Container],
+) -> None:
+    http, _ = api
+    refused = http.get("cara", "/v1/complaints", offset=2**63)
+    assert (refused.status_code, refused.json()["code"]) == (422, "invalid_request")
+    assert http.get("cara", "/v1/complaints", offset=2**63 - 1).json()["items"] == []

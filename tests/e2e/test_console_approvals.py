@@ -88,3 +88,25 @@ def test_the_bulk_form_is_for_checkers_and_needs_its_csrf_token(held: Container)
     assert forged.status_code == 403, "no CSRF token: refused before anything runs"
     pending = approvals.list_requests(approvals.QueueFilter(kind="decision"), uow=held.uow())
     assert pending.total == 3
+
+
+def test_a_garbled_bulk_form_or_page_number_is_refused_with_a_page(held: Container) -> None:
+    """A cut-off without a time zone, a body that is not UTF-8 and an offset beyond a 64-bit
+    integer are invalid input (each was a 500), and nothing is approved."""
+    checker = logged_in(create_app(held), held, "pat")
+    form = {"csrf": csrf_of(checker.get(HELD)), "category": "needs-approval", "limit": "5"}
+
+    naive = checker.post(
+        "/console/approvals/bulk-approve",
+        data={**form, "comment": "x", "seen_at": "2026-03-01T12:00:00"},
+    )
+    garbled = checker.post(
+        "/console/approvals/bulk-approve",
+        content=f"csrf={form['csrf']}&comment=\xff".encode("latin-1"),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    far = checker.get(f"/console/approvals?offset={2**63}")
+
+    assert [naive.status_code, garbled.status_code, far.status_code] == [422, 422, 422]
+    pending = approvals.list_requests(approvals.QueueFilter(kind="decision"), uow=held.uow())
+    assert pending.total == 3

@@ -316,3 +316,21 @@ def test_a_diff_shows_the_changed_rows_and_the_impact_on_todays_portfolio(world:
         browser.get("/console/policies/diff", params={"name": POLICY, "from": 2, "to": 2})
     )
     assert "a version does not differ from itself" in same
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"/console/audit?before_seq={2**63}",
+        f"/console/policies/cn-consumer-credit-line/{2**31}",
+        f"/console/policies/diff?name=cn-consumer-credit-line&from=1&to={2**31}",
+    ],
+)
+def test_a_number_beyond_the_databases_integers_is_refused_with_a_page(
+    world: World, url: str
+) -> None:
+    """It would overflow the database's integers (64-bit sequence numbers, 32-bit versions in
+    PostgreSQL): refused before any query (it was a 500)."""
+    page = world.browser("aud").get(url)
+    assert page.status_code == 422
+    assert "Invalid input" in page.text

@@ -369,3 +369,8 @@ def test_an_announced_change_shows_with_its_date(announcing: Console) -> None:
     assert "Early repayment: allowed → <b>restricted</b>" in page.text
     assert "(in 14 days)" in page.text
     assert '<span class="badge usable">allowed</span>' in page.text, "still allowed today"
+
+
+def test_a_queue_offset_beyond_a_64_bit_integer_is_refused_with_a_page(console: Console) -> None:
+    page = console.browser("cara").get(f"/console/complaints?offset={2**63}")
+    assert page.status_code == 422

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
 from repayguard.api.app import create_app
-from repayguard.bootstrap import Container
+from repayguard.bootstrap import Container, bootstrap
+from repayguard.platform.bus import RecordingBus
+from repayguard.platform.clock import FixedClock
 
+from approvals_kit import APPROVAL_POLICY
 from builders import failing_debits_history, healthy_history
-from conftest import NOW
+from conftest import NOW, make_settings
 
 
 @pytest.fixture
@@ -87,6 +91,30 @@ def test_a_borrower_not_yet_assessed_gets_the_default_terms(client: TestClient) 
     body = client.post("/v1/authorize", json={"borrower_id": "NEW-1", "method": "manual"}).json()
     assert body["allowed"] is True
     assert body["decision_id"] is None
+
+
+def test_a_manual_channel_the_policy_does_not_offer_is_denied_with_its_reason(
+    database_url: str, tmp_path: Path, clock: FixedClock
+) -> None:
+    """The policy offers app_balance and bank_card only; asking for the counter is a denial
+    explained like any other (CHANNEL_NOT_OFFERED once had no text and authorize answered 500)."""
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(APPROVAL_POLICY)
+    settings = make_settings(database_url, tmp_path, policy_path=policy)
+    with bootstrap(
+        settings, clock=clock, bus=RecordingBus(), migrate=True, serve_view=True
+    ) as container:
+        client = TestClient(create_app(container))
+        ask = {"borrower_id": "NEW-2", "method": "manual", "channel": "counter"}
+
+        response = client.post("/v1/authorize", json=ask, headers={"Accept-Language": "zh-CN"})
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["allowed"] is False
+    assert [r["code"] for r in body["reasons"]] == ["CHANNEL_NOT_OFFERED"]
+    assert body["reasons"][0]["text"]
+    assert {a["channel"] for a in body["alternatives"]} == {"app_balance", "bank_card"}
 
 
 def test_a_batch_over_10000_events_is_refused_whole(client: TestClient) -> None:

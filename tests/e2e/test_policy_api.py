@@ -167,3 +167,32 @@ def test_impact_and_explain_over_http(client: TestClient) -> None:
         "/v1/policies/explain", json={"policy": {"source": CN, "name": "x"}, "inputs": {}}
     )
     assert two_forms.status_code == 422
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "body"),
+    [
+        ("GET", f"/v1/policies/versions?offset={2**63}", None),
+        ("GET", f"/v1/policies/versions/cn-consumer-credit-line/{2**31}", None),
+        ("GET", f"/v1/policies/versions/cn-consumer-credit-line/{-(2**31) - 1}", None),
+        (
+            "POST",
+            "/v1/policies/diff",
+            {"before": {"source": CN}, "after": {"name": "x", "version": 2**31}},
+        ),
+    ],
+)
+def test_a_number_beyond_the_databases_integers_is_an_invalid_request(
+    client: TestClient, method: str, url: str, body: dict[str, Any] | None
+) -> None:
+    """Offsets are 64-bit in SQL, version numbers 32-bit in PostgreSQL: a larger number is
+    refused before any query (it overflowed there, a 500)."""
+    response = client.request(method, url, json=body)
+    assert (response.status_code, response.json()["code"]) == (422, "invalid_request")
+
+
+def test_the_largest_numbers_the_database_holds_are_looked_up(client: TestClient) -> None:
+    far = client.get(f"/v1/policies/versions?offset={2**63 - 1}")
+    last = client.get(f"/v1/policies/versions/cn-consumer-credit-line/{2**31 - 1}")
+    assert (far.status_code, far.json()["items"]) == (200, [])
+    assert (last.status_code, last.json()["code"]) == (404, "policy_version_not_found")

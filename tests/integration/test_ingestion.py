@@ -107,3 +107,22 @@ def test_records_that_are_not_objects_are_rejected_not_fatal(container: Containe
     )
     assert report.accepted == 1
     assert [r.index for r in report.rejections] == [0, 1]
+
+
+def test_a_record_with_a_nul_character_is_quarantined_and_the_rest_land(
+    container: Container,
+) -> None:
+    """PostgreSQL keeps no NUL character: the rejected record is kept with it escaped, and
+    its batch lands like any other (on SQLite too)."""
+    batch = _batch(3, "Z")
+    batch[1]["event_id"] = "Z-\x00-1"
+    batch[2]["channel\x00"] = "app"
+
+    report = ingest_events(IngestEvents(batch, source="test"), uow=container.uow())
+
+    assert (report.accepted, report.rejected) == (1, 2)
+    assert [r.index for r in report.rejections] == [1, 2]
+    with container.session_factory() as session:
+        kept = session.scalars(select(QuarantineRow).order_by(QuarantineRow.record_index)).all()
+    assert kept[0].event_id == "Z-\\u0000-1"
+    assert "\x00" not in kept[1].raw + str(kept[1].errors)

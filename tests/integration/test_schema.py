@@ -1,9 +1,11 @@
-"""Migrations: they build exactly the tables the models declare, on SQLite and PostgreSQL."""
+"""Migrations: they build exactly the tables the models declare, on SQLite and PostgreSQL; and
+the engine's settings on each."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import text
@@ -13,6 +15,7 @@ import repayguard.audit
 import repayguard.borrowers
 import repayguard.risk  # noqa: F401
 from repayguard.bootstrap import Container
+from repayguard.errors import InvalidInput
 from repayguard.platform import schema
 from repayguard.platform.db import Base, make_engine
 
@@ -37,3 +40,18 @@ def test_sqlite_runs_with_wal_full_sync_and_foreign_keys(tmp_path: Path) -> None
             assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
     finally:
         engine.dispose()
+
+
+def test_text_with_a_nul_character_is_invalid_input_where_the_database_cannot_hold_it(
+    container: Container,
+) -> None:
+    """PostgreSQL fails inside the statement on a NUL character (an id sent with one was a
+    500 over HTTP); the engine refuses it first. SQLite stores it."""
+    query = text("SELECT :value")
+    with container.engine.connect() as connection:
+        if container.engine.dialect.name == "sqlite":
+            assert connection.execute(query, {"value": "a\x00b"}).scalar() == "a\x00b"
+            return
+        with pytest.raises(InvalidInput, match="NUL character"):
+            connection.execute(query, {"value": "a\x00b"})
+        assert connection.execute(query, {"value": "ab"}).scalar() == "ab"

@@ -38,6 +38,16 @@ def test_a_timestamp_without_a_zone_is_refused_with_the_fix() -> None:
     assert "needs a time zone" in error.reason
 
 
+def test_a_timestamp_outside_the_calendar_in_utc_is_refused_not_raised() -> None:
+    early, late = "0001-01-01T00:00:00+05:00", "9999-12-31T23:00:00-05:00"
+    batch = validate_records([BASE | {"occurred_at": early}, BASE | {"occurred_at": late}])
+    assert batch.rows == []
+    for rejection in batch.rejections:
+        (error,) = rejection.errors
+        assert error.field == "occurred_at"
+        assert "out of range" in error.reason
+
+
 def test_a_manual_payment_without_channel_names_the_rule() -> None:
     batch = validate_records([BASE | {"channel": None}])
     assert batch.rejections[0].errors[0].reason == "a manual payment needs its channel"

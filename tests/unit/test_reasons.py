@@ -6,6 +6,7 @@ import pytest
 
 from repayguard.core.policy import load_policy
 from repayguard.core.reasons import CATALOG, LOCALES, Reason, UnknownReasonCode, explain, principal
+from repayguard.entitlements.view import CHANNEL_NOT_OFFERED, MANUAL_FLOW_REQUIRED, NOT_YET_ASSESSED
 from repayguard.resources import read_text
 
 
@@ -27,6 +28,12 @@ def test_every_code_has_a_text_in_every_locale() -> None:
     ],
 )
 def test_policy_reasons_are_in_the_catalog(code: str) -> None:
+    assert code in CATALOG
+
+
+@pytest.mark.parametrize("code", [NOT_YET_ASSESSED, MANUAL_FLOW_REQUIRED, CHANNEL_NOT_OFFERED])
+def test_the_reasons_authorize_gives_itself_are_in_the_catalog(code: str) -> None:
+    """Authorize explains its denials with these; one missing would make the API answer 500."""
     assert code in CATALOG
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Final
 
 from repayguard.approvals import repository, rules, service
@@ -55,6 +55,8 @@ def bulk_approve(
     back the rest); returns what was approved and what was refused, with why."""
     if not 1 <= cmd.limit <= 1_000:
         raise InvalidInput("approve between 1 and 1,000 requests at a time")
+    if cmd.created_before is not None:
+        _check_cut_off(cmd.created_before)
     with uow() as probe:
         checker = rules.operator(probe.session, cmd.by)
         if not role_allows(checker.role, rules.DECIDE):
@@ -80,3 +82,14 @@ def bulk_approve(
         except RepayguardError as exc:
             refused.append(Refusal(request_id, exc.code, exc.message))
     return BulkOutcome(approved, refused)
+
+
+def _check_cut_off(moment: datetime) -> None:
+    """The queue compares ``created_before`` with stored UTC times: it must name its zone and
+    still be a time once in UTC (9999-12-31T23:00-05:00 is past the calendar's end)."""
+    if moment.tzinfo is None:
+        raise InvalidInput("created_before needs a time zone (for example 2026-01-31T09:00:00Z)")
+    try:
+        moment.astimezone(UTC)
+    except OverflowError:
+        raise InvalidInput("created_before is out of range once converted to UTC") from None

@@ -31,6 +31,7 @@ from repayguard.approvals.schemas import (
 )
 from repayguard.errors import ConfigurationInvalid
 from repayguard.identity import acting_operator
+from repayguard.platform.dto import SQL_BIGINT_MAX
 from repayguard.platform.uow import UnitOfWorkFactory
 
 router = APIRouter(tags=["approvals"])
@@ -88,7 +89,7 @@ def list_queue(
     subject: Annotated[str | None, Query(max_length=200)] = None,
     category: Annotated[str | None, Query(max_length=100)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=SQL_BIGINT_MAX)] = 0,
 ) -> ApprovalPage:
     """The approval queue, oldest first: pending requests unless ``state`` says otherwise."""
     where = QueueFilter(

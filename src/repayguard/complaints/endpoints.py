@@ -34,6 +34,7 @@ from repayguard.errors import ConfigurationInvalid
 from repayguard.identity import acting_operator
 from repayguard.notices import DeliveryRead, NoticeInfo
 from repayguard.platform.clock import Clock
+from repayguard.platform.dto import SQL_BIGINT_MAX
 from repayguard.platform.uow import UnitOfWorkFactory
 
 router = APIRouter(tags=["complaints"])
@@ -149,7 +150,7 @@ def queue(
     escalated: Annotated[bool, Query(description="Only cases escalated at least once.")] = False,
     borrower_id: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=SQL_BIGINT_MAX)] = 0,
 ) -> ComplaintPageRead:
     """The complaints queue, nearest deadline first (active cases unless ``status`` says
     otherwise)."""

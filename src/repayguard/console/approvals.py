@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Final
+from typing import Annotated, Final
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
@@ -21,6 +21,7 @@ from repayguard.approvals.models import KINDS, STATES
 from repayguard.console.web import PREFIX, done, form_of, principal_of, render
 from repayguard.errors import InvalidInput
 from repayguard.identity import acting_operator, role_allows
+from repayguard.platform.dto import SQL_BIGINT_MAX
 
 router = APIRouter(tags=["console"], default_response_class=HTMLResponse)
 PAGE: Final = 50
@@ -28,7 +29,10 @@ PAGE: Final = 50
 
 @router.get(f"{PREFIX}/approvals")
 def inbox(
-    request: Request, state: str = "pending", kind: str | None = None, offset: int = 0
+    request: Request,
+    state: str = "pending",
+    kind: str | None = None,
+    offset: Annotated[int, Query(le=SQL_BIGINT_MAX)] = 0,
 ) -> Response:
     if state not in (*STATES, "all"):
         raise InvalidInput(f"state must be one of {', '.join((*STATES, 'all'))}")

@@ -12,10 +12,10 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Annotated, Any, Final
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
@@ -32,6 +32,7 @@ from repayguard.audit import (
 from repayguard.bootstrap import Container
 from repayguard.console.web import PREFIX, form_of, render
 from repayguard.platform.crypto import Pseudonymizer
+from repayguard.platform.dto import SQL_BIGINT_MAX
 
 router = APIRouter(tags=["console"], default_response_class=HTMLResponse)
 PAGE: Final = 50
@@ -108,7 +109,7 @@ def audit_page(
     subject: str = "",
     actor: str = "",
     borrower: str = "",
-    before_seq: int | None = None,
+    before_seq: Annotated[int | None, Query(le=SQL_BIGINT_MAX)] = None,
 ) -> Response:
     filters = Filters(action.strip(), subject.strip(), actor.strip(), borrower.strip())
     return _page(request, filters, before_seq=before_seq)

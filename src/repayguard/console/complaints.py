@@ -8,10 +8,10 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Final, Literal
+from typing import Annotated, Any, Final, Literal
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
@@ -21,6 +21,7 @@ from repayguard.console.web import PREFIX, done, form_of, principal_of, render
 from repayguard.core.policy.outcome import RANK
 from repayguard.errors import ConfigurationInvalid, InvalidInput
 from repayguard.identity import acting_operator, permissions_of
+from repayguard.platform.dto import SQL_BIGINT_MAX
 
 router = APIRouter(tags=["console"], default_response_class=HTMLResponse)
 
@@ -64,7 +65,7 @@ def queue(
     status: str = "active",
     overdue: bool = False,
     escalated: bool = False,
-    offset: int = 0,
+    offset: Annotated[int, Query(le=SQL_BIGINT_MAX)] = 0,
 ) -> Response:
     """Cases nearest their deadline first, the overdue ones marked."""
     if status not in STATUSES:

@@ -8,7 +8,7 @@ import json
 from collections.abc import Sequence
 from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from repayguard import policies
@@ -18,6 +18,7 @@ from repayguard.core.policy.diff import FieldChange, PolicyDiff
 from repayguard.core.policy.impact import ImpactReport
 from repayguard.core.policy.outcome import METHODS, OPEN
 from repayguard.core.reasons import UnknownReasonCode, explain
+from repayguard.platform.dto import SQL_INTEGER_MAX, SQL_INTEGER_MIN
 
 router = APIRouter(tags=["console"], default_response_class=HTMLResponse)
 VERSIONS: Final = 500
@@ -56,8 +57,8 @@ def versions(request: Request) -> Response:
 def compare(
     request: Request,
     name: str = "",
-    before: Annotated[int | None, Query(alias="from", ge=1)] = None,
-    after: Annotated[int | None, Query(alias="to", ge=1)] = None,
+    before: Annotated[int | None, Query(alias="from", ge=1, le=SQL_INTEGER_MAX)] = None,
+    after: Annotated[int | None, Query(alias="to", ge=1, le=SQL_INTEGER_MAX)] = None,
 ) -> Response:
     """What changes from version ``from`` to ``to`` (the two latest when not given; the only
     policy when no name is), and what ``to`` would change for today's borrowers if it went
@@ -117,7 +118,11 @@ def compare(
 
 
 @router.get(f"{PREFIX}/policies/{{name}}/{{version}}")
-def version(request: Request, name: str, version: int) -> Response:
+def version(
+    request: Request,
+    name: str,
+    version: Annotated[int, Path(ge=SQL_INTEGER_MIN, le=SQL_INTEGER_MAX)],
+) -> Response:
     """One published version as a decision table: inputs, rows, reasons in plain words, terms,
     and the jurisdiction profile it was checked against."""
     uow = request.app.state.uow

@@ -23,7 +23,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from repayguard.errors import PermissionDenied, RepayguardError
+from repayguard.errors import InvalidInput, PermissionDenied, RepayguardError
 from repayguard.identity import Principal, permissions_of
 
 COOKIE: Final = "rg_console"
@@ -111,7 +111,11 @@ async def form_of(request: Request) -> dict[str, str]:
     origin = request.headers.get("origin")
     if origin is not None and origin != f"{request.url.scheme}://{request.url.netloc}":
         raise PermissionDenied("the form was sent from another site")
-    fields = {k: v[-1] for k, v in parse_qs((await request.body()).decode()).items()}
+    try:
+        text = (await request.body()).decode()
+    except UnicodeDecodeError:  # a browser sends the page's forms in UTF-8
+        raise InvalidInput("the form is not UTF-8 text", hint="send it from the page") from None
+    fields = {k: v[-1] for k, v in parse_qs(text).items()}
     principal: Principal | None = getattr(request.state, "principal", None)
     if principal is not None and getattr(request.state, "by_cookie", False):
         expected = console_of(request).csrf(principal)

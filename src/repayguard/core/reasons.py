@@ -96,6 +96,11 @@ _CATALOG: Final[dict[str, _T]] = {
         "channel.",
         "zh-CN": "您的账户需要通过手动渠道由您本人发起并确认还款。",
     },
+    "CHANNEL_NOT_OFFERED": {
+        "en": "This repayment channel is not offered on your account; please use one of the "
+        "channels listed.",
+        "zh-CN": "您的账户不支持该还款渠道，请使用所列的其他渠道还款。",
+    },
     "MANUAL_OVERRIDE": {
         "en": "A member of our team set your repayment methods after a review, confirmed by a "
         "second person; this lasts until the date shown.",

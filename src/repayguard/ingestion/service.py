@@ -81,8 +81,11 @@ def ingest_events(cmd: IngestEvents, *, uow: UnitOfWork) -> IngestReport:
                 {
                     "batch_id": batch_id,
                     "record_index": rejection.index,
-                    "event_id": rejection.event_id,
-                    "errors": [{"field": e.field, "reason": e.reason} for e in rejection.errors],
+                    "event_id": rejection.event_id and _storable(rejection.event_id),
+                    "errors": [
+                        {"field": _storable(e.field), "reason": _storable(e.reason)}
+                        for e in rejection.errors
+                    ],
                     "raw": json.dumps(rejection.raw, default=str, ensure_ascii=False)[:_RAW_LIMIT],
                     "received_at": now,
                 }
@@ -161,3 +164,10 @@ def ingest_files(
             if on_batch is not None:
                 on_batch(len(records))
     return report
+
+
+def _storable(text: str) -> str:
+    """A rejected record's text as every database can keep it: PostgreSQL refuses the NUL
+    character, so it is written as its JSON escape (the raw record is JSON, escaped already).
+    A NUL never reaches an accepted event: identifiers allow no control characters."""
+    return text.replace("\x00", "\\u0000")

@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Final
+
 from pydantic import BaseModel, ConfigDict
+
+# An integer input that reaches a query is declared within the range of the column or clause it
+# meets, so one out of range is refused as invalid input instead of overflowing in the database
+# driver (a 500): SQLite stores 64 bits, PostgreSQL's ``integer`` 32 and ``bigint`` 64.
+SQL_INTEGER_MIN: Final = -(2**31)
+SQL_INTEGER_MAX: Final = 2**31 - 1
+"""An ``Integer`` column: policy version numbers."""
+SQL_BIGINT_MAX: Final = 2**63 - 1
+"""A ``BigInteger`` column or a LIMIT/OFFSET: page offsets, audit sequence numbers."""
 
 
 class Schema(BaseModel):

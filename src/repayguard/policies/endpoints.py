@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Path, Query, Request, status
 
 from repayguard.core.policy import Profiles, policy_json_schema
 from repayguard.errors import ConfigurationInvalid
+from repayguard.platform.dto import SQL_BIGINT_MAX, SQL_INTEGER_MAX, SQL_INTEGER_MIN
 from repayguard.platform.uow import UnitOfWorkFactory
 from repayguard.policies import review, service
 from repayguard.policies.schemas import (
@@ -117,7 +118,7 @@ def versions(
     request: Request,
     name: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=SQL_BIGINT_MAX)] = 0,
 ) -> VersionPage:
     """Published versions, newest first per policy name."""
     page = service.list_versions(
@@ -145,7 +146,11 @@ def latest_version(name: str, request: Request) -> VersionDetail:
 
 
 @router.get("/v1/policies/versions/{name}/{version}", response_model=VersionDetail)
-def one_version(name: str, version: int, request: Request) -> VersionDetail:
+def one_version(
+    name: str,
+    version: Annotated[int, Path(ge=SQL_INTEGER_MIN, le=SQL_INTEGER_MAX)],
+    request: Request,
+) -> VersionDetail:
     """One published version, with its source and canonical document."""
     info = service.get_version(service.GetPolicyVersion(name, version), uow=_uow(request)())
     return _detail(info)

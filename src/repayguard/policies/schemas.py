@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from repayguard.platform.dto import Schema
+from repayguard.platform.dto import SQL_INTEGER_MAX, Schema
 
 MAX_SOURCE = 1_000_000
 
@@ -79,7 +79,7 @@ class PolicyRefIn(Schema):
     source: str | None = Field(default=None, max_length=MAX_SOURCE)
     draft_id: str | None = Field(default=None, max_length=32)
     name: str | None = Field(default=None, max_length=100)
-    version: int | None = Field(default=None, ge=1)
+    version: int | None = Field(default=None, ge=1, le=SQL_INTEGER_MAX)
 
     @model_validator(mode="after")
     def _one_form(self) -> PolicyRefIn:
