@@ -1,5 +1,5 @@
-"""ASGI plumbing shared by the API's middlewares: the protocol's types, and a ``receive`` that
-hands an application a body a middleware has already read."""
+"""ASGI plumbing shared by the API's middlewares: the protocol's types, reading a request's
+body, and a ``receive`` that hands an application a body a middleware has already read."""
 
 from __future__ import annotations
 
@@ -11,6 +11,24 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Any]
 Send = Callable[[Message], Any]
 ASGIApp = Callable[[Scope, Receive, Send], Any]
+
+
+async def read_body(receive: Receive, *, limit: int | None = None) -> tuple[bytes, bool]:
+    """The request body read so far, and whether more of it is still to come: reading stops
+    past ``limit`` bytes (None: the whole body), leaving the rest to whoever reads next
+    (through :func:`replaying`). A client that goes away ends the body where it is."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return b"".join(chunks), False
+        chunk = bytes(message.get("body", b""))
+        chunks.append(chunk)
+        size += len(chunk)
+        more = bool(message.get("more_body", False))
+        if not more or (limit is not None and size > limit):
+            return b"".join(chunks), more
 
 
 def replaying(body: bytes, receive: Receive, *, more: bool = False) -> Receive:

@@ -23,7 +23,7 @@ from typing import Final
 
 from pydantic import ValidationError
 
-from repayguard.api.asgi import ASGIApp, Receive, Scope, Send, replaying
+from repayguard.api.asgi import ASGIApp, Receive, Scope, Send, read_body, replaying
 from repayguard.entitlements.endpoints import answer_authorize, locale_of
 from repayguard.entitlements.schemas import AuthorizeIn
 from repayguard.entitlements.view import EntitlementView
@@ -68,7 +68,7 @@ class AuthorizeFastPath:
         ):
             await self.app(scope, receive, send)
             return
-        body, more = await _read_body(receive)
+        body, more = await read_body(receive, limit=MAX_BODY)
         answer = None if more or len(body) > MAX_BODY else self._answer(scope, body)
         if answer is None:
             await self.app(scope, replaying(body, receive, more=more), send)
@@ -117,20 +117,3 @@ class AuthorizeFastPath:
             self._usage.record(principal, ROUTE, allowed=True)
         self.answered += 1
         return answer.model_dump_json().encode()
-
-
-async def _read_body(receive: Receive) -> tuple[bytes, bool]:
-    """The request body read so far, and whether more of it is still to come: reading stops
-    past ``MAX_BODY`` bytes, leaving the rest to the full application (through the replay)."""
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":  # the client went away
-            return b"".join(chunks), False
-        chunk = message.get("body", b"")
-        chunks.append(chunk)
-        size += len(chunk)
-        more = bool(message.get("more_body", False))
-        if not more or size > MAX_BODY:
-            return b"".join(chunks), more

@@ -11,7 +11,7 @@ from typing import Any, Final
 import orjson
 from anyio import to_thread
 
-from repayguard.api.asgi import ASGIApp, Message, Receive, Scope, Send, replaying
+from repayguard.api.asgi import ASGIApp, Message, Receive, Scope, Send, read_body, replaying
 from repayguard.api.idempotency_store import (
     Claim,
     Claimed,
@@ -153,7 +153,7 @@ class IdempotencyMiddleware:
             )
             return
         key = raw.decode("ascii")
-        body = await _read_body(receive)
+        body, _ = await read_body(receive)
         caller = self._caller(scope)
         fingerprint = request_fingerprint(self._fingerprint_key, scope, body)
         claim = await to_thread.run_sync(self.store.claim, caller, key, fingerprint)
@@ -214,18 +214,6 @@ class IdempotencyMiddleware:
             await to_thread.run_sync(self.store.release, caller, key, fingerprint)
         await send(start)
         await send({"type": "http.response.body", "body": body, "more_body": False})
-
-
-async def _read_body(receive: Receive) -> bytes:
-    parts: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            break
-        parts.append(bytes(message.get("body", b"")))
-        if not message.get("more_body", False):
-            break
-    return b"".join(parts)
 
 
 async def _send(

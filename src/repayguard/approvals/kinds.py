@@ -26,7 +26,7 @@ from repayguard.approvals.documents import (
 )
 from repayguard.approvals.models import ApprovalRequestRow
 from repayguard.core.policy import Profiles
-from repayguard.core.policy.outcome import OPEN, restricts
+from repayguard.core.policy.outcome import restricts
 from repayguard.core.reasons import is_known
 from repayguard.decisions import DecisionEngine
 from repayguard.entitlements import HeldDecision, MethodStates
@@ -362,6 +362,6 @@ def _entitlement_outcome(entitlement: entitlements.Entitlement) -> dict[str, Any
 
 def describe(states: MethodStates) -> str:
     """The states that differ from the open ones, in a few words (``auto_debit mandatory``)."""
-    moved = [f"{m} {getattr(states, m)}" for m in OPEN if getattr(states, m) != OPEN[m]]
+    moved = [f"{m} {getattr(states, m)}" for m in states.restricted()]
     channels = f"channels {'/'.join(states.manual_channels)}"
     return ", ".join([*moved, channels]) if moved else f"all methods open, {channels}"

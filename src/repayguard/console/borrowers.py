@@ -124,11 +124,6 @@ def changes_between(now: MethodStates, then: MethodStates) -> list[Change]:
     return moved
 
 
-def announced(entitlement: Entitlement, now: datetime) -> bool:
-    """Whether a change is announced and its notice period still runs (G3)."""
-    return entitlement.interim is not None and now < entitlement.effective_at
-
-
 @router.get(f"{PREFIX}/borrowers")
 def search(request: Request, q: Annotated[str, Query(max_length=64)] = "") -> Response:
     """Find a borrower by exact id, or start from the borrowers under restriction."""
@@ -155,18 +150,14 @@ def watch_list(entries: Iterable[Entitlement], now: datetime) -> tuple[list[Watc
     """Borrowers with a method off its standard state now (the overview's count) or with an
     announced change; the latest ``LISTED`` by effective time (announced changes, which take
     effect later, first), and how many there are in all."""
-    matching = [e for e in entries if announced(e, now) or _restricted(e.states_at(now))]
+    matching = [e for e in entries if e.announced_at(now) or e.states_at(now).restricted()]
     latest = heapq.nlargest(LISTED, matching, key=lambda e: (e.effective_at, e.borrower_id))
     return [_watched(e, now) for e in latest], len(matching)
 
 
-def _restricted(states: MethodStates) -> bool:
-    return any(getattr(states, m) != OPEN[m] for m in METHODS)
-
-
 def _watched(entitlement: Entitlement, now: datetime) -> Watched:
     in_force = entitlement.states_at(now)
-    pending = announced(entitlement, now)
+    pending = entitlement.announced_at(now)
     return Watched(
         borrower_id=entitlement.borrower_id,
         tier=entitlement.tier,
@@ -217,7 +208,7 @@ def standing(entitlement: Entitlement | None, now: datetime) -> dict[str, Any]:
     if entitlement is None:
         return {"methods": [], "channels": (), "changes": [], "reasons": []}
     in_force = entitlement.states_at(now)
-    pending = announced(entitlement, now)
+    pending = entitlement.announced_at(now)
     return {
         "methods": method_rows(in_force),
         "channels": in_force.manual_channels,

@@ -20,7 +20,6 @@ from repayguard.console.web import (
     principal_of,
     render,
 )
-from repayguard.core.policy.outcome import OPEN
 from repayguard.entitlements import METHODS, EntitlementView
 from repayguard.errors import LoginFailed, LoginLocked, PasswordRejected
 from repayguard.identity import LogIn, RevokeToken, log_in, revoke_token
@@ -169,8 +168,8 @@ def _census(view: EntitlementView, now: datetime) -> dict[str, Any]:
         tier = entitlement.tier if entitlement.tier is not None else 0
         tiers[tier] += 1
         states = entitlement.states_at(now)
-        pending += entitlement.interim is not None and now < entitlement.effective_at
-        off = [method for method in METHODS if getattr(states, method) != OPEN[method]]
+        pending += entitlement.announced_at(now)
+        off = states.restricted()
         restricted_any += bool(off)
         for method in off:
             restricted[method][tier] += 1

@@ -146,7 +146,7 @@ def in_force_for_open_cases(
         for borrower, entitlement in repository.load(
             session, flagged.get_column("borrower_id").to_list()
         ).items()
-        if entitlement.interim is not None and as_of < entitlement.effective_at
+        if entitlement.interim is not None and entitlement.announced_at(as_of)
     }
     if not pending:
         return current

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
+from repayguard.core.policy.outcome import OPEN
+
 METHODS: Final = ("auto_debit", "early_repayment", "manual")
 
 
@@ -26,6 +28,11 @@ class MethodStates:
             "manual_channels": list(self.manual_channels),
         }
 
+    def restricted(self) -> tuple[str, ...]:
+        """The methods off their open state (auto-debit not optional, early or manual
+        repayment not allowed), in ``METHODS`` order."""
+        return tuple(method for method in METHODS if getattr(self, method) != OPEN[method])
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> MethodStates:
         return cls(
@@ -34,9 +41,6 @@ class MethodStates:
             data["manual"],
             tuple(data["manual_channels"]),
         )
-
-
-_OPEN = {"auto_debit": "optional", "early_repayment": "allowed", "manual": "allowed"}
 
 
 def tightens(method: str, before: MethodStates, after: MethodStates) -> bool:
@@ -48,7 +52,7 @@ def tightens(method: str, before: MethodStates, after: MethodStates) -> bool:
     if method == "manual" and not set(before.manual_channels) <= set(after.manual_channels):
         return True
     old, new = getattr(before, method), getattr(after, method)
-    return bool(old != new and new != _OPEN[method])
+    return bool(old != new and new != OPEN[method])
 
 
 def interim_states(before: MethodStates, after: MethodStates) -> MethodStates:
@@ -81,9 +85,14 @@ class Entitlement:
 
     def states_at(self, now: datetime) -> MethodStates:
         """The states in force at ``now`` (the interim ones before the notice period ends)."""
-        if self.interim is not None and now < self.effective_at:
+        if self.announced_at(now):
+            assert self.interim is not None
             return self.interim
         return self.states
+
+    def announced_at(self, now: datetime) -> bool:
+        """Whether a change is announced and its notice period still runs at ``now`` (G3)."""
+        return self.interim is not None and now < self.effective_at
 
     def as_payload(self) -> dict[str, Any]:
         return {

@@ -85,12 +85,7 @@ class NoticePlan:
     def still_restricted(self) -> bool:
         """Whether the entitlement keeps any method off its open state (then the notice says
         what would change the outcome)."""
-        return restricts(self.entitlement.states)
-
-
-def restricts(states: MethodStates) -> bool:
-    """Whether any method is off its open state (optional / allowed)."""
-    return any(getattr(states, method) != OPEN[method] for method in METHODS)
+        return bool(self.entitlement.states.restricted())
 
 
 def method_changes(before: MethodStates, after: MethodStates) -> tuple[MethodChange, ...]:
@@ -118,12 +113,10 @@ def plan_change(
     """The notice (if any) for ``current`` replacing ``previous`` (see the module rules)."""
     in_force = previous.states_at(now) if previous is not None else defaults
     target = current.states
-    announced = (
-        previous is not None and previous.interim is not None and now < previous.effective_at
-    )
+    announced = previous is not None and previous.announced_at(now)
     if any(tightens(method, in_force, target) for method in METHODS):
         changes = method_changes(in_force, target)
-        if current.interim is not None and now < current.effective_at:
+        if current.announced_at(now):
             if announced and _same_announcement(previous, current):
                 return None
             return NoticePlan(NoticeKind.ADVANCE, current, changes, current.effective_at)
@@ -135,7 +128,7 @@ def plan_change(
     if announced and previous.states != target:
         withdrawn = method_changes(in_force, previous.states)
         return NoticePlan(NoticeKind.WITHDRAWAL, current, withdrawn, previous.effective_at)
-    if restricts(target) and current.rule_id != previous.rule_id:
+    if target.restricted() and current.rule_id != previous.rule_id:
         return NoticePlan(NoticeKind.EXPLANATION, current, (), None)
     return None
 

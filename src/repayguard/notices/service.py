@@ -24,7 +24,6 @@ from repayguard.notices.planning import (
     NoticePlan,
     plan_activation,
     plan_change,
-    restricts,
 )
 from repayguard.platform.messages import Message
 from repayguard.platform.uow import UnitOfWork, UnitOfWorkFactory
@@ -182,7 +181,7 @@ def _explains(plan: NoticePlan) -> bool:
     """Explanations, and restorations that leave something restricted, say what would change
     the outcome."""
     return plan.kind == NoticeKind.EXPLANATION or (
-        plan.kind == NoticeKind.RESTORATION and restricts(plan.entitlement.states)
+        plan.kind == NoticeKind.RESTORATION and bool(plan.entitlement.states.restricted())
     )
 
 
