@@ -187,7 +187,7 @@ def bootstrap(
         container.close()
         raise
     if production_model and settings.decisions.model_path is None:
-        bus.subscribe(risk.MODEL_PROMOTED, lambda _: _decide_with_production_model(container))
+        bus.follow(risk.MODEL_PROMOTED, lambda _: _decide_with_production_model(container))
     if settings.decisions.online:
         handler = OnlineHandler(
             engine=lambda: container.decision_engine,
@@ -196,6 +196,7 @@ def bootstrap(
         bus.subscribe(
             ingestion.EVENTS_INGESTED,
             idempotent("decisions.online", handler, uow=container.uow),
+            consumer="decisions.online",
         )
     _wire_approvals(container)
     if settings.security.auth == "required":
@@ -205,12 +206,12 @@ def bootstrap(
             ttl=timedelta(seconds=settings.security.token_cache_seconds),
         )
         for name in ("repayguard.token.revoked", "repayguard.operator.disabled"):
-            bus.subscribe(name, container.tokens.forget_all)
+            bus.follow(name, container.tokens.forget_all)
     if serve_view:
         view = EntitlementView(defaults=container.decision_engine.defaults)
         with session_factory() as session:
             view.load(entitlements.load(session).values())
-        bus.subscribe(entitlements.ENTITLEMENTS_CHANGED, view.on_changed)
+        bus.follow(entitlements.ENTITLEMENTS_CHANGED, view.on_changed)
         container.view = view
     try:
         _wire_notices(container, channels or {})
@@ -250,15 +251,18 @@ def _wire_approvals(container: Container) -> None:
             HeldDecisions(lifetime=lifetimes["decision"]),
             uow=container.uow,
         ),
+        consumer="approvals.held_decisions",
     )
     superseded = SupersededHeldDecisions()
     container.bus.subscribe(
         entitlements.ENTITLEMENTS_CHANGED,
         idempotent("approvals.superseded_by_change", superseded.on_changed, uow=container.uow),
+        consumer="approvals.superseded_by_change",
     )
     container.bus.subscribe(
         decisions.RUN_COMPLETED,
         idempotent("approvals.superseded_by_run", superseded.on_run, uow=container.uow),
+        consumer="approvals.superseded_by_run",
     )
 
 
@@ -300,6 +304,7 @@ def _wire_notices(container: Container, offered: Mapping[str, notices.Channel]) 
     bus.subscribe(
         entitlements.ENTITLEMENTS_CHANGED,
         idempotent("notices.changed", notices.NoticeHandler(setup=setup), uow=container.uow),
+        consumer="notices.changed",
     )
     bus.subscribe(
         entitlements.ENTITLEMENTS_ACTIVATED,
@@ -308,6 +313,7 @@ def _wire_notices(container: Container, offered: Mapping[str, notices.Channel]) 
             notices.NoticeHandler(setup=setup, activated=True),
             uow=container.uow,
         ),
+        consumer="notices.activated",
     )
     if container.channels:
         bus.subscribe(
@@ -315,6 +321,7 @@ def _wire_notices(container: Container, offered: Mapping[str, notices.Channel]) 
             notices.DispatchHandler(
                 uow=container.uow, channels=container.channels, retry=container.retry
             ),
+            consumer="notices.dispatch",
         )
 
 
@@ -420,10 +427,10 @@ def _wire_complaints(container: Container) -> None:
         uow=container.uow,
     )
     for name in (COMPLAINT_FILED, COMPLAINT_RESOLVED):
-        bus.subscribe(name, redecide)
+        bus.subscribe(name, redecide, consumer="complaints.redecide")
     reversals = idempotent("complaints.reversals", ReversalOutcomes(setup=setup), uow=container.uow)
     for name in (APPROVAL_APPROVED, APPROVAL_REJECTED, APPROVAL_WITHDRAWN, APPROVAL_EXPIRED):
-        bus.subscribe(name, reversals)
+        bus.subscribe(name, reversals, consumer="complaints.reversals")
     container.jobs.register(
         escalation_job(
             every=timedelta(seconds=config.escalate_every_seconds),

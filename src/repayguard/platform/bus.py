@@ -1,4 +1,14 @@
-"""The bus: where published messages go. In-process by default; handlers subscribe by name."""
+"""The bus: where published messages go. In-process by default; NATS JetStream when shared.
+
+Two kinds of handler, and every wiring says which it is:
+
+- ``subscribe(name, handler, consumer=...)`` — an *effect* (writes notices, re-decides
+  borrowers, opens approvals). Across a deployment each message reaches one process per
+  consumer name; the handler is idempotent (``platform.consumers``), so a redelivery after a
+  crash changes nothing twice.
+- ``follow(name, handler)`` — *this process's own state* (the authorize view, the token cache,
+  the keyring, the decision engine). Every process applies every message it follows.
+"""
 
 from __future__ import annotations
 
@@ -19,7 +29,14 @@ class Bus(Protocol):
         """Deliver a committed message to every subscriber; raise if delivery failed."""
         ...
 
-    def subscribe(self, name: str, handler: Handler) -> None: ...
+    def subscribe(self, name: str, handler: Handler, *, consumer: str) -> None:
+        """Handle ``name`` messages for an effect: one process of the deployment per
+        ``consumer`` handles each message."""
+        ...
+
+    def follow(self, name: str, handler: Handler) -> None:
+        """Apply ``name`` messages to this process's own state: every process gets each."""
+        ...
 
 
 class InProcessBus:
@@ -32,7 +49,11 @@ class InProcessBus:
     def __init__(self) -> None:
         self._handlers: dict[str, list[Handler]] = defaultdict(list)
 
-    def subscribe(self, name: str, handler: Handler) -> None:
+    def subscribe(self, name: str, handler: Handler, *, consumer: str = "local") -> None:
+        self._handlers[name].append(handler)
+
+    def follow(self, name: str, handler: Handler) -> None:
+        # One process holds every handler: following is subscribing, in the same order.
         self._handlers[name].append(handler)
 
     def publish(self, message: Message) -> None:
