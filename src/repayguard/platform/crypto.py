@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Final
 
 import structlog
@@ -90,7 +91,7 @@ class Keyring:
         retry_every: float = 1.0,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._ring = _Ring(active, dict(keys))
+        self._ring = _Ring(active, MappingProxyType(dict(keys)))  # a copy nobody can change
         self._source = source
         self._retry_every = retry_every
         self._monotonic = monotonic
