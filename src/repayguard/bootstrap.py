@@ -174,6 +174,7 @@ def bootstrap(
     try:
         paths = keys.key_paths(settings)
         container.keyring = keys.open_keyring(paths)
+        bus.follow(keys.KEYS_ROTATED, keys.reload_on_rotation(container.keyring))
         if settings.audit.enabled:
             container.audit_trail = make_audit_observer(
                 pseudonymizer=container.pseudonymizer,
@@ -206,7 +207,7 @@ def bootstrap(
             ttl=timedelta(seconds=settings.security.token_cache_seconds),
         )
         for name in ("repayguard.token.revoked", "repayguard.operator.disabled"):
-            bus.follow(name, container.tokens.forget_all)
+            bus.follow(name, container.tokens.on_revoked)
     if serve_view:
         view = EntitlementView(defaults=container.decision_engine.defaults)
         with session_factory() as session:

@@ -55,7 +55,10 @@ class SecuritySettings(BaseModel):
         "local trial on loopback (refused in production).",
     )
     token_cache_seconds: float = Field(
-        default=30.0, ge=0, description="How long a resolved token is trusted without a lookup."
+        default=30.0,
+        ge=0,
+        description="How long a resolved token is trusted without a lookup (never past its "
+        "own expiry; a revocation is forgotten sooner).",
     )
     token_use_audit_seconds: float = Field(
         default=60.0,

@@ -1,5 +1,6 @@
 """Where the keys of a configuration live, and opening them: the personal-data keyring, the
-keyed pseudonymizer, the audit checkpoint signer and the keys an auditor trusts.
+keyed pseudonymizer, the audit checkpoint signer and the keys an auditor trusts; and the
+announcement that the keyring changed, which every process follows to reload it.
 
 Development creates missing key files on first use (mode 0600, in the data directory);
 production refuses to, so a misconfigured deployment fails at start-up instead of writing data
@@ -10,8 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Final
+
+import structlog
 
 from repayguard.audit import (
     CheckpointPolicy,
@@ -21,17 +26,27 @@ from repayguard.audit import (
     public_key_path,
 )
 from repayguard.config import Settings
+from repayguard.errors import KeyringInvalid
 from repayguard.platform.crypto import Keyring, Pseudonymizer, load_keyring
+from repayguard.platform.messages import Message
+from repayguard.platform.uow import UnitOfWork
 
 __all__ = [
+    "KEYS_ROTATED",
     "KeyPaths",
+    "RecordKeyRotation",
     "derived_key",
     "key_paths",
     "open_checkpoints",
     "open_keyring",
     "open_pseudonymizer",
     "open_trusted_keys",
+    "record_key_rotation",
+    "reload_on_rotation",
 ]
+
+KEYS_ROTATED: Final = "repayguard.keys.rotated"
+log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,11 +78,73 @@ def key_paths(settings: Settings) -> KeyPaths:
 
 
 def open_keyring(paths: KeyPaths) -> Keyring:
-    return load_keyring(
+    """The data keyring, which reloads from the same document or file when it rotates (a
+    reload never creates a file: a keyring gone missing keeps the keys in memory)."""
+    first = load_keyring(
         file=paths.data_keys_file,
         document=paths.data_keys_document,
         create_missing=paths.create_missing,
     )
+
+    def source() -> Keyring:
+        return load_keyring(file=paths.data_keys_file, document=paths.data_keys_document)
+
+    return Keyring(first.active, first.keys, source=source)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordKeyRotation:
+    """The data keyring now encrypts under ``active`` and holds ``key_ids``; ``added`` names
+    the key this change created, if any. Key ids only: key material never leaves its file."""
+
+    active: str
+    key_ids: tuple[str, ...]
+    added: str | None = None
+
+
+def record_key_rotation(cmd: RecordKeyRotation, *, uow: UnitOfWork) -> None:
+    """Announce a changed keyring (``repayguard.keys.rotated``, on the audit trail): every
+    running process reloads its keyring when the message reaches it. Committed after the key
+    file is written and before anything is encrypted under the new key."""
+    with uow:
+        uow.emit(
+            Message(
+                KEYS_ROTATED,
+                {
+                    "subject": f"data_key:{cmd.active}",
+                    "active": cmd.active,
+                    "key_ids": sorted(cmd.key_ids),
+                    "added": cmd.added,
+                },
+            )
+        )
+        uow.commit()
+
+
+def reload_on_rotation(keyring: Keyring) -> Callable[[Message], None]:
+    """The follow handler that reloads ``keyring`` in place when a rotation is announced.
+
+    It never raises: a source that cannot be read now keeps the keys in use (and a record
+    under an unknown key retries the reload when read), rather than holding the bus back.
+    """
+
+    def reload(message: Message) -> None:
+        try:
+            keyring.reload()
+        except (KeyringInvalid, OSError) as exc:
+            log.error("keyring_reload_failed", error=str(exc))
+            return
+        announced = message.payload.get("active")
+        if isinstance(announced, str) and announced not in keyring.keys:
+            # A keyring given in the environment cannot change under a running process.
+            log.warning(
+                "keyring_rotation_not_visible",
+                announced=announced,
+                active=keyring.active,
+                hint="give this process the rotated keyring and restart it",
+            )
+
+    return reload
 
 
 def open_pseudonymizer(settings: Settings) -> Pseudonymizer:

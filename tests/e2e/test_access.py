@@ -165,8 +165,8 @@ def test_revoked_tokens_and_disabled_operators_are_refused(
         return client.get(url, headers={"Authorization": f"Bearer {secret}"}).status_code
 
     assert (status(leaver.secret), status(app_token.secret)) == (200, 200)
-    disable_operator(DisableOperator("leaver"), uow=container.uow())
-    revoke_token(RevokeToken(app_token.token_id), uow=container.uow())
+    disable_operator(DisableOperator("leaver"), uow=container.uow(), tokens=container.tokens)
+    revoke_token(RevokeToken(app_token.token_id), uow=container.uow(), tokens=container.tokens)
 
     assert (status(leaver.secret), status(app_token.secret)) == (401, 401)
     assert status("rg_0000_not-a-token") == 401

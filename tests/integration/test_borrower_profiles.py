@@ -173,6 +173,9 @@ class RacingKeyring:
     def encrypt(self, plaintext: str, *, context: str) -> str:
         return self.inner.encrypt(plaintext, context=context)
 
+    def snapshot(self) -> Keyring:
+        return self.inner
+
     def decrypt(self, token: str, *, context: str) -> str:
         if self._race is not None:
             race, self._race = self._race, None

@@ -130,6 +130,6 @@ def test_an_admin_reset_lifts_the_lockout_and_disabled_operators_cannot_log_in(
         log_in(LogIn("ana", PASSWORD), uow=container.uow())
     set_password(SetPassword("ana", "a brand new passphrase"), uow=container.uow())
     log_in(LogIn("ana", "a brand new passphrase"), uow=container.uow())
-    disable_operator(DisableOperator("ana"), uow=container.uow())
+    disable_operator(DisableOperator("ana"), uow=container.uow(), tokens=container.tokens)
     with pytest.raises(LoginFailed, match="username or password is wrong"):
         log_in(LogIn("ana", "a brand new passphrase"), uow=container.uow())

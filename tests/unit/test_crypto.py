@@ -145,3 +145,75 @@ def test_the_redactor_drops_personal_fields_and_pseudonymises_borrowers() -> Non
 def test_scrubbing_leaves_ordinary_text_and_timestamps_alone() -> None:
     text = "run 2026-03-01T12:00:00+00:00 decided 1,000 borrowers in 1712345678901 µs"
     assert scrub_text(text) == text
+
+
+class KeyFile:
+    """A keyring file another process rotates, read through a counting source."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.reads = 0
+        write_keyring(Keyring.generate("k1"), path)
+
+    def source(self) -> Keyring:
+        self.reads += 1
+        return load_keyring(file=self.path)
+
+    def opened(self, now: list[float]) -> Keyring:
+        first = load_keyring(file=self.path)
+        return Keyring(first.active, first.keys, source=self.source, monotonic=lambda: now[0])
+
+    def rotate(self) -> Keyring:
+        rotated = load_keyring(file=self.path).with_new_active_key()
+        write_keyring(rotated, self.path)
+        return rotated
+
+
+def test_a_reload_swaps_the_keys_in_place_for_every_holder(tmp_path: Path) -> None:
+    keys = KeyFile(tmp_path / "data-keys.json")
+    shared = keys.opened([0.0])
+    holders = [shared, shared]  # the profile service and the contact book hold one object
+    old = shared.encrypt("13812345678", context=CONTEXT)
+    rotated = keys.rotate()
+
+    assert shared.reload() is True
+    assert [h.active for h in holders] == [rotated.active, rotated.active]
+    assert shared.key_id_of(shared.encrypt("x", context=CONTEXT)) == rotated.active
+    assert shared.decrypt(old, context=CONTEXT) == "13812345678", "old keys still read"
+    assert shared.reload() is False, "nothing changed since"
+
+
+def test_a_value_under_an_unknown_key_reloads_the_keyring_once_before_it_is_refused(
+    tmp_path: Path,
+) -> None:
+    keys = KeyFile(tmp_path / "data-keys.json")
+    now = [100.0]
+    stale = keys.opened(now)
+    written = keys.rotate().encrypt("张三", context=CONTEXT)  # by a process that rotated
+
+    assert stale.decrypt(written, context=CONTEXT) == "张三", "missed the message, still reads"
+    assert keys.reads == 1
+    bogus = f"rg1.dk-unknown.{written.split('.')[2]}"
+    with pytest.raises(PersonalDataUnreadable, match="'dk-unknown'"):
+        stale.decrypt(bogus, context=CONTEXT)
+    assert keys.reads == 1, "within a second of the last reload: refused without one"
+    now[0] += 1.5
+    for _ in range(3):
+        with pytest.raises(PersonalDataUnreadable, match="'dk-unknown'"):
+            stale.decrypt(bogus, context=CONTEXT)
+    assert keys.reads == 2, "one reload for the unknown id, then rate-limited"
+
+
+def test_a_keyring_whose_source_breaks_keeps_its_keys(tmp_path: Path) -> None:
+    keys = KeyFile(tmp_path / "data-keys.json")
+    keyring = keys.opened([0.0])
+    token = keyring.encrypt("13812345678", context=CONTEXT)
+    keys.path.write_text("{}")
+
+    with pytest.raises(KeyringInvalid):
+        keyring.reload()
+    with pytest.raises(PersonalDataUnreadable):
+        keyring.decrypt(f"rg1.dk-other.{token.split('.')[2]}", context=CONTEXT)
+    assert keyring.decrypt(token, context=CONTEXT) == "13812345678"
+    assert keyring.snapshot().active == keyring.active
+    assert "hidden" in repr(keyring)

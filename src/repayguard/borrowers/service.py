@@ -98,11 +98,13 @@ def _plain(row: BorrowerProfileRow, keyring: Keyring) -> dict[str, str | None]:
 
 
 def _sealed(borrower_id: str, values: dict[str, str | None], keyring: Keyring) -> dict[str, object]:
+    # One snapshot for the whole record: a rotation arriving meanwhile must not leave fields
+    # under two keys while ``key_id`` (what rotation and key retirement go by) names one.
+    ring = keyring.snapshot()
     sealed: dict[str, object] = {
-        f"{name}_enc": _encrypt(keyring, borrower_id, name, values[name])
-        for name in PERSONAL_FIELDS
+        f"{name}_enc": _encrypt(ring, borrower_id, name, values[name]) for name in PERSONAL_FIELDS
     }
-    return {**sealed, "key_id": keyring.active}
+    return {**sealed, "key_id": ring.active}
 
 
 def save_profile(cmd: SaveProfile, *, uow: UnitOfWork, keyring: Keyring) -> ProfileSaved:
@@ -122,6 +124,7 @@ def save_profile(cmd: SaveProfile, *, uow: UnitOfWork, keyring: Keyring) -> Prof
         row = repository.get(uow.session, cmd.borrower_id)
         if row is None:
             changed = tuple(name for name in PERSONAL_FIELDS if new[name] is not None)
+            sealed = _sealed(cmd.borrower_id, new, keyring)
             repository.add(
                 uow.session,
                 BorrowerProfileRow(
@@ -130,7 +133,7 @@ def save_profile(cmd: SaveProfile, *, uow: UnitOfWork, keyring: Keyring) -> Prof
                     version=1,
                     created_at=now,
                     updated_at=now,
-                    **_sealed(cmd.borrower_id, new, keyring),
+                    **sealed,
                 ),
             )
             created = True
@@ -139,7 +142,8 @@ def save_profile(cmd: SaveProfile, *, uow: UnitOfWork, keyring: Keyring) -> Prof
             changed = tuple(name for name in PERSONAL_FIELDS if old[name] != new[name])
             if not changed and row.locale == cmd.locale:
                 return ProfileSaved(cmd.borrower_id, False, (), row.locale, row.updated_at)
-            for key, value in _sealed(cmd.borrower_id, new, keyring).items():
+            sealed = _sealed(cmd.borrower_id, new, keyring)
+            for key, value in sealed.items():
                 setattr(row, key, value)
             if row.locale != cmd.locale:
                 changed += ("locale",)
@@ -155,7 +159,7 @@ def save_profile(cmd: SaveProfile, *, uow: UnitOfWork, keyring: Keyring) -> Prof
                     "created": created,
                     "changed_fields": list(changed),
                     "locale": cmd.locale,
-                    "key_id": keyring.active,
+                    "key_id": sealed["key_id"],
                 },
             )
         )

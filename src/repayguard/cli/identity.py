@@ -99,7 +99,7 @@ def user_disable(username: str, data_dir: DataDir = None) -> None:
     from repayguard.identity import DisableOperator, disable_operator
 
     with _container(data_dir) as container:
-        disable_operator(DisableOperator(username), uow=container.uow())
+        disable_operator(DisableOperator(username), uow=container.uow(), tokens=container.tokens)
     console.print(f"Disabled [bold]{username}[/bold]; their tokens no longer work.")
 
 
@@ -142,7 +142,7 @@ def token_revoke(token_id: str, data_dir: DataDir = None) -> None:
     from repayguard.identity import RevokeToken, revoke_token
 
     with _container(data_dir) as container:
-        revoke_token(RevokeToken(token_id), uow=container.uow())
+        revoke_token(RevokeToken(token_id), uow=container.uow(), tokens=container.tokens)
     console.print(f"Revoked token [bold]{token_id}[/bold].")
 
 

@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 import typer
 
 from repayguard.errors import KeyringInvalid, RepayguardError
-from repayguard.keys import key_paths, open_keyring
+from repayguard.keys import RecordKeyRotation, key_paths, open_keyring, record_key_rotation
 
 keys_app = typer.Typer(help="Keys of personal data and of audit checkpoints.", no_args_is_help=True)
 
@@ -78,7 +78,7 @@ def rotate(
     data_dir: DataDir = None,
 ) -> None:
     """Re-encrypt every profile and complaint statement under the active data key; old keys
-    keep working meanwhile."""
+    keep working meanwhile, and running servers and workers reload the keyring at once."""
     from repayguard.audit import acting_as
     from repayguard.bootstrap import bootstrap
     from repayguard.borrowers import RotateKeys, key_usage, pending_rotation, rotate_keys
@@ -90,6 +90,7 @@ def rotate(
     settings = one_shot(load_settings(data_dir))
     paths = key_paths(settings)
     keyring = open_keyring(paths)
+    added = None
     if new_key:
         if paths.data_keys_document:
             raise KeyringInvalid(
@@ -98,11 +99,18 @@ def rotate(
                 "'repayguard keys rotate --no-new-key'",
             )
         keyring = keyring.with_new_active_key()
+        added = keyring.active
         write_keyring(keyring, paths.data_keys_file)
         console.print(
             f"New active data key [bold]{keyring.active}[/bold] in {paths.data_keys_file}."
         )
     with bootstrap(settings, production_model=False) as container, acting_as(cli_actor()):
+        # Running processes reload their keyring before anything is written under the new key
+        # (and one that misses this reloads when it meets the new key id).
+        record_key_rotation(
+            RecordKeyRotation(keyring.active, tuple(keyring.keys), added=added),
+            uow=container.uow(),
+        )
         total = pending_rotation(uow=container.uow(), keyring=keyring)
         with progress_bar("Re-encrypting", total, "profiles") as bar:
             report = rotate_keys(

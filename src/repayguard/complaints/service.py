@@ -186,13 +186,14 @@ def file_complaint(cmd: FileComplaint, *, uow: UnitOfWork, setup: ComplaintSetup
         if existing is not None:
             raise _already_open(existing.complaint_id, decision.decision_id)
         complaint_id = uuid.uuid4().hex
+        sealed = seal(setup.keyring, complaint_id, statement)
         row = ComplaintRow(
             complaint_id=complaint_id,
             borrower_id=cmd.borrower_id,
             decision_id=decision.decision_id,
             contested=contested,
-            statement_enc=seal(setup.keyring, complaint_id, statement),
-            key_id=setup.keyring.active,
+            statement_enc=sealed,
+            key_id=setup.keyring.key_id_of(sealed),
             filed_by=cmd.filed_by[:120],
             status=OPEN,
             filed_at=now,

@@ -86,7 +86,9 @@ async def login(request: Request) -> Response:
 async def logout(request: Request) -> Response:
     await form_of(request)
     ended = RevokeToken(principal_of(request).token_id)
-    await run_in_threadpool(revoke_token, ended, uow=request.app.state.uow())
+    await run_in_threadpool(
+        revoke_token, ended, uow=request.app.state.uow(), tokens=request.app.state.tokens
+    )
     to = RedirectResponse(f"{PREFIX}/login", status_code=303)
     to.delete_cookie(COOKIE, path=PREFIX)
     return to

@@ -54,5 +54,5 @@ def end_session(request: Request) -> Response:
     if principal is None or principal.kind != "operator":
         raise InvalidInput("this call carries no operator session to end")
     uow: UnitOfWorkFactory = request.app.state.uow
-    revoke_token(RevokeToken(principal.token_id), uow=uow())
+    revoke_token(RevokeToken(principal.token_id), uow=uow(), tokens=request.app.state.tokens)
     return Response(status_code=204)

@@ -6,6 +6,7 @@ import hashlib
 import secrets
 import threading
 import uuid
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
@@ -108,8 +109,12 @@ def add_operator(cmd: AddOperator, *, uow: UnitOfWork) -> OperatorRead:
         return _operator(row)
 
 
-def disable_operator(cmd: DisableOperator, *, uow: UnitOfWork) -> OperatorRead:
-    """Disable an operator and revoke every token they hold."""
+def disable_operator(
+    cmd: DisableOperator, *, uow: UnitOfWork, tokens: TokenResolver | None
+) -> OperatorRead:
+    """Disable an operator and revoke every token they hold: refused at once by this process
+    (``tokens``, its cache; None where none is kept), by the others when the
+    ``repayguard.operator.disabled`` message reaches them."""
     with uow:
         session = uow.session
         row = _find_operator(session, cmd.username)
@@ -124,6 +129,8 @@ def disable_operator(cmd: DisableOperator, *, uow: UnitOfWork) -> OperatorRead:
             token.revoked_at = now
         uow.emit(Message("repayguard.operator.disabled", {"operator_id": row.operator_id}))
         uow.commit()
+        if tokens is not None:
+            tokens.forget(operator_ids={row.operator_id})
         return _operator(row)
 
 
@@ -177,7 +184,11 @@ def issue_token(cmd: CreateToken, *, uow: UnitOfWork) -> IssuedToken:
     return IssuedToken(token_id, secret, cmd.kind, cmd.subject, expires_at)
 
 
-def revoke_token(cmd: RevokeToken, *, uow: UnitOfWork) -> None:
+def revoke_token(cmd: RevokeToken, *, uow: UnitOfWork, tokens: TokenResolver | None) -> None:
+    """Revoke a token (an API token, or a login session at logout): refused by this process
+    from the next call on (``tokens``, its cache, is told after the commit, not through the
+    relay, which may be busy with earlier messages), by the others when the
+    ``repayguard.token.revoked`` message reaches them."""
     with uow:
         row = uow.session.get(TokenRow, cmd.token_id)
         if row is None:
@@ -185,6 +196,8 @@ def revoke_token(cmd: RevokeToken, *, uow: UnitOfWork) -> None:
         row.revoked_at = row.revoked_at or uow.clock.now()
         uow.emit(Message("repayguard.token.revoked", {"token_id": cmd.token_id}))
         uow.commit()
+    if tokens is not None:
+        tokens.forget(token_ids={cmd.token_id})
 
 
 def list_tokens(session: Session) -> list[TokenRow]:
@@ -221,8 +234,12 @@ def _operator(row: OperatorRow) -> OperatorRead:
 class TokenResolver:
     """Turns a presented bearer token into a principal, caching answers for a short while.
 
-    The authorize path must not hit the database per request; a revoked or disabled token
-    stops working within ``ttl`` (immediately in this process after ``forget_all``).
+    The authorize path must not hit the database per request. An answer is trusted until
+    ``ttl`` after it was read or until the token's own ``expires_at``, whichever comes first,
+    so an expired token is refused the moment it expires. A revocation is forgotten at once
+    in the process that committed it (the use-case calls ``forget``) and in every other
+    process when the followed message arrives (``on_revoked``); only the affected tokens are
+    dropped, so a revocation under load does not send every cached caller to the database.
     """
 
     def __init__(
@@ -233,6 +250,9 @@ class TokenResolver:
         self._ttl = ttl
         self._cache: dict[str, tuple[datetime, Principal | None]] = {}
         self._lock = threading.Lock()
+        # Bumped by every forget: an answer read from the database before a revocation
+        # committed must not be cached after the revocation was forgotten.
+        self._generation = 0
 
     def resolve(self, secret: str) -> Principal:
         key = _hash(secret)
@@ -241,11 +261,13 @@ class TokenResolver:
         if cached is not None and cached[0] > now:
             principal = cached[1]
         else:
-            principal = self._load(key, now)
+            generation = self._generation
+            principal, until = self._load(key, now)
             with self._lock:
-                if len(self._cache) > 100_000:
-                    self._cache.clear()
-                self._cache[key] = (now + self._ttl, principal)
+                if generation == self._generation:
+                    if len(self._cache) > 100_000:
+                        self._cache.clear()
+                    self._cache[key] = (until, principal)
         if principal is None:
             raise TokenInvalid(
                 "the token is unknown, revoked or expired",
@@ -262,30 +284,73 @@ class TokenResolver:
             return cached[1]
         return None
 
-    def forget_all(self, _message: Message | None = None) -> None:
-        """Drop every cached answer (on token revocation or operator changes)."""
+    def forget(
+        self, *, token_ids: Collection[str] = (), operator_ids: Collection[str] = ()
+    ) -> None:
+        """Drop the cached answers for these tokens and for every token of these operators
+        (the next call with one of them reads the database)."""
         with self._lock:
+            self._generation += 1
+            if not token_ids and not operator_ids:
+                return
+            stale = [
+                key
+                for key, (_, principal) in self._cache.items()
+                if principal is not None
+                and (principal.token_id in token_ids or principal.operator_id in operator_ids)
+            ]
+            for key in stale:
+                del self._cache[key]
+
+    def on_revoked(self, message: Message) -> None:
+        """Follow handler for ``repayguard.token.revoked`` / ``repayguard.operator.disabled``:
+        forget what the message names, or everything when it names nothing this can use."""
+        token_ids = _ids(message.payload, "token_id", "token_ids")
+        operator_ids = _ids(message.payload, "operator_id", "operator_ids")
+        if token_ids or operator_ids:
+            self.forget(token_ids=token_ids, operator_ids=operator_ids)
+        else:
+            self.forget_all()
+
+    def forget_all(self, _message: Message | None = None) -> None:
+        """Drop every cached answer."""
+        with self._lock:
+            self._generation += 1
             self._cache.clear()
 
-    def _load(self, key: str, now: datetime) -> Principal | None:
+    def _load(self, key: str, now: datetime) -> tuple[Principal | None, datetime]:
+        """The principal of the token hashed to ``key`` (None: nobody) and until when that
+        answer may be trusted."""
+        until = now + self._ttl
         with self._session_factory() as session:
             token = session.scalar(select(TokenRow).where(TokenRow.token_hash == key))
             if token is None or token.revoked_at is not None:
-                return None
-            if token.expires_at is not None and token.expires_at <= now:
-                return None
+                return None, until
+            if token.expires_at is not None:
+                if token.expires_at <= now:
+                    return None, until
+                until = min(until, token.expires_at)
             if token.kind == "operator":
                 operator = session.get(OperatorRow, token.operator_id)
                 if operator is None or not operator.active:
-                    return None
+                    return None, until
                 role: Role = operator.role  # type: ignore[assignment]
-                return Principal(
+                principal = Principal(
                     "operator",
                     token.token_id,
                     role,
                     operator.operator_id,
                     username=operator.username,
                 )
-            if token.kind == "borrower":
-                return Principal("borrower", token.token_id, borrower_id=token.borrower_id)
-            return Principal("service", token.token_id)
+            elif token.kind == "borrower":
+                principal = Principal("borrower", token.token_id, borrower_id=token.borrower_id)
+            else:
+                principal = Principal("service", token.token_id)
+            return principal, until
+
+
+def _ids(payload: Mapping[str, object], one: str, many: str) -> set[str]:
+    """The ids a message names under ``one`` (a string) or ``many`` (a list of strings)."""
+    listed = payload.get(many)
+    candidates = [payload.get(one), *listed] if isinstance(listed, list) else [payload.get(one)]
+    return {item for item in candidates if isinstance(item, str) and item}

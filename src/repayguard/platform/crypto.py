@@ -9,11 +9,15 @@ import json
 import os
 import re
 import secrets
-from collections.abc import Mapping
+import threading
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Final
 
+import structlog
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -26,6 +30,7 @@ TOKEN_PREFIX: Final = "rg1"
 _NONCE_BYTES: Final = 12  # 96-bit random nonce, the size GCM is specified for
 _KEY_BYTES: Final = 32  # AES-256
 _KEY_ID = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
+log = structlog.get_logger(__name__)
 
 
 def _b64(data: bytes) -> str:
@@ -42,14 +47,8 @@ def new_key_id() -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class Keyring:
-    """The data keys: one active key encrypts, every listed key still decrypts.
-
-    A ciphertext is the text ``rg1.<key id>.<base64url(nonce ‖ ciphertext ‖ tag)>``; the key
-    id travels with it, so a rotated keyring keeps reading old values until they are
-    re-encrypted. ``context`` (for example ``borrower_profiles/B1/phone``) is bound into the
-    tag as associated data: a ciphertext copied to another row or field no longer decrypts.
-    """
+class _Ring:
+    """One loaded state of a keyring, validated and never changed: a reload swaps it whole."""
 
     active: str
     keys: Mapping[str, bytes] = field(repr=False)
@@ -63,37 +62,132 @@ class Keyring:
             if len(key) != _KEY_BYTES:
                 raise KeyringInvalid(f"data key {key_id!r} is not 32 bytes (AES-256)")
 
+
+class Keyring:
+    """The data keys: one active key encrypts, every listed key still decrypts.
+
+    A ciphertext is the text ``rg1.<key id>.<base64url(nonce ‖ ciphertext ‖ tag)>``; the key
+    id travels with it, so a rotated keyring keeps reading old values until they are
+    re-encrypted. ``context`` (for example ``borrower_profiles/B1/phone``) is bound into the
+    tag as associated data: a ciphertext copied to another row or field no longer decrypts.
+
+    A keyring opened with a ``source`` (the configured file or document) follows rotations
+    while the process runs: ``reload`` reads the source again and swaps the whole state in one
+    assignment, and every call reads that state once, so a reader never sees half a ring and
+    every holder of this one object sees the new keys. A ciphertext under a key id the ring
+    does not know also reloads once before it is refused (at most every ``retry_every``
+    seconds, so a bad record cannot turn every read into a file read): a process that missed
+    the rotation message still reads what other processes wrote under the new key.
+    """
+
+    __slots__ = ("_lock", "_monotonic", "_retry_at", "_retry_every", "_ring", "_source")
+
+    def __init__(
+        self,
+        active: str,
+        keys: Mapping[str, bytes],
+        *,
+        source: Callable[[], Keyring] | None = None,
+        retry_every: float = 1.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._ring = _Ring(active, MappingProxyType(dict(keys)))  # a copy nobody can change
+        self._source = source
+        self._retry_every = retry_every
+        self._monotonic = monotonic
+        self._retry_at = float("-inf")
+        self._lock = threading.Lock()
+
+    @property
+    def active(self) -> str:
+        """The id of the key that encrypts new values."""
+        return self._ring.active
+
+    @property
+    def keys(self) -> Mapping[str, bytes]:
+        """Every key that still decrypts, by id."""
+        return self._ring.keys
+
+    def __repr__(self) -> str:
+        ring = self._ring
+        return f"Keyring(active={ring.active!r}, keys=<{len(ring.keys)} hidden>)"
+
     @classmethod
     def generate(cls, key_id: str | None = None) -> Keyring:
         """A keyring with one fresh random key."""
         key_id = key_id or new_key_id()
         return cls(active=key_id, keys={key_id: AESGCM.generate_key(bit_length=256)})
 
+    def snapshot(self) -> Keyring:
+        """The keys as they are now, as a keyring that never reloads: for work that must use
+        one active key throughout (every field of one record)."""
+        ring = self._ring
+        return Keyring(ring.active, ring.keys)
+
     def with_new_active_key(self, key_id: str | None = None) -> Keyring:
         """This keyring plus a fresh key that becomes the active one (the old keys stay)."""
+        ring = self._ring
         key_id = key_id or new_key_id()
-        if key_id in self.keys:
+        if key_id in ring.keys:
             raise KeyringInvalid(f"data key {key_id!r} already exists")
-        return Keyring(key_id, {**self.keys, key_id: AESGCM.generate_key(bit_length=256)})
+        return Keyring(key_id, {**ring.keys, key_id: AESGCM.generate_key(bit_length=256)})
 
     def without(self, key_id: str) -> Keyring:
         """This keyring less a retired key (never the active one)."""
-        if key_id == self.active:
+        ring = self._ring
+        if key_id == ring.active:
             raise KeyringInvalid("the active data key cannot be removed")
-        return Keyring(self.active, {k: v for k, v in self.keys.items() if k != key_id})
+        return Keyring(ring.active, {k: v for k, v in ring.keys.items() if k != key_id})
+
+    def reload(self) -> bool:
+        """Read the keyring again from its source and swap it in whole; True when the keys or
+        the active key changed. Raises ``KeyringInvalid`` (or ``OSError``) when the source
+        cannot be read, and the keys in use stay. A keyring without a source keeps its keys."""
+        if self._source is None:
+            return False
+        with self._lock:
+            return self._swap_from_source()
+
+    def _swap_from_source(self) -> bool:
+        assert self._source is not None
+        fresh = self._source()._ring
+        before, self._ring = self._ring, fresh
+        return (fresh.active, dict(fresh.keys)) != (before.active, dict(before.keys))
+
+    def _ring_knowing(self, key_id: str) -> _Ring:
+        """The ring, reloaded once if it lacks ``key_id`` and the last such reload is more
+        than ``retry_every`` ago; an unreadable source leaves the ring as it was."""
+        ring = self._ring
+        if key_id in ring.keys or self._source is None:
+            return ring
+        with self._lock:
+            ring = self._ring
+            if key_id in ring.keys:  # another thread reloaded while this one waited
+                return ring
+            now = self._monotonic()
+            if now < self._retry_at:
+                return ring
+            self._retry_at = now + self._retry_every
+            try:
+                self._swap_from_source()
+            except (KeyringInvalid, OSError) as exc:
+                log.warning("keyring_reload_failed", key_id=key_id, error=str(exc))
+            return self._ring
 
     def encrypt(self, plaintext: str, *, context: str) -> str:
         """Encrypt ``plaintext`` under the active key with a fresh random nonce."""
+        ring = self._ring
         nonce = os.urandom(_NONCE_BYTES)
-        sealed = AESGCM(self.keys[self.active]).encrypt(
-            nonce, plaintext.encode("utf-8"), _aad(self.active, context)
+        sealed = AESGCM(ring.keys[ring.active]).encrypt(
+            nonce, plaintext.encode("utf-8"), _aad(ring.active, context)
         )
-        return f"{TOKEN_PREFIX}.{self.active}.{_b64(nonce + sealed)}"
+        return f"{TOKEN_PREFIX}.{ring.active}.{_b64(nonce + sealed)}"
 
     def decrypt(self, token: str, *, context: str) -> str:
-        """The plaintext of a ciphertext made for ``context`` by any key of this keyring."""
+        """The plaintext of a ciphertext made for ``context`` by any key of this keyring (one
+        it does not know yet first reloads it from its source, see the class)."""
         key_id, blob = _split(token)
-        key = self.keys.get(key_id)
+        key = self._ring_knowing(key_id).keys.get(key_id)
         if key is None:
             raise PersonalDataUnreadable(
                 f"a value is encrypted under data key {key_id!r}, which is not in the keyring",
@@ -116,11 +210,12 @@ class Keyring:
 
     def to_json(self) -> str:
         """The keyring as a JSON document (secret: store it like a password)."""
+        ring = self._ring
         return json.dumps(
             {
                 "format": KEYRING_FORMAT,
-                "active": self.active,
-                "keys": {k: base64.b64encode(v).decode("ascii") for k, v in self.keys.items()},
+                "active": ring.active,
+                "keys": {k: base64.b64encode(v).decode("ascii") for k, v in ring.keys.items()},
             },
             indent=2,
         )
