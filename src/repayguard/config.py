@@ -143,7 +143,8 @@ class SecuritySettings(BaseModel):
 
     auth: Literal["required", "off"] = Field(
         default="required",
-        description="'required': every API call but /healthz needs a token; 'off' only for a "
+        description="'required': every API call but /healthz and /readyz needs a token; 'off' "
+        "only for a "
         "local trial on loopback (refused in production).",
     )
     token_cache_seconds: float = Field(

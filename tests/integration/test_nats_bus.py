@@ -62,8 +62,12 @@ class Processes:
         return bus
 
     def close(self) -> None:
-        for bus in self.buses:
-            bus.close()
+        # Together, as separate processes would stop: each waits for its pull in flight.
+        closing = [threading.Thread(target=bus.close) for bus in self.buses]
+        for thread in closing:
+            thread.start()
+        for thread in closing:
+            thread.join()
 
 
 @pytest.fixture
