@@ -4,16 +4,12 @@ and subject prefix, so parallel tests never see each other's messages)."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
-import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,60 +18,10 @@ from typing import Any
 import httpx
 import pytest
 
-NATS_URL = os.environ.get("REPAYGUARD_TEST_NATS_URL", "nats://127.0.0.1:4222")
+from nats_kit import NATS_URL, Names, delete_stream, free_port, require_nats, wait_until
+
 REPAYGUARD = [str(Path(sys.executable).with_name("repayguard"))]
 SECRET = "deployment-test-secret-0123456789abcdef"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def nats_answers(url: str = NATS_URL) -> bool:
-    host, port = url.removeprefix("nats://").split(":")
-    try:
-        with socket.create_connection((host, int(port)), timeout=2):
-            return True
-    except OSError:
-        return False
-
-
-def require_nats(url: str = NATS_URL) -> None:
-    """Fail (never skip) when the NATS server the suite needs does not answer."""
-    if not nats_answers(url):
-        pytest.fail(
-            f"NATS JetStream is required at {url} and did not answer; start it (see .ci/run)"
-        )
-
-
-def delete_stream(url: str, stream: str) -> None:
-    """Remove a test deployment's stream (and its consumers) from the server."""
-    import nats
-    from nats.js.errors import NotFoundError
-
-    async def run() -> None:
-        client = await nats.connect(url, connect_timeout=5)
-        try:
-            await client.jetstream().delete_stream(stream)
-        except NotFoundError:
-            pass
-        finally:
-            await client.close()
-
-    asyncio.run(run())
-
-
-def wait_until(what: str, check: Callable[[], bool], *, timeout: float = 20.0) -> float:
-    """Poll ``check`` until it holds; returns the seconds it took, fails after ``timeout``."""
-    started = time.monotonic()
-    while True:
-        if check():
-            return time.monotonic() - started
-        if time.monotonic() - started > timeout:
-            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(0.05)
 
 
 @dataclass
@@ -141,8 +87,8 @@ class Deployment:
         self.directory = directory
         self.database_url = database_url
         self.nats_url = nats_url
-        self.stream = f"RGT_{uuid.uuid4().hex[:10].upper()}"
-        self.prefix = f"t{uuid.uuid4().hex[:10]}."
+        names = Names.unique()
+        self.stream, self.prefix = names.stream, names.prefix
         self.data_dir = directory / "data"
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.processes: list[Process] = []
@@ -205,7 +151,7 @@ class Deployment:
         popen = self._start([*REPAYGUARD, "serve", "--port", str(port)], log, env)
         replica = Replica(name, popen, log, port=port, http=httpx.Client(timeout=10))
         self.processes.append(replica)
-        wait_until(f"{name} to answer /healthz", lambda: self._answers(replica), timeout=60)
+        wait_until(lambda: self._answers(replica), seconds=60, what=f"{name} answering /healthz")
         return replica
 
     def worker(self, name: str, *, env: dict[str, str] | None = None) -> Process:

@@ -45,7 +45,7 @@ from repayguard.complaints import (
     ReversalOutcomes,
     escalation_job,
 )
-from repayguard.config import NoticeSettings, Settings
+from repayguard.config import BusSettings, NoticeSettings, Settings
 from repayguard.decisions import DecisionEngine, OnlineHandler, load_engine
 from repayguard.entitlements import EntitlementView
 from repayguard.errors import DatabaseNotReady, ModelNotUsableForDecisions
@@ -56,6 +56,7 @@ from repayguard.platform.clock import Clock, SystemClock
 from repayguard.platform.consumers import idempotent
 from repayguard.platform.crypto import Keyring, Pseudonymizer
 from repayguard.platform.db import make_engine, make_session_factory
+from repayguard.platform.nats_bus import NatsBus
 from repayguard.platform.outbox import BackgroundRelay, OutboxRelay
 from repayguard.platform.uow import CommitObserver, UnitOfWork
 from repayguard.scheduler import JobRegistry, default_jobs
@@ -110,6 +111,7 @@ class Container:
         self._closed = True
         if self.background is not None:
             self.background.stop()
+        self.bus.close()
         for channel in self.channels.values():
             close = getattr(channel, "close", None)
             if callable(close):
@@ -132,6 +134,7 @@ def bootstrap(
     serve_view: bool = False,
     production_model: bool = True,
     channels: Mapping[str, notices.Channel] | None = None,
+    consume: bool = False,
 ) -> Container:
     """Build the container.
 
@@ -143,6 +146,12 @@ def bootstrap(
     manage models turn it off, so a damaged production artefact never locks them out.
     ``channels`` offers notice channel adapters by name (used when ``notices.channels``
     enables them), besides the webhook and installed adapters.
+
+    The bus is ``bus``, else the one ``bus.url`` names (NATS JetStream), else the in-process
+    bus. It is opened before any state is loaded and started after all wiring (the catch-up
+    rule, ``platform.nats_bus``). ``consume`` makes this process one of those that handle
+    effects on a shared bus (serve and worker); a one-shot command only publishes and follows.
+    The in-process bus delivers everything inline in the committing process either way.
     """
     engine = make_engine(settings.database_url, echo=settings.database.echo)
     if migrate:
@@ -155,7 +164,19 @@ def bootstrap(
         )
     session_factory = make_session_factory(engine)
     clock = clock or SystemClock()
-    bus = bus or InProcessBus()
+    bus = bus or _bus_from(settings.bus)
+    try:
+        # Before anything is loaded from the database: the position following starts from.
+        bus.open()
+        decision_engine = load_engine(
+            policy_path=settings.decisions.policy_path,
+            model_path=settings.decisions.model_path,
+            bands_path=settings.decisions.bands_path,
+        )
+    except BaseException:
+        bus.close()
+        engine.dispose()
+        raise
     relay = OutboxRelay(session_factory, bus, clock=clock)
     container = Container(
         settings=settings,
@@ -164,11 +185,7 @@ def bootstrap(
         clock=clock,
         bus=bus,
         relay=relay,
-        decision_engine=load_engine(
-            policy_path=settings.decisions.policy_path,
-            model_path=settings.decisions.model_path,
-            bands_path=settings.decisions.bands_path,
-        ),
+        decision_engine=decision_engine,
     )
     container.pseudonymizer = keys.open_pseudonymizer(settings)
     try:
@@ -228,10 +245,54 @@ def bootstrap(
     except BaseException:
         container.close()
         raise
+    _reload_on_gap(container, production_model=production_model)
     if settings.bus.relay == "background":
         container.background = BackgroundRelay(relay)
         container.background.start()
+    try:
+        bus.start(effects=consume)
+    except BaseException:
+        container.close()
+        raise
     return container
+
+
+def _bus_from(settings: BusSettings) -> Bus:
+    """The shared NATS JetStream bus when ``bus.url`` names a server, else the in-process bus."""
+    if settings.url is None:
+        return InProcessBus()
+    return NatsBus(
+        url=settings.url,
+        stream=settings.stream,
+        subject_prefix=settings.subject_prefix,
+        ack_wait_seconds=settings.ack_wait_seconds,
+        publish_timeout_seconds=settings.publish_timeout_seconds,
+        connect_timeout_seconds=settings.connect_timeout_seconds,
+        reconnect_wait_seconds=settings.reconnect_wait_seconds,
+        max_age_days=settings.max_age_days,
+        duplicate_window_seconds=settings.duplicate_window_seconds,
+        poll_seconds=min(1.0, settings.max_view_age_seconds / 4),
+    )
+
+
+def _reload_on_gap(container: Container, *, production_model: bool) -> None:
+    """What rebuilds this process's followed state from the database when the bus may have
+    missed messages for it: the authorize view, the token cache, the production model.
+    Whatever else follows the bus registers its own reload here too."""
+    bus = container.bus
+    view = container.view
+    if view is not None:
+        factory = container.session_factory
+
+        def reload_view() -> None:
+            with factory() as session:
+                view.load(entitlements.load(session).values())
+
+        bus.on_gap(reload_view)
+    if container.tokens is not None:
+        bus.on_gap(container.tokens.forget_all)
+    if production_model and container.settings.decisions.model_path is None:
+        bus.on_gap(lambda: _decide_with_production_model(container))
 
 
 def _wire_approvals(container: Container) -> None:

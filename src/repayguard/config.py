@@ -1,12 +1,13 @@
 """Settings: one validated object, read from the environment (prefix ``REPAYGUARD_``).
 
 Nested groups use a double underscore: ``REPAYGUARD_DATABASE__URL``,
-``REPAYGUARD_BUS__KIND``. The decision core never reads settings; entry points build a
+``REPAYGUARD_BUS__URL``. The decision core never reads settings; entry points build a
 :class:`Settings` and pass what each part needs.
 """
 
 from __future__ import annotations
 
+import re
 from email.utils import parseaddr
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -21,6 +22,8 @@ from repayguard.platform.net import is_loopback
 
 DEFAULT_DATA_DIR = Path(".repayguard")
 _DEVELOPMENT_SECRET = "development-only-secret-do-not-use-in-production"
+_JETSTREAM_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_SUBJECT_PREFIX = re.compile(r"(?:[A-Za-z0-9_-]+\.)+")
 
 
 class DatabaseSettings(BaseModel):
@@ -34,16 +37,105 @@ class DatabaseSettings(BaseModel):
 
 
 class BusSettings(BaseModel):
-    """How committed events leave the outbox."""
+    """How committed events leave the outbox, and the shared bus every process of a deployment
+    uses when there is more than one (NATS JetStream)."""
 
-    kind: Literal["memory"] = Field(
-        default="memory", description="'memory': in-process bus (the embedded default)."
+    url: str | None = Field(
+        default=None,
+        description="NATS server URL(s), comma-separated (nats://host:4222 or tls://…); set, "
+        "the shared NATS JetStream bus is used; unset, the in-process bus (embedded default).",
+    )
+    kind: Literal["memory", "nats"] = Field(
+        default="memory",
+        description="Which bus: follows from 'url' ('nats' when it is set); naming it 'nats' "
+        "without a URL, or 'memory' with one, is refused.",
     )
     relay: Literal["background", "inline"] = Field(
         default="background",
         description="'background': a relay thread publishes after commit; 'inline': the "
         "committing call publishes before it returns (deterministic, for tests and scripts).",
     )
+    stream: str = Field(
+        default="REPAYGUARD", description="The JetStream stream holding every published message."
+    )
+    subject_prefix: str = Field(
+        default="",
+        description="Put before every message name to form its subject (e.g. 'acme.'), so "
+        "several deployments can share one NATS server; each needs its own stream too.",
+    )
+    ack_wait_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="How long an effect consumer may hold a message without a sign of life "
+        "before JetStream gives it to another process.",
+    )
+    max_view_age_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="/readyz answers 503 once this process's followed state (authorize view, "
+        "token cache, engine) may be older than this.",
+    )
+    publish_timeout_seconds: float = Field(
+        default=5.0, gt=0, le=300, description="How long a publish waits for JetStream's ack."
+    )
+    connect_timeout_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        le=300,
+        description="How long start-up waits for the NATS server before refusing to start.",
+    )
+    reconnect_wait_seconds: float = Field(
+        default=0.5, gt=0, le=60, description="Pause between reconnection attempts (forever)."
+    )
+    max_age_days: float = Field(
+        default=7.0,
+        gt=0,
+        description="How long the stream keeps messages; a process away for longer reloads "
+        "its state from the database when it returns.",
+    )
+    duplicate_window_seconds: float = Field(
+        default=120.0,
+        gt=0,
+        description="JetStream drops a republished message id within this window (consumers "
+        "stay idempotent regardless).",
+    )
+
+    @model_validator(mode="after")
+    def _usable(self) -> BusSettings:
+        if self.url is not None:
+            self.url = self.url.strip() or None
+        if self.url is None:
+            if self.kind == "nats":
+                raise ValueError(
+                    "REPAYGUARD_BUS__KIND is 'nats' but REPAYGUARD_BUS__URL is not set; "
+                    "give the server's URL (nats://127.0.0.1:4222)"
+                )
+        else:
+            if "kind" in self.model_fields_set and self.kind == "memory":
+                raise ValueError(
+                    "REPAYGUARD_BUS__KIND is 'memory' but REPAYGUARD_BUS__URL names a NATS "
+                    "server; drop one of them"
+                )
+            self.kind = "nats"
+            for server in self.url.split(","):
+                parts = urlsplit(server.strip())
+                if parts.scheme not in ("nats", "tls") or not parts.hostname:
+                    raise ValueError(
+                        "REPAYGUARD_BUS__URL must be nats://host:port or tls://host:port "
+                        "(comma-separated for a cluster)"
+                    )
+        if not _JETSTREAM_NAME.fullmatch(self.stream):
+            raise ValueError(
+                "REPAYGUARD_BUS__STREAM must be 1-64 letters, digits, '-' or '_' (a JetStream "
+                "stream name)"
+            )
+        if self.subject_prefix and not _SUBJECT_PREFIX.fullmatch(self.subject_prefix):
+            raise ValueError(
+                "REPAYGUARD_BUS__SUBJECT_PREFIX must be dot-separated tokens of letters, "
+                "digits, '-' or '_' ending with a dot (e.g. 'acme.')"
+            )
+        return self
 
 
 class SecuritySettings(BaseModel):
@@ -51,7 +143,8 @@ class SecuritySettings(BaseModel):
 
     auth: Literal["required", "off"] = Field(
         default="required",
-        description="'required': every API call but /healthz needs a token; 'off' only for a "
+        description="'required': every API call but /healthz and /readyz needs a token; 'off' "
+        "only for a "
         "local trial on loopback (refused in production).",
     )
     token_cache_seconds: float = Field(

@@ -59,6 +59,28 @@ class DatabaseNotReady(RepayguardError):
     http_status = 503
 
 
+class BusUnavailable(RepayguardError):
+    """The shared bus (NATS JetStream) did not answer: at start-up, or for a publish (the
+    outbox keeps the message and the relay tries again)."""
+
+    code = "bus_unavailable"
+    http_status = 503
+
+
+class BusMisconfigured(ConfigurationInvalid):
+    """The stream or a message name does not fit this deployment's bus settings."""
+
+    code = "bus_misconfigured"
+
+
+class NotReady(RepayguardError):
+    """This process should not get traffic now: its database does not answer, or the state it
+    follows from the bus is older than ``bus.max_view_age_seconds``."""
+
+    code = "not_ready"
+    http_status = 503
+
+
 # --- audit trail, personal data, idempotency keys (issue 6) ---------------------------------
 
 

@@ -13,7 +13,8 @@ import pytest
 from repayguard import resources
 
 from conftest import fresh_database
-from deployment_kit import Deployment, Replica, deployment, wait_until
+from deployment_kit import Deployment, Replica, deployment
+from nats_kit import wait_until
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -85,9 +86,9 @@ def test_a_policy_approved_on_one_replica_decides_on_both_within_two_seconds(
 
     for replica in (a, b):
         wait_until(
-            f"{replica.name} to decide with version 2",
             lambda r=replica: _policy_version(r) == "2",
-            timeout=PROPAGATION_SECONDS,
+            seconds=PROPAGATION_SECONDS,
+            what=f"{replica.name} to decide with version 2",
         )
         assert not _bank_transfer_allowed(replica, app.secret)
 
@@ -102,14 +103,14 @@ def test_a_token_revoked_from_the_cli_is_refused_by_both_replicas(running: Deplo
 
     for replica in replicas:
         wait_until(
-            f"{replica.name} to refuse the revoked token",
             lambda r=replica: (
                 r.post(
                     "/v1/authorize", app.secret, json={"borrower_id": "B1", "method": "manual"}
                 ).status_code
                 == 401
             ),
-            timeout=PROPAGATION_SECONDS,
+            seconds=PROPAGATION_SECONDS,
+            what=f"{replica.name} to refuse the revoked token",
         )
 
 
@@ -153,12 +154,12 @@ def test_three_workers_one_killed_midway_end_as_one_sequential_run(
     batches = _ingested_batches(running)
 
     # The online consumer re-decides each batch's borrowers; kill a worker while they work.
-    wait_until("the first online decisions", lambda: _online_runs(running) > 0, timeout=60)
+    wait_until(lambda: _online_runs(running) > 0, seconds=60, what="the first online decisions")
     workers[0].stop(signal.SIGKILL)
     wait_until(
-        "every ingested batch to be decided",
         lambda: _online_runs(running) >= batches,
-        timeout=240,
+        seconds=240,
+        what="every ingested batch to be decided",
     )
     assert _online_runs(running) == batches, "no batch was decided twice"
 
@@ -171,9 +172,9 @@ def test_three_workers_one_killed_midway_end_as_one_sequential_run(
         single.worker("only-worker")
         single.cli("ingest", str(events), "--no-decide", "--batch-size", "200")
         wait_until(
-            "the single worker to decide every batch",
             lambda: _online_runs(single) >= batches,
-            timeout=240,
+            seconds=240,
+            what="the single worker to decide every batch",
         )
         assert _entitlements(single) == _entitlements(running)
 

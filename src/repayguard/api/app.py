@@ -1,4 +1,4 @@
-"""The FastAPI application: routers, the one error mapping, health."""
+"""The FastAPI application: routers, the one error mapping, health and readiness."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -25,7 +26,7 @@ from repayguard.bootstrap import Container
 from repayguard.borrowers.endpoints import router as borrowers_router
 from repayguard.complaints.endpoints import router as complaints_router
 from repayguard.entitlements.endpoints import router as entitlements_router
-from repayguard.errors import InvalidInput, NotFound, RepayguardError, TokenInvalid
+from repayguard.errors import InvalidInput, NotFound, NotReady, RepayguardError, TokenInvalid
 from repayguard.identity import TokenUsage
 from repayguard.identity.endpoints import router as identity_router
 from repayguard.ingestion.endpoints import router as ingestion_router
@@ -119,6 +120,18 @@ def create_app(container: Container) -> FastAPI:
             "borrowers_in_view": len(container.view) if container.view is not None else 0,
         }
 
+    @app.get(
+        "/readyz",
+        tags=["operations"],
+        responses={503: {"description": "Not ready: the problem says why (code not_ready)."}},
+    )
+    def ready() -> dict[str, Any]:
+        """Whether this process should get traffic: its database answers and the state it
+        follows from the bus (authorize view, token cache, engine) is no older than
+        ``bus.max_view_age_seconds``. A process that lost the bus still answers authorize
+        from its view; only this changes."""
+        return _readiness(container)
+
     @app.exception_handler(RepayguardError)
     async def repayguard_error(request: Request, exc: RepayguardError) -> Response:
         if _on_console(request):
@@ -167,6 +180,42 @@ def create_app(container: Container) -> FastAPI:
         return JSONResponse(body, status_code=422, media_type=PROBLEM)
 
     return app
+
+
+def _readiness(container: Container) -> dict[str, Any]:
+    problems: list[str] = []
+    try:
+        with container.session_factory() as session:
+            session.execute(text("SELECT 1"))
+    except Exception as exc:
+        problems.append(f"the database does not answer ({type(exc).__name__})")
+    health = container.bus.health()
+    bound = container.settings.bus.max_view_age_seconds
+    if health.staleness_seconds > bound:
+        why = (
+            f"the state followed from the bus is {health.staleness_seconds:.1f} s old "
+            f"(bound {bound:g} s)"
+        )
+        if health.disconnected_since is not None:
+            why += f"; bus disconnected since {health.disconnected_since.isoformat()}"
+        if health.problem:
+            why += f"; {health.problem}"
+        problems.append(why)
+    if problems:
+        raise NotReady(
+            "; ".join(problems),
+            hint="authorize keeps answering from memory; readiness returns once the database "
+            "and the bus do",
+            bus_connected=health.connected,
+            staleness_seconds=round(health.staleness_seconds, 3),
+        )
+    return {
+        "status": "ready",
+        "bus": container.settings.bus.kind,
+        "bus_connected": health.connected,
+        "staleness_seconds": round(health.staleness_seconds, 3),
+        "max_view_age_seconds": bound,
+    }
 
 
 async def _write_token_use(usage: TokenUsage, container: Container, every: float) -> None:

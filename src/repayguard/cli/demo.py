@@ -36,7 +36,8 @@ def serve_api(settings: Settings, *, host: str, port: int) -> None:
     from repayguard.platform.logging import configure_logging
 
     configure_logging(json=settings.env == "production", level="INFO")
-    container = bootstrap(settings, migrate=True, serve_view=True)
+    # A server handles effects (notices, online decisions, …) from the shared bus too.
+    container = bootstrap(settings, migrate=True, serve_view=True, consume=True)
     view_size = len(container.view) if container.view is not None else 0
     console.print(
         f"Serving repayguard on [bold]http://{host}:{port}[/bold] "

@@ -62,7 +62,8 @@ def worker(
     )
     holder = (name or worker_name())[:120]
     set_actor(f"worker:{holder}")
-    with bootstrap(settings) as container:
+    # A worker handles effects from the shared bus as well as its timed jobs.
+    with bootstrap(settings, consume=True) as container:
         runner = Worker(
             container.jobs,
             uow=container.uow,

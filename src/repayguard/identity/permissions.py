@@ -86,6 +86,7 @@ BORROWER_PERMISSIONS: Final = frozenset(
 PUBLIC: Final = "public"
 ROUTES: Final[dict[tuple[str, str], str]] = {
     ("GET", "/healthz"): PUBLIC,
+    ("GET", "/readyz"): PUBLIC,
     ("POST", "/v1/sessions"): PUBLIC,
     ("DELETE", "/v1/sessions/current"): "sessions:end",
     ("POST", "/v1/events"): "events:write",

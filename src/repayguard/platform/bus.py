@@ -8,12 +8,19 @@ Two kinds of handler, and every wiring says which it is:
   crash changes nothing twice.
 - ``follow(name, handler)`` — *this process's own state* (the authorize view, the token cache,
   the keyring, the decision engine). Every process applies every message it follows.
+
+A bus is opened before the process loads its state (``open``: the shared bus records where
+following will start, see ``nats_bus``) and started once everything is wired (``start``);
+``on_gap`` registers what reloads that state from the database when messages may have been
+missed, ``health`` says how fresh the followed state is (``/readyz``).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 import structlog
@@ -21,7 +28,20 @@ import structlog
 from repayguard.platform.messages import Message
 
 Handler = Callable[[Message], None]
+Reload = Callable[[], None]
 log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class BusHealth:
+    """How fresh this process's followed state is, for readiness."""
+
+    connected: bool
+    staleness_seconds: float
+    """Seconds since the followed state was last known to hold every published message."""
+    disconnected_since: datetime | None = None
+    problem: str | None = None
+    """Why the followed state cannot be trusted now (a handler failed, a reload is due)."""
 
 
 class Bus(Protocol):
@@ -36,6 +56,27 @@ class Bus(Protocol):
 
     def follow(self, name: str, handler: Handler) -> None:
         """Apply ``name`` messages to this process's own state: every process gets each."""
+        ...
+
+    def on_gap(self, reload: Reload) -> None:
+        """Call ``reload`` when followed messages may have been missed: it rebuilds this
+        process's state from the database."""
+        ...
+
+    def open(self) -> None:
+        """Connect, before the process loads its state (the catch-up position)."""
+        ...
+
+    def start(self, *, effects: bool) -> None:
+        """Begin following; consume effects too when ``effects`` (serve and worker do)."""
+        ...
+
+    def health(self) -> BusHealth:
+        """Connection and freshness of the followed state."""
+        ...
+
+    def close(self) -> None:
+        """Stop consuming and disconnect; publishing is refused afterwards."""
         ...
 
 
@@ -59,6 +100,23 @@ class InProcessBus:
     def publish(self, message: Message) -> None:
         for handler in self._handlers.get(message.name, ()):
             handler(message)
+
+    # Delivery is inline in the committing process, so its state is never behind and there is
+    # nothing to connect, start, reload or close.
+    def on_gap(self, reload: Reload) -> None:
+        pass
+
+    def open(self) -> None:
+        pass
+
+    def start(self, *, effects: bool) -> None:
+        pass
+
+    def health(self) -> BusHealth:
+        return BusHealth(connected=True, staleness_seconds=0.0)
+
+    def close(self) -> None:
+        pass
 
 
 class RecordingBus(InProcessBus):
