@@ -276,9 +276,9 @@ def _bus_from(settings: BusSettings) -> Bus:
 
 
 def _reload_on_gap(container: Container, *, production_model: bool) -> None:
-    """What rebuilds this process's followed state from the database when the bus may have
-    missed messages for it: the authorize view, the token cache, the production model.
-    Whatever else follows the bus registers its own reload here too."""
+    """What rebuilds this process's followed state from its sources when the bus may have
+    missed messages for it: the authorize view, the token cache, the keyring, the production
+    model. Whatever else follows the bus registers its own reload here too."""
     bus = container.bus
     view = container.view
     if view is not None:
@@ -291,6 +291,13 @@ def _reload_on_gap(container: Container, *, production_model: bool) -> None:
         bus.on_gap(reload_view)
     if container.tokens is not None:
         bus.on_gap(container.tokens.forget_all)
+    keyring = container.keyring
+    if keyring is not None:
+
+        def reload_keys() -> None:
+            keyring.reload()  # in place: every holder shares this keyring
+
+        bus.on_gap(reload_keys)
     if production_model and container.settings.decisions.model_path is None:
         bus.on_gap(lambda: _decide_with_production_model(container))
 
