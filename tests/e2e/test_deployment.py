@@ -125,7 +125,7 @@ def test_after_keys_rotate_both_replicas_read_profiles_old_and_new(running: Depl
     assert a.put("/v1/borrowers/B-NEW/profile", admin.secret, json=profile).status_code == 200
     for replica in (a, b):
         for borrower in ("B-OLD", "B-NEW"):
-            read = replica.get(f"/v1/borrowers/{borrower}/profile", admin.secret)
+            read = replica.get(f"/v1/borrowers/{borrower}/profile?reveal=true", admin.secret)
             assert read.status_code == 200, f"{replica.name} {borrower}: {read.text}"
             assert read.json()["name"] == "Li Wei"
 
