@@ -63,7 +63,7 @@ class WholeBook(_Strict):
     @classmethod
     def _time_of_day(cls, value: str) -> str:
         if not _AT.match(value):
-            raise ValueError(f"{value!r} is not a time of day: write HH:MM, e.g. \"02:00\"")
+            raise ValueError(f'{value!r} is not a time of day: write HH:MM, e.g. "02:00"')
         return value
 
     @field_validator("zone")
