@@ -29,9 +29,11 @@ def runs(
     from repayguard.decisions import recent_runs
 
     settings = one_shot(load_settings(data_dir))
-    with bootstrap(settings, production_model=False) as container:
-        with container.session_factory() as session:
-            found = recent_runs(session, limit=limit)
+    with (
+        bootstrap(settings, production_model=False) as container,
+        container.session_factory() as session,
+    ):
+        found = recent_runs(session, limit=limit)
     if as_json:
         typer.echo(json.dumps({"runs": [run.as_json() for run in found]}, ensure_ascii=False))
         return

@@ -1,9 +1,9 @@
 """Decisions: drive the decision core online and in batch, log each decision with lineage."""
 
+from repayguard.decisions import triggers
 from repayguard.decisions.consumers import OnlineHandler
 from repayguard.decisions.engine import DecisionEngine, load_engine
 from repayguard.decisions.lineage import LoggedDecision, find_decision, recent_decisions
-from repayguard.decisions import triggers
 from repayguard.decisions.repository import inputs_of, latest_inputs
 from repayguard.decisions.runs import RunInfo, due_borrowers, recent_runs
 from repayguard.decisions.service import (

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from repayguard.decisions.engine import DecisionEngine
 from repayguard.decisions import triggers
+from repayguard.decisions.engine import DecisionEngine
 from repayguard.decisions.service import DecideBorrowers, decide_borrowers
 from repayguard.platform.messages import Message
 from repayguard.platform.uow import UnitOfWork
