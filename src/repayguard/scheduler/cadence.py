@@ -62,9 +62,12 @@ class EvaluateOnCadence:
             return JobOutcome("the policy states no evaluation cadence", {"decided": 0})
         now = context.clock.now()
         counts: dict[str, int] = {}
-        batches = 0
+        batches, more = 0, False
         for work in _work(evaluation, now):
-            while batches < self.max_batches:
+            while not more:
+                if batches == self.max_batches:
+                    more = True  # the job is due again at once and carries on from here
+                    break
                 with context.uow() as unit:
                     ids = due_borrowers(
                         unit.session,
@@ -93,7 +96,7 @@ class EvaluateOnCadence:
         return JobOutcome(
             f"{decided} borrower(s) re-decided on the policy's cadence: {shown}",
             {"decided": decided},
-            more=batches >= self.max_batches,
+            more=more,
         )
 
 
