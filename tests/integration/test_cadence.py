@@ -121,7 +121,8 @@ def test_a_pass_re_decides_only_the_tiers_whose_cadence_elapsed(
 
     report = cadence_pass(book)
 
-    assert report.status == "ran" and report.counts == {"decided": 3}
+    assert report.status == "ran"
+    assert report.counts == {"decided": 3}
     assert decided_by(book) == Counter(
         {**{(b, "events"): 1 for b in LOW + HIGH}, **{(b, "cadence:T5 daily"): 1 for b in HIGH}}
     )
@@ -304,8 +305,8 @@ def test_the_migration_gives_earlier_runs_their_trigger_and_finds_each_latest_de
                     )
         schema.upgrade(engine)
         with engine.connect() as connection:
-            found = connection.execute(text("SELECT run_id, trigger FROM decision_runs"))
-            triggers = {run_id: trigger for run_id, trigger in found}
+            found = connection.execute(text("SELECT run_id, trigger FROM decision_runs")).all()
+            triggers = {row.run_id: row.trigger for row in found}
             latest = {
                 borrower: (tier, run_id)
                 for borrower, tier, run_id in connection.execute(

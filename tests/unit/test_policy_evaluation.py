@@ -56,12 +56,14 @@ def test_a_borrower_is_due_exactly_when_its_tiers_cadence_has_elapsed(
 
 
 def test_cadences_are_fixed_lengths() -> None:
-    assert CADENCES == {
+    lengths = {name: CADENCES[name] for name in ("hourly", "daily", "weekly", "monthly")}
+    assert lengths == {
         "hourly": timedelta(hours=1),
         "daily": timedelta(days=1),
         "weekly": timedelta(days=7),
         "monthly": timedelta(days=30),
     }
+    assert len(CADENCES) == 4
     evaluation = Evaluation(tiers={"T5": "daily"})
     now = datetime(2026, 3, 1, 12, tzinfo=UTC)
     assert is_due(evaluation, tier=5, last_decided=now - timedelta(days=1), now=now)

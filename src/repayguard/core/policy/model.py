@@ -9,7 +9,8 @@ the most restrictive (see :mod:`repayguard.core.policy.merge`). ``then`` is eith
 (no ``when``): it applies when no other row does, and a method another row leaves out falls
 back to it. Without a default row, left-out methods fall back to the unrestricted baseline
 (auto-debit optional, early repayment allowed, manual allowed on every declared channel) and
-the static checks require the rows to cover every input.
+the static checks require the rows to cover every input. The optional ``evaluation`` section
+says how often borrowers are re-decided (see :mod:`repayguard.core.policy.evaluation`).
 """
 
 from __future__ import annotations
