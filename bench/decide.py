@@ -15,7 +15,7 @@ from pathlib import Path
 
 from repayguard import entitlements, ingestion
 from repayguard.core.pipeline import decide
-from repayguard.decisions import DecideBorrowers, decide_borrowers
+from repayguard.decisions import DecideBorrowers, decide_borrowers, triggers
 
 from _common import AS_OF, embedded, median, portfolio, timed
 
@@ -42,7 +42,7 @@ def main() -> None:
             for _ in range(args.repeat):
                 seconds, report = timed(
                     lambda: decide_borrowers(
-                        DecideBorrowers(as_of=AS_OF),
+                        DecideBorrowers(as_of=AS_OF, trigger=triggers.CLI),
                         uow=container.uow(),
                         engine=engine,
                         history_days=history,

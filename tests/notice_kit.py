@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from repayguard.bootstrap import Container, bootstrap
 from repayguard.borrowers import SaveProfile, save_profile
 from repayguard.config import Settings
-from repayguard.decisions import DecideBorrowers, decide_borrowers
+from repayguard.decisions import DecideBorrowers, decide_borrowers, triggers
 from repayguard.ingestion import IngestEvents, ingest_events
 from repayguard.notices import ListNotices, NoticeInfo, list_notices
 from repayguard.notices.models import NoticeRow
@@ -86,7 +86,7 @@ def ingest(container: Container, events: list[dict[str, Any]]) -> None:
 
 def decide(container: Container, *borrowers: str) -> None:
     decide_borrowers(
-        DecideBorrowers(borrower_ids=list(borrowers), mode="online"),
+        DecideBorrowers(borrower_ids=list(borrowers), mode="online", trigger=triggers.EVENTS),
         uow=container.uow(),
         engine=container.decision_engine,
         history_days=container.settings.decisions.history_days,

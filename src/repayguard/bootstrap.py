@@ -521,6 +521,7 @@ def _wire_scheduler(container: Container) -> None:
             activate_every=timedelta(seconds=config.activate_every_seconds),
             review_every=timedelta(seconds=config.review_every_seconds),
             deliver_every=timedelta(seconds=config.deliver_every_seconds),
+            cadence_every=timedelta(seconds=config.cadence_every_seconds),
             batch=config.batch_size,
         )
     )

@@ -475,6 +475,12 @@ class SchedulerSettings(BaseModel):
     deliver_every_seconds: float = Field(
         default=30.0, gt=0, description="How often due notice deliveries are (re)tried."
     )
+    cadence_every_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="How often the worker looks for borrowers due for re-decision on the "
+        "policy's evaluation cadence (and for the whole-book run).",
+    )
     batch_size: int = Field(
         default=500, ge=1, le=10_000, description="Borrowers or deliveries per transaction."
     )

@@ -168,6 +168,30 @@ def test_ingest_reads_csv_and_decides_the_affected_borrowers(tmp_path: Path) -> 
     assert "Decisions for affected borrowers" in result.stdout
 
 
+def test_decide_runs_shows_what_ran_and_why(tmp_path: Path) -> None:
+    source = tmp_path / "events.jsonl"
+    source.write_text("".join(json.dumps(e) + "\n" for e in failing_debits_history("B-RUN", NOW)))
+    assert run("ingest", str(source), cwd=tmp_path).returncode == 0  # decided: events
+    decided = run("decide", "--all", "--as-of", f"{NOW:%Y-%m-%d}", cwd=tmp_path)  # cli
+    assert decided.returncode == 0, decided.stderr
+
+    listed = run("decide", "runs", "--json", cwd=tmp_path)
+    table = run("decide", "runs", "--limit", "1", cwd=tmp_path)
+
+    assert listed.returncode == 0, listed.stderr
+    runs = json.loads(listed.stdout)["runs"]
+    assert [(r["trigger"], r["mode"], r["borrowers"]) for r in runs] == [
+        ("cli", "batch", 1),
+        ("events", "online", 1),
+    ]
+    assert runs[0]["as_of"] == f"{NOW:%Y-%m-%d}T00:00:00+00:00"
+    assert runs[0]["policy_version"] == "1"
+    assert table.returncode == 0, table.stderr
+    assert "trigger" in table.stdout
+    assert runs[0]["run_id"] in table.stdout
+    assert runs[1]["run_id"] not in table.stdout
+
+
 def test_user_mistakes_get_a_message_and_a_next_step_not_a_traceback(tmp_path: Path) -> None:
     missing = run("ingest", str(tmp_path / "nope.csv"), cwd=tmp_path)
     unsure = run("decide", cwd=tmp_path)

@@ -15,7 +15,7 @@ from sqlalchemy import update
 from repayguard import approvals, decisions, entitlements, risk
 from repayguard.approvals.models import ApprovalRequestRow
 from repayguard.bootstrap import Container, bootstrap
-from repayguard.decisions import DecideBorrowers, decide_borrowers
+from repayguard.decisions import DecideBorrowers, decide_borrowers, triggers
 from repayguard.errors import (
     ApprovalCheckerNotAllowed,
     ApprovalNotPending,
@@ -63,7 +63,7 @@ def entitlement(container: Container, borrower: str) -> entitlements.Entitlement
 
 def decide(container: Container, *borrowers: str) -> int:
     report = decide_borrowers(
-        DecideBorrowers(borrower_ids=list(borrowers) or None),
+        DecideBorrowers(borrower_ids=list(borrowers) or None, trigger=triggers.CLI),
         uow=container.uow(),
         engine=container.decision_engine,
         history_days=container.settings.decisions.history_days,
@@ -258,7 +258,7 @@ def test_a_run_that_proposes_another_outcome_withdraws_the_held_one_by_itself(
     request = _held_for_b1(container, clock)
     quiet = UnitOfWork(container.session_factory, clock=container.clock)  # messages stay queued
     report = decide_borrowers(
-        DecideBorrowers(borrower_ids=["B1"]),
+        DecideBorrowers(borrower_ids=["B1"], trigger=triggers.CLI),
         uow=quiet,
         engine=container.decision_engine,
         history_days=container.settings.decisions.history_days,

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from repayguard import entitlements
 from repayguard.bootstrap import Container, bootstrap
-from repayguard.decisions import DecideBorrowers, decide_borrowers
+from repayguard.decisions import DecideBorrowers, decide_borrowers, triggers
 from repayguard.decisions.models import DecisionRow
 from repayguard.ingestion import EVENTS_INGESTED, IngestEvents, ingest_events
 from repayguard.platform.bus import RecordingBus
@@ -42,7 +42,7 @@ rows:
 
 def _decide_all(container: Container) -> int:
     report = decide_borrowers(
-        DecideBorrowers(),
+        DecideBorrowers(trigger=triggers.CLI),
         uow=container.uow(),
         engine=container.decision_engine,
         history_days=container.settings.decisions.history_days,

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 
 from repayguard import resources, risk
 from repayguard.bootstrap import Container, bootstrap
-from repayguard.decisions import DecideBorrowers, decide_borrowers
+from repayguard.decisions import DecideBorrowers, decide_borrowers, triggers
 from repayguard.errors import (
     ModelArtefactTampered,
     ModelPromotionRefused,
@@ -222,7 +222,8 @@ def test_training_from_the_event_store_validates_out_of_time_against_lightgbm(
                            registry=registry)  # fmt: skip
         assert running.decision_engine.model.version == "lightgbm-v1"
         run = decide_borrowers(
-            DecideBorrowers(as_of=datetime(2026, 1, 1, tzinfo=UTC)), uow=running.uow(),
+            DecideBorrowers(as_of=datetime(2026, 1, 1, tzinfo=UTC), trigger=triggers.CLI),
+            uow=running.uow(),
             engine=running.decision_engine, history_days=settings.decisions.history_days,
         )  # fmt: skip
         assert run.borrowers == 400

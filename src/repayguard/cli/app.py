@@ -17,6 +17,7 @@ from repayguard.cli import demo as demo_command
 from repayguard.cli.approvals import approvals_app
 from repayguard.cli.audit import audit_app
 from repayguard.cli.complaints import complaints_app
+from repayguard.cli.decide_runs import runs as decide_runs
 from repayguard.cli.identity import token_app, user_app
 from repayguard.cli.keys import cli_actor, keys_app
 from repayguard.cli.model import model_app
@@ -130,7 +131,7 @@ def ingest(
 ) -> None:
     """Import event files: bad records are quarantined with their reasons, the rest land."""
     from repayguard.bootstrap import bootstrap
-    from repayguard.decisions import DecideBorrowers, decide_borrowers
+    from repayguard.decisions import DecideBorrowers, decide_borrowers, triggers
     from repayguard.ingestion import count_records, expand_paths, ingest_files
 
     files = expand_paths(paths)
@@ -158,7 +159,11 @@ def ingest(
         if decide and report.borrower_ids:
             with console.status(f"Deciding {len(report.borrower_ids):,} affected borrowers…"):
                 run = decide_borrowers(
-                    DecideBorrowers(borrower_ids=sorted(report.borrower_ids), mode="online"),
+                    DecideBorrowers(
+                        borrower_ids=sorted(report.borrower_ids),
+                        mode="online",
+                        trigger=triggers.EVENTS,
+                    ),
                     uow=container.uow(),
                     engine=container.decision_engine,
                     history_days=settings.decisions.history_days,
@@ -166,8 +171,14 @@ def ingest(
             console.print(summary_table(run.summary, title="Decisions for affected borrowers"))
 
 
-@app.command(name="decide")
+decide_app = typer.Typer()
+app.add_typer(decide_app, name="decide")
+decide_app.command("runs")(decide_runs)
+
+
+@decide_app.callback(invoke_without_command=True)
 def decide_command(
+    ctx: typer.Context,
     all_borrowers: Annotated[
         bool, typer.Option("--all", help="Re-decide every borrower (the batch driver).")
     ] = False,
@@ -180,10 +191,13 @@ def decide_command(
     ] = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Run the decision core and update entitlements; prints tiers and method states."""
+    """Run the decision core and update entitlements; prints tiers and method states.
+    ('repayguard decide runs' lists the latest runs and what caused them.)"""
     from repayguard.bootstrap import bootstrap
-    from repayguard.decisions import DecideBorrowers, decide_borrowers
+    from repayguard.decisions import DecideBorrowers, decide_borrowers, triggers
 
+    if ctx.invoked_subcommand is not None:
+        return
     if all_borrowers == bool(borrower):
         raise RepayguardError(
             "say which borrowers to decide", hint="use --all, or --borrower ID (repeatable)"
@@ -196,6 +210,7 @@ def decide_command(
                 DecideBorrowers(
                     borrower_ids=None if all_borrowers else borrower,
                     as_of=as_of.replace(tzinfo=UTC) if as_of else None,
+                    trigger=triggers.CLI,
                 ),
                 uow=container.uow(),
                 engine=container.decision_engine,

@@ -69,7 +69,7 @@ def demo(
 ) -> None:
     """Generate a portfolio, ingest it, decide every borrower, show the outcome, serve the API."""
     from repayguard.bootstrap import bootstrap
-    from repayguard.decisions import DecideBorrowers, decide_borrowers
+    from repayguard.decisions import DecideBorrowers, decide_borrowers, triggers
     from repayguard.ingestion import expand_paths, ingest_files
     from repayguard.simulation import PortfolioSpec, generate_portfolio
 
@@ -106,7 +106,7 @@ def demo(
         started = time.perf_counter()
         with console.status("Deciding…"):
             run = decide_borrowers(
-                DecideBorrowers(as_of=today),
+                DecideBorrowers(as_of=today, trigger=triggers.CLI),
                 uow=container.uow(),
                 engine=container.decision_engine,
                 history_days=settings.decisions.history_days,

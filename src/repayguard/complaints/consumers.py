@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from repayguard.complaints.resolution import settle_reversal
 from repayguard.complaints.service import ComplaintSetup
-from repayguard.decisions import DecideBorrowers, DecisionEngine, decide_borrowers
+from repayguard.decisions import DecideBorrowers, DecisionEngine, decide_borrowers, triggers
 from repayguard.platform.messages import Message
 from repayguard.platform.uow import UnitOfWork
 
@@ -22,7 +22,11 @@ class Redecide:
 
     def __call__(self, message: Message, uow: UnitOfWork) -> None:
         decide_borrowers(
-            DecideBorrowers(borrower_ids=[message.payload["borrower_id"]], mode="appeal"),
+            DecideBorrowers(
+                borrower_ids=[message.payload["borrower_id"]],
+                mode="appeal",
+                trigger=triggers.APPEAL,
+            ),
             uow=uow,
             engine=self._engine(),
             history_days=self._history_days,

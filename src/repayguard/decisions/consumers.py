@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from repayguard.decisions import triggers
 from repayguard.decisions.engine import DecisionEngine
 from repayguard.decisions.service import DecideBorrowers, decide_borrowers
 from repayguard.platform.messages import Message
@@ -26,7 +27,7 @@ class OnlineHandler:
         if not borrowers:
             return
         decide_borrowers(
-            DecideBorrowers(borrower_ids=borrowers, mode="online"),
+            DecideBorrowers(borrower_ids=borrowers, mode="online", trigger=triggers.EVENTS),
             uow=uow,
             engine=self._engine(),
             history_days=self._history_days,

@@ -4,21 +4,23 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, Float, Integer, SmallInteger, String
+from sqlalchemy import JSON, Boolean, Float, Index, Integer, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from repayguard.platform.db import Base, UtcDateTime
 
 
 class DecisionRunRow(Base):
-    """One pass of the decision core over a set of borrowers (online micro-batch or batch)."""
+    """One pass of the decision core over a set of borrowers (online micro-batch or batch),
+    and what caused it (``trigger``: see :mod:`repayguard.decisions.triggers`)."""
 
     __tablename__ = "decision_runs"
 
     run_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     mode: Mapped[str] = mapped_column(String(16))
+    trigger: Mapped[str] = mapped_column(String(48))
     as_of: Mapped[datetime] = mapped_column(UtcDateTime)
-    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     borrowers: Mapped[int] = mapped_column(Integer)
     changed: Mapped[int] = mapped_column(Integer)
     tightened: Mapped[int] = mapped_column(Integer)
@@ -56,3 +58,17 @@ class DecisionRow(Base):
     max_days: Mapped[int | None] = mapped_column(SmallInteger)
     review_after_days: Mapped[int | None] = mapped_column(SmallInteger)
     guardrail: Mapped[str | None] = mapped_column(String(300))
+
+
+class LastDecisionRow(Base):
+    """Each borrower's latest decision: when (its ``as_of``) and in which tier, kept in the same
+    transaction as the decision log so the worker finds the borrowers due for re-decision with
+    an index range scan per tier instead of searching the whole, ever-growing log."""
+
+    __tablename__ = "last_decisions"
+    __table_args__ = (Index("ix_last_decisions_tier_decided", "tier", "decided_at"),)
+
+    borrower_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tier: Mapped[int] = mapped_column(SmallInteger)
+    decided_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    run_id: Mapped[str] = mapped_column(String(32))

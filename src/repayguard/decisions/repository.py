@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import orjson
 import polars as pl
 from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from repayguard.decisions.models import DecisionRow, DecisionRunRow
+from repayguard.decisions.models import DecisionRow, DecisionRunRow, LastDecisionRow
 from repayguard.platform.bulk import append_frame
 from repayguard.platform.db import table_of
 
 _COLUMNS = [column.name for column in table_of(DecisionRow).columns]
+_DECISIONS = table_of(DecisionRow)
+_LAST = table_of(LastDecisionRow)
 
 
 def add_run(session: Session, run: DecisionRunRow) -> None:
@@ -24,6 +28,54 @@ def add_run(session: Session, run: DecisionRunRow) -> None:
 def add_decisions(session: Session, decisions: pl.DataFrame) -> None:
     """Append decisions (a frame with at least the decision-log columns)."""
     append_frame(session, table_of(DecisionRow), decisions.select(_COLUMNS))
+
+
+def mark_latest(session: Session, run_id: str) -> None:
+    """Record run ``run_id``'s decisions as their borrowers' latest (``last_decisions``), in
+    one statement inside the database; a decision as of an earlier time than the one recorded
+    (an operator deciding as of the past) does not move it back."""
+    dialect = session.get_bind().dialect.name
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(_LAST)
+    statement = insert.from_select(
+        ["borrower_id", "tier", "decided_at", "run_id"],
+        select(
+            _DECISIONS.c.borrower_id, _DECISIONS.c.tier, _DECISIONS.c.as_of, _DECISIONS.c.run_id
+        ).where(_DECISIONS.c.run_id == run_id),
+    )
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["borrower_id"],
+            set_={
+                "tier": statement.excluded.tier,
+                "decided_at": statement.excluded.decided_at,
+                "run_id": statement.excluded.run_id,
+            },
+            where=statement.excluded.decided_at >= _LAST.c.decided_at,
+        )
+    )
+
+
+def due(session: Session, *, tier: int, before: datetime, inclusive: bool, limit: int) -> list[str]:
+    """Up to ``limit`` borrowers of ``tier`` whose latest decision is before ``before`` (or at
+    it, when ``inclusive``): one range scan of the (tier, decided_at) index."""
+    decided = _LAST.c.decided_at
+    reached = decided <= before if inclusive else decided < before
+    return list(
+        session.scalars(
+            select(_LAST.c.borrower_id).where(_LAST.c.tier == tier, reached).limit(limit)
+        )
+    )
+
+
+def recent_runs(session: Session, *, limit: int) -> list[DecisionRunRow]:
+    """The latest decision runs, newest first."""
+    return list(
+        session.scalars(
+            select(DecisionRunRow)
+            .order_by(DecisionRunRow.started_at.desc(), DecisionRunRow.run_id)
+            .limit(limit)
+        )
+    )
 
 
 def latest_inputs(session: Session) -> pl.DataFrame:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from repayguard import entitlements, ingestion
 from repayguard.core import guardrails
 from repayguard.core.pipeline import decide
-from repayguard.decisions import repository
+from repayguard.decisions import repository, triggers
 from repayguard.decisions.engine import DecisionEngine
 from repayguard.decisions.models import DecisionRow, DecisionRunRow
 from repayguard.platform.messages import Message
@@ -23,16 +23,22 @@ from repayguard.platform.uow import UnitOfWork
 RUN_COMPLETED: Final = "repayguard.decisions.run_completed"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class DecideBorrowers:
     """Re-decide the named borrowers (None: every borrower with events) as of a time
-    (None: now)."""
+    (None: now), saying what caused it."""
 
+    trigger: str
+    """What caused the run, recorded with it (:mod:`repayguard.decisions.triggers`)."""
     borrower_ids: Sequence[str] | None = None
     as_of: datetime | None = None
     mode: Literal["online", "batch", "review", "appeal"] = "batch"
     """``review``: the scheduler re-decides borrowers whose review date or expiry came;
     ``appeal``: complaints re-decides a borrower whose appeal opened or closed."""
+
+    def __post_init__(self) -> None:
+        if not triggers.is_known(self.trigger):
+            raise ValueError(f"unknown decision-run trigger {self.trigger!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +64,9 @@ def decide_borrowers(
     and one ``repayguard.entitlements.changed`` message per 2,000 changes goes to the outbox
     in the same transaction. A tightening whose policy row ``requires_approval`` is not
     applied: ``repayguard.decisions.held`` carries it to approvals, which asks a checker.
-    ``repayguard.decisions.run_completed`` closes the run.
+    ``repayguard.decisions.run_completed`` closes the run, naming its trigger. Each
+    borrower's latest decision time and tier (``last_decisions``) move with the log, for the
+    worker's evaluation cadence.
     """
     with uow:
         session = uow.session
@@ -103,6 +111,7 @@ def decide_borrowers(
             pl.lit(run_id).alias("run_id"),
         )
         repository.add_decisions(session, decisions)
+        repository.mark_latest(session, run_id)
         applied = entitlements.apply_decisions(
             session, decisions, current=current, defaults=engine.defaults, now=now
         )
@@ -111,6 +120,7 @@ def decide_borrowers(
             DecisionRunRow(
                 run_id=run_id,
                 mode=cmd.mode,
+                trigger=cmd.trigger,
                 as_of=as_of,
                 started_at=now,
                 borrowers=decisions.height,
@@ -132,6 +142,7 @@ def decide_borrowers(
                 {
                     "run_id": run_id,
                     "mode": cmd.mode,
+                    "trigger": cmd.trigger,
                     "as_of": as_of.isoformat(),
                     "borrowers": decisions.height,
                     "changed": len(applied.changed),

@@ -1,5 +1,6 @@
-"""Scheduler: the timed transitions (notice periods, reviews and expiries, notice retries, and
-any job a feature registers), run by 'repayguard worker' under database leases."""
+"""Scheduler: the timed transitions (notice periods, reviews and expiries, notice retries, the
+policy's evaluation cadence, and any job a feature registers), run by 'repayguard worker' under
+database leases."""
 
 from repayguard.platform.jobs import (
     FunctionJob,
@@ -9,6 +10,7 @@ from repayguard.platform.jobs import (
     JobRegistry,
     job,
 )
+from repayguard.scheduler.cadence import EvaluateOnCadence
 from repayguard.scheduler.jobs import (
     ActivateRestrictions,
     DeliverDueNotices,
@@ -20,6 +22,7 @@ from repayguard.scheduler.runner import JobReport, Worker, worker_name
 __all__ = [
     "ActivateRestrictions",
     "DeliverDueNotices",
+    "EvaluateOnCadence",
     "FunctionJob",
     "Job",
     "JobContext",

@@ -1,5 +1,6 @@
 """The built-in timed transitions: restrictions go live when their notice period ends, due
-reviews and expiries are re-decided (or restored), due notice deliveries are (re)tried."""
+reviews and expiries are re-decided (or restored), due notice deliveries are (re)tried, and
+borrowers are re-decided on the policy's evaluation cadence (:mod:`.cadence`)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from repayguard import entitlements
-from repayguard.decisions import DecideBorrowers, DecisionEngine, decide_borrowers
+from repayguard.decisions import DecideBorrowers, DecisionEngine, decide_borrowers, triggers
 from repayguard.entitlements import Entitlement
 from repayguard.notices import Channel, DeliverNotices, DeliveryReport, RetryPolicy, deliver_notices
 from repayguard.platform.jobs import Job, JobContext, JobOutcome
+from repayguard.scheduler.cadence import EvaluateOnCadence
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +71,7 @@ class ReviewEntitlements:
         engine = self.engine()
         ids = [e.borrower_id for e in due]
         decide_borrowers(
-            DecideBorrowers(borrower_ids=ids, mode="review"),
+            DecideBorrowers(borrower_ids=ids, mode="review", trigger=triggers.REVIEW),
             uow=context.uow(),
             engine=engine,
             history_days=self.history_days,
@@ -208,6 +210,7 @@ def default_jobs(
     activate_every: timedelta,
     review_every: timedelta,
     deliver_every: timedelta,
+    cadence_every: timedelta,
     batch: int,
 ) -> Sequence[Job]:
     """The timed transitions every repayguard runs (features add theirs to the registry)."""
@@ -218,5 +221,8 @@ def default_jobs(
         ),
         DeliverDueNotices(
             every=deliver_every, channels=channels, retry=retry, batch=min(batch, 100)
+        ),
+        EvaluateOnCadence(
+            every=cadence_every, engine=engine, history_days=history_days, batch=batch
         ),
     )

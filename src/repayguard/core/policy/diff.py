@@ -1,4 +1,5 @@
-"""A structured diff of two policy documents: metadata, inputs, channels, rows and outputs.
+"""A structured diff of two policy documents: metadata and evaluation cadence, inputs, channels,
+rows and outputs.
 
 Rows are matched by id. A row is *added*, *removed*, *changed* (a cell, an output, a reason or a
 term differs -- stated or effective, since a row inherits what it leaves out from the default
@@ -149,6 +150,10 @@ def diff_policies(before: Policy, after: Policy) -> PolicyDiff:
         for name in _META
         if getattr(before, name) != getattr(after, name)
     ]
+    # The evaluation cadence, one change per part (tiers, default, whole_book).
+    document += _mapping_changes(
+        "evaluation", _dump(before.evaluation) or {}, _dump(after.evaluation) or {}
+    )
     inputs = _mapping_changes(
         "inputs",
         {k: _dump(v) for k, v in before.inputs.items()},

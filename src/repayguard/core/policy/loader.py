@@ -4,7 +4,8 @@ Refused, each finding naming the row and field: YAML or schema errors; duplicate
 condition-less row before the last; a default row that does not state every method; undeclared
 channels; unknown reason codes; input declarations that do not fit their type; cells that do
 not parse, name undeclared inputs or do not fit the input's type; rows no input can match,
-rows shadowed under ``first`` and gaps without a default row (:mod:`checks`); and guardrails
+rows shadowed under ``first`` and gaps without a default row (:mod:`checks`); an evaluation
+cadence for a tier the ``tier`` input does not allow; and guardrails
 G1, G2 (with the jurisdiction's profile) and G4 (:mod:`repayguard.core.guardrails`).
 """
 
@@ -143,7 +144,24 @@ def check_document(policy: Policy) -> list[PolicyProblem]:
             problems.append(PolicyProblem(None, where, "minimum/maximum are for number inputs"))
         if spec.minimum is not None and spec.maximum is not None and spec.minimum > spec.maximum:
             problems.append(PolicyProblem(None, where, "minimum is above maximum"))
-    return problems
+    return problems + _evaluation_problems(policy)
+
+
+def _evaluation_problems(policy: Policy) -> list[PolicyProblem]:
+    """A cadence for a tier the policy's ``tier`` input cannot hold would never apply."""
+    evaluation = policy.evaluation
+    tier = policy.inputs.get("tier")
+    if evaluation is None or tier is None or tier.enum is None:
+        return []
+    return [
+        PolicyProblem(
+            None,
+            f"evaluation.tiers.{label}",
+            f"unknown tier {label!r}; the tier input allows {', '.join(tier.enum)}",
+        )
+        for label in evaluation.tiers
+        if label not in tier.enum
+    ]
 
 
 def _schema_problems(raw: dict[str, Any], exc: ValidationError) -> list[PolicyProblem]:
@@ -159,5 +177,5 @@ def _schema_problems(raw: dict[str, Any], exc: ValidationError) -> list[PolicyPr
             row_id = str(row.get("id")) if isinstance(row, dict) and "id" in row else f"#{loc[1]}"
             loc = loc[2:]
         field = ".".join(str(p) for p in loc) or "document"
-        problems.append(PolicyProblem(row_id, field, error["msg"]))
+        problems.append(PolicyProblem(row_id, field, error["msg"].removeprefix("Value error, ")))
     return problems

@@ -9,7 +9,8 @@ the most restrictive (see :mod:`repayguard.core.policy.merge`). ``then`` is eith
 (no ``when``): it applies when no other row does, and a method another row leaves out falls
 back to it. Without a default row, left-out methods fall back to the unrestricted baseline
 (auto-debit optional, early repayment allowed, manual allowed on every declared channel) and
-the static checks require the rows to cover every input.
+the static checks require the rows to cover every input. The optional ``evaluation`` section
+says how often borrowers are re-decided (see :mod:`repayguard.core.policy.evaluation`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator
 
 from repayguard.core.policy.cells import cell_text
+from repayguard.core.policy.evaluation import Evaluation
 
 AutoDebit = Literal["optional", "mandatory", "disabled"]
 """optional: the borrower may switch auto-debit on or off; mandatory: cannot switch it off;
@@ -191,6 +193,14 @@ class Policy(_Strict):
     rows: Annotated[tuple[Row, ...], Field(min_length=1)] = Field(
         description="the decision table, top to bottom; an optional last row without "
         "conditions is the default"
+    )
+    evaluation: Evaluation | None = Field(
+        default=None,
+        # Left out of documents that do not state it, so a policy without the section keeps
+        # its content hash (the hash covers the section like any field when it is there).
+        exclude_if=lambda value: value is None,
+        description="how often borrowers are re-decided: a cadence per tier and a whole-book "
+        "run; absent: only events, reviews and operators re-decide",
     )
 
     @field_validator("version", mode="before")

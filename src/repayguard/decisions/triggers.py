@@ -1,0 +1,41 @@
+"""What caused a decision run: the small vocabulary recorded in ``decision_runs.trigger``.
+
+- ``events``: new events for the borrowers (the online driver, and ``ingest`` deciding the
+  borrowers it imported);
+- ``cli``: an operator's ``repayguard decide`` (or the demo);
+- ``review``: the worker re-deciding restrictions whose review date or expiry came;
+- ``appeal``: a borrower's appeal opened or closed;
+- ``cadence:<tier> <cadence>``: the worker's per-tier cadence (``cadence:T5 daily``);
+- ``whole_book <cadence>``: the worker's whole-book run (``whole_book daily``).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+EVENTS: Final = "events"
+CLI: Final = "cli"
+REVIEW: Final = "review"
+APPEAL: Final = "appeal"
+
+_KNOWN = re.compile(
+    r"^(events|cli|review|appeal"
+    r"|cadence:T[1-9] (hourly|daily|weekly|monthly)"
+    r"|whole_book (daily|weekly|monthly))$"
+)
+
+
+def cadence(tier: int, every: str) -> str:
+    """The trigger of a per-tier cadence run: ``cadence(5, "daily")`` -> ``cadence:T5 daily``."""
+    return f"cadence:T{tier} {every}"
+
+
+def whole_book(every: str) -> str:
+    """The trigger of a whole-book run: ``whole_book("daily")`` -> ``whole_book daily``."""
+    return f"whole_book {every}"
+
+
+def is_known(trigger: str) -> bool:
+    """Whether ``trigger`` belongs to the vocabulary above."""
+    return _KNOWN.match(trigger) is not None
