@@ -109,6 +109,8 @@ def _prepare_publish(doc: PolicyPublishDocument, session: Session) -> Prepared:
             f"draft {draft.draft_id} was already published as version "
             f"{draft.published_version} of {draft.name}"
         )
+    # Checked again now (it was at submission): a version published since may have taken it.
+    policies.check_stated_version(session, draft.name, draft.stated_version)
     return Prepared(
         subject=draft.name,
         category=draft.name,

@@ -1,7 +1,14 @@
 """Decisions: drive the decision core online and in batch, log each decision with lineage."""
 
 from repayguard.decisions.consumers import OnlineHandler
-from repayguard.decisions.engine import DecisionEngine, load_engine
+from repayguard.decisions.engine import (
+    DEFAULT_POLICY,
+    UNPUBLISHED,
+    DecisionEngine,
+    EngineSlot,
+    load_engine,
+    open_slot,
+)
 from repayguard.decisions.lineage import LoggedDecision, find_decision, recent_decisions
 from repayguard.decisions.repository import inputs_of, latest_inputs
 from repayguard.decisions.service import (
@@ -15,10 +22,13 @@ from repayguard.decisions.service import (
 )
 
 __all__ = [
+    "DEFAULT_POLICY",
     "RUN_COMPLETED",
+    "UNPUBLISHED",
     "DecideBorrowers",
     "DecisionEngine",
     "DecisionRunReport",
+    "EngineSlot",
     "LoggedDecision",
     "OnlineHandler",
     "decide_borrowers",
@@ -27,6 +37,7 @@ __all__ = [
     "latest_inputs",
     "load_engine",
     "logged_outcome",
+    "open_slot",
     "recent_decisions",
     "run_outcomes",
     "summarise",
