@@ -15,7 +15,7 @@ import typer
 
 from repayguard.audit import acting_as, set_actor
 from repayguard.bootstrap import Container
-from repayguard.cli.output import console
+from repayguard.cli.output import console, warn_overrides
 from repayguard.cli.settings import load_settings
 from repayguard.scheduler import JobReport, Worker, worker_name
 
@@ -63,6 +63,7 @@ def worker(
     holder = (name or worker_name())[:120]
     set_actor(f"worker:{holder}")
     with bootstrap(settings) as container:
+        warn_overrides(container.engines.overrides)
         runner = Worker(
             container.jobs,
             uow=container.uow,
