@@ -99,9 +99,7 @@ def policy_source(name: str = TRIAL, *, note: str = "") -> str:
     return yaml.safe_dump(doc, allow_unicode=True, sort_keys=False)
 
 
-def submit_draft(
-    container: Container, name: str = TRIAL, note: str = ""
-) -> str:
+def submit_draft(container: Container, name: str = TRIAL, note: str = "") -> str:
     """A stored draft's id."""
     draft = policies.submit_policy(
         policies.SubmitPolicy(policy_source(name, note=note), "ann"),

@@ -486,7 +486,9 @@ def _seed_shipped_policy(container: Container) -> bool:
     shipped = policies.load_policy_text(source, profiles=policies.profiles()).name
     if container.settings.decisions.policy_name != shipped:
         return False
-    uow = UnitOfWork(container.session_factory, clock=container.clock, observers=container.observers)
+    uow = UnitOfWork(
+        container.session_factory, clock=container.clock, observers=container.observers
+    )
     with acting_as(SYSTEM_ACTOR):
         published = policies.seed_policy(
             policies.SeedPolicy(source),

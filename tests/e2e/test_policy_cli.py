@@ -231,7 +231,9 @@ def test_submit_publish_list_show_and_refer_to_versions(
     assert shown.output.split("\n", 1)[1] == CN
     same = invoke("diff", "cn-consumer-credit-line@1", str(cn_file), "--json", *db)
     assert json.loads(same.output)["rows"] == []
-    moved = invoke("diff", "cn-consumer-credit-line@1", "cn-consumer-credit-line@latest", "--json", *db)
+    moved = invoke(
+        "diff", "cn-consumer-credit-line@1", "cn-consumer-credit-line@latest", "--json", *db
+    )
     assert [r["row_id"] for r in json.loads(moved.output)["rows"]] == ["failed-debits"]
     explained = invoke(
         "explain", "cn-consumer-credit-line@1", "--input", '{"open_appeal": true}', "--json", *db

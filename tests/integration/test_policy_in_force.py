@@ -88,7 +88,7 @@ def opened(settings: Settings, clock: FixedClock, *, migrate: bool = True) -> It
         yield built
 
 
-# -- the seed and the lineage -----------------------------------------------------------------------
+# -- the seed and the lineage ---------------------------------------------------------------------
 
 
 def test_upgrade_publishes_the_shipped_policy_once_as_version_1_by_the_system(
@@ -144,7 +144,8 @@ def test_a_store_without_the_configured_policy_refuses_to_decide_until_one_is_ap
         with pytest.raises(PolicyNotInForce) as refused:
             decide(container)
         assert "no version of policy 'house-line' is published" in refused.value.message
-        assert refused.value.hint is not None and "db upgrade" in refused.value.hint
+        assert refused.value.hint is not None
+        assert "db upgrade" in refused.value.hint
         assert "policy submit" in refused.value.hint
 
         house = SHIPPED.replace(f"name: {CN_NAME}", "name: house-line")
@@ -250,7 +251,8 @@ def test_a_stated_version_that_is_not_the_next_number_is_refused_at_submission(
                 uow=container.uow(),
                 profiles=PROFILES,
             )
-        assert refused.value.hint is not None and "leave 'version' out" in refused.value.hint
+        assert refused.value.hint is not None
+        assert "leave 'version' out" in refused.value.hint
     accepted = policies.submit_policy(
         policies.SubmitPolicy(
             cn_variant(manual="allowed").replace("name: cn-", "version: 2\nname: cn-"), "ann"
@@ -313,7 +315,8 @@ def test_a_request_whose_number_was_taken_never_blocks_later_publications(
     with opened(settings, clock) as container:  # 'db upgrade': the shipped policy takes 1
         withdrawn = approvals.get_request(stale.request_id, uow=container.uow())
         assert withdrawn.state == "withdrawn"
-        assert withdrawn.comment is not None and "states version 1" in withdrawn.comment
+        assert withdrawn.comment is not None
+        assert "states version 1" in withdrawn.comment
         assert through_approval(container, team, cn_variant(manual_channels=["app_balance"])) == 2
 
 
@@ -345,7 +348,8 @@ def test_a_request_made_impossible_by_another_publication_is_withdrawn_by_the_ne
     assert through_approval(container, team, cn_variant(manual_channels=["bank_card"])) == 3
     withdrawn = approvals.get_request(stale.request_id, uow=container.uow())
     assert withdrawn.state == "withdrawn"
-    assert withdrawn.comment is not None and "the next is 3" in withdrawn.comment
+    assert withdrawn.comment is not None
+    assert "the next is 3" in withdrawn.comment
 
 
 # -- overrides against the policy in force --------------------------------------------------------

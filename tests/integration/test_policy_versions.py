@@ -110,13 +110,9 @@ def test_versions_are_numbered_per_name_and_listed_newest_first(container: Conta
 
     assert (first.version, second.version) == (1, 2)
     assert first.content_hash != second.content_hash
-    page = policies.list_versions(
-        policies.ListPolicyVersions(name=TRIAL), uow=container.uow()
-    )
+    page = policies.list_versions(policies.ListPolicyVersions(name=TRIAL), uow=container.uow())
     assert [v.version for v in page.items] == [2, 1]
-    latest = policies.get_version(
-        policies.GetPolicyVersion(TRIAL), uow=container.uow()
-    )
+    latest = policies.get_version(policies.GetPolicyVersion(TRIAL), uow=container.uow())
     assert latest.version == 2
 
 
@@ -164,9 +160,7 @@ def test_diff_between_published_versions_and_a_file(container: Container) -> Non
     changed["rows"].insert(3, changed["rows"].pop(5))  # high-risk above severe: shadows it
     changed["rows"][-1]["then"]["manual_channels"] = ["app_balance", "bank_card", "counter"]
     found = policies.diff(
-        policies.DiffPolicies(
-            policies.VersionRef(TRIAL), policies.SourceRef(as_yaml(changed))
-        ),
+        policies.DiffPolicies(policies.VersionRef(TRIAL), policies.SourceRef(as_yaml(changed))),
         uow=container.uow(),
         profiles=PROFILES,
     )

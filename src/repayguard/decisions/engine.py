@@ -194,8 +194,7 @@ class EngineSlot:
         engine = self._engine
         if engine is None:
             raise PolicyNotInForce(
-                f"no version of policy {self.policy_name!r} is published, so nothing may "
-                "decide",
+                f"no version of policy {self.policy_name!r} is published, so nothing may decide",
                 hint="submit the policy and have it approved ('repayguard policy submit FILE', "
                 "'repayguard policy publish DRAFT --as YOU', a second person's 'repayguard "
                 "approvals approve'); for the shipped policy, run 'repayguard db upgrade'",

@@ -50,6 +50,7 @@ from repayguard.policies.sources import (
 __all__ = [
     "POLICY_PUBLISHED",
     "POLICY_SUBMITTED",
+    "SYSTEM",
     "CheckResult",
     "DiffPolicies",
     "DraftInfo",
@@ -61,7 +62,6 @@ __all__ = [
     "PortfolioReader",
     "PreviewImpact",
     "PublishPolicy",
-    "SYSTEM",
     "SeedPolicy",
     "SourceRef",
     "SubmitPolicy",

@@ -69,4 +69,3 @@ def seed_policy(
     except PolicyVersionConflict:
         return None  # published concurrently by another process: the store has its version 1
     return published
-
