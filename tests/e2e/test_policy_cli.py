@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 from repayguard.cli.app import app as cli_app
 from repayguard.cli.policy import policy_app
+from repayguard.errors import PolicyNotInForce
 from repayguard.platform import schema
 from repayguard.platform.db import make_engine
 from repayguard.resources import read_text
@@ -279,3 +280,19 @@ def test_the_module_runs_as_a_command(cn_file: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "is valid" in done.stdout
+
+
+def test_deciding_with_a_policy_file_warns_that_it_is_an_unpublished_override(
+    cn_file: Path, data_dir: Path
+) -> None:
+    env = {"COLUMNS": "200", "REPAYGUARD_DECISIONS__POLICY_PATH": str(cn_file)}
+    result = runner.invoke(cli_app, ["decide", "--all", "--data-dir", str(data_dir)], env=env)
+    assert result.exit_code == 0, result.output
+    assert f"WARNING development override in effect (policy: {cn_file})" in said(result)
+    assert "stamped 'unpublished'" in said(result)
+    refused = runner.invoke(cli_app, ["decide", "--all", "--data-dir", str(data_dir)])
+    assert "WARNING" not in said(refused)
+    # 'main' prints a refusal's message and hint; the app under test raises it
+    assert isinstance(refused.exception, PolicyNotInForce), "the store published nothing"
+    assert "no version of policy 'cn-consumer-credit-line'" in refused.exception.message
+    assert "repayguard db upgrade" in str(refused.exception.hint)
