@@ -23,6 +23,7 @@ from repayguard import (
     keys,
     notices,
     policies,
+    resources,
     risk,
 )
 from repayguard.approvals import (
@@ -35,8 +36,9 @@ from repayguard.approvals import (
     ExpireOverdueRequests,
     HeldDecisions,
     SupersededHeldDecisions,
+    withdraw_outdated_publications,
 )
-from repayguard.audit import AuditTrail, make_audit_observer
+from repayguard.audit import SYSTEM_ACTOR, AuditTrail, acting_as, make_audit_observer
 from repayguard.complaints import (
     COMPLAINT_FILED,
     COMPLAINT_RESOLVED,
@@ -46,7 +48,7 @@ from repayguard.complaints import (
     escalation_job,
 )
 from repayguard.config import BusSettings, NoticeSettings, Settings
-from repayguard.decisions import DecisionEngine, OnlineHandler, load_engine
+from repayguard.decisions import DecisionEngine, EngineSlot, OnlineHandler, open_slot
 from repayguard.entitlements import EntitlementView
 from repayguard.errors import DatabaseNotReady, ModelNotUsableForDecisions
 from repayguard.identity import TokenResolver
@@ -56,6 +58,7 @@ from repayguard.platform.clock import Clock, SystemClock
 from repayguard.platform.consumers import idempotent
 from repayguard.platform.crypto import Keyring, Pseudonymizer
 from repayguard.platform.db import make_engine, make_session_factory
+from repayguard.platform.messages import Message
 from repayguard.platform.nats_bus import NatsBus
 from repayguard.platform.outbox import BackgroundRelay, OutboxRelay
 from repayguard.platform.uow import CommitObserver, UnitOfWork
@@ -74,7 +77,8 @@ class Container:
     clock: Clock
     bus: Bus
     relay: OutboxRelay
-    decision_engine: DecisionEngine
+    engines: EngineSlot
+    """The decision engine in force (the store's published policy); see ``decision_engine``."""
     view: EntitlementView | None = None
     tokens: TokenResolver | None = None
     background: BackgroundRelay | None = None
@@ -91,6 +95,16 @@ class Container:
     jobs: JobRegistry = field(default_factory=JobRegistry)
     """What 'repayguard worker' runs; a feature registers its timed jobs here."""
     _closed: bool = field(default=False, repr=False)
+
+    @property
+    def decision_engine(self) -> DecisionEngine:
+        """The engine to decide with now; refused (PolicyNotInForce) while the store holds no
+        published version of ``decisions.policy_name``. A run takes it once and keeps it."""
+        return self.engines.current()
+
+    @decision_engine.setter
+    def decision_engine(self, engine: DecisionEngine) -> None:
+        self.engines.replace(engine)
 
     def uow(self) -> UnitOfWork:
         """A fresh unit of work; committing it hands its messages to the relay."""
@@ -168,10 +182,12 @@ def bootstrap(
     try:
         # Before anything is loaded from the database: the position following starts from.
         bus.open()
-        decision_engine = load_engine(
+        engines = open_slot(
+            policy_name=settings.decisions.policy_name,
             policy_path=settings.decisions.policy_path,
             model_path=settings.decisions.model_path,
             bands_path=settings.decisions.bands_path,
+            profiles=policies.profiles(),
         )
     except BaseException:
         bus.close()
@@ -185,7 +201,7 @@ def bootstrap(
         clock=clock,
         bus=bus,
         relay=relay,
-        decision_engine=decision_engine,
+        engines=engines,
     )
     container.pseudonymizer = keys.open_pseudonymizer(settings)
     try:
@@ -199,11 +215,14 @@ def bootstrap(
                 checkpoints=keys.open_checkpoints(paths),
             )
             container.observers.append(container.audit_trail)
+        seeded = migrate and _seed_shipped_policy(container)
+        _reload_policy(container)
         if production_model and settings.decisions.model_path is None:
             _decide_with_production_model(container)
     except BaseException:
         container.close()
         raise
+    bus.follow(policies.POLICY_PUBLISHED, lambda message: _follow_policy(container, message))
     if production_model and settings.decisions.model_path is None:
         bus.follow(risk.MODEL_PROMOTED, lambda _: _decide_with_production_model(container))
     if settings.decisions.online:
@@ -249,6 +268,8 @@ def bootstrap(
     if settings.bus.relay == "background":
         container.background = BackgroundRelay(relay)
         container.background.start()
+    elif seeded:
+        container.relay.drain()  # the seed's messages, now that every consumer is wired
     try:
         bus.start(effects=consume)
     except BaseException:
@@ -277,8 +298,9 @@ def _bus_from(settings: BusSettings) -> Bus:
 
 def _reload_on_gap(container: Container, *, production_model: bool) -> None:
     """What rebuilds this process's followed state from its sources when the bus may have
-    missed messages for it: the authorize view, the token cache, the keyring, the production
-    model. Whatever else follows the bus registers its own reload here too."""
+    missed messages for it: the authorize view, the token cache, the policy in force, the
+    keyring, the production model. Whatever else follows the bus registers its own reload
+    here too."""
     bus = container.bus
     view = container.view
     if view is not None:
@@ -291,6 +313,7 @@ def _reload_on_gap(container: Container, *, production_model: bool) -> None:
         bus.on_gap(reload_view)
     if container.tokens is not None:
         bus.on_gap(container.tokens.forget_all)
+    bus.on_gap(lambda: _refresh_policy(container))
     keyring = container.keyring
     if keyring is not None:
 
@@ -527,6 +550,49 @@ def _wire_scheduler(container: Container) -> None:
     )
 
 
+def _seed_shipped_policy(container: Container) -> bool:
+    """Publish the shipped policy as version 1 when it is the configured policy and the store
+    has no version of it (policies/seed.py); True when it did. Its messages stay in the
+    outbox until every consumer is wired (the caller drains or the relay thread does)."""
+    source = resources.read_text(decisions.DEFAULT_POLICY)
+    shipped = policies.load_policy_text(source, profiles=policies.profiles()).name
+    if container.settings.decisions.policy_name != shipped:
+        return False
+    uow = UnitOfWork(
+        container.session_factory, clock=container.clock, observers=container.observers
+    )
+    with acting_as(SYSTEM_ACTOR):
+        published = policies.seed_policy(
+            policies.SeedPolicy(source),
+            uow=uow,
+            profiles=policies.profiles(),
+            also=withdraw_outdated_publications,
+        )
+    return published is not None
+
+
+def _reload_policy(container: Container) -> bool:
+    """Take the latest published version of the policy in force from the store."""
+    with container.session_factory() as session:
+        return container.engines.reload_policy(session, profiles=policies.profiles())
+
+
+def _follow_policy(container: Container, message: Message) -> None:
+    """A version was published (here or in another process): when it is of the policy in
+    force, swap the engine and, if the default row moved, the authorize view's defaults."""
+    if message.payload.get("name") == container.engines.policy_name:
+        _refresh_policy(container)
+
+
+def _refresh_policy(container: Container) -> None:
+    """Reload the policy in force from the store; when it moved, the view's defaults follow."""
+    if not _reload_policy(container):
+        return
+    engine = container.engines.loaded
+    if container.view is not None and engine is not None:
+        container.view.use_defaults(engine.defaults)
+
+
 def _decide_with_production_model(container: Container) -> None:
     """Put the registry's production model (verified) into the decision engine, if any."""
     registry = risk.default_registry(container.settings.data_dir)
@@ -541,4 +607,4 @@ def _decide_with_production_model(container: Container) -> None:
             f"{', '.join(missing)}",
             hint="promote a model trained from the event store ('repayguard model train')",
         )
-    container.decision_engine = container.decision_engine.with_model(model)
+    container.engines.use_model(model)

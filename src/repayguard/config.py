@@ -21,6 +21,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from repayguard.platform.net import is_loopback
 
 DEFAULT_DATA_DIR = Path(".repayguard")
+SHIPPED_POLICY_NAME = "cn-consumer-credit-line"
+"""The name of resources/policies/cn-default.yaml (a test holds the two together)."""
 _DEVELOPMENT_SECRET = "development-only-secret-do-not-use-in-production"
 _JETSTREAM_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _SUBJECT_PREFIX = re.compile(r"(?:[A-Za-z0-9_-]+\.)+")
@@ -201,14 +203,25 @@ class AuditSettings(BaseModel):
 class DecisionSettings(BaseModel):
     """Which policy, model and tier bands drive decisions."""
 
+    policy_name: str = Field(
+        default=SHIPPED_POLICY_NAME,
+        min_length=1,
+        max_length=100,
+        description="The policy in force: the latest published version of this name decides "
+        "(default: the shipped CN consumer-credit policy, published as version 1 on upgrade).",
+    )
     policy_path: Path | None = Field(
-        default=None, description="Policy YAML; default: the shipped CN consumer-credit policy."
+        default=None,
+        description="Development override: decide with this policy YAML instead of the published "
+        "version (decisions say 'unpublished'); refused in production.",
     )
     model_path: Path | None = Field(
         default=None, description="Points-table model JSON; default: the shipped expert model."
     )
     bands_path: Path | None = Field(
-        default=None, description="Tier bands document; default: the shipped bands."
+        default=None,
+        description="Development override: tier bands document instead of the shipped bands; "
+        "refused in production.",
     )
     history_days: int = Field(
         default=200, ge=1, description="Days of event history read for one decision."
@@ -531,6 +544,21 @@ class Settings(BaseSettings):
             raise ValueError("REPAYGUARD_SECURITY__AUTH must be 'required' in production")
         if self.env == "production" and len(secret) < 32:
             raise ValueError("REPAYGUARD_SECURITY__SECRET_KEY must be at least 32 characters")
+        return self
+
+    @model_validator(mode="after")
+    def _no_development_overrides_in_production(self) -> Settings:
+        # In production only a version published through maker-checker decides: a file on
+        # disk would change borrowers' methods with nobody's approval.
+        if self.env == "production":
+            for setting in ("policy_path", "bands_path"):
+                if getattr(self.decisions, setting) is not None:
+                    raise ValueError(
+                        f"REPAYGUARD_DECISIONS__{setting.upper()} is a development override and "
+                        "is refused in production; publish the policy through maker-checker "
+                        "('repayguard policy submit FILE', 'repayguard policy publish DRAFT "
+                        "--as YOU', then a second person's 'repayguard approvals approve')"
+                    )
         return self
 
     @property

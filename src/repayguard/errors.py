@@ -247,6 +247,14 @@ class PolicyVersionTampered(RepayguardError):
     http_status = 409
 
 
+class PolicyNotInForce(RepayguardError):
+    """No published version of the configured policy name (``decisions.policy_name``) exists
+    and no development override is set: nothing may decide."""
+
+    code = "policy_not_in_force"
+    http_status = 503
+
+
 class PolicyInputsInvalid(InvalidInput):
     """Inputs that do not fit the policy's declared types; ``detail["errors"]`` per input."""
 

@@ -120,7 +120,7 @@ def words(page: str) -> str:
 
 def changed_cn() -> str:
     """The shipped policy with failed debits forcing the manual flow."""
-    doc: dict[str, Any] = yaml.safe_load(policy_source())
+    doc: dict[str, Any] = yaml.safe_load(policy_source(POLICY))
     [failed] = [row for row in doc["rows"] if row["id"] == "failed-debits"]
     failed["then"]["manual"] = "forced"
     return yaml.safe_dump(doc, allow_unicode=True, sort_keys=False)
@@ -246,25 +246,25 @@ def test_an_approver_cannot_open_the_audit_trail(world: World) -> None:
 
 def test_the_policy_list_shows_versions_and_the_one_in_force(world: World) -> None:
     browser = world.browser("aud")
-    empty = page_text(browser.get("/console/policies"))
-    assert "No policy version has been published yet" in empty
-    assert world.publish(policy_source()) == 1
+    seeded = page_text(browser.get("/console/policies"))
+    assert f'<a href="/console/policies/{POLICY}/1"><b>{POLICY}</b> version 1</a>' in seeded
+    v1 = seeded.split(f'href="/console/policies/{POLICY}/1"><b>v1</b></a>')[1].split("</tr>")[0]
+    assert "in force" in v1
+    assert "<td>system</td>" in v1, "start-up published the shipped policy as version 1"
+
     assert world.publish(changed_cn()) == 2
 
     listed = page_text(browser.get("/console/policies"))
-
-    assert f'<a href="/console/policies/{POLICY}/1"><b>{POLICY}</b> version 1</a>' in listed
+    assert f'<a href="/console/policies/{POLICY}/2"><b>{POLICY}</b> version 2</a>' in listed
     v1 = listed.split(f'href="/console/policies/{POLICY}/1"><b>v1</b></a>')[1].split("</tr>")[0]
     v2 = listed.split(f'href="/console/policies/{POLICY}/2"><b>v2</b></a>')[1].split("</tr>")[0]
-    assert "in force" in v1
-    assert "in force" not in v2
-    assert "latest" in v2
+    assert "in force" in v2, "the approved version decides at once"
+    assert "in force" not in v1
     assert "ann, approved by pat" in v2
     assert 'action="/console/policies/diff"' in listed
 
 
 def test_a_version_page_reads_as_a_decision_table_with_reason_texts(world: World) -> None:
-    world.publish(policy_source())
     browser = world.browser("aud")
 
     shown = page_text(browser.get(f"/console/policies/{POLICY}/1"))
@@ -290,8 +290,7 @@ def test_a_version_page_reads_as_a_decision_table_with_reason_texts(world: World
 
 def test_a_diff_shows_the_changed_rows_and_the_impact_on_todays_portfolio(world: World) -> None:
     world.ingest(failing_debits_history("B-FAIL", NOW) + healthy_history("B-GOOD", NOW))
-    world.publish(policy_source())
-    world.publish(changed_cn())
+    world.publish(changed_cn())  # version 2; version 1 is the shipped policy (start-up's seed)
     browser = world.browser("pat")
 
     diff = page_text(

@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 from repayguard.cli.app import app as cli_app
 from repayguard.cli.policy import policy_app
+from repayguard.errors import PolicyNotInForce
 from repayguard.platform import schema
 from repayguard.platform.db import make_engine
 from repayguard.resources import read_text
@@ -191,7 +192,15 @@ def test_submit_publish_list_show_and_refer_to_versions(
     cn_file: Path, tmp_path: Path, data_dir: Path
 ) -> None:
     db = ("--data-dir", str(data_dir))
-    submitted = invoke("submit", str(cn_file), "--by", "ann", *db)
+    upgraded = runner.invoke(cli_app, ["db", "upgrade", *db])
+    assert upgraded.exit_code == 0, upgraded.output
+    assert "In force: Policy cn-consumer-credit-line version 1" in said(upgraded)
+    shipped = invoke("submit", str(cn_file), "--by", "ann", *db)
+    assert shipped.exit_code == 0, shipped.output  # the shipped file is a draft source
+    doc = yaml.safe_load(CN)
+    doc["rows"][2]["then"]["manual"] = "forced"
+    changed = write_doc(tmp_path, "changed.yaml", doc)
+    submitted = invoke("submit", str(changed), "--by", "ann", *db)
     assert submitted.exit_code == 0, submitted.output
     draft_id = submitted.output.split("Draft ")[1].split()[0]
     team(data_dir)
@@ -202,7 +211,9 @@ def test_submit_publish_list_show_and_refer_to_versions(
     assert asked.exit_code == 0, asked.output
     assert "is pending until" in said(asked)
     request_id = said(asked).split("Approval request ")[1].split()[0]
-    assert json.loads(invoke("list", "--json", *db).output)["items"] == []
+    seeded = [(1, "system")]  # 'db upgrade' published the shipped policy as version 1
+    listed = json.loads(invoke("list", "--json", *db).output)
+    assert [(v["version"], v["published_by"]) for v in listed["items"]] == seeded
     own = approvals("approve", request_id, "--as", "ann", *db)
     assert own.exit_code == 2
     assert "may not approve or reject" in said(own)
@@ -214,12 +225,17 @@ def test_submit_publish_list_show_and_refer_to_versions(
     assert "already published" in said(again)
     listed = json.loads(invoke("list", "--json", *db).output)
     assert [(v["version"], v["published_by"]) for v in listed["items"]] == [
-        (1, "ann, approved by bob")
+        (2, "ann, approved by bob"),
+        *seeded,
     ]
     shown = invoke("show", "cn-consumer-credit-line@1", *db)
     assert shown.output.split("\n", 1)[1] == CN
-    same = invoke("diff", "cn-consumer-credit-line@latest", str(cn_file), "--json", *db)
+    same = invoke("diff", "cn-consumer-credit-line@1", str(cn_file), "--json", *db)
     assert json.loads(same.output)["rows"] == []
+    moved = invoke(
+        "diff", "cn-consumer-credit-line@1", "cn-consumer-credit-line@latest", "--json", *db
+    )
+    assert [r["row_id"] for r in json.loads(moved.output)["rows"]] == ["failed-debits"]
     explained = invoke(
         "explain", "cn-consumer-credit-line@1", "--input", '{"open_appeal": true}', "--json", *db
     )
@@ -264,3 +280,19 @@ def test_the_module_runs_as_a_command(cn_file: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "is valid" in done.stdout
+
+
+def test_deciding_with_a_policy_file_warns_that_it_is_an_unpublished_override(
+    cn_file: Path, data_dir: Path
+) -> None:
+    env = {"COLUMNS": "200", "REPAYGUARD_DECISIONS__POLICY_PATH": str(cn_file)}
+    result = runner.invoke(cli_app, ["decide", "--all", "--data-dir", str(data_dir)], env=env)
+    assert result.exit_code == 0, result.output
+    assert f"WARNING development override in effect (policy: {cn_file})" in said(result)
+    assert "stamped 'unpublished'" in said(result)
+    refused = runner.invoke(cli_app, ["decide", "--all", "--data-dir", str(data_dir)])
+    assert "WARNING" not in said(refused)
+    # 'main' prints a refusal's message and hint; the app under test raises it
+    assert isinstance(refused.exception, PolicyNotInForce), "the store published nothing"
+    assert "no version of policy 'cn-consumer-credit-line'" in refused.exception.message
+    assert "repayguard db upgrade" in str(refused.exception.hint)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,18 +29,33 @@ from repayguard.audit import (
 )
 from repayguard.audit.checkpoints import Checkpoint
 from repayguard.audit.models import AuditHeadRow, AuditRecordRow
-from repayguard.bootstrap import Container
+from repayguard.bootstrap import Container, bootstrap
 from repayguard.errors import AuditChainUnavailable
 from repayguard.ingestion import IngestEvents, ingest_events
+from repayguard.platform.bus import RecordingBus
+from repayguard.platform.clock import FixedClock
 from repayguard.platform.db import table_of
 from repayguard.platform.messages import Message
 from tampering import KINDS, tamper
 
 from builders import healthy_history
-from conftest import NOW
+from conftest import NOW, make_settings
 
 RECORDS = table_of(AuditRecordRow)
 HEAD = table_of(AuditHeadRow)
+
+
+@pytest.fixture
+def container(database_url: str, tmp_path: Path, clock: FixedClock) -> Iterator[Container]:
+    """The shared fixture's container without its own audit trail: start-up publishes the
+    shipped policy (the store's seed, audited when the trail is on), and these tests count
+    the chain from its first record, which only the trail under test writes."""
+    settings = make_settings(database_url, tmp_path)
+    settings = settings.model_copy(
+        update={"audit": settings.audit.model_copy(update={"enabled": False})}
+    )
+    with bootstrap(settings, clock=clock, bus=RecordingBus(), migrate=True) as built:
+        yield built
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 """Gated changes have one way in: nothing in repayguard publishes a policy, promotes a model,
-overrides a borrower's methods or releases a held decision except an approved request."""
+overrides a borrower's methods or releases a held decision except an approved request (and
+the system's one seed: the shipped policy as version 1 of an empty store)."""
 
 from __future__ import annotations
 
@@ -11,13 +12,14 @@ import repayguard
 SRC = Path(repayguard.__file__).parent
 GATED = {
     "publish_policy": {"policies/service.py"},
-    "publish_policy_within": {"policies/service.py", "approvals/kinds.py"},
+    "publish_policy_within": {"policies/service.py", "policies/seed.py", "approvals/kinds.py"},
     "promote_model": {"risk/lifecycle.py"},
     "promote_model_within": {"risk/lifecycle.py", "approvals/kinds.py"},
     "apply_override": {"entitlements/approved.py", "approvals/kinds.py"},
     "release_decision": {"entitlements/approved.py", "approvals/kinds.py"},
 }
-"""Use-case → the only modules that may call it (its own, and approvals applying a request)."""
+"""Use-case → the only modules that may call it (its own, and approvals applying a request;
+policies/seed.py publishes the shipped policy as version 1 of a store that has none)."""
 
 
 def _calls(path: Path) -> set[str]:

@@ -113,10 +113,20 @@ def create_app(container: Container) -> FastAPI:
 
     @app.get("/healthz", tags=["operations"])
     def health() -> dict[str, Any]:
+        engine = container.engines.loaded
+        lineage = engine.lineage if engine is not None else {}
         return {
             "status": "ok",
-            "policy": container.decision_engine.compiled.version,
-            "model": container.decision_engine.model.version,
+            # The policy in force: the store's published version (None until one is), or
+            # 'unpublished' under a development override.
+            "policy": {
+                "name": container.engines.policy_name if engine is None else engine.policy.name,
+                "version": lineage.get("policy_version"),
+                "hash": lineage.get("policy_hash"),
+            },
+            "model": lineage.get("model_version"),
+            "bands": lineage.get("bands_version"),
+            "overrides": list(container.engines.overrides),
             "borrowers_in_view": len(container.view) if container.view is not None else 0,
         }
 

@@ -31,6 +31,7 @@ from repayguard.approvals.service import (
     reject,
     request_approval,
     withdraw,
+    withdraw_outdated_publications,
 )
 
 __all__ = [
@@ -70,4 +71,5 @@ __all__ = [
     "reject",
     "request_approval",
     "withdraw",
+    "withdraw_outdated_publications",
 ]

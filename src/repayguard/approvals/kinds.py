@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final, Literal
 
+import polars as pl
 from sqlalchemy.orm import Session
 
 from repayguard import decisions, entitlements, policies, risk
@@ -25,7 +26,8 @@ from repayguard.approvals.documents import (
     parse,
 )
 from repayguard.approvals.models import ApprovalRequestRow
-from repayguard.core.policy import Profiles
+from repayguard.core import guardrails
+from repayguard.core.policy import CompiledPolicy, Profiles
 from repayguard.core.policy.outcome import restricts
 from repayguard.core.reasons import is_known
 from repayguard.decisions import DecisionEngine
@@ -109,6 +111,8 @@ def _prepare_publish(doc: PolicyPublishDocument, session: Session) -> Prepared:
             f"draft {draft.draft_id} was already published as version "
             f"{draft.published_version} of {draft.name}"
         )
+    # Checked again now (it was at submission): a version published since may have taken it.
+    policies.check_stated_version(session, draft.name, draft.stated_version)
     return Prepared(
         subject=draft.name,
         category=draft.name,
@@ -182,6 +186,28 @@ def _check_override(doc: OverrideDocument, context: ApprovalContext) -> None:
         raise ApprovalPayloadInvalid(
             f"the override for {doc.borrower_id} breaks a rule: " + "; ".join(problems),
             findings=problems,
+        )
+
+
+def _runtime_guardrail(doc: OverrideDocument, compiled: CompiledPolicy) -> None:
+    """The runtime guardrail every decision passes (G1, G2 with the profile of the policy in
+    force), run over the override about to be applied; an override is applied exactly as
+    approved or not at all, so where a decision would be replaced it is refused."""
+    frame = pl.DataFrame(
+        [_states(doc).as_dict()],
+        schema={
+            "auto_debit": pl.String,
+            "early_repayment": pl.String,
+            "manual": pl.String,
+            "manual_channels": pl.List(pl.String),
+        },
+    )
+    note = guardrails.enforce(frame, compiled)["guardrail"][0]
+    if note is not None:
+        raise ApprovalPayloadInvalid(
+            f"the override for {doc.borrower_id} fails the runtime guardrail of policy "
+            f"{compiled.policy.name} {compiled.version}: {note}",
+            findings=[note],
         )
 
 
@@ -283,6 +309,7 @@ def apply(
             {k: v for k, v in payload.items() if k != "states"} | payload["states"]
         )
         _check_override(doc, context)  # the policy in force may have changed since submission
+        _runtime_guardrail(doc, context.engine().compiled)
         entitlement = entitlements.apply_override(
             entitlements.ApplyOverride(
                 borrower_id=doc.borrower_id,

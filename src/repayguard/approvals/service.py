@@ -30,6 +30,7 @@ from typing import Any, Final
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from repayguard import policies
 from repayguard.approvals import kinds, repository
 from repayguard.approvals.kinds import ApprovalContext
 from repayguard.approvals.messages import (
@@ -139,6 +140,10 @@ def request_approval(
         prepared = kinds.prepare(
             cmd.kind, cmd.payload, session=session, context=context, maker=maker, now=now
         )
+        if cmd.kind == "policy_publish":
+            # A request whose stated number was taken can never be applied: it must not
+            # stand in the way of this one (normally withdrawn when that number was taken).
+            _withdraw_impossible(uow, prepared.subject, now)
         row = _insert(
             session,
             cmd.kind,
@@ -367,6 +372,34 @@ def system_withdraw(
         return None
     _decide(row, WITHDRAWN, now, comment=why)
     return message(APPROVAL_WITHDRAWN, row)
+
+
+def withdraw_outdated_publications(uow: UnitOfWork, published: policies.VersionInfo) -> None:
+    """Version ``published`` of a policy was just published (in ``uow``): withdraw, as the
+    system and in the same transaction, a pending publish request of that name whose draft
+    states a number no longer available, saying why; it could never be applied and would
+    block every later request about the name (one pending request per subject)."""
+    _withdraw_impossible(uow, published.name, uow.clock.now())
+
+
+def _withdraw_impossible(uow: UnitOfWork, name: str, now: datetime) -> None:
+    session = uow.session
+    row = repository.pending_for(session, "policy_publish", name)
+    if row is None:
+        return
+    stated = row.payload.get("stated_version")
+    number = policies.next_version(session, name)
+    if stated is None or str(stated) == str(number):
+        return
+    why = (
+        f"withdrawn by repayguard: the draft states version {stated} of {name}, but version "
+        f"{number - 1} is published and the next is {number}; submit the policy again "
+        "without 'version' (it is assigned on publication)"
+    )
+    withdrawn = system_withdraw(session, row, now, why)
+    if withdrawn is not None:
+        session.flush()
+        uow.emit(withdrawn)
 
 
 def _claimed(session: Session, row: ApprovalRequestRow) -> bool:

@@ -7,7 +7,7 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from pydantic import ValidationError
@@ -25,16 +25,22 @@ from repayguard.cli.output import (
     console,
     errors,
     ingest_table,
+    lineage_line,
     progress_bar,
     rejections_table,
     report_json,
     summary_table,
+    warn_overrides,
 )
 from repayguard.cli.policy import policy_app
 from repayguard.cli.settings import load_settings, one_shot
 from repayguard.cli.worker import worker as worker_command
+from repayguard.config import Settings
 from repayguard.errors import RepayguardError
 from repayguard.platform.logging import configure_logging
+
+if TYPE_CHECKING:
+    from repayguard.bootstrap import Container
 
 app = typer.Typer(
     name="repayguard",
@@ -80,6 +86,26 @@ def db_upgrade(data_dir: DataDir = None) -> None:
     else:
         was = ", ".join(sorted(before)) or "empty"
         console.print(f"Database upgraded from {was} to [bold]{shown}[/bold].")
+    _seed_and_show_policy(settings)
+
+
+def _seed_and_show_policy(settings: Settings) -> None:
+    """Publish the shipped policy as version 1 if the store has none (bootstrap's seed, with
+    its audit record) and say which policy is in force."""
+    from repayguard.bootstrap import bootstrap
+
+    with bootstrap(one_shot(settings), migrate=True, production_model=False) as container:
+        engine = container.engines.loaded
+        name = container.engines.policy_name
+        warn_overrides(container.engines.overrides)
+    if engine is None:
+        console.print(
+            f"No version of policy [bold]{name}[/bold] is published: nothing decides until one "
+            "is submitted and approved ('repayguard policy submit FILE', then "
+            "'repayguard policy publish DRAFT --as YOU')."
+        )
+        return
+    console.print("In force: " + lineage_line(engine.lineage))
 
 
 @app.command()
@@ -137,6 +163,7 @@ def ingest(
     files = expand_paths(paths)
     settings = one_shot(load_settings(data_dir))
     with bootstrap(settings, migrate=True) as container:
+        warn_overrides(container.engines.overrides)
         total = sum(count_records(path) for path in files)
         started = time.perf_counter()
         with progress_bar("Ingesting", total, "events", quiet=as_json) as bar:
@@ -204,6 +231,8 @@ def decide_command(
         )
     settings = one_shot(load_settings(data_dir))
     with bootstrap(settings) as container:
+        warn_overrides(container.engines.overrides)
+        engine = container.decision_engine  # the whole run decides with this one
         started = time.perf_counter()
         with console.status("Deciding…"):
             run = decide_borrowers(
@@ -213,10 +242,11 @@ def decide_command(
                     trigger=triggers.CLI,
                 ),
                 uow=container.uow(),
-                engine=container.decision_engine,
+                engine=engine,
                 history_days=settings.decisions.history_days,
             )
         seconds = time.perf_counter() - started
+        newer = _published_since(container, run.lineage)
     if run.borrowers == 0:
         console.print(
             "No borrower has events yet, so there was nobody to decide. "
@@ -236,6 +266,27 @@ def decide_command(
             f"{run.held:,} tightenings wait for a second person's approval: "
             "[bold]repayguard approvals list --kind decision[/bold]"
         )
+    console.print("Decided with: " + lineage_line(run.lineage))
+    if newer is not None:
+        console.print(
+            f"[bold yellow]Version {newer} of {run.lineage['policy_name']} was published while "
+            "this run decided[/bold yellow]; this run kept the version it started with. Run it "
+            "again to decide under the new version."
+        )
+
+
+def _published_since(container: Container, lineage: dict[str, str]) -> int | None:
+    """The store's latest version of the policy in force when it is not the one a run decided
+    with (published while the run went on); None otherwise or under a development override."""
+    from repayguard.policies import find_latest
+
+    if container.engines.overrides and lineage.get("policy_version") == "unpublished":
+        return None
+    with container.session_factory() as session:
+        latest = find_latest(session, lineage["policy_name"])
+    if latest is None or latest.content_hash == lineage["policy_hash"]:
+        return None
+    return latest.version
 
 
 @app.command()

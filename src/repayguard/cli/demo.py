@@ -15,7 +15,14 @@ from rich.table import Table
 
 from repayguard import entitlements
 from repayguard.bootstrap import Container
-from repayguard.cli.output import console, ingest_table, progress_bar, summary_table
+from repayguard.cli.output import (
+    console,
+    ingest_table,
+    lineage_line,
+    progress_bar,
+    summary_table,
+    warn_overrides,
+)
 from repayguard.cli.settings import one_shot
 from repayguard.cli.worker import run_in_background
 from repayguard.config import Settings
@@ -38,6 +45,7 @@ def serve_api(settings: Settings, *, host: str, port: int) -> None:
     configure_logging(json=settings.env == "production", level="INFO")
     # A server handles effects (notices, online decisions, …) from the shared bus too.
     container = bootstrap(settings, migrate=True, serve_view=True, consume=True)
+    warn_overrides(container.engines.overrides)
     view_size = len(container.view) if container.view is not None else 0
     console.print(
         f"Serving repayguard on [bold]http://{host}:{port}[/bold] "
@@ -94,6 +102,7 @@ def demo(
         )
     console.print(f"2/3 Ingesting {generated.total_events:,} events into SQLite ({data_dir}).")
     with bootstrap(single_run, migrate=True) as container:
+        warn_overrides(container.engines.overrides)
         started = time.perf_counter()
         with progress_bar("Ingesting", generated.total_events, "events") as bar:
             report = ingest_files(
@@ -116,9 +125,7 @@ def demo(
             summary_table(run.summary, title=f"Decisions as of {today:%Y-%m-%d} 00:00 UTC")
         )
         console.print(
-            f"{run.borrowers:,} borrowers decided in {seconds:.1f} s under policy "
-            f"[bold]{container.decision_engine.compiled.version}[/bold] and model "
-            f"[bold]{container.decision_engine.model.version}[/bold]."
+            f"{run.borrowers:,} borrowers decided in {seconds:.1f} s. " + lineage_line(run.lineage)
         )
         token_file = _demo_token(container, data_dir)
         examples, tries = _examples(container, port, token_file)

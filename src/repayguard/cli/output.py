@@ -154,3 +154,26 @@ def summary_table(summary: pl.DataFrame, *, title: str) -> Table:
 
 def _count(value: int) -> str:
     return f"{value:,}" if value else "[dim]0[/dim]"
+
+
+def warn_overrides(overrides: Iterable[str]) -> None:
+    """A visible warning (on stderr, so --json output stays clean) for each development
+    override deciding instead of the policy store: its decisions say 'unpublished'."""
+    for override in overrides:
+        errors.print(
+            f"[bold yellow]WARNING[/bold yellow] development override in effect ({override}): "
+            "decisions made here are stamped 'unpublished' and were approved by nobody. "
+            "Production refuses it; publish through maker-checker instead.",
+            soft_wrap=True,
+        )
+
+
+def lineage_line(lineage: dict[str, str]) -> str:
+    """Which policy, bands and model decided a run, in one line."""
+    version = lineage.get("policy_version", "?")
+    named = "unpublished file" if version == "unpublished" else f"version {version}"
+    return (
+        f"Policy [bold]{lineage.get('policy_name', '?')}[/bold] {named} "
+        f"(hash {lineage.get('policy_hash', '?')[:16]}…), bands {lineage.get('bands_version')}, "
+        f"model {lineage.get('model_version')}."
+    )

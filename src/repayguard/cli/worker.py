@@ -15,7 +15,7 @@ import typer
 
 from repayguard.audit import acting_as, set_actor
 from repayguard.bootstrap import Container
-from repayguard.cli.output import console
+from repayguard.cli.output import console, warn_overrides
 from repayguard.cli.settings import load_settings
 from repayguard.scheduler import JobReport, Worker, worker_name
 
@@ -64,6 +64,7 @@ def worker(
     set_actor(f"worker:{holder}")
     # A worker handles effects from the shared bus as well as its timed jobs.
     with bootstrap(settings, consume=True) as container:
+        warn_overrides(container.engines.overrides)
         runner = Worker(
             container.jobs,
             uow=container.uow,

@@ -18,7 +18,7 @@ from repayguard.core.policy import CompiledPolicy
 from repayguard.core.policy.explain import explain
 from repayguard.core.policy.inputs import InputsInvalid, coerce_inputs
 from repayguard.core.reasons import CATALOG, LOCALES
-from repayguard.decisions import LoggedDecision
+from repayguard.decisions import UNPUBLISHED, LoggedDecision
 from repayguard.entitlements import Entitlement
 from repayguard.errors import PolicyVersionNotFound, PolicyVersionTampered
 from repayguard.platform.uow import UnitOfWork
@@ -104,6 +104,10 @@ def lineage_of(
             f"decided under policy version {decision.policy_version} "
             f"(content hash {decision.policy_hash[:12]}…), which is neither in force nor "
             "published in this database, so it cannot be traced again"
+            if decision.policy_version != UNPUBLISHED
+            else "decided under an unpublished policy file (a development override, sha256 "
+            f"{decision.policy_hash[:12]}…) that is not in force now, so it cannot be traced "
+            "again"
         )
         return DecisionLineage(decision, reasons, None, None, note)
     try:
@@ -124,7 +128,7 @@ def _policy_of(
     engine = setup.engine()
     if engine.compiled.content_hash == decision.policy_hash:
         return engine.compiled, "the policy in force"
-    if not decision.policy_version.isdigit():
+    if not decision.policy_version.isdigit():  # 'unpublished': only a file held it
         return None, None
     ref = policies.VersionRef(engine.policy.name, int(decision.policy_version))
     try:

@@ -149,10 +149,10 @@ def version(
     )
 
 
-def _compiled(request: Request) -> CompiledPolicy:
-    """The policy the decision engine decides with right now."""
-    compiled: CompiledPolicy = request.app.state.container.decision_engine.compiled
-    return compiled
+def _compiled(request: Request) -> CompiledPolicy | None:
+    """The policy the decision engine decides with right now (None while none is in force)."""
+    engine = request.app.state.container.engines.loaded
+    return None if engine is None else engine.compiled
 
 
 def _profiles(request: Request) -> dict[str, JurisdictionProfile]:
@@ -162,7 +162,9 @@ def _profiles(request: Request) -> dict[str, JurisdictionProfile]:
     return found if found is not None else policies.profiles()
 
 
-def _engine_view(compiled: CompiledPolicy) -> dict[str, str]:
+def _engine_view(compiled: CompiledPolicy | None) -> dict[str, str] | None:
+    if compiled is None:
+        return None
     return {
         "name": compiled.policy.name,
         "version": compiled.version,
@@ -171,11 +173,12 @@ def _engine_view(compiled: CompiledPolicy) -> dict[str, str]:
 
 
 def _in_force(
-    compiled: CompiledPolicy, infos: Sequence[policies.VersionInfo]
+    compiled: CompiledPolicy | None, infos: Sequence[policies.VersionInfo]
 ) -> tuple[str, int] | None:
-    """The published version whose content the engine decides with (same name and content
-    hash), if it is among ``infos``: the engine loads its policy from a file, so a published
-    version is in force only when that file holds exactly its content."""
+    """The published version the engine decides with (same name and content hash), if it is
+    among ``infos``; None under a development override or while nothing is in force."""
+    if compiled is None:
+        return None
     for info in infos:
         if info.name == compiled.policy.name and info.content_hash == compiled.content_hash:
             return info.name, info.version

@@ -2,7 +2,14 @@
 
 from repayguard.decisions import triggers
 from repayguard.decisions.consumers import OnlineHandler
-from repayguard.decisions.engine import DecisionEngine, load_engine
+from repayguard.decisions.engine import (
+    DEFAULT_POLICY,
+    UNPUBLISHED,
+    DecisionEngine,
+    EngineSlot,
+    load_engine,
+    open_slot,
+)
 from repayguard.decisions.lineage import LoggedDecision, find_decision, recent_decisions
 from repayguard.decisions.repository import inputs_of, latest_inputs
 from repayguard.decisions.runs import RunInfo, due_borrowers, recent_runs
@@ -17,10 +24,13 @@ from repayguard.decisions.service import (
 )
 
 __all__ = [
+    "DEFAULT_POLICY",
     "RUN_COMPLETED",
+    "UNPUBLISHED",
     "DecideBorrowers",
     "DecisionEngine",
     "DecisionRunReport",
+    "EngineSlot",
     "LoggedDecision",
     "OnlineHandler",
     "RunInfo",
@@ -31,6 +41,7 @@ __all__ = [
     "latest_inputs",
     "load_engine",
     "logged_outcome",
+    "open_slot",
     "recent_decisions",
     "recent_runs",
     "run_outcomes",

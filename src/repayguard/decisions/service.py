@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final, Literal
 
@@ -53,6 +53,8 @@ class DecisionRunReport:
     """Borrowers per tier and method state (tier, borrowers, mean_pd, auto_debit_disabled, …)."""
     held: int = 0
     """Tightenings waiting for a second person's approval (their policy row requires it)."""
+    lineage: dict[str, str] = field(default_factory=dict)
+    """What decided the run: policy name, version and hash, bands, model (engine.lineage)."""
 
 
 def decide_borrowers(
@@ -147,6 +149,9 @@ def decide_borrowers(
                     "borrowers": decisions.height,
                     "changed": len(applied.changed),
                     "held": len(applied.held),
+                    # The decision log has no bands column: the run's message (kept in the
+                    # audit trail) names the bands with the rest of the run's lineage.
+                    "lineage": engine.lineage,
                 },
             )
         )
@@ -160,6 +165,7 @@ def decide_borrowers(
         applied.loosened,
         summarise(decisions),
         held=len(applied.held),
+        lineage=engine.lineage,
     )
 
 

@@ -56,6 +56,11 @@ class EntitlementView:
     def __len__(self) -> int:
         return len(self._by_borrower)
 
+    def use_defaults(self, defaults: MethodStates) -> None:
+        """What a borrower never decided gets from now on (a newly published policy's default
+        row); one assignment, so a concurrent authorize sees the old or the new states."""
+        self.defaults = defaults
+
     def load(self, entitlements: Iterable[Entitlement]) -> None:
         self._by_borrower = {e.borrower_id: e for e in entitlements}
 

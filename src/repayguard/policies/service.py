@@ -153,37 +153,67 @@ def _version_info(row: PolicyVersionRow, *, full: bool = False) -> VersionInfo:
 
 
 def submit_policy(cmd: SubmitPolicy, *, uow: UnitOfWork, profiles: Profiles) -> DraftInfo:
-    """Store a draft that passes every check; refuse it with every problem otherwise."""
+    """Store a draft that passes every check; refuse it with every problem otherwise.
+
+    A draft that states a ``version`` must state the next number of its name: a number that
+    is taken (or skips one) could never be published, and its request would wait for ever.
+    """
     result = check_text(cmd.source, profiles=profiles)
     if result.policy is None or result.problems:
         raise rejected(result.problems)
     policy = result.policy
     with uow:
-        row = PolicyDraftRow(
-            draft_id=uuid.uuid4().hex,
-            name=policy.name,
-            content_hash=content_hash(policy),
-            source=cmd.source,
-            document=policy.model_dump(mode="json"),
-            submitted_by=cmd.submitted_by[:120],
-            submitted_at=uow.clock.now(),
-            published_version=None,
-        )
-        repository.add_draft(uow.session, row)
-        uow.emit(
-            Message(
-                POLICY_SUBMITTED,
-                {
-                    "draft_id": row.draft_id,
-                    "name": row.name,
-                    "content_hash": row.content_hash,
-                    "submitted_by": row.submitted_by,
-                },
-            )
-        )
+        check_stated_version(uow.session, policy.name, policy.version)
+        row = add_draft(uow, cmd.source, policy, submitted_by=cmd.submitted_by)
         info = _draft_info(row)
         uow.commit()
     return info
+
+
+def add_draft(uow: UnitOfWork, source: str, policy: Policy, *, submitted_by: str) -> PolicyDraftRow:
+    """Store a checked policy as a draft and emit ``repayguard.policy.submitted``, in the
+    caller's unit of work."""
+    row = PolicyDraftRow(
+        draft_id=uuid.uuid4().hex,
+        name=policy.name,
+        content_hash=content_hash(policy),
+        source=source,
+        document=policy.model_dump(mode="json"),
+        submitted_by=submitted_by[:120],
+        submitted_at=uow.clock.now(),
+        published_version=None,
+    )
+    repository.add_draft(uow.session, row)
+    uow.session.flush()  # publishable in the same transaction (the seed publishes it at once)
+    uow.emit(
+        Message(
+            POLICY_SUBMITTED,
+            {
+                "draft_id": row.draft_id,
+                "name": row.name,
+                "content_hash": row.content_hash,
+                "submitted_by": row.submitted_by,
+            },
+        )
+    )
+    return row
+
+
+def next_version(session: Session, name: str) -> int:
+    """The number the next published version of ``name`` gets."""
+    return repository.latest_number(session, name) + 1
+
+
+def check_stated_version(session: Session, name: str, stated: str | None) -> None:
+    """Refuse a stated ``version`` that is not the next number of ``name`` (None passes: the
+    store assigns the number). Checked at submission, when approval is asked and on publish."""
+    number = next_version(session, name)
+    if stated is not None and stated != str(number):
+        raise PolicyVersionConflict(
+            f"the draft states version {stated} but the next version of {name} is {number}",
+            hint="leave 'version' out to have it assigned when the version is published "
+            f"(or state {number})",
+        )
 
 
 def _same_content(a: Policy, b: Policy) -> bool:
@@ -240,14 +270,9 @@ def publish_policy_within(
     problems = tuple(check_policy(policy, profiles=profiles))
     if problems:
         raise rejected(problems, f"draft {cmd.draft_id}")
-    latest = repository.latest_number(session, policy.name)
-    number = latest + 1
-    if policy.version is not None and policy.version != str(number):
-        raise PolicyVersionConflict(
-            f"the draft states version {policy.version} but the next version of "
-            f"{policy.name} is {number}",
-            hint="state the next number, or leave 'version' out to have it assigned",
-        )
+    check_stated_version(session, policy.name, policy.version)
+    number = next_version(session, policy.name)
+    latest = number - 1
     previous = repository.get_version(session, policy.name, latest) if latest else None
     if previous is not None and _same_content(verified(previous), policy):
         raise PolicyVersionConflict(
@@ -312,6 +337,14 @@ def list_versions(cmd: ListPolicyVersions, *, uow: UnitOfWork) -> VersionPage:
             uow.session, cmd.name, limit=cmd.limit, offset=cmd.offset
         )
         return VersionPage([_version_info(r) for r in rows], total)
+
+
+def find_latest(session: Session, name: str) -> VersionInfo | None:
+    """The latest published version of ``name`` with its policy, hash verified (raises
+    PolicyVersionTampered when it no longer matches), read in the caller's transaction; None
+    when no version of that name was ever published."""
+    row = repository.get_version(session, name, None)
+    return _version_info(row, full=True) if row is not None else None
 
 
 def find_draft(session: Session, draft_id: str) -> DraftInfo | None:

@@ -70,9 +70,14 @@ def load_policy_text(text: str, *, profiles: Profiles) -> Policy:
     return result.policy
 
 
-def compile_checked(policy: Policy, *, profiles: Profiles) -> CompiledPolicy:
-    """Compile a checked policy with its jurisdiction's profile, for the runtime guardrail."""
-    return compile_policy(policy, profile=profiles.get(policy.jurisdiction))
+def compile_checked(
+    policy: Policy, *, profiles: Profiles, lineage_hash: str | None = None
+) -> CompiledPolicy:
+    """Compile a checked policy with its jurisdiction's profile, for the runtime guardrail;
+    ``lineage_hash`` names an unpublished file's bytes in lineage instead of its content."""
+    return compile_policy(
+        policy, profile=profiles.get(policy.jurisdiction), lineage_hash=lineage_hash
+    )
 
 
 def content_hash_of(policy: Policy) -> str:

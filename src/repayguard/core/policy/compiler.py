@@ -63,6 +63,8 @@ class CompiledPolicy:
     """A policy compiled once; ``evaluate`` (frames) and ``evaluate_row`` (dicts) agree exactly.
 
     ``profile`` is the jurisdiction profile the runtime guardrail enforces (G2), when given.
+    ``lineage_hash`` replaces the hash decisions name in their lineage (the sha256 of an
+    unpublished file's bytes); by default it is the canonical content's.
     """
 
     __slots__ = (
@@ -77,11 +79,17 @@ class CompiledPolicy:
         "version",
     )
 
-    def __init__(self, policy: Policy, profile: JurisdictionProfile | None = None) -> None:
+    def __init__(
+        self,
+        policy: Policy,
+        profile: JurisdictionProfile | None = None,
+        *,
+        lineage_hash: str | None = None,
+    ) -> None:
         self.policy = policy
         self.profile = profile
         self.version = policy.version or "draft"
-        self.content_hash = content_hash(policy)
+        self.content_hash = lineage_hash or content_hash(policy)
         self.ir: PolicyIR = build_ir(policy)
         self.input_types = {name: spec.type for name, spec in policy.inputs.items()}
         self._rows = RowEvaluator(self.ir)
@@ -139,6 +147,11 @@ class CompiledPolicy:
         return self._vector.evaluate(frame)
 
 
-def compile_policy(policy: Policy, *, profile: JurisdictionProfile | None = None) -> CompiledPolicy:
+def compile_policy(
+    policy: Policy,
+    *,
+    profile: JurisdictionProfile | None = None,
+    lineage_hash: str | None = None,
+) -> CompiledPolicy:
     """Compile a policy accepted by ``load_policy`` (cells that parse and fit their inputs)."""
-    return CompiledPolicy(policy, profile)
+    return CompiledPolicy(policy, profile, lineage_hash=lineage_hash)
