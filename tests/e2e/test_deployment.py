@@ -149,9 +149,11 @@ def test_three_workers_one_killed_midway_end_as_one_sequential_run(
     running: Deployment, tmp_path: Path
 ) -> None:
     events = _portfolio_events(tmp_path / "portfolio")
-    workers = [running.worker(f"worker-{n}") for n in range(3)]
+    # Every event lands first, so each online decision reads the same history in both runs
+    # (decisions read history as it stands when their message is handled).
     running.cli("ingest", str(events), "--no-decide", "--batch-size", "200")
     batches = _ingested_batches(running)
+    workers = [running.worker(f"worker-{n}") for n in range(3)]
 
     # The online consumer re-decides each batch's borrowers; kill a worker while they work.
     wait_until(lambda: _online_runs(running) > 0, seconds=60, what="the first online decisions")
@@ -169,8 +171,8 @@ def test_three_workers_one_killed_midway_end_as_one_sequential_run(
         deployment(tmp_path / "single", url) as single,
     ):
         single.cli("db", "upgrade")
-        single.worker("only-worker")
         single.cli("ingest", str(events), "--no-decide", "--batch-size", "200")
+        single.worker("only-worker")
         wait_until(
             lambda: _online_runs(single) >= batches,
             seconds=240,
