@@ -70,7 +70,7 @@ def through_approval(container: Container, team: dict[str, str], source: str) ->
 
 def decide(container: Container, engine: decisions.DecisionEngine | None = None) -> Any:
     return decisions.decide_borrowers(
-        decisions.DecideBorrowers(),
+        decisions.DecideBorrowers(trigger=decisions.triggers.CLI),
         uow=container.uow(),
         engine=engine or container.decision_engine,
         history_days=container.settings.decisions.history_days,
