@@ -21,6 +21,9 @@ from repayguard.config import Settings
 from repayguard.platform.bus import RecordingBus
 from repayguard.platform.clock import FixedClock
 
+# Fixtures of the shared-bus kit (a unique NATS stream per test, a migrated database).
+pytest_plugins = ["nats_kit"]
+
 POSTGRES_ADMIN_URL = os.environ.get(
     "REPAYGUARD_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )

@@ -20,7 +20,10 @@ from urllib.parse import urlsplit
 import nats
 import pytest
 from nats.js.errors import NotFoundError
+from sqlalchemy.orm import Session, sessionmaker
 
+from repayguard.platform import schema
+from repayguard.platform.db import make_engine, make_session_factory
 from repayguard.platform.nats_bus import NatsBus
 
 NATS_URL = os.environ.get("REPAYGUARD_TEST_NATS_URL", "nats://127.0.0.1:4222")
@@ -84,7 +87,17 @@ def jetstream_call(url: str, call: Callable[[Any], Any]) -> Any:
 
 
 @pytest.fixture
+def sessions(database_url: str) -> Iterator[sessionmaker[Session]]:
+    """A migrated database (SQLite or PostgreSQL) for buses standing in for processes."""
+    engine = make_engine(database_url)
+    schema.upgrade(engine)
+    yield make_session_factory(engine)
+    engine.dispose()
+
+
+@pytest.fixture
 def names() -> Iterator[Names]:
+    """A stream and subject prefix of this test's own, deleted after it."""
     require_nats()
     made = Names.unique()
     yield made

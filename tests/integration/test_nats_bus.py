@@ -17,35 +17,17 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from repayguard.errors import BusMisconfigured
-from repayguard.platform import schema
 from repayguard.platform.clock import SystemClock
 from repayguard.platform.consumers import idempotent
-from repayguard.platform.db import make_engine, make_session_factory
 from repayguard.platform.messages import Message
 from repayguard.platform.nats_bus import NatsBus
 from repayguard.platform.outbox import ProcessedMessage
 from repayguard.platform.uow import UnitOfWork
 
-from nats_kit import NATS_URL, Names, delete_stream, jetstream_call, require_nats, wait_until
+from nats_kit import NATS_URL, Names, jetstream_call, wait_until
 
 EFFECT = "repayguard.test.effect"
 FOLLOWED = "repayguard.test.followed"
-
-
-@pytest.fixture
-def names() -> Iterator[Names]:
-    require_nats()
-    made = Names.unique()
-    yield made
-    delete_stream(NATS_URL, made.stream)
-
-
-@pytest.fixture
-def sessions(database_url: str) -> Iterator[sessionmaker[Session]]:
-    engine = make_engine(database_url)
-    schema.upgrade(engine)
-    yield make_session_factory(engine)
-    engine.dispose()
 
 
 class Processes:

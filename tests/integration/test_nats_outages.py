@@ -17,10 +17,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from repayguard.api.app import create_app
 from repayguard.bootstrap import bootstrap
 from repayguard.config import BusSettings
-from repayguard.platform import schema
 from repayguard.platform.clock import FixedClock, SystemClock
 from repayguard.platform.consumers import idempotent
-from repayguard.platform.db import make_engine, make_session_factory
 from repayguard.platform.messages import Message
 from repayguard.platform.nats_bus import NatsBus
 from repayguard.platform.outbox import OutboxRelay, ProcessedMessage
@@ -36,14 +34,6 @@ EFFECT = "repayguard.test.effect"
 def server(tmp_path: Path) -> Iterator[OwnNatsServer]:
     with own_nats_server(tmp_path / "nats") as started:
         yield started
-
-
-@pytest.fixture
-def sessions(database_url: str) -> Iterator[sessionmaker[Session]]:
-    engine = make_engine(database_url)
-    schema.upgrade(engine)
-    yield make_session_factory(engine)
-    engine.dispose()
 
 
 def _committed(sessions: sessionmaker[Session], n: int) -> None:

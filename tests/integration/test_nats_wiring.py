@@ -3,11 +3,8 @@ reaching another process's authorize view (PostgreSQL and SQLite, real NATS)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from repayguard import ingestion
 from repayguard.bootstrap import Container, bootstrap
@@ -19,15 +16,7 @@ from repayguard.platform.nats_io import durable_name
 
 from builders import failing_debits_history
 from conftest import NOW, make_settings
-from nats_kit import NATS_URL, Names, delete_stream, jetstream_call, require_nats, wait_until
-
-
-@pytest.fixture
-def names() -> Iterator[Names]:
-    require_nats()
-    made = Names.unique()
-    yield made
-    delete_stream(NATS_URL, made.stream)
+from nats_kit import NATS_URL, Names, jetstream_call, wait_until
 
 
 def _on_nats(database_url: str, data_dir: Path, names: Names) -> Settings:
