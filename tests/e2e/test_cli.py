@@ -188,8 +188,8 @@ def test_decide_runs_shows_what_ran_and_why(tmp_path: Path) -> None:
     assert runs[0]["policy_version"] == "1"
     assert table.returncode == 0, table.stderr
     assert "trigger" in table.stdout
-    assert runs[0]["run_id"] in table.stdout
-    assert runs[1]["run_id"] not in table.stdout
+    assert runs[0]["run_id"][:8] in table.stdout  # the table shows the short id
+    assert runs[1]["run_id"][:8] not in table.stdout
 
 
 def test_user_mistakes_get_a_message_and_a_next_step_not_a_traceback(tmp_path: Path) -> None:

@@ -44,23 +44,24 @@ def runs(
 
 
 def runs_table(found: list[RunInfo]) -> Table:
+    """Runs as an operator scans them: what caused each, as of when, what it changed, under
+    which policy. Full ids, start times and hashes are in ``--json``."""
     table = Table(title=f"Latest {len(found)} decision run(s), newest first")
-    for column in ("run id", "mode", "trigger", "as of (UTC)", "started (UTC)"):
-        table.add_column(column)
+    table.add_column("run", no_wrap=True)
+    table.add_column("trigger", no_wrap=True)
+    table.add_column("as of (UTC)", no_wrap=True)
     for column in ("borrowers", "changed"):
         table.add_column(column, justify="right")
-    table.add_column("policy")
-    table.add_column("model")
+    table.add_column("policy", no_wrap=True)
+    table.add_column("model", overflow="fold")
     for run in found:
         table.add_row(
-            run.run_id,
-            run.mode,
+            run.run_id[:8],
             run.trigger,
-            f"{run.as_of:%Y-%m-%d %H:%M:%S}",
-            f"{run.started_at:%Y-%m-%d %H:%M:%S}",
+            f"{run.as_of:%Y-%m-%d %H:%M}",
             f"{run.borrowers:,}",
             f"{run.changed:,}",
-            f"{run.policy_version} ({run.policy_hash[:8]})",
+            run.policy_version,
             run.model_version,
         )
     return table
