@@ -25,6 +25,7 @@ from repayguard import (
     policies,
     resources,
     risk,
+    shadow,
 )
 from repayguard.approvals import (
     APPROVAL_APPROVED,
@@ -217,12 +218,14 @@ def bootstrap(
             container.observers.append(container.audit_trail)
         seeded = migrate and _seed_shipped_policy(container)
         _reload_policy(container)
+        _reload_challenger(container)
         if production_model and settings.decisions.model_path is None:
             _decide_with_production_model(container)
     except BaseException:
         container.close()
         raise
     bus.follow(policies.POLICY_PUBLISHED, lambda message: _follow_policy(container, message))
+    bus.follow(shadow.CHALLENGER_CHANGED, lambda _: _reload_challenger(container))
     if production_model and settings.decisions.model_path is None:
         bus.follow(risk.MODEL_PROMOTED, lambda _: _decide_with_production_model(container))
     if settings.decisions.online:
@@ -575,6 +578,13 @@ def _reload_policy(container: Container) -> bool:
     """Take the latest published version of the policy in force from the store."""
     with container.session_factory() as session:
         return container.engines.reload_policy(session, profiles=policies.profiles())
+
+
+def _reload_challenger(container: Container) -> None:
+    """Put the shadow challenger in effect (or none) into this process's engine slot."""
+    with container.session_factory() as session:
+        challenger = shadow.load_challenger(session, profiles=policies.profiles())
+    container.engines.use_challenger(challenger)
 
 
 def _follow_policy(container: Container, message: Message) -> None:

@@ -504,6 +504,22 @@ class SchedulerSettings(BaseModel):
     )
 
 
+class FairnessSettings(BaseModel):
+    """Which borrower attributes every policy comparison breaks restriction rates down by."""
+
+    protected_attributes: list[str] = Field(
+        default_factory=lambda: ["age_band", "region"],
+        description="Group columns compared (age_band and region come from borrower "
+        "profiles; others from an attributes file given to the command).",
+    )
+    max_disparity_ratio: float = Field(
+        default=1.25,
+        gt=1.0,
+        description="A group restricted more than this many times as often as the least "
+        "restricted group of its attribute is warned about.",
+    )
+
+
 class Settings(BaseSettings):
     """Everything repayguard reads from its environment, validated at start-up."""
 
@@ -531,6 +547,7 @@ class Settings(BaseSettings):
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     approvals: ApprovalSettings = Field(default_factory=ApprovalSettings)
     complaints: ComplaintSettings = Field(default_factory=ComplaintSettings)
+    fairness: FairnessSettings = Field(default_factory=FairnessSettings)
 
     @model_validator(mode="after")
     def _no_development_secrets_in_production(self) -> Settings:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
@@ -48,6 +49,13 @@ DECISION_COLUMNS: Final = (
 )  # fmt: skip
 
 
+CHALLENGER_COLUMNS: Final = (
+    "borrower_id", "policy_version", "policy_hash", "rule_id", "auto_debit", "early_repayment",
+    "manual", "manual_channels", "reasons", "requires_approval", "notice_days", "guardrail",
+)  # fmt: skip
+"""What a challenger policy decided for each borrower (:func:`decide_with_challenger`)."""
+
+
 def empty_previous() -> pl.DataFrame:
     """A ``previous`` frame with no borrowers (everyone decided for the first time)."""
     return pl.DataFrame(schema=PREVIOUS_SCHEMA)
@@ -72,6 +80,57 @@ def decide(
     most four; ``inputs`` is the canonical JSON of the policy
     inputs and ``input_hash`` its sha256, so equal inputs always hash equally.
     """
+    return _decide(_prepare(events, as_of, model, bands, previous, borrowers), model, policy)
+
+
+def decide_with_challenger(
+    events: pl.DataFrame,
+    *,
+    as_of: datetime,
+    model: RiskModel,
+    bands: TierBands,
+    policy: CompiledPolicy,
+    challenger: CompiledPolicy,
+    previous: pl.DataFrame,
+    borrowers: Sequence[str] | None = None,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """:func:`decide` with ``policy``, and what ``challenger`` would decide beside it.
+
+    Both read the same features, PD and tiers (computed once: the challenger adds only a
+    policy evaluation), so they differ only where the policies do. The challenger frame has
+    one row per borrower, in the same order, with :data:`CHALLENGER_COLUMNS`; its ``reasons``
+    are the policy row's only (the model's explanation is the champion's cost to pay).
+    """
+    prepared = _prepare(events, as_of, model, bands, previous, borrowers)
+    champion = _decide(prepared, model, policy)
+    other = guardrails.enforce(_resolve_keep(challenger.evaluate(prepared.inputs), prepared.prev), challenger)
+    return champion, other.with_columns(
+        pl.Series("borrower_id", prepared.features["borrower_id"]),
+        pl.lit(challenger.version, pl.String).alias("policy_version"),
+        pl.lit(challenger.content_hash, pl.String).alias("policy_hash"),
+    ).select(CHALLENGER_COLUMNS)
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """What every policy decides from: features, previous states, PD, tiers, inputs."""
+
+    at: datetime
+    features: pl.DataFrame
+    prev: pl.DataFrame
+    pd: pl.Series
+    tiers: pl.DataFrame
+    inputs: pl.DataFrame
+
+
+def _prepare(
+    events: pl.DataFrame,
+    as_of: datetime,
+    model: RiskModel,
+    bands: TierBands,
+    previous: pl.DataFrame,
+    borrowers: Sequence[str] | None,
+) -> _Prepared:
     at = as_utc(as_of)
     features = compute_features(events, at, borrowers)
     prev = _aligned_previous(features.select("borrower_id"), previous)
@@ -82,6 +141,14 @@ def decide(
         tiers["tier"].alias("tier_number"),
         *(pl.Series(name, prev[name]).fill_null(False) for name in FLAG_INPUTS),
     ).with_columns(tier_label(pl.col("tier_number")).alias("tier"))
+    return _Prepared(at, features, prev, pd, tiers, inputs)
+
+
+def _decide(prepared: _Prepared, model: RiskModel, policy: CompiledPolicy) -> pl.DataFrame:
+    at, features, prev, pd, tiers, inputs = (
+        prepared.at, prepared.features, prepared.prev, prepared.pd, prepared.tiers,
+        prepared.inputs,
+    )  # fmt: skip
     declared = sorted(policy.input_types)
     canonical = inputs.select(
         pl.struct([_input_column(inputs, n, policy.input_types[n]) for n in declared])

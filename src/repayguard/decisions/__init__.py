@@ -5,6 +5,7 @@ from repayguard.decisions.consumers import OnlineHandler
 from repayguard.decisions.engine import (
     DEFAULT_POLICY,
     UNPUBLISHED,
+    Challenger,
     DecisionEngine,
     EngineSlot,
     load_engine,
@@ -12,6 +13,14 @@ from repayguard.decisions.engine import (
 )
 from repayguard.decisions.lineage import LoggedDecision, find_decision, recent_decisions
 from repayguard.decisions.repository import inputs_of, latest_inputs
+from repayguard.decisions.shadow_log import (
+    logged_states,
+    runs_between,
+    shadow_counts,
+    shadow_disagreements,
+    shadow_latest_pairs,
+    shadow_transitions,
+)
 from repayguard.decisions.runs import RunInfo, due_borrowers, recent_runs
 from repayguard.decisions.service import (
     RUN_COMPLETED,
@@ -27,6 +36,7 @@ __all__ = [
     "DEFAULT_POLICY",
     "RUN_COMPLETED",
     "UNPUBLISHED",
+    "Challenger",
     "DecideBorrowers",
     "DecisionEngine",
     "DecisionRunReport",
@@ -44,7 +54,13 @@ __all__ = [
     "open_slot",
     "recent_decisions",
     "recent_runs",
+    "logged_states",
     "run_outcomes",
+    "runs_between",
+    "shadow_counts",
+    "shadow_disagreements",
+    "shadow_latest_pairs",
+    "shadow_transitions",
     "summarise",
     "triggers",
 ]

@@ -37,6 +37,20 @@ UNPUBLISHED: Final = "unpublished"
 
 
 @dataclass(frozen=True, slots=True)
+class Challenger:
+    """A policy evaluated beside every production decision with no effect (shadow mode)."""
+
+    name: str
+    version: str
+    """The published version number, or ``draft:<id>`` for a stored draft."""
+    compiled: CompiledPolicy
+
+    @property
+    def content_hash(self) -> str:
+        return self.compiled.content_hash
+
+
+@dataclass(frozen=True, slots=True)
 class DecisionEngine:
     """What turns event history into decisions; immutable, shared by every driver."""
 
@@ -48,6 +62,8 @@ class DecisionEngine:
     """sha256 of the tier bands document the engine decides with."""
     overrides: tuple[str, ...] = ()
     """Development overrides in effect, as ``policy: PATH`` / ``bands: PATH``."""
+    challenger: Challenger | None = None
+    """The shadow policy every run also evaluates (stored beside, never applied)."""
 
     def with_model(self, model: RiskModel) -> DecisionEngine:
         """The same engine deciding with another risk model (after a promotion)."""
@@ -178,6 +194,7 @@ class EngineSlot:
             overrides,
         )
         self._engine: DecisionEngine | None = None
+        self._challenger: Challenger | None = None
         self._lock = threading.Lock()  # a promotion and a publication may arrive together
 
     @property
@@ -204,8 +221,19 @@ class EngineSlot:
     def replace(self, engine: DecisionEngine) -> None:
         """Put ``engine`` in the slot (a swap: runs holding the old one keep it)."""
         with self._lock:
-            self._engine = engine
+            self._engine = replace(engine, challenger=self._challenger)
             self._parts = (engine.model, engine.bands, engine.bands_hash, engine.overrides)
+
+    @property
+    def challenger(self) -> Challenger | None:
+        return self._challenger
+
+    def use_challenger(self, challenger: Challenger | None) -> None:
+        """Evaluate ``challenger`` beside every decision from now on (None: stop)."""
+        with self._lock:
+            self._challenger = challenger
+            if self._engine is not None:
+                self._engine = replace(self._engine, challenger=challenger)
 
     def use_model(self, model: RiskModel) -> None:
         """Decide with ``model`` from now on (a promotion), with or without a policy yet."""
@@ -232,7 +260,9 @@ class EngineSlot:
             self._engine = (
                 engine.with_policy(policy, compiled)
                 if engine is not None
-                else DecisionEngine(policy, compiled, model, bands, bands_hash, overrides)
+                else DecisionEngine(
+                    policy, compiled, model, bands, bands_hash, overrides, self._challenger
+                )
             )
         return True
 

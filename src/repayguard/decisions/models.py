@@ -72,3 +72,28 @@ class LastDecisionRow(Base):
     tier: Mapped[int] = mapped_column(SmallInteger)
     decided_at: Mapped[datetime] = mapped_column(UtcDateTime)
     run_id: Mapped[str] = mapped_column(String(32))
+
+
+class ShadowDecisionRow(Base):
+    """What the challenger policy decided beside one production decision (``decision_id``),
+    with no effect on entitlements; ``differs`` when any method state or channel differs
+    from the champion's. Never updated."""
+
+    __tablename__ = "shadow_decisions"
+    __table_args__ = (Index("ix_shadow_decisions_hash_differs", "challenger_hash", "differs"),)
+
+    decision_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    run_id: Mapped[str] = mapped_column(String(32), index=True)
+    borrower_id: Mapped[str] = mapped_column(String(64), index=True)
+    as_of: Mapped[datetime] = mapped_column(UtcDateTime)
+    challenger_name: Mapped[str] = mapped_column(String(64))
+    challenger_version: Mapped[str] = mapped_column(String(64))
+    challenger_hash: Mapped[str] = mapped_column(String(64))
+    rule_id: Mapped[str] = mapped_column(String(64))
+    auto_debit: Mapped[str] = mapped_column(String(16))
+    early_repayment: Mapped[str] = mapped_column(String(16))
+    manual: Mapped[str] = mapped_column(String(16))
+    manual_channels: Mapped[list[str]] = mapped_column(JSON)
+    reasons: Mapped[list[str]] = mapped_column(JSON)
+    requires_approval: Mapped[bool] = mapped_column(Boolean)
+    differs: Mapped[bool] = mapped_column(Boolean)

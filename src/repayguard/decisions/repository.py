@@ -12,7 +12,12 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from repayguard.decisions.models import DecisionRow, DecisionRunRow, LastDecisionRow
+from repayguard.decisions.models import (
+    DecisionRow,
+    DecisionRunRow,
+    LastDecisionRow,
+    ShadowDecisionRow,
+)
 from repayguard.platform.bulk import append_frame
 from repayguard.platform.db import table_of
 
@@ -154,3 +159,9 @@ def inputs_of(session: Session, decision_ids: Sequence[str]) -> dict[str, dict[s
         )
         found.update({decision_id: orjson.loads(inputs) for decision_id, inputs in rows})
     return found
+
+
+def add_shadow(session: Session, shadow: pl.DataFrame) -> None:
+    """Append challenger outcomes (a frame with the ``shadow_decisions`` columns)."""
+    table = table_of(ShadowDecisionRow)
+    append_frame(session, table, shadow.select([c.name for c in table.columns]))

@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 
 from repayguard import entitlements, ingestion
 from repayguard.core import guardrails
-from repayguard.core.pipeline import decide
+from repayguard.core.pipeline import METHOD_COLUMNS, decide, decide_with_challenger
 from repayguard.decisions import repository, triggers
-from repayguard.decisions.engine import DecisionEngine
+from repayguard.decisions.engine import Challenger, DecisionEngine
 from repayguard.decisions.models import DecisionRow, DecisionRunRow
 from repayguard.platform.messages import Message
 from repayguard.platform.uow import UnitOfWork
@@ -84,15 +84,29 @@ def decide_borrowers(
         current = entitlements.current_frame(
             session, None if cmd.borrower_ids is None else borrowers
         )
-        decisions = decide(
-            events,
-            as_of=as_of,
-            model=engine.model,
-            bands=engine.bands,
-            policy=engine.compiled,
-            previous=entitlements.in_force_for_open_cases(session, current, as_of=as_of),
-            borrowers=borrowers,
-        )
+        previous = entitlements.in_force_for_open_cases(session, current, as_of=as_of)
+        shadow: pl.DataFrame | None = None
+        if engine.challenger is None:
+            decisions = decide(
+                events,
+                as_of=as_of,
+                model=engine.model,
+                bands=engine.bands,
+                policy=engine.compiled,
+                previous=previous,
+                borrowers=borrowers,
+            )
+        else:
+            decisions, shadow = decide_with_challenger(
+                events,
+                as_of=as_of,
+                model=engine.model,
+                bands=engine.bands,
+                policy=engine.compiled,
+                challenger=engine.challenger.compiled,
+                previous=previous,
+                borrowers=borrowers,
+            )
         run_id = uuid.uuid4().hex
         flagged = guardrails.alerts(decisions)
         if flagged.height:
@@ -113,6 +127,8 @@ def decide_borrowers(
             pl.lit(run_id).alias("run_id"),
         )
         repository.add_decisions(session, decisions)
+        if shadow is not None and engine.challenger is not None:
+            repository.add_shadow(session, shadow_rows(decisions, shadow, engine.challenger))
         repository.mark_latest(session, run_id)
         applied = entitlements.apply_decisions(
             session, decisions, current=current, defaults=engine.defaults, now=now
@@ -167,6 +183,28 @@ def decide_borrowers(
         held=len(applied.held),
         lineage=engine.lineage,
     )
+
+
+def shadow_rows(
+    decisions: pl.DataFrame, shadow: pl.DataFrame, challenger: Challenger
+) -> pl.DataFrame:
+    """The ``shadow_decisions`` rows of a run: the challenger's outcome keyed by the
+    production decision it ran beside (same borrower order), ``differs`` where any method
+    state or channel list differs."""
+    differs = pl.any_horizontal(
+        [(decisions[c] != shadow[c]).fill_null(True) for c in METHOD_COLUMNS]
+    )
+    return shadow.select(
+        pl.Series("decision_id", decisions["decision_id"]),
+        pl.Series("run_id", decisions["run_id"]),
+        pl.col("borrower_id"),
+        pl.Series("as_of", decisions["as_of"]),
+        pl.lit(challenger.name).alias("challenger_name"),
+        pl.lit(challenger.version).alias("challenger_version"),
+        pl.col("policy_hash").alias("challenger_hash"),
+        "rule_id", *METHOD_COLUMNS, "reasons", "requires_approval",
+        pl.Series("differs", pl.select(differs).to_series()),
+    )  # fmt: skip
 
 
 def summarise(decisions: pl.DataFrame) -> pl.DataFrame:

@@ -1,0 +1,37 @@
+"""Shadow mode, champion/challenger and counterfactual replay: prove a policy before it ships,
+with restriction rates by group (fairness) in every comparison."""
+
+from repayguard.shadow.fairness import FairnessComparison, compare, read_attributes
+from repayguard.shadow.replay import LABEL, ReplayPolicy, ReplayReport, replay
+from repayguard.shadow.service import (
+    CHALLENGER_CHANGED,
+    ChallengerInfo,
+    SetChallenger,
+    ShadowSummary,
+    clear_challenger,
+    current_challenger,
+    list_disagreements,
+    load_challenger,
+    set_challenger,
+    summary,
+)
+
+__all__ = [
+    "CHALLENGER_CHANGED",
+    "LABEL",
+    "ChallengerInfo",
+    "FairnessComparison",
+    "ReplayPolicy",
+    "ReplayReport",
+    "SetChallenger",
+    "ShadowSummary",
+    "clear_challenger",
+    "compare",
+    "current_challenger",
+    "list_disagreements",
+    "load_challenger",
+    "read_attributes",
+    "replay",
+    "set_challenger",
+    "summary",
+]

@@ -1,0 +1,63 @@
+"""Fairness in policy comparisons: group attributes from a file, restriction rates by group for
+two sets of decisions (champion and candidate), and the warnings past the lender's threshold.
+
+The math is :func:`repayguard.core.fairness.disparity` (pure; the simulator calls it too).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+
+from repayguard.core.fairness import DisparityWarning, age_band, disparity, warnings
+from repayguard.errors import UnreadableFile
+
+
+@dataclass(frozen=True, slots=True)
+class FairnessComparison:
+    """Restriction rates and disparity ratios by group, under each arm, and what crosses."""
+
+    champion: pl.DataFrame
+    candidate: pl.DataFrame
+    threshold: float
+    warnings: tuple[DisparityWarning, ...]
+    """Groups the candidate restricts past the threshold (the champion's are in its table)."""
+
+
+def read_attributes(path: Path, *, on: date) -> pl.DataFrame:
+    """Group attributes from a CSV or Parquet file: ``borrower_id`` and any columns; a
+    ``birth_year`` column becomes ``age_band`` (banded on ``on``), never kept itself."""
+    try:
+        frame = pl.read_parquet(path) if path.suffix == ".parquet" else pl.read_csv(path)
+    except (OSError, pl.exceptions.PolarsError) as error:
+        raise UnreadableFile(
+            f"cannot read borrower attributes from {path}: {error}",
+            hint="give a CSV or Parquet file with a borrower_id column",
+        ) from error
+    if "borrower_id" not in frame.columns:
+        raise UnreadableFile(
+            f"{path} has no borrower_id column", hint="name the borrower column borrower_id"
+        )
+    frame = frame.with_columns(pl.col("borrower_id").cast(pl.String))
+    if "birth_year" in frame.columns:
+        frame = frame.with_columns(age_band(pl.col("birth_year"), on=on).alias("age_band")).drop(
+            "birth_year"
+        )
+    return frame
+
+
+def compare(
+    champion: pl.DataFrame,
+    candidate: pl.DataFrame,
+    attributes: pl.DataFrame,
+    *,
+    groups: list[str],
+    threshold: float,
+) -> FairnessComparison:
+    """Both arms' disparity tables (each a frame of ``borrower_id`` and ``restricted``)."""
+    mine = disparity(champion, attributes, groups=groups, threshold=threshold)
+    theirs = disparity(candidate, attributes, groups=groups, threshold=threshold)
+    return FairnessComparison(mine, theirs, threshold, tuple(warnings(theirs, threshold=threshold)))
