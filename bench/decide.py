@@ -10,12 +10,13 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
 from repayguard import entitlements, ingestion
 from repayguard.core.pipeline import decide
-from repayguard.decisions import DecideBorrowers, decide_borrowers, triggers
+from repayguard.decisions import Challenger, DecideBorrowers, decide_borrowers, triggers
 
 from _common import AS_OF, embedded, median, portfolio, timed
 
@@ -26,6 +27,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--borrowers", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--challenger",
+        action="store_true",
+        help="Also time the same runs with a shadow challenger (the policy in force itself, "
+        "so every row is evaluated and logged twice): the added cost of shadow mode.",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -50,6 +57,22 @@ def main() -> None:
                 )
                 assert report.borrowers == args.borrowers
                 runs.append(seconds)
+            shadowed = []
+            if args.challenger:
+                shadow_engine = replace(
+                    engine,
+                    challenger=Challenger(engine.policy.name, "bench", engine.compiled),
+                )
+                for _ in range(args.repeat):
+                    seconds, _report = timed(
+                        lambda: decide_borrowers(
+                            DecideBorrowers(as_of=AS_OF, trigger=triggers.CLI),
+                            uow=container.uow(),
+                            engine=shadow_engine,
+                            history_days=history,
+                        )
+                    )
+                    shadowed.append(seconds)
             frame = ingestion.scan_history(
                 container.engine, since=AS_OF - timedelta(days=history), until=AS_OF
             )
@@ -85,6 +108,14 @@ def main() -> None:
                 "target_seconds_per_100k": TARGET_SECONDS_100K,
                 "seconds_per_100k": round(median(runs) * 100_000 / args.borrowers, 3),
                 "meets_target": median(runs) * 100_000 / args.borrowers <= TARGET_SECONDS_100K,
+                **(
+                    {
+                        "with_challenger_median_seconds": round(median(shadowed), 3),
+                        "challenger_added_seconds": round(median(shadowed) - median(runs), 3),
+                    }
+                    if shadowed
+                    else {}
+                ),
             },
             indent=2,
         )

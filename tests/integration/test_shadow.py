@@ -146,7 +146,9 @@ def test_replay_under_the_policy_in_force_matches_the_logged_decisions(
     engine = container.decision_engine
     report = shadow.replay(
         shadow.ReplayPolicy(
-            policies.VersionRef(engine.policy.name), NOW - timedelta(days=1), NOW + timedelta(days=1)
+            policies.VersionRef(engine.policy.name),
+            NOW - timedelta(days=1),
+            NOW + timedelta(days=1),
         ),
         uow=container.uow(),
         engine=engine,

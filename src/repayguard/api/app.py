@@ -32,6 +32,7 @@ from repayguard.identity.endpoints import router as identity_router
 from repayguard.ingestion.endpoints import router as ingestion_router
 from repayguard.notices.endpoints import router as notices_router
 from repayguard.policies.endpoints import router as policies_router
+from repayguard.shadow.endpoints import router as shadow_router
 from repayguard.risk.endpoints import router as models_router
 
 PROBLEM = "application/problem+json"
@@ -96,6 +97,7 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(policies_router)
     app.include_router(models_router)
     app.include_router(borrowers_router)
+    app.include_router(shadow_router)
     app.include_router(identity_router)
     app.include_router(approvals_router)
     app.include_router(notices_router)

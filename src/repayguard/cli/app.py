@@ -34,6 +34,8 @@ from repayguard.cli.output import (
 )
 from repayguard.cli.policy import policy_app
 from repayguard.cli.settings import load_settings, one_shot
+from repayguard.cli.shadow import replay as policy_replay
+from repayguard.cli.shadow import shadow_app
 from repayguard.cli.worker import worker as worker_command
 from repayguard.config import Settings
 from repayguard.errors import RepayguardError
@@ -59,6 +61,8 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(keys_app, name="keys")
 app.add_typer(approvals_app, name="approvals")
 app.add_typer(complaints_app, name="complaints")
+app.add_typer(shadow_app, name="shadow")
+policy_app.command("replay")(policy_replay)
 
 DataDir = Annotated[
     Path | None,

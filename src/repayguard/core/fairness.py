@@ -93,10 +93,15 @@ def disparity(
     if not frames:
         return pl.DataFrame(
             schema={
-                "attribute": pl.String, "group": pl.String, "borrowers": pl.UInt32,
-                "restricted": pl.UInt32, "rate": pl.Float64, "reference": pl.Float64,
-                "ratio": pl.Float64, "crosses": pl.Boolean,
-            }  # fmt: skip
+                "attribute": pl.String,
+                "group": pl.String,
+                "borrowers": pl.UInt32,
+                "restricted": pl.UInt32,
+                "rate": pl.Float64,
+                "reference": pl.Float64,
+                "ratio": pl.Float64,
+                "crosses": pl.Boolean,
+            }
         )
     return (
         pl.concat(frames, how="vertical_relaxed")

@@ -103,7 +103,9 @@ def decide_with_challenger(
     """
     prepared = _prepare(events, as_of, model, bands, previous, borrowers)
     champion = _decide(prepared, model, policy)
-    other = guardrails.enforce(_resolve_keep(challenger.evaluate(prepared.inputs), prepared.prev), challenger)
+    other = guardrails.enforce(
+        _resolve_keep(challenger.evaluate(prepared.inputs), prepared.prev), challenger
+    )
     return champion, other.with_columns(
         pl.Series("borrower_id", prepared.features["borrower_id"]),
         pl.lit(challenger.version, pl.String).alias("policy_version"),

@@ -13,14 +13,6 @@ from repayguard.decisions.engine import (
 )
 from repayguard.decisions.lineage import LoggedDecision, find_decision, recent_decisions
 from repayguard.decisions.repository import inputs_of, latest_inputs
-from repayguard.decisions.shadow_log import (
-    logged_states,
-    runs_between,
-    shadow_counts,
-    shadow_disagreements,
-    shadow_latest_pairs,
-    shadow_transitions,
-)
 from repayguard.decisions.runs import RunInfo, due_borrowers, recent_runs
 from repayguard.decisions.service import (
     RUN_COMPLETED,
@@ -30,6 +22,14 @@ from repayguard.decisions.service import (
     logged_outcome,
     run_outcomes,
     summarise,
+)
+from repayguard.decisions.shadow_log import (
+    logged_states,
+    runs_between,
+    shadow_counts,
+    shadow_disagreements,
+    shadow_latest_pairs,
+    shadow_transitions,
 )
 
 __all__ = [
@@ -51,10 +51,10 @@ __all__ = [
     "latest_inputs",
     "load_engine",
     "logged_outcome",
+    "logged_states",
     "open_slot",
     "recent_decisions",
     "recent_runs",
-    "logged_states",
     "run_outcomes",
     "runs_between",
     "shadow_counts",

@@ -57,10 +57,24 @@ def shadow_disagreements(
     d, s = DecisionRow, ShadowDecisionRow
     rows = session.execute(
         select(
-            s.decision_id, s.run_id, s.borrower_id, s.as_of, d.tier,
-            d.rule_id, d.auto_debit, d.early_repayment, d.manual, d.manual_channels, d.reasons,
-            s.rule_id, s.auto_debit, s.early_repayment, s.manual, s.manual_channels, s.reasons,
-        )  # fmt: skip
+            s.decision_id,
+            s.run_id,
+            s.borrower_id,
+            s.as_of,
+            d.tier,
+            d.rule_id,
+            d.auto_debit,
+            d.early_repayment,
+            d.manual,
+            d.manual_channels,
+            d.reasons,
+            s.rule_id,
+            s.auto_debit,
+            s.early_repayment,
+            s.manual,
+            s.manual_channels,
+            s.reasons,
+        )
         .join(d, d.decision_id == s.decision_id)
         .where(s.challenger_hash == challenger_hash, s.differs)
         .order_by(s.as_of.desc(), s.decision_id)
@@ -71,11 +85,14 @@ def shadow_disagreements(
     for r in rows:
         out.append(
             {
-                "decision_id": r[0], "run_id": r[1], "borrower_id": r[2], "as_of": r[3],
+                "decision_id": r[0],
+                "run_id": r[1],
+                "borrower_id": r[2],
+                "as_of": r[3],
                 "tier": int(r[4]),
                 "champion": _outcome(r[5:11]),
                 "challenger": _outcome(r[11:17]),
-            }  # fmt: skip
+            }
         )
     return out
 
@@ -92,9 +109,14 @@ def shadow_latest_pairs(session: Session, challenger_hash: str) -> list[tuple[st
     )
     rows = session.execute(
         select(
-            s.borrower_id, d.auto_debit, d.early_repayment, d.manual,
-            s.auto_debit, s.early_repayment, s.manual,
-        )  # fmt: skip
+            s.borrower_id,
+            d.auto_debit,
+            d.early_repayment,
+            d.manual,
+            s.auto_debit,
+            s.early_repayment,
+            s.manual,
+        )
         .join(d, d.decision_id == s.decision_id)
         .join(latest, and_(latest.c.borrower_id == s.borrower_id, latest.c.as_of == s.as_of))
         .where(s.challenger_hash == challenger_hash)

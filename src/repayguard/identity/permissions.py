@@ -104,6 +104,8 @@ ROUTES: Final[dict[tuple[str, str], str]] = {
     ("POST", "/v1/policies/diff"): "policies:read",
     ("POST", "/v1/policies/impact"): "policies:read",
     ("POST", "/v1/policies/explain"): "policies:read",
+    ("GET", "/v1/shadow/summary"): "policies:read",
+    ("GET", "/v1/shadow/disagreements"): "policies:read",
     ("POST", "/v1/policies/drafts"): "policies:write",
     ("POST", "/v1/policies/drafts/{draft_id}/publish"): "policies:write",
     ("GET", "/v1/models"): "models:read",

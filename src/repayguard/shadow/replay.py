@@ -142,11 +142,13 @@ def _run_row(
             counts["differ"] += 1
             report.changes.append(
                 {
-                    "as_of": as_of, "borrower_id": borrower,
-                    "actual_rule": rule, "candidate_rule": mine["rule_id"],
+                    "as_of": as_of,
+                    "borrower_id": borrower,
+                    "actual_rule": rule,
+                    "candidate_rule": mine["rule_id"],
                     **{f"actual_{m}": s for m, s in zip(METHODS, states, strict=True)},
                     **{f"candidate_{m}": s for m, s in zip(METHODS, theirs, strict=True)},
-                }  # fmt: skip
+                }
             )
     return row | counts
 

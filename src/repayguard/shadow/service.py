@@ -67,7 +67,7 @@ def set_challenger(cmd: SetChallenger, *, uow: UnitOfWork, profiles: Profiles) -
         policy = policies.resolve(cmd.policy, session=session, profiles=profiles)
         compiled = policies.compile_checked(policy, profiles=profiles)
         draft = cmd.policy.draft_id if isinstance(cmd.policy, policies.DraftRef) else None
-        version = None if draft else int(policy.version)
+        version = int(policy.version) if not draft and policy.version else None
         row = ChallengerRow(
             slot=repository.SLOT,
             policy_name=policy.name,
@@ -153,7 +153,9 @@ def summary(
         return ShadowSummary(_info(row), compared, differing, borrowers, moves, fairness)
 
 
-def list_disagreements(*, uow: UnitOfWork, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
+def list_disagreements(
+    *, uow: UnitOfWork, limit: int = 50, offset: int = 0
+) -> list[dict[str, Any]]:
     """The latest decisions where the challenger differs, both outcomes side by side."""
     with uow:
         row = repository.get_challenger(uow.session)

@@ -1,0 +1,56 @@
+"""HTTP endpoints of shadow mode: thin, they call the same use-cases as ``repayguard shadow``.
+
+Wiring read from ``app.state``: ``uow`` (unit-of-work factory).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+
+from repayguard.platform.uow import UnitOfWorkFactory
+from repayguard.shadow import service
+
+router = APIRouter(tags=["shadow"])
+
+
+def _uow(request: Request) -> UnitOfWorkFactory:
+    factory: UnitOfWorkFactory = request.app.state.uow
+    return factory
+
+
+@router.get("/v1/shadow/summary")
+def shadow_summary(request: Request) -> dict[str, Any]:
+    """The challenger in effect and how often, and how, it disagrees with production."""
+    report = service.summary(uow=_uow(request)())
+    c = report.challenger
+    return {
+        "challenger": None
+        if c is None
+        else {
+            "name": c.name,
+            "version": c.version,
+            "content_hash": c.content_hash,
+            "set_by": c.set_by,
+            "set_at": c.set_at.isoformat(),
+        },
+        "compared": report.compared,
+        "differing": report.differing,
+        "borrowers": report.borrowers,
+        "transitions": [
+            {"method": m, "production": a, "challenger": b, "decisions": n}
+            for m, a, b, n in report.transitions
+        ],
+    }
+
+
+@router.get("/v1/shadow/disagreements")
+def shadow_disagreements(
+    request: Request,
+    limit: Annotated[int, Query(ge=1, le=1_000)] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> dict[str, Any]:
+    """The latest decisions where the challenger differs, both outcomes side by side."""
+    rows = service.list_disagreements(uow=_uow(request)(), limit=limit, offset=offset)
+    return {"disagreements": [{**r, "as_of": r["as_of"].isoformat()} for r in rows]}
