@@ -36,7 +36,8 @@ def test_shadow_set_status_clear_and_replay(tmp_path: Path) -> None:
     where = ("--data-dir", str(data))
 
     code, out = cli("shadow", "status", *where)
-    assert code == 0 and "No challenger is set" in out
+    assert code == 0
+    assert "No challenger is set" in out
 
     code, out = cli("shadow", "set", "cn-consumer-credit-line@1", "--as", "ops", *where)
     assert code == 0, out
@@ -54,10 +55,13 @@ def test_shadow_set_status_clear_and_replay(tmp_path: Path) -> None:
     assert code == 0, out
     replayed = json.loads(out)
     assert replayed["mode"] == "replay: changes decisions, not outcomes"
-    assert replayed["changes"] == [] and len(replayed["runs"]) == 1
+    assert replayed["changes"] == []
+    assert len(replayed["runs"]) == 1
 
     code, out = cli("shadow", "set", "no-such-draft", *where)
-    assert code == 2 and "no policy draft" in out
+    assert code == 2
+    assert "no policy draft" in out
 
     code, out = cli("shadow", "clear", *where)
-    assert code == 0 and "Shadow mode is off" in out
+    assert code == 0
+    assert "Shadow mode is off" in out

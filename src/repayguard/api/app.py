@@ -32,8 +32,8 @@ from repayguard.identity.endpoints import router as identity_router
 from repayguard.ingestion.endpoints import router as ingestion_router
 from repayguard.notices.endpoints import router as notices_router
 from repayguard.policies.endpoints import router as policies_router
-from repayguard.shadow.endpoints import router as shadow_router
 from repayguard.risk.endpoints import router as models_router
+from repayguard.shadow.endpoints import router as shadow_router
 
 PROBLEM = "application/problem+json"
 log = structlog.get_logger(__name__)
