@@ -6,7 +6,7 @@ the same use-cases as the API and the CLI."""
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
-from repayguard.console import approvals, audit, borrowers, complaints, pages, policies
+from repayguard.console import approvals, audit, borrowers, complaints, pages, policies, shadow
 from repayguard.console.web import COOKIE, PREFIX, Console, error_page, login_redirect
 
 router = APIRouter(tags=["console"], default_response_class=HTMLResponse)
@@ -16,5 +16,6 @@ router.include_router(complaints.router)
 router.include_router(borrowers.router)
 router.include_router(audit.router)
 router.include_router(policies.router)
+router.include_router(shadow.router)
 
 __all__ = ["COOKIE", "PREFIX", "Console", "error_page", "login_redirect", "router"]

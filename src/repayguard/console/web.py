@@ -37,6 +37,7 @@ NAVIGATION: Final = (
     ("Complaints", f"{PREFIX}/complaints", "complaints:read"),
     ("Borrowers", f"{PREFIX}/borrowers", "console:view"),
     ("Policies", f"{PREFIX}/policies", "policies:read"),
+    ("Shadow", f"{PREFIX}/shadow", "policies:read"),
     ("Audit", f"{PREFIX}/audit", "audit:read"),
 )
 

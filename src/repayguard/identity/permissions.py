@@ -148,6 +148,7 @@ ROUTES: Final[dict[tuple[str, str], str]] = {
     ("GET", "/console/policies"): "policies:read",
     ("GET", "/console/policies/diff"): "policies:read",
     ("GET", "/console/policies/{name}/{version}"): "policies:read",
+    ("GET", "/console/shadow"): "policies:read",
 }
 """(method, path template) → the permission it needs; ``public`` needs no token."""
 
