@@ -11,7 +11,8 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from browser_kit import PASSWORD, chromium, log_in, served
-from repayguard import approvals, entitlements
+from repayguard import approvals, entitlements, policies, resources, shadow
+from repayguard.decisions import DEFAULT_POLICY, DecideBorrowers, decide_borrowers, triggers
 from repayguard.bootstrap import Container, bootstrap
 from repayguard.identity import SetPassword, set_password
 from repayguard.ingestion import IngestEvents, ingest_events
@@ -138,7 +139,7 @@ def test_a_page_that_does_not_exist_says_so_in_the_console(
     expect(page.get_by_role("link", name="Overview").first).to_be_visible()
 
 
-PAGES = ("Overview", "Approvals", "Complaints", "Borrowers", "Policies", "Audit")
+PAGES = ("Overview", "Approvals", "Complaints", "Borrowers", "Policies", "Shadow", "Audit")
 
 
 def test_every_page_an_admin_may_open_opens_and_reads_well(
@@ -172,3 +173,42 @@ def test_every_page_an_admin_may_open_opens_and_reads_well(
     expect(page.get_by_text("holds").first).to_be_visible()
     page.screenshot(path=str(tmp_path / "verified.png"), full_page=True)
     assert problems == [], "the pages raise no script errors"
+
+
+def test_the_shadow_page_leads_from_a_disagreement_to_the_borrower(
+    site: tuple[str, Container, approvals.ApprovalRead], browser: Browser, tmp_path: Path
+) -> None:
+    base, container, _ = site
+    # B1's open appeal freezes it under both policies; B9 fails debits with nothing open.
+    ingest_events(
+        IngestEvents(failing_debits_history("B9", NOW), source="test"), uow=container.uow()
+    )
+    lenient = (
+        resources.read_text(DEFAULT_POLICY)
+        .replace("name: cn-consumer-credit-line", "name: lenient")
+        .replace('failed_debits_30d: ">= 3"', 'failed_debits_30d: ">= 4"')
+    )
+    draft = policies.submit_policy(
+        policies.SubmitPolicy(lenient, submitted_by="amy"),
+        uow=container.uow(),
+        profiles=policies.profiles(),
+    )
+    shadow.set_challenger(
+        shadow.SetChallenger(policies.DraftRef(draft.draft_id), actor="amy"),
+        uow=container.uow(),
+        profiles=policies.profiles(),
+    )
+    decide_borrowers(
+        DecideBorrowers(trigger=triggers.CLI),
+        uow=container.uow(),
+        engine=container.decision_engine,
+        history_days=container.settings.decisions.history_days,
+    )
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    log_in(page, base, "amy")
+    page.locator("header nav").get_by_role("link", name="Shadow", exact=True).click()
+    expect(page.get_by_role("heading", name="Shadow comparison")).to_be_visible()
+    expect(page.locator("#differing")).to_have_text("1")
+    page.screenshot(path=str(tmp_path / "shadow.png"), full_page=True)
+    page.locator("#disagreements").get_by_role("link", name="B9").click()
+    expect(page.get_by_role("heading", name="Latest decisions")).to_be_visible()

@@ -73,7 +73,8 @@ def test_the_shadow_page_shows_the_disagreements_and_who_is_behind_them(
     assert page.status_code == 200, page.text
     text = html.unescape(page.text)
     assert '<b id="differing">2</b> of <b id="compared">3</b>' in text
-    assert 'href="/console/borrowers/B1"' in text and 'href="/console/borrowers/B2"' in text
+    assert 'href="/console/borrowers/B1"' in text
+    assert 'href="/console/borrowers/B2"' in text
     assert 'href="/console/borrowers/B3"' not in text
     assert 'href="/console/shadow"' in text, "the navigation links the page"
 
