@@ -12,8 +12,8 @@ from playwright.sync_api import Browser, expect
 
 from browser_kit import PASSWORD, chromium, log_in, served
 from repayguard import approvals, entitlements, policies, resources, shadow
-from repayguard.decisions import DEFAULT_POLICY, DecideBorrowers, decide_borrowers, triggers
 from repayguard.bootstrap import Container, bootstrap
+from repayguard.decisions import DEFAULT_POLICY, DecideBorrowers, decide_borrowers, triggers
 from repayguard.identity import SetPassword, set_password
 from repayguard.ingestion import IngestEvents, ingest_events
 from repayguard.platform.bus import RecordingBus
