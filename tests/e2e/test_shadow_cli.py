@@ -7,8 +7,10 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
+from repayguard import resources
 from repayguard.bootstrap import bootstrap
 from repayguard.cli.app import app
+from repayguard.decisions import DEFAULT_POLICY
 from repayguard.ingestion import IngestEvents, ingest_events
 from repayguard.platform.clock import FixedClock
 
@@ -65,3 +67,47 @@ def test_shadow_set_status_clear_and_replay(tmp_path: Path) -> None:
     code, out = cli("shadow", "clear", *where)
     assert code == 0
     assert "Shadow mode is off" in out
+
+
+def test_impact_and_replay_warn_when_a_candidate_crosses_the_disparity_threshold(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "data"
+    _book(data)
+    where = ("--data-dir", str(data))
+    groups = tmp_path / "groups.csv"
+    groups.write_text("borrower_id,region,birth_year\nB1,south,1990\nB2,north,1991\n")
+    strict = tmp_path / "strict.yaml"
+    # Everyone in the lowest tiers restricted too, B2 included: the north catches up.
+    strict.write_text(
+        resources.read_text(DEFAULT_POLICY).replace(
+            'failed_debits_30d: ">= 3"', 'failed_debits_30d: ">= 0"'
+        )
+    )
+    shipped = resources.read_text(DEFAULT_POLICY)
+    (tmp_path / "shipped.yaml").write_text(shipped)
+
+    code, out = cli(
+        "policy", "impact", str(tmp_path / "shipped.yaml"), "--attributes", str(groups),
+        "--json", *where,
+    )  # fmt: skip
+    assert code == 0, out
+    fairness = json.loads(out)["fairness"]
+    regions = {r["group"]: r for r in fairness["candidate"] if r["attribute"] == "region"}
+    assert (regions["south"]["rate"], regions["north"]["rate"]) == (1.0, 0.0)
+    assert regions["south"]["ratio"] is None, "infinitely apart: null in JSON"
+    assert any("region=south" in w for w in fairness["warnings"])
+
+    code, out = cli("policy", "impact", str(strict), "--attributes", str(groups), *where)
+    assert code == 0, out
+    assert "fairness:" not in out, "both regions restricted alike: no warning"
+    assert "Restriction rate by group" in out
+
+    day = NOW.strftime("%Y-%m-%d")
+    code, out = cli(
+        "policy", "replay", str(tmp_path / "shipped.yaml"), "--from", day, "--to", day,
+        "--attributes", str(groups), *where,
+    )  # fmt: skip
+    assert code == 0, out
+    assert "replay: changes decisions, not outcomes" in out
+    assert "fairness: region=south" in " ".join(out.split())

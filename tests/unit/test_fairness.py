@@ -32,7 +32,17 @@ def test_ratios_are_each_groups_rate_over_the_least_restricted_group() -> None:
     assert rows["south"]["ratio"] == 3.0
     assert rows["north"]["ratio"] == 1.0
     assert rows["unknown"]["borrowers"] == 1, "a borrower without a value is never dropped"
+    assert rows["unknown"]["reference"] == 0.25, "the unknown group is never the yardstick"
     assert [w.group for w in warnings(table, threshold=1.25)] == ["unknown", "south"]
+
+
+def test_a_restricted_group_beside_an_unrestricted_one_is_infinitely_apart() -> None:
+    decisions = pl.DataFrame({"borrower_id": ["A", "B"], "restricted": [True, False]})
+    attributes = pl.DataFrame({"borrower_id": ["A", "B"], "region": ["x", "y"]})
+    table = disparity(decisions, attributes, groups=["region"], threshold=1.25)
+    assert table["ratio"].to_list() == [float("inf"), 1.0]
+    [warning] = warnings(table, threshold=1.25)
+    assert "region=x is restricted ∞×" in str(warning)
 
 
 def test_nobody_restricted_gives_ratios_of_one() -> None:

@@ -21,6 +21,8 @@ class BorrowerProfileRow(Base):
     phone_enc: Mapped[str | None] = mapped_column(Text)
     national_id_enc: Mapped[str | None] = mapped_column(Text)
     email_enc: Mapped[str | None] = mapped_column(Text)
+    region_enc: Mapped[str | None] = mapped_column(Text)
+    birth_year_enc: Mapped[str | None] = mapped_column(Text)
     locale: Mapped[str] = mapped_column(String(8))
     key_id: Mapped[str] = mapped_column(String(40), index=True)
     version: Mapped[int] = mapped_column(Integer)

@@ -98,3 +98,19 @@ def key_usage(session: Session) -> dict[str, int]:
         select(_PROFILES.c.key_id, func.count()).group_by(_PROFILES.c.key_id)
     ).all()
     return {str(key_id): int(n) for key_id, n in rows}
+
+
+def fairness_rows(session: Session, borrower_ids: Sequence[str] | None) -> list[Any]:
+    """(borrower_id, region_enc, birth_year_enc) of the profiles named (all when None)."""
+    query = select(
+        BorrowerProfileRow.borrower_id, BorrowerProfileRow.region_enc,
+        BorrowerProfileRow.birth_year_enc,
+    )  # fmt: skip
+    if borrower_ids is None:
+        return list(session.execute(query).all())
+    ids = list(borrower_ids)
+    found: list[Any] = []
+    for start in range(0, len(ids), 1_000):
+        chunk = ids[start : start + 1_000]
+        found.extend(session.execute(query.where(BorrowerProfileRow.borrower_id.in_(chunk))).all())
+    return found

@@ -36,6 +36,15 @@ class ProfileIn(Schema):
     locale: Literal["en", "zh-CN"] = Field(
         default="zh-CN", description="Language of notices and explanations."
     )
+    region: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        description="Region (province, state…); for fairness checks by region. Encrypted.",
+    )
+    birth_year: int | None = Field(
+        default=None, ge=1900, le=2100, description="Year of birth; for age bands. Encrypted."
+    )
 
 
 class ProfileSavedRead(Schema):
@@ -52,6 +61,8 @@ class ProfileRead(Schema):
     phone: str | None
     national_id: str | None
     email: str | None = Field(default=None, description="Masked like z***@example.com.")
+    region: str | None = Field(default=None, description="Masked as ***.")
+    birth_year: str | None = Field(default=None, description="Masked to the decade (199*).")
     locale: str
     masked: bool = Field(description="True unless the values were asked for with reveal=true.")
     updated_at: datetime

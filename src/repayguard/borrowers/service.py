@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Final, Literal
 
+import polars as pl
 from sqlalchemy.orm import Session
 
 from repayguard.borrowers import repository
 from repayguard.borrowers.models import BorrowerProfileRow
+from repayguard.core.fairness import age_band
 from repayguard.errors import BorrowerProfileNotFound
 from repayguard.platform.crypto import Keyring
 from repayguard.platform.messages import Message
@@ -19,9 +21,11 @@ from repayguard.platform.uow import UnitOfWork, UnitOfWorkFactory
 PROFILE_SAVED: Final = "repayguard.borrowers.profile_saved"
 PROFILE_VIEWED: Final = "repayguard.borrowers.profile_viewed"
 KEYS_ROTATED: Final = "repayguard.borrowers.keys_rotated"
-PERSONAL_FIELDS: Final = ("name", "phone", "national_id", "email")
+PERSONAL_FIELDS: Final = ("name", "phone", "national_id", "email", "region", "birth_year")
 """The encrypted fields of a profile, each in the column ``<field>_enc``: saving, reading,
-masking and key rotation all go through this list."""
+masking and key rotation all go through this list. Region and birth year are personal data
+too: they are kept for fairness checks (restriction rates by region and age band) and leave
+the service only as group-level rates."""
 
 Locale = Literal["en", "zh-CN"]
 
@@ -41,6 +45,8 @@ class SaveProfile:
     national_id: str | None = field(default=None, repr=False)
     locale: Locale = "zh-CN"
     email: str | None = field(default=None, repr=False)
+    region: str | None = field(default=None, repr=False)
+    birth_year: int | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +82,8 @@ class BorrowerProfile:
     masked: bool
     updated_at: datetime
     email: str | None = field(default=None, repr=False)
+    region: str | None = field(default=None, repr=False)
+    birth_year: str | None = field(default=None, repr=False)
 
 
 def _encrypt(keyring: Keyring, borrower_id: str, name: str, value: str | None) -> str | None:
@@ -118,6 +126,8 @@ def save_profile(cmd: SaveProfile, *, uow: UnitOfWork, keyring: Keyring) -> Prof
         "phone": cmd.phone,
         "national_id": cmd.national_id,
         "email": cmd.email,
+        "region": cmd.region,
+        "birth_year": None if cmd.birth_year is None else str(cmd.birth_year),
     }
     with uow:
         now = uow.clock.now()
@@ -192,6 +202,9 @@ def _masked(plain: dict[str, str | None]) -> dict[str, str | None]:
         "phone": _mask(plain["phone"], keep_end=4),
         "national_id": _mask(plain["national_id"], keep_end=4),
         "email": _mask_email(plain["email"]),
+        "region": None if plain["region"] is None else "***",
+        # The decade only: enough to see a profile has one, not to date the person.
+        "birth_year": None if plain["birth_year"] is None else plain["birth_year"][:3] + "*",
     }
 
 
@@ -226,6 +239,8 @@ def read_profile(cmd: ReadProfile, *, uow: UnitOfWork, keyring: Keyring) -> Borr
         masked=not cmd.reveal,
         updated_at=row.updated_at,
         email=plain["email"],
+        region=plain["region"],
+        birth_year=plain["birth_year"],
     )
 
 
@@ -319,3 +334,25 @@ def rotate_keys(
         rotated += done
         if on_batch is not None:
             on_batch(len(rows))
+
+
+def group_attributes(
+    session: Session, *, keyring: Keyring, on: date, borrowers: Sequence[str] | None = None
+) -> pl.DataFrame:
+    """Fairness groups of profiled borrowers (all, or ``borrowers``): ``borrower_id``,
+    ``age_band`` (from the birth year, on ``on``) and ``region``, decrypted in the caller's
+    transaction. The birth year itself never leaves; callers publish group-level rates only."""
+    rows = repository.fairness_rows(session, borrowers)
+    ids, years, regions = [], [], []
+    for row in rows:
+        ids.append(row.borrower_id)
+        year = _decrypt(keyring, row.borrower_id, "birth_year", row.birth_year_enc)
+        years.append(int(year) if year else None)
+        regions.append(_decrypt(keyring, row.borrower_id, "region", row.region_enc))
+    frame = pl.DataFrame(
+        {"borrower_id": ids, "birth_year": years, "region": regions},
+        schema={"borrower_id": pl.String, "birth_year": pl.Int32, "region": pl.String},
+    )
+    return frame.select(
+        "borrower_id", age_band(pl.col("birth_year"), on=on).alias("age_band"), "region"
+    )

@@ -85,27 +85,44 @@ def impact(
         typer.Option(help="A portfolio snapshot (JSONL) instead of the live decision log."),
     ] = None,
     samples: Annotated[int, typer.Option(min=0, max=50, help="Borrowers shown per move.")] = 5,
+    attributes: Annotated[
+        Path | None,
+        typer.Option(
+            "--attributes",
+            help="CSV/Parquet of borrower_id and group columns for restriction rates by group "
+            "(default: region and birth year from borrower profiles).",
+        ),
+    ] = None,
     as_json: AsJson = False,
     data_dir: DataDir = None,
 ) -> None:
-    """Preview what a candidate would change if it went live now: by method, tier, direction."""
+    """Preview what a candidate would change if it went live now: by method, tier, direction,
+    and restriction rates by group (a warning past ``fairness.max_disparity_ratio``)."""
     from repayguard.cli.output import console
     from repayguard.cli.policy_views import impact_tables
+    from repayguard.cli.shadow import fairness_json, fairness_of, print_fairness
     from repayguard.policies import PreviewImpact, preview_impact, preview_snapshot, profiles
 
     cmd = PreviewImpact(policy_ref(policy), samples)
+    fairness = None
     with console.status("Deciding the portfolio under the candidate…"):
         if portfolio is not None:
             frame = _snapshot(portfolio)
             with maybe_db((cmd.candidate,), data_dir) as uow:
                 report = preview_snapshot(cmd, frame, uow=uow, profiles=profiles())
+            if attributes is not None:
+                fairness = fairness_of(None, attributes, report.restricted)
         else:
             with database(data_dir) as container:
                 report = preview_impact(
                     cmd, uow=container.uow(), profiles=profiles(), portfolio=_portfolio_reader()
                 )
+                fairness = fairness_of(container, attributes, report.restricted)
     if as_json:
-        typer.echo(json.dumps(report.as_dict(), ensure_ascii=False, default=str))
+        body = report.as_dict()
+        if fairness is not None:
+            body["fairness"] = fairness_json(fairness)
+        typer.echo(json.dumps(body, ensure_ascii=False, default=str))
         return
     console.print(
         f"If {report.policy['name']} ({report.policy['version']}) went live now: "
@@ -119,6 +136,8 @@ def impact(
     )
     for table in impact_tables(report):
         console.print(table)
+    if fairness is not None:
+        print_fairness(fairness)
 
 
 @friendly

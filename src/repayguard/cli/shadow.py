@@ -4,6 +4,7 @@ recorded history re-decided under a candidate (changes decisions, not outcomes).
 from __future__ import annotations
 
 import json
+import math
 from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Annotated, Any
@@ -21,7 +22,7 @@ Attributes = Annotated[
     typer.Option(
         "--attributes",
         help="CSV/Parquet of borrower_id and group columns (birth_year becomes age_band) "
-        "for restriction rates by group.",
+        "for restriction rates by group (default: region and birth year from profiles).",
     ),
 ]
 
@@ -168,7 +169,6 @@ def _replay(
     as_json: bool,
     data_dir: Path | None,
 ) -> None:
-    import polars as pl
 
     from repayguard import policies, shadow
 
@@ -189,28 +189,18 @@ def _replay(
             history_days=built.settings.decisions.history_days,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
-        fairness = None
-        if attributes is not None and report.last.height:
-            settings = built.settings.fairness
-            frame = shadow.read_attributes(attributes, on=last.date())
-            fairness = shadow.compare(
-                report.last.select("borrower_id", pl.col("actual").alias("restricted")),
-                report.last.select("borrower_id", pl.col("candidate").alias("restricted")),
-                frame,
-                groups=settings.protected_attributes,
-                threshold=settings.max_disparity_ratio,
-            )
+        fairness = fairness_of(
+            built,
+            attributes,
+            report.last.rename({"actual": "now"}) if report.last.height else report.last,
+        )
     if as_json:
         body: dict[str, Any] = {
             "mode": report.label, "candidate": report.candidate, "runs": report.runs,
             "changes": report.changes,
         }  # fmt: skip
         if fairness is not None:
-            body["fairness"] = {
-                "actual": fairness.champion.to_dicts(),
-                "candidate": fairness.candidate.to_dicts(),
-                "warnings": [str(w) for w in fairness.warnings],
-            }
+            body["fairness"] = fairness_json(fairness)
         typer.echo(json.dumps(body, default=str, ensure_ascii=False))
         return
     console.print(f"[bold yellow]{report.label}[/bold yellow] — candidate {report.candidate}")
@@ -234,6 +224,67 @@ def _replay(
         print_fairness(fairness)
 
 
+def fairness_of(built: Any, path: Path | None, restricted: Any) -> Any:
+    """Both arms' restriction rates by group for a frame of ``borrower_id``, ``now`` and
+    ``candidate``; None without group attributes. ``built`` (a container) gives the settings
+    and the profiles; without one, the default fairness settings apply to the file given."""
+    import polars as pl
+
+    from repayguard import shadow
+    from repayguard.config import FairnessSettings
+
+    if restricted.height == 0:
+        return None
+    frame: pl.DataFrame | None
+    if built is None:
+        if path is None:
+            return None
+        frame = shadow.read_attributes(path, on=datetime.now(UTC).date())
+    else:
+        frame = _attributes(built, path, on=built.clock.now().date())
+    if frame is None:
+        return None
+    settings = FairnessSettings() if built is None else built.settings.fairness
+    return shadow.compare(
+        restricted.select("borrower_id", pl.col("now").alias("restricted")),
+        restricted.select("borrower_id", pl.col("candidate").alias("restricted")),
+        frame,
+        groups=settings.protected_attributes,
+        threshold=settings.max_disparity_ratio,
+    )
+
+
+def fairness_json(fairness: Any) -> dict[str, Any]:
+    """Both arms' tables and the warnings; an infinite ratio (a restricted group beside an
+    unrestricted one) is null, as JSON has no infinity."""
+
+    def rows(table: Any) -> list[dict[str, Any]]:
+        return [
+            {**r, "ratio": None if math.isinf(r["ratio"]) else r["ratio"]} for r in table.to_dicts()
+        ]
+
+    return {
+        "threshold": fairness.threshold,
+        "now": rows(fairness.champion),
+        "candidate": rows(fairness.candidate),
+        "warnings": [str(w) for w in fairness.warnings],
+    }
+
+
+def _attributes(built: Any, path: Path | None, *, on: Any) -> Any:
+    """Group attributes from the file given, else from borrower profiles (None when no
+    profile states a region or birth year: there is nothing to group by)."""
+    from repayguard import shadow
+
+    if path is not None:
+        return shadow.read_attributes(path, on=on)
+    frame = shadow.profile_attributes(uow=built.uow(), keyring=built.keyring, on=on)
+    import polars as pl
+
+    stated = frame.drop("borrower_id").filter(~pl.all_horizontal(pl.all().is_null()))
+    return frame if stated.height else None
+
+
 def print_fairness(fairness: Any) -> None:
     """Restriction rates by group under both arms, and the groups past the threshold."""
     table = Table(title="Restriction rate by group (ratio to the least restricted group)")
@@ -244,7 +295,9 @@ def print_fairness(fairness: Any) -> None:
         a = after[(r["attribute"], r["group"])]
         table.add_row(
             r["attribute"], r["group"], str(r["borrowers"]), f"{r['rate']:.1%}",
-            f"{a['rate']:.1%}", f"{a['ratio']:.2f}" + (" ⚠" if a["crosses"] else ""),
+            f"{a['rate']:.1%}",
+            ("∞" if math.isinf(a["ratio"]) else f"{a['ratio']:.2f}")
+            + (" ⚠" if a["crosses"] else ""),
         )  # fmt: skip
     console.print(table)
     for warning in fairness.warnings:

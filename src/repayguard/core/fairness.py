@@ -3,12 +3,13 @@
 Pure and frame-based so every comparison — ``policy impact``, counterfactual replay, the shadow
 report, the outcome simulator — measures the same thing the same way: a group's rate of
 borrowers restricted (any method not free, :func:`repayguard.core.pipeline.restricted`) over
-the lowest non-zero rate among that attribute's groups (the reference group). A ratio above
+the lowest rate among that attribute's known groups (the reference group). A ratio above
 the lender's threshold (``fairness.max_disparity_ratio``) is flagged.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -18,6 +19,8 @@ import polars as pl
 
 AGE_BANDS: Final = ((18, 25), (25, 35), (35, 45), (45, 55), (55, 65), (65, 200))
 """Half-open [low, high) age bands; the label is ``low-high`` (``65+`` for the last)."""
+UNKNOWN: Final = "unknown"
+"""The group of borrowers without a value for an attribute."""
 FAIRNESS_COLUMNS: Final = (
     "attribute", "group", "borrowers", "restricted", "rate", "reference", "ratio", "crosses",
 )  # fmt: skip
@@ -33,8 +36,9 @@ class DisparityWarning:
     threshold: float
 
     def __str__(self) -> str:
+        times = "∞" if math.isinf(self.ratio) else f"{self.ratio:.2f}"
         return (
-            f"{self.attribute}={self.group} is restricted {self.ratio:.2f}× as often as the "
+            f"{self.attribute}={self.group} is restricted {times}× as often as the "
             f"least restricted {self.attribute} group (threshold {self.threshold:.2f})"
         )
 
@@ -62,8 +66,9 @@ def disparity(
     ``decisions``: ``borrower_id`` and a Boolean ``restricted`` column (its name may be given).
     ``attributes``: ``borrower_id`` and one String-castable column per attribute; borrowers
     without a value count in the group ``unknown`` (never dropped: a gap in the data must show).
-    The reference of an attribute is its lowest non-zero rate (1.0 ratios when nobody is
-    restricted); ``crosses`` marks ratios above ``threshold``. Columns:
+    The reference of an attribute is the lowest rate among its known groups; when that is 0,
+    every restricted group's ratio is infinite (JSON exports it as null) and unrestricted
+    groups' 1.0. ``crosses`` marks ratios above ``threshold``. Columns:
     :data:`FAIRNESS_COLUMNS`, sorted by attribute then group.
     """
     frames = []
@@ -72,22 +77,28 @@ def disparity(
     )
     for name in groups:
         column = (
-            pl.col(name).cast(pl.String).fill_null("unknown")
+            pl.col(name).cast(pl.String).fill_null(UNKNOWN)
             if name in joined.columns
-            else pl.lit("unknown")
+            else pl.lit(UNKNOWN)
         )
         per = (
             joined.group_by(column.alias("group"))
             .agg(pl.len().alias("borrowers"), pl.col("_r").sum().alias("restricted"))
             .with_columns((pl.col("restricted") / pl.col("borrowers")).alias("rate"))
         )
-        positive = per.filter(pl.col("rate") > 0)["rate"]
-        reference = float(positive.min()) if positive.len() else 0.0  # type: ignore[arg-type]
+        # The reference is the least restricted group with a known value: a gap in the data
+        # is reported, never the yardstick.
+        known = per.filter(pl.col("group") != UNKNOWN)["rate"]
+        reference = float(known.min()) if known.len() else 0.0  # type: ignore[arg-type]
+        if reference > 0:
+            ratio = pl.col("rate") / reference
+        else:  # nobody restricted in some group: any restricted group is infinitely apart
+            ratio = pl.when(pl.col("rate") > 0).then(pl.lit(float("inf"))).otherwise(1.0)
         frames.append(
             per.with_columns(
                 pl.lit(name).alias("attribute"),
                 pl.lit(reference).alias("reference"),
-                (pl.col("rate") / reference if reference else pl.lit(1.0)).alias("ratio"),
+                ratio.alias("ratio"),
             )
         )
     if not frames:

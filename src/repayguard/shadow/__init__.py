@@ -1,7 +1,12 @@
 """Shadow mode, champion/challenger and counterfactual replay: prove a policy before it ships,
 with restriction rates by group (fairness) in every comparison."""
 
-from repayguard.shadow.fairness import FairnessComparison, compare, read_attributes
+from repayguard.shadow.fairness import (
+    FairnessComparison,
+    compare,
+    profile_attributes,
+    read_attributes,
+)
 from repayguard.shadow.replay import LABEL, ReplayPolicy, ReplayReport, replay
 from repayguard.shadow.service import (
     CHALLENGER_CHANGED,
@@ -30,6 +35,7 @@ __all__ = [
     "current_challenger",
     "list_disagreements",
     "load_challenger",
+    "profile_attributes",
     "read_attributes",
     "replay",
     "set_challenger",

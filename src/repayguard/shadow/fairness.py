@@ -12,8 +12,11 @@ from pathlib import Path
 
 import polars as pl
 
+from repayguard import borrowers
 from repayguard.core.fairness import DisparityWarning, age_band, disparity, warnings
 from repayguard.errors import UnreadableFile
+from repayguard.platform.crypto import Keyring
+from repayguard.platform.uow import UnitOfWork
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +50,12 @@ def read_attributes(path: Path, *, on: date) -> pl.DataFrame:
             "birth_year"
         )
     return frame
+
+
+def profile_attributes(*, uow: UnitOfWork, keyring: Keyring, on: date) -> pl.DataFrame:
+    """Age band and region of every profiled borrower (decrypted here, never exported)."""
+    with uow:
+        return borrowers.group_attributes(uow.session, keyring=keyring, on=on)
 
 
 def compare(

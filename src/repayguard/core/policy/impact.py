@@ -17,7 +17,7 @@ import polars as pl
 
 from repayguard.core import guardrails  # module import: guardrails imports this package
 from repayguard.core.policy.compiler import CompiledPolicy
-from repayguard.core.policy.outcome import METHODS, RANK
+from repayguard.core.policy.outcome import METHODS, OPEN, RANK
 from repayguard.core.policy.vectorized import EVAL_DTYPES
 
 STATES: Final = ("auto_debit", "early_repayment", "manual", "manual_channels")
@@ -48,6 +48,9 @@ class ImpactReport:
     by_tier: list[dict[str, Any]]
     transitions: list[dict[str, Any]]
     samples: list[dict[str, Any]] = field(default_factory=list)
+    restricted: pl.DataFrame = field(default_factory=pl.DataFrame)
+    """Per borrower: ``borrower_id``, ``now`` and ``candidate`` (Boolean: any method not in its
+    open state), for fairness by group (``core.fairness.disparity``); not in ``as_dict``."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -178,7 +181,17 @@ def preview(compiled: CompiledPolicy, portfolio: pl.DataFrame, *, samples: int =
         by_tier=by_tier.to_dicts(),
         transitions=transitions,
         samples=_samples(compared, samples),
+        restricted=frame.select(
+            "borrower_id",
+            _restricted("_now").fill_null(False).alias("now"),
+            _restricted("").alias("candidate"),
+        ),
     )
+
+
+def _restricted(suffix: str) -> pl.Expr:
+    """Any of the three methods away from its open state (``OPEN``)."""
+    return pl.any_horizontal(pl.col(f"{m}{suffix}") != OPEN[m] for m in METHODS)
 
 
 def _samples(frame: pl.DataFrame, per_move: int) -> list[dict[str, Any]]:

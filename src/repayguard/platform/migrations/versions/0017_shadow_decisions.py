@@ -1,5 +1,7 @@
 """Shadow mode: the challenger policy in effect (``shadow_challenger``) and what it decided
-beside every production decision (``shadow_decisions``, keyed by the decision it shadows).
+beside every production decision (``shadow_decisions``, keyed by the decision it shadows);
+borrower profiles gain region and birth year (encrypted like every personal field), the
+groups fairness checks compare.
 
 Revision ID: 0017_shadow_decisions
 Revises: 0014_evaluation_cadence
@@ -19,6 +21,9 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("borrower_profiles") as table:
+        table.add_column(sa.Column("region_enc", sa.Text(), nullable=True))
+        table.add_column(sa.Column("birth_year_enc", sa.Text(), nullable=True))
     op.create_table(
         "shadow_challenger",
         sa.Column("slot", sa.String(length=16), nullable=False),
@@ -69,3 +74,6 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_shadow_decisions_run_id"), table_name="shadow_decisions")
     op.drop_table("shadow_decisions")
     op.drop_table("shadow_challenger")
+    with op.batch_alter_table("borrower_profiles") as table:
+        table.drop_column("birth_year_enc")
+        table.drop_column("region_enc")
