@@ -12,6 +12,7 @@ from privacy_kit import Privacy, make_privacy
 from repayguard.bootstrap import Container
 from repayguard.borrowers import ReadProfile, SaveProfile, read_profile, save_profile
 from repayguard.borrowers.models import BorrowerProfileRow
+from repayguard.platform.redaction import REDACTED, Redactor
 from repayguard.shadow import profile_attributes
 
 
@@ -62,3 +63,11 @@ def test_profiles_give_age_bands_and_regions_for_fairness(privacy: Privacy) -> N
     assert (rows["B1"]["age_band"], rows["B1"]["region"]) == ("25-34", "north")
     assert (rows["B2"]["age_band"], rows["B2"]["region"]) == ("65+", "south")
     assert (rows["B3"]["age_band"], rows["B3"]["region"]) == (None, None)
+
+
+def test_region_and_birth_year_are_redacted_in_logs_and_audit_payloads() -> None:
+    redact = Redactor()
+    logged = redact(
+        None, "info", {"event": "saved", "profile": {"region": "浙江", "birth_year": 1991}}
+    )
+    assert logged["profile"] == {"region": REDACTED, "birth_year": REDACTED}

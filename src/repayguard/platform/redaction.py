@@ -23,6 +23,8 @@ PERSONAL_KEYS: Final = frozenset(
         "id_card",
         "email",
         "address",
+        "region",
+        "birth_year",
         "password",
         "token",
         "secret",
