@@ -14,6 +14,7 @@ from console_kit import logged_in
 from repayguard import policies, resources, shadow
 from repayguard.api.app import create_app
 from repayguard.bootstrap import Container, bootstrap
+from repayguard.borrowers import SaveProfile, save_profile
 from repayguard.decisions import DEFAULT_POLICY, DecideBorrowers, decide_borrowers, triggers
 from repayguard.ingestion import IngestEvents, ingest_events
 from repayguard.platform.bus import RecordingBus
@@ -104,3 +105,34 @@ def test_the_shadow_api_counts_and_lists_disagreements(
     assert sorted(r["borrower_id"] for r in listed) == ["B1", "B2"]
     cara = {"Authorization": f"Bearer {tokens['cara']}"}
     assert api.get("/v1/shadow/summary", headers=cara).status_code == 403
+
+
+def test_the_shadow_summary_breaks_restriction_down_by_the_profiles_groups(
+    shadowed: tuple[Container, dict[str, str]],
+) -> None:
+    container, tokens = shadowed
+    assert container.keyring is not None
+    for borrower, region in (("B1", "south"), ("B2", "south"), ("B3", "north")):
+        save_profile(
+            SaveProfile(borrower_id=borrower, name="x", region=region, birth_year=1990),
+            uow=container.uow(),
+            keyring=container.keyring,
+        )
+    api = TestClient(create_app(container))
+
+    summary = api.get(
+        "/v1/shadow/summary", headers={"Authorization": f"Bearer {tokens['ann']}"}
+    ).json()
+
+    fairness = summary["fairness"]
+    regions = {r["group"]: r for r in fairness["production"] if r["attribute"] == "region"}
+    assert (regions["south"]["rate"], regions["north"]["rate"]) == (1.0, 0.0)
+    assert regions["south"]["ratio"] is None, "restricted beside unrestricted: infinitely apart"
+    assert any(w.startswith("region=south") for w in fairness["warnings"])
+    assert "1990" not in str(summary), "no birth year leaves, only bands"
+
+    page = html.unescape(
+        logged_in(create_app(container), container, "ann").get("/console/shadow").text
+    )
+    assert '<table id="fairness">' in page
+    assert "past threshold" in page

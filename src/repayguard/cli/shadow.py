@@ -255,20 +255,8 @@ def fairness_of(built: Any, path: Path | None, restricted: Any) -> Any:
 
 
 def fairness_json(fairness: Any) -> dict[str, Any]:
-    """Both arms' tables and the warnings; an infinite ratio (a restricted group beside an
-    unrestricted one) is null, as JSON has no infinity."""
-
-    def rows(table: Any) -> list[dict[str, Any]]:
-        return [
-            {**r, "ratio": None if math.isinf(r["ratio"]) else r["ratio"]} for r in table.to_dicts()
-        ]
-
-    return {
-        "threshold": fairness.threshold,
-        "now": rows(fairness.champion),
-        "candidate": rows(fairness.candidate),
-        "warnings": [str(w) for w in fairness.warnings],
-    }
+    result: dict[str, Any] = fairness.as_dict()
+    return result
 
 
 def _attributes(built: Any, path: Path | None, *, on: Any) -> Any:
@@ -279,10 +267,7 @@ def _attributes(built: Any, path: Path | None, *, on: Any) -> Any:
     if path is not None:
         return shadow.read_attributes(path, on=on)
     frame = shadow.profile_attributes(uow=built.uow(), keyring=built.keyring, on=on)
-    import polars as pl
-
-    stated = frame.drop("borrower_id").filter(~pl.all_horizontal(pl.all().is_null()))
-    return frame if stated.height else None
+    return frame if shadow.stated(frame) else None
 
 
 def print_fairness(fairness: Any) -> None:

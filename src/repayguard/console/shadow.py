@@ -1,5 +1,6 @@
 """Shadow page: the challenger policy evaluated beside production, how often and how it
-disagrees, and the borrowers behind the latest disagreements — through the same use-cases as
+disagrees, restriction rates by group (from borrower profiles), and the borrowers behind the
+latest disagreements — through the same use-cases as
 ``repayguard shadow`` and ``GET /v1/shadow/*``."""
 
 from __future__ import annotations
@@ -22,7 +23,25 @@ def shadow_page(
 ) -> Response:
     """The challenger, its disagreement counts and transitions, a page of disagreements."""
     uow = request.app.state.uow
-    report = shadow.summary(uow=uow())
+    settings = request.app.state.container.settings.fairness
+    groups = shadow.profile_attributes(
+        uow=uow(), keyring=request.app.state.keyring, on=request.app.state.clock.now().date()
+    )
+    report = shadow.summary(
+        uow=uow(),
+        attributes=groups if shadow.stated(groups) else None,
+        groups=settings.protected_attributes,
+        threshold=settings.max_disparity_ratio,
+    )
+    by_group = []
+    if report.fairness is not None:
+        after = {
+            (r["attribute"], r["group"]): r for r in report.fairness.candidate.iter_rows(named=True)
+        }
+        by_group = [
+            (r, after[(r["attribute"], r["group"])])
+            for r in report.fairness.champion.iter_rows(named=True)
+        ]
     rows = shadow.list_disagreements(uow=uow(), limit=PAGE, offset=offset)
     share = report.differing / report.compared if report.compared else 0.0
     return render(
@@ -30,6 +49,7 @@ def shadow_page(
         "shadow.html",
         report=report,
         share=share,
+        by_group=by_group,
         rows=rows,
         offset=offset,
         page=PAGE,

@@ -6,6 +6,7 @@ from repayguard.shadow.fairness import (
     compare,
     profile_attributes,
     read_attributes,
+    stated,
 )
 from repayguard.shadow.replay import LABEL, ReplayPolicy, ReplayReport, replay
 from repayguard.shadow.service import (
@@ -39,5 +40,6 @@ __all__ = [
     "read_attributes",
     "replay",
     "set_challenger",
+    "stated",
     "summary",
 ]

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query, Request
 
 from repayguard.platform.uow import UnitOfWorkFactory
 from repayguard.shadow import service
+from repayguard.shadow.fairness import profile_attributes, stated
 
 router = APIRouter(tags=["shadow"])
 
@@ -22,8 +23,19 @@ def _uow(request: Request) -> UnitOfWorkFactory:
 
 @router.get("/v1/shadow/summary")
 def shadow_summary(request: Request) -> dict[str, Any]:
-    """The challenger in effect and how often, and how, it disagrees with production."""
-    report = service.summary(uow=_uow(request)())
+    """The challenger in effect and how often, and how, it disagrees with production; with
+    restriction rates by group (from borrower profiles) when any profile states a group."""
+    uow = _uow(request)
+    settings = request.app.state.container.settings.fairness
+    groups = profile_attributes(
+        uow=uow(), keyring=request.app.state.keyring, on=request.app.state.clock.now().date()
+    )
+    report = service.summary(
+        uow=uow(),
+        attributes=groups if stated(groups) else None,
+        groups=settings.protected_attributes,
+        threshold=settings.max_disparity_ratio,
+    )
     c = report.challenger
     return {
         "challenger": None
@@ -42,6 +54,9 @@ def shadow_summary(request: Request) -> dict[str, Any]:
             {"method": m, "production": a, "challenger": b, "decisions": n}
             for m, a, b, n in report.transitions
         ],
+        "fairness": None
+        if report.fairness is None
+        else report.fairness.as_dict(before="production", after="challenger"),
     }
 
 

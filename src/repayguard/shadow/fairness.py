@@ -6,9 +6,11 @@ The math is :func:`repayguard.core.fairness.disparity` (pure; the simulator call
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -28,6 +30,22 @@ class FairnessComparison:
     threshold: float
     warnings: tuple[DisparityWarning, ...]
     """Groups the candidate restricts past the threshold (the champion's are in its table)."""
+
+    def as_dict(self, *, before: str = "now", after: str = "candidate") -> dict[str, Any]:
+        """Both tables and the warnings; an infinite ratio is null (JSON has no infinity)."""
+
+        def rows(table: pl.DataFrame) -> list[dict[str, Any]]:
+            return [
+                {**r, "ratio": None if math.isinf(r["ratio"]) else r["ratio"]}
+                for r in table.to_dicts()
+            ]
+
+        return {
+            "threshold": self.threshold,
+            before: rows(self.champion),
+            after: rows(self.candidate),
+            "warnings": [str(w) for w in self.warnings],
+        }
 
 
 def read_attributes(path: Path, *, on: date) -> pl.DataFrame:
@@ -56,6 +74,12 @@ def profile_attributes(*, uow: UnitOfWork, keyring: Keyring, on: date) -> pl.Dat
     """Age band and region of every profiled borrower (decrypted here, never exported)."""
     with uow:
         return borrowers.group_attributes(uow.session, keyring=keyring, on=on)
+
+
+def stated(attributes: pl.DataFrame) -> bool:
+    """Whether any borrower has a value for any group (else there is nothing to compare)."""
+    values = attributes.drop("borrower_id")
+    return bool(values.width) and bool(values.filter(~pl.all_horizontal(pl.all().is_null())).height)
 
 
 def compare(
