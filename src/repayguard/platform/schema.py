@@ -36,7 +36,14 @@ def current_revisions(engine: Engine) -> set[str]:
 
 
 def head_revisions() -> set[str]:
-    return set(ScriptDirectory.from_config(_config()).get_heads())
+    """The heads a current database records: a branch head that another migration names in
+    ``depends_on`` is recorded through that migration (Alembic stores only the latter)."""
+    script = ScriptDirectory.from_config(_config())
+    needed: set[str] = set()
+    for revision in script.walk_revisions():
+        found = revision.dependencies or ()
+        needed.update((found,) if isinstance(found, str) else found)
+    return set(script.get_heads()) - needed
 
 
 def is_current(engine: Engine) -> bool:

@@ -17,7 +17,8 @@ import repayguard.platform.db
 revision = "0017_shadow_decisions"
 down_revision = "0014_evaluation_cadence"
 branch_labels = None
-depends_on = None
+# The profile columns need borrower_profiles (0004, last altered in 0012), on another branch.
+depends_on = ("0012_profile_email",)
 
 
 def upgrade() -> None:
