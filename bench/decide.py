@@ -15,7 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from repayguard import entitlements, ingestion
-from repayguard.core.pipeline import decide
+from repayguard.core.pipeline import decide, decide_with_challenger
 from repayguard.decisions import Challenger, DecideBorrowers, decide_borrowers, triggers
 
 from _common import AS_OF, embedded, median, portfolio, timed
@@ -46,6 +46,15 @@ def main() -> None:
             engine = container.decision_engine
             history = container.settings.decisions.history_days
             runs = []
+            if args.challenger:
+                # The first run changes every entitlement, later ones none: warm up so the
+                # runs with and without the challenger do the same work.
+                decide_borrowers(
+                    DecideBorrowers(as_of=AS_OF, trigger=triggers.CLI),
+                    uow=container.uow(),
+                    engine=engine,
+                    history_days=history,
+                )
             for _ in range(args.repeat):
                 seconds, report = timed(
                     lambda: decide_borrowers(
@@ -91,6 +100,20 @@ def main() -> None:
                 )[0]
                 for _ in range(args.repeat)
             ]
+            core_shadowed = [
+                timed(
+                    lambda: decide_with_challenger(
+                        frame,
+                        as_of=AS_OF,
+                        model=engine.model,
+                        bands=engine.bands,
+                        policy=engine.compiled,
+                        challenger=engine.compiled,
+                        previous=previous,
+                    )
+                )[0]
+                for _ in range(args.repeat if args.challenger else 0)
+            ]
     print(
         json.dumps(
             {
@@ -112,6 +135,10 @@ def main() -> None:
                     {
                         "with_challenger_median_seconds": round(median(shadowed), 3),
                         "challenger_added_seconds": round(median(shadowed) - median(runs), 3),
+                        "core_with_challenger_median_seconds": round(median(core_shadowed), 3),
+                        "core_challenger_added_seconds": round(
+                            median(core_shadowed) - median(core), 3
+                        ),
                     }
                     if shadowed
                     else {}
