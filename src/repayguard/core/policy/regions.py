@@ -59,27 +59,36 @@ def elementary_regions(boxes: Sequence[Box], inputs: Mapping[str, InputSpec]) ->
 
     Inputs with fewer atoms come first: they branch less, so the search prunes earlier.
     """
-    everyone = (1 << len(boxes)) - 1
     per_input: list[tuple[int, str, tuple[ValueSet, ...], tuple[int, ...]]] = []
     for name in sorted({n for box in boxes for n in box}):
         cells = list(dict.fromkeys(box[name] for box in boxes if name in box))
-        atoms = [domain(inputs[name])]
-        for cell in cells:
-            atoms = [
-                piece
-                for atom in atoms
-                for piece in (atom & cell, atom - cell)
-                if not piece.is_empty()
-            ]
-        atoms.sort(key=_atom_order)  # smallest values first: the examples read naturally
+        # each atom with the cells (by index in ``cells``) that contain it
+        atoms: list[tuple[ValueSet, frozenset[int]]] = [(domain(inputs[name]), frozenset())]
+        for index, cell in enumerate(cells):
+            refined = []
+            for atom, inside in atoms:
+                hit, miss = atom & cell, atom - cell
+                if not hit.is_empty():
+                    refined.append((hit, inside | {index}))
+                if not miss.is_empty():
+                    refined.append((miss, inside))
+            atoms = refined
+        atoms.sort(key=lambda pair: _atom_order(pair[0]))  # smallest first: readable examples
+        position = {cell: index for index, cell in enumerate(cells)}
+        rows_with = [0] * len(cells)  # the rows whose cell on this input is cells[i]
+        untested = 0
+        for k, box in enumerate(boxes):
+            if name in box:
+                rows_with[position[box[name]]] |= 1 << k
+            else:
+                untested |= 1 << k
         masks = []
-        for atom in atoms:
-            mask = everyone
-            for k, box in enumerate(boxes):
-                if name in box and (atom & box[name]).is_empty():
-                    mask &= ~(1 << k)
+        for _, inside in atoms:
+            mask = untested
+            for index in inside:
+                mask |= rows_with[index]
             masks.append(mask)
-        per_input.append((len(atoms), name, tuple(atoms), tuple(masks)))
+        per_input.append((len(atoms), name, tuple(a for a, _ in atoms), tuple(masks)))
     per_input.sort(key=lambda entry: (entry[0], entry[1]))
     return Regions(
         names=tuple(e[1] for e in per_input),
@@ -170,31 +179,31 @@ def merge_violations(
         seen.add((depth, alive))
         sure = alive & fixed_after[depth]
         if all(sure & rows for rows in removers):
-            _report(depth, alive)
+            _report(depth, alive, sure)
             return
         for atom, rows in enumerate(regions.rows_in[depth]):
             picks.append(atom)
             walk(depth + 1, alive & rows)
             picks.pop()
 
-    def _report(depth: int, alive: int) -> None:
+    def _report(depth: int, alive: int, sure: int) -> None:
+        # the rows that surely match already remove every free channel: name a few of them
+        culprits = _smallest_cover([k for k in range(len(left)) if sure >> k & 1], left, free)
+        if culprits in found:
+            return  # the same clash, reached through other values of the inputs
         chosen = list(picks)
         for i in range(depth, len(regions.names)):  # the rest: match as few rows as possible
             masks = regions.rows_in[i]
             best = min(range(len(masks)), key=lambda a: ((alive & masks[a]).bit_count(), a))
             alive &= masks[best]
             chosen.append(best)
-        example = {
-            regions.names[i]: regions.value(i, a, ir.inputs) for i, a in enumerate(chosen)
-        }
+        example = {regions.names[i]: regions.value(i, a, ir.inputs) for i, a in enumerate(chosen)}
         matched = evaluator.matched(example)
-        if free_left(evaluator.evaluate(example), free):
+        if free_left(evaluator.evaluate(example), free) or not set(culprits) <= set(matched):
             result.complete = False  # the sets and the row form disagree: claim nothing
             return
-        culprits = _smallest_cover(matched, left, free)
-        if culprits not in found:
-            found.add(culprits)
-            result.violations.append(MergeViolation(culprits, tuple(matched), example))
+        found.add(culprits)
+        result.violations.append(MergeViolation(culprits, tuple(matched), example))
 
     try:
         walk(0, (1 << len(ir.rows)) - 1)
