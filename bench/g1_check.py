@@ -4,9 +4,11 @@ regions), on the shipped policies, the crowded 48-row case and random generated 
 Each policy is checked whole (``check_policy``: every static check, as submit runs it) and its
 merge search alone (``merge_violations``), reporting milliseconds (median of ``--repeat``),
 search steps and whether the search concluded. Random tables: ``--tables`` per size, cells
-with random thresholds on numbers, integers, an enum and a boolean, random channel lists (5
-free channels and a paid one; each row takes one free channel away). Prints one JSON object; no reference engine exists for this
-check, so the figures to compare are the shipped policies' against the large tables'.
+with random thresholds on numbers, integers, an enum and a boolean; five free channels and a
+paid one, each row taking one free channel away. Each size is measured as drawn (mostly
+refused: the search stops at 20 findings) and repaired until valid (the whole search proves
+it). Prints one JSON object; there is no reference engine for this check, so compare the
+shipped policies' figures with the large tables'.
 """
 
 from __future__ import annotations

@@ -11,11 +11,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from repayguard.core import guardrails
-from repayguard.core.policy import Policy, check_policy, compile_policy
+from repayguard.core.policy import Policy, check_policy, compile_policy, parse_policy
 from repayguard.core.policy.analysis import policy_boxes
 from repayguard.core.policy.ir import build_ir
 from repayguard.core.policy.regions import free_left, merge_violations
 from repayguard.core.policy.rowform import RowEvaluator
+from repayguard.policies import profiles
+from repayguard.resources import read_text
 
 from merge_kit import crowded_collect
 
@@ -161,3 +163,9 @@ def test_the_static_check_refuses_exactly_the_policies_brute_force_convicts(
         decided = compiled.evaluate_row(problem.counter_example)
         assert problem.row_id in decided.rule_ids
         assert not FREE & set(decided.manual_channels)
+
+
+@pytest.mark.parametrize("name", ["cn-default", "eu-example", "us-example"])
+def test_the_shipped_policies_still_pass(name: str) -> None:
+    policy = parse_policy(read_text(f"policies/{name}.yaml"))
+    assert check_policy(policy, profiles=profiles()) == []
