@@ -57,6 +57,7 @@ bench: venv ## benchmarks print JSON (see bench/README.md)
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/decide.py
 	$(BIN)/python bench/policy.py
+	$(BIN)/python bench/g1_check.py
 	$(BIN)/python bench/scoring.py
 	$(BIN)/python bench/jdm.py
 	$(BIN)/python bench/authorize.py
