@@ -3,10 +3,10 @@
 G1 -- a borrower always keeps a usable, free manual repayment channel. Statically every row's
 effective outputs must list a channel the policy declares ``free``; under ``collect`` so must
 every merge of rows that can match together (channels intersect), decided by the complete
-search of :mod:`repayguard.core.policy.regions` -- a search that cannot conclude refuses. G2 -- the jurisdiction
-profile's forbidden states (e.g. restricted early repayment in the EU and UK, mandatory
-auto-debit in the US) appear in no row; a profile may also set a minimum notice for
-restrictions. G4 -- a row that restricts anything has an expiry (``max_days``) and a
+search of :mod:`repayguard.core.policy.regions` -- a search that cannot conclude refuses.
+G2 -- the jurisdiction profile's forbidden states (e.g. restricted early repayment in the EU
+and UK, mandatory auto-debit in the US) appear in no row; a profile may also set a minimum
+notice for restrictions. G4 -- a row that restricts anything has an expiry (``max_days``) and a
 re-evaluation date (``review_after_days``, not after the expiry). Each finding names the row
 and, where the rows' cells allow, an input that reaches it.
 
