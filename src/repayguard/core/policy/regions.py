@@ -213,14 +213,14 @@ def merge_violations(
 
 
 def _smallest_cover(
-    matched: Sequence[int], left: Sequence[frozenset[str]], free: frozenset[str]
+    rows: Sequence[int], left: Sequence[frozenset[str]], free: frozenset[str]
 ) -> tuple[int, ...]:
-    """Matching rows that together remove every free channel, few of them (greedy: the row
+    """Of ``rows``, a few that together remove every free channel (greedy: the row
     removing most of what is still offered first), in table order."""
     offered = set(free)
     chosen: list[int] = []
     while offered:
-        k = max(matched, key=lambda m: (len(offered - left[m]), -m))
+        k = max(rows, key=lambda m: (len(offered - left[m]), -m))
         if not offered - left[k]:
             break  # cannot happen for a verified violation; keep what was chosen
         chosen.append(k)
