@@ -184,8 +184,9 @@ def _operator(session: Session, operator_id: str, permission: str, doing: str) -
     if not found.active:
         raise PermissionDenied(f"operator {found.username} is disabled")
     if not identity.role_allows(found.role, permission):
+        article = "an" if found.role[0] in "aeiou" else "a"
         raise HardshipReviewerNotAllowed(
-            f"a {found.role} may not {doing}", hint="a cs_agent or an admin does"
+            f"{article} {found.role} may not {doing}", hint="a cs_agent or an admin does"
         )
     return found
 
