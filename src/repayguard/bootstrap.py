@@ -51,6 +51,12 @@ from repayguard.config import BusSettings, NoticeSettings, Settings
 from repayguard.decisions import DecisionEngine, EngineSlot, OnlineHandler, open_slot
 from repayguard.entitlements import EntitlementView
 from repayguard.errors import DatabaseNotReady, ModelNotUsableForDecisions
+from repayguard.hardship import (
+    HARDSHIP_CLOSED,
+    HARDSHIP_OPENED,
+    HardshipSetup,
+    hardship_escalation_job,
+)
 from repayguard.identity import TokenResolver
 from repayguard.platform import schema
 from repayguard.platform.bus import Bus, InProcessBus
@@ -89,6 +95,7 @@ class Container:
     approvals: ApprovalContext | None = None
     notice_setup: notices.NoticeSetup | None = None
     complaints: ComplaintSetup | None = None
+    hardship: HardshipSetup | None = None
     channels: dict[str, notices.Channel] = field(default_factory=dict)
     """The enabled external notice channels by name (the inbox is always on)."""
     retry: notices.RetryPolicy = field(default_factory=notices.RetryPolicy)
@@ -261,6 +268,7 @@ def bootstrap(
     )
     try:
         _wire_complaints(container)
+        _wire_hardship(container)
     except BaseException:
         container.close()
         raise
@@ -525,6 +533,39 @@ def _wire_complaints(container: Container) -> None:
         bus.subscribe(name, reversals, consumer="complaints.reversals")
     container.jobs.register(
         escalation_job(
+            every=timedelta(seconds=config.escalate_every_seconds),
+            escalate_before=timedelta(days=config.escalate_before_days),
+            batch=settings.scheduler.batch_size,
+        )
+    )
+
+
+def _wire_hardship(container: Container) -> None:
+    """Hardship cases: their setup, the borrower re-decided when a case opens or closes (the
+    same consumer as appeals, with its own trigger), SLA escalation on the worker."""
+    settings = container.settings
+    config = settings.hardship
+    assert container.keyring is not None  # opened before any feature is wired
+    assert container.notice_setup is not None  # notices are wired before hardship
+    container.hardship = HardshipSetup(
+        keyring=container.keyring,
+        notices=container.notice_setup,
+        sla=timedelta(days=config.sla_days),
+        escalate_before=timedelta(days=config.escalate_before_days),
+    )
+    redecide = idempotent(
+        "hardship.redecide",
+        Redecide(
+            engine=lambda: container.decision_engine,
+            history_days=settings.decisions.history_days,
+            trigger=decisions.triggers.HARDSHIP,
+        ),
+        uow=container.uow,
+    )
+    for name in (HARDSHIP_OPENED, HARDSHIP_CLOSED):
+        container.bus.subscribe(name, redecide, consumer="hardship.redecide")
+    container.jobs.register(
+        hardship_escalation_job(
             every=timedelta(seconds=config.escalate_every_seconds),
             escalate_before=timedelta(days=config.escalate_before_days),
             batch=settings.scheduler.batch_size,

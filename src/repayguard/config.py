@@ -467,6 +467,34 @@ class ComplaintSettings(BaseModel):
         return self
 
 
+class HardshipSettings(BaseModel):
+    """Hardship cases: how long one may stay open, and when it is escalated."""
+
+    sla_days: int = Field(
+        default=10, ge=1, le=365, description="Days from opening by which a case must be closed."
+    )
+    escalate_before_days: int = Field(
+        default=2,
+        ge=0,
+        le=364,
+        description="Escalate an open case this many days before its deadline (and again once "
+        "it is overdue).",
+    )
+    escalate_every_seconds: float = Field(
+        default=600.0, gt=0, description="How often the worker looks for cases to escalate."
+    )
+
+    @model_validator(mode="after")
+    def _window_inside_deadline(self) -> HardshipSettings:
+        if self.escalate_before_days >= self.sla_days:
+            raise ValueError(
+                "hardship.escalate_before_days must be less than hardship.sla_days "
+                f"({self.escalate_before_days} >= {self.sla_days}): a case would be escalated "
+                "as soon as it is opened"
+            )
+        return self
+
+
 class SchedulerSettings(BaseModel):
     """The worker running timed transitions ('repayguard worker')."""
 
@@ -531,6 +559,7 @@ class Settings(BaseSettings):
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     approvals: ApprovalSettings = Field(default_factory=ApprovalSettings)
     complaints: ComplaintSettings = Field(default_factory=ComplaintSettings)
+    hardship: HardshipSettings = Field(default_factory=HardshipSettings)
 
     @model_validator(mode="after")
     def _no_development_secrets_in_production(self) -> Settings:

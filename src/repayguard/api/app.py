@@ -27,6 +27,7 @@ from repayguard.borrowers.endpoints import router as borrowers_router
 from repayguard.complaints.endpoints import router as complaints_router
 from repayguard.entitlements.endpoints import router as entitlements_router
 from repayguard.errors import InvalidInput, NotFound, NotReady, RepayguardError, TokenInvalid
+from repayguard.hardship.endpoints import router as hardship_router
 from repayguard.identity import TokenUsage
 from repayguard.identity.endpoints import router as identity_router
 from repayguard.ingestion.endpoints import router as ingestion_router
@@ -100,6 +101,7 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(approvals_router)
     app.include_router(notices_router)
     app.include_router(complaints_router)
+    app.include_router(hardship_router)
     app.include_router(console.router)
     app.state.console = console.Console.build(
         csrf_key=keys.derived_key(container.settings, "console-csrf"),

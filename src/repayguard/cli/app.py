@@ -18,6 +18,7 @@ from repayguard.cli.approvals import approvals_app
 from repayguard.cli.audit import audit_app
 from repayguard.cli.complaints import complaints_app
 from repayguard.cli.decide_runs import runs as decide_runs
+from repayguard.cli.hardship import hardship_app
 from repayguard.cli.identity import token_app, user_app
 from repayguard.cli.keys import cli_actor, keys_app
 from repayguard.cli.model import model_app
@@ -59,6 +60,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(keys_app, name="keys")
 app.add_typer(approvals_app, name="approvals")
 app.add_typer(complaints_app, name="complaints")
+app.add_typer(hardship_app, name="hardship")
 
 DataDir = Annotated[
     Path | None,

@@ -27,6 +27,8 @@ def borrower_notices(
             "withdrawal",
             "complaint_received",
             "complaint_resolved",
+            "hardship_opened",
+            "hardship_closed",
         ]
         | None,
         Query(description="Only notices of this kind."),

@@ -38,9 +38,18 @@ class NoticeKind(StrEnum):
     WITHDRAWAL = "withdrawal"
     COMPLAINT_RECEIVED = "complaint_received"
     COMPLAINT_RESOLVED = "complaint_resolved"
+    HARDSHIP_OPENED = "hardship_opened"
+    HARDSHIP_CLOSED = "hardship_closed"
 
 
-OCCASION_KINDS: Final = frozenset({NoticeKind.COMPLAINT_RECEIVED, NoticeKind.COMPLAINT_RESOLVED})
+OCCASION_KINDS: Final = frozenset(
+    {
+        NoticeKind.COMPLAINT_RECEIVED,
+        NoticeKind.COMPLAINT_RESOLVED,
+        NoticeKind.HARDSHIP_OPENED,
+        NoticeKind.HARDSHIP_CLOSED,
+    }
+)
 """Kinds written for an occasion other than a change of methods (``record_notice``); the rules
 above never plan them."""
 
