@@ -33,6 +33,7 @@ from repayguard.cli.output import (
     warn_overrides,
 )
 from repayguard.cli.policy import policy_app
+from repayguard.cli.simulate import simulate as simulate_command
 from repayguard.cli.settings import load_settings, one_shot
 from repayguard.cli.worker import worker as worker_command
 from repayguard.config import Settings
@@ -59,6 +60,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(keys_app, name="keys")
 app.add_typer(approvals_app, name="approvals")
 app.add_typer(complaints_app, name="complaints")
+app.command("simulate")(simulate_command)
 
 DataDir = Annotated[
     Path | None,
