@@ -4,6 +4,7 @@ the causal levers pointing the way docs/simulation.md says."""
 from __future__ import annotations
 
 import json
+
 import numpy as np
 import polars as pl
 from polars.testing import assert_frame_equal
@@ -73,9 +74,10 @@ def test_a_vs_a_every_difference_interval_covers_zero() -> None:
     spec = PortfolioSpec(borrowers=1_500, months=4, seed=11)
     result = compare(spec, arm, arm, default_assumptions(), seeds=2)
     for name, cells in result.metrics.items():
-        diff = cells["difference"]
-        assert diff["low"] is not None and diff["high"] is not None, name
-        assert diff["low"] <= 0.0 <= diff["high"], name
+        low, high = cells["difference"]["low"], cells["difference"]["high"]
+        assert low is not None, name
+        assert high is not None, name
+        assert low <= 0.0 <= high, name
 
 
 def test_same_seed_gives_byte_identical_json() -> None:
@@ -102,7 +104,8 @@ def test_the_simulator_decides_with_the_production_core() -> None:
     for policy in (shipped, strict):
         engine = _engine(policy)
         run = run_arm(spec, engine, default_assumptions(), trace=True)
-        assert run.events is not None and len(run.trace) == spec.months - 1
+        assert run.events is not None
+        assert len(run.trace) == spec.months - 1
         for as_of, previous, decisions in run.trace:
             expected = decide(
                 run.events, as_of=as_of, model=engine.model, bands=engine.bands,
@@ -115,7 +118,8 @@ def test_the_simulator_decides_with_the_production_core() -> None:
     # only through the policy, as decide() says they would.
     first_shipped, first_strict = runs[shipped.name].trace[0], runs[strict.name].trace[0]
     events_shipped, events_strict = runs[shipped.name].events, runs[strict.name].events
-    assert events_shipped is not None and events_strict is not None
+    assert events_shipped is not None
+    assert events_strict is not None
     cut = pl.col("occurred_at") <= first_shipped[0]
     assert_frame_equal(events_shipped.filter(cut), events_strict.filter(cut))
     changed = first_shipped[2]["rule_id"] != first_strict[2]["rule_id"]

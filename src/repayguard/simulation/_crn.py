@@ -56,7 +56,8 @@ class Draws:
 
     def day(self, purpose: str, day_in_month: int) -> NDArray[np.float32]:
         """Every borrower's uniform for ``purpose`` on a day of the loaded month."""
-        return self._daily[purpose][day_in_month]
+        row: NDArray[np.float32] = self._daily[purpose][day_in_month]
+        return row
 
     def monthly(self, purpose: str) -> NDArray[np.float64]:
         """Every borrower's uniform for ``purpose`` in the loaded month."""

@@ -27,6 +27,7 @@ from repayguard.simulation.simulator import MONTHLY_SERIES, ArmRun, Engine, run_
 from repayguard.simulation.spec import PortfolioSpec
 
 METRICS: Final = (
+    ("overdue_rate", "overdue rate (any instalment past due) at the last month's end"),
     ("dpd30_rate", "30+ DPD rate at the last month's end"),
     ("roll_1_30", "roll rate 1–29 → 30+ DPD (month to month)"),
     ("roll_30_60", "roll rate 30–59 → 60+ DPD"),
@@ -111,6 +112,7 @@ def _ratio(num: float, den: float) -> float:
 def _scalars(run: ArmRun, n: int) -> dict[str, float]:
     t, m, b = run.transitions, run.monthly, run.borrowers
     return {
+        "overdue_rate": float(np.mean(b["dpd_end"] >= 1)),
         "dpd30_rate": float(m["dpd30_rate"][-1]),
         "roll_1_30": _ratio(t[1, 2:].sum(), t[1].sum()),
         "roll_30_60": _ratio(t[2, 3:].sum(), t[2].sum()),
@@ -133,7 +135,9 @@ def _interval(values: NDArray[np.float64]) -> dict[str, float | None]:
     mean = float(values.mean())
     if k < 2:
         return {"mean": round(mean, 6), "low": None, "high": None}
-    half = (_T975[k - 2] if k - 1 <= len(_T975) else 1.96) * float(values.std(ddof=1)) / math.sqrt(k)
+    half = (
+        (_T975[k - 2] if k - 1 <= len(_T975) else 1.96) * float(values.std(ddof=1)) / math.sqrt(k)
+    )
     return {"mean": round(mean, 6), "low": round(mean - half, 6), "high": round(mean + half, 6)}
 
 
