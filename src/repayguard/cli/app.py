@@ -35,6 +35,8 @@ from repayguard.cli.output import (
 )
 from repayguard.cli.policy import policy_app
 from repayguard.cli.settings import load_settings, one_shot
+from repayguard.cli.simulate import case_study as case_study_command
+from repayguard.cli.simulate import simulate as simulate_command
 from repayguard.cli.worker import worker as worker_command
 from repayguard.config import Settings
 from repayguard.errors import RepayguardError
@@ -61,6 +63,8 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(approvals_app, name="approvals")
 app.add_typer(complaints_app, name="complaints")
 app.add_typer(hardship_app, name="hardship")
+app.command("simulate")(simulate_command)
+app.command("simulate-case-study")(case_study_command)
 
 DataDir = Annotated[
     Path | None,
