@@ -142,7 +142,8 @@ def test_the_modelled_pd_after_a_change_is_the_models_own(
     dpd: int, debits: int, ratio: float, new_dpd: int, new_ratio: float
 ) -> None:
     row = {**dict.fromkeys(FEATURE_SCHEMA.names()), "borrower_id": "b", "dpd_now": dpd,
-           "max_dpd_90d": dpd, "failed_debits_30d": debits, "on_time_ratio_180d": ratio}  # fmt: skip
+           "max_dpd_90d": dpd, "failed_debits_30d": debits,
+           "on_time_ratio_180d": ratio}  # fmt: skip
     before = pl.DataFrame([row], schema=FEATURE_SCHEMA)
     after = before.with_columns(
         pl.lit(new_dpd, pl.Int32).alias("dpd_now"), pl.lit(new_ratio).alias("on_time_ratio_180d")
@@ -170,7 +171,8 @@ def test_with_the_tier_modelled_a_suggestion_still_gives_a_looser_outcome(
     assert bool(found.alternatives) != bool(found.why_none)
     for alt in found.alternatives:
         after = compiled.evaluate_row(alt.applied_to(inputs))
-        assert not after.keep and after.rule_id == alt.rule_id
+        assert not after.keep
+        assert after.rule_id == alt.rule_id
         assert looser(after.states(), states)
         for change in alt.changes:
             if change.derived:
