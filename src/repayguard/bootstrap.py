@@ -48,6 +48,7 @@ from repayguard.complaints import (
     escalation_job,
 )
 from repayguard.config import BusSettings, NoticeSettings, Settings
+from repayguard.core.risk_moves import tier_move
 from repayguard.decisions import DecisionEngine, EngineSlot, OnlineHandler, open_slot
 from repayguard.entitlements import EntitlementView
 from repayguard.errors import DatabaseNotReady, ModelNotUsableForDecisions
@@ -374,6 +375,7 @@ def _wire_notices(container: Container, offered: Mapping[str, notices.Channel]) 
         policy=lambda: container.decision_engine.compiled,
         zone=ZoneInfo(config.timezone),
         templates_dir=config.templates_dir,
+        risk=lambda: tier_move(container.decision_engine.model, container.decision_engine.bands),
     )
     composer.check_templates()
     made = _built_in_channels(container, offered=offered)

@@ -279,6 +279,40 @@ def test_the_borrower_page_shows_methods_reasons_decisions_and_a_masked_profile(
     assert (viewed["revealed"], viewed["purpose"]) == (False, "console_borrower_view")
 
 
+def test_the_borrower_page_and_api_say_what_would_change_the_outcome(console: Console) -> None:
+    page = console.browser("cara").get("/console/borrowers/B1")
+    assert "<h3>What would change the outcome</h3>" in page.text
+    # T5, 20 days overdue, 3 failed debits: fewer failures alone meet the T5 row (auto-debit
+    # mandatory, not looser); paying up as well brings T4 and the default terms.
+    assert (
+        "<code>dpd_now</code> at <b>0</b> instead of 20 and <code>failed_debits_30d</code> at "
+        "<b>1</b> instead of 3 (tier T5 → T4 at a later review)" in page.text
+    )
+    token = create_token(CreateToken("operator", "cara"), uow=console.container.uow())
+    http = TestClient(console.app)
+    headers = {"Authorization": f"Bearer {token.secret}", "Accept-Language": "zh-CN"}
+
+    found = http.get("/v1/borrowers/B1/what-would-change", headers=headers).json()
+    free = http.get("/v1/borrowers/B2/what-would-change", headers=headers).json()
+    missing = http.get("/v1/borrowers/NOPE/what-would-change", headers=headers)
+
+    assert found["rule_id"] == "failed-debits"
+    first = found["suggestions"][0]
+    assert [(c["input"], c["to"], c["derived"]) for c in first["changes"]][:3] == [
+        ("dpd_now", 0, False),
+        ("failed_debits_30d", 1, False),
+        ("tier", "T4", True),
+    ]
+    assert (first["rule_id"], first["loosens"]) == ("default", ["auto_debit"])
+    assert (found["why_none"], free["suggestions"], free["why_none"]) == (
+        None,
+        [],
+        "least_restrictive",
+    )
+    assert free["why_none_text"].startswith("无需改变")
+    assert missing.status_code == 404
+
+
 @pytest.mark.parametrize(
     ("role_user", "shown"),
     [

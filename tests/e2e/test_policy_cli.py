@@ -120,9 +120,8 @@ def test_explain_shows_rows_outcome_and_what_would_change(cn_file: Path) -> None
     )
     assert trace["outcome"]["rule_id"] == "elevated-risk-late"
     assert trace["what_would_change"][0] == {
-        "input": "dpd_now",
-        "from": 12,
-        "to": 0,
+        "changes": [{"input": "dpd_now", "from": 12, "to": 0}],
+        "distance": 1.0,
         "rule_id": "default",
         "states": {
             "auto_debit": "optional",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from itertools import count
 from typing import Any
@@ -14,6 +15,7 @@ import pytest
 from repayguard.core.events import EVENT_SCHEMA
 from repayguard.core.pipeline import DECISION_COLUMNS, decide, empty_previous
 from repayguard.core.policy import compile_policy, load_policy
+from repayguard.core.reasons import Reference
 from repayguard.core.scoring import load_expert_model
 from repayguard.core.tiers import load_bands
 from repayguard.resources import read_text
@@ -132,6 +134,9 @@ class CountingModel:
     def reasons(self, features: pl.DataFrame, top: int = 4) -> pl.Series:
         self.explained += features["borrower_id"].to_list()
         return MODEL.reasons(features, top)
+
+    def reason_references(self) -> Mapping[str, Reference]:
+        return MODEL.reason_references()
 
 
 def test_only_borrowers_with_a_restriction_are_explained_by_the_model() -> None:

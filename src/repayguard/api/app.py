@@ -25,6 +25,7 @@ from repayguard.approvals.endpoints import router as approvals_router
 from repayguard.bootstrap import Container
 from repayguard.borrowers.endpoints import router as borrowers_router
 from repayguard.complaints.endpoints import router as complaints_router
+from repayguard.decisions.endpoints import router as decisions_router
 from repayguard.entitlements.endpoints import router as entitlements_router
 from repayguard.errors import InvalidInput, NotFound, NotReady, RepayguardError, TokenInvalid
 from repayguard.hardship.endpoints import router as hardship_router
@@ -94,6 +95,7 @@ def create_app(container: Container) -> FastAPI:
     app.state.portfolio_reader = decisions.latest_inputs
     app.include_router(ingestion_router)
     app.include_router(entitlements_router)
+    app.include_router(decisions_router)
     app.include_router(policies_router)
     app.include_router(models_router)
     app.include_router(borrowers_router)

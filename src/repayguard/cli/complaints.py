@@ -19,6 +19,7 @@ from rich.table import Table
 
 from repayguard.cli.approvals import acting, wired
 from repayguard.cli.policy_common import DataDir, friendly
+from repayguard.core.policy.counterfactual import WHY_NONE, changes_of
 
 if TYPE_CHECKING:
     from repayguard.complaints import ComplaintCase, ComplaintInfo
@@ -151,13 +152,17 @@ def _case_table(case: ComplaintCase, locale: str) -> Table:
         explanation = lineage.explanation
         if explanation is not None:
             changes = [
-                f"{w['input']}: {w['from']} → {w['to']} ({w['rule_id']}, loosens "
-                f"{', '.join(w['loosens'])})"
+                " and ".join(f"{c['input']}: {c['from']} → {c['to']}" for c in changes_of(w))
+                + f" ({w['rule_id']}, loosens {', '.join(w['loosens'])})"
                 for w in explanation["what_would_change"]
             ]
+            why = WHY_NONE.get(explanation.get("why_none") or "", {}).get("en")
             rows.append(("explained with", lineage.explained_with or "-"))
             rows.append(
-                ("what would change it", "\n".join(changes) or "nothing a single input does")
+                (
+                    "what would change it",
+                    "\n".join(changes) or why or "nothing the borrower can change",
+                )
             )
         else:
             rows.append(("explanation", lineage.note or "-"))

@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from repayguard import complaints
 from repayguard.console.borrowers import METHOD_LABELS, ReasonRow, method_rows
 from repayguard.console.web import PREFIX, done, form_of, principal_of, render
+from repayguard.core.policy.counterfactual import WHY_NONE, changes_of
 from repayguard.core.policy.outcome import RANK
 from repayguard.errors import ConfigurationInvalid, InvalidInput
 from repayguard.identity import acting_operator, permissions_of
@@ -230,7 +231,10 @@ def _lineage(lineage: complaints.DecisionLineage) -> dict[str, Any]:
             for r in lineage.reasons
         ],
         "rows": explanation.get("rows", []),
-        "alternatives": explanation.get("what_would_change", []),
+        "alternatives": [
+            {**w, "changes": changes_of(w)} for w in explanation.get("what_would_change", [])
+        ],
+        "why_none": WHY_NONE.get(explanation.get("why_none") or "", {}).get("en"),
         "explained": lineage.explanation is not None,
         "explained_with": lineage.explained_with,
         "note": lineage.note,

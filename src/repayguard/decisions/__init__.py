@@ -11,6 +11,7 @@ from repayguard.decisions.engine import (
     open_slot,
 )
 from repayguard.decisions.lineage import LoggedDecision, find_decision, recent_decisions
+from repayguard.decisions.outlook import Outlook, what_would_change
 from repayguard.decisions.repository import inputs_of, latest_inputs
 from repayguard.decisions.runs import RunInfo, due_borrowers, recent_runs
 from repayguard.decisions.service import (
@@ -33,6 +34,7 @@ __all__ = [
     "EngineSlot",
     "LoggedDecision",
     "OnlineHandler",
+    "Outlook",
     "RunInfo",
     "decide_borrowers",
     "due_borrowers",
@@ -47,4 +49,5 @@ __all__ = [
     "run_outcomes",
     "summarise",
     "triggers",
+    "what_would_change",
 ]

@@ -96,6 +96,7 @@ ROUTES: Final[dict[tuple[str, str], str]] = {
     ("POST", "/v1/events"): "events:write",
     ("POST", "/v1/authorize"): "authorize",
     ("GET", "/v1/borrowers/{borrower_id}/repayment-methods"): "borrowers:read",
+    ("GET", "/v1/borrowers/{borrower_id}/what-would-change"): "borrowers:read",
     ("PUT", "/v1/borrowers/{borrower_id}/profile"): "profiles:write",
     ("GET", "/v1/borrowers/{borrower_id}/profile"): "profiles:read",
     ("GET", "/v1/borrowers/{borrower_id}/notices"): "notices:read",
