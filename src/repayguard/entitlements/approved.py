@@ -15,6 +15,7 @@ from repayguard.entitlements import repository
 from repayguard.entitlements.models import EntitlementOverrideRow
 from repayguard.entitlements.service import (
     ENTITLEMENTS_CHANGED,
+    TOLD_AT,
     OVERRIDE_RULE,
     HeldDecision,
     overrides_at,
@@ -110,7 +111,7 @@ def apply_override(cmd: ApplyOverride, *, uow: UnitOfWork, defaults: MethodState
             },
         )
     )
-    _emit_changed(uow, entitlement, cmd.approval_id)
+    _emit_changed(uow, entitlement, cmd.approval_id, told=now)
     return entitlement
 
 
@@ -146,7 +147,7 @@ def release_decision(cmd: ReleaseDecision, *, uow: UnitOfWork) -> Entitlement:
         tier_since=held.tier_since,
     )
     repository.upsert(session, [repository.row_of(entitlement, updated_at=now)])
-    _emit_changed(uow, entitlement, cmd.approval_id)
+    _emit_changed(uow, entitlement, cmd.approval_id, told=now)
     return entitlement
 
 
@@ -185,10 +186,17 @@ def _entitlement(
     )
 
 
-def _emit_changed(uow: UnitOfWork, entitlement: Entitlement, approval_id: str) -> None:
+def _emit_changed(
+    uow: UnitOfWork, entitlement: Entitlement, approval_id: str, *, told: datetime
+) -> None:
     uow.emit(
         Message(
             ENTITLEMENTS_CHANGED,
-            {"approval_id": approval_id, "entitlements": [entitlement.as_payload()]},
+            {
+                "approval_id": approval_id,
+                # The entitlement's periods count from when it was written (its updated_at).
+                TOLD_AT: told.isoformat(),
+                "entitlements": [entitlement.as_payload()],
+            },
         )
     )
