@@ -15,18 +15,12 @@ from repayguard.entitlements import repository
 from repayguard.entitlements.models import EntitlementOverrideRow
 from repayguard.entitlements.service import (
     ENTITLEMENTS_CHANGED,
-    TOLD_AT,
     OVERRIDE_RULE,
+    TOLD_AT,
     HeldDecision,
     overrides_at,
 )
-from repayguard.entitlements.states import (
-    METHODS,
-    Entitlement,
-    MethodStates,
-    interim_states,
-    tightens,
-)
+from repayguard.entitlements.states import Entitlement, MethodStates, announce
 from repayguard.errors import ApprovalPayloadChanged
 from repayguard.platform.messages import Message
 from repayguard.platform.uow import UnitOfWork
@@ -168,14 +162,12 @@ def _entitlement(
 ) -> Entitlement:
     """The entitlement after a change from ``before``: what takes something away waits for
     the notice period (interim states), the rest applies now — as for decisions."""
-    tighter = any(tightens(method, before, after) for method in METHODS)
-    interim = interim_states(before, after) if tighter and notice_days else None
-    interim = interim if interim != after else None
+    interim, effective_at = announce(before, after, told=now, notice_days=notice_days)
     return Entitlement(
         borrower_id=borrower_id,
         states=after,
         interim=interim,
-        effective_at=now + timedelta(days=notice_days) if interim is not None else now,
+        effective_at=effective_at,
         expires_at=expires_at,
         review_at=review_at,
         reasons=reasons,

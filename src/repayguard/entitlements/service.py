@@ -16,7 +16,7 @@ from repayguard.entitlements.states import (
     METHODS,
     Entitlement,
     MethodStates,
-    interim_states,
+    announce,
     tightens,
 )
 from repayguard.platform.messages import Message
@@ -188,10 +188,10 @@ def apply_decisions(
     ``review_after_days`` the re-evaluation date (G4). Every period counts from when the
     borrower can be told, :func:`told_at` (``now``, the wall clock of the committing unit of
     work, unless the decision is dated later): a back-dated or replayed run never makes a
-    restriction take effect in the past, nor one that expired before it began. A borrower seen for the first time is
-    compared with the policy's default states. ``current`` is the run's baseline
-    (``current_frame``); borrowers whose states, reasons and tier are unchanged are filtered
-    out column-wise, so a quiet portfolio costs no per-borrower work here.
+    restriction take effect in the past, nor one that expired before it began. A borrower
+    seen for the first time is compared with the policy's default states. ``current`` is the
+    run's baseline (``current_frame``); borrowers whose states, reasons and tier are unchanged
+    are filtered out column-wise, so a quiet portfolio costs no per-borrower work here.
 
     Maker-checker: a tightening from a row marked ``requires_approval`` is not applied — the
     borrower keeps the current entitlement and the decision is returned in ``held`` for an
@@ -225,10 +225,9 @@ def apply_decisions(
             continue
         tightened += tighter
         loosened += (not tighter) and before != after
-        notice = timedelta(days=int(decision["notice_days"] or 0))
-        interim = interim_states(before, after) if tighter and notice else None
-        interim = interim if interim != after else None
-        effective_at = told + notice if interim is not None else told
+        interim, effective_at = announce(
+            before, after, told=told, notice_days=int(decision["notice_days"] or 0)
+        )
         expires_at = _days_after(told, decision["max_days"])
         review_at = _days_after(told, decision["review_after_days"])
         if found is not None and found.states == after:

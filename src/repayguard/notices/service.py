@@ -135,7 +135,6 @@ def record_changes(cmd: RecordChanges, *, uow: UnitOfWork, setup: NoticeSetup) -
     return created
 
 
-
 def _write(
     session: Session, plans: Sequence[NoticePlan], *, now: datetime, setup: NoticeSetup
 ) -> list[NoticeRef]:
