@@ -109,7 +109,7 @@ def decided_again(container: Container, borrower: str, at: datetime, reasons: li
             defaults=container.decision_engine.defaults,
             now=at,
         )
-        for message in entitlements.change_messages("again", applied.changed):
+        for message in entitlements.change_messages("again", applied.changed, told_at=at):
             unit.emit(message)
         unit.commit()
 

@@ -122,18 +122,24 @@ def generate(
     seed: Annotated[int, typer.Option(help="Random seed: same seed, same files.")] = 7,
     start: Annotated[
         datetime | None,
-        typer.Option(formats=["%Y-%m-%d"], help="First day of the history (default 2025-01-01)."),
+        typer.Option(
+            formats=["%Y-%m-%d"],
+            help="First day of the history (default: --months before today, so it ends today).",
+        ),
     ] = None,
     workers: Annotated[int, typer.Option(min=1, help="Processes to use.")] = 2,
 ) -> None:
     """Write a synthetic portfolio's events as Parquet files (see docs/synthetic-data.md)."""
     from repayguard.simulation import PortfolioSpec, generate_portfolio
 
-    spec = PortfolioSpec(borrowers=borrowers, months=months, seed=seed)
-    if start is not None:
-        spec = PortfolioSpec(
-            borrowers=borrowers, months=months, seed=seed, start=start.replace(tzinfo=UTC)
-        )
+    if start is None:
+        # The history ends today, so `ingest` and `decide` (as of now) see recent behaviour in
+        # the features' 30- to 180-day windows, as they would with a lender's live book.
+        today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        start = demo_command.months_before(today, months)
+    spec = PortfolioSpec(
+        borrowers=borrowers, months=months, seed=seed, start=start.replace(tzinfo=UTC)
+    )
     started = time.perf_counter()
     with progress_bar("Generating", borrowers, "borrowers") as bar:
         summary = generate_portfolio(
@@ -196,6 +202,8 @@ def ingest(
                         borrower_ids=sorted(report.borrower_ids),
                         mode="online",
                         trigger=triggers.EVENTS,
+                        # A file of history is decided as of its data, not of today.
+                        as_of_events=True,
                     ),
                     uow=container.uow(),
                     engine=container.decision_engine,

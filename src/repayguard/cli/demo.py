@@ -87,7 +87,7 @@ def demo(
     # The history ends today at midnight and everyone is decided as of then, so the 30-day
     # windows of the features cover the last month of behaviour.
     today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    start = _months_before(today, months)
+    start = months_before(today, months)
     settings = Settings(data_dir=data_dir)
     single_run = one_shot(settings)
     console.rule("[bold]repayguard demo")
@@ -145,8 +145,9 @@ def demo(
         console.print(f"Serve it later with: [bold]repayguard serve --data-dir {data_dir}[/bold]")
 
 
-def _months_before(moment: datetime, months: int) -> datetime:
-    """The same day ``months`` calendar months earlier (the 28th at most, so it exists)."""
+def months_before(moment: datetime, months: int) -> datetime:
+    """The same day ``months`` calendar months earlier (the 28th at most, so it exists): the
+    start of a generated history that ends on ``moment`` (the demo, ``generate``)."""
     index = moment.year * 12 + moment.month - 1 - months
     return moment.replace(year=index // 12, month=index % 12 + 1, day=min(moment.day, 28))
 
