@@ -1,4 +1,4 @@
-"""The five kinds of approval: what each payload holds, how it is checked, how it is applied.
+"""The six kinds of approval: what each payload holds, how it is checked, how it is applied.
 
 Submitting turns what the maker gave into the *pinned payload* — everything approval will
 apply, plus the fingerprints of what it refers to (a draft's content hash, a model card's
@@ -17,7 +17,7 @@ from typing import Any, Final, Literal
 import polars as pl
 from sqlalchemy.orm import Session
 
-from repayguard import decisions, entitlements, policies, risk
+from repayguard import decisions, entitlements, policies, remedies, risk
 from repayguard.approvals.documents import (
     EmergencyReviewDocument,
     ModelPromoteDocument,
@@ -43,7 +43,9 @@ from repayguard.identity import OperatorRead
 from repayguard.platform.messages import Message
 from repayguard.platform.uow import UnitOfWork
 
-Kind = Literal["policy_publish", "model_promote", "override", "decision", "emergency_review"]
+Kind = Literal[
+    "policy_publish", "model_promote", "override", "decision", "emergency_review", "remedy"
+]
 EMERGENCY_REVIEWED: Final = "repayguard.emergency.reviewed"
 
 DEFAULT_LIFETIMES: Final[Mapping[str, timedelta]] = {
@@ -52,6 +54,7 @@ DEFAULT_LIFETIMES: Final[Mapping[str, timedelta]] = {
     "override": timedelta(days=3),
     "decision": timedelta(days=3),
     "emergency_review": timedelta(days=2),
+    "remedy": timedelta(days=7),
 }
 """How long a request waits for a checker before it expires, by kind."""
 
@@ -265,6 +268,37 @@ def held_decision(held: HeldDecision) -> Prepared:
     )
 
 
+def remedy_request(proposed: Mapping[str, Any]) -> Prepared:
+    """The request for a remedy above the auto-approval amount (``repayguard.remedy.proposed``):
+    the remedy, its amount and currency pinned."""
+    amount = f"{proposed['amount']} {proposed['currency']}"
+    return Prepared(
+        subject=proposed["remedy_id"],
+        category=proposed["kind"],
+        summary=f"{proposed['kind'].replace('_', ' ')} of {amount} for "
+        f"{proposed['borrower_id']} (complaint {proposed['complaint_id']})",
+        payload={
+            "remedy_id": proposed["remedy_id"],
+            "complaint_id": proposed["complaint_id"],
+            "borrower_id": proposed["borrower_id"],
+            "kind": proposed["kind"],
+            "amount_minor": proposed["amount_minor"],
+            "currency": proposed["currency"],
+            "basis": proposed["basis"],
+        },
+    )
+
+
+def _settle_remedy(row: ApprovalRequestRow, checker: OperatorRead) -> remedies.SettleRemedy:
+    return remedies.SettleRemedy(
+        row.payload["remedy_id"],
+        int(row.payload["amount_minor"]),
+        str(row.payload["currency"]),
+        row.request_id,
+        checker.username,
+    )
+
+
 def also_excluded(row: ApprovalRequestRow) -> str | None:
     """Besides the maker, who may not decide this request: the operator who took the
     emergency action under review."""
@@ -333,14 +367,20 @@ def apply(
             entitlements.ReleaseDecision(held, row.request_id, checker.username), uow=uow
         )
         return _entitlement_outcome(entitlement)
+    if row.kind == "remedy":
+        settled = remedies.approve_remedy_within(_settle_remedy(row, checker), uow=uow)
+        return {"remedy_id": settled.remedy_id, "state": settled.state}
     _reviewed(row, uow=uow, checker=checker, endorsed=True)
     return {"endorsed": True}
 
 
 def on_rejected(row: ApprovalRequestRow, *, uow: UnitOfWork, checker: OperatorRead) -> None:
-    """What a rejection records besides the request's state (an emergency review's verdict)."""
+    """What a rejection records besides the request's state (an emergency review's verdict, a
+    remedy refused)."""
     if row.kind == "emergency_review":
         _reviewed(row, uow=uow, checker=checker, endorsed=False)
+    if row.kind == "remedy":
+        remedies.refuse_remedy_within(_settle_remedy(row, checker), uow=uow)
 
 
 def _reviewed(

@@ -26,6 +26,7 @@ from repayguard.complaints.models import ACTIVE, CONTESTABLE, OPEN, ComplaintRow
 from repayguard.complaints.repository import QueueFilter
 from repayguard.complaints.statements import seal
 from repayguard.decisions import DecisionEngine, LoggedDecision
+from repayguard.remedies import RemedySetup
 from repayguard.errors import (
     ComplaintAlreadyOpen,
     ComplaintInvalid,
@@ -53,6 +54,8 @@ class ComplaintSetup:
     sla: timedelta = timedelta(days=15)
     escalate_before: timedelta = timedelta(days=3)
     reversal_days: int = 90
+    remedies: RemedySetup | None = None
+    """What a reversal owes the borrower (None: no remedies are recorded)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -122,6 +122,7 @@ ROUTES: Final[dict[tuple[str, str], str]] = {
     ("GET", "/v1/complaints"): "complaints:read",
     ("GET", "/v1/complaints/{complaint_id}"): "complaints:read",
     ("POST", "/v1/complaints/{complaint_id}/resolve"): "complaints:resolve",
+    ("GET", "/v1/complaints/{complaint_id}/remedies"): "complaints:read",
     # The web console (a session cookie stands in for the bearer token on these paths).
     ("GET", "/console"): PUBLIC,
     ("GET", "/console/login"): PUBLIC,

@@ -27,6 +27,7 @@ def borrower_notices(
             "withdrawal",
             "complaint_received",
             "complaint_resolved",
+            "remedy_apology",
         ]
         | None,
         Query(description="Only notices of this kind."),

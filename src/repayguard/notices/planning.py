@@ -38,9 +38,12 @@ class NoticeKind(StrEnum):
     WITHDRAWAL = "withdrawal"
     COMPLAINT_RECEIVED = "complaint_received"
     COMPLAINT_RESOLVED = "complaint_resolved"
+    REMEDY_APOLOGY = "remedy_apology"
 
 
-OCCASION_KINDS: Final = frozenset({NoticeKind.COMPLAINT_RECEIVED, NoticeKind.COMPLAINT_RESOLVED})
+OCCASION_KINDS: Final = frozenset(
+    {NoticeKind.COMPLAINT_RECEIVED, NoticeKind.COMPLAINT_RESOLVED, NoticeKind.REMEDY_APOLOGY}
+)
 """Kinds written for an occasion other than a change of methods (``record_notice``); the rules
 above never plan them."""
 

@@ -43,7 +43,7 @@ class NoticeRead(Schema):
     notice_id: str
     kind: str = Field(
         description="advance, explanation, restoration, withdrawal (changes of methods), "
-        "complaint_received or complaint_resolved."
+        "complaint_received, complaint_resolved or remedy_apology."
     )
     locale: str
     subject: str
