@@ -540,8 +540,19 @@ def _wire_remedies(container: Container, ledger: remedies.LedgerWebhook | None) 
         container.ledger = ledger
         bus.subscribe(
             remedies.REMEDY_APPROVED,
-            idempotent("remedies.ledger", remedies.LedgerExport(ledger=ledger), uow=container.uow),
+            idempotent(
+                "remedies.ledger",
+                remedies.LedgerExport(ledger=ledger, retry=container.retry),
+                uow=container.uow,
+            ),
             consumer="remedies.ledger",
+        )
+        container.jobs.register(
+            remedies.ExportRemedies(
+                ledger=ledger,
+                retry=container.retry,
+                every=timedelta(seconds=container.settings.remedies.export_every_seconds),
+            )
         )
 
 

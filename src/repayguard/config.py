@@ -526,6 +526,12 @@ class RemedySettings(BaseModel):
     ledger_webhook_timeout_seconds: float = Field(
         default=5.0, gt=0, le=60, description="How long one ledger webhook attempt may take."
     )
+    export_every_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="How often 'repayguard worker' retries ledger exports that failed (backoff "
+        "as notices.backoff_*).",
+    )
 
     @model_validator(mode="after")
     def _ledger_is_reachable(self) -> RemedySettings:

@@ -64,6 +64,8 @@ from repayguard.platform.uow import UnitOfWork, UnitOfWorkFactory
 RESOLVE: Final = "complaints:resolve"
 APPROVED: Final = "approved"
 REFUSED: Final = ("rejected", "withdrawn", "expired")
+_LOOK_BACK: Final = 500
+"""Decisions read back to find when a reversed restriction took effect."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,8 +306,8 @@ def _reverse(
 
 
 def _remedy(uow: UnitOfWork, row: ComplaintRow, *, now: datetime, setup: ComplaintSetup) -> None:
-    """Record what the reversed restriction owes the borrower, from when it took effect (the
-    decision's as-of time plus its notice) until now, in the caller's transaction."""
+    """Record what the reversed restriction owes the borrower, from when it took effect until
+    now, in the caller's transaction."""
     if setup.remedies is None:
         return
     decision = _decision(uow.session, row)
@@ -316,7 +318,7 @@ def _remedy(uow: UnitOfWork, row: ComplaintRow, *, now: datetime, setup: Complai
             decision_id=decision.decision_id,
             states=decision.states.as_dict(),
             offered_channels=tuple(setup.engine().policy.channels),
-            start=decision.as_of + timedelta(days=decision.notice_days),
+            start=_restricted_since(uow.session, decision),
             end=now,
             maker_id=row.reviewer_id,
             maker_name=row.reviewer_name or "unknown",
@@ -324,6 +326,20 @@ def _remedy(uow: UnitOfWork, row: ComplaintRow, *, now: datetime, setup: Complai
         uow=uow,
         setup=setup.remedies,
     )
+
+
+def _restricted_since(session: Session, decision: LoggedDecision) -> datetime:
+    """When the contested restriction took effect: the borrower is re-decided as events
+    arrive, so it is the earliest of the unbroken run of decisions up to the contested one
+    that set the same states (as-of time plus notice period)."""
+    since = decision
+    for earlier in decisions.recent_decisions(session, decision.borrower_id, limit=_LOOK_BACK):
+        if earlier.as_of > since.as_of or earlier.decision_id == since.decision_id:
+            continue
+        if earlier.states != decision.states:
+            break
+        since = earlier
+    return since.as_of + timedelta(days=since.notice_days)
 
 
 def settle_reversal(

@@ -26,7 +26,6 @@ from repayguard.complaints.models import ACTIVE, CONTESTABLE, OPEN, ComplaintRow
 from repayguard.complaints.repository import QueueFilter
 from repayguard.complaints.statements import seal
 from repayguard.decisions import DecisionEngine, LoggedDecision
-from repayguard.remedies import RemedySetup
 from repayguard.errors import (
     ComplaintAlreadyOpen,
     ComplaintInvalid,
@@ -35,6 +34,7 @@ from repayguard.errors import (
 )
 from repayguard.platform.crypto import Keyring
 from repayguard.platform.uow import UnitOfWork
+from repayguard.remedies import RemedySetup
 
 MAX_STATEMENT = 4_000
 """Characters of the borrower's own words a case keeps."""

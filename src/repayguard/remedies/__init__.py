@@ -3,7 +3,15 @@ interest, a credit-bureau correction, an apology), computed from their events, a
 second person above a configurable amount, and exported to the lender's ledger."""
 
 from repayguard.remedies.compute import Harm, Rates, harms
-from repayguard.remedies.ledger import LedgerError, LedgerExport, LedgerWebhook, ledger_entry
+from repayguard.remedies.ledger import (
+    ExportRemedies,
+    ExportReport,
+    LedgerError,
+    LedgerExport,
+    LedgerWebhook,
+    export_due,
+    ledger_entry,
+)
 from repayguard.remedies.messages import (
     REMEDY_APPROVED,
     REMEDY_EXPORTED,
@@ -32,6 +40,8 @@ __all__ = [
     "REMEDY_PROPOSED",
     "REMEDY_REJECTED",
     "STATES",
+    "ExportRemedies",
+    "ExportReport",
     "Harm",
     "LedgerError",
     "LedgerExport",
@@ -44,6 +54,7 @@ __all__ = [
     "SettleRemedy",
     "amount_text",
     "approve_remedy_within",
+    "export_due",
     "harms",
     "ledger_entry",
     "link_approval",

@@ -116,12 +116,14 @@ def _fee_refund(
     fee = Decimal(str(rates.failed_debit_fee))
     rate = Decimal(str(rates.failed_debit_penalty_rate))
     attempts = [
-        {"event_id": e["event_id"], "occurred_at": e["occurred_at"].isoformat(), "amount": e["amount"]}
+        {
+            "event_id": e["event_id"],
+            "occurred_at": e["occurred_at"].isoformat(),
+            "amount": e["amount"],
+        }
         for e in failed.iter_rows(named=True)
     ]
-    total = sum(
-        (fee + rate * Decimal(str(a["amount"] or 0.0)) for a in attempts), start=Decimal(0)
-    )
+    total = sum((fee + rate * Decimal(str(a["amount"] or 0.0)) for a in attempts), start=Decimal(0))
     return Harm(
         FEE_REFUND,
         _minor(total),

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import JSON, CheckConstraint, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from repayguard.platform.db import Base, UtcDateTime
@@ -33,8 +33,10 @@ class RemedyRow(Base):
     ``amount_minor`` is in the currency's minor unit (fen, cents), so amounts add up exactly;
     ``basis`` is how it was computed (the events counted, the rates used). A remedy above the
     auto-approval amount waits for the approval request ``approval_id``; ``maker_id`` is the
-    operator who resolved the case (never its checker). ``exported_at``: when the lender's
-    ledger acknowledged it. One remedy of each kind per case.
+    operator who resolved the case (never its checker). An approved remedy other than the
+    apology (a notice) is due for the lender's ledger at ``next_export_at``; ``exported_at``:
+    when the ledger acknowledged it; failed attempts are counted, with the last error. One
+    remedy of each kind per case.
     """
 
     __tablename__ = "remedies"
@@ -44,6 +46,7 @@ class RemedyRow(Base):
         CheckConstraint("amount_minor >= 0", name="amount_not_negative"),
         UniqueConstraint("complaint_id", "kind", name="uq_remedies_complaint_kind"),
         Index("ix_remedies_borrower_id", "borrower_id"),
+        Index("ix_remedies_next_export_at", "next_export_at"),
     )
 
     remedy_id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -61,4 +64,7 @@ class RemedyRow(Base):
     decided_by: Mapped[str | None] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    next_export_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     exported_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    export_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    export_error: Mapped[str | None] = mapped_column(Text)

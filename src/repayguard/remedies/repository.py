@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -24,6 +26,18 @@ def get(session: Session, remedy_id: str, *, for_update: bool = False) -> Remedy
     if for_update:
         query = query.with_for_update()
     return session.scalars(query).first()
+
+
+def due_for_export(session: Session, now: datetime, *, limit: int) -> list[str]:
+    """Ids of approved remedies the ledger has not acknowledged, due by ``now``, oldest first."""
+    return list(
+        session.scalars(
+            select(RemedyRow.remedy_id)
+            .where(RemedyRow.exported_at.is_(None), RemedyRow.next_export_at <= now)
+            .order_by(RemedyRow.next_export_at, RemedyRow.remedy_id)
+            .limit(limit)
+        )
+    )
 
 
 def add(session: Session, rows: list[RemedyRow]) -> None:

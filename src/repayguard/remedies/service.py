@@ -49,7 +49,7 @@ class RemedySetup:
     """What remedies needs, built once by bootstrap from ``remedies.*`` settings."""
 
     notices: notices.NoticeSetup
-    rates: Rates = Rates()
+    rates: Rates = field(default_factory=Rates)
     currency: str = "CNY"
     auto_approve_up_to_minor: int = 10_000
 
@@ -89,6 +89,8 @@ class RemedyInfo:
     created_at: datetime
     decided_at: datetime | None
     exported_at: datetime | None
+    export_attempts: int
+    export_error: str | None
 
     @property
     def amount(self) -> str:
@@ -111,6 +113,8 @@ def info(row: RemedyRow) -> RemedyInfo:
         created_at=row.created_at,
         decided_at=row.decided_at,
         exported_at=row.exported_at,
+        export_attempts=row.export_attempts,
+        export_error=row.export_error,
     )
 
 
@@ -201,6 +205,8 @@ def _row(
         decided_by=AUTO if automatic else None,
         created_at=now,
         decided_at=now if automatic else None,
+        next_export_at=now if automatic and kind != APOLOGY else None,
+        export_attempts=0,
     )
 
 
@@ -246,6 +252,7 @@ def approve_remedy_within(cmd: SettleRemedy, *, uow: UnitOfWork) -> RemedyInfo:
     row.approval_id = cmd.approval_id
     row.decided_by = cmd.by[:120]
     row.decided_at = uow.clock.now()
+    row.next_export_at = row.decided_at
     uow.emit(message(REMEDY_APPROVED, row))
     return info(row)
 

@@ -62,7 +62,12 @@ def upgrade() -> None:
         sa.Column("decided_by", sa.String(length=120), nullable=True),
         sa.Column("created_at", repayguard.platform.db.UtcDateTime(timezone=True), nullable=False),
         sa.Column("decided_at", repayguard.platform.db.UtcDateTime(timezone=True), nullable=True),
+        sa.Column(
+            "next_export_at", repayguard.platform.db.UtcDateTime(timezone=True), nullable=True
+        ),
         sa.Column("exported_at", repayguard.platform.db.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("export_attempts", sa.Integer(), nullable=False),
+        sa.Column("export_error", sa.Text(), nullable=True),
         sa.CheckConstraint(
             "kind IN ('fee_refund', 'early_repayment_refund', 'bureau_correction', 'apology')",
             name=op.f("ck_remedies_known_kind"),
@@ -76,11 +81,13 @@ def upgrade() -> None:
         sa.UniqueConstraint("complaint_id", "kind", name="uq_remedies_complaint_kind"),
     )
     op.create_index("ix_remedies_borrower_id", "remedies", ["borrower_id"], unique=False)
+    op.create_index("ix_remedies_next_export_at", "remedies", ["next_export_at"], unique=False)
     _approval_kinds(_NEW_KINDS)
 
 
 def downgrade() -> None:
     _approval_kinds(_OLD_KINDS)
+    op.drop_index("ix_remedies_next_export_at", table_name="remedies")
     op.drop_index("ix_remedies_borrower_id", table_name="remedies")
     op.drop_table("remedies")
 
