@@ -99,9 +99,7 @@ def test_a_reversal_is_an_override_the_agent_asks_for_and_a_second_person_approv
         "We are sorry: how we are putting things right",  # the remedies' apology
     ]
     told = inbox(container, "B1")
-    assert {"restoration", "complaint_resolved", "remedy_apology"} <= {
-        n.kind for n in told[-3:]
-    }, (
+    assert {"restoration", "complaint_resolved", "remedy_apology"} <= {n.kind for n in told[-3:]}, (
         "in the approval's transaction: the change of methods, as for any change, the case's "
         "outcome and the remedies' apology all reach the inbox"
     )
