@@ -10,6 +10,7 @@ from typing import Any, Final
 
 from repayguard import decisions, remedies
 from repayguard.approvals import kinds, repository, rules, service
+from repayguard.approvals.kinds import Prepared
 from repayguard.approvals.models import REJECTED
 from repayguard.entitlements import HeldDecision
 from repayguard.platform.messages import Message
@@ -131,6 +132,27 @@ def _emit(uow: UnitOfWork, message: Message | None) -> None:
         uow.emit(message)
 
 
+def remedy_request(proposed: Mapping[str, Any]) -> Prepared:
+    """The request for a remedy above the auto-approval amount (``repayguard.remedy.proposed``):
+    the remedy, its amount and currency pinned."""
+    amount = f"{proposed['amount']} {proposed['currency']}"
+    return Prepared(
+        subject=proposed["remedy_id"],
+        category=proposed["kind"],
+        summary=f"{proposed['kind'].replace('_', ' ')} of {amount} for "
+        f"{proposed['borrower_id']} (complaint {proposed['complaint_id']})",
+        payload={
+            "remedy_id": proposed["remedy_id"],
+            "complaint_id": proposed["complaint_id"],
+            "borrower_id": proposed["borrower_id"],
+            "kind": proposed["kind"],
+            "amount_minor": proposed["amount_minor"],
+            "currency": proposed["currency"],
+            "basis": proposed["basis"],
+        },
+    )
+
+
 class ProposedRemedies:
     """Handles ``repayguard.remedy.proposed`` (wrap it with ``platform.consumers.idempotent``):
     a ``remedy`` request per remedy waiting for approval, made on behalf of the operator who
@@ -147,7 +169,7 @@ class ProposedRemedies:
                 return  # already asked (a redelivery after the marker was lost)
             row = service.system_request(
                 session,
-                kinds.remedy_request(proposed),
+                remedy_request(proposed),
                 kind="remedy",
                 now=uow.clock.now(),
                 lifetime=self._lifetime,

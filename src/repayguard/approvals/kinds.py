@@ -26,6 +26,7 @@ from repayguard.approvals.documents import (
     parse,
 )
 from repayguard.approvals.models import ApprovalRequestRow
+from repayguard.approvals.remedy_requests import settle_remedy
 from repayguard.core import guardrails
 from repayguard.core.policy import CompiledPolicy, Profiles
 from repayguard.core.policy.outcome import restricts
@@ -268,37 +269,6 @@ def held_decision(held: HeldDecision) -> Prepared:
     )
 
 
-def remedy_request(proposed: Mapping[str, Any]) -> Prepared:
-    """The request for a remedy above the auto-approval amount (``repayguard.remedy.proposed``):
-    the remedy, its amount and currency pinned."""
-    amount = f"{proposed['amount']} {proposed['currency']}"
-    return Prepared(
-        subject=proposed["remedy_id"],
-        category=proposed["kind"],
-        summary=f"{proposed['kind'].replace('_', ' ')} of {amount} for "
-        f"{proposed['borrower_id']} (complaint {proposed['complaint_id']})",
-        payload={
-            "remedy_id": proposed["remedy_id"],
-            "complaint_id": proposed["complaint_id"],
-            "borrower_id": proposed["borrower_id"],
-            "kind": proposed["kind"],
-            "amount_minor": proposed["amount_minor"],
-            "currency": proposed["currency"],
-            "basis": proposed["basis"],
-        },
-    )
-
-
-def _settle_remedy(row: ApprovalRequestRow, checker: OperatorRead) -> remedies.SettleRemedy:
-    return remedies.SettleRemedy(
-        row.payload["remedy_id"],
-        int(row.payload["amount_minor"]),
-        str(row.payload["currency"]),
-        row.request_id,
-        checker.username,
-    )
-
-
 def also_excluded(row: ApprovalRequestRow) -> str | None:
     """Besides the maker, who may not decide this request: the operator who took the
     emergency action under review."""
@@ -368,7 +338,7 @@ def apply(
         )
         return _entitlement_outcome(entitlement)
     if row.kind == "remedy":
-        settled = remedies.approve_remedy_within(_settle_remedy(row, checker), uow=uow)
+        settled = remedies.approve_remedy_within(settle_remedy(row, checker), uow=uow)
         return {"remedy_id": settled.remedy_id, "state": settled.state}
     _reviewed(row, uow=uow, checker=checker, endorsed=True)
     return {"endorsed": True}
@@ -380,7 +350,7 @@ def on_rejected(row: ApprovalRequestRow, *, uow: UnitOfWork, checker: OperatorRe
     if row.kind == "emergency_review":
         _reviewed(row, uow=uow, checker=checker, endorsed=False)
     if row.kind == "remedy":
-        remedies.refuse_remedy_within(_settle_remedy(row, checker), uow=uow)
+        remedies.refuse_remedy_within(settle_remedy(row, checker), uow=uow)
 
 
 def _reviewed(

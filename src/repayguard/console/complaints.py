@@ -23,7 +23,6 @@ from repayguard.errors import ConfigurationInvalid, InvalidInput
 from repayguard.identity import acting_operator, permissions_of
 from repayguard.platform.dto import SQL_BIGINT_MAX
 
-
 REMEDY_LABELS: Final = {
     "fee_refund": "Refund of failed-debit fees and penalties",
     "early_repayment_refund": "Refund of interest (early repayment was blocked)",
