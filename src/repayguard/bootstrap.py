@@ -23,6 +23,7 @@ from repayguard import (
     keys,
     notices,
     policies,
+    remedies,
     resources,
     risk,
 )
@@ -35,6 +36,7 @@ from repayguard.approvals import (
     ApprovalContext,
     ExpireOverdueRequests,
     HeldDecisions,
+    ProposedRemedies,
     SupersededHeldDecisions,
     withdraw_outdated_publications,
 )
@@ -97,8 +99,11 @@ class Container:
     notice_setup: notices.NoticeSetup | None = None
     complaints: ComplaintSetup | None = None
     hardship: HardshipSetup | None = None
+    remedy_setup: remedies.RemedySetup | None = None
     channels: dict[str, notices.Channel] = field(default_factory=dict)
     """The enabled external notice channels by name (the inbox is always on)."""
+    ledger: remedies.LedgerWebhook | None = None
+    """Where approved remedies are exported (None: ``remedies.ledger_webhook_url`` unset)."""
     retry: notices.RetryPolicy = field(default_factory=notices.RetryPolicy)
     jobs: JobRegistry = field(default_factory=JobRegistry)
     """What 'repayguard worker' runs; a feature registers its timed jobs here."""
@@ -138,6 +143,8 @@ class Container:
             close = getattr(channel, "close", None)
             if callable(close):
                 close()
+        if self.ledger is not None:
+            self.ledger.close()
         self.engine.dispose()
 
     def __enter__(self) -> Container:
@@ -157,6 +164,7 @@ def bootstrap(
     production_model: bool = True,
     channels: Mapping[str, notices.Channel] | None = None,
     consume: bool = False,
+    ledger: remedies.LedgerWebhook | None = None,
 ) -> Container:
     """Build the container.
 
@@ -167,7 +175,8 @@ def bootstrap(
     ``decisions.model_path`` names a file) and switches to a newly promoted one; commands that
     manage models turn it off, so a damaged production artefact never locks them out.
     ``channels`` offers notice channel adapters by name (used when ``notices.channels``
-    enables them), besides the webhook and installed adapters.
+    enables them), besides the webhook and installed adapters. ``ledger`` replaces the ledger
+    webhook ``remedies.ledger_webhook_url`` would build.
 
     The bus is ``bus``, else the one ``bus.url`` names (NATS JetStream), else the in-process
     bus. It is opened before any state is loaded and started after all wiring (the catch-up
@@ -268,6 +277,7 @@ def bootstrap(
         ExpireOverdueRequests(every=timedelta(seconds=settings.approvals.expire_every_seconds))
     )
     try:
+        _wire_remedies(container, ledger)
         _wire_complaints(container)
         _wire_hardship(container)
     except BaseException:
@@ -500,6 +510,62 @@ def _close_channels(channels: Iterable[notices.Channel]) -> None:
             close()
 
 
+def _wire_remedies(container: Container, ledger: remedies.LedgerWebhook | None) -> None:
+    """Remedies of reversed restrictions: how they are computed, the approval requests of
+    those above the auto-approval amount, and approved ones exported to the lender's ledger
+    (when a ledger webhook is configured or given)."""
+    config = container.settings.remedies
+    assert container.notice_setup is not None  # notices are wired before remedies
+    assert container.approvals is not None
+    container.remedy_setup = remedies.RemedySetup(
+        notices=container.notice_setup,
+        rates=remedies.Rates(
+            failed_debit_fee=config.failed_debit_fee,
+            failed_debit_penalty_rate=config.failed_debit_penalty_rate,
+            early_repayment_interest_rate=config.early_repayment_interest_rate,
+            late_mark_dpd=config.late_mark_dpd,
+        ),
+        currency=config.currency,
+        auto_approve_up_to_minor=round(config.auto_approve_up_to * 100),
+    )
+    bus = container.bus
+    bus.subscribe(
+        remedies.REMEDY_PROPOSED,
+        idempotent(
+            "approvals.proposed_remedies",
+            ProposedRemedies(lifetime=container.approvals.lifetimes["remedy"]),
+            uow=container.uow,
+        ),
+        consumer="approvals.proposed_remedies",
+    )
+    if ledger is None and config.ledger_webhook_url is not None:
+        assert config.ledger_webhook_secret is not None  # the settings refuse one without
+        ledger = remedies.LedgerWebhook(
+            url=config.ledger_webhook_url,
+            secret=config.ledger_webhook_secret.get_secret_value().encode(),
+            timeout_seconds=config.ledger_webhook_timeout_seconds,
+            clock=container.clock,
+        )
+    if ledger is not None:
+        container.ledger = ledger
+        bus.subscribe(
+            remedies.REMEDY_APPROVED,
+            idempotent(
+                "remedies.ledger",
+                remedies.LedgerExport(ledger=ledger, retry=container.retry),
+                uow=container.uow,
+            ),
+            consumer="remedies.ledger",
+        )
+        container.jobs.register(
+            remedies.ExportRemedies(
+                ledger=ledger,
+                retry=container.retry,
+                every=timedelta(seconds=container.settings.remedies.export_every_seconds),
+            )
+        )
+
+
 def _wire_complaints(container: Container) -> None:
     """Complaints and appeals: the setup the use-cases share, the borrower re-decided when a
     case opens or closes, reversals followed through their approval, SLA escalation on the
@@ -517,6 +583,7 @@ def _wire_complaints(container: Container) -> None:
         sla=timedelta(days=config.sla_days),
         escalate_before=timedelta(days=config.escalate_before_days),
         reversal_days=config.reversal_days,
+        remedies=container.remedy_setup,
     )
     container.complaints = setup
     bus = container.bus

@@ -249,6 +249,9 @@ class ApprovalSettings(BaseModel):
     emergency_review_hours: int = Field(
         default=48, ge=1, le=720, description="The after-the-fact review of an emergency action."
     )
+    remedy_hours: int = Field(
+        default=168, ge=1, le=720, description="A remedy above remedies.auto_approve_up_to."
+    )
     expire_every_seconds: int = Field(
         default=300, ge=1, description="How often 'repayguard worker' expires overdue requests."
     )
@@ -495,6 +498,86 @@ class HardshipSettings(BaseModel):
         return self
 
 
+class RemedySettings(BaseModel):
+    """Remedies when a restriction is reversed: how each is computed from the borrower's
+    events, which need a second person's approval, and where approved ones are exported
+    (docs/remedies.md)."""
+
+    currency: str = Field(
+        default="CNY", pattern=r"^[A-Z]{3}$", description="ISO 4217 code of every remedy amount."
+    )
+    auto_approve_up_to: float = Field(
+        default=100.0,
+        ge=0,
+        allow_inf_nan=False,
+        description="A remedy of at most this amount is approved at once; above it a second "
+        "person approves it (approvals kind 'remedy').",
+    )
+    failed_debit_fee: float = Field(
+        default=0.0,
+        ge=0,
+        allow_inf_nan=False,
+        description="The lender's fee for one failed auto-debit (events carry none); refunded "
+        "per failed attempt during a reversed restriction. 0: no fee is charged.",
+    )
+    failed_debit_penalty_rate: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        allow_inf_nan=False,
+        description="Penalty charged on a failed auto-debit, as a fraction of the attempted "
+        "amount; refunded like the fee.",
+    )
+    early_repayment_interest_rate: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        allow_inf_nan=False,
+        description="Yearly interest rate refunded on instalments the borrower could not "
+        "repay early while early repayment was restricted. 0: nothing is refunded.",
+    )
+    late_mark_dpd: int = Field(
+        default=30,
+        ge=1,
+        le=365,
+        description="Days past due at which the credit bureau records a late mark; a mark "
+        "made during a reversed restriction gets a correction request.",
+    )
+    ledger_webhook_url: str | None = Field(
+        default=None,
+        description="Where approved remedies are POSTed for the lender's ledger (http or "
+        "https); unset: they wait in the remedies table, not exported.",
+    )
+    ledger_webhook_secret: SecretStr | None = Field(
+        default=None, description="Shared secret signing the ledger webhook (HMAC-SHA256)."
+    )
+    ledger_webhook_timeout_seconds: float = Field(
+        default=5.0, gt=0, le=60, description="How long one ledger webhook attempt may take."
+    )
+    export_every_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="How often 'repayguard worker' retries ledger exports that failed (backoff "
+        "as notices.backoff_*).",
+    )
+
+    @model_validator(mode="after")
+    def _ledger_is_reachable(self) -> RemedySettings:
+        if self.ledger_webhook_url is None:
+            return self
+        if not self.ledger_webhook_url.startswith(("http://", "https://")):
+            raise ValueError("REPAYGUARD_REMEDIES__LEDGER_WEBHOOK_URL must be http or https")
+        if (
+            self.ledger_webhook_secret is None
+            or len(self.ledger_webhook_secret.get_secret_value()) < 16
+        ):
+            raise ValueError(
+                "the ledger webhook needs REPAYGUARD_REMEDIES__LEDGER_WEBHOOK_SECRET "
+                "(16+ characters) to sign what it sends"
+            )
+        return self
+
+
 class SchedulerSettings(BaseModel):
     """The worker running timed transitions ('repayguard worker')."""
 
@@ -560,6 +643,7 @@ class Settings(BaseSettings):
     approvals: ApprovalSettings = Field(default_factory=ApprovalSettings)
     complaints: ComplaintSettings = Field(default_factory=ComplaintSettings)
     hardship: HardshipSettings = Field(default_factory=HardshipSettings)
+    remedies: RemedySettings = Field(default_factory=RemedySettings)
 
     @model_validator(mode="after")
     def _no_development_secrets_in_production(self) -> Settings:

@@ -210,6 +210,9 @@ def test_reversing_asks_a_second_person_and_links_the_approval_request(
     closed = cara.get(CASE_URL.format(case.complaint_id))
 
     assert '<span class="badge reversed">reversed</span>' in closed.text
+    remedies = closed.text[closed.text.index('id="remedies"') :]
+    assert "Apology notice" in remedies, "the case lists the reversal's remedies"
+    assert '<span class="badge delivered">sent</span>' in remedies
 
 
 def test_a_reversal_with_an_impossible_state_is_refused_with_a_page(console: Console) -> None:

@@ -1,4 +1,4 @@
-"""The five kinds of approval: what each payload holds, how it is checked, how it is applied.
+"""The six kinds of approval: what each payload holds, how it is checked, how it is applied.
 
 Submitting turns what the maker gave into the *pinned payload* — everything approval will
 apply, plus the fingerprints of what it refers to (a draft's content hash, a model card's
@@ -17,7 +17,7 @@ from typing import Any, Final, Literal
 import polars as pl
 from sqlalchemy.orm import Session
 
-from repayguard import decisions, entitlements, policies, risk
+from repayguard import decisions, entitlements, policies, remedies, risk
 from repayguard.approvals.documents import (
     EmergencyReviewDocument,
     ModelPromoteDocument,
@@ -26,6 +26,7 @@ from repayguard.approvals.documents import (
     parse,
 )
 from repayguard.approvals.models import ApprovalRequestRow
+from repayguard.approvals.remedy_requests import settle_remedy
 from repayguard.core import guardrails
 from repayguard.core.policy import CompiledPolicy, Profiles
 from repayguard.core.policy.outcome import restricts
@@ -43,7 +44,9 @@ from repayguard.identity import OperatorRead
 from repayguard.platform.messages import Message
 from repayguard.platform.uow import UnitOfWork
 
-Kind = Literal["policy_publish", "model_promote", "override", "decision", "emergency_review"]
+Kind = Literal[
+    "policy_publish", "model_promote", "override", "decision", "emergency_review", "remedy"
+]
 EMERGENCY_REVIEWED: Final = "repayguard.emergency.reviewed"
 
 DEFAULT_LIFETIMES: Final[Mapping[str, timedelta]] = {
@@ -52,6 +55,7 @@ DEFAULT_LIFETIMES: Final[Mapping[str, timedelta]] = {
     "override": timedelta(days=3),
     "decision": timedelta(days=3),
     "emergency_review": timedelta(days=2),
+    "remedy": timedelta(days=7),
 }
 """How long a request waits for a checker before it expires, by kind."""
 
@@ -333,14 +337,20 @@ def apply(
             entitlements.ReleaseDecision(held, row.request_id, checker.username), uow=uow
         )
         return _entitlement_outcome(entitlement)
+    if row.kind == "remedy":
+        settled = remedies.approve_remedy_within(settle_remedy(row, checker), uow=uow)
+        return {"remedy_id": settled.remedy_id, "state": settled.state}
     _reviewed(row, uow=uow, checker=checker, endorsed=True)
     return {"endorsed": True}
 
 
 def on_rejected(row: ApprovalRequestRow, *, uow: UnitOfWork, checker: OperatorRead) -> None:
-    """What a rejection records besides the request's state (an emergency review's verdict)."""
+    """What a rejection records besides the request's state (an emergency review's verdict, a
+    remedy refused)."""
     if row.kind == "emergency_review":
         _reviewed(row, uow=uow, checker=checker, endorsed=False)
+    if row.kind == "remedy":
+        remedies.refuse_remedy_within(settle_remedy(row, checker), uow=uow)
 
 
 def _reviewed(

@@ -348,16 +348,20 @@ def system_request(
     kind: str,
     now: datetime,
     lifetime: timedelta,
+    maker_id: str | None = None,
+    maker_name: str = SYSTEM_MAKER,
+    reason: str = "the policy row requires approval",
 ) -> ApprovalRequestRow:
-    """A request repayguard makes itself (held decisions): no operator is its maker, so any
-    approver may decide it. The caller emits and commits."""
+    """A request repayguard makes itself: a held decision (no operator is its maker, so any
+    approver may decide it) or a remedy (made on behalf of ``maker_id``, the operator whose
+    action it follows, who then may not decide it). The caller emits and commits."""
     return _insert(
         session,
         kind,
         prepared,
-        maker_id=None,
-        maker_name=SYSTEM_MAKER,
-        reason="the policy row requires approval",
+        maker_id=maker_id,
+        maker_name=maker_name,
+        reason=reason,
         now=now,
         lifetime=lifetime,
     )

@@ -189,11 +189,13 @@ def show(
 ) -> None:
     """One case: the statement (the reading is audited), the contested decision's lineage and
     explanation, the borrower's methods now, the notices the borrower was sent and their
-    delivery."""
+    delivery, and the remedies of a reversal."""
     from contextlib import ExitStack
 
     from repayguard.cli.output import console
+    from repayguard.cli.remedies import remedies_json, remedies_table
     from repayguard.complaints import GetComplaint, get_complaint
+    from repayguard.remedies import ListRemedies, list_remedies
 
     with ExitStack() as stack:
         container = stack.enter_context(wired(data_dir))
@@ -203,6 +205,7 @@ def show(
         case = get_complaint(
             GetComplaint(complaint_id), uow=container.uow(), setup=container.complaints
         )
+        remedied = list_remedies(ListRemedies(complaint_id), uow=container.uow())
     if json_out:
         lineage = case.lineage
         typer.echo(
@@ -210,6 +213,7 @@ def show(
                 {
                     "complaint": case_json(case.complaint),
                     "decision": _plain(asdict(lineage)) if lineage is not None else None,
+                    "remedies": remedies_json(remedied),
                 },
                 ensure_ascii=False,
                 default=str,
@@ -217,6 +221,8 @@ def show(
         )
         return
     console.print(_case_table(case, locale))
+    if remedied:
+        console.print(remedies_table(remedied))
 
 
 @complaints_app.command("resolve")

@@ -132,6 +132,7 @@ ROUTES: Final[dict[tuple[str, str], str]] = {
     ("GET", "/v1/hardship"): "hardship:read",
     ("GET", "/v1/hardship/{case_id}"): "hardship:read",
     ("POST", "/v1/hardship/{case_id}/close"): "hardship:review",
+    ("GET", "/v1/complaints/{complaint_id}/remedies"): "complaints:read",
     # The web console (a session cookie stands in for the bearer token on these paths).
     ("GET", "/console"): PUBLIC,
     ("GET", "/console/login"): PUBLIC,

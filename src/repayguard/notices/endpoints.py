@@ -29,6 +29,7 @@ def borrower_notices(
             "complaint_resolved",
             "hardship_opened",
             "hardship_closed",
+            "remedy_apology",
         ]
         | None,
         Query(description="Only notices of this kind."),

@@ -43,6 +43,7 @@ class NoticeKind(StrEnum):
     COMPLAINT_RESOLVED = "complaint_resolved"
     HARDSHIP_OPENED = "hardship_opened"
     HARDSHIP_CLOSED = "hardship_closed"
+    REMEDY_APOLOGY = "remedy_apology"
 
 
 OCCASION_KINDS: Final = frozenset(
@@ -51,6 +52,7 @@ OCCASION_KINDS: Final = frozenset(
         NoticeKind.COMPLAINT_RESOLVED,
         NoticeKind.HARDSHIP_OPENED,
         NoticeKind.HARDSHIP_CLOSED,
+        NoticeKind.REMEDY_APOLOGY,
     }
 )
 """Kinds written for an occasion other than a change of methods (``record_notice``); the rules
