@@ -198,7 +198,7 @@ def test_submit_publish_list_show_and_refer_to_versions(
     shipped = invoke("submit", str(cn_file), "--by", "ann", *db)
     assert shipped.exit_code == 0, shipped.output  # the shipped file is a draft source
     doc = yaml.safe_load(CN)
-    doc["rows"][2]["then"]["manual"] = "forced"
+    doc["rows"][2]["then"]["manual"] = "allowed"
     changed = write_doc(tmp_path, "changed.yaml", doc)
     submitted = invoke("submit", str(changed), "--by", "ann", *db)
     assert submitted.exit_code == 0, submitted.output
