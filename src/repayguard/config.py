@@ -231,6 +231,17 @@ class DecisionSettings(BaseModel):
     )
 
 
+class EntitlementSettings(BaseModel):
+    """What the authorize API answers beyond the borrowers' entitlements."""
+
+    unknown_borrower: Literal["allow_defaults", "deny"] = Field(
+        default="allow_defaults",
+        description="A borrower never decided: 'allow_defaults' answers with the policy in "
+        "force's default row (reason NOT_YET_ASSESSED); 'deny' refuses every method "
+        "(same reason) until the borrower's first decision.",
+    )
+
+
 class ApprovalSettings(BaseModel):
     """Maker-checker: how long each kind of request waits for a checker before it expires."""
 
@@ -526,6 +537,7 @@ class Settings(BaseSettings):
     bus: BusSettings = Field(default_factory=BusSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     decisions: DecisionSettings = Field(default_factory=DecisionSettings)
+    entitlements: EntitlementSettings = Field(default_factory=EntitlementSettings)
     audit: AuditSettings = Field(default_factory=AuditSettings)
     notices: NoticeSettings = Field(default_factory=NoticeSettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
