@@ -245,10 +245,10 @@ def bootstrap(
         for name in ("repayguard.token.revoked", "repayguard.operator.disabled"):
             bus.follow(name, container.tokens.on_revoked)
     if serve_view:
-        engine = container.decision_engine
+        in_force = container.decision_engine
         view = EntitlementView(
-            defaults=engine.defaults,
-            channels=engine.policy.channels,
+            defaults=in_force.defaults,
+            channels=in_force.policy.channels,
             unknown_borrower=settings.entitlements.unknown_borrower,
         )
         with session_factory() as session:

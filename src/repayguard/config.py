@@ -15,6 +15,7 @@ from typing import ClassVar, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import phonenumbers
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -313,8 +314,9 @@ class NoticeSettings(BaseModel):
     sms_default_country_code: str | None = Field(
         default=None,
         pattern=r"^[1-9][0-9]{0,2}$",
-        description="Country calling code for numbers on file without '+' (86: 139… becomes "
-        "+86139…); without it such numbers are not sent.",
+        description="Country calling code for numbers on file without '+', read by that "
+        "country's rules (86: 139… becomes +86139…; 39: 06… becomes +3906…); without it such "
+        "numbers are not sent.",
     )
     sms_max_chars: int = Field(
         default=500,
@@ -373,6 +375,12 @@ class NoticeSettings(BaseModel):
                     "the webhook channel needs REPAYGUARD_NOTICES__WEBHOOK_SECRET "
                     "(16+ characters, shared with the receiver)"
                 )
+        code = self.sms_default_country_code
+        if code is not None and phonenumbers.region_code_for_country_code(int(code)) == "ZZ":
+            raise ValueError(
+                f"REPAYGUARD_NOTICES__SMS_DEFAULT_COUNTRY_CODE={code} is no country's calling "
+                "code (86 for China, 44 for the UK, 39 for Italy, 1 for the US and Canada)"
+            )
         if self._wants_built_in("sms", configured=self.sms_configured):
             self._check_sms()
         if self._wants_built_in("email", configured=self.email_configured):

@@ -57,10 +57,11 @@ def _row_entitlements(policy: Policy) -> list[Entitlement]:
     out = []
     for row in policy.rows:
         methods = policy.methods(row)
-        assert methods.auto_debit and methods.early_repayment and methods.manual
-        states = MethodStates(
-            methods.auto_debit, methods.early_repayment, methods.manual, methods.manual_channels
-        )
+        auto_debit, early, manual = methods.auto_debit, methods.early_repayment, methods.manual
+        assert auto_debit is not None
+        assert early is not None
+        assert manual is not None
+        states = MethodStates(auto_debit, early, manual, methods.manual_channels)
         out.append(
             Entitlement(
                 borrower_id=f"B-{row.id}",
@@ -130,9 +131,11 @@ def test_an_unknown_borrower_gets_the_default_terms_unless_the_lender_chose_deny
     for choice in ("allow_defaults", "deny"):
         settings = make_settings(f"sqlite:///{tmp_path / choice}.db", tmp_path / choice)
         settings = settings.model_copy(
-            update={"entitlements": settings.entitlements.model_copy(
-                update={"unknown_borrower": choice}
-            )}
+            update={
+                "entitlements": settings.entitlements.model_copy(
+                    update={"unknown_borrower": choice}
+                )
+            }
         )
         with bootstrap(
             settings, clock=FixedClock(NOW), bus=RecordingBus(), migrate=True, serve_view=True

@@ -88,7 +88,7 @@ def test_an_agent_lists_shows_upholds_and_reverses_complaints(tmp_path: Path) ->
         "--outcome", "uphold", "--comment", "x",
     )  # fmt: skip
     assert not_agent.exit_code == 2
-    assert "a approver may not resolve complaints" in said(not_agent)
+    assert "an approver may not resolve complaints" in said(not_agent)
     reversed_ = run(
         folder, "complaints", "resolve", by_borrower["B2"], "--as", "cara",
         "--outcome", "reverse", "--comment", "card replaced", "--days", "30",

@@ -81,7 +81,7 @@ def test_maker_cannot_approve_own_policy_and_a_checker_publishes_exactly_the_dra
     assert listed.total == 0, "nothing is published before a second person approves"
     with pytest.raises(MakerCannotApprove):
         approve(container, team["amy"], asked.request_id)
-    with pytest.raises(ApprovalCheckerNotAllowed):
+    with pytest.raises(ApprovalCheckerNotAllowed, match=r"^an analyst may not approve or reject"):
         approve(container, team["ann"], asked.request_id)
 
     done = approve(container, team["pat"], asked.request_id)
@@ -121,6 +121,8 @@ def test_checkers_and_readers_never_initiate_and_makers_only_their_kinds(
     for who, kind, payload in refused:
         with pytest.raises(ApprovalInitiatorNotAllowed):
             ask(container, team[who], kind, payload)
+    with pytest.raises(ApprovalInitiatorNotAllowed, match=r"^an auditor may not ask"):
+        ask(container, team["aud"], "policy_publish", {"draft_id": draft_id})
     assert (
         approvals.list_requests(approvals.QueueFilter(state=None), uow=container.uow()).total == 0
     )

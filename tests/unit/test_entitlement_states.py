@@ -145,6 +145,8 @@ def test_a_channel_the_policy_does_not_declare_is_an_error_unless_the_borrower_h
     # A channel a previous version declared is still on this borrower's list: it is in force.
     kept = states(manual_channels=["sepa_transfer"])
     view.load([Entitlement("B1", kept, None, NOW, None, None, (), "D1", "old", 1, None)])
-    assert view.authorize(AuthorizeRequest("B1", "manual", channel="sepa_transfer"), now=NOW).allowed
+    assert view.authorize(
+        AuthorizeRequest("B1", "manual", channel="sepa_transfer"), now=NOW
+    ).allowed
     view.use_defaults(kept, channels=["sepa_transfer"])
     assert view.channels == {"sepa_transfer"}

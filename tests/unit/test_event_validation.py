@@ -58,7 +58,9 @@ def test_a_payment_through_any_channel_a_policy_can_declare_is_accepted() -> Non
     the US one): a payment's channel is any name a policy could declare, no longer than the
     stored column."""
     names = ("sepa_transfer", "ach_transfer", "money_order", "app_balance")
-    batch = validate_records([BASE | {"event_id": f"e{i}", "channel": c} for i, c in enumerate(names)])
+    batch = validate_records(
+        [BASE | {"event_id": f"e{i}", "channel": c} for i, c in enumerate(names)]
+    )
     assert batch.rejections == []
     assert [row["channel"] for row in batch.rows] == list(names)
     refused = validate_records([BASE | {"channel": "Bank Card"}, BASE | {"channel": "x" * 17}])
