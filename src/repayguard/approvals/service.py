@@ -228,7 +228,7 @@ def _decidable(
             f"{with_article(checker.role)} may not approve or reject requests"
         )
     row = _pending(session, cmd.request_id, now)
-    if checker.operator_id == row.maker_id or checker.username == kinds.also_excluded(row):
+    if checker.operator_id == row.maker_id or kinds.also_excluded(row, checker):
         raise MakerCannotApprove(
             f"{checker.username} made request {row.request_id} and cannot decide it",
             hint="another approver decides it; the maker may withdraw it",
