@@ -207,7 +207,7 @@ def test_a_payload_changed_after_submission_is_never_applied(
     asked = ask(container, team["ann"], "policy_publish", {"draft_id": submit_draft(container)})
     _, drafted = policies.get_draft(asked.payload["draft_id"], uow=container.uow())
     swapped = drafted.model_dump(mode="json")
-    swapped["rows"][2]["then"]["manual"] = "forced"  # still a valid policy, not the one approved
+    swapped["rows"][2]["then"]["manual"] = "allowed"  # still a valid policy, not the one approved
     with container.engine.begin() as connection:
         connection.execute(
             update(PolicyDraftRow)
