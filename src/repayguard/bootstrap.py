@@ -262,7 +262,12 @@ def bootstrap(
         for name in ("repayguard.token.revoked", "repayguard.operator.disabled"):
             bus.follow(name, container.tokens.on_revoked)
     if serve_view:
-        view = EntitlementView(defaults=container.decision_engine.defaults)
+        in_force = container.decision_engine
+        view = EntitlementView(
+            defaults=in_force.defaults,
+            channels=in_force.policy.channels,
+            unknown_borrower=settings.entitlements.unknown_borrower,
+        )
         with session_factory() as session:
             view.load(entitlements.load(session).values())
         bus.follow(entitlements.ENTITLEMENTS_CHANGED, view.on_changed)
@@ -689,18 +694,19 @@ def _reload_policy(container: Container) -> bool:
 
 def _follow_policy(container: Container, message: Message) -> None:
     """A version was published (here or in another process): when it is of the policy in
-    force, swap the engine and, if the default row moved, the authorize view's defaults."""
+    force, swap the engine and the authorize view's defaults and declared channels."""
     if message.payload.get("name") == container.engines.policy_name:
         _refresh_policy(container)
 
 
 def _refresh_policy(container: Container) -> None:
-    """Reload the policy in force from the store; when it moved, the view's defaults follow."""
+    """Reload the policy in force from the store; when it moved, the view's defaults and
+    declared channels follow."""
     if not _reload_policy(container):
         return
     engine = container.engines.loaded
     if container.view is not None and engine is not None:
-        container.view.use_defaults(engine.defaults)
+        container.view.use_defaults(engine.defaults, channels=engine.policy.channels)
 
 
 def _decide_with_production_model(container: Container) -> None:

@@ -15,6 +15,7 @@ from typing import ClassVar, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import phonenumbers
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -231,6 +232,17 @@ class DecisionSettings(BaseModel):
     )
 
 
+class EntitlementSettings(BaseModel):
+    """What the authorize API answers beyond the borrowers' entitlements."""
+
+    unknown_borrower: Literal["allow_defaults", "deny"] = Field(
+        default="allow_defaults",
+        description="A borrower never decided: 'allow_defaults' answers with the policy in "
+        "force's default row (reason NOT_YET_ASSESSED); 'deny' refuses every method "
+        "(same reason) until the borrower's first decision.",
+    )
+
+
 class ApprovalSettings(BaseModel):
     """Maker-checker: how long each kind of request waits for a checker before it expires."""
 
@@ -305,8 +317,9 @@ class NoticeSettings(BaseModel):
     sms_default_country_code: str | None = Field(
         default=None,
         pattern=r"^[1-9][0-9]{0,2}$",
-        description="Country calling code for numbers on file without '+' (86: 139… becomes "
-        "+86139…); without it such numbers are not sent.",
+        description="Country calling code for numbers on file without '+', read by that "
+        "country's rules (86: 139… becomes +86139…; 39: 06… becomes +3906…); without it such "
+        "numbers are not sent.",
     )
     sms_max_chars: int = Field(
         default=500,
@@ -365,6 +378,12 @@ class NoticeSettings(BaseModel):
                     "the webhook channel needs REPAYGUARD_NOTICES__WEBHOOK_SECRET "
                     "(16+ characters, shared with the receiver)"
                 )
+        code = self.sms_default_country_code
+        if code is not None and phonenumbers.region_code_for_country_code(int(code)) == "ZZ":
+            raise ValueError(
+                f"REPAYGUARD_NOTICES__SMS_DEFAULT_COUNTRY_CODE={code} is no country's calling "
+                "code (86 for China, 44 for the UK, 39 for Italy, 1 for the US and Canada)"
+            )
         if self._wants_built_in("sms", configured=self.sms_configured):
             self._check_sms()
         if self._wants_built_in("email", configured=self.email_configured):
@@ -637,6 +656,7 @@ class Settings(BaseSettings):
     bus: BusSettings = Field(default_factory=BusSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     decisions: DecisionSettings = Field(default_factory=DecisionSettings)
+    entitlements: EntitlementSettings = Field(default_factory=EntitlementSettings)
     audit: AuditSettings = Field(default_factory=AuditSettings)
     notices: NoticeSettings = Field(default_factory=NoticeSettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)

@@ -36,6 +36,12 @@ class InvalidInput(RepayguardError):
     http_status = 422
 
 
+class ChannelNotDeclared(InvalidInput):
+    """An authorize call named a manual channel the policy in force does not declare."""
+
+    code = "channel_not_declared"
+
+
 class BatchTooLarge(InvalidInput):
     code = "batch_too_large"
     http_status = 413

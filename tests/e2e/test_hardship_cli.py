@@ -18,13 +18,20 @@ from repayguard.hardship.models import HardshipCaseRow
 from repayguard.ingestion import IngestEvents, ingest_events
 
 from builders import failing_debits_history, healthy_history
+from conftest import OPERATOR_PASSWORD
 from hardship_kit import EVIDENCE
 
 runner = CliRunner()
 
 
 def run(data_dir: Path, *args: str) -> Result:
-    return runner.invoke(app, [*args, "--data-dir", str(data_dir)], env={"COLUMNS": "220"})
+    """The command, with the operators' password typed at the prompt '--as NAME' asks it at."""
+    return runner.invoke(
+        app,
+        [*args, "--data-dir", str(data_dir)],
+        env={"COLUMNS": "220"},
+        input=f"{OPERATOR_PASSWORD}\n",
+    )
 
 
 def said(result: Result) -> str:
@@ -57,9 +64,9 @@ def test_agents_open_list_show_and_close_a_case_and_rotation_re_encrypts_its_not
     with bootstrap(one_shot(load_settings(folder), online=True), migrate=True) as container:
         events = failing_debits_history("B1", now) + healthy_history("B2", now)
         ingest_events(IngestEvents(events, source="t"), uow=container.uow())
-    for name in ("cara", "carl"):
-        assert run(folder, "user", "add", name, "--role", "cs_agent").exit_code == 0
-    assert run(folder, "user", "add", "ann", "--role", "analyst").exit_code == 0
+    for name, role in (("cara", "cs_agent"), ("carl", "cs_agent"), ("ann", "analyst")):
+        assert run(folder, "user", "add", name, "--role", role).exit_code == 0
+        assert run(folder, "user", "password", name, "--password-stdin").exit_code == 0
 
     opened = run(folder, "hardship", "open", "B1", "--as", "cara", "--reason", "job_loss",
                  "--evidence", EVIDENCE)  # fmt: skip
@@ -101,4 +108,4 @@ def test_agents_open_list_show_and_close_a_case_and_rotation_re_encrypts_its_not
     assert key_of(folder, case_id) != before
     again = run(folder, "hardship", "show", case_id, "--as", "carl", "--json")
     assert again.exit_code == 0, again.output
-    assert json.loads(again.output)["note"] == "severance letter seen"
+    assert json.loads(again.stdout)["note"] == "severance letter seen"

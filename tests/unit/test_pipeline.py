@@ -97,11 +97,11 @@ def by_borrower(frame: pl.DataFrame) -> dict[str, dict[str, Any]]:
     return {row["borrower_id"]: row for row in frame.iter_rows(named=True)}
 
 
-def test_repeated_failed_debits_disable_auto_debit_and_keep_a_free_manual_channel() -> None:
+def test_repeated_failed_debits_disable_auto_debit_and_force_the_free_manual_channels() -> None:
     debits = by_borrower(run())["debits"]
     assert debits["rule_id"] == "failed-debits"
-    assert (debits["auto_debit"], debits["manual"]) == ("disabled", "allowed")
-    assert FREE & set(debits["manual_channels"])
+    assert (debits["auto_debit"], debits["manual"]) == ("disabled", "forced")
+    assert set(debits["manual_channels"]) == FREE  # every free channel, and only those
     assert debits["reasons"][0] == "REPEATED_FAILED_DEBITS"
     assert "FAILED_DEBITS_30D" in debits["reasons"]
     assert debits["notice_days"] == 0

@@ -17,7 +17,7 @@ from typing import Any, Final, Literal
 import polars as pl
 from sqlalchemy.orm import Session
 
-from repayguard import decisions, entitlements, policies, remedies, risk
+from repayguard import decisions, entitlements, identity, policies, remedies, risk
 from repayguard.approvals.documents import (
     EmergencyReviewDocument,
     ModelPromoteDocument,
@@ -37,6 +37,7 @@ from repayguard.errors import (
     ApprovalPayloadChanged,
     ApprovalPayloadInvalid,
     BorrowerNotFound,
+    NotFound,
     PolicyDraftNotFound,
     PolicyVersionConflict,
 )
@@ -99,7 +100,7 @@ def prepare(
     if kind == "override":
         return _prepare_override(parse(OverrideDocument, given), session, context)
     if kind == "emergency_review":
-        return _prepare_review(parse(EmergencyReviewDocument, given), maker, now)
+        return _prepare_review(parse(EmergencyReviewDocument, given), session, maker, now)
     raise ApprovalPayloadInvalid(f"requests of kind {kind!r} cannot be submitted by hand")
 
 
@@ -240,19 +241,33 @@ def _prepare_override(
     )
 
 
-def _prepare_review(doc: EmergencyReviewDocument, maker: OperatorRead, now: datetime) -> Prepared:
+def _prepare_review(
+    doc: EmergencyReviewDocument, session: Session, maker: OperatorRead, now: datetime
+) -> Prepared:
     if doc.taken_at > now:
         raise ApprovalPayloadInvalid("an emergency action is reviewed after it was taken")
-    taken_by = doc.taken_by or maker.username
+    # Who took the action must be a real operator, pinned by id: the checker exclusion below
+    # compares ids, so "PAT" or " pat" cannot slip the one who acted past his own review.
+    taken_by = maker
+    if doc.taken_by is not None and doc.taken_by.strip():
+        try:
+            taken_by = identity.operator_named(session, doc.taken_by)
+        except NotFound:
+            raise ApprovalPayloadInvalid(
+                f"taken_by: no operator named {doc.taken_by.strip()!r} took this action",
+                hint="name the operator who took it (see 'repayguard user list'), or leave "
+                "taken_by out when you took it yourself",
+            ) from None
     return Prepared(
         subject=doc.action_id,
         category=doc.action,
-        summary=f"review {doc.action} {doc.action_id} taken by {taken_by}",
+        summary=f"review {doc.action} {doc.action_id} taken by {taken_by.username}",
         payload={
             "action_id": doc.action_id,
             "action": doc.action,
             "taken_at": doc.taken_at.isoformat(),
-            "taken_by": taken_by,
+            "taken_by": taken_by.username,
+            "taken_by_id": taken_by.operator_id,
             "scope": doc.scope,
             "description": doc.description,
         },
@@ -269,13 +284,17 @@ def held_decision(held: HeldDecision) -> Prepared:
     )
 
 
-def also_excluded(row: ApprovalRequestRow) -> str | None:
-    """Besides the maker, who may not decide this request: the operator who took the
-    emergency action under review."""
-    if row.kind == "emergency_review":
-        taken_by = row.payload.get("taken_by")
-        return str(taken_by) if taken_by else None
-    return None
+def also_excluded(row: ApprovalRequestRow, checker: OperatorRead) -> bool:
+    """Besides the maker, whether ``checker`` may not decide this request: he took the
+    emergency action under review. Compared by operator id; a request pinned before ids were
+    (no ``taken_by_id``) compares the name without case or surrounding spaces."""
+    if row.kind != "emergency_review":
+        return False
+    taken_by_id = row.payload.get("taken_by_id")
+    if taken_by_id:
+        return bool(taken_by_id == checker.operator_id)
+    taken_by = str(row.payload.get("taken_by") or "").strip().lower()
+    return bool(taken_by) and taken_by == checker.username.strip().lower()
 
 
 def apply(

@@ -14,13 +14,14 @@ from pydantic import ValidationError
 
 from repayguard.audit import set_actor
 from repayguard.cli import demo as demo_command
+from repayguard.cli.actor import cli_actor
 from repayguard.cli.approvals import approvals_app
 from repayguard.cli.audit import audit_app
 from repayguard.cli.complaints import complaints_app
 from repayguard.cli.decide_runs import runs as decide_runs
 from repayguard.cli.hardship import hardship_app
 from repayguard.cli.identity import token_app, user_app
-from repayguard.cli.keys import cli_actor, keys_app
+from repayguard.cli.keys import keys_app
 from repayguard.cli.model import model_app
 from repayguard.cli.output import (
     console,

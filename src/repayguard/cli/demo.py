@@ -184,10 +184,13 @@ def _examples(container: Container, port: int, token_file: Path) -> tuple[Panel,
     copy whole) that show their methods through the API with the demo's token."""
     picks: list[tuple[str, Entitlement]] = []
     with container.session_factory() as session:
+        # One borrower per control the policy applied (the same borrower may show for two:
+        # failed debits both stop auto-debit and force the manual flow on the free channels).
         for label, states in (
             ("auto-debit disabled", {"auto_debit": "disabled"}),
             ("auto-debit mandatory", {"auto_debit": "mandatory"}),
             ("early repayment restricted", {"early_repayment": "restricted"}),
+            ("manual forced", {"manual": "forced"}),
             ("standard terms", {"rule_id": "default"}),
         ):
             found = entitlements.sample(session, **states)

@@ -1,9 +1,10 @@
 """``repayguard hardship``: hardship cases — open one for a borrower, the queue, show a case
 with its notes, close it (granted, declined or withdrawn).
 
-The acting operator is named with ``--as USERNAME`` as in ``repayguard complaints``; the same
-use-cases as the API run, so the same rules hold (the agent who opened a case never grants or
-declines it).
+The acting operator proves who they are as in ``repayguard complaints`` (``--token`` or
+``REPAYGUARD_TOKEN``, or ``--as USERNAME`` and the password at the prompt); the same use-cases
+as the API run, so the same rules hold (the agent who opened a case never grants or declines
+it).
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from repayguard.cli.approvals import acting, wired
+from repayguard.cli.actor import As, Token, acting
+from repayguard.cli.approvals import wired
 from repayguard.cli.policy_common import DataDir, friendly
 
 if TYPE_CHECKING:
@@ -28,7 +30,6 @@ hardship_app = typer.Typer(
     no_args_is_help=True,
 )
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON (for scripts).")]
-Operator = Annotated[str, typer.Option("--as", help="The operator acting (username).")]
 
 
 def _when(moment: datetime | None) -> str:
@@ -44,12 +45,13 @@ def case_json(found: HardshipInfo) -> dict[str, Any]:
 @friendly
 def open_command(
     borrower: Annotated[str, typer.Argument(help="The borrower asking for relief.")],
-    operator: Operator,
     reason: Annotated[
         str,
         typer.Option(help="job_loss, illness, natural_disaster, family_emergency or other."),
     ],
     evidence: Annotated[str, typer.Option(help="What happened and since when (stored encrypted).")],
+    operator: As = None,
+    token: Token = None,
     json_out: AsJson = False,
     data_dir: DataDir = None,
 ) -> None:
@@ -58,7 +60,10 @@ def open_command(
     from repayguard.cli.output import console
     from repayguard.hardship import OpenHardship, open_hardship
 
-    with wired(data_dir) as container, acting(container, operator) as by:
+    with (
+        wired(data_dir) as container,
+        acting(container, operator, token, needed_for="opening a hardship case") as by,
+    ):
         assert container.hardship is not None
         opened = open_hardship(
             OpenHardship(borrower, reason, evidence, operator_id=by),
@@ -128,7 +133,8 @@ def list_command(
 @friendly
 def show(
     case_id: Annotated[str, typer.Argument(help="The hardship case id.")],
-    operator: Operator,
+    operator: As = None,
+    token: Token = None,
     json_out: AsJson = False,
     data_dir: DataDir = None,
 ) -> None:
@@ -137,7 +143,10 @@ def show(
     from repayguard.cli.output import console, record_table
     from repayguard.hardship import GetHardship, get_hardship
 
-    with wired(data_dir) as container, acting(container, operator):
+    with (
+        wired(data_dir) as container,
+        acting(container, operator, token, needed_for="reading a hardship case"),
+    ):
         assert container.hardship is not None
         found = get_hardship(GetHardship(case_id), uow=container.uow(), setup=container.hardship)
         now = container.clock.now()
@@ -167,16 +176,20 @@ def show(
 @friendly
 def close(
     case_id: Annotated[str, typer.Argument(help="The hardship case id.")],
-    operator: Operator,
     outcome: Annotated[str, typer.Option(help="granted, declined or withdrawn.")],
     note: Annotated[str, typer.Option(help="Why (stored encrypted, never sent).")],
+    operator: As = None,
+    token: Token = None,
     data_dir: DataDir = None,
 ) -> None:
     """Close a case; the borrower is told and decided afresh under the policy in force."""
     from repayguard.cli.output import console
     from repayguard.hardship import CloseHardship, close_hardship
 
-    with wired(data_dir) as container, acting(container, operator) as by:
+    with (
+        wired(data_dir) as container,
+        acting(container, operator, token, needed_for="closing a hardship case") as by,
+    ):
         assert container.hardship is not None
         done = close_hardship(
             CloseHardship(case_id, by, outcome, note),

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import getpass
-import os
 from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
 
+from repayguard.cli.actor import cli_actor
 from repayguard.errors import KeyringInvalid, RepayguardError
 from repayguard.keys import RecordKeyRotation, key_paths, open_keyring, record_key_rotation
 
@@ -18,14 +17,6 @@ DataDir = Annotated[
     Path | None,
     typer.Option("--data-dir", help="Data folder (default: $REPAYGUARD_DATA_DIR or .repayguard)."),
 ]
-
-
-def cli_actor() -> str:
-    """Who a CLI command acts as in the audit trail: the operating-system user."""
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):
-        return f"cli:uid-{os.getuid()}"
 
 
 @keys_app.command("generate")

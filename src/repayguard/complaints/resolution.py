@@ -45,6 +45,7 @@ from repayguard.complaints.service import (
     tell,
     told,
 )
+from repayguard.core.articles import with_article
 from repayguard.core.policy.outcome import OPEN as OPEN_STATES
 from repayguard.core.policy.outcome import restricts
 from repayguard.decisions import LoggedDecision
@@ -120,7 +121,8 @@ def _resolver(session: Session, operator_id: str) -> OperatorRead:
         raise PermissionDenied(f"operator {found.username} is disabled")
     if not identity.role_allows(found.role, RESOLVE):
         raise ComplaintResolverNotAllowed(
-            f"a {found.role} may not resolve complaints", hint="a cs_agent or an admin does"
+            f"{with_article(found.role)} may not resolve complaints",
+            hint="a cs_agent or an admin does",
         )
     return found
 
