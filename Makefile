@@ -57,10 +57,12 @@ bench: venv ## benchmarks print JSON (see bench/README.md)
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/decide.py
 	$(BIN)/python bench/policy.py
+	$(BIN)/python bench/g1_check.py
 	$(BIN)/python bench/scoring.py
 	$(BIN)/python bench/jdm.py
 	$(BIN)/python bench/authorize.py
 	$(BIN)/python bench/propagation.py
+	$(BIN)/python bench/simulate.py
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache

@@ -28,6 +28,8 @@ POSTGRES_ADMIN_URL = os.environ.get(
     "REPAYGUARD_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+OPERATOR_PASSWORD = "correct-horse-battery-staple"
+"""The password CLI tests give their operators and type at the '--as NAME' prompt."""
 
 
 @pytest.fixture

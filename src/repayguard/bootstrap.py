@@ -23,6 +23,7 @@ from repayguard import (
     keys,
     notices,
     policies,
+    remedies,
     resources,
     risk,
     shadow,
@@ -36,6 +37,7 @@ from repayguard.approvals import (
     ApprovalContext,
     ExpireOverdueRequests,
     HeldDecisions,
+    ProposedRemedies,
     SupersededHeldDecisions,
     withdraw_outdated_publications,
 )
@@ -49,9 +51,16 @@ from repayguard.complaints import (
     escalation_job,
 )
 from repayguard.config import BusSettings, NoticeSettings, Settings
+from repayguard.core.risk_moves import tier_move
 from repayguard.decisions import DecisionEngine, EngineSlot, OnlineHandler, open_slot
 from repayguard.entitlements import EntitlementView
 from repayguard.errors import DatabaseNotReady, ModelNotUsableForDecisions
+from repayguard.hardship import (
+    HARDSHIP_CLOSED,
+    HARDSHIP_OPENED,
+    HardshipSetup,
+    hardship_escalation_job,
+)
 from repayguard.identity import TokenResolver
 from repayguard.platform import schema
 from repayguard.platform.bus import Bus, InProcessBus
@@ -90,8 +99,12 @@ class Container:
     approvals: ApprovalContext | None = None
     notice_setup: notices.NoticeSetup | None = None
     complaints: ComplaintSetup | None = None
+    hardship: HardshipSetup | None = None
+    remedy_setup: remedies.RemedySetup | None = None
     channels: dict[str, notices.Channel] = field(default_factory=dict)
     """The enabled external notice channels by name (the inbox is always on)."""
+    ledger: remedies.LedgerWebhook | None = None
+    """Where approved remedies are exported (None: ``remedies.ledger_webhook_url`` unset)."""
     retry: notices.RetryPolicy = field(default_factory=notices.RetryPolicy)
     jobs: JobRegistry = field(default_factory=JobRegistry)
     """What 'repayguard worker' runs; a feature registers its timed jobs here."""
@@ -131,6 +144,8 @@ class Container:
             close = getattr(channel, "close", None)
             if callable(close):
                 close()
+        if self.ledger is not None:
+            self.ledger.close()
         self.engine.dispose()
 
     def __enter__(self) -> Container:
@@ -150,6 +165,7 @@ def bootstrap(
     production_model: bool = True,
     channels: Mapping[str, notices.Channel] | None = None,
     consume: bool = False,
+    ledger: remedies.LedgerWebhook | None = None,
 ) -> Container:
     """Build the container.
 
@@ -160,7 +176,8 @@ def bootstrap(
     ``decisions.model_path`` names a file) and switches to a newly promoted one; commands that
     manage models turn it off, so a damaged production artefact never locks them out.
     ``channels`` offers notice channel adapters by name (used when ``notices.channels``
-    enables them), besides the webhook and installed adapters.
+    enables them), besides the webhook and installed adapters. ``ledger`` replaces the ledger
+    webhook ``remedies.ledger_webhook_url`` would build.
 
     The bus is ``bus``, else the one ``bus.url`` names (NATS JetStream), else the in-process
     bus. It is opened before any state is loaded and started after all wiring (the catch-up
@@ -248,7 +265,12 @@ def bootstrap(
         for name in ("repayguard.token.revoked", "repayguard.operator.disabled"):
             bus.follow(name, container.tokens.on_revoked)
     if serve_view:
-        view = EntitlementView(defaults=container.decision_engine.defaults)
+        in_force = container.decision_engine
+        view = EntitlementView(
+            defaults=in_force.defaults,
+            channels=in_force.policy.channels,
+            unknown_borrower=settings.entitlements.unknown_borrower,
+        )
         with session_factory() as session:
             view.load(entitlements.load(session).values())
         bus.follow(entitlements.ENTITLEMENTS_CHANGED, view.on_changed)
@@ -263,7 +285,9 @@ def bootstrap(
         ExpireOverdueRequests(every=timedelta(seconds=settings.approvals.expire_every_seconds))
     )
     try:
+        _wire_remedies(container, ledger)
         _wire_complaints(container)
+        _wire_hardship(container)
     except BaseException:
         container.close()
         raise
@@ -369,6 +393,7 @@ def _wire_notices(container: Container, offered: Mapping[str, notices.Channel]) 
         policy=lambda: container.decision_engine.compiled,
         zone=ZoneInfo(config.timezone),
         templates_dir=config.templates_dir,
+        risk=lambda: tier_move(container.decision_engine.model, container.decision_engine.bands),
     )
     composer.check_templates()
     made = _built_in_channels(container, offered=offered)
@@ -493,6 +518,62 @@ def _close_channels(channels: Iterable[notices.Channel]) -> None:
             close()
 
 
+def _wire_remedies(container: Container, ledger: remedies.LedgerWebhook | None) -> None:
+    """Remedies of reversed restrictions: how they are computed, the approval requests of
+    those above the auto-approval amount, and approved ones exported to the lender's ledger
+    (when a ledger webhook is configured or given)."""
+    config = container.settings.remedies
+    assert container.notice_setup is not None  # notices are wired before remedies
+    assert container.approvals is not None
+    container.remedy_setup = remedies.RemedySetup(
+        notices=container.notice_setup,
+        rates=remedies.Rates(
+            failed_debit_fee=config.failed_debit_fee,
+            failed_debit_penalty_rate=config.failed_debit_penalty_rate,
+            early_repayment_interest_rate=config.early_repayment_interest_rate,
+            late_mark_dpd=config.late_mark_dpd,
+        ),
+        currency=config.currency,
+        auto_approve_up_to_minor=round(config.auto_approve_up_to * 100),
+    )
+    bus = container.bus
+    bus.subscribe(
+        remedies.REMEDY_PROPOSED,
+        idempotent(
+            "approvals.proposed_remedies",
+            ProposedRemedies(lifetime=container.approvals.lifetimes["remedy"]),
+            uow=container.uow,
+        ),
+        consumer="approvals.proposed_remedies",
+    )
+    if ledger is None and config.ledger_webhook_url is not None:
+        assert config.ledger_webhook_secret is not None  # the settings refuse one without
+        ledger = remedies.LedgerWebhook(
+            url=config.ledger_webhook_url,
+            secret=config.ledger_webhook_secret.get_secret_value().encode(),
+            timeout_seconds=config.ledger_webhook_timeout_seconds,
+            clock=container.clock,
+        )
+    if ledger is not None:
+        container.ledger = ledger
+        bus.subscribe(
+            remedies.REMEDY_APPROVED,
+            idempotent(
+                "remedies.ledger",
+                remedies.LedgerExport(ledger=ledger, retry=container.retry),
+                uow=container.uow,
+            ),
+            consumer="remedies.ledger",
+        )
+        container.jobs.register(
+            remedies.ExportRemedies(
+                ledger=ledger,
+                retry=container.retry,
+                every=timedelta(seconds=container.settings.remedies.export_every_seconds),
+            )
+        )
+
+
 def _wire_complaints(container: Container) -> None:
     """Complaints and appeals: the setup the use-cases share, the borrower re-decided when a
     case opens or closes, reversals followed through their approval, SLA escalation on the
@@ -510,6 +591,7 @@ def _wire_complaints(container: Container) -> None:
         sla=timedelta(days=config.sla_days),
         escalate_before=timedelta(days=config.escalate_before_days),
         reversal_days=config.reversal_days,
+        remedies=container.remedy_setup,
     )
     container.complaints = setup
     bus = container.bus
@@ -528,6 +610,39 @@ def _wire_complaints(container: Container) -> None:
         bus.subscribe(name, reversals, consumer="complaints.reversals")
     container.jobs.register(
         escalation_job(
+            every=timedelta(seconds=config.escalate_every_seconds),
+            escalate_before=timedelta(days=config.escalate_before_days),
+            batch=settings.scheduler.batch_size,
+        )
+    )
+
+
+def _wire_hardship(container: Container) -> None:
+    """Hardship cases: their setup, the borrower re-decided when a case opens or closes (the
+    same consumer as appeals, with its own trigger), SLA escalation on the worker."""
+    settings = container.settings
+    config = settings.hardship
+    assert container.keyring is not None  # opened before any feature is wired
+    assert container.notice_setup is not None  # notices are wired before hardship
+    container.hardship = HardshipSetup(
+        keyring=container.keyring,
+        notices=container.notice_setup,
+        sla=timedelta(days=config.sla_days),
+        escalate_before=timedelta(days=config.escalate_before_days),
+    )
+    redecide = idempotent(
+        "hardship.redecide",
+        Redecide(
+            engine=lambda: container.decision_engine,
+            history_days=settings.decisions.history_days,
+            trigger=decisions.triggers.HARDSHIP,
+        ),
+        uow=container.uow,
+    )
+    for name in (HARDSHIP_OPENED, HARDSHIP_CLOSED):
+        container.bus.subscribe(name, redecide, consumer="hardship.redecide")
+    container.jobs.register(
+        hardship_escalation_job(
             every=timedelta(seconds=config.escalate_every_seconds),
             escalate_before=timedelta(days=config.escalate_before_days),
             batch=settings.scheduler.batch_size,
@@ -589,18 +704,19 @@ def _reload_challenger(container: Container) -> None:
 
 def _follow_policy(container: Container, message: Message) -> None:
     """A version was published (here or in another process): when it is of the policy in
-    force, swap the engine and, if the default row moved, the authorize view's defaults."""
+    force, swap the engine and the authorize view's defaults and declared channels."""
     if message.payload.get("name") == container.engines.policy_name:
         _refresh_policy(container)
 
 
 def _refresh_policy(container: Container) -> None:
-    """Reload the policy in force from the store; when it moved, the view's defaults follow."""
+    """Reload the policy in force from the store; when it moved, the view's defaults and
+    declared channels follow."""
     if not _reload_policy(container):
         return
     engine = container.engines.loaded
     if container.view is not None and engine is not None:
-        container.view.use_defaults(engine.defaults)
+        container.view.use_defaults(engine.defaults, channels=engine.policy.channels)
 
 
 def _decide_with_production_model(container: Container) -> None:

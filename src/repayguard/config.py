@@ -15,6 +15,7 @@ from typing import ClassVar, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import phonenumbers
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -231,6 +232,17 @@ class DecisionSettings(BaseModel):
     )
 
 
+class EntitlementSettings(BaseModel):
+    """What the authorize API answers beyond the borrowers' entitlements."""
+
+    unknown_borrower: Literal["allow_defaults", "deny"] = Field(
+        default="allow_defaults",
+        description="A borrower never decided: 'allow_defaults' answers with the policy in "
+        "force's default row (reason NOT_YET_ASSESSED); 'deny' refuses every method "
+        "(same reason) until the borrower's first decision.",
+    )
+
+
 class ApprovalSettings(BaseModel):
     """Maker-checker: how long each kind of request waits for a checker before it expires."""
 
@@ -248,6 +260,9 @@ class ApprovalSettings(BaseModel):
     )
     emergency_review_hours: int = Field(
         default=48, ge=1, le=720, description="The after-the-fact review of an emergency action."
+    )
+    remedy_hours: int = Field(
+        default=168, ge=1, le=720, description="A remedy above remedies.auto_approve_up_to."
     )
     expire_every_seconds: int = Field(
         default=300, ge=1, description="How often 'repayguard worker' expires overdue requests."
@@ -302,8 +317,9 @@ class NoticeSettings(BaseModel):
     sms_default_country_code: str | None = Field(
         default=None,
         pattern=r"^[1-9][0-9]{0,2}$",
-        description="Country calling code for numbers on file without '+' (86: 139… becomes "
-        "+86139…); without it such numbers are not sent.",
+        description="Country calling code for numbers on file without '+', read by that "
+        "country's rules (86: 139… becomes +86139…; 39: 06… becomes +3906…); without it such "
+        "numbers are not sent.",
     )
     sms_max_chars: int = Field(
         default=500,
@@ -362,6 +378,12 @@ class NoticeSettings(BaseModel):
                     "the webhook channel needs REPAYGUARD_NOTICES__WEBHOOK_SECRET "
                     "(16+ characters, shared with the receiver)"
                 )
+        code = self.sms_default_country_code
+        if code is not None and phonenumbers.region_code_for_country_code(int(code)) == "ZZ":
+            raise ValueError(
+                f"REPAYGUARD_NOTICES__SMS_DEFAULT_COUNTRY_CODE={code} is no country's calling "
+                "code (86 for China, 44 for the UK, 39 for Italy, 1 for the US and Canada)"
+            )
         if self._wants_built_in("sms", configured=self.sms_configured):
             self._check_sms()
         if self._wants_built_in("email", configured=self.email_configured):
@@ -467,6 +489,114 @@ class ComplaintSettings(BaseModel):
         return self
 
 
+class HardshipSettings(BaseModel):
+    """Hardship cases: how long one may stay open, and when it is escalated."""
+
+    sla_days: int = Field(
+        default=10, ge=1, le=365, description="Days from opening by which a case must be closed."
+    )
+    escalate_before_days: int = Field(
+        default=2,
+        ge=0,
+        le=364,
+        description="Escalate an open case this many days before its deadline (and again once "
+        "it is overdue).",
+    )
+    escalate_every_seconds: float = Field(
+        default=600.0, gt=0, description="How often the worker looks for cases to escalate."
+    )
+
+    @model_validator(mode="after")
+    def _window_inside_deadline(self) -> HardshipSettings:
+        if self.escalate_before_days >= self.sla_days:
+            raise ValueError(
+                "hardship.escalate_before_days must be less than hardship.sla_days "
+                f"({self.escalate_before_days} >= {self.sla_days}): a case would be escalated "
+                "as soon as it is opened"
+            )
+        return self
+
+
+class RemedySettings(BaseModel):
+    """Remedies when a restriction is reversed: how each is computed from the borrower's
+    events, which need a second person's approval, and where approved ones are exported
+    (docs/remedies.md)."""
+
+    currency: str = Field(
+        default="CNY", pattern=r"^[A-Z]{3}$", description="ISO 4217 code of every remedy amount."
+    )
+    auto_approve_up_to: float = Field(
+        default=100.0,
+        ge=0,
+        allow_inf_nan=False,
+        description="A remedy of at most this amount is approved at once; above it a second "
+        "person approves it (approvals kind 'remedy').",
+    )
+    failed_debit_fee: float = Field(
+        default=0.0,
+        ge=0,
+        allow_inf_nan=False,
+        description="The lender's fee for one failed auto-debit (events carry none); refunded "
+        "per failed attempt during a reversed restriction. 0: no fee is charged.",
+    )
+    failed_debit_penalty_rate: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        allow_inf_nan=False,
+        description="Penalty charged on a failed auto-debit, as a fraction of the attempted "
+        "amount; refunded like the fee.",
+    )
+    early_repayment_interest_rate: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        allow_inf_nan=False,
+        description="Yearly interest rate refunded on instalments the borrower could not "
+        "repay early while early repayment was restricted. 0: nothing is refunded.",
+    )
+    late_mark_dpd: int = Field(
+        default=30,
+        ge=1,
+        le=365,
+        description="Days past due at which the credit bureau records a late mark; a mark "
+        "made during a reversed restriction gets a correction request.",
+    )
+    ledger_webhook_url: str | None = Field(
+        default=None,
+        description="Where approved remedies are POSTed for the lender's ledger (http or "
+        "https); unset: they wait in the remedies table, not exported.",
+    )
+    ledger_webhook_secret: SecretStr | None = Field(
+        default=None, description="Shared secret signing the ledger webhook (HMAC-SHA256)."
+    )
+    ledger_webhook_timeout_seconds: float = Field(
+        default=5.0, gt=0, le=60, description="How long one ledger webhook attempt may take."
+    )
+    export_every_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="How often 'repayguard worker' retries ledger exports that failed (backoff "
+        "as notices.backoff_*).",
+    )
+
+    @model_validator(mode="after")
+    def _ledger_is_reachable(self) -> RemedySettings:
+        if self.ledger_webhook_url is None:
+            return self
+        if not self.ledger_webhook_url.startswith(("http://", "https://")):
+            raise ValueError("REPAYGUARD_REMEDIES__LEDGER_WEBHOOK_URL must be http or https")
+        if (
+            self.ledger_webhook_secret is None
+            or len(self.ledger_webhook_secret.get_secret_value()) < 16
+        ):
+            raise ValueError(
+                "the ledger webhook needs REPAYGUARD_REMEDIES__LEDGER_WEBHOOK_SECRET "
+                "(16+ characters) to sign what it sends"
+            )
+        return self
+
+
 class SchedulerSettings(BaseModel):
     """The worker running timed transitions ('repayguard worker')."""
 
@@ -542,12 +672,15 @@ class Settings(BaseSettings):
     bus: BusSettings = Field(default_factory=BusSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     decisions: DecisionSettings = Field(default_factory=DecisionSettings)
+    entitlements: EntitlementSettings = Field(default_factory=EntitlementSettings)
     audit: AuditSettings = Field(default_factory=AuditSettings)
     notices: NoticeSettings = Field(default_factory=NoticeSettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     approvals: ApprovalSettings = Field(default_factory=ApprovalSettings)
     complaints: ComplaintSettings = Field(default_factory=ComplaintSettings)
     fairness: FairnessSettings = Field(default_factory=FairnessSettings)
+    hardship: HardshipSettings = Field(default_factory=HardshipSettings)
+    remedies: RemedySettings = Field(default_factory=RemedySettings)
 
     @model_validator(mode="after")
     def _no_development_secrets_in_production(self) -> Settings:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import sqlite3
 import subprocess
@@ -51,6 +52,26 @@ def test_demo_without_serving_prints_the_summary_and_exits_0(tmp_path: Path) -> 
     assert all('-H "Authorization: Bearer $TOKEN"' in line for line in suggested)
     assert (tmp_path / ".repayguard" / "demo" / "demo-token.txt").read_text().startswith("rg_")
     assert "Console: http://127.0.0.1:8000/console — log in as demo-admin" in result.stdout
+
+
+def test_the_demo_shows_each_of_the_three_controls_applied(tmp_path: Path) -> None:
+    """The shipped policy applies every control the product exists for: the summary counts
+    borrowers with auto-debit disabled, auto-debit mandatory, early repayment restricted and the
+    manual flow forced (on the free channels, after repeated failed auto-debits)."""
+    result = run("demo", "--no-serve", "--borrowers", "2000", cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    tiers = [
+        [cell.strip() for cell in line.strip("│").split("│")]
+        for line in result.stdout.splitlines()
+        if re.match(r"│\s+T\d ", line)
+    ]
+    assert len(tiers) == 5
+    counts = [sum(int(row[column].replace(",", "")) for row in tiers) for column in (3, 4, 5, 6)]
+    assert min(counts) > 0, counts
+    disabled, forced = counts[0], counts[3]
+    assert forced == disabled  # the failed-debit row does both at once
+    assert re.search(r"manual forced\s+failed-debits", result.stdout)
 
 
 @pytest.mark.slow

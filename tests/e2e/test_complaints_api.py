@@ -112,7 +112,14 @@ def test_a_borrower_files_an_agent_reverses_an_approver_approves(
     mine = http.get("B1", "/v1/borrowers/B1/complaints").json()["complaints"]
     assert [(c["status"], c["comment"]) for c in mine] == [("reversed", None)]
     told = mine[0]["notices"]
-    assert [x["kind"] for x in told] == ["complaint_received", "complaint_resolved"]
+    assert [x["kind"] for x in told] == [
+        "complaint_received",
+        "complaint_resolved",
+        "remedy_apology",
+    ]
+    remedied = http.get("cara", f"/v1/complaints/{case['complaint_id']}/remedies").json()
+    assert [(r["kind"], r["state"]) for r in remedied["remedies"]] == [("apology", "approved")]
+    assert http.get("B1", f"/v1/complaints/{case['complaint_id']}/remedies").status_code == 403
     assert "replaced the card" not in str(told), "never the agent's comment"
     assert all(d["last_error"] is None for x in told for d in x["deliveries"])
     kinds = {n["kind"] for n in http.get("B1", "/v1/borrowers/B1/notices").json()["notices"]}

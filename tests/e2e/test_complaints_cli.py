@@ -19,12 +19,19 @@ from repayguard.ingestion import IngestEvents, ingest_events
 
 from builders import failing_debits_history, healthy_history
 from complaints_kit import STATEMENT
+from conftest import OPERATOR_PASSWORD
 
 runner = CliRunner()
 
 
 def run(data_dir: Path, *args: str) -> Result:
-    return runner.invoke(app, [*args, "--data-dir", str(data_dir)], env={"COLUMNS": "220"})
+    """The command, with the operators' password typed at the prompt '--as NAME' asks it at."""
+    return runner.invoke(
+        app,
+        [*args, "--data-dir", str(data_dir)],
+        env={"COLUMNS": "220"},
+        input=f"{OPERATOR_PASSWORD}\n",
+    )
 
 
 def said(result: Result) -> str:
@@ -54,6 +61,7 @@ def test_an_agent_lists_shows_upholds_and_reverses_complaints(tmp_path: Path) ->
             )
     for name, role in (("cara", "cs_agent"), ("pat", "approver")):
         assert run(folder, "user", "add", name, "--role", role).exit_code == 0
+        assert run(folder, "user", "password", name, "--password-stdin").exit_code == 0
     by_borrower = {c["borrower_id"]: c["complaint_id"] for c in queue(folder)}
     assert sorted(by_borrower) == ["B1", "B2"]
     listed = run(folder, "complaints", "list")
@@ -77,7 +85,7 @@ def test_an_agent_lists_shows_upholds_and_reverses_complaints(tmp_path: Path) ->
     assert f"Complaint {by_borrower['B1']} is upheld." in said(upheld)
     after = run(folder, "complaints", "show", by_borrower["B1"], "--as", "cara", "--json")
     assert after.exit_code == 0, after.output
-    told = json.loads(after.output)["complaint"]["notices"]
+    told = json.loads(after.stdout)["complaint"]["notices"]
     assert [(n["kind"], n["occasion_id"]) for n in told] == [
         ("complaint_received", by_borrower["B1"]),
         ("complaint_resolved", by_borrower["B1"]),
@@ -88,7 +96,7 @@ def test_an_agent_lists_shows_upholds_and_reverses_complaints(tmp_path: Path) ->
         "--outcome", "uphold", "--comment", "x",
     )  # fmt: skip
     assert not_agent.exit_code == 2
-    assert "a approver may not resolve complaints" in said(not_agent)
+    assert "an approver may not resolve complaints" in said(not_agent)
     reversed_ = run(
         folder, "complaints", "resolve", by_borrower["B2"], "--as", "cara",
         "--outcome", "reverse", "--comment", "card replaced", "--days", "30",

@@ -119,10 +119,10 @@ def words(page: str) -> str:
 
 
 def changed_cn() -> str:
-    """The shipped policy with failed debits forcing the manual flow."""
+    """The shipped policy with failed debits no longer forcing the manual flow."""
     doc: dict[str, Any] = yaml.safe_load(policy_source(POLICY))
     [failed] = [row for row in doc["rows"] if row["id"] == "failed-debits"]
-    failed["then"]["manual"] = "forced"
+    failed["then"]["manual"] = "allowed"
     return yaml.safe_dump(doc, allow_unicode=True, sort_keys=False)
 
 
@@ -302,12 +302,12 @@ def test_a_diff_shows_the_changed_rows_and_the_impact_on_todays_portfolio(world:
     assert '<span class="badge added">0 added</span>' in diff
     changed = diff.split("<b>failed-debits</b>")[1].split("</tr>")[0]
     assert "<code>then.manual</code>" in changed
-    assert '<td class="before">allowed</td><td class="after">forced</td>' in changed
+    assert '<td class="before">forced</td><td class="after">allowed</td>' in changed
     assert "<b>1</b> would have a method change" in diff
     assert "latest inputs of 2 borrowers" in diff
     transitions = diff.split("<h3>Transitions</h3>")[1].split("</table>")[0]
     assert "Manual repayment" in transitions
-    assert "allowed → forced" in transitions
+    assert "forced → allowed" in transitions
     assert 'Plotly.newPlot("impact"' in diff
     latest_two = page_text(browser.get("/console/policies/diff"))
     assert f"{POLICY}: v1 → v2" in latest_two

@@ -139,7 +139,16 @@ def test_a_page_that_does_not_exist_says_so_in_the_console(
     expect(page.get_by_role("link", name="Overview").first).to_be_visible()
 
 
-PAGES = ("Overview", "Approvals", "Complaints", "Borrowers", "Policies", "Shadow", "Audit")
+PAGES = (
+    "Overview",
+    "Approvals",
+    "Complaints",
+    "Hardship",
+    "Borrowers",
+    "Policies",
+    "Shadow",
+    "Audit",
+)
 
 
 def test_every_page_an_admin_may_open_opens_and_reads_well(
@@ -168,6 +177,14 @@ def test_every_page_an_admin_may_open_opens_and_reads_well(
     page.locator("table a[href^='/console/complaints/']").first.click()
     expect(page.get_by_text("I paid every instalment by card")).to_be_visible()
     page.screenshot(path=str(tmp_path / "complaint.png"), full_page=True)
+    page.goto(f"{base}/console/hardship")
+    page.get_by_label("Borrower").fill("B2")
+    page.get_by_label("Reason").select_option("natural_disaster")
+    page.get_by_label("Evidence").fill("The flood of 20 February closed the shop for weeks.")
+    page.get_by_role("button", name="Open the case").click()
+    expect(page.get_by_text("The flood of 20 February")).to_be_visible()
+    expect(page.get_by_role("button", name="Grant relief")).to_have_count(0)  # amy opened it
+    page.screenshot(path=str(tmp_path / "hardship.png"), full_page=True)
     page.goto(f"{base}/console/audit")
     page.get_by_role("button", name="Verify").first.click()
     expect(page.get_by_text("holds").first).to_be_visible()

@@ -210,6 +210,9 @@ def test_reversing_asks_a_second_person_and_links_the_approval_request(
     closed = cara.get(CASE_URL.format(case.complaint_id))
 
     assert '<span class="badge reversed">reversed</span>' in closed.text
+    remedies = closed.text[closed.text.index('id="remedies"') :]
+    assert "Apology notice" in remedies, "the case lists the reversal's remedies"
+    assert '<span class="badge delivered">sent</span>' in remedies
 
 
 def test_a_reversal_with_an_impossible_state_is_refused_with_a_page(console: Console) -> None:
@@ -277,6 +280,40 @@ def test_the_borrower_page_shows_methods_reasons_decisions_and_a_masked_profile(
     assert "*******8000" in page.text
     (viewed,) = published(console.container, PROFILE_VIEWED)
     assert (viewed["revealed"], viewed["purpose"]) == (False, "console_borrower_view")
+
+
+def test_the_borrower_page_and_api_say_what_would_change_the_outcome(console: Console) -> None:
+    page = console.browser("cara").get("/console/borrowers/B1")
+    assert "<h3>What would change the outcome</h3>" in page.text
+    # T5, 20 days overdue, 3 failed debits: fewer failures alone meet the T5 row (auto-debit
+    # mandatory, not looser); paying up as well brings T4 and the default terms.
+    assert (
+        "<code>dpd_now</code> at <b>0</b> instead of 20 and <code>failed_debits_30d</code> at "
+        "<b>1</b> instead of 3 (tier T5 → T4 at a later review)" in page.text
+    )
+    token = create_token(CreateToken("operator", "cara"), uow=console.container.uow())
+    http = TestClient(console.app)
+    headers = {"Authorization": f"Bearer {token.secret}", "Accept-Language": "zh-CN"}
+
+    found = http.get("/v1/borrowers/B1/what-would-change", headers=headers).json()
+    free = http.get("/v1/borrowers/B2/what-would-change", headers=headers).json()
+    missing = http.get("/v1/borrowers/NOPE/what-would-change", headers=headers)
+
+    assert found["rule_id"] == "failed-debits"
+    first = found["suggestions"][0]
+    assert [(c["input"], c["to"], c["derived"]) for c in first["changes"]][:3] == [
+        ("dpd_now", 0, False),
+        ("failed_debits_30d", 1, False),
+        ("tier", "T4", True),
+    ]
+    assert (first["rule_id"], first["loosens"]) == ("default", ["auto_debit"])
+    assert (found["why_none"], free["suggestions"], free["why_none"]) == (
+        None,
+        [],
+        "least_restrictive",
+    )
+    assert free["why_none_text"].startswith("无需改变")
+    assert missing.status_code == 404
 
 
 @pytest.mark.parametrize(

@@ -36,8 +36,9 @@ def test_three_failed_debits_in_30_days_disable_auto_debit_and_authorize_says_no
 
     methods = client.get("/v1/borrowers/B-FAIL/repayment-methods").json()
     assert methods["methods"]["auto_debit"] == "disabled"
-    assert methods["methods"]["manual"] == "allowed"
-    assert methods["methods"]["manual_channels"], "a free manual channel always remains"
+    # Auto-debit stopped and the manual flow forced through the free channels only.
+    assert methods["methods"]["manual"] == "forced"
+    assert methods["methods"]["manual_channels"] == ["app_balance", "bank_card", "counter"]
     assert "REPEATED_FAILED_DEBITS" in [r["code"] for r in methods["reasons"]]
 
     denied = client.post("/v1/authorize", json={"borrower_id": "B-FAIL", "method": "auto_debit"})
@@ -62,6 +63,15 @@ def test_three_failed_debits_in_30_days_disable_auto_debit_and_authorize_says_no
         },
     )
     assert manual.json()["allowed"] is True
+    paid = client.post(
+        "/v1/authorize",
+        json={"borrower_id": "B-FAIL", "method": "manual", "channel": "bank_transfer"},
+    ).json()
+    # A declared channel this borrower may not use now: a denial explained like any other
+    # (CHANNEL_NOT_OFFERED once had no text and authorize answered 500).
+    assert (paid["allowed"], paid["reasons"][0]["code"]) == (False, "CHANNEL_NOT_OFFERED")
+    assert paid["reasons"][0]["text"]
+    assert {a["channel"] for a in paid["alternatives"]} == {"app_balance", "bank_card", "counter"}
 
     healthy = client.post("/v1/authorize", json={"borrower_id": "B-GOOD", "method": "auto_debit"})
     assert healthy.json()["allowed"] is True
@@ -93,11 +103,11 @@ def test_a_borrower_not_yet_assessed_gets_the_default_terms(client: TestClient) 
     assert body["decision_id"] is None
 
 
-def test_a_manual_channel_the_policy_does_not_offer_is_denied_with_its_reason(
+def test_a_manual_channel_the_policy_does_not_declare_is_refused_naming_the_declared_ones(
     database_url: str, tmp_path: Path, clock: FixedClock
 ) -> None:
-    """The policy offers app_balance and bank_card only; asking for the counter is a denial
-    explained like any other (CHANNEL_NOT_OFFERED once had no text and authorize answered 500)."""
+    """The policy declares app_balance and bank_card only; asking for the counter is a caller
+    error (the channel catalogue is the policy's), with the channels to use instead."""
     policy = tmp_path / "policy.yaml"
     policy.write_text(APPROVAL_POLICY)
     settings = make_settings(database_url, tmp_path, policy_path=policy)
@@ -109,12 +119,10 @@ def test_a_manual_channel_the_policy_does_not_offer_is_denied_with_its_reason(
 
         response = client.post("/v1/authorize", json=ask, headers={"Accept-Language": "zh-CN"})
 
-    assert response.status_code == 200
-    body = response.json()
-    assert body["allowed"] is False
-    assert [r["code"] for r in body["reasons"]] == ["CHANNEL_NOT_OFFERED"]
-    assert body["reasons"][0]["text"]
-    assert {a["channel"] for a in body["alternatives"]} == {"app_balance", "bank_card"}
+    assert response.status_code == 422
+    problem = response.json()
+    assert problem["code"] == "channel_not_declared"
+    assert "app_balance, bank_card" in problem["hint"]
 
 
 def test_a_batch_over_10000_events_is_refused_whole(client: TestClient) -> None:

@@ -16,6 +16,8 @@ from repayguard.cli.model import model_app
 from repayguard.core.scoring.metrics import auc
 from repayguard.simulation import PortfolioSpec, generate_portfolio
 
+from conftest import OPERATOR_PASSWORD
+
 runner = CliRunner()
 
 
@@ -28,11 +30,22 @@ def german_credit() -> Path:
 
 
 def model(data_dir: Path, *args: str) -> Result:
-    return runner.invoke(model_app, [*args, "--data-dir", str(data_dir)], env={"COLUMNS": "200"})
+    """The command, with the operators' password typed at the prompt '--as NAME' asks it at."""
+    return runner.invoke(
+        model_app,
+        [*args, "--data-dir", str(data_dir)],
+        env={"COLUMNS": "200"},
+        input=f"{OPERATOR_PASSWORD}\n",
+    )
 
 
 def cli(data_dir: Path, *args: str) -> Result:
-    return runner.invoke(cli_app, [*args, "--data-dir", str(data_dir)], env={"COLUMNS": "200"})
+    return runner.invoke(
+        cli_app,
+        [*args, "--data-dir", str(data_dir)],
+        env={"COLUMNS": "200"},
+        input=f"{OPERATOR_PASSWORD}\n",
+    )
 
 
 def team(data_dir: Path) -> None:
@@ -40,6 +53,7 @@ def team(data_dir: Path) -> None:
     for name, role in (("ana", "analyst"), ("bob", "approver")):
         added = cli(data_dir, "user", "add", name, "--role", role)
         assert added.exit_code == 0, added.output
+        assert cli(data_dir, "user", "password", name, "--password-stdin").exit_code == 0
 
 
 def listed(data_dir: Path) -> list[dict[str, object]]:
@@ -150,7 +164,7 @@ def test_list_show_and_promote_guide_the_analyst(
     assert fresh.exit_code == 2
     assert "run 'repayguard db upgrade' first" in fresh.output
     assert model(tmp_path, "train", "--data", str(train), "--target", "creditability",
-                 "--positive", "bad", "--cv", "0", "--by", "ana").exit_code == 0  # fmt: skip
+                 "--positive", "bad", "--cv", "0").exit_code == 0  # fmt: skip
     assert "No model version is retired." in model(tmp_path, "list", "--state", "retired").output
     shown = model(tmp_path, "show", "scorecard-v1")
     assert shown.exit_code == 0, shown.output

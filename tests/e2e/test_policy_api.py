@@ -39,7 +39,7 @@ def client(container: Container) -> Iterator[TestClient]:
 def changed_cn() -> str:
     doc: dict[str, Any] = yaml.safe_load(CN)
     doc["version"] = 2
-    doc["rows"][2]["then"]["manual"] = "forced"
+    doc["rows"][2]["then"]["manual"] = "allowed"  # failed-debits: no longer forced
     return yaml.safe_dump(doc, allow_unicode=True, sort_keys=False)
 
 
@@ -137,8 +137,8 @@ def test_a_draft_is_published_by_approval_and_read_back_as_a_version(team: Team)
     assert diff["counts"]["changed"] == 1
     assert diff["rows"][0]["changes"][0] == {
         "field": "then.manual",
-        "before": "allowed",
-        "after": "forced",
+        "before": "forced",
+        "after": "allowed",
     }
 
 
@@ -152,9 +152,9 @@ def test_impact_and_explain_over_http(client: TestClient) -> None:
     assert body["transitions"] == [
         {
             "method": "manual",
-            "from": "allowed",
-            "to": "forced",
-            "direction": "tighten",
+            "from": "forced",
+            "to": "allowed",
+            "direction": "loosen",
             "borrowers": 1,
         }
     ]

@@ -15,7 +15,7 @@ from repayguard.ingestion import IngestEvents, ingest_events
 from repayguard.platform.clock import FixedClock
 
 from builders import failing_debits_history, healthy_history
-from conftest import NOW, make_settings
+from conftest import NOW, OPERATOR_PASSWORD, make_settings
 
 runner = CliRunner()
 
@@ -28,7 +28,8 @@ def _book(data_dir: Path) -> None:
 
 
 def cli(*args: str) -> tuple[int, str]:
-    result = runner.invoke(app, list(args), env={"COLUMNS": "200"})
+    """The command, with the operators' password typed at the prompt '--as NAME' asks it at."""
+    result = runner.invoke(app, list(args), env={"COLUMNS": "200"}, input=f"{OPERATOR_PASSWORD}\n")
     return result.exit_code, str(result.output)
 
 
@@ -37,9 +38,17 @@ def test_shadow_set_status_clear_and_replay(tmp_path: Path) -> None:
     _book(data)
     where = ("--data-dir", str(data))
 
+    for name, role in (("ops", "admin"), ("ana", "analyst")):
+        assert cli("user", "add", name, "--role", role, *where)[0] == 0
+        assert cli("user", "password", name, "--password-stdin", *where)[0] == 0
     code, out = cli("shadow", "status", *where)
     assert code == 0
     assert "No challenger is set" in out
+
+    code, out = cli("shadow", "set", "cn-consumer-credit-line@1", *where)
+    assert code == 2, "who sets the challenger must prove it"
+    code, out = cli("shadow", "set", "cn-consumer-credit-line@1", "--as", "ana", *where)
+    assert code == 2, "an analyst does not set the challenger"
 
     code, out = cli("shadow", "set", "cn-consumer-credit-line@1", "--as", "ops", *where)
     assert code == 0, out
@@ -60,11 +69,11 @@ def test_shadow_set_status_clear_and_replay(tmp_path: Path) -> None:
     assert replayed["changes"] == []
     assert len(replayed["runs"]) == 1
 
-    code, out = cli("shadow", "set", "no-such-draft", *where)
+    code, out = cli("shadow", "set", "no-such-draft", "--as", "ops", *where)
     assert code == 2
     assert "no policy draft" in out
 
-    code, out = cli("shadow", "clear", *where)
+    code, out = cli("shadow", "clear", "--as", "ops", *where)
     assert code == 0
     assert "Shadow mode is off" in out
 

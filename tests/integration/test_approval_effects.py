@@ -355,3 +355,36 @@ def test_an_emergency_action_is_reviewed_by_someone_other_than_who_took_it(
         row = session.get(ApprovalRequestRow, asked.request_id)
         assert row is not None
         assert approvals.payload_sha256(row.payload) == stored.payload_sha256
+
+
+@pytest.mark.parametrize("written", ["PAT", " pat", "Pat "])
+def test_who_took_an_emergency_action_is_excluded_by_operator_id_however_his_name_is_written(
+    container: Container, written: str
+) -> None:
+    team = make_team(container)
+    review = {
+        "action_id": "overlay-2026-03-02",
+        "action": "tighten-t4",
+        "taken_at": (NOW - timedelta(hours=3)).isoformat(),
+        "taken_by": written,
+        "description": "bureau outage: T4 auto-debit made mandatory for 48 hours",
+    }
+    asked = ask(container, team["ann"], "emergency_review", review)
+
+    with pytest.raises(MakerCannotApprove):
+        approve(container, team["pat"], asked.request_id)
+    assert (asked.payload["taken_by"], asked.payload["taken_by_id"]) == ("pat", team["pat"])
+    assert approve(container, team["paul"], asked.request_id).state == "approved"
+
+
+def test_an_emergency_action_taken_by_nobody_known_is_refused(container: Container) -> None:
+    team = make_team(container)
+    review = {
+        "action_id": "overlay-2026-03-03",
+        "action": "tighten-t4",
+        "taken_at": (NOW - timedelta(hours=3)).isoformat(),
+        "taken_by": "mallory",
+        "description": "who did this?",
+    }
+    with pytest.raises(ApprovalPayloadInvalid, match="no operator named 'mallory'"):
+        ask(container, team["ann"], "emergency_review", review)

@@ -81,7 +81,7 @@ def test_maker_cannot_approve_own_policy_and_a_checker_publishes_exactly_the_dra
     assert listed.total == 0, "nothing is published before a second person approves"
     with pytest.raises(MakerCannotApprove):
         approve(container, team["amy"], asked.request_id)
-    with pytest.raises(ApprovalCheckerNotAllowed):
+    with pytest.raises(ApprovalCheckerNotAllowed, match=r"^an analyst may not approve or reject"):
         approve(container, team["ann"], asked.request_id)
 
     done = approve(container, team["pat"], asked.request_id)
@@ -121,6 +121,8 @@ def test_checkers_and_readers_never_initiate_and_makers_only_their_kinds(
     for who, kind, payload in refused:
         with pytest.raises(ApprovalInitiatorNotAllowed):
             ask(container, team[who], kind, payload)
+    with pytest.raises(ApprovalInitiatorNotAllowed, match=r"^an auditor may not ask"):
+        ask(container, team["aud"], "policy_publish", {"draft_id": draft_id})
     assert (
         approvals.list_requests(approvals.QueueFilter(state=None), uow=container.uow()).total == 0
     )
@@ -205,7 +207,7 @@ def test_a_payload_changed_after_submission_is_never_applied(
     asked = ask(container, team["ann"], "policy_publish", {"draft_id": submit_draft(container)})
     _, drafted = policies.get_draft(asked.payload["draft_id"], uow=container.uow())
     swapped = drafted.model_dump(mode="json")
-    swapped["rows"][2]["then"]["manual"] = "forced"  # still a valid policy, not the one approved
+    swapped["rows"][2]["then"]["manual"] = "allowed"  # still a valid policy, not the one approved
     with container.engine.begin() as connection:
         connection.execute(
             update(PolicyDraftRow)

@@ -96,11 +96,12 @@ def test_a_reversal_is_an_override_the_agent_asks_for_and_a_second_person_approv
     assert [x.subject for x in closed.notices] == [
         "We received your complaint",
         "We agree with your complaint: the decision is changed",
+        "We are sorry: how we are putting things right",  # the remedies' apology
     ]
     told = inbox(container, "B1")
-    assert {"restoration", "complaint_resolved"} <= {n.kind for n in told[-2:]}, (
-        "in the approval's transaction: the change of methods, as for any change, and the case's "
-        "outcome both reach the inbox"
+    assert {"restoration", "complaint_resolved", "remedy_apology"} <= {n.kind for n in told[-3:]}, (
+        "in the approval's transaction: the change of methods, as for any change, the case's "
+        "outcome and the remedies' apology all reach the inbox"
     )
     (resolved,) = published(container, complaints.COMPLAINT_RESOLVED)
     assert (resolved["outcome"], resolved["approved_by"]) == ("reversed", "pat")

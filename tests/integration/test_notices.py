@@ -69,7 +69,10 @@ def test_a_restriction_is_announced_then_explained_when_it_takes_effect(
     assert explanation.reasons[0] == "REPEATED_FAILED_DEBITS", "the policy row's reason first"
     assert 1 <= len(explanation.reasons) <= 4
     assert explanation.what_would_change == (
-        {"input": "failed_debits_30d", "before": 3, "after": 2, "loosens": ["early_repayment"]},
+        {
+            "changes": [{"input": "failed_debits_30d", "before": 3, "after": 2}],
+            "loosens": ["early_repayment"],
+        },
     )
     assert "如果近30天自动扣款失败次数为2（目前为3），提前还款的限制将会放宽。" in explanation.body
     with container.session_factory() as session:
@@ -106,7 +109,7 @@ def decided_again(container: Container, borrower: str, at: datetime, reasons: li
             defaults=container.decision_engine.defaults,
             now=at,
         )
-        for message in entitlements.change_messages("again", applied.changed):
+        for message in entitlements.change_messages("again", applied.changed, told_at=at):
             unit.emit(message)
         unit.commit()
 

@@ -182,7 +182,7 @@ def test_impact_counts_borrowers_whose_methods_would_change_by_tier_and_directio
     events = failing_debits_history("B-FAIL", NOW) + healthy_history("B-GOOD", NOW)
     ingest_events(IngestEvents(events, source="test"), uow=container.uow())
     candidate = cn_doc()
-    candidate["rows"][2]["then"]["manual"] = "forced"  # failed-debits: force the manual flow
+    candidate["rows"][2]["then"]["manual"] = "allowed"  # failed-debits: no longer forced
     low_risk = candidate["rows"][7]
     assert low_risk["id"] == "low-risk"
     low_risk["then"]["early_repayment"] = "restricted"  # a (strange) tightening for T1-T2
@@ -195,17 +195,17 @@ def test_impact_counts_borrowers_whose_methods_would_change_by_tier_and_directio
     )
     assert report.borrowers == 2
     assert report.changed == 2
-    assert report.by_method["manual"] == {"tighten": 1, "loosen": 0}
+    assert report.by_method["manual"] == {"tighten": 0, "loosen": 1}
     assert report.by_method["early_repayment"] == {"tighten": 1, "loosen": 0}
     sample = {s["borrower_id"]: s for s in report.samples}
     assert sample["B-FAIL"]["rule_id"] == "failed-debits"
     assert sample["B-FAIL"]["changes"] == [
-        {"method": "manual", "direction": "tighten", "from": "allowed", "to": "forced"}
+        {"method": "manual", "direction": "loosen", "from": "forced", "to": "allowed"}
     ]
     assert sample["B-GOOD"]["reasons"] == ["ELEVATED_RISK_TIER"]
     assert sum(t["borrowers"] for t in report.by_tier) == 2
     assert {(t["method"], t["from"], t["to"]) for t in report.transitions} == {
-        ("manual", "allowed", "forced"),
+        ("manual", "forced", "allowed"),
         ("early_repayment", "allowed", "restricted"),
     }
 

@@ -8,6 +8,7 @@ import pytest
 
 from repayguard.entitlements.states import Entitlement, MethodStates, interim_states, tightens
 from repayguard.entitlements.view import AuthorizeRequest, EntitlementView, decide_authorization
+from repayguard.errors import ChannelNotDeclared
 
 OPEN = MethodStates("optional", "allowed", "allowed", ("app_balance", "bank_card", "counter"))
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
@@ -123,3 +124,29 @@ def test_the_view_answers_for_unknown_borrowers_from_the_default_terms() -> None
     result = view.authorize(AuthorizeRequest("NEW", "manual"), now=NOW)
     assert result.allowed
     assert result.decision_id is None
+
+
+def test_a_view_set_to_deny_refuses_every_method_to_a_borrower_never_decided() -> None:
+    view = EntitlementView(defaults=OPEN, unknown_borrower="deny")
+    for method in ("auto_debit", "early_repayment", "manual"):
+        result = view.authorize(AuthorizeRequest("NEW", method), now=NOW)
+        assert (result.allowed, result.reasons) == (False, ("NOT_YET_ASSESSED",))
+    decided = Entitlement("B1", OPEN, None, NOW, None, None, (), "D1", "default", 1, None)
+    view.load([decided])
+    assert view.authorize(AuthorizeRequest("B1", "manual"), now=NOW).allowed
+
+
+def test_a_channel_the_policy_does_not_declare_is_an_error_unless_the_borrower_has_it() -> None:
+    view = EntitlementView(defaults=OPEN, channels=(*OPEN.manual_channels, "bank_transfer"))
+    offered = view.authorize(AuthorizeRequest("NEW", "manual", channel="bank_transfer"), now=NOW)
+    assert (offered.allowed, offered.reasons) == (False, ("CHANNEL_NOT_OFFERED",))
+    with pytest.raises(ChannelNotDeclared, match="sepa_transfer"):
+        view.authorize(AuthorizeRequest("NEW", "manual", channel="sepa_transfer"), now=NOW)
+    # A channel a previous version declared is still on this borrower's list: it is in force.
+    kept = states(manual_channels=["sepa_transfer"])
+    view.load([Entitlement("B1", kept, None, NOW, None, None, (), "D1", "old", 1, None)])
+    assert view.authorize(
+        AuthorizeRequest("B1", "manual", channel="sepa_transfer"), now=NOW
+    ).allowed
+    view.use_defaults(kept, channels=["sepa_transfer"])
+    assert view.channels == {"sepa_transfer"}

@@ -53,6 +53,20 @@ def test_a_manual_payment_without_channel_names_the_rule() -> None:
     assert batch.rejections[0].errors[0].reason == "a manual payment needs its channel"
 
 
+def test_a_payment_through_any_channel_a_policy_can_declare_is_accepted() -> None:
+    """Channels are the lender's data (sepa_transfer under the EU example, ach_transfer under
+    the US one): a payment's channel is any name a policy could declare, no longer than the
+    stored column."""
+    names = ("sepa_transfer", "ach_transfer", "money_order", "app_balance")
+    batch = validate_records(
+        [BASE | {"event_id": f"e{i}", "channel": c} for i, c in enumerate(names)]
+    )
+    assert batch.rejections == []
+    assert [row["channel"] for row in batch.rows] == list(names)
+    refused = validate_records([BASE | {"channel": "Bank Card"}, BASE | {"channel": "x" * 17}])
+    assert [r.errors[0].field for r in refused.rejections] == ["channel", "channel"]
+
+
 def test_an_unknown_type_lists_the_known_ones() -> None:
     batch = validate_records([BASE | {"type": "gossip"}])
     (error,) = batch.rejections[0].errors

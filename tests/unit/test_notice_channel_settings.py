@@ -153,6 +153,10 @@ def test_an_installed_adapter_called_sms_needs_no_gateway_settings(
         ("0086 139 1234 5678", None, "+8613912345678"),
         ("07700 900123", "44", "+447700900123"),
         ("+1 (415) 555-0100", "86", "+14155550100"),
+        # Italy keeps its leading 0 after the country code; the UK drops its trunk 0.
+        ("06 1234 5678", "39", "+390612345678"),
+        ("020 7946 0018", "44", "+442079460018"),
+        ("0039 06 1234 5678", "86", "+390612345678"),
     ],
 )
 def test_numbers_on_file_become_e164(number: str, country: str | None, expected: str) -> None:
@@ -166,6 +170,8 @@ def test_numbers_on_file_become_e164(number: str, country: str | None, expected:
         ("+86 12", None, "not a valid phone number"),
         ("+0123456789", None, "not a valid phone number"),
         ("+8613912345678999999", None, "not a valid phone number"),
+        ("06 1", "39", "not a valid phone number"),
+        ("call me", "86", "not a valid phone number"),
     ],
 )
 def test_a_number_that_cannot_be_made_e164_fails_for_good_without_showing_it(
@@ -226,3 +232,9 @@ def test_an_sms_is_never_longer_than_the_limit_and_cut_ones_say_so(
     else:
         assert text.endswith("…")
         assert whole.startswith(text.removesuffix("…"))
+
+
+def test_a_default_country_code_no_country_has_is_refused_at_start_up() -> None:
+    with pytest.raises(ValidationError, match="999 is no country's calling code"):
+        notices_of(sms_default_country_code="999")
+    assert notices_of(sms_default_country_code="39").sms_default_country_code == "39"

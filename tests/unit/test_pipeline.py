@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from itertools import count
 from typing import Any
@@ -14,6 +15,7 @@ import pytest
 from repayguard.core.events import EVENT_SCHEMA
 from repayguard.core.pipeline import DECISION_COLUMNS, decide, empty_previous
 from repayguard.core.policy import compile_policy, load_policy
+from repayguard.core.reasons import Reference
 from repayguard.core.scoring import load_expert_model
 from repayguard.core.tiers import load_bands
 from repayguard.resources import read_text
@@ -95,11 +97,11 @@ def by_borrower(frame: pl.DataFrame) -> dict[str, dict[str, Any]]:
     return {row["borrower_id"]: row for row in frame.iter_rows(named=True)}
 
 
-def test_repeated_failed_debits_disable_auto_debit_and_keep_a_free_manual_channel() -> None:
+def test_repeated_failed_debits_disable_auto_debit_and_force_the_free_manual_channels() -> None:
     debits = by_borrower(run())["debits"]
     assert debits["rule_id"] == "failed-debits"
-    assert (debits["auto_debit"], debits["manual"]) == ("disabled", "allowed")
-    assert FREE & set(debits["manual_channels"])
+    assert (debits["auto_debit"], debits["manual"]) == ("disabled", "forced")
+    assert set(debits["manual_channels"]) == FREE  # every free channel, and only those
     assert debits["reasons"][0] == "REPEATED_FAILED_DEBITS"
     assert "FAILED_DEBITS_30D" in debits["reasons"]
     assert debits["notice_days"] == 0
@@ -132,6 +134,9 @@ class CountingModel:
     def reasons(self, features: pl.DataFrame, top: int = 4) -> pl.Series:
         self.explained += features["borrower_id"].to_list()
         return MODEL.reasons(features, top)
+
+    def reason_references(self) -> Mapping[str, Reference]:
+        return MODEL.reason_references()
 
 
 def test_only_borrowers_with_a_restriction_are_explained_by_the_model() -> None:

@@ -109,16 +109,18 @@ def test_explain_traces_every_row_and_cell_with_the_reason() -> None:
     assert trace.guardrail is None
 
 
-def test_what_would_change_is_the_smallest_single_change_to_a_less_restrictive_outcome() -> None:
+def test_what_would_change_is_the_smallest_actionable_change_to_a_less_restrictive_outcome() -> (
+    None
+):
     compiled = compile_policy(CN)
     trace = explain(compiled, coerce_inputs(CN, {"tier": "T5", "dpd_now": 31}))
-    changes = {a.input: a for a in trace.what_would_change}
-    assert (changes["dpd_now"].after, changes["dpd_now"].rule_id) == (29, "high-risk")
-    assert changes["dpd_now"].loosens == ("early_repayment",)
-    assert changes["tier"].after == "T4"
-    assert trace.what_would_change[0].input == "dpd_now"  # a 2-day change beats a tier move
+    first = trace.what_would_change[0]
+    assert [(c.input, c.before, c.after) for c in first.changes] == [("dpd_now", 31, 29)]
+    assert (first.rule_id, first.loosens) == ("high-risk", ("early_repayment",))
+    assert all("tier" not in a.inputs for a in trace.what_would_change)  # not directly actionable
     relaxed = explain(compiled, coerce_inputs(CN, {"tier": "T1"}))
     assert relaxed.what_would_change == ()  # nothing is looser than everything open
+    assert relaxed.why_none == "least_restrictive"
 
 
 def test_explain_resolves_keep_with_the_current_methods() -> None:
@@ -246,12 +248,16 @@ def test_each_suggested_change_loosens_and_no_smaller_change_does(raw: dict[str,
     compiled = compile_policy(CN)
     inputs = coerce_inputs(CN, raw)
     trace = explain(compiled, inputs)
+    assert bool(trace.what_would_change) != bool(trace.why_none)
     for alt in trace.what_would_change:
-        changed = compiled.evaluate_row({**inputs, alt.input: alt.after})
+        changed = compiled.evaluate_row(alt.applied_to(inputs))
         assert changed.rule_id == alt.rule_id
         assert looser(changed.states(), trace.applied)
-        if isinstance(alt.before, int) and isinstance(alt.after, int):
-            step = 1 if alt.after > alt.before else -1
-            for between in range(alt.before + step, alt.after, step):
-                closer = compiled.evaluate_row({**inputs, alt.input: between})
+        if len(alt.changes) > 1:
+            continue
+        (c,) = alt.changes
+        if isinstance(c.before, int) and isinstance(c.after, int):
+            step = 1 if c.after > c.before else -1
+            for between in range(c.before + step, c.after, step):
+                closer = compiled.evaluate_row({**inputs, c.input: between})
                 assert closer.keep or not looser(closer.states(), trace.applied)

@@ -25,13 +25,16 @@ from repayguard.approvals.endpoints import router as approvals_router
 from repayguard.bootstrap import Container
 from repayguard.borrowers.endpoints import router as borrowers_router
 from repayguard.complaints.endpoints import router as complaints_router
+from repayguard.decisions.endpoints import router as decisions_router
 from repayguard.entitlements.endpoints import router as entitlements_router
 from repayguard.errors import InvalidInput, NotFound, NotReady, RepayguardError, TokenInvalid
+from repayguard.hardship.endpoints import router as hardship_router
 from repayguard.identity import TokenUsage
 from repayguard.identity.endpoints import router as identity_router
 from repayguard.ingestion.endpoints import router as ingestion_router
 from repayguard.notices.endpoints import router as notices_router
 from repayguard.policies.endpoints import router as policies_router
+from repayguard.remedies.endpoints import router as remedies_router
 from repayguard.risk.endpoints import router as models_router
 from repayguard.shadow.endpoints import router as shadow_router
 
@@ -94,6 +97,7 @@ def create_app(container: Container) -> FastAPI:
     app.state.portfolio_reader = decisions.latest_inputs
     app.include_router(ingestion_router)
     app.include_router(entitlements_router)
+    app.include_router(decisions_router)
     app.include_router(policies_router)
     app.include_router(models_router)
     app.include_router(borrowers_router)
@@ -102,6 +106,8 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(approvals_router)
     app.include_router(notices_router)
     app.include_router(complaints_router)
+    app.include_router(hardship_router)
+    app.include_router(remedies_router)
     app.include_router(console.router)
     app.state.console = console.Console.build(
         csrf_key=keys.derived_key(container.settings, "console-csrf"),

@@ -11,8 +11,9 @@ This middleware answers the ordinary case directly, with the same pieces the rou
   own function (``answer_authorize``), so the two paths cannot drift apart;
 - the call is counted for its token like any other (``TokenUsage``).
 
-Everything else — another path, an unknown or uncached token, a refusal, an invalid body, an
-``Idempotency-Key``, a non-JSON content type — goes to the full application unchanged (the body
+Everything else — another path, an unknown or uncached token, a refusal, an invalid body (or a
+channel the policy in force does not declare), an ``Idempotency-Key``, a non-JSON content type
+— goes to the full application unchanged (the body
 replayed), which produces the canonical answer or error. A test compares both paths over
 generated requests.
 """
@@ -27,6 +28,7 @@ from repayguard.api.asgi import ASGIApp, Receive, Scope, Send, read_body, replay
 from repayguard.entitlements.endpoints import answer_authorize, locale_of
 from repayguard.entitlements.schemas import AuthorizeIn
 from repayguard.entitlements.view import EntitlementView
+from repayguard.errors import RepayguardError
 from repayguard.identity import TokenResolver, TokenUsage, allows
 from repayguard.platform.clock import Clock
 
@@ -112,7 +114,10 @@ class AuthorizeFastPath:
             return None
         assert self._view is not None
         locale = locale_of(accept_language.decode("latin-1") if accept_language else None)
-        answer = answer_authorize(request, self._view, self._clock, locale)
+        try:
+            answer = answer_authorize(request, self._view, self._clock, locale)
+        except RepayguardError:
+            return None  # e.g. an undeclared channel: the route words the problem
         if principal is not None and self._usage is not None:
             self._usage.record(principal, ROUTE, allowed=True)
         self.answered += 1

@@ -11,6 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from repayguard.audit import set_actor
 from repayguard.console import COOKIE as CONSOLE_COOKIE
 from repayguard.console import PREFIX as CONSOLE_PREFIX
+from repayguard.core.articles import with_article
 from repayguard.errors import PermissionDenied, TokenInvalid
 from repayguard.identity import PUBLIC, ROUTES, Principal, TokenResolver, TokenUsage, allows
 
@@ -60,7 +61,8 @@ def guard(
         usage.record(principal, route_name, allowed=allowed)
     if not allowed:
         raise PermissionDenied(
-            f"a {principal.role or principal.kind} token may not {request.method} {path}"
+            f"{with_article(principal.role or principal.kind)} token may not "
+            f"{request.method} {path}"
             + (" for another borrower" if principal.kind == "borrower" else "")
         )
     request.state.principal = principal

@@ -2,7 +2,11 @@
 emergency reviews are applied only after a second person approves exactly what was asked."""
 
 from repayguard.approvals.bulk import BULK_KIND, BulkApprove, BulkOutcome, Refusal, bulk_approve
-from repayguard.approvals.consumers import HeldDecisions, SupersededHeldDecisions
+from repayguard.approvals.consumers import (
+    HeldDecisions,
+    ProposedRemedies,
+    SupersededHeldDecisions,
+)
 from repayguard.approvals.jobs import ExpireOverdueRequests
 from repayguard.approvals.kinds import (
     DEFAULT_LIFETIMES,
@@ -55,6 +59,7 @@ __all__ = [
     "ExpireOverdueRequests",
     "HeldDecisions",
     "Kind",
+    "ProposedRemedies",
     "QueueFilter",
     "Refusal",
     "Reject",

@@ -11,6 +11,7 @@ from repayguard.approvals.kinds import ApprovalContext
 from repayguard.approvals.models import PENDING
 from repayguard.approvals.queue import ApprovalRead
 from repayguard.approvals.repository import QueueFilter
+from repayguard.core.articles import with_article
 from repayguard.errors import ApprovalCheckerNotAllowed, InvalidInput, RepayguardError
 from repayguard.identity import role_allows
 from repayguard.platform.uow import UnitOfWorkFactory
@@ -60,7 +61,9 @@ def bulk_approve(
     with uow() as probe:
         checker = rules.operator(probe.session, cmd.by)
         if not role_allows(checker.role, rules.DECIDE):
-            raise ApprovalCheckerNotAllowed(f"a {checker.role} may not approve or reject requests")
+            raise ApprovalCheckerNotAllowed(
+                f"{with_article(checker.role)} may not approve or reject requests"
+            )
         where = QueueFilter(
             state=PENDING,
             kind=BULK_KIND,

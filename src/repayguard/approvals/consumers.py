@@ -1,5 +1,6 @@
 """Bus consumers of approvals: decisions held for approval become requests, one per borrower;
-requests the borrower's changed entitlement made stale are withdrawn."""
+requests the borrower's changed entitlement made stale are withdrawn; remedies above the
+auto-approval amount become requests."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any, Final
 
-from repayguard import decisions
+from repayguard import decisions, remedies
 from repayguard.approvals import kinds, repository, rules, service
+from repayguard.approvals.kinds import Prepared
 from repayguard.approvals.models import REJECTED
 from repayguard.entitlements import HeldDecision
 from repayguard.platform.messages import Message
@@ -128,3 +130,53 @@ class SupersededHeldDecisions:
 def _emit(uow: UnitOfWork, message: Message | None) -> None:
     if message is not None:
         uow.emit(message)
+
+
+def remedy_request(proposed: Mapping[str, Any]) -> Prepared:
+    """The request for a remedy above the auto-approval amount (``repayguard.remedy.proposed``):
+    the remedy, its amount and currency pinned."""
+    amount = f"{proposed['amount']} {proposed['currency']}"
+    return Prepared(
+        subject=proposed["remedy_id"],
+        category=proposed["kind"],
+        summary=f"{proposed['kind'].replace('_', ' ')} of {amount} for "
+        f"{proposed['borrower_id']} (complaint {proposed['complaint_id']})",
+        payload={
+            "remedy_id": proposed["remedy_id"],
+            "complaint_id": proposed["complaint_id"],
+            "borrower_id": proposed["borrower_id"],
+            "kind": proposed["kind"],
+            "amount_minor": proposed["amount_minor"],
+            "currency": proposed["currency"],
+            "basis": proposed["basis"],
+        },
+    )
+
+
+class ProposedRemedies:
+    """Handles ``repayguard.remedy.proposed`` (wrap it with ``platform.consumers.idempotent``):
+    a ``remedy`` request per remedy waiting for approval, made on behalf of the operator who
+    resolved the case — so a second person approves it — and linked from the remedy."""
+
+    def __init__(self, *, lifetime: timedelta) -> None:
+        self._lifetime = lifetime
+
+    def __call__(self, message: Message, uow: UnitOfWork) -> None:
+        proposed = message.payload
+        with uow:
+            session = uow.session
+            if repository.latest_for(session, "remedy", proposed["remedy_id"]) is not None:
+                return  # already asked (a redelivery after the marker was lost)
+            row = service.system_request(
+                session,
+                remedy_request(proposed),
+                kind="remedy",
+                now=uow.clock.now(),
+                lifetime=self._lifetime,
+                maker_id=proposed["maker_id"],
+                maker_name=proposed["maker"],
+                reason=f"remedy for reversed complaint {proposed['complaint_id']}",
+            )
+            remedies.link_approval(proposed["remedy_id"], row.request_id, uow=uow)
+            uow.emit(service.requested(row))
+            uow.commit()

@@ -1,4 +1,4 @@
-"""The five kinds of approval: what each payload holds, how it is checked, how it is applied.
+"""The six kinds of approval: what each payload holds, how it is checked, how it is applied.
 
 Submitting turns what the maker gave into the *pinned payload* — everything approval will
 apply, plus the fingerprints of what it refers to (a draft's content hash, a model card's
@@ -17,7 +17,7 @@ from typing import Any, Final, Literal
 import polars as pl
 from sqlalchemy.orm import Session
 
-from repayguard import decisions, entitlements, policies, risk
+from repayguard import decisions, entitlements, identity, policies, remedies, risk
 from repayguard.approvals.documents import (
     EmergencyReviewDocument,
     ModelPromoteDocument,
@@ -26,6 +26,7 @@ from repayguard.approvals.documents import (
     parse,
 )
 from repayguard.approvals.models import ApprovalRequestRow
+from repayguard.approvals.remedy_requests import settle_remedy
 from repayguard.core import guardrails
 from repayguard.core.policy import CompiledPolicy, Profiles
 from repayguard.core.policy.outcome import restricts
@@ -36,6 +37,7 @@ from repayguard.errors import (
     ApprovalPayloadChanged,
     ApprovalPayloadInvalid,
     BorrowerNotFound,
+    NotFound,
     PolicyDraftNotFound,
     PolicyVersionConflict,
 )
@@ -43,7 +45,9 @@ from repayguard.identity import OperatorRead
 from repayguard.platform.messages import Message
 from repayguard.platform.uow import UnitOfWork
 
-Kind = Literal["policy_publish", "model_promote", "override", "decision", "emergency_review"]
+Kind = Literal[
+    "policy_publish", "model_promote", "override", "decision", "emergency_review", "remedy"
+]
 EMERGENCY_REVIEWED: Final = "repayguard.emergency.reviewed"
 
 DEFAULT_LIFETIMES: Final[Mapping[str, timedelta]] = {
@@ -52,6 +56,7 @@ DEFAULT_LIFETIMES: Final[Mapping[str, timedelta]] = {
     "override": timedelta(days=3),
     "decision": timedelta(days=3),
     "emergency_review": timedelta(days=2),
+    "remedy": timedelta(days=7),
 }
 """How long a request waits for a checker before it expires, by kind."""
 
@@ -95,7 +100,7 @@ def prepare(
     if kind == "override":
         return _prepare_override(parse(OverrideDocument, given), session, context)
     if kind == "emergency_review":
-        return _prepare_review(parse(EmergencyReviewDocument, given), maker, now)
+        return _prepare_review(parse(EmergencyReviewDocument, given), session, maker, now)
     raise ApprovalPayloadInvalid(f"requests of kind {kind!r} cannot be submitted by hand")
 
 
@@ -236,19 +241,33 @@ def _prepare_override(
     )
 
 
-def _prepare_review(doc: EmergencyReviewDocument, maker: OperatorRead, now: datetime) -> Prepared:
+def _prepare_review(
+    doc: EmergencyReviewDocument, session: Session, maker: OperatorRead, now: datetime
+) -> Prepared:
     if doc.taken_at > now:
         raise ApprovalPayloadInvalid("an emergency action is reviewed after it was taken")
-    taken_by = doc.taken_by or maker.username
+    # Who took the action must be a real operator, pinned by id: the checker exclusion below
+    # compares ids, so "PAT" or " pat" cannot slip the one who acted past his own review.
+    taken_by = maker
+    if doc.taken_by is not None and doc.taken_by.strip():
+        try:
+            taken_by = identity.operator_named(session, doc.taken_by)
+        except NotFound:
+            raise ApprovalPayloadInvalid(
+                f"taken_by: no operator named {doc.taken_by.strip()!r} took this action",
+                hint="name the operator who took it (see 'repayguard user list'), or leave "
+                "taken_by out when you took it yourself",
+            ) from None
     return Prepared(
         subject=doc.action_id,
         category=doc.action,
-        summary=f"review {doc.action} {doc.action_id} taken by {taken_by}",
+        summary=f"review {doc.action} {doc.action_id} taken by {taken_by.username}",
         payload={
             "action_id": doc.action_id,
             "action": doc.action,
             "taken_at": doc.taken_at.isoformat(),
-            "taken_by": taken_by,
+            "taken_by": taken_by.username,
+            "taken_by_id": taken_by.operator_id,
             "scope": doc.scope,
             "description": doc.description,
         },
@@ -265,13 +284,17 @@ def held_decision(held: HeldDecision) -> Prepared:
     )
 
 
-def also_excluded(row: ApprovalRequestRow) -> str | None:
-    """Besides the maker, who may not decide this request: the operator who took the
-    emergency action under review."""
-    if row.kind == "emergency_review":
-        taken_by = row.payload.get("taken_by")
-        return str(taken_by) if taken_by else None
-    return None
+def also_excluded(row: ApprovalRequestRow, checker: OperatorRead) -> bool:
+    """Besides the maker, whether ``checker`` may not decide this request: he took the
+    emergency action under review. Compared by operator id; a request pinned before ids were
+    (no ``taken_by_id``) compares the name without case or surrounding spaces."""
+    if row.kind != "emergency_review":
+        return False
+    taken_by_id = row.payload.get("taken_by_id")
+    if taken_by_id:
+        return bool(taken_by_id == checker.operator_id)
+    taken_by = str(row.payload.get("taken_by") or "").strip().lower()
+    return bool(taken_by) and taken_by == checker.username.strip().lower()
 
 
 def apply(
@@ -333,14 +356,20 @@ def apply(
             entitlements.ReleaseDecision(held, row.request_id, checker.username), uow=uow
         )
         return _entitlement_outcome(entitlement)
+    if row.kind == "remedy":
+        settled = remedies.approve_remedy_within(settle_remedy(row, checker), uow=uow)
+        return {"remedy_id": settled.remedy_id, "state": settled.state}
     _reviewed(row, uow=uow, checker=checker, endorsed=True)
     return {"endorsed": True}
 
 
 def on_rejected(row: ApprovalRequestRow, *, uow: UnitOfWork, checker: OperatorRead) -> None:
-    """What a rejection records besides the request's state (an emergency review's verdict)."""
+    """What a rejection records besides the request's state (an emergency review's verdict, a
+    remedy refused)."""
     if row.kind == "emergency_review":
         _reviewed(row, uow=uow, checker=checker, endorsed=False)
+    if row.kind == "remedy":
+        remedies.refuse_remedy_within(settle_remedy(row, checker), uow=uow)
 
 
 def _reviewed(

@@ -10,7 +10,14 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from repayguard.platform.db import Base, UtcDateTime
 
-KINDS: Final = ("policy_publish", "model_promote", "override", "decision", "emergency_review")
+KINDS: Final = (
+    "policy_publish",
+    "model_promote",
+    "override",
+    "decision",
+    "emergency_review",
+    "remedy",
+)
 PENDING: Final = "pending"
 APPROVED: Final = "approved"
 REJECTED: Final = "rejected"

@@ -20,7 +20,9 @@ Comment = Annotated[str, Field(max_length=2000)]
 
 class ApprovalRead(Schema):
     request_id: str
-    kind: Literal["policy_publish", "model_promote", "override", "decision", "emergency_review"]
+    kind: Literal[
+        "policy_publish", "model_promote", "override", "decision", "emergency_review", "remedy"
+    ]
     subject: str
     category: str = Field(description="what the queue filters on: policy row, policy name, …")
     summary: str

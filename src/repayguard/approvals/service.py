@@ -58,6 +58,7 @@ from repayguard.approvals.rules import (
     operator,
     payload_sha256,
 )
+from repayguard.core.articles import with_article
 from repayguard.errors import (
     ApprovalCheckerNotAllowed,
     ApprovalExpired,
@@ -130,7 +131,7 @@ def request_approval(
         maker = operator(session, cmd.by)
         if not may_initiate(maker.role, cmd.kind):
             raise ApprovalInitiatorNotAllowed(
-                f"a {maker.role} may not ask for {cmd.kind.replace('_', ' ')} approvals"
+                f"{with_article(maker.role)} may not ask for {cmd.kind.replace('_', ' ')} approvals"
                 + (
                     " (checkers decide requests, they never make them)"
                     if role_allows(maker.role, DECIDE)
@@ -223,9 +224,11 @@ def _decidable(
     """The request and its checker, after every rule a decision must pass."""
     checker = operator(session, cmd.by)
     if not role_allows(checker.role, DECIDE):
-        raise ApprovalCheckerNotAllowed(f"a {checker.role} may not approve or reject requests")
+        raise ApprovalCheckerNotAllowed(
+            f"{with_article(checker.role)} may not approve or reject requests"
+        )
     row = _pending(session, cmd.request_id, now)
-    if checker.operator_id == row.maker_id or checker.username == kinds.also_excluded(row):
+    if checker.operator_id == row.maker_id or kinds.also_excluded(row, checker):
         raise MakerCannotApprove(
             f"{checker.username} made request {row.request_id} and cannot decide it",
             hint="another approver decides it; the maker may withdraw it",
@@ -348,16 +351,20 @@ def system_request(
     kind: str,
     now: datetime,
     lifetime: timedelta,
+    maker_id: str | None = None,
+    maker_name: str = SYSTEM_MAKER,
+    reason: str = "the policy row requires approval",
 ) -> ApprovalRequestRow:
-    """A request repayguard makes itself (held decisions): no operator is its maker, so any
-    approver may decide it. The caller emits and commits."""
+    """A request repayguard makes itself: a held decision (no operator is its maker, so any
+    approver may decide it) or a remedy (made on behalf of ``maker_id``, the operator whose
+    action it follows, who then may not decide it). The caller emits and commits."""
     return _insert(
         session,
         kind,
         prepared,
-        maker_id=None,
-        maker_name=SYSTEM_MAKER,
-        reason="the policy row requires approval",
+        maker_id=maker_id,
+        maker_name=maker_name,
+        reason=reason,
         now=now,
         lifetime=lifetime,
     )

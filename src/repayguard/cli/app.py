@@ -14,12 +14,14 @@ from pydantic import ValidationError
 
 from repayguard.audit import set_actor
 from repayguard.cli import demo as demo_command
+from repayguard.cli.actor import cli_actor
 from repayguard.cli.approvals import approvals_app
 from repayguard.cli.audit import audit_app
 from repayguard.cli.complaints import complaints_app
 from repayguard.cli.decide_runs import runs as decide_runs
+from repayguard.cli.hardship import hardship_app
 from repayguard.cli.identity import token_app, user_app
-from repayguard.cli.keys import cli_actor, keys_app
+from repayguard.cli.keys import keys_app
 from repayguard.cli.model import model_app
 from repayguard.cli.output import (
     console,
@@ -36,6 +38,8 @@ from repayguard.cli.policy import policy_app
 from repayguard.cli.settings import load_settings, one_shot
 from repayguard.cli.shadow import replay as policy_replay
 from repayguard.cli.shadow import shadow_app
+from repayguard.cli.simulate import case_study as case_study_command
+from repayguard.cli.simulate import simulate as simulate_command
 from repayguard.cli.worker import worker as worker_command
 from repayguard.config import Settings
 from repayguard.errors import RepayguardError
@@ -63,6 +67,9 @@ app.add_typer(approvals_app, name="approvals")
 app.add_typer(complaints_app, name="complaints")
 app.add_typer(shadow_app, name="shadow")
 policy_app.command("replay")(policy_replay)
+app.add_typer(hardship_app, name="hardship")
+app.command("simulate")(simulate_command)
+app.command("simulate-case-study")(case_study_command)
 
 DataDir = Annotated[
     Path | None,
@@ -120,18 +127,24 @@ def generate(
     seed: Annotated[int, typer.Option(help="Random seed: same seed, same files.")] = 7,
     start: Annotated[
         datetime | None,
-        typer.Option(formats=["%Y-%m-%d"], help="First day of the history (default 2025-01-01)."),
+        typer.Option(
+            formats=["%Y-%m-%d"],
+            help="First day of the history (default: --months before today, so it ends today).",
+        ),
     ] = None,
     workers: Annotated[int, typer.Option(min=1, help="Processes to use.")] = 2,
 ) -> None:
     """Write a synthetic portfolio's events as Parquet files (see docs/synthetic-data.md)."""
     from repayguard.simulation import PortfolioSpec, generate_portfolio
 
-    spec = PortfolioSpec(borrowers=borrowers, months=months, seed=seed)
-    if start is not None:
-        spec = PortfolioSpec(
-            borrowers=borrowers, months=months, seed=seed, start=start.replace(tzinfo=UTC)
-        )
+    if start is None:
+        # The history ends today, so `ingest` and `decide` (as of now) see recent behaviour in
+        # the features' 30- to 180-day windows, as they would with a lender's live book.
+        today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        start = demo_command.months_before(today, months)
+    spec = PortfolioSpec(
+        borrowers=borrowers, months=months, seed=seed, start=start.replace(tzinfo=UTC)
+    )
     started = time.perf_counter()
     with progress_bar("Generating", borrowers, "borrowers") as bar:
         summary = generate_portfolio(
@@ -194,6 +207,8 @@ def ingest(
                         borrower_ids=sorted(report.borrower_ids),
                         mode="online",
                         trigger=triggers.EVENTS,
+                        # A file of history is decided as of its data, not of today.
+                        as_of_events=True,
                     ),
                     uow=container.uow(),
                     engine=container.decision_engine,

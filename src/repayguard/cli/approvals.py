@@ -1,10 +1,9 @@
 """``repayguard approvals``: the maker-checker queue — list, show, approve, reject, withdraw,
 bulk-approve routine decisions, ask for an override, expire what is overdue.
 
-The acting operator is named with ``--as USERNAME``; the same use-cases as the API run, so the
-same rules hold (the maker never approves, checkers never initiate). Whoever can run these
-commands can reach the database, so ``--as`` is recorded, not authenticated: the audit trail
-attributes the change to that operator and to the operating-system user.
+The acting operator proves who they are (``--token`` / ``REPAYGUARD_TOKEN``, or ``--as NAME``
+and NAME's password at the prompt; see ``cli.actor``); the same use-cases as the API run, so
+the same rules hold (the maker never approves, checkers never initiate).
 """
 
 from __future__ import annotations
@@ -19,6 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
+from repayguard.cli.actor import As, Token, acting
 from repayguard.cli.policy_common import DataDir, friendly
 
 if TYPE_CHECKING:
@@ -29,7 +29,6 @@ approvals_app = typer.Typer(
     help="Maker-checker: the approval queue; approve, reject, withdraw, expire.",
     no_args_is_help=True,
 )
-As = Annotated[str, typer.Option("--as", help="The operator acting (username).")]
 Comment = Annotated[str, typer.Option(help="Why (kept with the decision).")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON (for scripts).")]
 RequestId = Annotated[str, typer.Argument(help="The request id.")]
@@ -44,24 +43,6 @@ def wired(data_dir: Path | None) -> Iterator[Container]:
 
     with bootstrap(one_shot(load_settings(data_dir)), production_model=False) as container:
         yield container
-
-
-@contextmanager
-def acting(container: Container, username: str) -> Iterator[str]:
-    """The operator id of ``username``, with the audit trail attributing the block to them."""
-    from repayguard.audit import acting_as
-    from repayguard.errors import NotFound, OperatorRequired
-    from repayguard.identity import find_operator
-
-    with container.session_factory() as session:
-        try:
-            found = find_operator(session, username=username)
-        except NotFound as exc:
-            raise OperatorRequired(
-                f"no operator named {username!r}", hint="see 'repayguard user list'"
-            ) from exc
-    with acting_as(f"operator:{found.operator_id}"):
-        yield found.operator_id
 
 
 def context(container: Container) -> Any:
@@ -167,13 +148,21 @@ def show(
 
 
 def settle(
-    data_dir: Path | None, operator: str, decide: Callable[[Container, str], ApprovalRead]
+    data_dir: Path | None,
+    operator: str | None,
+    token: str | None,
+    decide: Callable[[Container, str], ApprovalRead],
+    *,
+    needed_for: str,
 ) -> None:
-    """Decide on one request as ``operator`` (``decide`` gets the container and their operator
-    id) and say what became of it."""
+    """Decide on one request as the proven operator (``decide`` gets the container and their
+    operator id) and say what became of it."""
     from repayguard.cli.output import console
 
-    with wired(data_dir) as container, acting(container, operator) as by:
+    with (
+        wired(data_dir) as container,
+        acting(container, operator, token, needed_for=needed_for) as by,
+    ):
         done = decide(container, by)
     console.print(said(done))
 
@@ -182,8 +171,9 @@ def settle(
 @friendly
 def approve(
     request_id: RequestId,
-    operator: As,
     comment: Comment = "",
+    operator: As = None,
+    token: Token = None,
     data_dir: DataDir = None,
 ) -> None:
     """Approve a request and apply exactly what was submitted (never your own request)."""
@@ -193,9 +183,11 @@ def approve(
     settle(
         data_dir,
         operator,
+        token,
         lambda container, by: approve_request(
             Approve(request_id, by, comment), uow=container.uow(), context=context(container)
         ),
+        needed_for="approving a request",
     )
 
 
@@ -203,8 +195,9 @@ def approve(
 @friendly
 def reject(
     request_id: RequestId,
-    operator: As,
     comment: Annotated[str, typer.Option(help="Why it is rejected (required).")],
+    operator: As = None,
+    token: Token = None,
     data_dir: DataDir = None,
 ) -> None:
     """Reject a request; nothing of it is applied."""
@@ -214,7 +207,9 @@ def reject(
     settle(
         data_dir,
         operator,
+        token,
         lambda container, by: reject_request(Reject(request_id, by, comment), uow=container.uow()),
+        needed_for="rejecting a request",
     )
 
 
@@ -222,8 +217,9 @@ def reject(
 @friendly
 def withdraw(
     request_id: RequestId,
-    operator: As,
     comment: Comment = "",
+    operator: As = None,
+    token: Token = None,
     data_dir: DataDir = None,
 ) -> None:
     """Take back a pending request you made."""
@@ -233,20 +229,23 @@ def withdraw(
     settle(
         data_dir,
         operator,
+        token,
         lambda container, by: withdraw_request(
             Withdraw(request_id, by, comment), uow=container.uow()
         ),
+        needed_for="withdrawing a request",
     )
 
 
 @approvals_app.command("bulk-approve")
 @friendly
 def bulk_approve(
-    operator: As,
     comment: Annotated[str, typer.Option(help="Why (kept with every decision).")],
     category: Annotated[str | None, typer.Option(help="Only decisions of this policy row.")] = None,
     subject: Annotated[str | None, typer.Option(help="Only this borrower.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=1000)] = 500,
+    operator: As = None,
+    token: Token = None,
     data_dir: DataDir = None,
 ) -> None:
     """Approve pending routine decisions (held by policy rows that require approval), oldest
@@ -255,7 +254,10 @@ def bulk_approve(
     from repayguard.approvals import bulk_approve as approve_all
     from repayguard.cli.output import console
 
-    with wired(data_dir) as container, acting(container, operator) as by:
+    with (
+        wired(data_dir) as container,
+        acting(container, operator, token, needed_for="approving held decisions") as by,
+    ):
         outcome = approve_all(
             BulkApprove(by, comment, category=category, subject=subject, limit=limit),
             uow=container.uow,
@@ -275,7 +277,6 @@ def bulk_approve(
 @friendly
 def override(
     borrower: Annotated[str, typer.Argument(help="The borrower id.")],
-    operator: As,
     auto_debit: Annotated[str, typer.Option(help="optional, mandatory or disabled.")],
     early_repayment: Annotated[str, typer.Option(help="allowed or restricted.")],
     manual: Annotated[str, typer.Option(help="allowed or forced.")],
@@ -288,6 +289,8 @@ def override(
         int, typer.Option(min=0, max=90, help="Notice before a restriction.")
     ] = 0,
     note: Annotated[str, typer.Option(help="Why (kept with the override).")] = "",
+    operator: As = None,
+    token: Token = None,
     data_dir: DataDir = None,
 ) -> None:
     """Ask for a manual override of a borrower's methods; a second person approves it."""
@@ -305,7 +308,10 @@ def override(
         "notice_days": notice_days,
         "note": note,
     }
-    with wired(data_dir) as container, acting(container, operator) as by:
+    with (
+        wired(data_dir) as container,
+        acting(container, operator, token, needed_for="asking for an override") as by,
+    ):
         made = request_approval(
             RequestApproval("override", payload, by=by, reason=note),
             uow=container.uow(),
@@ -331,5 +337,6 @@ def next_step(made: ApprovalRead) -> str:
     return (
         f"Approval request [bold]{made.request_id}[/bold] ({made.summary}) is pending until "
         f"{_when(made.expires_at)} UTC. A second person approves it with: "
-        f"[bold]repayguard approvals approve {made.request_id} --as CHECKER[/bold]"
+        f"[bold]repayguard approvals approve {made.request_id} --as CHECKER[/bold] "
+        "(or --token with the checker's operator token)"
     )

@@ -1,9 +1,10 @@
 """``repayguard complaints``: the complaints queue — list, show a case with the contested
 decision's lineage and explanation, resolve (uphold, or reverse through maker-checker).
 
-The acting operator is named with ``--as USERNAME`` as in ``repayguard approvals``; the same
-use-cases as the API run, so the same rules hold (a reversal is an override request the agent
-makes and a second person approves).
+The acting operator proves who they are as in ``repayguard approvals`` (``--token`` or
+``REPAYGUARD_TOKEN``, or ``--as NAME`` and the password at the prompt); the same use-cases as
+the API run, so the same rules hold (a reversal is an override request the agent makes and a
+second person approves).
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from repayguard.cli.approvals import acting, wired
+from repayguard.cli.actor import As, Token, acting
+from repayguard.cli.approvals import wired
 from repayguard.cli.policy_common import DataDir, friendly
+from repayguard.core.policy.counterfactual import WHY_NONE, changes_of
 
 if TYPE_CHECKING:
     from repayguard.complaints import ComplaintCase, ComplaintInfo
@@ -151,13 +154,17 @@ def _case_table(case: ComplaintCase, locale: str) -> Table:
         explanation = lineage.explanation
         if explanation is not None:
             changes = [
-                f"{w['input']}: {w['from']} → {w['to']} ({w['rule_id']}, loosens "
-                f"{', '.join(w['loosens'])})"
+                " and ".join(f"{c['input']}: {c['from']} → {c['to']}" for c in changes_of(w))
+                + f" ({w['rule_id']}, loosens {', '.join(w['loosens'])})"
                 for w in explanation["what_would_change"]
             ]
+            why = WHY_NONE.get(explanation.get("why_none") or "", {}).get("en")
             rows.append(("explained with", lineage.explained_with or "-"))
             rows.append(
-                ("what would change it", "\n".join(changes) or "nothing a single input does")
+                (
+                    "what would change it",
+                    "\n".join(changes) or why or "nothing the borrower can change",
+                )
             )
         else:
             rows.append(("explanation", lineage.note or "-"))
@@ -175,29 +182,31 @@ def _case_table(case: ComplaintCase, locale: str) -> Table:
 @friendly
 def show(
     complaint_id: Annotated[str, typer.Argument(help="The complaint id.")],
-    operator: Annotated[
-        str | None, typer.Option("--as", help="The operator reading it (recorded).")
-    ] = None,
+    operator: As = None,
+    token: Token = None,
     locale: Annotated[str, typer.Option(help="Language of the reason texts: en or zh-CN.")] = "en",
     json_out: AsJson = False,
     data_dir: DataDir = None,
 ) -> None:
     """One case: the statement (the reading is audited), the contested decision's lineage and
     explanation, the borrower's methods now, the notices the borrower was sent and their
-    delivery."""
+    delivery, and the remedies of a reversal."""
     from contextlib import ExitStack
 
     from repayguard.cli.output import console
+    from repayguard.cli.remedies import remedies_json, remedies_table
     from repayguard.complaints import GetComplaint, get_complaint
+    from repayguard.remedies import ListRemedies, list_remedies
 
     with ExitStack() as stack:
         container = stack.enter_context(wired(data_dir))
-        if operator is not None:
-            stack.enter_context(acting(container, operator))
+        if operator or token:  # a proven reader is recorded; else the audit names cli:<user>
+            stack.enter_context(acting(container, operator, token, needed_for="reading a case"))
         assert container.complaints is not None
         case = get_complaint(
             GetComplaint(complaint_id), uow=container.uow(), setup=container.complaints
         )
+        remedied = list_remedies(ListRemedies(complaint_id), uow=container.uow())
     if json_out:
         lineage = case.lineage
         typer.echo(
@@ -205,6 +214,7 @@ def show(
                 {
                     "complaint": case_json(case.complaint),
                     "decision": _plain(asdict(lineage)) if lineage is not None else None,
+                    "remedies": remedies_json(remedied),
                 },
                 ensure_ascii=False,
                 default=str,
@@ -212,13 +222,14 @@ def show(
         )
         return
     console.print(_case_table(case, locale))
+    if remedied:
+        console.print(remedies_table(remedied))
 
 
 @complaints_app.command("resolve")
 @friendly
 def resolve(
     complaint_id: Annotated[str, typer.Argument(help="The complaint id.")],
-    operator: Annotated[str, typer.Option("--as", help="The operator acting (username).")],
     outcome: Annotated[str, typer.Option(help="uphold (the decision stands) or reverse.")],
     comment: Annotated[str, typer.Option(help="Why (kept with the case).")],
     days: Annotated[
@@ -234,6 +245,8 @@ def resolve(
     channel: Annotated[
         list[str] | None, typer.Option(help="Reverse: a manual channel (repeatable).")
     ] = None,
+    operator: As = None,
+    token: Token = None,
     data_dir: DataDir = None,
 ) -> None:
     """Uphold the decision, or reverse it: a manual override you ask for and a second person
@@ -252,7 +265,10 @@ def resolve(
         manual_channels=tuple(channel) if channel else None,
         days=days,
     )
-    with wired(data_dir) as container, acting(container, operator) as by:
+    with (
+        wired(data_dir) as container,
+        acting(container, operator, token, needed_for="resolving a complaint") as by,
+    ):
         assert container.complaints is not None
         done = resolve_complaint(
             ResolveComplaint(complaint_id, by, chosen, comment, reversal),

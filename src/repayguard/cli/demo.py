@@ -87,7 +87,7 @@ def demo(
     # The history ends today at midnight and everyone is decided as of then, so the 30-day
     # windows of the features cover the last month of behaviour.
     today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    start = _months_before(today, months)
+    start = months_before(today, months)
     settings = Settings(data_dir=data_dir)
     single_run = one_shot(settings)
     console.rule("[bold]repayguard demo")
@@ -145,8 +145,9 @@ def demo(
         console.print(f"Serve it later with: [bold]repayguard serve --data-dir {data_dir}[/bold]")
 
 
-def _months_before(moment: datetime, months: int) -> datetime:
-    """The same day ``months`` calendar months earlier (the 28th at most, so it exists)."""
+def months_before(moment: datetime, months: int) -> datetime:
+    """The same day ``months`` calendar months earlier (the 28th at most, so it exists): the
+    start of a generated history that ends on ``moment`` (the demo, ``generate``)."""
     index = moment.year * 12 + moment.month - 1 - months
     return moment.replace(year=index // 12, month=index % 12 + 1, day=min(moment.day, 28))
 
@@ -183,10 +184,13 @@ def _examples(container: Container, port: int, token_file: Path) -> tuple[Panel,
     copy whole) that show their methods through the API with the demo's token."""
     picks: list[tuple[str, Entitlement]] = []
     with container.session_factory() as session:
+        # One borrower per control the policy applied (the same borrower may show for two:
+        # failed debits both stop auto-debit and force the manual flow on the free channels).
         for label, states in (
             ("auto-debit disabled", {"auto_debit": "disabled"}),
             ("auto-debit mandatory", {"auto_debit": "mandatory"}),
             ("early repayment restricted", {"early_repayment": "restricted"}),
+            ("manual forced", {"manual": "forced"}),
             ("standard terms", {"rule_id": "default"}),
         ):
             found = entitlements.sample(session, **states)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import getpass
-import os
 from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
 
+from repayguard.cli.actor import cli_actor
 from repayguard.errors import KeyringInvalid, RepayguardError
 from repayguard.keys import RecordKeyRotation, key_paths, open_keyring, record_key_rotation
 
@@ -18,14 +17,6 @@ DataDir = Annotated[
     Path | None,
     typer.Option("--data-dir", help="Data folder (default: $REPAYGUARD_DATA_DIR or .repayguard)."),
 ]
-
-
-def cli_actor() -> str:
-    """Who a CLI command acts as in the audit trail: the operating-system user."""
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):
-        return f"cli:uid-{os.getuid()}"
 
 
 @keys_app.command("generate")
@@ -77,14 +68,16 @@ def rotate(
     batch_size: Annotated[int, typer.Option(min=1, max=10_000, help="Profiles per commit.")] = 500,
     data_dir: DataDir = None,
 ) -> None:
-    """Re-encrypt every profile and complaint statement under the active data key; old keys
-    keep working meanwhile, and running servers and workers reload the keyring at once."""
+    """Re-encrypt every profile, complaint statement and hardship note under the active data
+    key; old keys keep working meanwhile, and running servers and workers reload the keyring
+    at once."""
     from repayguard.audit import acting_as
     from repayguard.bootstrap import bootstrap
     from repayguard.borrowers import RotateKeys, key_usage, pending_rotation, rotate_keys
     from repayguard.cli.output import console, progress_bar
     from repayguard.cli.settings import load_settings, one_shot
     from repayguard.complaints import rotate_statements, statement_key_usage
+    from repayguard.hardship import note_key_usage, rotate_notes
     from repayguard.platform.crypto import write_keyring
 
     settings = one_shot(load_settings(data_dir))
@@ -120,9 +113,14 @@ def rotate(
                 on_batch=bar.advance,
             )
         statements = rotate_statements(uow=container.uow, keyring=keyring, batch_size=batch_size)
+        notes = rotate_notes(uow=container.uow, keyring=keyring, batch_size=batch_size)
         usage = key_usage(uow=container.uow())
-        for key_id, count in statement_key_usage(uow=container.uow()).items():
-            usage[key_id] = usage.get(key_id, 0) + count
+        for sealed in (
+            statement_key_usage(uow=container.uow()),
+            note_key_usage(uow=container.uow()),
+        ):
+            for key_id, count in sealed.items():
+                usage[key_id] = usage.get(key_id, 0) + count
     console.print(
         f"{report.rotated:,} profiles re-encrypted under {report.key_id}"
         + (f" ({report.skipped:,} were saved meanwhile, already on it)" if report.skipped else "")
@@ -130,15 +128,19 @@ def rotate(
     )
     if statements.rotated:
         console.print(f"{statements.rotated:,} complaint statements re-encrypted.")
+    if notes.rotated:
+        console.print(f"Hardship notes of {notes.rotated:,} case(s) re-encrypted.")
     idle = sorted(k for k in keyring.keys if k != keyring.active and not usage.get(k))
-    if report.remaining or statements.remaining:
+    remaining = report.remaining + statements.remaining + notes.remaining
+    if remaining:
         console.print(
-            f"{report.remaining + statements.remaining:,} profiles and complaint statements "
-            "still on older keys: run rotate again."
+            f"{remaining:,} profiles, complaint statements and hardship notes still on older "
+            "keys: run rotate again."
         )
     elif idle:
         console.print(
-            f"No profile or complaint statement uses {', '.join(idle)} any more. Keep those keys "
+            f"No profile, complaint statement or hardship note uses {', '.join(idle)} any more. "
+            "Keep those keys "
             "while backups taken before now may need restoring; after that they can be removed "
             "from the keyring."
         )

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, ParamSpec, TypeVar
@@ -14,6 +14,7 @@ from typing import Annotated, Any, ParamSpec, TypeVar
 import typer
 from rich.table import Table
 
+from repayguard.cli.actor import As, Token, acting, recorded_actor
 from repayguard.cli.output import console, errors, progress_bar
 from repayguard.cli.settings import load_settings, one_shot
 from repayguard.errors import RepayguardError
@@ -120,7 +121,8 @@ def train(
     trees: Annotated[int, typer.Option(min=1, help="LightGBM boosting rounds.")] = 200,
     seed: Annotated[int, typer.Option(help="Random seed (folds, trees).")] = 0,
     version: Annotated[str | None, typer.Option(help="Name of the new version.")] = None,
-    by: Annotated[str | None, typer.Option("--by", help="Who trains (default: $USER).")] = None,
+    operator: As = None,
+    token: Token = None,
     as_json: Json = False,
     data_dir: DataDir = None,
 ) -> None:
@@ -150,17 +152,17 @@ def train(
         rival = "lightgbm" if kind == "scorecard" and data is None else None
     cmd = TrainModel(
         data=source, kind=kind, challenger=rival, cv=cv, calibration=calibration, seed=seed,
-        trained_by=by or os.environ.get("USER", "analyst"), version=version,
+        version=version,
         params={"lightgbm": {"trees": trees}},
     )  # fmt: skip
     cmd.check()
-    with (
-        _container(data_dir, migrate=True) as (container, registry),
-        progress_bar("Training", cmd.steps(), "steps", quiet=as_json) as bar,
-    ):
-        outcome = train_model(
-            cmd, uow=container.uow, registry=registry, progress=lambda _: bar.advance(1)
-        )
+    with _container(data_dir, migrate=True) as (container, registry):
+        # A name recorded as who trained is a proven operator or the os user, never a guess.
+        cmd = replace(cmd, trained_by=recorded_actor(container, username=operator, token=token))
+        with progress_bar("Training", cmd.steps(), "steps", quiet=as_json) as bar:
+            outcome = train_model(
+                cmd, uow=container.uow, registry=registry, progress=lambda _: bar.advance(1)
+            )
     if as_json:
         typer.echo(json.dumps([_model_json(m) for m in outcome.models], default=str))
         return
@@ -335,16 +337,20 @@ def show(
 @_friendly
 def promote(
     version: Annotated[str, typer.Argument(help="The version to put into production.")],
-    operator: Annotated[str, typer.Option("--as", help="The operator asking (username).")],
     note: Annotated[str, typer.Option(help="Why (recorded).")] = "",
+    operator: As = None,
+    token: Token = None,
     data_dir: DataDir = None,
 ) -> None:
     """Ask for a version to become the production model (the previous one is retired) once a
     second person approves ('repayguard approvals approve')."""
     from repayguard.approvals import RequestApproval, request_approval
-    from repayguard.cli.approvals import acting, context, next_step
+    from repayguard.cli.approvals import context, next_step
 
-    with _container(data_dir) as (container, _), acting(container, operator) as by:
+    with (
+        _container(data_dir) as (container, _),
+        acting(container, operator, token, needed_for="asking to promote a model") as by,
+    ):
         made = request_approval(
             RequestApproval("model_promote", {"version": version, "note": note}, by=by,
                             reason=note),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import getpass
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -96,11 +95,6 @@ def policy_ref(arg: str) -> PolicyRef:
         f"{arg!r} is neither a file nor a published version",
         hint="give a YAML file, or NAME@VERSION (NAME@latest for the newest)",
     )
-
-
-def actor(given: str | None) -> str:
-    """Who acts: as given, else the operating-system user."""
-    return given or f"cli:{getpass.getuser()}"
 
 
 def json_arg(text: str, what: str) -> dict[str, Any]:

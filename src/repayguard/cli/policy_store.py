@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from repayguard.cli.actor import As, Token, acting, recorded_actor
 from repayguard.cli.policy_common import (
     AsJson,
     DataDir,
     PolicyArg,
-    actor,
     database,
     friendly,
     json_arg,
@@ -143,16 +143,20 @@ def impact(
 @friendly
 def submit(
     file: Annotated[Path, typer.Argument(help="Policy YAML.")],
-    by: Annotated[str | None, typer.Option(help="Who submits (default: cli:<user>).")] = None,
+    operator: As = None,
+    token: Token = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Check a policy and keep it as a draft; refused with every problem when it fails."""
+    """Check a policy and keep it as a draft; refused with every problem when it fails.
+    Recorded as submitted by the proven operator (--token, or --as and the password), else
+    by cli:<your os user>: a draft needs no role, publishing it does."""
     from repayguard.cli.output import console
     from repayguard.policies import SubmitPolicy, profiles, submit_policy
 
     with database(data_dir) as container:
+        by = recorded_actor(container, username=operator, token=token)
         draft = submit_policy(
-            SubmitPolicy(read(file), actor(by)), uow=container.uow(), profiles=profiles()
+            SubmitPolicy(read(file), by), uow=container.uow(), profiles=profiles()
         )
     console.print(
         f"[bold green]Draft {draft.draft_id}[/bold green] of {draft.name} stored "
@@ -164,17 +168,21 @@ def submit(
 @friendly
 def publish(
     draft_id: Annotated[str, typer.Argument(help="The draft id 'submit' printed.")],
-    operator: Annotated[str, typer.Option("--as", help="The operator asking (username).")],
     reason: Annotated[str, typer.Option(help="Why this version (kept with the request).")] = "",
+    operator: As = None,
+    token: Token = None,
     data_dir: DataDir = None,
 ) -> None:
     """Ask for a draft to be published; it becomes the next version once a second person
     approves ('repayguard approvals approve')."""
     from repayguard.approvals import RequestApproval, request_approval
-    from repayguard.cli.approvals import acting, context, next_step
+    from repayguard.cli.approvals import context, next_step
     from repayguard.cli.output import console
 
-    with database(data_dir) as container, acting(container, operator) as by:
+    with (
+        database(data_dir) as container,
+        acting(container, operator, token, needed_for="asking to publish a policy") as by,
+    ):
         made = request_approval(
             RequestApproval("policy_publish", {"draft_id": draft_id}, by=by, reason=reason),
             uow=container.uow(),

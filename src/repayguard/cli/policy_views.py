@@ -9,6 +9,7 @@ from typing import Any
 from rich.table import Table
 
 from repayguard.core.policy import PolicyProblem
+from repayguard.core.policy.counterfactual import WHY_NONE
 from repayguard.core.policy.diff import PolicyDiff
 from repayguard.core.policy.explain import Trace
 from repayguard.core.policy.impact import ImpactReport
@@ -143,14 +144,19 @@ def trace_tables(trace: Trace) -> list[Table]:
     for r in trace.rows:
         cells = "\n".join(f"{c.input} {c.cell!r}: {c.verdict} ({c.why})" for c in r.cells)
         rows.add_row(r.row_id, f"[{style[r.status]}]{r.status}[/{style[r.status]}]", cells or "-")
-    changes = Table(title="What would change the outcome", title_justify="left")
-    for name in ("input", "from", "to", "row", "loosens"):
+    changes = Table(
+        title="What would change the outcome (smallest change first; actionable inputs only)",
+        title_justify="left",
+        caption=WHY_NONE[trace.why_none]["en"] if trace.why_none else None,
+    )
+    for name in ("change", "row", "loosens"):
         changes.add_column(name)
     for a in trace.what_would_change:
         changes.add_row(
-            a.input,
-            _short(json_value(a.before)),
-            _short(json_value(a.after)),
+            "\n".join(
+                f"{c.input}: {_short(json_value(c.before))} → {_short(json_value(c.after))}"
+                for c in a.changes
+            ),
             a.rule_id,
             ", ".join(a.loosens),
         )

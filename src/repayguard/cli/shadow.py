@@ -13,8 +13,9 @@ import typer
 from rich.progress import Progress
 from rich.table import Table
 
+from repayguard.cli.actor import As, Token, proven_operator
 from repayguard.cli.output import console
-from repayguard.cli.policy_common import AsJson, DataDir, actor, database, friendly, policy_ref
+from repayguard.cli.policy_common import AsJson, DataDir, database, friendly, policy_ref
 
 shadow_app = typer.Typer(help="Shadow mode: a challenger policy beside every decision.")
 Attributes = Annotated[
@@ -41,19 +42,35 @@ def _challenger_ref(arg: str) -> Any:
     return ref
 
 
+def _admin(built: Any, operator: str | None, token: str | None, *, what: str) -> str:
+    """The username of the admin who proves they act (the challenger is an admin setting)."""
+    from repayguard.errors import PermissionDenied
+
+    found = proven_operator(built, username=operator, token=token, needed_for=what)
+    if found.role != "admin":
+        raise PermissionDenied(
+            f"{what} is an admin's setting; {found.username} is {found.role}",
+            hint="ask an admin to run it",
+        )
+    return found.username
+
+
 @shadow_app.command("set")
 @friendly
 def set_(
     policy: Annotated[str, typer.Argument(help="NAME@VERSION or a stored draft id.")],
-    as_: Annotated[str | None, typer.Option("--as", help="Who sets it.")] = None,
+    operator: As = None,
+    token: Token = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Evaluate POLICY beside every production decision, with no effect on entitlements."""
+    """Evaluate POLICY beside every production decision, with no effect on entitlements (an
+    admin's setting: prove who acts with --as NAME and the password, or --token)."""
     from repayguard import policies, shadow
 
     with database(data_dir) as built:
+        by = _admin(built, operator, token, what="setting the shadow challenger")
         info = shadow.set_challenger(
-            shadow.SetChallenger(_challenger_ref(policy), actor=actor(as_)),
+            shadow.SetChallenger(_challenger_ref(policy), actor=by),
             uow=built.uow(),
             profiles=policies.profiles(),
         )
@@ -66,14 +83,16 @@ def set_(
 @shadow_app.command("clear")
 @friendly
 def clear(
-    as_: Annotated[str | None, typer.Option("--as", help="Who clears it.")] = None,
+    operator: As = None,
+    token: Token = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Stop shadow mode (the shadow log stays)."""
+    """Stop shadow mode (the shadow log stays); an admin's setting, like 'shadow set'."""
     from repayguard import shadow
 
     with database(data_dir) as built:
-        cleared = shadow.clear_challenger(actor(as_), uow=built.uow())
+        by = _admin(built, operator, token, what="clearing the shadow challenger")
+        cleared = shadow.clear_challenger(by, uow=built.uow())
     console.print("Shadow mode is off." if cleared else "No challenger was set.")
 
 

@@ -82,8 +82,11 @@ def worker(
             if any(r.status == "failed" for r in reports):
                 raise typer.Exit(code=1)
             return
+        # One line however many jobs features register (the terminal wraps it, not rich), so
+        # a supervisor reading the first line sees the whole banner.
         console.print(
-            f"Worker [bold]{holder}[/bold] runs {jobs} — Ctrl+C stops after the current job."
+            f"Worker [bold]{holder}[/bold] runs {jobs} — Ctrl+C stops after the current job.",
+            soft_wrap=True,
         )
         stop = threading.Event()
         _stop_on_signals(stop)

@@ -1,5 +1,6 @@
-"""Bus consumers of complaints: re-decide a borrower whose appeal opened or closed, and follow
-the approval of a reversal. Wrap both with ``platform.consumers.idempotent``."""
+"""Bus consumers of complaints: re-decide a borrower whose appeal opened or closed (hardship
+cases reuse it), and follow the approval of a reversal. Wrap both with
+``platform.consumers.idempotent``."""
 
 from __future__ import annotations
 
@@ -13,19 +14,28 @@ from repayguard.platform.uow import UnitOfWork
 
 
 class Redecide:
-    """Handles ``repayguard.complaint.filed`` and ``.resolved``: the borrower is decided again
-    at once, so the policy sees the open-appeal flag as it now is (``mode = appeal``)."""
+    """Handles ``repayguard.complaint.filed`` and ``.resolved`` (and, with ``trigger``
+    ``hardship``, ``repayguard.hardship.opened`` and ``.closed``): the borrower named in the
+    payload is decided again at once, so the policy sees the open-case flags as they now are
+    (``mode = appeal``: a run about an open case)."""
 
-    def __init__(self, *, engine: Callable[[], DecisionEngine], history_days: int) -> None:
+    def __init__(
+        self,
+        *,
+        engine: Callable[[], DecisionEngine],
+        history_days: int,
+        trigger: str = triggers.APPEAL,
+    ) -> None:
         self._engine = engine
         self._history_days = history_days
+        self._trigger = trigger
 
     def __call__(self, message: Message, uow: UnitOfWork) -> None:
         decide_borrowers(
             DecideBorrowers(
                 borrower_ids=[message.payload["borrower_id"]],
                 mode="appeal",
-                trigger=triggers.APPEAL,
+                trigger=self._trigger,
             ),
             uow=uow,
             engine=self._engine(),

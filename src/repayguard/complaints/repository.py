@@ -150,32 +150,3 @@ def labels(session: Session, *, since: datetime | None) -> pl.DataFrame:
         "resolved_at": pl.Datetime("us", "UTC"),
     }
     return pl.DataFrame(rows, schema=schema, orient="row").select(list(schema))
-
-
-def not_on_key(session: Session, key_id: str, *, after: str, limit: int) -> list[ComplaintRow]:
-    """Cases whose statement is encrypted under another key than ``key_id``, by id."""
-    return list(
-        session.scalars(
-            select(ComplaintRow)
-            .where(ComplaintRow.key_id != key_id, ComplaintRow.complaint_id > after)
-            .order_by(ComplaintRow.complaint_id)
-            .limit(limit)
-            .with_for_update()
-        )
-    )
-
-
-def count_not_on_key(session: Session, key_id: str) -> int:
-    return int(
-        session.scalar(
-            select(func.count()).select_from(ComplaintRow).where(ComplaintRow.key_id != key_id)
-        )
-        or 0
-    )
-
-
-def key_usage(session: Session) -> dict[str, int]:
-    rows = session.execute(
-        select(ComplaintRow.key_id, func.count()).group_by(ComplaintRow.key_id)
-    ).all()
-    return {key_id: int(count) for key_id, count in rows}

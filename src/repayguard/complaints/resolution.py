@@ -9,17 +9,19 @@ person approves (maker-checker).
   rejected, withdrawn or expires, the case is open again for another resolution
   (:func:`settle_reversal`, driven by the approval messages). The request and the case are two
   transactions: should the case have been resolved meanwhile, the request is withdrawn again.
+  Closing as reversed records the remedies the restriction owes the borrower in the same
+  transaction (``remedies.record_remedies``); upholding the decision owes none.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Final, Literal
 
 from sqlalchemy.orm import Session
 
-from repayguard import approvals, decisions, entitlements, identity, notices
+from repayguard import approvals, decisions, entitlements, identity, notices, remedies
 from repayguard.complaints import repository
 from repayguard.complaints.messages import (
     COMPLAINT_RESOLVED,
@@ -43,6 +45,7 @@ from repayguard.complaints.service import (
     tell,
     told,
 )
+from repayguard.core.articles import with_article
 from repayguard.core.policy.outcome import OPEN as OPEN_STATES
 from repayguard.core.policy.outcome import restricts
 from repayguard.decisions import LoggedDecision
@@ -62,6 +65,8 @@ from repayguard.platform.uow import UnitOfWork, UnitOfWorkFactory
 RESOLVE: Final = "complaints:resolve"
 APPROVED: Final = "approved"
 REFUSED: Final = ("rejected", "withdrawn", "expired")
+_LOOK_BACK: Final = 500
+"""Decisions read back to find when a reversed restriction took effect."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +121,8 @@ def _resolver(session: Session, operator_id: str) -> OperatorRead:
         raise PermissionDenied(f"operator {found.username} is disabled")
     if not identity.role_allows(found.role, RESOLVE):
         raise ComplaintResolverNotAllowed(
-            f"a {found.role} may not resolve complaints", hint="a cs_agent or an admin does"
+            f"{with_article(found.role)} may not resolve complaints",
+            hint="a cs_agent or an admin does",
         )
     return found
 
@@ -301,6 +307,43 @@ def _reverse(
     return result
 
 
+def _remedy(uow: UnitOfWork, row: ComplaintRow, *, now: datetime, setup: ComplaintSetup) -> None:
+    """Record what the reversed restriction owes the borrower, from when it took effect until
+    now, in the caller's transaction."""
+    if setup.remedies is None:
+        return
+    decision = _decision(uow.session, row)
+    remedies.record_remedies(
+        remedies.RecordRemedies(
+            complaint_id=row.complaint_id,
+            borrower_id=row.borrower_id,
+            decision_id=decision.decision_id,
+            states=decision.states.as_dict(),
+            offered_channels=tuple(setup.engine().policy.channels),
+            start=_restricted_since(uow.session, decision),
+            end=now,
+            maker_id=row.reviewer_id,
+            maker_name=row.reviewer_name or "unknown",
+        ),
+        uow=uow,
+        setup=setup.remedies,
+    )
+
+
+def _restricted_since(session: Session, decision: LoggedDecision) -> datetime:
+    """When the contested restriction took effect: the borrower is re-decided as events
+    arrive, so it is the earliest of the unbroken run of decisions up to the contested one
+    that set the same states (as-of time plus notice period)."""
+    since = decision
+    for earlier in decisions.recent_decisions(session, decision.borrower_id, limit=_LOOK_BACK):
+        if earlier.as_of > since.as_of or earlier.decision_id == since.decision_id:
+            continue
+        if earlier.states != decision.states:
+            break
+        since = earlier
+    return since.as_of + timedelta(days=since.notice_days)
+
+
 def settle_reversal(
     request_id: str,
     state: str,
@@ -322,6 +365,7 @@ def settle_reversal(
             return None
         if state == APPROVED:
             _close(uow, row, REVERSED, now=now, setup=setup)
+            _remedy(uow, row, now=now, setup=setup)
             uow.emit(message(COMPLAINT_RESOLVED, row, outcome=REVERSED, approved_by=checker))
         else:
             row.status = OPEN

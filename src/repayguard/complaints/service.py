@@ -34,6 +34,7 @@ from repayguard.errors import (
 )
 from repayguard.platform.crypto import Keyring
 from repayguard.platform.uow import UnitOfWork
+from repayguard.remedies import RemedySetup
 
 MAX_STATEMENT = 4_000
 """Characters of the borrower's own words a case keeps."""
@@ -53,6 +54,8 @@ class ComplaintSetup:
     sla: timedelta = timedelta(days=15)
     escalate_before: timedelta = timedelta(days=3)
     reversal_days: int = 90
+    remedies: RemedySetup | None = None
+    """What a reversal owes the borrower (None: no remedies are recorded)."""
 
 
 @dataclass(frozen=True, slots=True)

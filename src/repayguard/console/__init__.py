@@ -6,13 +6,23 @@ the same use-cases as the API and the CLI."""
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
-from repayguard.console import approvals, audit, borrowers, complaints, pages, policies, shadow
+from repayguard.console import (
+    approvals,
+    audit,
+    borrowers,
+    complaints,
+    hardship,
+    pages,
+    policies,
+    shadow,
+)
 from repayguard.console.web import COOKIE, PREFIX, Console, error_page, login_redirect
 
 router = APIRouter(tags=["console"], default_response_class=HTMLResponse)
 router.include_router(pages.router)
 router.include_router(approvals.router)
 router.include_router(complaints.router)
+router.include_router(hardship.router)
 router.include_router(borrowers.router)
 router.include_router(audit.router)
 router.include_router(policies.router)

@@ -19,6 +19,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from repayguard import complaints, decisions, entitlements, notices
 from repayguard.borrowers import BorrowerProfile, ReadProfile, read_profile
 from repayguard.console.web import PREFIX, principal_of, render
+from repayguard.core.policy.counterfactual import WHY_NONE
 from repayguard.core.policy.outcome import OPEN
 from repayguard.core.reasons import UnknownReasonCode, explain, principal
 from repayguard.decisions import LoggedDecision
@@ -191,6 +192,7 @@ def borrower(request: Request, borrower_id: str) -> Response:
         e=entitlement,
         **standing(entitlement, now),
         decisions=[_decision(d, entitlement) for d in recent],
+        outlook=_outlook(request, borrower_id) if entitlement is not None else None,
         notices=_notices(uow(), borrower_id) if "notices:read" in held else None,
         cases=complaints.borrower_complaints(borrower_id, uow=uow(), limit=COMPLAINTS_SHOWN)
         if "complaints:read" in held
@@ -242,6 +244,18 @@ def _decision(decision: LoggedDecision, entitlement: Entitlement | None) -> dict
         "inputs": json.dumps(
             decision.inputs, indent=2, ensure_ascii=False, sort_keys=True, default=str
         ),
+    }
+
+
+def _outlook(request: Request, borrower_id: str) -> dict[str, Any]:
+    """What would loosen the methods in force, as the borrower API gives it."""
+    found = decisions.what_would_change(
+        borrower_id, uow=request.app.state.uow(), engine=request.app.state.container.decision_engine
+    )
+    why = found.counterfactual.why_none
+    return {
+        "suggestions": [a.as_dict() for a in found.counterfactual.alternatives],
+        "why": WHY_NONE[why]["en"] if why else None,
     }
 
 

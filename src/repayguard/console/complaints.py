@@ -15,13 +15,22 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from repayguard import complaints
+from repayguard import complaints, remedies
 from repayguard.console.borrowers import METHOD_LABELS, ReasonRow, method_rows
 from repayguard.console.web import PREFIX, done, form_of, principal_of, render
+from repayguard.core.policy.counterfactual import WHY_NONE, changes_of
 from repayguard.core.policy.outcome import RANK
 from repayguard.errors import ConfigurationInvalid, InvalidInput
 from repayguard.identity import acting_operator, permissions_of
 from repayguard.platform.dto import SQL_BIGINT_MAX
+
+REMEDY_LABELS: Final = {
+    "fee_refund": "Refund of failed-debit fees and penalties",
+    "early_repayment_refund": "Refund of interest (early repayment was blocked)",
+    "bureau_correction": "Credit-bureau correction of a late mark",
+    "apology": "Apology notice",
+}
+"""How the case page names each kind of remedy."""
 
 router = APIRouter(tags=["console"], default_response_class=HTMLResponse)
 
@@ -117,6 +126,10 @@ def case(request: Request, complaint_id: str) -> Response:
         channel_field=CHANNEL_FIELD,
         labels=METHOD_LABELS,
         now=now,
+        remedies=remedies.list_remedies(
+            remedies.ListRemedies(complaint_id), uow=request.app.state.uow()
+        ),
+        remedy_labels=REMEDY_LABELS,
     )
 
 
@@ -230,7 +243,10 @@ def _lineage(lineage: complaints.DecisionLineage) -> dict[str, Any]:
             for r in lineage.reasons
         ],
         "rows": explanation.get("rows", []),
-        "alternatives": explanation.get("what_would_change", []),
+        "alternatives": [
+            {**w, "changes": changes_of(w)} for w in explanation.get("what_would_change", [])
+        ],
+        "why_none": WHY_NONE.get(explanation.get("why_none") or "", {}).get("en"),
         "explained": lineage.explanation is not None,
         "explained_with": lineage.explained_with,
         "note": lineage.note,

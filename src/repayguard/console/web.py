@@ -35,6 +35,7 @@ NAVIGATION: Final = (
     ("Overview", f"{PREFIX}/", "console:view"),
     ("Approvals", f"{PREFIX}/approvals", "approvals:read"),
     ("Complaints", f"{PREFIX}/complaints", "complaints:read"),
+    ("Hardship", f"{PREFIX}/hardship", "hardship:read"),
     ("Borrowers", f"{PREFIX}/borrowers", "console:view"),
     ("Policies", f"{PREFIX}/policies", "policies:read"),
     ("Shadow", f"{PREFIX}/shadow", "policies:read"),

@@ -79,6 +79,11 @@ def _utc(value: datetime) -> datetime:
 UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
 Money = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Identifier = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")]
+ChannelName = Annotated[str, Field(max_length=16, pattern=r"^[a-z][a-z0-9_]*$")]
+"""A manual repayment channel as policies declare them (``bank_card``, ``sepa_transfer``, …):
+channels are the lender's data, not a fixed list, and a payment made through a channel a later
+policy version no longer declares still happened. At most 16 characters: the stored column's
+width."""
 
 
 class _Event(BaseModel):
@@ -136,7 +141,7 @@ class Repayment(_Event):
     loan_id: Identifier
     amount: Money
     method: Literal["auto_debit", "manual"] | None = None
-    channel: Literal["app_balance", "bank_card", "bank_transfer", "counter"] | None = None
+    channel: ChannelName | None = None
     status: Literal["succeeded", "failed"] | None = None
     early: bool | None = None
 

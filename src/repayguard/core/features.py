@@ -33,6 +33,10 @@ class FeatureSpec:
     ``reason_en`` and ``reason_zh`` are its texts for borrowers and agents. ``risk_direction``
     is the expected sign of the relation with risk: 1 when higher values are riskier, -1 when
     lower values are, 0 when either may be (models may use it as a monotone constraint).
+    ``reason_side`` is the direction the reason text states (1: "high", -1: "low"); it is the
+    risk direction unless the text says more than the data does. ``missing_code`` is the
+    catalog code a model gives when the value is null and that raises risk (an empty string:
+    no reason is given for a missing value).
     """
 
     name: str
@@ -43,6 +47,13 @@ class FeatureSpec:
     reason_en: str
     reason_zh: str
     risk_direction: RiskDirection = 0
+    stated_side: RiskDirection = 0
+    missing_code: str = ""
+
+    @property
+    def reason_side(self) -> RiskDirection:
+        """The side of the feature's reference the reason code claims the value is on."""
+        return self.stated_side or self.risk_direction
 
 
 _I: Final = pl.Int32()
@@ -98,6 +109,7 @@ FEATURES: Final[tuple[FeatureSpec, ...]] = (
         reason_en="Fewer of your recent instalments were paid on time.",
         reason_zh="近期按时还款的期数偏少。",
         risk_direction=-1,
+        missing_code="NO_REPAYMENT_HISTORY",
     ),
     FeatureSpec(
         name="early_repayments_30d",
@@ -108,6 +120,7 @@ FEATURES: Final[tuple[FeatureSpec, ...]] = (
         reason_en="Many early repayments in the last 30 days.",
         reason_zh="近30天内提前还款次数较多。",
         risk_direction=0,
+        stated_side=1,
     ),
     FeatureSpec(
         name="redraws_after_early_30d",
@@ -154,6 +167,7 @@ FEATURES: Final[tuple[FeatureSpec, ...]] = (
         reason_en="The balance of your linked account is low.",
         reason_zh="绑定账户余额偏低。",
         risk_direction=-1,
+        missing_code="NO_ACCOUNT_DATA",
     ),
     FeatureSpec(
         name="device_changes_30d",
@@ -171,9 +185,10 @@ FEATURES: Final[tuple[FeatureSpec, ...]] = (
         window_days=None,
         dtype=_F,
         reason_code="LOW_BUREAU_SCORE",
-        reason_en="Your credit bureau score is low or unavailable.",
-        reason_zh="征信评分偏低或暂无征信记录。",
+        reason_en="Your credit bureau score is low.",
+        reason_zh="征信评分偏低。",
         risk_direction=-1,
+        missing_code="NO_BUREAU_REPORT",
     ),
     FeatureSpec(
         name="inquiries_90d",
@@ -186,6 +201,7 @@ FEATURES: Final[tuple[FeatureSpec, ...]] = (
         reason_en="Several credit applications elsewhere in the last 90 days.",
         reason_zh="近90天内在其他机构有多次信贷申请查询。",
         risk_direction=1,
+        missing_code="NO_BUREAU_REPORT",
     ),
     FeatureSpec(
         name="inflow_trend_90d",
@@ -236,6 +252,7 @@ FEATURES: Final[tuple[FeatureSpec, ...]] = (
         reason_en="You owe a large amount to other lenders.",
         reason_zh="您在其他机构的负债较高。",
         risk_direction=1,
+        missing_code="NO_BUREAU_REPORT",
     ),
     FeatureSpec(
         name="contact_changes_30d",

@@ -2,10 +2,11 @@
 
 G1 -- a borrower always keeps a usable, free manual repayment channel. Statically every row's
 effective outputs must list a channel the policy declares ``free``; under ``collect`` so must
-every merge of rows that can match together (channels intersect). G2 -- the jurisdiction
-profile's forbidden states (e.g. restricted early repayment in the EU and UK, mandatory
-auto-debit in the US) appear in no row; a profile may also set a minimum notice for
-restrictions. G4 -- a row that restricts anything has an expiry (``max_days``) and a
+every merge of rows that can match together (channels intersect), decided by the complete
+search of :mod:`repayguard.core.policy.regions` -- a search that cannot conclude refuses.
+G2 -- the jurisdiction profile's forbidden states (e.g. restricted early repayment in the EU
+and UK, mandatory auto-debit in the US) appear in no row; a profile may also set a minimum
+notice for restrictions. G4 -- a row that restricts anything has an expiry (``max_days``) and a
 re-evaluation date (``review_after_days``, not after the expiry). Each finding names the row
 and, where the rows' cells allow, an input that reaches it.
 
@@ -22,22 +23,15 @@ from typing import Any, Final
 
 import polars as pl
 
-from repayguard.core.policy.analysis import (
-    Box,
-    box_empty,
-    example,
-    intersect,
-    reaching,
-    uncovered,
-)
+from repayguard.core.policy.analysis import Box, reaching, uncovered
 from repayguard.core.policy.compiler import CompiledPolicy
 from repayguard.core.policy.ir import PolicyIR
 from repayguard.core.policy.jurisdiction import JurisdictionProfile
 from repayguard.core.policy.model import Methods, Policy
 from repayguard.core.policy.outcome import NO_MATCH, OPEN, restricts
 from repayguard.core.policy.problems import PolicyProblem
+from repayguard.core.policy.regions import MERGE_BUDGET, USABLE_MANUAL, merge_violations
 
-USABLE_MANUAL: Final = ("allowed", "forced")
 SAFE_DEFAULT: Final = "safe default applied"
 _MAX_MERGE_FINDINGS: Final = 20
 
@@ -48,9 +42,11 @@ def check_policy(
     ir: PolicyIR | None = None,
     boxes: Sequence[Box] | None = None,
     profile: JurisdictionProfile | None = None,
+    merge_budget: int = MERGE_BUDGET,
 ) -> list[PolicyProblem]:
     """G1, G2 and G4 over every row; with the typed form and the rows' boxes (when every cell
-    is valid) findings carry an input reaching the row, and ``collect`` merges are checked."""
+    is valid) findings carry an input reaching the row, and ``collect`` merges are checked
+    (within ``merge_budget`` search steps, else refused as unproven)."""
     problems: list[PolicyProblem] = []
     free = policy.free_channels
     if not free:
@@ -133,7 +129,7 @@ def check_policy(
                 )
             )
     if ir is not None and boxes is not None and ir.hit_policy == "collect" and free:
-        problems += _merge_findings(policy, ir, boxes, free)
+        problems += _merge_findings(policy, ir, boxes, free, merge_budget)
     return problems
 
 
@@ -168,47 +164,44 @@ def _examples(
 
 
 def _merge_findings(
-    policy: Policy, ir: PolicyIR, boxes: Sequence[Box], free: frozenset[str]
+    policy: Policy, ir: PolicyIR, boxes: Sequence[Box], free: frozenset[str], budget: int
 ) -> list[PolicyProblem]:
     """Rows that can match together and whose merged channels leave no free one (``collect``).
 
-    Depth-first over row combinations in table order, keeping the common box and the free
-    channels left; only minimal combinations are reported.
+    The search over the rows' elementary regions (:mod:`~repayguard.core.policy.regions`) is
+    complete; a single row without a free channel is already reported above, so only merges
+    of two or more rows are. A search that stops at its budget refuses the policy: G1 is a
+    promise, and an unproven promise is not kept.
     """
+    search = merge_violations(ir, boxes, free, budget=budget, limit=_MAX_MERGE_FINDINGS)
     found: list[PolicyProblem] = []
-    free_of = [frozenset(r.outcome.manual_channels) & free for r in ir.rows]
-    budget = [50_000]
-
-    def extend(start: int, members: list[int], box: Box, left: frozenset[str]) -> None:
-        for k in range(start, len(ir.rows)):
-            budget[0] -= 1
-            if budget[0] < 0 or len(found) >= _MAX_MERGE_FINDINGS or not free_of[k]:
-                return
-            rest = left & free_of[k]
-            if rest == left:
-                continue  # this row takes no free channel away; it cannot create a finding
-            common = intersect(box, boxes[k])
-            if box_empty(common):
-                continue
-            if not rest:
-                ids = [ir.rows[m].id for m in members]
-                row = ir.rows[k]
-                found.append(
-                    PolicyProblem(
-                        row.id,
-                        "then.manual_channels",
-                        f"G1: under collect, a borrower matching this row and row(s) {ids} "
-                        f"gets the intersection of their channels, which leaves no free manual "
-                        f"channel (free channels are {sorted(free)})",
-                        example(common, policy.inputs),
-                    )
-                )
-                continue
-            extend(k + 1, [*members, k], common, rest)
-
-    for k in range(len(ir.rows)):
-        if free_of[k] and not box_empty(boxes[k]):
-            extend(k + 1, [k], boxes[k], free_of[k])
+    for violation in search.violations:
+        if len(violation.rows) < 2:
+            continue
+        *others, last = (ir.rows[k].id for k in violation.rows)
+        matched = [ir.rows[k].id for k in violation.matched]
+        found.append(
+            PolicyProblem(
+                last,
+                "then.manual_channels",
+                f"G1: under collect, a borrower matching this row and row(s) {others} "
+                f"gets the intersection of their channels, which leaves no free manual "
+                f"channel (free channels are {sorted(free)}; this borrower matches {matched})",
+                violation.example,
+            )
+        )
+    if not search.complete and not search.violations:
+        found.append(
+            PolicyProblem(
+                None,
+                "rows",
+                f"could not prove G1 within budget: the collect merge search stopped after "
+                f"{search.nodes - 1:,} steps without deciding whether rows matching together "
+                f"can leave a borrower without a free manual channel, so the policy is refused; "
+                f"give overlapping rows a common free channel, narrow their conditions so "
+                f"fewer overlap, or use hit_policy first",
+            )
+        )
     return found
 
 

@@ -9,17 +9,18 @@ call replays identically (batch, online micro-batch or simulation).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
+import numpy as np
 import polars as pl
 
 from repayguard.core import guardrails
 from repayguard.core.features import as_utc, compute_features
 from repayguard.core.policy.compiler import DTYPES, CompiledPolicy
-from repayguard.core.reasons import MAX_REASONS
+from repayguard.core.reasons import DIRECTIONS, MAX_REASONS, Reference, holds
 from repayguard.core.scoring import RiskModel
 from repayguard.core.tiers import SINCE_DTYPE, TIER_DTYPE, TierBands, assign_tiers, tier_label
 
@@ -76,9 +77,10 @@ def decide(
     Rows: the borrowers of :func:`compute_features` (``borrowers`` exactly, when given).
     Columns: :data:`DECISION_COLUMNS`. ``keep`` rows carry the borrower's current methods from
     ``previous`` (or the default row's when there are none); ``reasons`` lists the policy row's
-    reasons, then — for borrowers with a restriction (:func:`restricted`) — the model's, at
-    most four; ``inputs`` is the canonical JSON of the policy
-    inputs and ``input_hash`` its sha256, so equal inputs always hash equally.
+    reasons, then — for borrowers with a restriction (:func:`restricted`) — the model's that
+    pass :func:`_checked` (their stated direction holds for the borrower's value), at most
+    four; ``inputs`` is the canonical JSON of the policy inputs and ``input_hash`` its sha256,
+    so equal inputs always hash equally.
     """
     return _decide(_prepare(events, as_of, model, bands, previous, borrowers), model, policy)
 
@@ -160,7 +162,8 @@ def _decide(prepared: _Prepared, model: RiskModel, policy: CompiledPolicy) -> pl
     decisions = policy.evaluate(inputs)
     decisions = _resolve_keep(decisions, prev)
     decisions = guardrails.enforce(decisions, policy)
-    model_reasons = _model_reasons(model, features, restricted(decisions))
+    model_reasons = _checked(_model_reasons(model, features, restricted(decisions)), features,
+                             model.reason_references())  # fmt: skip
     return decisions.with_columns(
         pl.Series("borrower_id", features["borrower_id"]),
         pl.lit(at, SINCE_DTYPE).alias("as_of"),
@@ -205,6 +208,39 @@ def _model_reasons(model: RiskModel, features: pl.DataFrame, needed: pl.Series) 
     return pl.select(
         pl.when(needed).then(explained.gather(position)).otherwise(none).alias("reasons")
     )["reasons"]
+
+
+def _checked(
+    reasons: pl.Series, features: pl.DataFrame, references: Mapping[str, Reference]
+) -> pl.Series:
+    """The model's reasons less any whose stated direction the borrower's value contradicts.
+
+    A model is trusted to explain, not to be right about what its codes say: "fewer of your
+    instalments were paid on time" never reaches a borrower whose on-time ratio is at or above
+    the model's reference, whatever the model returned.
+    """
+    flat = pl.DataFrame({"code": reasons}).with_row_index("row").explode("code")
+    flat = flat.drop_nulls("code")
+    if flat.height == 0:
+        return reasons
+    rows = flat["row"].to_numpy()
+    codes = flat["code"]
+    keep = np.ones(flat.height, dtype=np.bool_)
+    for code in codes.unique().to_list():
+        at = (codes == code).to_numpy()
+        values = {
+            d.feature: np.asarray(
+                features[d.feature].cast(pl.Float64).fill_null(np.nan).to_numpy()[rows[at]],
+                dtype=np.float64,
+            )
+            for d in DIRECTIONS.get(code, ())
+            if d.feature in features.columns
+        }
+        keep[at] = holds(code, values, references, rows=int(at.sum()))
+    kept = flat.filter(pl.Series(keep)).group_by("row", maintain_order=True).agg("code")
+    spine = pl.DataFrame({"row": pl.int_range(0, reasons.len(), eager=True, dtype=pl.UInt32)})
+    out = spine.join(kept, on="row", how="left", maintain_order="left")["code"]
+    return out.fill_null(pl.lit([], pl.List(pl.String()))).alias("reasons")
 
 
 def _aligned_previous(spine: pl.DataFrame, previous: pl.DataFrame) -> pl.DataFrame:

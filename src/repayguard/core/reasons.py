@@ -2,14 +2,23 @@
 
 A decision carries at most four principal reasons (guardrail G6). Codes are stable identifiers
 stored with decisions; texts are what borrowers and agents read and may be reworded freely.
+
+Every model reason names a feature and states a direction ("low on-time ratio", "high
+utilization"); :data:`DIRECTIONS` records it, and :func:`consistent` tells whether a
+borrower's value lies on that side of a model's :class:`Reference` (a reason that contradicts
+the value it speaks of is never given). A missing value has its own honest codes
+(``NO_REPAYMENT_HISTORY``, ``NO_ACCOUNT_DATA``, ``NO_BUREAU_REPORT``), or none.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Final
+from typing import Any, Final, Literal
+
+import numpy as np
 
 from repayguard.core.features import FEATURES
 
@@ -36,8 +45,25 @@ _MODEL_FACTORS: Final[dict[str, _T]] = {
 }
 """What raised the estimated risk: one code per declared feature (texts live with the feature)."""
 
+_MISSING_FACTORS: Final[dict[str, _T]] = {
+    "NO_REPAYMENT_HISTORY": {
+        "en": "There is not enough repayment history yet to show how reliably you repay.",
+        "zh-CN": "您的还款记录尚不足以反映还款情况。",
+    },
+    "NO_ACCOUNT_DATA": {
+        "en": "We have no information about the balance of your linked account.",
+        "zh-CN": "我们暂无您绑定账户的余额信息。",
+    },
+    "NO_BUREAU_REPORT": {
+        "en": "We have no credit bureau report for you yet.",
+        "zh-CN": "我们暂未获得您的征信报告。",
+    },
+}
+"""What a model gives when a value it needs is missing and that raises the estimated risk."""
+
 _CATALOG: Final[dict[str, _T]] = {
     **_MODEL_FACTORS,
+    **_MISSING_FACTORS,
     # -- policy reasons: why a row applied --------------------------------------------------------
     "REPEATED_FAILED_DEBITS": {
         "en": "Automatic debits failed repeatedly, so we stopped them to spare you failed-debit "
@@ -154,3 +180,109 @@ def explain(
             raise UnknownReasonCode(code)
         result.append(Reason(code, texts[locale]))
     return result
+
+
+# -- directions: what a model reason claims about the borrower's value ---------------------------
+
+Side = Literal["high", "low", "missing"]
+
+
+@dataclass(frozen=True, slots=True)
+class Direction:
+    """What a model reason code states: its feature's value is ``high``, ``low`` or ``missing``."""
+
+    feature: str
+    side: Side
+
+
+def _directions() -> dict[str, tuple[Direction, ...]]:
+    out: dict[str, list[Direction]] = {}
+    for spec in FEATURES:
+        side: Side | None = "high" if spec.reason_side > 0 else "low" if spec.reason_side else None
+        if side is not None:
+            out.setdefault(spec.reason_code, []).append(Direction(spec.name, side))
+        if spec.missing_code:
+            out.setdefault(spec.missing_code, []).append(Direction(spec.name, "missing"))
+    return {code: tuple(found) for code, found in out.items()}
+
+
+DIRECTIONS: Final[Mapping[str, tuple[Direction, ...]]] = MappingProxyType(_directions())
+"""Model reason code -> what it states, per feature it may speak of (a missing code may speak
+of several features: NO_BUREAU_REPORT of the score, the inquiries and the external debt)."""
+
+
+def stated_side(code: str, feature: str) -> int:
+    """What ``code`` states about ``feature``'s value: 1 high, -1 low, 0 nothing (a code
+    outside the catalog's directions, such as an analyst's own column's)."""
+    for stated in DIRECTIONS.get(code, ()):
+        if stated.feature == feature and stated.side != "missing":
+            return 1 if stated.side == "high" else -1
+    return 0
+
+
+@dataclass(frozen=True, slots=True)
+class Reference:
+    """Where a model puts the line between "low", neither, and "high" for one input.
+
+    A value is *low* when below ``low_below`` and *high* when at or above ``high_from``. A
+    points model uses its best bin ``[lower, upper)`` (values inside it score best, so a value
+    in it is neither); LightGBM uses the training median ``m`` (low below it, high above it).
+    """
+
+    low_below: float
+    high_from: float
+
+
+NO_REFERENCE: Final = Reference(-math.inf, math.inf)
+"""A reference nothing is on either side of: a directional reason is then never given."""
+
+
+def consistent(side: Side | int, value: float | None, reference: Reference) -> bool:
+    """True when ``value`` lies on the ``side`` a reason states (1/-1 are high/low; 0: the
+    reason states no direction, so any present value will do)."""
+    missing = value is None or math.isnan(value)
+    if side == "missing":
+        return missing
+    if missing:
+        return False
+    assert value is not None
+    if side in ("high", 1):
+        return value >= reference.high_from
+    if side in ("low", -1):
+        return value < reference.low_below
+    return True
+
+
+def holds(
+    code: str,
+    values: Mapping[str, np.ndarray[Any, np.dtype[np.float64]]],
+    references: Mapping[str, Reference],
+    *,
+    rows: int,
+) -> np.ndarray[Any, np.dtype[np.bool_]]:
+    """Per row, whether ``code``'s stated direction holds for the borrowers' ``values``
+    (feature -> float64 array, NaN where missing) against the model's ``references``
+    (feature -> Reference; one not given: NO_REFERENCE, so a directional code fails); a
+    feature absent from ``values`` fails too. ``rows`` is the number of borrowers.
+
+    A code without a stated direction (an analyst's own column's) holds everywhere; a
+    directional code holds where one feature it speaks of is on its side.
+    """
+    stated = DIRECTIONS.get(code)
+    if stated is None:
+        return np.ones(rows, dtype=np.bool_)
+    out = np.zeros(rows, dtype=np.bool_)
+    for d in stated:
+        if d.feature not in values:
+            continue
+        x = values[d.feature]
+        ref = references.get(d.feature, NO_REFERENCE)
+        missing = np.isnan(x)
+        with np.errstate(invalid="ignore"):
+            if d.side == "missing":
+                out |= missing
+            elif d.side == "high":
+                out |= ~missing & (x >= ref.high_from)
+            else:
+                out |= ~missing & (x < ref.low_below)
+    return out

@@ -12,6 +12,7 @@ from repayguard.decisions.engine import (
     open_slot,
 )
 from repayguard.decisions.lineage import LoggedDecision, find_decision, recent_decisions
+from repayguard.decisions.outlook import Outlook, what_would_change
 from repayguard.decisions.repository import inputs_of, latest_inputs
 from repayguard.decisions.runs import RunInfo, due_borrowers, recent_runs
 from repayguard.decisions.service import (
@@ -43,6 +44,7 @@ __all__ = [
     "EngineSlot",
     "LoggedDecision",
     "OnlineHandler",
+    "Outlook",
     "RunInfo",
     "decide_borrowers",
     "due_borrowers",
@@ -63,4 +65,5 @@ __all__ = [
     "shadow_transitions",
     "summarise",
     "triggers",
+    "what_would_change",
 ]

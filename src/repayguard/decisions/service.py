@@ -21,12 +21,15 @@ from repayguard.platform.messages import Message
 from repayguard.platform.uow import UnitOfWork
 
 RUN_COMPLETED: Final = "repayguard.decisions.run_completed"
+HISTORICAL_AFTER: Final = timedelta(days=1)
+"""An online batch whose newest event is older than this is history (a backfill, a file from
+another system): it is decided as of that event, not of the wall clock."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DecideBorrowers:
     """Re-decide the named borrowers (None: every borrower with events) as of a time
-    (None: now), saying what caused it."""
+    (None: now, or see ``as_of_events``), saying what caused it."""
 
     trigger: str
     """What caused the run, recorded with it (:mod:`repayguard.decisions.triggers`)."""
@@ -35,6 +38,9 @@ class DecideBorrowers:
     mode: Literal["online", "batch", "review", "appeal"] = "batch"
     """``review``: the scheduler re-decides borrowers whose review date or expiry came;
     ``appeal``: complaints re-decides a borrower whose appeal opened or closed."""
+    as_of_events: bool = False
+    """Without ``as_of``: decide as of the borrowers' newest event when it is older than
+    ``HISTORICAL_AFTER`` (a file import of history), else now."""
 
     def __post_init__(self) -> None:
         if not triggers.is_known(self.trigger):
@@ -73,7 +79,7 @@ def decide_borrowers(
     with uow:
         session = uow.session
         now = uow.clock.now()
-        as_of = cmd.as_of or now
+        as_of = cmd.as_of or _events_as_of(cmd, session, now=now) or now
         since = as_of - timedelta(days=history_days)
         if cmd.borrower_ids is None:
             borrowers = ingestion.borrower_ids(session)
@@ -84,7 +90,10 @@ def decide_borrowers(
         current = entitlements.current_frame(
             session, None if cmd.borrower_ids is None else borrowers
         )
-        previous = entitlements.in_force_for_open_cases(session, current, as_of=as_of)
+        # What an open case freezes is what the borrower has when this run is applied.
+        previous = entitlements.in_force_for_open_cases(
+            session, current, as_of=entitlements.told_at(as_of, now=now)
+        )
         shadow: pl.DataFrame | None = None
         if engine.challenger is None:
             decisions = decide(
@@ -150,7 +159,9 @@ def decide_borrowers(
                 policy_hash=engine.compiled.content_hash,
             ),
         )
-        for message in entitlements.change_messages(run_id, applied.changed):
+        for message in entitlements.change_messages(
+            run_id, applied.changed, told_at=entitlements.told_at(as_of, now=now)
+        ):
             uow.emit(message)
         for message in entitlements.held_messages(run_id, applied.held):
             uow.emit(message)
@@ -205,6 +216,23 @@ def shadow_rows(
         "rule_id", *METHOD_COLUMNS, "reasons", "requires_approval",
         pl.Series("differs", pl.select(differs).to_series()),
     )  # fmt: skip
+
+
+def _events_as_of(cmd: DecideBorrowers, session: Session, *, now: datetime) -> datetime | None:
+    """The as-of time of a run ``as_of_events``: the borrowers' newest event when it is older
+    than ``HISTORICAL_AFTER``; None (decide as of now) otherwise.
+
+    Deciding months-old events at the wall clock would look at empty windows — no days past
+    due, no failed debits in the last 30 days — and put a whole imported book in one tier,
+    with a ``tier_since`` of today that then holds it there for the minimum dwell. Decided as
+    of the data, tiers and their dwell are measured in the data's time; the notice periods of
+    what the run restricts still count from now (``entitlements.told_at``)."""
+    if not cmd.as_of_events or not cmd.borrower_ids:
+        return None
+    newest = ingestion.latest_event_at(session, cmd.borrower_ids)
+    if newest is None or newest >= now - HISTORICAL_AFTER:
+        return None
+    return newest
 
 
 def summarise(decisions: pl.DataFrame) -> pl.DataFrame:

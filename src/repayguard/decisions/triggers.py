@@ -5,6 +5,7 @@
 - ``cli``: an operator's ``repayguard decide`` (or the demo);
 - ``review``: the worker re-deciding restrictions whose review date or expiry came;
 - ``appeal``: a borrower's appeal opened or closed;
+- ``hardship``: a borrower's hardship case opened or closed;
 - ``cadence:<tier> <cadence>``: the worker's per-tier cadence (``cadence:T5 daily``);
 - ``whole_book <cadence>``: the worker's whole-book run (``whole_book daily``).
 """
@@ -18,9 +19,10 @@ EVENTS: Final = "events"
 CLI: Final = "cli"
 REVIEW: Final = "review"
 APPEAL: Final = "appeal"
+HARDSHIP: Final = "hardship"
 
 _KNOWN = re.compile(
-    r"^(events|cli|review|appeal"
+    r"^(events|cli|review|appeal|hardship"
     r"|cadence:T[1-9] (hourly|daily|weekly|monthly)"
     r"|whole_book (daily|weekly|monthly))$"
 )

@@ -20,6 +20,7 @@ from repayguard.entitlements.service import (
     DECISIONS_HELD,
     ENTITLEMENTS_CHANGED,
     OVERRIDE_RULE,
+    TOLD_AT,
     AppliedDecisions,
     HeldDecision,
     apply_decisions,
@@ -28,6 +29,7 @@ from repayguard.entitlements.service import (
     held_messages,
     in_force_for_open_cases,
     overrides_at,
+    told_at,
 )
 from repayguard.entitlements.states import METHODS, Entitlement, MethodStates, tightens
 from repayguard.entitlements.timed import ENTITLEMENTS_ACTIVATED, EXPIRY_RULE, RESTRICTION_EXPIRED
@@ -49,6 +51,7 @@ __all__ = [
     "OPEN_HARDSHIP",
     "OVERRIDE_RULE",
     "RESTRICTION_EXPIRED",
+    "TOLD_AT",
     "Alternative",
     "AppliedDecisions",
     "ApplyOverride",
@@ -74,4 +77,5 @@ __all__ = [
     "sample",
     "tightens",
     "timed",
+    "told_at",
 ]

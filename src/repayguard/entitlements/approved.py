@@ -16,16 +16,11 @@ from repayguard.entitlements.models import EntitlementOverrideRow
 from repayguard.entitlements.service import (
     ENTITLEMENTS_CHANGED,
     OVERRIDE_RULE,
+    TOLD_AT,
     HeldDecision,
     overrides_at,
 )
-from repayguard.entitlements.states import (
-    METHODS,
-    Entitlement,
-    MethodStates,
-    interim_states,
-    tightens,
-)
+from repayguard.entitlements.states import Entitlement, MethodStates, announce
 from repayguard.errors import ApprovalPayloadChanged
 from repayguard.platform.messages import Message
 from repayguard.platform.uow import UnitOfWork
@@ -110,7 +105,7 @@ def apply_override(cmd: ApplyOverride, *, uow: UnitOfWork, defaults: MethodState
             },
         )
     )
-    _emit_changed(uow, entitlement, cmd.approval_id)
+    _emit_changed(uow, entitlement, cmd.approval_id, told=now)
     return entitlement
 
 
@@ -146,7 +141,7 @@ def release_decision(cmd: ReleaseDecision, *, uow: UnitOfWork) -> Entitlement:
         tier_since=held.tier_since,
     )
     repository.upsert(session, [repository.row_of(entitlement, updated_at=now)])
-    _emit_changed(uow, entitlement, cmd.approval_id)
+    _emit_changed(uow, entitlement, cmd.approval_id, told=now)
     return entitlement
 
 
@@ -167,14 +162,12 @@ def _entitlement(
 ) -> Entitlement:
     """The entitlement after a change from ``before``: what takes something away waits for
     the notice period (interim states), the rest applies now — as for decisions."""
-    tighter = any(tightens(method, before, after) for method in METHODS)
-    interim = interim_states(before, after) if tighter and notice_days else None
-    interim = interim if interim != after else None
+    interim, effective_at = announce(before, after, told=now, notice_days=notice_days)
     return Entitlement(
         borrower_id=borrower_id,
         states=after,
         interim=interim,
-        effective_at=now + timedelta(days=notice_days) if interim is not None else now,
+        effective_at=effective_at,
         expires_at=expires_at,
         review_at=review_at,
         reasons=reasons,
@@ -185,10 +178,17 @@ def _entitlement(
     )
 
 
-def _emit_changed(uow: UnitOfWork, entitlement: Entitlement, approval_id: str) -> None:
+def _emit_changed(
+    uow: UnitOfWork, entitlement: Entitlement, approval_id: str, *, told: datetime
+) -> None:
     uow.emit(
         Message(
             ENTITLEMENTS_CHANGED,
-            {"approval_id": approval_id, "entitlements": [entitlement.as_payload()]},
+            {
+                "approval_id": approval_id,
+                # The entitlement's periods count from when it was written (its updated_at).
+                TOLD_AT: told.isoformat(),
+                "entitlements": [entitlement.as_payload()],
+            },
         )
     )

@@ -14,7 +14,13 @@ class AuthorizeIn(Schema):
     borrower_id: str = Field(min_length=1, max_length=64)
     loan_id: str | None = Field(default=None, max_length=64)
     method: Literal["auto_debit", "early_repayment", "manual"]
-    channel: Literal["app_balance", "bank_card", "bank_transfer", "counter"] | None = None
+    channel: str | None = Field(
+        default=None,
+        pattern=r"^[a-z][a-z0-9_]*$",
+        max_length=64,
+        description="A manual channel declared by the policy in force (e.g. bank_card under "
+        "the CN policy, sepa_transfer under the EU example); another name answers 422.",
+    )
     amount: float | None = Field(default=None, ge=0, allow_inf_nan=False)
 
 

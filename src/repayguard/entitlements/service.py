@@ -16,7 +16,7 @@ from repayguard.entitlements.states import (
     METHODS,
     Entitlement,
     MethodStates,
-    interim_states,
+    announce,
     tightens,
 )
 from repayguard.platform.messages import Message
@@ -25,6 +25,9 @@ ENTITLEMENTS_CHANGED: Final = "repayguard.entitlements.changed"
 DECISIONS_HELD: Final = "repayguard.decisions.held"
 CHANGES_PER_MESSAGE: Final = 2_000
 _STATE_COLUMNS: Final = ("auto_debit", "early_repayment", "manual", "manual_channels")
+TOLD_AT: Final = "told_at"
+"""The key of ``repayguard.entitlements.changed`` naming the moment the notice periods of its
+entitlements were counted from (absent: messages of timed changes, which announce nothing)."""
 OVERRIDE_RULE: Final = "manual-override"
 """The ``rule_id`` of an entitlement set by an approved manual override."""
 
@@ -182,10 +185,13 @@ def apply_decisions(
 
     A change that takes a method away waits for the row's ``notice_days`` (G3) — the loosened
     parts apply at once through the interim states; ``max_days`` sets the expiry and
-    ``review_after_days`` the re-evaluation date (G4). A borrower seen for the first time is
-    compared with the policy's default states. ``current`` is the run's baseline
-    (``current_frame``); borrowers whose states, reasons and tier are unchanged are filtered
-    out column-wise, so a quiet portfolio costs no per-borrower work here.
+    ``review_after_days`` the re-evaluation date (G4). Every period counts from when the
+    borrower can be told, :func:`told_at` (``now``, the wall clock of the committing unit of
+    work, unless the decision is dated later): a back-dated or replayed run never makes a
+    restriction take effect in the past, nor one that expired before it began. A borrower
+    seen for the first time is compared with the policy's default states. ``current`` is the
+    run's baseline (``current_frame``); borrowers whose states, reasons and tier are unchanged
+    are filtered out column-wise, so a quiet portfolio costs no per-borrower work here.
 
     Maker-checker: a tightening from a row marked ``requires_approval`` is not applied — the
     borrower keeps the current entitlement and the decision is returned in ``held`` for an
@@ -201,8 +207,8 @@ def apply_decisions(
     tightened = loosened = overridden = 0
     for decision in candidates.iter_rows(named=True):
         found = existing.get(decision["borrower_id"])
-        as_of: datetime = decision["as_of"]
-        if found is not None and overrides_at(found, as_of):
+        told = told_at(decision["as_of"], now=now)
+        if found is not None and overrides_at(found, told):
             overridden += 1
             continue
         after = MethodStates(
@@ -212,24 +218,23 @@ def apply_decisions(
             tuple(decision["manual_channels"]),
         )
         reasons = tuple(decision["reasons"])
-        before = found.states_at(as_of) if found is not None else defaults
+        before = found.states_at(told) if found is not None else defaults
         tighter = any(tightens(method, before, after) for method in METHODS)
         if tighter and decision["requires_approval"]:
             held.append(_held(decision, after, before, found))
             continue
         tightened += tighter
         loosened += (not tighter) and before != after
-        notice = timedelta(days=int(decision["notice_days"] or 0))
-        interim = interim_states(before, after) if tighter and notice else None
-        interim = interim if interim != after else None
-        effective_at = as_of + notice if interim is not None else as_of
-        expires_at = _days_after(as_of, decision["max_days"])
-        review_at = _days_after(as_of, decision["review_after_days"])
+        interim, effective_at = announce(
+            before, after, told=told, notice_days=int(decision["notice_days"] or 0)
+        )
+        expires_at = _days_after(told, decision["max_days"])
+        review_at = _days_after(told, decision["review_after_days"])
         if found is not None and found.states == after:
             # The same states decided again (new reasons, another tier): a notice period that
             # is running is not restarted (G3) and the restriction keeps its expiry (G4) — a
             # re-decision moves only the next review.
-            interim = found.interim if as_of < found.effective_at else None
+            interim = found.interim if told < found.effective_at else None
             effective_at = found.effective_at
             if found.expires_at is not None:
                 expires_at = min(expires_at or found.expires_at, found.expires_at)
@@ -251,6 +256,13 @@ def apply_decisions(
         rows.append(repository.row_of(entitlement, updated_at=now))
     repository.upsert(session, rows)
     return AppliedDecisions(changed, tightened, loosened, held, overridden)
+
+
+def told_at(as_of: datetime, *, now: datetime) -> datetime:
+    """When a decision dated ``as_of`` reaches the borrower, written at wall-clock ``now``: the
+    later of the two. A notice period, an expiry or a review date counts from here (G3, G4) —
+    never from a decision time already past, which would shorten or skip the notice."""
+    return max(as_of, now)
 
 
 def overrides_at(entitlement: Entitlement, moment: datetime) -> bool:
@@ -293,13 +305,22 @@ def _changed(decisions: pl.DataFrame, current: pl.DataFrame) -> pl.DataFrame:
     return joined.filter(~(known & same)).drop(f"_now_{c}" for c in compared)
 
 
-def change_messages(run_id: str, changed: Sequence[Entitlement]) -> Iterator[Message]:
-    """``repayguard.entitlements.changed`` messages carrying the new entitlements, chunked."""
+def change_messages(
+    run_id: str, changed: Sequence[Entitlement], *, told_at: datetime
+) -> Iterator[Message]:
+    """``repayguard.entitlements.changed`` messages carrying the new entitlements, chunked.
+
+    ``told_at`` (the wall clock the periods were counted from) lets notices keep the whole
+    notice period when it writes the advance notice later (``TOLD_AT``)."""
     for start in range(0, len(changed), CHANGES_PER_MESSAGE):
         chunk = changed[start : start + CHANGES_PER_MESSAGE]
         yield Message(
             ENTITLEMENTS_CHANGED,
-            {"run_id": run_id, "entitlements": [e.as_payload() for e in chunk]},
+            {
+                "run_id": run_id,
+                TOLD_AT: told_at.isoformat(),
+                "entitlements": [e.as_payload() for e in chunk],
+            },
         )
 
 

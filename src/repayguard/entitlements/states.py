@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Final
 
 from repayguard.core.policy.outcome import OPEN
@@ -65,6 +65,22 @@ def interim_states(before: MethodStates, after: MethodStates) -> MethodStates:
         before.manual_channels if tightens("manual", before, after) else after.manual_channels
     )
     return MethodStates(picked["auto_debit"], picked["early_repayment"], picked["manual"], channels)
+
+
+def announce(
+    before: MethodStates, after: MethodStates, *, told: datetime, notice_days: int
+) -> tuple[MethodStates | None, datetime]:
+    """The interim states and the effective time of a change from ``before`` to ``after``
+    that the borrower is told of at ``told`` (G3): what it takes away waits ``notice_days``
+    from ``told`` behind interim states (None: nothing waits), the rest applies at ``told``.
+
+    ``told`` must be no earlier than the wall clock when the change is written
+    (``entitlements.told_at``), so no restriction ever starts before its notice has run."""
+    tighter = any(tightens(method, before, after) for method in METHODS)
+    interim = interim_states(before, after) if tighter and notice_days else None
+    if interim is None or interim == after:
+        return None, told
+    return interim, told + timedelta(days=notice_days)
 
 
 @dataclass(frozen=True, slots=True)

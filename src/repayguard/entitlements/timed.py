@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Final
 
 from sqlalchemy.orm import Session
@@ -117,6 +117,35 @@ def reschedule_review(
     ):
         return None
     return replace(entitlement, review_at=review_at)
+
+
+def defer(
+    session: Session, entitlement: Entitlement, *, by: timedelta, now: datetime
+) -> Entitlement | None:
+    """Move a restriction's start ``by`` later, keeping its whole notice period when the
+    advance notice is written after the entitlement (G3: the period runs from when the borrower
+    is told). The expiry and review date move with it. None if the entitlement changed
+    meanwhile (compare-and-set)."""
+    later = replace(
+        entitlement,
+        effective_at=entitlement.effective_at + by,
+        expires_at=entitlement.expires_at + by if entitlement.expires_at else None,
+        review_at=entitlement.review_at + by if entitlement.review_at else None,
+    )
+    if not repository.update_if_unchanged(
+        session,
+        entitlement.borrower_id,
+        decision_id=entitlement.decision_id,
+        rule_id=entitlement.rule_id,
+        values={
+            "effective_at": later.effective_at,
+            "expires_at": later.expires_at,
+            "review_at": later.review_at,
+            "updated_at": now,
+        },
+    ):
+        return None
+    return later
 
 
 def change_message(reason: str, changed: Sequence[Entitlement]) -> Message:

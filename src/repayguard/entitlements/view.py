@@ -11,14 +11,18 @@ import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Final
+from typing import Final, Literal
 
 from repayguard.entitlements.states import Entitlement, MethodStates
+from repayguard.errors import ChannelNotDeclared
 from repayguard.platform.messages import Message
 
 NOT_YET_ASSESSED: Final = "NOT_YET_ASSESSED"
 CHANNEL_NOT_OFFERED: Final = "CHANNEL_NOT_OFFERED"
 MANUAL_FLOW_REQUIRED: Final = "MANUAL_FLOW_REQUIRED"
+
+UnknownBorrower = Literal["allow_defaults", "deny"]
+"""What authorize answers for a borrower never decided (``entitlements.unknown_borrower``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,19 +51,44 @@ class AuthorizeResult:
 
 
 class EntitlementView:
-    """Entitlements by borrower, in memory; safe to read from many threads while updated."""
+    """Entitlements by borrower, in memory; safe to read from many threads while updated.
 
-    def __init__(self, *, defaults: MethodStates) -> None:
-        self.defaults = defaults
+    Besides the entitlements it holds what the policy in force tells authorize: its default
+    states (for a borrower never decided) and its declared manual channels (the only channel
+    names authorize accepts, besides those on a borrower's own list, which a previous version
+    may have declared). ``unknown_borrower`` says what a borrower never decided gets:
+    ``allow_defaults`` (the policy's default row, reason NOT_YET_ASSESSED) or ``deny``.
+    """
+
+    def __init__(
+        self,
+        *,
+        defaults: MethodStates,
+        channels: Iterable[str] = (),
+        unknown_borrower: UnknownBorrower = "allow_defaults",
+    ) -> None:
+        self._policy = _PolicyTerms(defaults, frozenset(channels) | set(defaults.manual_channels))
+        self._deny_unknown = unknown_borrower == "deny"
         self._by_borrower: dict[str, Entitlement] = {}
+
+    @property
+    def defaults(self) -> MethodStates:
+        """What a borrower never decided gets (the policy in force's default row)."""
+        return self._policy.defaults
+
+    @property
+    def channels(self) -> frozenset[str]:
+        """The manual channels the policy in force declares."""
+        return self._policy.channels
 
     def __len__(self) -> int:
         return len(self._by_borrower)
 
-    def use_defaults(self, defaults: MethodStates) -> None:
-        """What a borrower never decided gets from now on (a newly published policy's default
-        row); one assignment, so a concurrent authorize sees the old or the new states."""
-        self.defaults = defaults
+    def use_defaults(self, defaults: MethodStates, *, channels: Iterable[str] = ()) -> None:
+        """What a borrower never decided gets from now on, and the channels authorize accepts
+        (a newly published policy's default row and declared channels); one assignment, so a
+        concurrent authorize sees the old or the new policy's terms, never a mix."""
+        self._policy = _PolicyTerms(defaults, frozenset(channels) | set(defaults.manual_channels))
 
     def load(self, entitlements: Iterable[Entitlement]) -> None:
         self._by_borrower = {e.borrower_id: e for e in entitlements}
@@ -78,14 +107,44 @@ class EntitlementView:
             self._by_borrower[entitlement.borrower_id] = entitlement
 
     def authorize(self, request: AuthorizeRequest, *, now: datetime) -> AuthorizeResult:
+        """Allow or deny ``request`` under the borrower's entitlement in force at ``now``.
+
+        Raises ChannelNotDeclared for a channel neither the policy in force nor the borrower's
+        own list names (a typo, or another market's channel): a caller error, not a denial.
+        """
+        policy = self._policy
         entitlement = self._by_borrower.get(request.borrower_id)
         reasons: tuple[str, ...]
         if entitlement is None:
-            states, reasons, decision_id = self.defaults, (NOT_YET_ASSESSED,), None
+            states, reasons, decision_id = policy.defaults, (NOT_YET_ASSESSED,), None
         else:
             states = entitlement.states_at(now)
             reasons, decision_id = entitlement.reasons, entitlement.decision_id
+        channel = request.channel
+        if (
+            channel is not None
+            and channel not in policy.channels
+            and channel not in states.manual_channels
+        ):
+            declared = ", ".join(sorted(policy.channels))
+            raise ChannelNotDeclared(
+                f"channel {channel!r} is not a manual repayment channel of the policy in force",
+                hint=f"use one of its declared channels: {declared}",
+                channel=channel,
+                declared=sorted(policy.channels),
+            )
+        if entitlement is None and self._deny_unknown:
+            return AuthorizeResult(False, (NOT_YET_ASSESSED,), (), None)
         return decide_authorization(states, request, reasons=reasons, decision_id=decision_id)
+
+
+@dataclass(frozen=True, slots=True)
+class _PolicyTerms:
+    """What authorize takes from the policy in force (swapped whole when a version is
+    published): the default row's states and the declared channels."""
+
+    defaults: MethodStates
+    channels: frozenset[str]
 
 
 def decide_authorization(

@@ -32,6 +32,7 @@ from repayguard.identity.service import (
     find_operator,
     list_operators,
     list_tokens,
+    operator_named,
     revoke_token,
 )
 from repayguard.identity.usage import TOKEN_REJECTED, TOKEN_USED, TokenUsage
@@ -63,6 +64,7 @@ __all__ = [
     "list_operators",
     "list_tokens",
     "log_in",
+    "operator_named",
     "permissions_of",
     "revoke_token",
     "role_allows",

@@ -48,6 +48,7 @@ OPERATOR_PERMISSIONS: Final[dict[Role, frozenset[str]]] = {
             "approvals:read", "approvals:request", "approvals:decide", "overrides:request",
             "emergencies:request", "notices:read",
             "complaints:file", "complaints:read", "complaints:resolve",
+            "hardship:open", "hardship:read", "hardship:review",
         }
     ),
     "analyst": frozenset(
@@ -62,11 +63,12 @@ OPERATOR_PERMISSIONS: Final[dict[Role, frozenset[str]]] = {
     "cs_agent": frozenset(
         {"borrowers:read", "profiles:read", "operations:read", "approvals:read",
          "approvals:request", "overrides:request", "notices:read",
-         "complaints:file", "complaints:read", "complaints:resolve"}
+         "complaints:file", "complaints:read", "complaints:resolve",
+         "hardship:open", "hardship:read", "hardship:review"}
     ),
     "auditor": frozenset(
         {"borrowers:read", "policies:read", "models:read", "audit:read", "operations:read",
-         "approvals:read", "notices:read", "complaints:read"}
+         "approvals:read", "notices:read", "complaints:read", "hardship:read"}
     ),
 }  # fmt: skip
 SESSION_PERMISSIONS: Final = frozenset({"sessions:end"})
@@ -80,6 +82,8 @@ BORROWER_PERMISSIONS: Final = frozenset(
         "notices:read:own",
         "complaints:file:own",
         "complaints:read:own",
+        "hardship:open:own",
+        "hardship:read:own",
     }
 )
 
@@ -92,6 +96,7 @@ ROUTES: Final[dict[tuple[str, str], str]] = {
     ("POST", "/v1/events"): "events:write",
     ("POST", "/v1/authorize"): "authorize",
     ("GET", "/v1/borrowers/{borrower_id}/repayment-methods"): "borrowers:read",
+    ("GET", "/v1/borrowers/{borrower_id}/what-would-change"): "borrowers:read",
     ("PUT", "/v1/borrowers/{borrower_id}/profile"): "profiles:write",
     ("GET", "/v1/borrowers/{borrower_id}/profile"): "profiles:read",
     ("GET", "/v1/borrowers/{borrower_id}/notices"): "notices:read",
@@ -124,6 +129,12 @@ ROUTES: Final[dict[tuple[str, str], str]] = {
     ("GET", "/v1/complaints"): "complaints:read",
     ("GET", "/v1/complaints/{complaint_id}"): "complaints:read",
     ("POST", "/v1/complaints/{complaint_id}/resolve"): "complaints:resolve",
+    ("POST", "/v1/borrowers/{borrower_id}/hardship"): "hardship:open",
+    ("GET", "/v1/borrowers/{borrower_id}/hardship"): "hardship:read",
+    ("GET", "/v1/hardship"): "hardship:read",
+    ("GET", "/v1/hardship/{case_id}"): "hardship:read",
+    ("POST", "/v1/hardship/{case_id}/close"): "hardship:review",
+    ("GET", "/v1/complaints/{complaint_id}/remedies"): "complaints:read",
     # The web console (a session cookie stands in for the bearer token on these paths).
     ("GET", "/console"): PUBLIC,
     ("GET", "/console/login"): PUBLIC,
@@ -140,6 +151,10 @@ ROUTES: Final[dict[tuple[str, str], str]] = {
     ("GET", "/console/complaints"): "complaints:read",
     ("GET", "/console/complaints/{complaint_id}"): "complaints:read",
     ("POST", "/console/complaints/{complaint_id}/resolve"): "complaints:resolve",
+    ("GET", "/console/hardship"): "hardship:read",
+    ("POST", "/console/hardship"): "hardship:open",
+    ("GET", "/console/hardship/{case_id}"): "hardship:read",
+    ("POST", "/console/hardship/{case_id}/close"): "hardship:review",
     # Operators only: ``borrowers:read`` has a borrower-own form, console pages must not.
     ("GET", "/console/borrowers"): "console:view",
     ("GET", "/console/borrowers/{borrower_id}"): "console:view",

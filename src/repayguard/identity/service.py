@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from repayguard.errors import (
@@ -216,6 +216,22 @@ def find_operator(
     if row is None:
         raise NotFound(f"no operator with id {operator_id!r}", hint="see 'repayguard user list'")
     return _operator(row)
+
+
+def operator_named(session: Session, name: str) -> OperatorRead:
+    """The operator a person meant by ``name`` ("pat", " pat", "PAT"): surrounding spaces
+    ignored, the exact username first, else the only one equal to it ignoring case. NotFound
+    when none (or several) match: a name recorded as an actor must be a real operator."""
+    wanted = name.strip()
+    exact = session.scalar(select(OperatorRow).where(OperatorRow.username == wanted))
+    if exact is not None:
+        return _operator(exact)
+    alike = session.scalars(
+        select(OperatorRow).where(func.lower(OperatorRow.username) == wanted.lower())
+    ).all()
+    if len(alike) != 1:
+        raise NotFound(f"no operator named {wanted!r}", hint="see 'repayguard user list'")
+    return _operator(alike[0])
 
 
 def _find_operator(session: Session, username: str) -> OperatorRow:

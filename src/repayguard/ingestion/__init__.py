@@ -1,7 +1,12 @@
 """Ingestion: typed events in from REST and files, validated, de-duplicated, quarantined."""
 
 from repayguard.ingestion.files import count_records, expand_paths
-from repayguard.ingestion.repository import borrower_ids, load_history, scan_history
+from repayguard.ingestion.repository import (
+    borrower_ids,
+    latest_event_at,
+    load_history,
+    scan_history,
+)
 from repayguard.ingestion.service import (
     EVENTS_INGESTED,
     MAX_BATCH,
@@ -26,6 +31,7 @@ __all__ = [
     "expand_paths",
     "ingest_events",
     "ingest_files",
+    "latest_event_at",
     "load_history",
     "scan_history",
 ]

@@ -97,6 +97,20 @@ def borrower_ids(session: Session) -> list[str]:
     )
 
 
+def latest_event_at(session: Session, borrowers: Iterable[str]) -> datetime | None:
+    """When the newest event of any of these borrowers occurred (None: they have none)."""
+    ids = list(borrowers)
+    found: list[datetime] = []
+    for start in range(0, len(ids), _IN_CHUNK):
+        chunk = ids[start : start + _IN_CHUNK]
+        newest = session.scalar(
+            select(func.max(EventRow.occurred_at)).where(EventRow.borrower_id.in_(chunk))
+        )
+        if newest is not None:
+            found.append(newest)
+    return max(found, default=None)
+
+
 _COLUMNS = list(EVENT_SCHEMA.names())
 
 

@@ -4,7 +4,7 @@ another occasion (a complaint) the facts its caller gives."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from pathlib import Path
@@ -22,7 +22,7 @@ from jinja2 import (
 from jinja2.runtime import Context
 
 from repayguard.core.policy import CompiledPolicy
-from repayguard.core.policy.explain import alternatives
+from repayguard.core.policy.counterfactual import WHY_NONE, Alternative, RiskMove, search
 from repayguard.core.policy.inputs import InputsInvalid, coerce_inputs
 from repayguard.core.reasons import CATALOG, LOCALES, principal
 from repayguard.errors import NoticesMisconfigured
@@ -38,21 +38,38 @@ MAX_OUTLOOK: Final = 3
 
 @dataclass(frozen=True, slots=True)
 class Outlook:
-    """One thing that would change the outcome: ``input`` moving from ``before`` to ``after``
-    would loosen ``loosens`` (and tighten nothing)."""
+    """One thing that would change the outcome: the ``changes`` (input, before, after), made
+    together, would loosen ``loosens`` (and tighten nothing); ``tier`` is the (before, after)
+    risk tier they would bring, when the outcome depends on it."""
 
-    input: str
-    before: Any
-    after: Any
+    changes: tuple[tuple[str, Any, Any], ...]
     loosens: tuple[str, ...]
+    tier: tuple[Any, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "input": self.input,
-            "before": self.before,
-            "after": self.after,
+        out: dict[str, Any] = {
+            "changes": [{"input": n, "before": b, "after": a} for n, b, a in self.changes],
             "loosens": list(self.loosens),
         }
+        if self.tier is not None:
+            out["tier"] = {"before": self.tier[0], "after": self.tier[1]}
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Prospects:
+    """What would change the outcome (smallest change first), iterable as its items; when
+    there are none, ``why_none`` says why (a ``counterfactual.WHY_NONE`` code), so no notice
+    leaves the question unanswered."""
+
+    items: tuple[Outlook, ...] = ()
+    why_none: str | None = None
+
+    def __iter__(self) -> Iterator[Outlook]:
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +85,8 @@ class NoticeComposer:
 
     ``policy`` returns the compiled policy in effect (what-would-change is worked out against
     it); ``zone`` is the time zone dates are written in; templates in ``templates_dir`` (named
-    ``<locale>/<kind>.txt.j2``) replace the shipped ones of the same name.
+    ``<locale>/<kind>.txt.j2``) replace the shipped ones of the same name; ``risk`` returns how
+    a change of actionable inputs moves the tier under the model in force (None: not modelled).
     """
 
     def __init__(
@@ -77,8 +95,10 @@ class NoticeComposer:
         policy: Callable[[], CompiledPolicy],
         zone: tzinfo,
         templates_dir: Path | None = None,
+        risk: Callable[[], RiskMove | None] | None = None,
     ) -> None:
         self._policy = policy
+        self._risk = risk
         self._zone = zone
         folders = [str(templates_dir)] if templates_dir is not None else []
         self._env = Environment(
@@ -115,38 +135,31 @@ class NoticeComposer:
                         f"notice template {bad.filename or name} line {bad.lineno}: {bad.message}"
                     ) from None
 
-    def outlook(self, plan: NoticePlan, inputs: Mapping[str, Any] | None) -> tuple[Outlook, ...]:
-        """What would change the outcome for a still-restricted borrower: per policy input the
-        smallest single change that loosens a method and tightens none, keeping only moves in
-        the borrower's favour (never "fail more debits" or "open an appeal")."""
-        if inputs is None or not plan.still_restricted:
-            return ()
+    def outlook(self, plan: NoticePlan, inputs: Mapping[str, Any] | None) -> Prospects:
+        """What would change the outcome for a still-restricted borrower: the counterfactual
+        search (``core/policy/counterfactual.py``: actionable inputs only, one or several,
+        smallest change first), keeping only moves in the borrower's favour (never "fail more
+        debits" or "open an appeal"); or why nothing would."""
+        if not plan.still_restricted:
+            return Prospects()
+        if inputs is None:
+            return Prospects(why_none="unavailable")
         compiled = self._policy()
         try:
             typed = coerce_inputs(compiled.policy, inputs)
         except InputsInvalid as invalid:
             # The decision was taken under another policy version whose inputs differ.
             log.warning("notices.outlook_unavailable", reason=str(invalid))
-            return ()
+            return Prospects(why_none="unavailable")
         states = plan.entitlement.states.as_dict()
-        found: list[Outlook] = []
-        for alternative in alternatives(compiled, typed, states):
-            if not _in_favour(alternative.input, alternative.before, alternative.after):
-                continue
-            found.append(
-                Outlook(
-                    alternative.input,
-                    _plain(alternative.before),
-                    _plain(alternative.after),
-                    alternative.loosens,
-                )
-            )
-            if len(found) == MAX_OUTLOOK:
-                break
-        return tuple(found)
+        keep = compiled.evaluate_row(typed).keep
+        risk = self._risk() if self._risk is not None else None
+        found = search(compiled, typed, states, decided_keep=keep, risk=risk)
+        items = [_outlook(a) for a in found.alternatives if _favourable(a)][:MAX_OUTLOOK]
+        return Prospects(tuple(items), None if items else found.why_none or "not_actionable")
 
     def render(
-        self, plan: NoticePlan, locale: str, outlook: tuple[Outlook, ...] = ()
+        self, plan: NoticePlan, locale: str, outlook: Prospects | tuple[Outlook, ...] = ()
     ) -> RenderedNotice:
         """The notice's subject and body in ``locale`` (en or zh-CN)."""
         if locale not in LOCALES:
@@ -166,9 +179,15 @@ class NoticeComposer:
             "reasons": [_reason_text(code, locale) for code in codes],
             "outlook": [
                 {
-                    "label": wording.input_label(o.input, locale, descriptions.get(o.input)),
-                    "before": wording.value_text(o.input, o.before, locale),
-                    "after": wording.value_text(o.input, o.after, locale),
+                    "changes": [
+                        {
+                            "label": wording.input_label(name, locale, descriptions.get(name)),
+                            "before": wording.value_text(name, before, locale),
+                            "after": wording.value_text(name, after, locale),
+                        }
+                        for name, before, after in o.changes
+                    ],
+                    "tier": {"before": o.tier[0], "after": o.tier[1]} if o.tier else None,
                     "methods": wording.join(
                         (
                             wording.in_sentence(wording.method_name(m, locale), locale)
@@ -179,6 +198,7 @@ class NoticeComposer:
                 }
                 for o in outlook
             ],
+            "why_none": _why_none(outlook, locale),
             "channels": wording.channel_list(entitlement.states.manual_channels, locale),
             "review": self._when(entitlement.review_at, locale),
             "expires": self._when(entitlement.expires_at, locale),
@@ -242,6 +262,26 @@ def _summary(states: Mapping[str, Any], locale: str) -> list[str]:
     channels = wording.channel_list(states["manual_channels"], locale)
     lines.append(wording.labelled(wording.method_name("manual_channels", locale), channels, locale))
     return lines
+
+
+def _why_none(outlook: Prospects | tuple[Outlook, ...], locale: str) -> str | None:
+    why = outlook.why_none if isinstance(outlook, Prospects) else None
+    return WHY_NONE[why][locale] if why else None
+
+
+def _outlook(alternative: Alternative) -> Outlook:
+    own = [c for c in alternative.changes if not c.derived]
+    tier = next((c for c in alternative.changes if c.derived and c.input == "tier"), None)
+    return Outlook(
+        tuple((c.input, _plain(c.before), _plain(c.after)) for c in own),
+        alternative.loosens,
+        (tier.before, tier.after) if tier is not None else None,
+    )
+
+
+def _favourable(alternative: Alternative) -> bool:
+    """Every change the borrower would make is in their favour (derived ones follow)."""
+    return all(_in_favour(c.input, c.before, c.after) for c in alternative.changes if not c.derived)
 
 
 def _in_favour(name: str, before: Any, after: Any) -> bool:

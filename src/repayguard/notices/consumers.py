@@ -4,8 +4,9 @@ deliver new notices through the external channels right away."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 
-from repayguard.entitlements import Entitlement
+from repayguard.entitlements import TOLD_AT, Entitlement
 from repayguard.notices.channels import Channel
 from repayguard.notices.service import (
     DeliverNotices,
@@ -33,8 +34,15 @@ class NoticeHandler:
 
     def __call__(self, message: Message, uow: UnitOfWork) -> None:
         changed = [Entitlement.from_payload(data) for data in message.payload["entitlements"]]
+        told = message.payload.get(TOLD_AT)
         record_changes(
-            RecordChanges(changed, activated=self._activated), uow=uow, setup=self._setup
+            RecordChanges(
+                changed,
+                activated=self._activated,
+                told_at=datetime.fromisoformat(told) if told else None,
+            ),
+            uow=uow,
+            setup=self._setup,
         )
 
 

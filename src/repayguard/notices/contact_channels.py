@@ -22,6 +22,7 @@ from typing import Final, Literal
 
 import httpx
 import orjson
+import phonenumbers
 
 from repayguard import __version__
 from repayguard.errors import NoticesMisconfigured
@@ -39,7 +40,6 @@ ContactLookup = Callable[[str], str | None]
 
 SmtpSecurity = Literal["starttls", "ssl", "none"]
 
-_E164: Final = re.compile(r"\+[1-9][0-9]{6,14}")
 _ADDRESS: Final = re.compile(r"[^\s<>()\[\],;:\"']+@[^\s<>()\[\],;:\"']+")
 _RETRY_HTTP: Final = frozenset({401, 408, 429})
 """4xx answers worth retrying: our API key refused (the whole channel fails until it is fixed,
@@ -73,24 +73,31 @@ def _look_up(lookup: ContactLookup, envelope: Envelope, what: str) -> str:
 
 
 def e164(number: str, *, default_country_code: str | None) -> str:
-    """``number`` as the gateway wants it: ``+`` and 7–15 digits. A number written without
-    its country (``139…``, ``0770…``) gets ``default_country_code`` in place of a leading
-    national ``0``; ``00`` is read as ``+``. Raises a permanent ChannelError (without the
-    number) when that cannot be done."""
-    digits = re.sub(r"[\s().-]", "", number)
-    if digits.startswith("00"):
-        digits = "+" + digits[2:]
-    if not digits.startswith("+"):
+    """``number`` as the gateway wants it: E.164, ``+`` and the digits. A number written
+    without its country (``139…``, ``0770…``, ``06…``) is read as a national number of the
+    country ``default_country_code`` calls, by that country's rules (phonenumbers): the UK's
+    trunk ``0`` goes, Italy's leading ``0`` stays. ``00`` is read as ``+``. Raises a permanent
+    ChannelError (without the number) when that cannot be done."""
+    compact = re.sub(r"[\s().-]", "", number)
+    written = "+" + compact[2:] if compact.startswith("00") else number
+    region = None
+    if not written.lstrip().startswith("+"):
         if default_country_code is None:
             raise ChannelError(
                 "the phone number on file has no country code and "
                 "REPAYGUARD_NOTICES__SMS_DEFAULT_COUNTRY_CODE is not set",
                 permanent=True,
             )
-        digits = f"+{default_country_code}{digits.removeprefix('0')}"
-    if not _E164.fullmatch(digits):
+        region = phonenumbers.region_code_for_country_code(int(default_country_code))
+    try:
+        parsed = phonenumbers.parse(written, region)
+    except phonenumbers.NumberParseException:
+        parsed = None  # its message may quote the number: never raised from here
+    # Possible (right length for its country), not "valid": numbering plans gain ranges
+    # faster than any copy of their metadata, and the gateway refuses what does not exist.
+    if parsed is None or not phonenumbers.is_possible_number(parsed):
         raise ChannelError("the phone number on file is not a valid phone number", permanent=True)
-    return digits
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
 def sms_text(subject: str, body: str, *, limit: int) -> str:

@@ -27,6 +27,9 @@ def borrower_notices(
             "withdrawal",
             "complaint_received",
             "complaint_resolved",
+            "hardship_opened",
+            "hardship_closed",
+            "remedy_apology",
         ]
         | None,
         Query(description="Only notices of this kind."),

@@ -16,6 +16,9 @@ policy's default states for a borrower never restricted; ``now``: when the chang
 - otherwise (tier, dates, or the model's secondary reasons) no notice.
 
 A restriction becoming active at the end of its notice period calls for an **explanation**.
+
+The notice period runs from when the borrower is told (G3): an advance notice written after
+the moment the period was counted from (``announced_late``) defers the restriction by the delay.
 """
 
 from __future__ import annotations
@@ -38,9 +41,20 @@ class NoticeKind(StrEnum):
     WITHDRAWAL = "withdrawal"
     COMPLAINT_RECEIVED = "complaint_received"
     COMPLAINT_RESOLVED = "complaint_resolved"
+    HARDSHIP_OPENED = "hardship_opened"
+    HARDSHIP_CLOSED = "hardship_closed"
+    REMEDY_APOLOGY = "remedy_apology"
 
 
-OCCASION_KINDS: Final = frozenset({NoticeKind.COMPLAINT_RECEIVED, NoticeKind.COMPLAINT_RESOLVED})
+OCCASION_KINDS: Final = frozenset(
+    {
+        NoticeKind.COMPLAINT_RECEIVED,
+        NoticeKind.COMPLAINT_RESOLVED,
+        NoticeKind.HARDSHIP_OPENED,
+        NoticeKind.HARDSHIP_CLOSED,
+        NoticeKind.REMEDY_APOLOGY,
+    }
+)
 """Kinds written for an occasion other than a change of methods (``record_notice``); the rules
 above never plan them."""
 
@@ -117,7 +131,7 @@ def plan_change(
     if any(tightens(method, in_force, target) for method in METHODS):
         changes = method_changes(in_force, target)
         if current.announced_at(now):
-            if announced and _same_announcement(previous, current):
+            if announced and same_announcement(previous, current):
                 return None
             return NoticePlan(NoticeKind.ADVANCE, current, changes, current.effective_at)
         return NoticePlan(NoticeKind.EXPLANATION, current, changes, None)
@@ -133,7 +147,7 @@ def plan_change(
     return None
 
 
-def _same_announcement(previous: Entitlement | None, current: Entitlement) -> bool:
+def same_announcement(previous: Entitlement | None, current: Entitlement) -> bool:
     """Whether ``current`` announces what ``previous`` already did: the same change, by the
     same rule, taking effect at the same time (decided again with other secondary reasons)."""
     return (
@@ -141,6 +155,21 @@ def _same_announcement(previous: Entitlement | None, current: Entitlement) -> bo
         and previous.states == current.states
         and previous.effective_at == current.effective_at
         and previous.rule_id == current.rule_id
+    )
+
+
+def announced_late(
+    before: Entitlement | None, entitlement: Entitlement, *, told_at: datetime | None, now: datetime
+) -> bool:
+    """Whether ``entitlement`` starts a notice period (counted from ``told_at``) that this
+    advance notice, written at ``now``, would cut short: a new announcement (not the same
+    change already announced) of a restriction still pending at ``told_at``."""
+    return (
+        told_at is not None
+        and now > told_at
+        and entitlement.interim is not None
+        and entitlement.effective_at > told_at
+        and not same_announcement(before, entitlement)
     )
 
 

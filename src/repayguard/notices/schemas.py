@@ -43,7 +43,8 @@ class NoticeRead(Schema):
     notice_id: str
     kind: str = Field(
         description="advance, explanation, restoration, withdrawal (changes of methods), "
-        "complaint_received or complaint_resolved."
+        "complaint_received, complaint_resolved, hardship_opened, hardship_closed or "
+        "remedy_apology."
     )
     locale: str
     subject: str

@@ -12,7 +12,7 @@ from typing import Any, Final
 import structlog
 from sqlalchemy.orm import Session
 
-from repayguard import borrowers
+from repayguard import borrowers, entitlements
 from repayguard.core.reasons import LOCALES
 from repayguard.entitlements import Entitlement, MethodStates
 from repayguard.notices import repository
@@ -22,6 +22,7 @@ from repayguard.notices.models import NoticeDeliveryRow, NoticeRow
 from repayguard.notices.planning import (
     NoticeKind,
     NoticePlan,
+    announced_late,
     plan_activation,
     plan_change,
 )
@@ -59,6 +60,9 @@ class RecordChanges:
 
     entitlements: Sequence[Entitlement]
     activated: bool = False
+    told_at: datetime | None = None
+    """When their notice periods started (``entitlements.TOLD_AT`` of the message); a
+    restriction announced later than that is deferred by the delay (G3)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +100,7 @@ def record_changes(cmd: RecordChanges, *, uow: UnitOfWork, setup: NoticeSetup) -
         defaults = setup.defaults()
         plans: list[NoticePlan] = []
         seen: list[Entitlement] = []
+        deferred: list[Entitlement] = []
         for borrower_id, entitlement in latest.items():
             before = previous.get(borrower_id)
             if cmd.activated:
@@ -103,6 +108,14 @@ def record_changes(cmd: RecordChanges, *, uow: UnitOfWork, setup: NoticeSetup) -
                 if before is None or before.decision_id == entitlement.decision_id:
                     seen.append(replace(entitlement, interim=None))
             else:
+                if announced_late(before, entitlement, told_at=cmd.told_at, now=now):
+                    assert cmd.told_at is not None
+                    moved = entitlements.timed.defer(
+                        session, entitlement, by=now - cmd.told_at, now=now
+                    )
+                    if moved is not None:
+                        entitlement = moved
+                        deferred.append(moved)
                 plan = plan_change(before, entitlement, defaults=defaults, now=now)
                 if (
                     before is not None
@@ -116,6 +129,8 @@ def record_changes(cmd: RecordChanges, *, uow: UnitOfWork, setup: NoticeSetup) -
         repository.save_baselines(session, seen, now=now)
         if created:
             uow.emit(Message(NOTICES_CREATED, {"notices": [ref.as_payload() for ref in created]}))
+        if deferred:
+            uow.emit(entitlements.timed.change_message("notice", deferred))
         uow.commit()
     return created
 

@@ -179,13 +179,20 @@ class RowTraceRead(Schema):
     cells: list[CellTraceRead]
 
 
-class AlternativeRead(Schema):
+class ChangeRead(Schema):
     input: str
     from_: Any = Field(alias="from")
     to: Any
+
+
+class AlternativeRead(Schema):
+    """Changes made together that give a less restrictive row; ``distance`` orders them."""
+
+    changes: list[ChangeRead]
     rule_id: str
     states: dict[str, Any]
     loosens: list[str]
+    distance: float
 
 
 class TraceRead(Schema):
@@ -198,3 +205,7 @@ class TraceRead(Schema):
     applied: dict[str, Any]
     guardrail: str | None
     what_would_change: list[AlternativeRead]
+    why_none: str | None = Field(
+        default=None, description="Why nothing would change the outcome (when the list is empty)."
+    )
+    why_none_text: str | None = None

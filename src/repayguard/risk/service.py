@@ -74,7 +74,8 @@ class TrainModel:
     cv: int = 5
     calibration: str = "platt"
     seed: int = 0
-    trained_by: str = "analyst"
+    trained_by: str = "system"
+    """Who trains, as recorded in the registry: an operator's username or ``cli:<os user>``."""
     version: str | None = None
     params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 

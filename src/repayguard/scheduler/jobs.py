@@ -20,7 +20,11 @@ from repayguard.scheduler.cadence import EvaluateOnCadence
 class ActivateRestrictions:
     """Notice period elapsed -> restriction active (G3). Each restriction is marked active in
     one compare-and-set write together with a ``repayguard.entitlements.activated`` message,
-    from which notices writes the explanation (once: notices are unique per occasion)."""
+    from which notices writes the explanation (once: notices are unique per occasion).
+
+    "Elapsed" is judged on this unit of work's clock against ``effective_at``, which already
+    counts the whole period from when the borrower was told (``entitlements.told_at``, and
+    notices' deferral of a late advance notice): a back-dated run's restriction waits too."""
 
     every: timedelta
     batch: int = 500

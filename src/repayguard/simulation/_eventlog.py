@@ -72,11 +72,19 @@ class EventLog:
         if who.size:
             self._groups.append(_Group(code, who, t_us, floats or {}, ints or {}))
 
-    def to_frame(self, *, borrower_ids: pl.Series, calendar: Calendar) -> pl.DataFrame:
+    def to_frame(
+        self,
+        *,
+        borrower_ids: pl.Series,
+        calendar: Calendar,
+        seq_offset: NDArray[np.int64] | None = None,
+    ) -> pl.DataFrame:
         """The chunk's events in EVENT_SCHEMA layout, sorted by occurred_at then event_id.
 
         Event ids are ``<borrower_id>-<seq>`` where seq numbers a borrower's events in time
         order; with fixed-width ids, (time, borrower, seq) order is the event-id order.
+        ``seq_offset`` (per borrower) continues the numbering of an earlier log, so a log
+        written month by month yields the ids of one log over the whole window.
         """
         sizes = [g.who.size for g in self._groups]
         n = int(sum(sizes))
@@ -100,6 +108,8 @@ class EventLog:
         starts = np.maximum.accumulate(np.where(first, np.arange(n), 0))
         seq = np.empty(n, dtype=np.int64)
         seq[by_borrower] = np.arange(n) - starts + 1
+        if seq_offset is not None:
+            seq += seq_offset[who]
         if n and int(seq.max()) >= 10**SEQ_WIDTH:
             raise ValueError("a borrower has too many events for the event-id width")
         # ... then order by time, keeping (borrower, seq) order among equal times.

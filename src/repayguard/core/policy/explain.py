@@ -1,26 +1,24 @@
 """Explain one decision: each row tested and why, the outcome, guardrails, what would change it.
 
-"What would change the outcome" tries, for each input on its own, the nearest value of every
-region the policy's cells distinguish (values inside one region all decide alike) and keeps, per
-input, the smallest change that gives a less restrictive outcome: one that loosens a method and
-tightens none. Outcomes that keep the current methods are not offered.
+"What would change the outcome" is the counterfactual search of ``counterfactual.py``: the
+nearest less restrictive outcome reachable by changing actionable inputs only (one input or
+several), smallest change first, or why there is none.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 
 import polars as pl
 
 from repayguard.core import guardrails  # module import: guardrails imports this package
-from repayguard.core.policy.analysis import INF, ValueSet, cell_set, domain, present
 from repayguard.core.policy.cells import Cell, Compare, Interval, Test
 from repayguard.core.policy.compiler import CompiledPolicy
+from repayguard.core.policy.counterfactual import WHY_NONE, Alternative, RiskMove, search
 from repayguard.core.policy.inputs import json_value
-from repayguard.core.policy.outcome import looser
 from repayguard.core.policy.semantics import test_value, zen_eval
 
 Verdict = Literal["match", "no match", "error"]
@@ -50,18 +48,6 @@ class RowTrace:
 
 
 @dataclass(frozen=True, slots=True)
-class Alternative:
-    """Changing one input from ``before`` to ``after`` gives a less restrictive outcome."""
-
-    input: str
-    before: Any
-    after: Any
-    rule_id: str
-    states: dict[str, Any]
-    loosens: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
 class Trace:
     """The full explanation of one decision."""
 
@@ -72,6 +58,8 @@ class Trace:
     applied: dict[str, Any]
     guardrail: str | None
     what_would_change: tuple[Alternative, ...]
+    why_none: str | None = None
+    """Why ``what_would_change`` is empty (a ``counterfactual.WHY_NONE`` code), else None."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -99,17 +87,9 @@ class Trace:
             "outcome": self.outcome,
             "applied": self.applied,
             "guardrail": self.guardrail,
-            "what_would_change": [
-                {
-                    "input": a.input,
-                    "from": json_value(a.before),
-                    "to": json_value(a.after),
-                    "rule_id": a.rule_id,
-                    "states": a.states,
-                    "loosens": list(a.loosens),
-                }
-                for a in self.what_would_change
-            ],
+            "what_would_change": [a.as_dict() for a in self.what_would_change],
+            "why_none": self.why_none,
+            "why_none_text": WHY_NONE[self.why_none]["en"] if self.why_none else None,
         }
 
 
@@ -170,10 +150,12 @@ def explain(
     inputs: Mapping[str, Any],
     *,
     current: Mapping[str, Any] | None = None,
+    risk: RiskMove | None = None,
 ) -> Trace:
     """The trace of deciding ``inputs`` (already in their declared types, see ``inputs.py``).
 
-    ``current`` (the borrower's method states, if any) resolves a ``keep`` outcome.
+    ``current`` (the borrower's method states, if any) resolves a ``keep`` outcome; ``risk``
+    models the tier a change of actionable inputs brings (see ``counterfactual.py``).
     """
     ir = compiled.ir
     outcome = compiled.evaluate_row(inputs)
@@ -214,6 +196,7 @@ def explain(
     enforced = guardrails.enforce(frame, compiled).row(0, named=True)
     note = enforced["guardrail"]
     final = {k: enforced[k] for k in ("auto_debit", "early_repayment", "manual", "manual_channels")}
+    found = search(compiled, inputs, final, decided_keep=outcome.keep, risk=risk)
     return Trace(
         policy={
             "name": compiled.policy.name,
@@ -226,102 +209,6 @@ def explain(
         outcome=outcome.as_dict(),
         applied=final,
         guardrail=note,
-        what_would_change=tuple(alternatives(compiled, inputs, final)),
+        what_would_change=found.alternatives,
+        why_none=found.why_none,
     )
-
-
-def _regions(compiled: CompiledPolicy, name: str) -> list[ValueSet]:
-    """The values of one input that the policy's cells tell apart, as disjoint regions."""
-    spec = compiled.policy.inputs[name]
-    regions = [domain(spec)]
-    for row in compiled.ir.rows:
-        for c in row.cells:
-            if c.input != name:
-                continue
-            matched = cell_set(c.cell, spec)
-            split = []
-            for region in regions:
-                split += [
-                    part for part in (region & matched, region - matched) if not part.is_empty()
-                ]
-            regions = split
-    return regions
-
-
-def _nearest(region: ValueSet, value: Any, input_type: str) -> Any:
-    """The value of ``region`` closest to ``value`` (a non-null one), or None if only null."""
-    if region.kind != "number" or not region.spans:
-        return present(region.sample(), input_type) if not region.is_empty() else None
-    if value is None or isinstance(value, bool):
-        return present(region.sample(), input_type)
-    x = float(value.toordinal()) if isinstance(value, date) else float(value)
-    best: float | None = None
-    for span in region.spans:
-        if (
-            span.lo <= x <= span.hi
-            and (x != span.lo or span.lo_closed)
-            and (x != span.hi or span.hi_closed)
-        ):
-            return value
-        if x < span.lo:
-            point = span.lo if span.lo_closed else _inside_near(span.lo, span.hi, up=True)
-        else:
-            point = span.hi if span.hi_closed else _inside_near(span.hi, span.lo, up=False)
-        if best is None or abs(point - x) < abs(best - x):
-            best = point
-    return present(best, input_type)
-
-
-def _inside_near(bound: float, other: float, *, up: bool) -> float:
-    """A point just inside an open bound: one unit for whole bounds, else the next decimal."""
-    text = f"{bound:.10g}"
-    decimals = len(text.split(".")[1]) if "." in text else -1
-    step = 1.0 if decimals < 0 else 10.0 ** -(decimals + 1)
-    point = bound + step if up else bound - step
-    within = point < other if up else point > other
-    if other in (INF, -INF) or within:
-        return point
-    return (bound + other) / 2
-
-
-def alternatives(
-    compiled: CompiledPolicy, inputs: Mapping[str, Any], states: Mapping[str, Any]
-) -> list[Alternative]:
-    """Per input, the smallest single change giving a less restrictive outcome than ``states``;
-    sorted smallest change first (numbers by relative change, then other inputs)."""
-    found: list[tuple[tuple[int, float], Alternative]] = []
-    for name in compiled.inputs_used:
-        spec = compiled.policy.inputs[name]
-        current = inputs.get(name)
-        best: tuple[tuple[int, float], Alternative] | None = None
-        for region in _regions(compiled, name):
-            candidate = _nearest(replace(region, null=False), current, spec.type)
-            if candidate is None or candidate == current:
-                continue
-            decision = compiled.evaluate_row({**inputs, name: candidate})
-            if decision.keep or not looser(decision.states(), states):
-                continue
-            loosened = tuple(
-                m
-                for m in ("auto_debit", "early_repayment", "manual")
-                if decision.states()[m] != states[m]
-                or (m == "manual" and set(decision.manual_channels) != set(states[m + "_channels"]))
-            )
-            key = _distance(current, candidate)
-            alt = Alternative(
-                name, current, candidate, decision.rule_id, decision.states(), loosened
-            )
-            if best is None or key < best[0]:
-                best = (key, alt)
-        if best is not None:
-            found.append(best)
-    return [alt for _, alt in sorted(found, key=lambda item: item[0])]
-
-
-def _distance(before: Any, after: Any) -> tuple[int, float]:
-    numeric = (int, float)
-    if isinstance(before, numeric) and isinstance(after, numeric) and not isinstance(before, bool):
-        return (0, abs(after - before) / max(abs(before), 1.0))
-    if isinstance(before, date) and isinstance(after, date):
-        return (0, abs((after - before).days) / 365.0)
-    return (1, 0.0)

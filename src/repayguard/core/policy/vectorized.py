@@ -14,6 +14,7 @@ from typing import Any, Final
 
 import polars as pl
 
+from repayguard.core.articles import with_article
 from repayguard.core.policy.cells import Cell, Compare, Interval, Test, literal_type
 from repayguard.core.policy.ir import LITERAL_KIND, PolicyIR, RowIR
 from repayguard.core.policy.outcome import RowDecision
@@ -62,12 +63,12 @@ def _test_expr(test: Test, col: pl.Expr, kind: str) -> Folded:
                 return not same
             return col == pl.lit(x) if same else col != pl.lit(x)
         if literal_type(x) != kind:
-            raise ValueError(f"cell test {test} does not fit a {kind} input")
+            raise ValueError(f"cell test {test} does not fit {with_article(kind)} input")
         lit = pl.lit(x)
         return {"<": col < lit, "<=": col <= lit, ">": col > lit, ">=": col >= lit}[test.op]
     if isinstance(test, Interval):
         if kind != "number":
-            raise ValueError(f"an interval does not fit a {kind} input")
+            raise ValueError(f"an interval does not fit {with_article(kind)} input")
         above = col >= test.low if test.low_closed else col > test.low
         below = col <= test.high if test.high_closed else col < test.high
         inside = above & below

@@ -8,10 +8,12 @@ kinds also satisfy :class:`TrainedModel` (fit, raw score, card, artefact files).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Protocol, runtime_checkable
 
 import polars as pl
 
+from repayguard.core.reasons import Reference
 from repayguard.core.scoring.calibration import Calibration, fit_calibration
 from repayguard.core.scoring.evaluation import Evaluation, evaluate, evaluate_scores
 from repayguard.core.scoring.expert import (
@@ -79,7 +81,9 @@ class RiskModel(Protocol):
     Invariants every implementation keeps: outputs have the input's height and row order;
     ``predict_pd`` is a Float64 Series named ``pd`` with values in (0, 1); ``reasons`` is a
     List[String] Series named ``reasons`` holding at most ``top`` catalog reason codes per row,
-    most important first, naming only factors that raise that borrower's risk.
+    most important first, naming only factors that raise that borrower's risk and whose stated
+    direction holds for the borrower's value against ``reason_references`` (the decision
+    pipeline checks this again before a reason reaches a decision).
     """
 
     @property
@@ -98,4 +102,8 @@ class RiskModel(Protocol):
 
     def reasons(self, features: pl.DataFrame, top: int = 4) -> pl.Series:
         """The factors that raise each row's risk, as reason codes, most important first."""
+        ...
+
+    def reason_references(self) -> Mapping[str, Reference]:
+        """Input -> where its reasons' "low" and "high" begin (see ``core.reasons``)."""
         ...

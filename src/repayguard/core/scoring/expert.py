@@ -4,7 +4,10 @@ Each feature's value falls into exactly one bin (or the feature's *missing* bin 
 earns that bin's points; more points mean more risk. The probability of default is
 ``logistic(intercept + total_points / scale)``, so ``scale`` is the number of points per unit of
 log-odds (``scale = 20 / ln 2`` means every 20 points double the odds). A borrower's reasons are
-the features whose points exceed that feature's best (lowest-points) bin, largest excess first.
+the features whose points exceed that feature's best (lowest-points) bin, largest excess first,
+given only when the value lies on the side the reason states (below the best bin for a "low"
+reason, at or above it for a "high" one); a missing value gives the feature's missing code
+(``NO_REPAYMENT_HISTORY``...) when that scores above the best bin, or nothing.
 """
 
 from __future__ import annotations
@@ -14,10 +17,13 @@ import math
 from dataclasses import dataclass
 from typing import Annotated, Any, Final
 
+import numpy as np
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from repayguard.core.features import FEATURE_NAMES
+from repayguard.core.features import FEATURE_BY_NAME, FEATURE_NAMES
+from repayguard.core.reasons import Reference, stated_side
+from repayguard.core.scoring.points import ReasonColumn, checked_reasons
 
 KIND: Final = "expert-points"
 FORMAT: Final = "repayguard.expert-points/1"
@@ -50,6 +56,25 @@ class FeaturePoints:
     def best_points(self) -> float:
         """Points of the least risky outcome; a reason is only given for points above it."""
         return min([self.missing_points, *(b.points for b in self.bins)])
+
+    @property
+    def reference(self) -> Reference:
+        """The span of the best present bin(s), where "low" and "high" reasons begin."""
+        low = min(b.points for b in self.bins)
+        best = [n for n, b in enumerate(self.bins) if b.points == low]
+        lower = self.bins[best[0] - 1].upper if best[0] > 0 else None
+        upper = self.bins[best[-1]].upper
+        return Reference(
+            -math.inf if lower is None else lower, math.inf if upper is None else upper
+        )
+
+    @property
+    def column(self) -> ReasonColumn:
+        """This feature as reasons see it: code, stated side, missing code, reference."""
+        spec = FEATURE_BY_NAME[self.name]
+        side = stated_side(self.reason_code, self.name)
+        missing = spec.missing_code if spec.reason_code == self.reason_code else ""
+        return ReasonColumn(self.reason_code, side, missing, self.reference)
 
     def points_of(self, value: float | None) -> float:
         """Points for one value, the row-wise twin of :meth:`points_expr`."""
@@ -95,34 +120,28 @@ class ExpertModel:
         return (1.0 / (1.0 + (-logit).exp())).cast(pl.Float64).alias("pd")
 
     def reasons(self, features: pl.DataFrame, top: int = 4) -> pl.Series:
-        """Reason codes of the features scoring above their best bin, largest excess first.
+        """Reason codes of the features scoring above their best bin, largest excess first,
+        where the value lies on the side the reason states (see the module docstring).
 
-        Ties keep the order of the points table. Rows without any such factor get an empty list.
+        A present value is compared with the best present bin, a missing one with the best of
+        all. Ties keep the order of the points table. Rows without any such factor get an
+        empty list.
         """
         if top < 0:
             raise ValueError("top must be at least 0")
-        excess = self.points(features).select(
-            (pl.col(f.name) - f.best_points).alias(str(i)) for i, f in enumerate(self.features)
-        )
-        codes = pl.DataFrame(
-            {
-                "variable": [str(i) for i in range(len(self.features))],
-                "code": [f.reason_code for f in self.features],
-                "order": list(range(len(self.features))),
-            }
-        )
-        ranked = (
-            excess.with_row_index("row")
-            .unpivot(index="row", value_name="excess")
-            .filter(pl.col("excess") > 0)
-            .join(codes, on="variable")
-            .sort(["row", "excess", "order"], descending=[False, True, False])
-            .group_by("row", maintain_order=True)
-            .agg(pl.col("code").head(top).alias("reasons"))
-        )
-        rows = pl.DataFrame({"row": pl.int_range(0, features.height, eager=True, dtype=pl.UInt32)})
-        out = rows.join(ranked, on="row", how="left", maintain_order="left")["reasons"]
-        return out.fill_null(pl.lit([], dtype=pl.List(pl.String))).alias("reasons")
+        points = self.points(features).to_numpy().astype(np.float64)
+        values = np.column_stack(
+            [features.get_column(f.name).cast(pl.Float64).fill_null(math.nan).to_numpy()
+             for f in self.features]
+        )  # fmt: skip
+        best = np.asarray([f.best_points for f in self.features])
+        best_present = np.asarray([min(b.points for b in f.bins) for f in self.features])
+        excess = np.where(np.isnan(values), points - best, points - best_present)
+        return checked_reasons(excess, values, [f.column for f in self.features], top)
+
+    def reason_references(self) -> dict[str, Reference]:
+        """Feature -> where its reasons' "low" and "high" begin (the best present bin)."""
+        return {f.name: f.reference for f in self.features}
 
 
 # -- the document ------------------------------------------------------------------------------

@@ -5,8 +5,11 @@ document with what LightGBM does not keep — the inputs with their reasons, the
 vocabularies (a category becomes its index in the sorted training vocabulary; unseen categories
 and nulls are missing), the calibration and the gain importance. Reasons come from LightGBM's
 native per-input contributions (TreeSHAP, in log-odds): the inputs that pushed a row's score up
-most. They cost about a millisecond a row, so callers ask for them only for the rows that need
-an explanation.
+most, each given only when the value lies on the side its reason states relative to the
+input's training median (a "low on-time ratio" only below the median; a missing value gives its
+own code, such as ``NO_REPAYMENT_HISTORY``, or nothing). Artefacts stored without medians give
+no directional reasons until retrained. They cost about a millisecond a row, so callers ask
+for them only for the rows that need an explanation.
 """
 
 from __future__ import annotations
@@ -21,9 +24,10 @@ import lightgbm as lgb
 import numpy as np
 import polars as pl
 
+from repayguard.core.reasons import NO_REFERENCE, Reference
 from repayguard.core.scoring.calibration import Calibration
 from repayguard.core.scoring.inputs import InputColumn, check_columns
-from repayguard.core.scoring.points import FloatArray, top_reasons
+from repayguard.core.scoring.points import FloatArray, ReasonColumn, checked_reasons
 
 KIND: Final = "lightgbm"
 FORMAT: Final = "repayguard.lightgbm/1"
@@ -61,6 +65,8 @@ class GbmModel:
     target: str = ""
     trees: int = 0
     importance: Mapping[str, float] = field(default_factory=dict)
+    medians: Mapping[str, float] = field(default_factory=dict)
+    """Training median of each numeric input: where its reasons' "low" and "high" begin."""
     kind: str = KIND
     _booster: lgb.Booster = field(init=False, repr=False, compare=False)
 
@@ -106,8 +112,23 @@ class GbmModel:
 
     def reasons(self, features: pl.DataFrame, top: int = 4) -> pl.Series:
         """Reason codes of the inputs that raised each row's log-odds most (positive only)."""
-        codes = [i.reason_code for i in self.inputs]
-        return top_reasons(self.contributions(features), codes, top)
+        references = self.reason_references()
+        columns = [
+            ReasonColumn(i.reason_code, i.side, i.missing_code, references[i.name])
+            for i in self.inputs
+        ]
+        values = self.matrix(features) if features.height else np.zeros((0, len(self.inputs)))
+        return checked_reasons(self.contributions(features), values, columns, top)
+
+    def reason_references(self) -> dict[str, Reference]:
+        """Input -> its training median as the line between "low" and "high" (low below it,
+        high above it); NO_REFERENCE for categories and artefacts stored without medians."""
+        return {
+            i.name: Reference(m, math.nextafter(m, math.inf))
+            if (m := self.medians.get(i.name)) is not None
+            else NO_REFERENCE
+            for i in self.inputs
+        }
 
     def card(self) -> dict[str, Any]:
         """What a reviewer reads about the model itself (the registry adds data and metrics)."""
@@ -132,6 +153,7 @@ class GbmModel:
             "vocabularies": {k: list(v) for k, v in self.vocabularies.items()},
             "calibration": self.calibration.as_dict(),
             "importance": dict(self.importance),
+            "medians": dict(self.medians),
         }
         meta = json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False, allow_nan=False)
         return {BOOSTER_FILE: self.booster_text, META_FILE: meta + "\n"}
@@ -180,6 +202,7 @@ class GbmModel:
             target=target_name,
             trees=booster.num_trees(),
             importance={i.name: float(g) for i, g in zip(inputs, gains, strict=True)},
+            medians=_medians(matrix, inputs),
         )
 
 
@@ -201,6 +224,16 @@ def _matrix(
     return np.ascontiguousarray(frame.select(columns).to_numpy(), dtype=np.float64)
 
 
+def _medians(matrix: FloatArray, inputs: Sequence[InputColumn]) -> dict[str, float]:
+    """Median of each numeric input's present training values (inputs never present: none)."""
+    out = {}
+    for n, column in enumerate(inputs):
+        present = matrix[:, n][~np.isnan(matrix[:, n])]
+        if not column.categorical and present.size:
+            out[column.name] = float(np.median(present))
+    return out
+
+
 def load_gbm(booster_text: str, meta_text: str) -> GbmModel:
     """Rebuild a LightGBM model from its two files; raises GbmModelInvalid on any problem."""
     try:
@@ -216,6 +249,7 @@ def load_gbm(booster_text: str, meta_text: str) -> GbmModel:
             target=str(doc.get("target", "")),
             trees=int(doc.get("trees", 0)),
             importance={str(k): float(v) for k, v in doc.get("importance", {}).items()},
+            medians={str(k): float(v) for k, v in doc.get("medians", {}).items()},
         )
     except GbmModelInvalid:
         raise

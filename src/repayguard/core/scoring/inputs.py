@@ -11,7 +11,7 @@ import numpy as np
 import polars as pl
 
 from repayguard.core.features import FEATURE_BY_NAME
-from repayguard.core.reasons import CATALOG
+from repayguard.core.reasons import CATALOG, stated_side
 
 NUMERIC: Final = "numeric"
 CATEGORICAL: Final = "categorical"
@@ -44,6 +44,18 @@ class InputColumn:
     @property
     def categorical(self) -> bool:
         return self.kind == CATEGORICAL
+
+    @property
+    def side(self) -> int:
+        """The direction the reason code states about this input (1 high, -1 low, 0 none),
+        from the catalog, so stored artefacts of any age read it the same way."""
+        return stated_side(self.reason_code, self.name)
+
+    @property
+    def missing_code(self) -> str:
+        """The code given when this input is missing and that raises risk ("" for none)."""
+        spec = FEATURE_BY_NAME.get(self.name)
+        return spec.missing_code if spec and spec.reason_code == self.reason_code else ""
 
     def as_dict(self) -> dict[str, Any]:
         return {

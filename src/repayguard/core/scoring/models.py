@@ -7,6 +7,7 @@ from typing import Any, Final, Protocol, Self, runtime_checkable
 
 import polars as pl
 
+from repayguard.core.reasons import Reference
 from repayguard.core.scoring.calibration import Calibration
 from repayguard.core.scoring.inputs import InputColumn
 from repayguard.core.scoring.points import FloatArray
@@ -46,6 +47,8 @@ class TrainedModel(Protocol):
     def predict_pd(self, features: pl.DataFrame) -> pl.Series: ...
 
     def reasons(self, features: pl.DataFrame, top: int = 4) -> pl.Series: ...
+
+    def reason_references(self) -> Mapping[str, Reference]: ...
 
     def card(self) -> dict[str, Any]: ...
 

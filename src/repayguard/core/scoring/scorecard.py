@@ -5,8 +5,11 @@ are sets of categories; null, NaN and categories unseen in training fall into th
 bin) and earns that bin's points; more points mean more risk. ``raw = intercept + total /
 scale`` is the log-odds of the fitted logistic regression on weight-of-evidence, and the PD is
 ``calibration(raw)``. Reasons are the inputs whose points exceed that input's best bin (among
-bins seen in training), largest excess first. Fitting lives in ``scorecard_fit`` and is the
-only place that touches optbinning and scikit-learn; scoring reads nothing but the table.
+bins seen in training; a present value is compared with the best *present* bin), largest excess
+first, and only when the value lies on the side its reason states: outside the best bin, below
+it for a "low" reason, above it for a "high" one. A missing value gives its own code or none.
+Fitting lives in ``scorecard_fit`` and is the only place that touches optbinning and
+scikit-learn; scoring reads nothing but the table.
 """
 
 from __future__ import annotations
@@ -20,9 +23,10 @@ from typing import Any, Final, Self
 import numpy as np
 import polars as pl
 
+from repayguard.core.reasons import NO_REFERENCE, Reference
 from repayguard.core.scoring.calibration import Calibration
 from repayguard.core.scoring.inputs import InputColumn, check_columns, numeric_column
-from repayguard.core.scoring.points import FloatArray, top_reasons
+from repayguard.core.scoring.points import FloatArray, ReasonColumn, checked_reasons
 
 KIND: Final = "scorecard"
 FORMAT: Final = "repayguard.scorecard/1"
@@ -91,6 +95,35 @@ class ScorecardFeature:
         """Points of the least risky bin seen in training (all bins if none was counted)."""
         seen = [b.points for b in (*self.bins, self.missing) if b.count > 0]
         return min(seen or [b.points for b in (*self.bins, self.missing)])
+
+    def _best_bins(self) -> list[int]:
+        seen = [n for n, b in enumerate(self.bins) if b.count > 0] or list(range(len(self.bins)))
+        low = min(self.bins[n].points for n in seen)
+        return [n for n in seen if self.bins[n].points == low]
+
+    @property
+    def best_present_points(self) -> float:
+        """Points of the least risky bin of present values seen in training."""
+        return self.bins[self._best_bins()[0]].points
+
+    @property
+    def reference(self) -> Reference:
+        """The best present bin's span (tied best bins: all of them), for reason directions."""
+        if self.input.categorical:
+            return NO_REFERENCE
+        best = self._best_bins()
+        lower = self.bins[best[0] - 1].upper if best[0] > 0 else None
+        upper = self.bins[best[-1]].upper
+        return Reference(
+            -math.inf if lower is None else lower, math.inf if upper is None else upper
+        )
+
+    def values(self, frame: pl.DataFrame) -> FloatArray:
+        """The input per row for direction checks: NaN where missing (categories: 0 else)."""
+        if self.input.categorical:
+            nulls = frame.get_column(self.name).is_null().to_numpy()
+            return np.where(nulls, math.nan, 0.0)
+        return numeric_column(frame, self.name)
 
     def points_expr(self, dtype: pl.DataType) -> pl.Expr:
         """Points per row of this input's column (of type ``dtype``), as one expression.
@@ -184,10 +217,26 @@ class ScorecardModel:
         return pl.Series("pd", self.calibration.apply(self.raw_score(features)), dtype=pl.Float64)
 
     def reasons(self, features: pl.DataFrame, top: int = 4) -> pl.Series:
-        """Reason codes of the inputs scoring above their best bin, largest excess first."""
+        """Reason codes of the inputs scoring above their best bin, largest excess first,
+        given only where the value lies on the side the reason states."""
+        points = self.points(features)
         best = np.asarray([f.best_points for f in self.features], dtype=np.float64)
-        excess = self.points(features) - best
-        return top_reasons(excess, [f.input.reason_code for f in self.features], top)
+        best_present = np.asarray([f.best_present_points for f in self.features])
+        values = (
+            np.column_stack([f.values(features) for f in self.features])
+            if self.features
+            else np.zeros((features.height, 0))
+        )
+        excess = np.where(np.isnan(values), points - best, points - best_present)
+        columns = [
+            ReasonColumn(f.input.reason_code, f.input.side, f.input.missing_code, f.reference)
+            for f in self.features
+        ]
+        return checked_reasons(excess, values, columns, top)
+
+    def reason_references(self) -> dict[str, Reference]:
+        """Input -> where its reasons' "low" and "high" begin (the best present bin)."""
+        return {f.name: f.reference for f in self.features}
 
     def card(self) -> dict[str, Any]:
         """What a reviewer reads about the model itself (the registry adds data and metrics)."""

@@ -15,7 +15,7 @@ from alembic import op
 import repayguard.platform.db
 
 revision = "0017_shadow_decisions"
-down_revision = "0014_evaluation_cadence"
+down_revision = "0016_remedies"
 branch_labels = None
 # The profile columns need borrower_profiles (0004, last altered in 0012), on another branch.
 depends_on = ("0012_profile_email",)

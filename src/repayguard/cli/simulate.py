@@ -1,0 +1,166 @@
+"""``repayguard simulate``: two policies on the same synthetic portfolio and the same luck."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from repayguard.cli.policy_common import friendly
+from repayguard.errors import RepayguardError
+
+if TYPE_CHECKING:
+    from repayguard.simulation import ArmPolicy, Comparison
+
+DataDir = Annotated[
+    Path | None,
+    typer.Option("--data-dir", help="Data folder (default: $REPAYGUARD_DATA_DIR or .repayguard)."),
+]
+
+
+def arm_policy(arg: str, data_dir: Path | None) -> ArmPolicy:
+    """A YAML file, a published version ``NAME@N`` (``NAME@latest``) or a stored draft id."""
+    from repayguard.cli.policy_common import database, read
+    from repayguard.policies import DraftRef, SourceRef, VersionRef, profiles, resolve
+    from repayguard.simulation import ArmPolicy
+
+    known = profiles()
+    path = Path(arg)
+    if path.exists():
+        text = read(path)
+        policy = resolve(SourceRef(text), session=None, profiles=known)
+        policy = policy.model_copy(update={"version": "unpublished"})
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        return ArmPolicy(path.stem, policy, digest)
+    ref: VersionRef | DraftRef
+    if "@" in arg:
+        name, _, number = arg.rpartition("@")
+        if not (number == "latest" or number.isdigit()):
+            raise RepayguardError(
+                f"{arg!r} names no version", hint="use NAME@VERSION or NAME@latest"
+            )
+        ref = VersionRef(name, None if number == "latest" else int(number))
+    elif arg.isalnum():
+        ref = DraftRef(arg)
+    else:
+        raise RepayguardError(
+            f"{arg!r} is neither a file, a published version nor a draft id",
+            hint="give a YAML file, NAME@VERSION (NAME@latest), or a draft id from "
+            "'repayguard policy drafts'",
+        )
+    with database(data_dir) as built:
+        uow = built.uow()
+        with uow:
+            policy = resolve(ref, session=uow.session, profiles=known)
+    return ArmPolicy(arg, policy)
+
+
+@friendly
+def simulate(
+    policy: Annotated[str, typer.Option("--policy", help="Arm A: FILE, NAME@N or a draft id.")],
+    vs: Annotated[str, typer.Option("--vs", help="Arm B: FILE, NAME@N or a draft id.")],
+    borrowers: Annotated[int, typer.Option(min=1, help="Borrowers per run.")] = 20_000,
+    months: Annotated[int, typer.Option(min=2, max=60, help="Months simulated.")] = 12,
+    seeds: Annotated[int, typer.Option(min=1, help="Replications (intervals need >= 2).")] = 5,
+    seed: Annotated[int, typer.Option(help="First seed: same seeds, same numbers.")] = 7,
+    assumptions: Annotated[
+        Path | None, typer.Option(help="A YAML file overriding some assumptions.")
+    ] = None,
+    workers: Annotated[int, typer.Option(min=1, help="Processes to use.")] = 2,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    html_out: Annotated[Path | None, typer.Option("--html", help="Write an HTML report.")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Simulate policy A against policy B on the same synthetic borrowers and random draws."""
+    from repayguard.cli.output import console, progress_bar
+    from repayguard.simulation import PortfolioSpec, compare, html_report, load_assumptions
+
+    arm_a, arm_b = arm_policy(policy, data_dir), arm_policy(vs, data_dir)
+    spec = PortfolioSpec(borrowers=borrowers, months=months, seed=seed)
+    with progress_bar("Simulating", 2 * seeds, "arm-runs", quiet=as_json) as bar:
+        result = compare(
+            spec, arm_a, arm_b, load_assumptions(assumptions), seeds=seeds, workers=workers,
+            progress=lambda done, _total: bar.set(done),
+        )  # fmt: skip
+    if html_out is not None:
+        html_out.parent.mkdir(parents=True, exist_ok=True)
+        html_out.write_text(html_report(result), encoding="utf-8")
+    if as_json:
+        typer.echo(json.dumps(result.as_json(), indent=2, ensure_ascii=False))
+        return
+    console.print(comparison_table(result))
+    if seeds < 2:
+        console.print("One seed gives no interval: run with --seeds 5 or more.")
+    if html_out is not None:
+        console.print(f"HTML report: {html_out}")
+
+
+def comparison_table(result: Comparison) -> object:
+    """The figures per arm and B − A, intervals in brackets; differences excluding 0 bold."""
+    from rich.table import Table
+
+    from repayguard.simulation import METRICS
+
+    a, b = result.arms
+    table = Table(
+        title=f"{result.spec.borrowers:,} borrowers × {result.spec.months} months, "
+        f"{len(result.seeds)} seeds (95% intervals)",
+    )
+    table.add_column("figure")
+    table.add_column(f"A: {a['label']}", justify="right")
+    table.add_column(f"B: {b['label']}", justify="right")
+    table.add_column("B − A", justify="right")
+    for name, _meaning in METRICS:
+        cells = result.metrics[name]
+        diff = cells["difference"]
+        low, high = diff["low"], diff["high"]
+        strong = low is not None and high is not None and (low > 0 or high < 0)
+        table.add_row(
+            name,
+            _cell(cells["A"]),
+            _cell(cells["B"]),
+            f"[bold]{_cell(diff)}[/bold]" if strong else _cell(diff),
+        )
+    return table
+
+
+def _cell(cell: dict[str, float | None]) -> str:
+    mean, low, high = cell["mean"], cell["low"], cell["high"]
+    if low is None or high is None:
+        return f"{mean:.4g}"
+    return f"{mean:.4g} [{low:.4g}, {high:.4g}]"
+
+
+@friendly
+def case_study(
+    out: Annotated[Path, typer.Option("--out", help="Markdown file to write.")] = Path(
+        "docs/case-study.md"
+    ),
+    borrowers: Annotated[int, typer.Option(min=1, help="Borrowers per run.")] = 20_000,
+    months: Annotated[int, typer.Option(min=2, max=60, help="Months simulated.")] = 12,
+    seeds: Annotated[int, typer.Option(min=2, help="Replications per comparison.")] = 5,
+    seed: Annotated[int, typer.Option(help="First seed.")] = 7,
+    workers: Annotated[int, typer.Option(min=1, help="Processes to use.")] = 2,
+) -> None:
+    """Regenerate docs/case-study.md: the shipped policy against no restriction and a
+    stricter policy, and what a 5 % → 2 % overdue drop would need."""
+    from repayguard.cli.output import console, progress_bar
+    from repayguard.simulation import PortfolioSpec
+    from repayguard.simulation.case_study import case_study_markdown, run_case_study
+
+    command = (
+        f"repayguard simulate-case-study --out {out} --borrowers {borrowers} "
+        f"--months {months} --seeds {seeds} --seed {seed}"
+    )
+    spec = PortfolioSpec(borrowers=borrowers, months=months, seed=seed)
+    with progress_bar("Simulating", 6 * seeds, "arm-runs") as bar:
+        study = run_case_study(
+            spec, seeds=seeds, workers=workers, command=command,
+            progress=lambda done, _total: bar.set(done),
+        )  # fmt: skip
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(case_study_markdown(study), encoding="utf-8")
+    console.print(f"Wrote {out}. Review it, then commit it with the change that moved it.")

@@ -1,0 +1,68 @@
+"""HTTP endpoints of decisions: what would change a borrower's outcome."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Request
+from pydantic import Field
+
+from repayguard.core.policy.counterfactual import WHY_NONE
+from repayguard.decisions.outlook import what_would_change
+from repayguard.platform.dto import Schema
+
+router = APIRouter(tags=["decisions"])
+
+
+class ChangeRead(Schema):
+    input: str
+    from_: Any = Field(alias="from")
+    to: Any
+    derived: bool = Field(
+        default=False, description="Follows from the other changes (the risk tier, the PD)."
+    )
+
+
+class SuggestionRead(Schema):
+    changes: list[ChangeRead]
+    rule_id: str
+    loosens: list[str]
+    distance: float
+
+
+class WhatWouldChangeRead(Schema):
+    """Smallest changes first (actionable inputs only); when none, why not."""
+
+    borrower_id: str
+    decision_id: str
+    rule_id: str
+    suggestions: list[SuggestionRead]
+    why_none: str | None
+    why_none_text: str | None
+
+
+@router.get("/v1/borrowers/{borrower_id}/what-would-change", response_model=WhatWouldChangeRead)
+def borrower_what_would_change(
+    borrower_id: str,
+    request: Request,
+    accept_language: Annotated[str | None, Header(alias="Accept-Language")] = None,
+) -> WhatWouldChangeRead:
+    """What would loosen the borrower's repayment methods, under the policy and model in
+    force: changes of actionable inputs only (one or several), smallest first; or why none."""
+    container = request.app.state.container
+    found = what_would_change(
+        borrower_id, uow=request.app.state.uow(), engine=container.decision_engine
+    )
+    locale = "zh-CN" if accept_language and accept_language.lower().startswith("zh") else "en"
+    why = found.counterfactual.why_none
+    return WhatWouldChangeRead(
+        borrower_id=borrower_id,
+        decision_id=found.decision_id,
+        rule_id=found.rule_id,
+        suggestions=[
+            SuggestionRead.model_validate({k: v for k, v in a.as_dict().items() if k != "states"})
+            for a in found.counterfactual.alternatives
+        ],
+        why_none=why,
+        why_none_text=WHY_NONE[why][locale] if why else None,
+    )
