@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import multiprocessing
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any, Final
@@ -23,6 +23,7 @@ from repayguard import policies
 from repayguard.core.policy import Policy
 from repayguard.decisions import load_engine
 from repayguard.simulation.assumptions import Assumptions
+from repayguard.simulation.groups import ATTRIBUTES, MEASURES, by_group, group_warnings
 from repayguard.simulation.simulator import MONTHLY_SERIES, ArmRun, Engine, run_arm
 from repayguard.simulation.spec import PortfolioSpec
 
@@ -47,6 +48,8 @@ METRICS: Final = (
 _T975: Final = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
                 2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086)  # fmt: skip
 """Two-sided 95 % Student t quantiles for 1–20 degrees of freedom (1.96 beyond)."""
+DEFAULT_DISPARITY_RATIO: Final = 1.25
+"""The threshold when the caller gives none (the CLI passes ``fairness.max_disparity_ratio``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +75,9 @@ class Comparison:
     """metric → ``A`` / ``B`` / ``difference`` → ``mean``, ``low``, ``high``."""
     monthly: dict[str, dict[str, dict[str, list[float]]]]
     """series → ``A`` / ``B`` → ``mean``, ``low``, ``high`` per month."""
+    fairness: dict[str, Any]
+    """``threshold``, ``attributes``, ``by_group`` (arm → measure → disparity rows, seeds
+    pooled) and ``warnings`` (groups past the threshold; see ``simulation.groups``)."""
 
     def as_json(self) -> dict[str, Any]:
         """The report as plain data; the same inputs always give the same document."""
@@ -88,6 +94,7 @@ class Comparison:
             "assumptions": self.assumptions.as_dict(),
             "metrics": self.metrics,
             "monthly": self.monthly,
+            "fairness": self.fairness,
         }
 
 
@@ -102,7 +109,12 @@ def _engine(arm: ArmPolicy) -> Engine:
 def _run(spec: PortfolioSpec, arm: ArmPolicy, assumptions: Assumptions) -> dict[str, Any]:
     """One (arm, seed) task; returns the figures only (plain arrays pickle cheaply)."""
     run = run_arm(spec, _engine(arm), assumptions)
-    return {"scalars": _scalars(run, spec.borrowers), "monthly": run.monthly}
+    b = run.borrowers
+    flags = {name: b[name] > 0 for name, _, _ in MEASURES if name.startswith("restricted_")}
+    flags["restricted"] = flags["restricted_auto_debit"] | flags["restricted_early_repayment"]
+    flags["restricted"] |= flags["restricted_manual"]
+    flags["dpd30"] = b["dpd_end"] >= 30
+    return {"scalars": _scalars(run, spec.borrowers), "monthly": run.monthly, "flags": flags}
 
 
 def _ratio(num: float, den: float) -> float:
@@ -150,9 +162,17 @@ def compare(
     seeds: int,
     workers: int = 1,
     progress: Callable[[int, int], None] | None = None,
+    groups: Sequence[str] = ATTRIBUTES,
+    disparity_threshold: float = DEFAULT_DISPARITY_RATIO,
 ) -> Comparison:
     """Run both arms on seeds ``spec.seed`` … ``spec.seed + seeds - 1``; ``progress`` gets
-    (tasks done, tasks) after each arm-seed run. Results do not depend on ``workers``."""
+    (tasks done, tasks) after each arm-seed run. Results do not depend on ``workers``.
+
+    ``groups`` (of ``simulation.groups.ATTRIBUTES``) are broken down by group with
+    ``core.fairness.disparity``; restriction ratios above ``disparity_threshold`` are warned."""
+    unknown = sorted(set(groups) - set(ATTRIBUTES))
+    if unknown:
+        raise ValueError(f"simulated borrowers have no {', '.join(unknown)}")
     seed_list = tuple(spec.seed + k for k in range(seeds))
     tasks = [(replace(spec, seed=s), arm) for s in seed_list for arm in (a, b)]
     results: list[dict[str, Any]] = []
@@ -185,6 +205,21 @@ def compare(
                 key: [c[key] if c[key] is not None else c["mean"] for c in cols]  # type: ignore[misc]
                 for key in ("mean", "low", "high")
             }
+    specs = [replace(spec, seed=s) for s in seed_list]
+    by_arm = {
+        label: by_group(
+            [(sp, r["flags"]) for sp, r in zip(specs, arm_results, strict=True)],
+            groups=groups,
+            threshold=disparity_threshold,
+        )
+        for label, arm_results in (("A", arm_a), ("B", arm_b))
+    }
+    fairness = {
+        "threshold": disparity_threshold,
+        "attributes": list(groups),
+        "by_group": by_arm,
+        "warnings": group_warnings(by_arm, threshold=disparity_threshold),
+    }
     return Comparison(
         spec=spec,
         seeds=seed_list,
@@ -192,6 +227,7 @@ def compare(
         assumptions=assumptions,
         metrics=metrics,
         monthly=monthly,
+        fairness=fairness,
     )
 
 

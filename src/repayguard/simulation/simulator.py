@@ -66,7 +66,8 @@ class ArmRun:
     """Month-end to month-end bucket moves, ``[from, to]`` over :data:`BUCKETS`, summed."""
     borrowers: dict[str, NDArray[np.float64]]
     """Per borrower: ``missed``, ``fees``, ``failed_debits``, ``dpd_end``, ``loss``, ``risk``,
-    ``enrolled_start``, ``complaints_expected``."""
+    ``enrolled_start``, ``complaints_expected``, and 1.0 where a method is restricted at the
+    end: ``restricted_auto_debit``, ``restricted_early_repayment``, ``restricted_manual``."""
     trace: list[tuple[datetime, pl.DataFrame, pl.DataFrame]] = field(default_factory=list)
     """With ``trace``: per decision, (as_of, previous, decisions)."""
     events: pl.DataFrame | None = None
@@ -188,6 +189,9 @@ def run_arm(
         "risk": pop.risk,
         "enrolled_start": pop.enrolled.astype(np.float64),
         "complaints_expected": complaints,
+        "restricted_auto_debit": (methods.auto_debit != 0).astype(np.float64),
+        "restricted_early_repayment": (methods.early != 0).astype(np.float64),
+        "restricted_manual": (methods.manual != 0).astype(np.float64),
     }
     if trace:
         run.events = pl.concat(history)
