@@ -72,30 +72,66 @@ def simulate(
     workers: Annotated[int, typer.Option(min=1, help="Processes to use.")] = 2,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     html_out: Annotated[Path | None, typer.Option("--html", help="Write an HTML report.")] = None,
+    save: Annotated[
+        bool, typer.Option("--save", help="Keep the report for the console's Simulations page.")
+    ] = False,
     data_dir: DataDir = None,
 ) -> None:
     """Simulate policy A against policy B on the same synthetic borrowers and random draws."""
-    from repayguard.cli.output import console, progress_bar
-    from repayguard.simulation import PortfolioSpec, compare, html_report, load_assumptions
+    from datetime import UTC, datetime
 
+    from repayguard.cli.output import console, progress_bar
+    from repayguard.cli.settings import load_settings
+    from repayguard.simulation import (
+        GROUP_ATTRIBUTES,
+        PortfolioSpec,
+        compare,
+        html_report,
+        load_assumptions,
+        save_run,
+    )
+
+    settings = load_settings(data_dir)
+    wanted = settings.fairness.protected_attributes
+    groups = [g for g in wanted if g in GROUP_ATTRIBUTES]
     arm_a, arm_b = arm_policy(policy, data_dir), arm_policy(vs, data_dir)
     spec = PortfolioSpec(borrowers=borrowers, months=months, seed=seed)
     with progress_bar("Simulating", 2 * seeds, "arm-runs", quiet=as_json) as bar:
         result = compare(
             spec, arm_a, arm_b, load_assumptions(assumptions), seeds=seeds, workers=workers,
-            progress=lambda done, _total: bar.set(done),
+            progress=lambda done, _total: bar.set(done), groups=groups,
+            disparity_threshold=settings.fairness.max_disparity_ratio,
         )  # fmt: skip
+    page = html_report(result) if html_out is not None or save else ""
     if html_out is not None:
         html_out.parent.mkdir(parents=True, exist_ok=True)
-        html_out.write_text(html_report(result), encoding="utf-8")
+        html_out.write_text(page, encoding="utf-8")
+    saved = (
+        save_run(settings.data_dir / "simulations", result.as_json(), page, at=datetime.now(UTC))
+        if save
+        else None
+    )
     if as_json:
         typer.echo(json.dumps(result.as_json(), indent=2, ensure_ascii=False))
         return
     console.print(comparison_table(result))
     if seeds < 2:
         console.print("One seed gives no interval: run with --seeds 5 or more.")
+    console.print(fairness_table(result))
+    for warning in result.fairness["warnings"]:
+        console.print(f"[yellow]Warning:[/yellow] {warning['text']}")
+    if not result.fairness["warnings"]:
+        console.print("No group is restricted past the disparity threshold beyond chance.")
+    missing = [g for g in wanted if g not in GROUP_ATTRIBUTES]
+    if missing:
+        console.print(
+            f"Simulated borrowers have no {', '.join(missing)}: compare those on real "
+            "decisions with 'repayguard policy impact'."
+        )
     if html_out is not None:
         console.print(f"HTML report: {html_out}")
+    if saved is not None:
+        console.print(f"Saved as {saved.run_id}: open it on the console's Simulations page.")
 
 
 def comparison_table(result: Comparison) -> object:
@@ -123,6 +159,39 @@ def comparison_table(result: Comparison) -> object:
             _cell(cells["A"]),
             _cell(cells["B"]),
             f"[bold]{_cell(diff)}[/bold]" if strong else _cell(diff),
+        )
+    return table
+
+
+def fairness_table(result: Comparison) -> object:
+    """Per group: borrowers (n), any-method restriction rate per arm with B's ratio, and the
+    30+ DPD rate per arm; a group warned about is marked."""
+    from rich.table import Table
+
+    by_group, threshold = result.fairness["by_group"], result.fairness["threshold"]
+    warned = {(w["attribute"], w["group"]) for w in result.fairness["warnings"]}
+    table = Table(
+        title=f"By group (seeds pooled; ratio over the least restricted group, warned above "
+        f"{threshold:g} beyond chance)"
+    )
+    table.add_column("group", no_wrap=True)
+    for name in ("n", "restr. A", "restr. B", "ratio B", "30+ A", "30+ B"):
+        table.add_column(name, justify="right", no_wrap=True)
+    rows = zip(
+        by_group["A"]["restricted"], by_group["B"]["restricted"],
+        by_group["A"]["dpd30"], by_group["B"]["dpd30"], strict=True,
+    )  # fmt: skip
+    for ra, rb, da, db in rows:
+        key = (rb["attribute"], rb["group"])
+        ratio = "∞" if rb["ratio"] is None else f"{rb['ratio']:.2f}"
+        table.add_row(
+            f"{key[0]}={key[1]}",
+            f"{rb['borrowers']:,}",
+            f"{ra['rate']:.1%}",
+            f"{rb['rate']:.1%}",
+            f"[bold yellow]{ratio} ![/bold yellow]" if key in warned else ratio,
+            f"{da['rate']:.1%}",
+            f"{db['rate']:.1%}",
         )
     return table
 

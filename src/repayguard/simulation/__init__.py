@@ -13,13 +13,17 @@ from repayguard.simulation.generator import (
     event_file_name,
     generate_portfolio,
 )
+from repayguard.simulation.groups import ATTRIBUTES as GROUP_ATTRIBUTES
+from repayguard.simulation.groups import draw_groups
 from repayguard.simulation.report import html_report
+from repayguard.simulation.saved import SavedRun, list_runs, load_run, run_file, save_run
 from repayguard.simulation.simulator import BUCKETS, MONTHLY_SERIES, ArmRun, Engine, run_arm
 from repayguard.simulation.spec import PortfolioSpec
 from repayguard.simulation.statistics import portfolio_statistics
 
 __all__ = [
     "BUCKETS",
+    "GROUP_ATTRIBUTES",
     "METRICS",
     "MONTHLY_SERIES",
     "TRUTH_SCHEMA",
@@ -30,12 +34,18 @@ __all__ = [
     "Engine",
     "GenerationSummary",
     "PortfolioSpec",
+    "SavedRun",
     "compare",
     "default_assumptions",
+    "draw_groups",
     "event_file_name",
     "generate_portfolio",
     "html_report",
+    "list_runs",
+    "load_run",
     "load_assumptions",
     "portfolio_statistics",
     "run_arm",
+    "run_file",
+    "save_run",
 ]

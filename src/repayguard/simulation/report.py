@@ -7,6 +7,7 @@ import html
 from typing import Any
 
 from repayguard.simulation.compare import METRICS, Comparison
+from repayguard.simulation.groups import MEASURES
 
 _CURVES = (
     ("dpd30_rate", "30+ DPD rate"),
@@ -58,6 +59,14 @@ def html_report(comparison: Comparison) -> str:
         fig.update_layout(title=title, xaxis_title="month", height=340,
                           margin={"l": 40, "r": 10, "t": 40, "b": 40})  # fmt: skip
         charts.append(fig.to_html(include_plotlyjs=False, full_html=False, div_id=f"chart-{n}"))
+    charts.extend(_group_charts(doc, arms))
+    fairness = doc["fairness"]
+    warned = "".join(f"<li>{html.escape(w['text'])}</li>" for w in fairness["warnings"])
+    warned_block = (
+        f'<ul class="warn">{warned}</ul>'
+        if warned
+        else "<p>No group is restricted past the threshold beyond chance.</p>"
+    )
     params = doc["parameters"]
     assumptions = "".join(
         f"<tr><td>{html.escape(k)}</td><td>{html.escape(str(v))}</td></tr>"
@@ -73,7 +82,8 @@ def html_report(comparison: Comparison) -> str:
 <script>{get_plotlyjs()}</script>
 <style>body{{font-family:system-ui,sans-serif;margin:2rem;max-width:1100px}}
 table{{border-collapse:collapse}}td,th{{border-bottom:1px solid #ddd;padding:4px 10px;
-text-align:left}}small{{color:#666}}.grid{{display:grid;grid-template-columns:1fr 1fr}}</style>
+text-align:left}}small{{color:#666}}.grid{{display:grid;grid-template-columns:1fr 1fr}}
+.warn{{color:#a15c00}}</style>
 </head><body>
 <h1>Policy simulation: A vs B</h1>
 <p>{lineage}</p>
@@ -81,7 +91,37 @@ text-align:left}}small{{color:#666}}.grid{{display:grid;grid-template-columns:1f
 {html.escape(params["interval"])}. Synthetic borrowers, documented assumptions
 (docs/simulation.md): a what-if, not a forecast.</p>
 <table><tr><th>figure</th><th>A</th><th>B</th><th>B − A</th></tr>{rows}</table>
-<div class="grid">{"".join(charts)}</div>
+<div class="grid">{"".join(charts[: len(_CURVES)])}</div>
+<h2>By group</h2>
+<p>Rates per group of {html.escape(", ".join(fairness["attributes"]) or "no attribute")}, seeds
+pooled; a restriction ratio (over the least restricted group) above
+{fairness["threshold"]:g} that chance does not explain is warned about.</p>
+{warned_block}
+<div class="grid">{"".join(charts[len(_CURVES) :])}</div>
 <h2>Assumptions</h2><table>{assumptions}</table>
 </body></html>
 """
+
+
+def _group_charts(doc: dict[str, Any], arms: dict[str, Any]) -> list[str]:
+    """One grouped bar chart per measure: each group's rate, arm A beside arm B."""
+    import plotly.graph_objects as go
+
+    charts = []
+    for n, (measure, meaning, _warned) in enumerate(MEASURES):
+        fig = go.Figure()
+        for label in ("A", "B"):
+            rows = doc["fairness"]["by_group"][label][measure]
+            fig.add_trace(
+                go.Bar(
+                    x=[f"{r['attribute']}={r['group']}" for r in rows],
+                    y=[r["rate"] for r in rows],
+                    name=f"{label}: {arms[label]['label']}",
+                    marker_color=f"rgb({_COLOURS[label]})",
+                )
+            )
+        fig.update_layout(title=meaning.capitalize(), barmode="group", height=340,
+                          yaxis_tickformat=".1%",
+                          margin={"l": 40, "r": 10, "t": 40, "b": 90})  # fmt: skip
+        charts.append(fig.to_html(include_plotlyjs=False, full_html=False, div_id=f"group-{n}"))
+    return charts
