@@ -15,6 +15,7 @@ from repayguard.console import (
     pages,
     policies,
     shadow,
+    simulations,
 )
 from repayguard.console.web import COOKIE, PREFIX, Console, error_page, login_redirect
 
@@ -27,5 +28,6 @@ router.include_router(borrowers.router)
 router.include_router(audit.router)
 router.include_router(policies.router)
 router.include_router(shadow.router)
+router.include_router(simulations.router)
 
 __all__ = ["COOKIE", "PREFIX", "Console", "error_page", "login_redirect", "router"]

@@ -39,6 +39,7 @@ NAVIGATION: Final = (
     ("Borrowers", f"{PREFIX}/borrowers", "console:view"),
     ("Policies", f"{PREFIX}/policies", "policies:read"),
     ("Shadow", f"{PREFIX}/shadow", "policies:read"),
+    ("Simulations", f"{PREFIX}/simulations", "policies:read"),
     ("Audit", f"{PREFIX}/audit", "audit:read"),
 )
 

@@ -164,6 +164,9 @@ ROUTES: Final[dict[tuple[str, str], str]] = {
     ("GET", "/console/policies/diff"): "policies:read",
     ("GET", "/console/policies/{name}/{version}"): "policies:read",
     ("GET", "/console/shadow"): "policies:read",
+    ("GET", "/console/simulations"): "policies:read",
+    ("GET", "/console/simulations/{run_id}"): "policies:read",
+    ("GET", "/console/simulations/{run_id}/report"): "policies:read",
 }
 """(method, path template) → the permission it needs; ``public`` needs no token."""
 
