@@ -147,6 +147,7 @@ PAGES = (
     "Borrowers",
     "Policies",
     "Shadow",
+    "Simulations",
     "Audit",
 )
 
@@ -229,3 +230,44 @@ def test_the_shadow_page_leads_from_a_disagreement_to_the_borrower(
     page.screenshot(path=str(tmp_path / "shadow.png"), full_page=True)
     page.locator("#disagreements").get_by_role("link", name="B9").click()
     expect(page.get_by_role("heading", name="Latest decisions")).to_be_visible()
+
+
+def test_a_saved_simulation_opens_with_its_charts(
+    site: tuple[str, Container, approvals.ApprovalRead], browser: Browser, tmp_path: Path
+) -> None:
+    from datetime import UTC, datetime
+
+    from repayguard.simulation import (
+        ArmPolicy,
+        PortfolioSpec,
+        compare,
+        default_assumptions,
+        html_report,
+        save_run,
+    )
+
+    base, container, _ = site
+    arms = [
+        ArmPolicy(label, policies.load_policy_text(resources.read_text(path),
+                                                   profiles=policies.profiles()))
+        for label, path in (("none", "simulation/no-restriction.yaml"),
+                            ("shipped", "policies/cn-default.yaml"))
+    ]  # fmt: skip
+    result = compare(PortfolioSpec(borrowers=400, months=2, seed=3), *arms,
+                     default_assumptions(), seeds=2)  # fmt: skip
+    run = save_run(
+        container.settings.data_dir / "simulations", result.as_json(), html_report(result),
+        at=datetime(2026, 12, 1, 9, 30, tzinfo=UTC),
+    )  # fmt: skip
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    log_in(page, base, "amy")
+    page.locator("header nav").get_by_role("link", name="Simulations", exact=True).click()
+    page.locator(f"a[href='/console/simulations/{run.run_id}']").click()
+    expect(page.get_by_role("heading", name="By group")).to_be_visible()
+    page.screenshot(path=str(tmp_path / "simulation.png"), full_page=True)
+    page.locator("#report").click()
+    expect(page.locator("#group-0 .main-svg").first).to_be_attached()
+    page.screenshot(path=str(tmp_path / "simulation-report.png"), full_page=True)
+    assert problems == [], "the report's charts draw without script errors"

@@ -36,9 +36,7 @@ def _policy(path: str, label: str) -> ArmPolicy:
 
 
 @pytest.fixture
-def saved(
-    database_url: str, tmp_path: Path, clock: FixedClock
-) -> Iterator[tuple[Container, str]]:
+def saved(database_url: str, tmp_path: Path, clock: FixedClock) -> Iterator[tuple[Container, str]]:
     """A served repayguard whose data folder holds one saved simulation (arm B's label has
     markup in it, to see it escaped)."""
     settings = make_settings(database_url, tmp_path, auth="required")

@@ -30,8 +30,7 @@ def _root(request: Request) -> Path:
 def _missing(run_id: str) -> NotFound:
     return NotFound(
         f"no saved simulation {run_id!r}",
-        hint="pick one from the Simulations page, or save one with "
-        "'repayguard simulate … --save'",
+        hint="pick one from the Simulations page, or save one with 'repayguard simulate … --save'",
     )
 
 
@@ -50,16 +49,10 @@ def simulation_page(request: Request, run_id: str) -> Response:
     run, document = loaded
     fairness = document.get("fairness", {})
     by_group = fairness.get("by_group", {})
-    groups = (
-        list(
-            zip(
-                by_group["A"]["restricted"], by_group["B"]["restricted"],
-                by_group["A"]["dpd30"], by_group["B"]["dpd30"], strict=True,
-            )
-        )  # fmt: skip
-        if by_group
-        else []
-    )
+    groups = []
+    if by_group:
+        a, b = by_group["A"], by_group["B"]
+        groups = list(zip(a["restricted"], b["restricted"], a["dpd30"], b["dpd30"], strict=True))
     return render(
         request,
         "simulation.html",

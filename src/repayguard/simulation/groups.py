@@ -58,7 +58,7 @@ def draw_groups(spec: PortfolioSpec) -> pl.DataFrame:
         labels = np.array([label for label, _ in table])
         shares = np.array([share for _, share in table])
         frame[name] = labels[rng.choice(len(table), size=n, p=shares / shares.sum())]
-    return pl.DataFrame(frame, schema={k: pl.String for k in frame})
+    return pl.DataFrame(frame, schema=dict.fromkeys(frame, pl.String))
 
 
 def by_group(
@@ -111,8 +111,9 @@ def _mark_beyond_chance(rows: list[dict[str, Any]], threshold: float) -> None:
 def group_warnings(
     fairness: dict[str, dict[str, list[dict[str, Any]]]], *, threshold: float
 ) -> list[dict[str, Any]]:
-    """Warned groups of both arms — restriction ratios past ``threshold`` beyond chance — (``fairness``: arm → measure → rows), B's first, worst
-    first within an arm: ``arm``, ``measure``, ``attribute``, ``group``, ``ratio``, ``text``."""
+    """Warned groups of both arms — restriction ratios past ``threshold`` beyond chance
+    (``fairness``: arm → measure → rows) — B's first, worst first within an arm: ``arm``,
+    ``measure``, ``attribute``, ``group``, ``ratio``, ``text``."""
     found = []
     for arm in ("B", "A"):
         for measure, meaning, warned in MEASURES:

@@ -73,8 +73,9 @@ def run_file(root: Path, run_id: str, name: str) -> Path | None:
 
 def load_run(root: Path, run_id: str) -> tuple[SavedRun, dict[str, Any]] | None:
     """A run's index entry and its comparison document, or None when there is no such run."""
-    summary, document = run_file(root, run_id, "summary.json"), run_file(
-        root, run_id, "comparison.json"
+    summary, document = (
+        run_file(root, run_id, "summary.json"),
+        run_file(root, run_id, "comparison.json"),
     )
     if summary is None or document is None:
         return None
