@@ -306,7 +306,9 @@ def test_the_borrower_page_and_api_say_what_would_change_the_outcome(console: Co
         ("failed_debits_30d", 1, False),
         ("tier", "T4", True),
     ]
-    assert (first["rule_id"], first["loosens"]) == ("default", ["auto_debit"])
+    # The failed-debits row stops auto-debit and forces the manual flow: the default row
+    # gives both back.
+    assert (first["rule_id"], first["loosens"]) == ("default", ["auto_debit", "manual"])
     assert (found["why_none"], free["suggestions"], free["why_none"]) == (
         None,
         [],

@@ -20,6 +20,7 @@ from repayguard.platform.clock import FixedClock
 
 from builders import debit_attempt, failing_debits_history, policy_text
 from complaints_kit import STATEMENT
+from conftest import OPERATOR_PASSWORD
 
 runner = CliRunner()
 
@@ -47,7 +48,13 @@ rows:
 
 
 def run(data_dir: Path, *args: str) -> Result:
-    return runner.invoke(app, [*args, "--data-dir", str(data_dir)], env={"COLUMNS": "220"})
+    """The command, with the operators' password typed at the prompt '--as NAME' asks it at."""
+    return runner.invoke(
+        app,
+        [*args, "--data-dir", str(data_dir)],
+        env={"COLUMNS": "220"},
+        input=f"{OPERATOR_PASSWORD}\n",
+    )
 
 
 def said(result: Result) -> str:
@@ -80,6 +87,7 @@ def test_a_reversed_case_shows_its_remedies_and_the_large_one_waits_for_a_checke
         ingest_events(IngestEvents(later, source="t"), uow=container.uow())
     for name, role in (("cara", "cs_agent"), ("pat", "approver")):
         assert run(folder, "user", "add", name, "--role", role).exit_code == 0
+        assert run(folder, "user", "password", name, "--password-stdin").exit_code == 0
     reversed_ = run(
         folder, "complaints", "resolve", case.complaint_id, "--as", "cara",
         "--outcome", "reverse", "--comment", "the bank replaced the card",
@@ -108,7 +116,7 @@ def test_a_reversed_case_shows_its_remedies_and_the_large_one_waits_for_a_checke
     assert approved.exit_code == 0, approved.output
     after = run(folder, "complaints", "show", case.complaint_id, "--as", "cara", "--json")
     assert after.exit_code == 0, after.output
-    listed = {r["kind"]: r for r in json.loads(after.output)["remedies"]}
+    listed = {r["kind"]: r for r in json.loads(after.stdout)["remedies"]}
     assert (listed["fee_refund"]["state"], listed["fee_refund"]["decided_by"]) == (
         "approved",
         "pat",

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from repayguard import entitlements
 from repayguard.bootstrap import Container, bootstrap
-from repayguard.decisions import DecideBorrowers, decide_borrowers, triggers
+from repayguard.decisions import DecideBorrowers, decide_borrowers, recent_decisions, triggers
 from repayguard.decisions.models import DecisionRow
 from repayguard.ingestion import EVENTS_INGESTED, IngestEvents, ingest_events
 from repayguard.platform.bus import RecordingBus
@@ -124,3 +124,23 @@ def test_a_restriction_waits_for_its_notice_period(notice_container: Container) 
     assert entitlement.states_at(NOW + timedelta(days=3)).early_repayment == "restricted"
     assert container.view is not None
     assert container.view.get("B1") == entitlement, "the view follows the committed entitlement"
+
+
+def test_the_latest_of_two_runs_as_of_the_same_time_is_the_one_made_last(
+    container: Container,
+) -> None:
+    ingest_events(IngestEvents(healthy_history("B1", NOW), source="test"), uow=container.uow())
+    runs = [
+        decide_borrowers(
+            DecideBorrowers(borrower_ids=["B1"], as_of=NOW, trigger=triggers.CLI),
+            uow=container.uow(),
+            engine=container.decision_engine,
+            history_days=container.settings.decisions.history_days,
+        ).run_id
+        for _ in range(5)
+    ]
+
+    with container.session_factory() as session:
+        newest_first = [d.run_id for d in recent_decisions(session, "B1", limit=10)]
+
+    assert newest_first[: len(runs)] == runs[::-1]
