@@ -8,7 +8,7 @@ UV_VERSION := 0.13.9
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: demo test check lint format typecheck contracts bench serve venv browser clean
+.PHONY: demo test check lint format typecheck contracts bench serve venv browser nats clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -34,7 +34,21 @@ browser:
 	@[ -x $(CHROMIUM) ] || { echo "installing Debian's chromium for the console's browser tests"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium >/dev/null; }
 
-test: venv browser ## the whole test suite (SQLite, PostgreSQL on 127.0.0.1:5432, Chromium)
+# The shared bus's tests use a real NATS JetStream server on 127.0.0.1:4222; started when absent.
+NATS_SERVER ?= /usr/sbin/nats-server
+NATS_UP := $(PYTHON) -c "import socket; socket.create_connection(('127.0.0.1', 4222), 2)"
+
+nats:
+	@$(NATS_UP) 2>/dev/null || { \
+	  [ -x $(NATS_SERVER) ] || { echo "installing Debian's nats-server for the shared-bus tests"; \
+	    $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq nats-server >/dev/null; }; \
+	  echo "starting NATS JetStream on 127.0.0.1:4222 (store in $(TOOLS)/nats)"; \
+	  mkdir -p $(TOOLS)/nats; \
+	  nohup $(NATS_SERVER) -a 127.0.0.1 -p 4222 -js -sd $(TOOLS)/nats >$(TOOLS)/nats/server.log 2>&1 & \
+	  for _ in 1 2 3 4 5 6 7 8 9 10; do $(NATS_UP) 2>/dev/null && exit 0; sleep 1; done; \
+	  echo "NATS did not start; see $(TOOLS)/nats/server.log" >&2; exit 1; }
+
+test: venv browser nats ## the whole test suite (SQLite, PostgreSQL on 127.0.0.1:5432, NATS, Chromium)
 	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 lint: venv
