@@ -11,7 +11,7 @@ import re
 from email.utils import parseaddr
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import ClassVar, Literal, Self
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -454,11 +454,15 @@ class NoticeSettings(BaseModel):
             )
 
 
-class ComplaintSettings(BaseModel):
-    """Complaints and appeals: how long a case may stay open, and when it is escalated."""
+class CaseSettings(BaseModel):
+    """What every kind of case shares: a deadline, and escalation before and after it.
+    Each kind states its own defaults and names itself in messages."""
+
+    _KIND: ClassVar[str] = "cases"
+    _OPENED: ClassVar[str] = "opened"
 
     sla_days: int = Field(
-        default=15, ge=1, le=365, description="Days from filing by which a case must be resolved."
+        default=15, ge=1, le=365, description="Days from opening by which a case must be closed."
     )
     escalate_before_days: int = Field(
         default=3,
@@ -470,6 +474,27 @@ class ComplaintSettings(BaseModel):
     escalate_every_seconds: float = Field(
         default=600.0, gt=0, description="How often the worker looks for cases to escalate."
     )
+
+    @model_validator(mode="after")
+    def _window_inside_deadline(self) -> Self:
+        if self.escalate_before_days >= self.sla_days:
+            raise ValueError(
+                f"{self._KIND}.escalate_before_days must be less than {self._KIND}.sla_days "
+                f"({self.escalate_before_days} >= {self.sla_days}): a case would be escalated "
+                f"as soon as it is {self._OPENED}"
+            )
+        return self
+
+
+class ComplaintSettings(CaseSettings):
+    """Complaints and appeals: how long a case may stay open, and when it is escalated."""
+
+    _KIND: ClassVar[str] = "complaints"
+    _OPENED: ClassVar[str] = "filed"
+
+    sla_days: int = Field(
+        default=15, ge=1, le=365, description="Days from filing by which a case must be resolved."
+    )
     reversal_days: int = Field(
         default=90,
         ge=1,
@@ -478,19 +503,11 @@ class ComplaintSettings(BaseModel):
         "agent says otherwise.",
     )
 
-    @model_validator(mode="after")
-    def _window_inside_deadline(self) -> ComplaintSettings:
-        if self.escalate_before_days >= self.sla_days:
-            raise ValueError(
-                "complaints.escalate_before_days must be less than complaints.sla_days "
-                f"({self.escalate_before_days} >= {self.sla_days}): a case would be escalated "
-                "as soon as it is filed"
-            )
-        return self
 
-
-class HardshipSettings(BaseModel):
+class HardshipSettings(CaseSettings):
     """Hardship cases: how long one may stay open, and when it is escalated."""
+
+    _KIND: ClassVar[str] = "hardship"
 
     sla_days: int = Field(
         default=10, ge=1, le=365, description="Days from opening by which a case must be closed."
@@ -502,19 +519,6 @@ class HardshipSettings(BaseModel):
         description="Escalate an open case this many days before its deadline (and again once "
         "it is overdue).",
     )
-    escalate_every_seconds: float = Field(
-        default=600.0, gt=0, description="How often the worker looks for cases to escalate."
-    )
-
-    @model_validator(mode="after")
-    def _window_inside_deadline(self) -> HardshipSettings:
-        if self.escalate_before_days >= self.sla_days:
-            raise ValueError(
-                "hardship.escalate_before_days must be less than hardship.sla_days "
-                f"({self.escalate_before_days} >= {self.sla_days}): a case would be escalated "
-                "as soon as it is opened"
-            )
-        return self
 
 
 class RemedySettings(BaseModel):
