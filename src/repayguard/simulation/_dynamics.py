@@ -6,7 +6,7 @@ Every step is vectorised across the chunk's borrowers; only days are looped over
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 from numpy.typing import NDArray
@@ -227,8 +227,30 @@ def _drawdowns(w: World, s: ChunkState, t: int) -> None:
     purchases paid straight from the line; none on a frozen line or while overdue."""
     pop, rng = w.pop, w.rs.credit
     n = pop.risk.size
+    idx, cents = draw_down(pop, s, t, u=rng.random(n), size=rng.random(n))
+    if not idx.size:
+        return
+    w.log.add(
+        CODE["loan/drawdown"],
+        idx,
+        at(rng, t, idx.size, 16.0, 23.0),
+        floats={"amount": cents / 100.0},
+    )
+
+
+def draw_down(
+    pop: Population,
+    s: ChunkState,
+    t: int,
+    *,
+    u: NDArray[np.floating[Any]],
+    size: NDArray[np.floating[Any]],
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Day ``t``'s drawdowns from the line, given each borrower's uniform draws ``u`` (whether)
+    and ``size`` (how much): the state is updated and the borrowers who drew are returned with
+    the cents they drew. Shared by the generator and the outcome simulator, which differ only
+    in where the draws come from."""
     available = np.where(s.frozen | s.in_arrears(), 0, s.limit - s.principal)
-    u, size = rng.random(n), rng.random(n)
     opening = pop.first_draw_day == t
     redraw = s.redraw_day == t
     squeezed = (s.balance < LOW_BALANCE * pop.income) & (s.draw_cooldown <= t)
@@ -244,20 +266,14 @@ def _drawdowns(w: World, s: ChunkState, t: int) -> None:
     s.redraw_day[redraw] = -1
     draw = np.minimum(want, available)
     idx = np.flatnonzero(draw >= 10_000)
-    if not idx.size:
-        return
     cents = draw[idx]
-    s.principal[idx] += cents
-    # A purchase is paid to the merchant; the other draws land in the account.
-    to_account = opening[idx] | redraw[idx] | squeezed[idx]
-    s.balance[idx] += np.where(to_account, cents / 100.0, 0.0)
-    s.draw_cooldown[idx] = t + 10
-    w.log.add(
-        CODE["loan/drawdown"],
-        idx,
-        at(rng, t, idx.size, 16.0, 23.0),
-        floats={"amount": cents / 100.0},
-    )
+    if idx.size:
+        s.principal[idx] += cents
+        # A purchase is paid to the merchant; the other draws land in the account.
+        to_account = opening[idx] | redraw[idx] | squeezed[idx]
+        s.balance[idx] += np.where(to_account, cents / 100.0, 0.0)
+        s.draw_cooldown[idx] = t + 10
+    return idx, cents
 
 
 def _outside_credit(w: World, s: ChunkState, t: int) -> None:

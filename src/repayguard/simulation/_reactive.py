@@ -16,6 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from repayguard.simulation._crn import Draws, geometric
+from repayguard.simulation._dynamics import draw_down
 from repayguard.simulation._eventlog import CODE, EventLog
 from repayguard.simulation._money import hundreds
 from repayguard.simulation._population import Population
@@ -360,31 +361,9 @@ def _spending(w: Arm, s: ChunkState, t: int, d: int) -> None:
 
 
 def _drawdowns(w: Arm, s: ChunkState, t: int, d: int) -> None:
-    pop, dr = w.pop, w.draws
-    available = np.where(s.frozen | s.in_arrears(), 0, s.limit - s.principal)
-    u, size = dr.day("draw", d), dr.day("draw_size", d)
-    opening = pop.first_draw_day == t
-    redraw = s.redraw_day == t
-    squeezed = (s.balance < LOW_BALANCE * pop.income) & (s.draw_cooldown <= t)
-    squeezed &= u < 0.2 + 0.6 * pop.risk
-    purchase = u >= 1.0 - (0.04 + 0.25 * pop.risk) / 30.0
-    want = np.where(opening, pop.first_draw_cents, np.where(redraw, s.redraw_cents, 0))
-    cand = np.flatnonzero((squeezed | purchase) & ~opening & ~redraw)
-    want[cand] = np.where(
-        squeezed[cand],
-        hundreds(pop.income[cand] * (0.3 + 0.5 * size[cand])),
-        hundreds(s.limit[cand] / 100.0 * (0.05 + 0.25 * size[cand])),
-    )
-    s.redraw_day[redraw] = -1
-    draw = np.minimum(want, available)
-    idx = np.flatnonzero(draw >= 10_000)
+    idx, cents = draw_down(w.pop, s, t, u=w.draws.day("draw", d), size=w.draws.day("draw_size", d))
     if not idx.size:
         return
-    cents = draw[idx]
-    s.principal[idx] += cents
-    to_account = opening[idx] | redraw[idx] | squeezed[idx]
-    s.balance[idx] += np.where(to_account, cents / 100.0, 0.0)
-    s.draw_cooldown[idx] = t + 10
     w.log.add(
         CODE["loan/drawdown"], idx, _clock(w, idx, t, d, 16.0, 23.0),
         floats={"amount": cents / 100.0},
