@@ -4,31 +4,56 @@ with the profile endpoints and the idempotency middleware (whether or not bootst
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from fastapi import FastAPI
+from sqlalchemy import delete, insert, select, text, update
 
 from repayguard.api.idempotency import IdempotencyMiddleware, IdempotencyStore
 from repayguard.api.security import guard
 from repayguard.audit import (
     AuditTrail,
+    ChainRecord,
     CheckpointPolicy,
     CheckpointSigner,
     TrustedKeys,
     make_audit_observer,
 )
-from repayguard.bootstrap import Container
+from repayguard.audit.models import AuditHeadRow, AuditRecordRow
+from repayguard.bootstrap import Container, bootstrap
 from repayguard.borrowers.endpoints import router as borrowers_router
 from repayguard.identity import ROUTES
+from repayguard.platform.bus import RecordingBus
+from repayguard.platform.clock import FixedClock
 from repayguard.platform.crypto import Keyring, Pseudonymizer
+from repayguard.platform.db import table_of
 from repayguard.platform.uow import UnitOfWork, UnitOfWorkFactory
 
+from conftest import make_settings
+
+_RECORDS = table_of(AuditRecordRow)
+_HEAD = table_of(AuditHeadRow)
 PROFILE_PATH = "/v1/borrowers/{borrower_id}/profile"
 PROFILE_PERMISSIONS = {
     ("PUT", PROFILE_PATH): "profiles:write",
     ("GET", PROFILE_PATH): "profiles:read",
 }
+
+
+@contextmanager
+def untrailed_container(database_url: str, folder: Path, clock: FixedClock) -> Iterator[Container]:
+    """A container without its own audit trail: start-up publishes the shipped policy (the
+    store's seed, audited when the trail is on), and audit tests count the chain from its
+    first record, which only the trail under test writes."""
+    settings = make_settings(database_url, folder)
+    settings = settings.model_copy(
+        update={"audit": settings.audit.model_copy(update={"enabled": False})}
+    )
+    with bootstrap(settings, clock=clock, bus=RecordingBus(), migrate=True) as built:
+        yield built
 
 
 @dataclass
@@ -111,3 +136,32 @@ def install(app: FastAPI, privacy: Privacy, *, idempotency: bool = True) -> Fast
             IdempotencyMiddleware, store=store, fingerprint_key=secrets.token_bytes(32)
         )
     return app
+
+
+def stored_chain(privacy: Privacy) -> list[ChainRecord]:
+    """The audit records as stored, in order."""
+    with privacy.container.session_factory() as session:
+        rows = session.execute(select(_RECORDS).order_by(_RECORDS.c.seq)).all()
+    return [ChainRecord(**row._mapping) for row in rows]
+
+
+def drop_append_only_triggers(privacy: Privacy) -> None:
+    """What a forger with database rights does first."""
+    with privacy.container.engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("DROP TRIGGER audit_records_no_change ON audit_records"))
+        else:
+            connection.execute(text("DROP TRIGGER audit_records_no_update"))
+            connection.execute(text("DROP TRIGGER audit_records_no_delete"))
+
+
+def store_chain(privacy: Privacy, records: list[ChainRecord], head: tuple[int, str]) -> None:
+    """Replace the stored chain and its head (after ``drop_append_only_triggers``)."""
+    with privacy.container.engine.begin() as connection:
+        connection.execute(delete(_RECORDS))
+        if records:
+            connection.execute(
+                insert(_RECORDS),
+                [{name: getattr(r, name) for name in ChainRecord.__slots__} for r in records],
+            )
+        connection.execute(update(_HEAD).values(seq=head[0], hash=head[1]))

@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import structlog
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -41,7 +42,14 @@ from repayguard.approvals import (
     SupersededHeldDecisions,
     withdraw_outdated_publications,
 )
-from repayguard.audit import SYSTEM_ACTOR, AuditTrail, acting_as, make_audit_observer
+from repayguard.audit import (
+    SYSTEM_ACTOR,
+    AuditTrail,
+    acting_as,
+    make_audit_observer,
+    seal_job,
+    write_checkpoint_now,
+)
 from repayguard.complaints import (
     COMPLAINT_FILED,
     COMPLAINT_RESOLVED,
@@ -139,6 +147,7 @@ class Container:
         self._closed = True
         if self.background is not None:
             self.background.stop()
+        self._seal_audit_chain()
         self.bus.close()
         for channel in self.channels.values():
             close = getattr(channel, "close", None)
@@ -147,6 +156,18 @@ class Container:
         if self.ledger is not None:
             self.ledger.close()
         self.engine.dispose()
+
+    def _seal_audit_chain(self) -> None:
+        """A process that appended audit records signs the head as it stops, so its last
+        records are not left unsealed until the next timer (a failure is logged: shutdown
+        goes on, and the worker's timer seals them later)."""
+        trail = self.audit_trail
+        if trail is None or trail.checkpoints is None or not trail.appended:
+            return
+        try:
+            write_checkpoint_now(trail.checkpoints, uow=self.uow(), only_unsealed=True)
+        except Exception:  # the database may be what failed; the timer seals later
+            structlog.get_logger(__name__).warning("audit.seal_at_shutdown_failed", exc_info=True)
 
     def __enter__(self) -> Container:
         return self
@@ -284,6 +305,9 @@ def bootstrap(
     container.jobs.register(
         ExpireOverdueRequests(every=timedelta(seconds=settings.approvals.expire_every_seconds))
     )
+    trail = container.audit_trail
+    if trail is not None and trail.checkpoints is not None and trail.checkpoints.seal_every:
+        container.jobs.register(seal_job(trail.checkpoints, trail.checkpoints.seal_every))
     try:
         _wire_remedies(container, ledger)
         _wire_complaints(container)

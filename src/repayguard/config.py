@@ -199,6 +199,13 @@ class AuditSettings(BaseModel):
     checkpoint_every: int = Field(
         default=1_000, ge=1, description="Sign a checkpoint every this many audit records."
     )
+    seal_every_seconds: int = Field(
+        default=300,
+        ge=0,
+        le=86_400,
+        description="Also sign one this often while records are unsealed (the worker's "
+        "'audit.seal' job; 0: only by count, at shutdown and on demand).",
+    )
 
 
 class DecisionSettings(BaseModel):

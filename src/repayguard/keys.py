@@ -13,6 +13,7 @@ import hashlib
 import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Final
 
@@ -59,6 +60,7 @@ class KeyPaths:
     trusted_keys_file: Path | None
     checkpoint_dir: Path
     checkpoint_every: int
+    seal_every: timedelta | None
     create_missing: bool
 
 
@@ -73,6 +75,7 @@ def key_paths(settings: Settings) -> KeyPaths:
         trusted_keys_file=audit.trusted_keys_file,
         checkpoint_dir=audit.checkpoint_dir or settings.data_dir / "audit" / "checkpoints",
         checkpoint_every=audit.checkpoint_every,
+        seal_every=timedelta(seconds=seconds) if (seconds := audit.seal_every_seconds) else None,
         create_missing=settings.env != "production",
     )
 
@@ -160,7 +163,9 @@ def derived_key(settings: Settings, purpose: str) -> bytes:
 
 def open_checkpoints(paths: KeyPaths) -> CheckpointPolicy:
     signer = load_signer(paths.signing_key_file, create_missing=paths.create_missing)
-    return CheckpointPolicy(paths.checkpoint_dir, signer, every=paths.checkpoint_every)
+    return CheckpointPolicy(
+        paths.checkpoint_dir, signer, every=paths.checkpoint_every, seal_every=paths.seal_every
+    )
 
 
 def open_trusted_keys(paths: KeyPaths) -> TrustedKeys:

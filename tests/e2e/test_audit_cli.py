@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from repayguard.audit import ChainRecord
+from repayguard.audit import export_records
 from repayguard.bootstrap import Container, bootstrap
 from repayguard.borrowers import SaveProfile, save_profile
 from repayguard.config import Settings
@@ -71,7 +71,8 @@ def test_verify_export_and_checkpoint_on_an_untouched_store(
     assert outcome["records"] == outcome["latest_checkpoint"] >= 7
     assert exported.returncode == 0, exported.stderr
     lines = (tmp_path / "audit.jsonl").read_text().splitlines()
-    assert len(lines) == outcome["records"]
+    assert len(lines) == outcome["records"] + 1  # and the signed end line
+    assert json.loads(lines[-1])["seal"]["seq"] == outcome["records"]
     assert not any("B-CLI-" in line or "13600000000" in line for line in lines)
     assert offline.returncode == 0, offline.stderr
     assert "intact" in offline.stdout
@@ -100,7 +101,7 @@ def test_a_rewritten_chain_is_caught_by_the_checkpoint_files(
     export = tmp_path / "before.jsonl"
     assert run("audit", "export", "--out", str(export), cwd=tmp_path).returncode == 0
     # Re-hash the whole chain after changing record 1's actor: consistent, but not signed.
-    records = [ChainRecord.from_line(json.loads(line)) for line in export.read_text().splitlines()]
+    records = export_records(export)
     forged = reseal([dataclasses.replace(records[0], actor="x"), *records[1:]], 0)
     with sqlite3.connect(store.data_dir / "repayguard.db") as db:
         db.execute("DROP TRIGGER audit_records_no_update")

@@ -133,7 +133,7 @@ def test_planted_personal_data_is_nowhere_in_clear(
     )
     write_checkpoint_now(privacy.policy(), uow=privacy.uow())
     export = tmp_path / "audit.jsonl"
-    export_audit(ExportAudit(out=export), uow=privacy.uow())
+    export_audit(ExportAudit(out=export, signer=privacy.signer), uow=privacy.uow())
 
     # The canaries did flow: the profile was stored and an authorised read returns them.
     assert (put.status_code, replayed.status_code, bad.status_code) == (200, 200, 422)

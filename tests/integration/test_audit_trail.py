@@ -11,12 +11,18 @@ from pathlib import Path
 import pytest
 from fastapi import Depends, FastAPI, Request
 from fastapi.testclient import TestClient
-from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import DBAPIError
 
-from privacy_kit import Privacy, make_privacy
+from privacy_kit import (
+    Privacy,
+    drop_append_only_triggers,
+    make_privacy,
+    store_chain,
+    stored_chain,
+    untrailed_container,
+)
 from repayguard.audit import (
-    ChainRecord,
     ExportAudit,
     VerifyChain,
     VerifyReport,
@@ -29,17 +35,16 @@ from repayguard.audit import (
 )
 from repayguard.audit.checkpoints import Checkpoint
 from repayguard.audit.models import AuditHeadRow, AuditRecordRow
-from repayguard.bootstrap import Container, bootstrap
+from repayguard.bootstrap import Container
 from repayguard.errors import AuditChainUnavailable
 from repayguard.ingestion import IngestEvents, ingest_events
-from repayguard.platform.bus import RecordingBus
 from repayguard.platform.clock import FixedClock
 from repayguard.platform.db import table_of
 from repayguard.platform.messages import Message
 from tampering import KINDS, tamper
 
 from builders import healthy_history
-from conftest import NOW, make_settings
+from conftest import NOW
 
 RECORDS = table_of(AuditRecordRow)
 HEAD = table_of(AuditHeadRow)
@@ -47,14 +52,7 @@ HEAD = table_of(AuditHeadRow)
 
 @pytest.fixture
 def container(database_url: str, tmp_path: Path, clock: FixedClock) -> Iterator[Container]:
-    """The shared fixture's container without its own audit trail: start-up publishes the
-    shipped policy (the store's seed, audited when the trail is on), and these tests count
-    the chain from its first record, which only the trail under test writes."""
-    settings = make_settings(database_url, tmp_path)
-    settings = settings.model_copy(
-        update={"audit": settings.audit.model_copy(update={"enabled": False})}
-    )
-    with bootstrap(settings, clock=clock, bus=RecordingBus(), migrate=True) as built:
+    with untrailed_container(database_url, tmp_path, clock) as built:
         yield built
 
 
@@ -77,18 +75,12 @@ def verify(privacy: Privacy, folder: Path | None = None) -> VerifyReport:
     )
 
 
-def stored(privacy: Privacy) -> list[ChainRecord]:
-    with privacy.container.session_factory() as session:
-        rows = session.execute(select(RECORDS).order_by(RECORDS.c.seq)).all()
-    return [ChainRecord(**row._mapping) for row in rows]
-
-
 def test_a_use_case_and_its_audit_record_commit_together(privacy: Privacy) -> None:
     events = healthy_history("B-AUD", NOW)
 
     report = ingest_events(IngestEvents(events, source="test"), uow=privacy.uow())
 
-    record = stored(privacy)[0]  # the online decision it triggers is recorded after it
+    record = stored_chain(privacy)[0]  # the online decision it triggers is recorded after it
     assert record.seq == 1
     assert record.action == "repayguard.events.ingested"
     assert record.subject == f"batch:{report.batch_id}"
@@ -103,7 +95,7 @@ def test_a_rolled_back_use_case_leaves_no_record(privacy: Privacy) -> None:
         uow.emit(Message("test.happened", {"n": 1}))
         # leaving without commit rolls back
 
-    assert stored(privacy) == []
+    assert stored_chain(privacy) == []
 
 
 def test_records_name_the_actor_subject_and_redact_personal_fields(privacy: Privacy) -> None:
@@ -111,7 +103,7 @@ def test_records_name_the_actor_subject_and_redact_personal_fields(privacy: Priv
         commit(privacy, Message("test.profile", {"borrower_id": "B1", "phone": "13812345678"}))
     commit(privacy, Message("test.policy", {"policy_version": "v3", "subject": "policy:v3"}))
 
-    first, second = stored(privacy)
+    first, second = stored_chain(privacy)
     assert (first.actor, first.subject) == (
         "operator:alice",
         f"borrower:{privacy.pseudonymizer.pseudonym('B1')}",
@@ -125,7 +117,7 @@ def test_a_borrower_acting_for_themselves_appears_as_a_pseudonym(privacy: Privac
     with acting_as("borrower:B7"):
         commit(privacy, Message("test.complaint_filed", {"borrower_id": "B7"}))
 
-    [record] = stored(privacy)
+    [record] = stored_chain(privacy)
     assert record.actor == f"borrower:{privacy.pseudonymizer.pseudonym('B7')}"
     assert record.actor == record.subject
 
@@ -147,7 +139,7 @@ def test_an_async_dependency_attributes_a_request_to_its_caller(privacy: Privacy
         assert client.post("/things").status_code == 200
     commit(privacy, Message("test.later", {"run_id": "r2"}))
 
-    assert [r.actor for r in stored(privacy)] == ["operator:alice", "test"]
+    assert [r.actor for r in stored_chain(privacy)] == ["operator:alice", "test"]
 
 
 def test_concurrent_use_cases_append_one_unbroken_chain(privacy: Privacy) -> None:
@@ -174,7 +166,7 @@ def test_concurrent_use_cases_append_one_unbroken_chain(privacy: Privacy) -> Non
         thread.join()
 
     assert failures == []
-    records = stored(privacy)
+    records = stored_chain(privacy)
     assert [r.seq for r in records] == list(range(1, threads * commits * 2 + 1))
     report = verify(privacy)
     assert report.ok, report.problem
@@ -187,14 +179,16 @@ def test_checkpoints_are_written_every_n_records_and_on_demand(privacy: Privacy)
 
     files = sorted(p.name for p in privacy.checkpoint_dir.iterdir())
     assert [int(name[:12]) for name in files] == [5, 10]
-    assert "not yet covered" in verify(privacy).warnings[0]
+    unsealed = verify(privacy)
+    assert (unsealed.ok, unsealed.unsealed) == (True, 2)
+    assert "records 11..12" in unsealed.findings[0]
 
     written = write_checkpoint_now(privacy.policy(), uow=privacy.uow())
     assert written is not None
     assert written.seq == 12
     report = verify(privacy)
     assert (report.ok, report.checkpoints, report.latest_checkpoint) == (True, 3, 12)
-    assert report.warnings == ()
+    assert (report.warnings, report.unsealed, report.findings) == ((), 0, ())
 
 
 def test_the_database_refuses_to_change_or_remove_records(privacy: Privacy) -> None:
@@ -225,7 +219,7 @@ def test_the_export_is_pseudonymised_and_verifiable_on_its_own(
     write_checkpoint_now(privacy.policy(), uow=privacy.uow())
     out = tmp_path / "audit.jsonl"
 
-    report = export_audit(ExportAudit(out=out), uow=privacy.uow())
+    report = export_audit(ExportAudit(out=out, signer=privacy.signer), uow=privacy.uow())
 
     assert (report.records, report.first_seq, report.last_seq) == (7, 1, 7)
     text_ = out.read_text()
@@ -242,28 +236,6 @@ def test_the_export_is_pseudonymised_and_verifiable_on_its_own(
     assert (broken.problem.kind, broken.problem.seq) == ("altered", 4)
 
 
-def _drop_append_only_triggers(privacy: Privacy) -> None:
-    """What a forger with database rights does first."""
-    with privacy.container.engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            connection.execute(text("DROP TRIGGER audit_records_no_change ON audit_records"))
-        else:
-            connection.execute(text("DROP TRIGGER audit_records_no_update"))
-            connection.execute(text("DROP TRIGGER audit_records_no_delete"))
-
-
-def _store(privacy: Privacy, records: list[ChainRecord], head: tuple[int, str]) -> None:
-    with privacy.container.engine.begin() as connection:
-        connection.execute(delete(RECORDS))
-        if records:
-            connection.execute(insert(RECORDS), [_row(r) for r in records])
-        connection.execute(update(HEAD).values(seq=head[0], hash=head[1]))
-
-
-def _row(record: ChainRecord) -> dict[str, object]:
-    return {name: getattr(record, name) for name in ChainRecord.__slots__}
-
-
 TAMPERINGS = 120
 
 
@@ -277,8 +249,8 @@ def test_random_tampering_of_the_stored_chain_is_always_detected(
         )
     write_checkpoint_now(privacy.policy(), uow=privacy.uow())
     assert verify(privacy).ok
-    _drop_append_only_triggers(privacy)
-    original = stored(privacy)
+    drop_append_only_triggers(privacy)
+    original = stored_chain(privacy)
     head = (len(original), original[-1].hash)
     checkpoint_files = {p: p.read_bytes() for p in privacy.checkpoint_dir.iterdir()}
     rng = random.Random(f"audit-tampering-{database_url.split(':')[0]}")
@@ -297,7 +269,7 @@ def test_random_tampering_of_the_stored_chain_is_always_detected(
                 path.unlink()
         else:
             records, moved, touched = tamper(kind, original, rng)
-            _store(privacy, records, moved)
+            store_chain(privacy, records, moved)
 
         report = verify(privacy)
 
@@ -306,7 +278,7 @@ def test_random_tampering_of_the_stored_chain_is_always_detected(
         if kind in KINDS:
             assert reported & set(touched), (kind, report.problem)
         detected[kind] = detected.get(kind, 0) + 1
-        _store(privacy, original, head)
+        store_chain(privacy, original, head)
         for path, content in checkpoint_files.items():
             path.write_bytes(content)
 

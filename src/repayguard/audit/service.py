@@ -6,7 +6,7 @@ import contextvars
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
@@ -29,6 +29,7 @@ from repayguard.audit.checkpoints import (
 from repayguard.errors import AuditChainUnavailable
 from repayguard.platform.clock import Clock
 from repayguard.platform.crypto import Pseudonymizer
+from repayguard.platform.jobs import Job, JobContext, JobOutcome, job
 from repayguard.platform.messages import Message
 from repayguard.platform.redaction import BORROWER_KEYS, PERSONAL_KEYS, REDACTED
 from repayguard.platform.uow import UnitOfWork
@@ -156,11 +157,14 @@ def subject_of(payload: Mapping[str, Any], pseudonymizer: Pseudonymizer) -> str:
 
 @dataclass(frozen=True, slots=True)
 class CheckpointPolicy:
-    """Where signed checkpoints go and how often (every ``every`` records, and on demand)."""
+    """Where signed checkpoints go and how often: every ``every`` records, every
+    ``seal_every`` while records are unsealed (the ``audit.seal`` job), at the shutdown of a
+    process that appended, and on demand."""
 
     directory: Path
     signer: CheckpointSigner
     every: int = 1_000
+    seal_every: timedelta | None = timedelta(minutes=5)
 
 
 class AuditTrail:
@@ -185,6 +189,8 @@ class AuditTrail:
         self._clock = clock
         self._default_actor = default_actor
         self.checkpoints = checkpoints
+        self.appended = False
+        """Whether this process appended a record (then its shutdown seals the head)."""
 
     def __call__(self, session: Session, messages: Sequence[Message]) -> None:
         if not messages:
@@ -224,6 +230,7 @@ class AuditTrail:
             prev = record.hash
         repository.append(session, records)
         repository.move_head(session, seq=seq, hash_=prev, checkpoint_seq=checkpoint_seq, now=now)
+        self.appended = True
 
 
 def make_audit_observer(
@@ -252,14 +259,22 @@ def _sign_and_write(
     return checkpoint
 
 
-def write_checkpoint_now(policy: CheckpointPolicy, *, uow: UnitOfWork) -> Checkpoint | None:
-    """Sign the committed head now (on demand, or from a timer); None for an empty chain."""
+def write_checkpoint_now(
+    policy: CheckpointPolicy, *, uow: UnitOfWork, only_unsealed: bool = False
+) -> Checkpoint | None:
+    """Sign the committed head now (on demand, from the seal timer, at shutdown); None for an
+    empty chain, or with ``only_unsealed`` when a checkpoint already covers the head.
+
+    Only a signed checkpoint makes a rewrite detectable: a forger with database rights can
+    re-hash every record after the last one and move the head, so the timer bounds how long
+    a record stays unsealed however few records a small lender writes.
+    """
     with uow:
         now = uow.clock.now()
         head = repository.lock_head(uow.session, now=now)
         if head is None:
             raise AuditChainUnavailable("the audit chain's head row is missing")
-        if head.seq == 0:
+        if head.seq == 0 or (only_unsealed and head.checkpoint_seq >= head.seq):
             return None
         checkpoint = _sign_and_write(policy, head.chain_id, head.seq, head.hash, now)
         repository.move_head(
@@ -267,3 +282,18 @@ def write_checkpoint_now(policy: CheckpointPolicy, *, uow: UnitOfWork) -> Checkp
         )
         uow.commit()
     return checkpoint
+
+
+def seal_job(policy: CheckpointPolicy, every: timedelta) -> Job:
+    """The worker's ``audit.seal`` job: sign the head every ``every`` while records are
+    unsealed (nothing to do, no file, when a checkpoint already covers the head)."""
+
+    def work(context: JobContext) -> JobOutcome:
+        written = write_checkpoint_now(policy, uow=context.uow(), only_unsealed=True)
+        if written is None:
+            return JobOutcome("every audit record is sealed", {"sealed": 0})
+        return JobOutcome(
+            f"sealed the audit chain through record {written.seq:,}", {"sealed": written.seq}
+        )
+
+    return job("audit.seal", every, work)

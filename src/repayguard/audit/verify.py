@@ -4,21 +4,33 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from repayguard.audit import repository
 from repayguard.audit.chain import ChainProblem, ChainVerifier
 from repayguard.audit.checkpoints import TrustedKeys, read_checkpoints
 from repayguard.platform.uow import UnitOfWork
 
+SEAL_GRACE: Final = timedelta(minutes=1)
+"""Slack over the seal interval before an unsealed tail counts as a finding (a timer that
+ran a moment late is not a finding)."""
+
 
 @dataclass(frozen=True, slots=True)
 class VerifyChain:
-    """Walk the stored chain; check it against the signed checkpoints in ``checkpoint_dir``."""
+    """Walk the stored chain; check it against the signed checkpoints in ``checkpoint_dir``.
+
+    ``seal_within`` is how long a record may stay unsealed (the seal timer's interval); an
+    unsealed tail older than that, or any unsealed tail when there is no timer (None), is a
+    finding: nothing signed vouches for those records, so a forger with database rights
+    could rewrite and re-hash them unseen.
+    """
 
     checkpoint_dir: Path | None
     trusted: TrustedKeys | None
+    seal_within: timedelta | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,9 +44,16 @@ class VerifyReport:
     latest_checkpoint: int
     problem: ChainProblem | None
     warnings: tuple[str, ...] = field(default=())
+    unsealed: int = 0
+    """Records after the latest signed checkpoint: nothing signed vouches for them yet."""
+    unsealed_since: datetime | None = None
+    """When the first of them was appended."""
+    findings: tuple[str, ...] = field(default=())
+    """What is intact but not safe, such as a stale unsealed tail (``verify`` exits 1)."""
 
     @property
     def ok(self) -> bool:
+        """The chain holds: no record, link or checkpoint is broken."""
         return self.problem is None
 
     def as_dict(self) -> dict[str, Any]:
@@ -56,6 +75,11 @@ class VerifyReport:
                 "detail": problem.detail,
             },
             "warnings": list(self.warnings),
+            "unsealed": self.unsealed,
+            "unsealed_since": None
+            if self.unsealed_since is None
+            else self.unsealed_since.isoformat(),
+            "findings": list(self.findings),
         }
 
 
@@ -108,6 +132,7 @@ def verify_chain(
     warnings: list[str] = []
     problem: ChainProblem | None
     with uow:
+        now = uow.clock.now()
         session = uow.session
         first = repository.read_head(session)
         if first is None:
@@ -125,11 +150,14 @@ def verify_chain(
                 f"signed file is in {cmd.checkpoint_dir}: checkpoint files were removed",
             )
         verifier = ChainVerifier(vouched)
+        unsealed_since: datetime | None = None
         if problem is None:
             for record in repository.stream(session, upto_seq=head.seq):
                 problem = verifier.feed(record)
                 if problem is not None:
                     break
+                if record.seq == latest + 1:
+                    unsealed_since = record.occurred_at
                 if progress is not None and verifier.records % 10_000 == 0:
                     progress(verifier.records)
             else:
@@ -149,11 +177,8 @@ def verify_chain(
         progress(verifier.records)
     if cmd.checkpoint_dir is None:
         warnings.append("no checkpoint folder: a rewrite of the whole chain would go unnoticed")
-    elif problem is None and head.seq > latest:
-        warnings.append(
-            f"records {latest + 1}..{head.seq} are not yet covered by a signed checkpoint "
-            "(run 'repayguard audit checkpoint')"
-        )
+    unsealed = max(0, head.seq - latest) if problem is None else 0
+    findings = _unsealed_findings(cmd, latest, head.seq, unsealed_since, now=now)
     return VerifyReport(
         head.chain_id,
         verifier.records,
@@ -162,4 +187,38 @@ def verify_chain(
         latest,
         problem,
         tuple(warnings),
+        unsealed=unsealed,
+        unsealed_since=unsealed_since if unsealed else None,
+        findings=findings,
     )
+
+
+def _unsealed_findings(
+    cmd: VerifyChain, latest: int, last: int, since: datetime | None, *, now: datetime
+) -> tuple[str, ...]:
+    """The unsealed tail as a finding once it is older than the seal interval allows."""
+    if since is None or last <= latest:
+        return ()
+    age = now - since
+    if cmd.seal_within is not None and age <= cmd.seal_within + SEAL_GRACE:
+        return ()
+    why = (
+        "no seal timer is configured (audit.seal_every_seconds)"
+        if cmd.seal_within is None
+        else f"the seal timer ({cmd.seal_within}) should have signed them: is a worker running?"
+    )
+    return (
+        f"records {latest + 1:,}..{last:,} ({last - latest:,}, the first appended "
+        f"{since:%Y-%m-%d %H:%M:%S} UTC, {_age(age)} ago) are not covered by a signed "
+        f"checkpoint, so a rewrite of them would pass unseen; {why} "
+        "(seal them now: 'repayguard audit checkpoint')",
+    )
+
+
+def _age(age: timedelta) -> str:
+    seconds = int(age.total_seconds())
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 7_200:
+        return f"{seconds // 60} min"
+    return f"{seconds // 3_600} h"

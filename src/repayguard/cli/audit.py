@@ -46,8 +46,10 @@ def _print_report(report: VerifyReport, *, seconds: float, as_json: bool, source
         errors.print(f"[bold red]Audit chain{chain} ({source}) is BROKEN at {where}:[/bold red]")
         errors.print(f"  {problem.kind}: {problem.detail}")
         errors.print(f"  ({checked} before the break)")
+    for finding in report.findings:
+        errors.print(f"[bold yellow]finding:[/bold yellow] {finding}")
     for warning in report.warnings:
-        errors.print(f"[yellow]warning:[/yellow] {warning}")
+        errors.print(f"[yellow]note:[/yellow] {warning}")
 
 
 @audit_app.command("verify")
@@ -65,7 +67,8 @@ def verify(
     as_json: Annotated[bool, typer.Option("--json", help="Print the outcome as JSON.")] = False,
     data_dir: DataDir = None,
 ) -> None:
-    """Walk the chain: every hash, link and signed checkpoint. Exit 1 at the first break."""
+    """Walk the chain: every hash, link and signed checkpoint. Exit 1 at the first break, or
+    when records have stayed unsealed longer than the seal interval allows (a finding)."""
     from repayguard.audit import VerifyChain, load_trusted_keys, verify_chain, verify_export
     from repayguard.bootstrap import bootstrap
     from repayguard.cli.output import console
@@ -85,11 +88,12 @@ def verify(
             console.status("Verifying the audit chain…"),
         ):
             report = verify_chain(
-                VerifyChain(checkpoint_dir=folder, trusted=trusted), uow=container.uow()
+                VerifyChain(checkpoint_dir=folder, trusted=trusted, seal_within=paths.seal_every),
+                uow=container.uow(),
             )
         source = "database"
     _print_report(report, seconds=time.perf_counter() - started, as_json=as_json, source=source)
-    if not report.ok:
+    if not report.ok or report.findings:
         raise typer.Exit(1)
 
 
@@ -133,14 +137,15 @@ def export_command(
     from repayguard.cli.settings import load_settings, one_shot
 
     settings = one_shot(load_settings(data_dir))
-    cmd = ExportAudit(out=out, since=since.replace(tzinfo=UTC) if since else None)
+    signer = open_checkpoints(key_paths(settings)).signer
+    cmd = ExportAudit(out=out, signer=signer, since=since.replace(tzinfo=UTC) if since else None)
     with bootstrap(settings, production_model=False) as container:
         total = export_size(cmd, uow=container.uow())
         with progress_bar("Exporting", total, "records") as bar:
             report = export_audit(cmd, uow=container.uow(), on_records=bar.advance)
     if not report.records:
         after = f" since {since:%Y-%m-%d}" if since else ""
-        console.print(f"No audit records{after}; wrote an empty {out}.")
+        console.print(f"No audit records{after}; wrote {out} with only its signed end line.")
         return
     console.print(
         f"Wrote records {report.first_seq:,}..{report.last_seq:,} ({report.records:,}) of chain "

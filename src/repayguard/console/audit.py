@@ -128,7 +128,11 @@ async def verify(request: Request) -> Response:
 def _verify(container: Container) -> tuple[VerifyReport, float]:
     """``repayguard audit verify``: the configured checkpoint folder and trusted keys."""
     paths = keys.key_paths(container.settings)
-    cmd = VerifyChain(checkpoint_dir=paths.checkpoint_dir, trusted=keys.open_trusted_keys(paths))
+    cmd = VerifyChain(
+        checkpoint_dir=paths.checkpoint_dir,
+        trusted=keys.open_trusted_keys(paths),
+        seal_within=paths.seal_every,
+    )
     started = time.perf_counter()
     report = verify_chain(cmd, uow=container.uow())
     return report, time.perf_counter() - started
