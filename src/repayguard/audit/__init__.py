@@ -22,6 +22,7 @@ from repayguard.audit.checkpoints import (
     load_signer,
     load_trusted_keys,
     public_key_path,
+    read_checkpoints,
     write_signing_key,
 )
 from repayguard.audit.export import (
@@ -77,6 +78,7 @@ __all__ = [
     "load_trusted_keys",
     "make_audit_observer",
     "public_key_path",
+    "read_checkpoints",
     "recent_records",
     "redact_payload",
     "seal_job",

@@ -13,6 +13,7 @@ import typer
 from pydantic import ValidationError
 
 from repayguard.audit import set_actor
+from repayguard.cli import backup as backup_command
 from repayguard.cli import demo as demo_command
 from repayguard.cli.actor import cli_actor
 from repayguard.cli.approvals import approvals_app
@@ -23,6 +24,7 @@ from repayguard.cli.hardship import hardship_app
 from repayguard.cli.identity import token_app, user_app
 from repayguard.cli.keys import keys_app
 from repayguard.cli.model import model_app
+from repayguard.cli.options import DataDir
 from repayguard.cli.output import (
     console,
     errors,
@@ -70,11 +72,6 @@ policy_app.command("replay")(policy_replay)
 app.add_typer(hardship_app, name="hardship")
 app.command("simulate")(simulate_command)
 app.command("simulate-case-study")(case_study_command)
-
-DataDir = Annotated[
-    Path | None,
-    typer.Option("--data-dir", help="Data folder (default: $REPAYGUARD_DATA_DIR or .repayguard)."),
-]
 
 
 @db_app.command("upgrade")
@@ -320,6 +317,8 @@ def serve(
 
 app.command(name="demo")(demo_command.demo)
 app.command(name="worker")(worker_command)
+app.command(name="backup")(backup_command.backup)
+app.command(name="restore")(backup_command.restore)
 
 
 def main() -> None:

@@ -19,6 +19,7 @@ import typer
 from rich.table import Table
 
 from repayguard.cli.actor import As, Token, acting
+from repayguard.cli.options import AsJson
 from repayguard.cli.policy_common import DataDir, friendly
 
 if TYPE_CHECKING:
@@ -30,7 +31,6 @@ approvals_app = typer.Typer(
     no_args_is_help=True,
 )
 Comment = Annotated[str, typer.Option(help="Why (kept with the decision).")]
-AsJson = Annotated[bool, typer.Option("--json", help="Print JSON (for scripts).")]
 RequestId = Annotated[str, typer.Argument(help="The request id.")]
 
 

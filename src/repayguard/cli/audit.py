@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from repayguard.cli.keys import DataDir
+from repayguard.cli.options import DataDir
 from repayguard.keys import key_paths, open_checkpoints, open_trusted_keys
 
 if TYPE_CHECKING:

@@ -20,6 +20,7 @@ from rich.table import Table
 
 from repayguard.cli.actor import As, Token, acting
 from repayguard.cli.approvals import wired
+from repayguard.cli.options import AsJson
 from repayguard.cli.policy_common import DataDir, friendly
 from repayguard.core.policy.counterfactual import WHY_NONE, changes_of
 
@@ -31,7 +32,6 @@ complaints_app = typer.Typer(
     help="Complaints and appeals: the queue; show a case with its decision; resolve it.",
     no_args_is_help=True,
 )
-AsJson = Annotated[bool, typer.Option("--json", help="Print JSON (for scripts).")]
 
 
 def _when(moment: datetime | None) -> str:

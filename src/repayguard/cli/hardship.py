@@ -20,6 +20,7 @@ from rich.table import Table
 
 from repayguard.cli.actor import As, Token, acting
 from repayguard.cli.approvals import wired
+from repayguard.cli.options import AsJson
 from repayguard.cli.policy_common import DataDir, friendly
 
 if TYPE_CHECKING:
@@ -29,7 +30,6 @@ hardship_app = typer.Typer(
     help="Hardship relief: open a case for a borrower, the queue, show a case, close it.",
     no_args_is_help=True,
 )
-AsJson = Annotated[bool, typer.Option("--json", help="Print JSON (for scripts).")]
 
 
 def _when(moment: datetime | None) -> str:

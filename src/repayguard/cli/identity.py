@@ -12,13 +12,12 @@ if TYPE_CHECKING:
 import typer
 from rich.table import Table
 
+from repayguard.cli.options import DataDir
 from repayguard.cli.output import console
 from repayguard.cli.settings import load_settings, one_shot
 
 user_app = typer.Typer(help="Operators and their roles.", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens (shown once, stored hashed).", no_args_is_help=True)
-
-DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Data folder.")]
 
 
 def _container(data_dir: Path | None) -> Container:

@@ -8,15 +8,11 @@ from typing import Annotated, Literal
 import typer
 
 from repayguard.cli.actor import cli_actor
+from repayguard.cli.options import DataDir
 from repayguard.errors import KeyringInvalid, RepayguardError
 from repayguard.keys import RecordKeyRotation, key_paths, open_keyring, record_key_rotation
 
 keys_app = typer.Typer(help="Keys of personal data and of audit checkpoints.", no_args_is_help=True)
-
-DataDir = Annotated[
-    Path | None,
-    typer.Option("--data-dir", help="Data folder (default: $REPAYGUARD_DATA_DIR or .repayguard)."),
-]
 
 
 @keys_app.command("generate")

@@ -15,6 +15,8 @@ import typer
 from rich.table import Table
 
 from repayguard.cli.actor import As, Token, acting, recorded_actor
+from repayguard.cli.options import AsJson as Json
+from repayguard.cli.options import DataDir
 from repayguard.cli.output import console, errors, progress_bar
 from repayguard.cli.settings import load_settings, one_shot
 from repayguard.errors import RepayguardError
@@ -26,11 +28,6 @@ model_app = typer.Typer(
 
 P = ParamSpec("P")
 R = TypeVar("R")
-DataDir = Annotated[
-    Path | None,
-    typer.Option("--data-dir", help="Data folder (default: $REPAYGUARD_DATA_DIR or .repayguard)."),
-]
-Json = Annotated[bool, typer.Option("--json", help="Print the outcome as JSON (for scripts).")]
 
 
 def _friendly(command: Callable[P, R]) -> Callable[P, R]:

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
 
 import typer
 
+from repayguard.cli.options import AsJson as AsJson
+from repayguard.cli.options import DataDir as DataDir
 from repayguard.errors import RepayguardError
 
 if TYPE_CHECKING:
@@ -20,11 +22,6 @@ if TYPE_CHECKING:
 
 P = ParamSpec("P")
 R = TypeVar("R")
-DataDir = Annotated[
-    Path | None,
-    typer.Option("--data-dir", help="Data folder (default: $REPAYGUARD_DATA_DIR or .repayguard)."),
-]
-AsJson = Annotated[bool, typer.Option("--json", help="Print JSON (for scripts).")]
 PolicyArg = Annotated[
     str, typer.Argument(help="A policy YAML file, or NAME@VERSION / NAME@latest.")
 ]

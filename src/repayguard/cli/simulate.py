@@ -9,16 +9,12 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from repayguard.cli.options import DataDir
 from repayguard.cli.policy_common import friendly
 from repayguard.errors import RepayguardError
 
 if TYPE_CHECKING:
     from repayguard.simulation import ArmPolicy, Comparison
-
-DataDir = Annotated[
-    Path | None,
-    typer.Option("--data-dir", help="Data folder (default: $REPAYGUARD_DATA_DIR or .repayguard)."),
-]
 
 
 def arm_policy(arg: str, data_dir: Path | None) -> ArmPolicy:
