@@ -177,6 +177,17 @@ class SecuritySettings(BaseModel):
     data_keys: SecretStr | None = Field(
         default=None, description="The keyring as a JSON document (wins over the file)."
     )
+    max_body_bytes: int = Field(
+        default=1 << 20,
+        ge=4_096,
+        description="The largest request body any route but ingestion takes (larger: 413).",
+    )
+    max_events_body_bytes: int = Field(
+        default=16 << 20,
+        ge=4_096,
+        description="The largest body POST /v1/events takes (a batch of 10,000 events is "
+        "~3 MB; larger: 413).",
+    )
 
 
 class AuditSettings(BaseModel):

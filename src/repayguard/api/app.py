@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from repayguard import __version__, console, decisions, keys, policies
 from repayguard.api.fastpath import AuthorizeFastPath
 from repayguard.api.idempotency import IdempotencyMiddleware, IdempotencyStore
+from repayguard.api.limits import BodySizeLimit
 from repayguard.api.security import attribute, guard
 from repayguard.approvals.endpoints import router as approvals_router
 from repayguard.bootstrap import Container
@@ -117,6 +118,12 @@ def create_app(container: Container) -> FastAPI:
         IdempotencyMiddleware,
         store=IdempotencyStore(container.session_factory, clock=container.clock),
         fingerprint_key=keys.derived_key(container.settings, "idempotency"),
+    )
+    security = container.settings.security
+    app.add_middleware(
+        BodySizeLimit,
+        default=security.max_body_bytes,
+        by_path={"/v1/events": security.max_events_body_bytes},
     )
 
     @app.get("/healthz", tags=["operations"])

@@ -9,13 +9,14 @@ from fastapi import APIRouter, Query, Request
 from repayguard.borrowers.schemas import ProfileIn, ProfileRead, ProfileSavedRead
 from repayguard.borrowers.service import ReadProfile, SaveProfile, read_profile, save_profile
 from repayguard.platform.crypto import Keyring
+from repayguard.platform.dto import BorrowerKey
 from repayguard.platform.uow import UnitOfWorkFactory
 
 router = APIRouter(tags=["borrowers"])
 
 
 @router.put("/v1/borrowers/{borrower_id}/profile", response_model=ProfileSavedRead)
-def put_profile(borrower_id: str, body: ProfileIn, request: Request) -> ProfileSavedRead:
+def put_profile(borrower_id: BorrowerKey, body: ProfileIn, request: Request) -> ProfileSavedRead:
     """Register or replace a borrower's profile; personal fields are encrypted one by one."""
     uow: UnitOfWorkFactory = request.app.state.uow
     keyring: Keyring = request.app.state.keyring
@@ -44,7 +45,7 @@ def put_profile(borrower_id: str, body: ProfileIn, request: Request) -> ProfileS
 
 @router.get("/v1/borrowers/{borrower_id}/profile", response_model=ProfileRead)
 def get_profile(
-    borrower_id: str,
+    borrower_id: BorrowerKey,
     request: Request,
     reveal: Annotated[
         bool, Query(description="Return full values instead of masked ones (audited).")

@@ -19,6 +19,7 @@ import yaml
 
 from repayguard.cli.policy_common import DataDir, PolicyArg, friendly, maybe_db, policy_ref, read
 from repayguard.cli.policy_eval import EvalReport, evaluate_lines, print_outcome
+from repayguard.core.policy.safe_yaml import load_yaml
 from repayguard.errors import InvalidInput, RepayguardError
 
 if TYPE_CHECKING:
@@ -86,7 +87,7 @@ def graph_document_of(text: str) -> tuple[ImportedGraph, GraphDocument] | None:
     from repayguard.core.jdm import GraphRefused, is_graph_document, load_graph_document
 
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml(text)
     except yaml.YAMLError:
         return None
     if not is_graph_document(data):
@@ -188,7 +189,7 @@ def import_jdm(
         label = _KIND_LABELS.get(node.kind, node.kind)
         kinds[label] = kinds.get(label, 0) + 1
     summary = ", ".join(f"{count} {kind}" for kind, count in sorted(kinds.items()))
-    content_hash = yaml.safe_load(text)["content_hash"]
+    content_hash = load_yaml(text)["content_hash"]
     console.print(
         f"[bold green]✓ imported[/bold green] {graph_file} as {graph_name!r} into {target}: "
         f"{summary}; content hash {content_hash[:16]}…"

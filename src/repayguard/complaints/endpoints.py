@@ -34,7 +34,7 @@ from repayguard.errors import ConfigurationInvalid
 from repayguard.identity import acting_operator
 from repayguard.notices import DeliveryRead, NoticeInfo
 from repayguard.platform.clock import Clock
-from repayguard.platform.dto import SQL_BIGINT_MAX
+from repayguard.platform.dto import SQL_BIGINT_MAX, BorrowerKey
 from repayguard.platform.uow import UnitOfWorkFactory
 
 router = APIRouter(tags=["complaints"])
@@ -109,7 +109,7 @@ def _notice(sent: NoticeInfo, *, operator: bool) -> CaseNoticeRead:
     response_model=ComplaintRead,
     status_code=status.HTTP_201_CREATED,
 )
-def file(borrower_id: str, body: ComplaintIn, request: Request) -> ComplaintRead:
+def file(borrower_id: BorrowerKey, body: ComplaintIn, request: Request) -> ComplaintRead:
     """File a complaint against one of the borrower's decisions (their latest by default).
     The case gets its SLA deadline; while it is open the policy sees the borrower's open
     appeal; the borrower gets a notice saying it was received (inbox and every channel)."""
@@ -129,7 +129,7 @@ def file(borrower_id: str, body: ComplaintIn, request: Request) -> ComplaintRead
 
 @router.get("/v1/borrowers/{borrower_id}/complaints", response_model=BorrowerComplaintsRead)
 def borrower_cases(
-    borrower_id: str,
+    borrower_id: BorrowerKey,
     request: Request,
     limit: Annotated[int, Query(ge=1, le=200, description="Newest first.")] = 50,
 ) -> BorrowerComplaintsRead:

@@ -9,7 +9,7 @@ from pydantic import Field
 
 from repayguard.core.policy.counterfactual import WHY_NONE
 from repayguard.decisions.outlook import what_would_change
-from repayguard.platform.dto import Schema
+from repayguard.platform.dto import BorrowerKey, Schema
 
 router = APIRouter(tags=["decisions"])
 
@@ -33,7 +33,7 @@ class SuggestionRead(Schema):
 class WhatWouldChangeRead(Schema):
     """Smallest changes first (actionable inputs only); when none, why not."""
 
-    borrower_id: str
+    borrower_id: BorrowerKey
     decision_id: str
     rule_id: str
     suggestions: list[SuggestionRead]
@@ -43,7 +43,7 @@ class WhatWouldChangeRead(Schema):
 
 @router.get("/v1/borrowers/{borrower_id}/what-would-change", response_model=WhatWouldChangeRead)
 def borrower_what_would_change(
-    borrower_id: str,
+    borrower_id: BorrowerKey,
     request: Request,
     accept_language: Annotated[str | None, Header(alias="Accept-Language")] = None,
 ) -> WhatWouldChangeRead:

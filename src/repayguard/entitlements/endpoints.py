@@ -21,6 +21,7 @@ from repayguard.entitlements.states import MethodStates
 from repayguard.entitlements.view import Alternative, AuthorizeRequest, EntitlementView
 from repayguard.errors import BorrowerNotFound
 from repayguard.platform.clock import Clock
+from repayguard.platform.dto import BorrowerKey
 
 router = APIRouter(tags=["entitlements"])
 Locale = Annotated[str | None, Header(alias="Accept-Language")]
@@ -88,7 +89,7 @@ def answer_authorize(
 
 @router.get("/v1/borrowers/{borrower_id}/repayment-methods", response_model=RepaymentMethodsRead)
 def repayment_methods(
-    borrower_id: str, request: Request, accept_language: Locale = None
+    borrower_id: BorrowerKey, request: Request, accept_language: Locale = None
 ) -> RepaymentMethodsRead:
     """The borrower's methods in force, any announced change, and the reasons."""
     view: EntitlementView = request.app.state.view

@@ -29,7 +29,7 @@ from repayguard.hardship.service import HardshipInfo, HardshipSetup
 from repayguard.identity import acting_operator
 from repayguard.notices import DeliveryRead
 from repayguard.platform.clock import Clock
-from repayguard.platform.dto import SQL_BIGINT_MAX
+from repayguard.platform.dto import SQL_BIGINT_MAX, BorrowerKey
 from repayguard.platform.uow import UnitOfWorkFactory
 
 router = APIRouter(tags=["hardship"])
@@ -90,7 +90,7 @@ def hardship_read(found: HardshipInfo, *, operator: bool = True) -> HardshipRead
     response_model=HardshipRead,
     status_code=status.HTTP_201_CREATED,
 )
-def open_case(borrower_id: str, body: HardshipIn, request: Request) -> HardshipRead:
+def open_case(borrower_id: BorrowerKey, body: HardshipIn, request: Request) -> HardshipRead:
     """Ask for hardship relief. The case gets its SLA deadline; while it is open the policy
     sees the borrower's open hardship case; the borrower gets a notice saying it was
     received. An operator's token opens it for the borrower (that operator never decides it)."""
@@ -111,7 +111,7 @@ def open_case(borrower_id: str, body: HardshipIn, request: Request) -> HardshipR
 
 @router.get("/v1/borrowers/{borrower_id}/hardship", response_model=BorrowerHardshipRead)
 def borrower_cases(
-    borrower_id: str,
+    borrower_id: BorrowerKey,
     request: Request,
     limit: Annotated[int, Query(ge=1, le=200, description="Newest first.")] = 50,
 ) -> BorrowerHardshipRead:

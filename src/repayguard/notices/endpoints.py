@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request
 from repayguard.core.reasons import CATALOG
 from repayguard.notices.schemas import DeliveryRead, NoticePage, NoticeRead, NoticeReasonRead
 from repayguard.notices.service import ListNotices, list_notices
+from repayguard.platform.dto import BorrowerKey
 from repayguard.platform.uow import UnitOfWorkFactory
 
 router = APIRouter(tags=["notices"])
@@ -16,7 +17,7 @@ router = APIRouter(tags=["notices"])
 
 @router.get("/v1/borrowers/{borrower_id}/notices", response_model=NoticePage)
 def borrower_notices(
-    borrower_id: str,
+    borrower_id: BorrowerKey,
     request: Request,
     limit: Annotated[int, Query(ge=1, le=200, description="Newest first, at most this many.")] = 50,
     kind: Annotated[

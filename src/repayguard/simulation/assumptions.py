@@ -11,9 +11,8 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Final
 
-import yaml
-
 from repayguard import resources
+from repayguard.core.policy.safe_yaml import load_yaml
 
 ASSUMPTIONS_RESOURCE: Final = "simulation/assumptions.yaml"
 
@@ -65,7 +64,7 @@ class Assumptions:
 
 
 def _parse(text: str, base: Assumptions | None) -> Assumptions:
-    data = yaml.safe_load(text) or {}
+    data = load_yaml(text) or {}
     if not isinstance(data, dict):
         raise ValueError("an assumptions file is a mapping of name: value")
     known = {f.name: f.type for f in fields(Assumptions)}

@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from repayguard.core.policy.outcome import OPEN, RANK
+from repayguard.core.policy.safe_yaml import load_yaml
 
 Method = Literal["auto_debit", "early_repayment", "manual"]
 
@@ -73,7 +74,7 @@ class ProfileInvalid(ValueError):
 def load_profile(text: str) -> JurisdictionProfile:
     """Parse and validate one profile document (YAML)."""
     try:
-        return JurisdictionProfile.model_validate(yaml.safe_load(text))
+        return JurisdictionProfile.model_validate(load_yaml(text))
     except (yaml.YAMLError, ValidationError) as exc:
         raise ProfileInvalid(f"jurisdiction profile does not load: {exc}") from exc
 

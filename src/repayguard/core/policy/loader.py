@@ -23,13 +23,14 @@ from repayguard.core.policy.ir import bind_cell, build_ir, dead_null_test
 from repayguard.core.policy.jurisdiction import JurisdictionProfile, Profiles
 from repayguard.core.policy.model import Outputs, Policy
 from repayguard.core.policy.problems import PolicyInvalid, PolicyProblem
+from repayguard.core.policy.safe_yaml import load_yaml
 from repayguard.core.reasons import is_known
 
 
 def parse_policy(text: str) -> Policy:
     """Parse (``yaml.safe_load``) and validate the structure only; raises PolicyInvalid."""
     try:
-        raw: Any = yaml.safe_load(text)
+        raw: Any = load_yaml(text)
     except yaml.YAMLError as exc:
         raise PolicyInvalid([PolicyProblem(None, "yaml", f"not valid YAML: {exc}")]) from exc
     if not isinstance(raw, dict):
