@@ -29,6 +29,7 @@ from repayguard.decisions.endpoints import router as decisions_router
 from repayguard.entitlements.endpoints import router as entitlements_router
 from repayguard.errors import InvalidInput, NotFound, NotReady, RepayguardError, TokenInvalid
 from repayguard.hardship.endpoints import router as hardship_router
+from repayguard.monitoring.incident_endpoints import router as incidents_router
 from repayguard.identity import TokenUsage
 from repayguard.identity.endpoints import router as identity_router
 from repayguard.ingestion.endpoints import router as ingestion_router
@@ -107,6 +108,7 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(notices_router)
     app.include_router(complaints_router)
     app.include_router(hardship_router)
+    app.include_router(incidents_router)
     app.include_router(remedies_router)
     app.include_router(console.router)
     app.state.console = console.Console.build(
