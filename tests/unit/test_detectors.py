@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from repayguard.monitoring import CusumParams, EwmaParams, chart, current_alarm
+from repayguard.monitoring import CusumParams, EwmaParams, chart, current_alarm, load_thresholds
 from repayguard.monitoring.detectors import cusum_chart, ewma_chart, first_alarm
 
 START = date(2026, 1, 1)
@@ -100,15 +100,16 @@ def test_a_constant_series_never_alarms(params: EwmaParams | CusumParams, level:
 def test_a_step_of_three_sigma_or_more_is_caught_within_ten_days(
     seed: int, shift: float, sign: float, detector: str
 ) -> None:
-    """With the shipped parameters; the ARL of a 3σ step is about 3 days (docs/incidents.md),
-    so ten days bounds it far into the tail without making the property flaky."""
+    """With the shipped parameters and warm-up; the ARL of a 3σ step is about 3 days
+    (docs/incidents.md), so ten days bounds it far into the tail without making it flaky."""
+    shipped = load_thresholds().metrics[0]
     rng = np.random.default_rng(seed)
-    warmup, at = 56, 70
-    values = rng.normal(0.0, 1.0, 120)
+    warmup, at = shipped.warmup_days, shipped.warmup_days + 14
+    values = rng.normal(0.0, 1.0, at + 30)
     sigma = values[:warmup].std(ddof=1)  # the chart's own σ: the shift is 3σ as it sees it
     values[at:] += sign * shift * sigma
-    params = EwmaParams(0.2, 3.3) if detector == "ewma" else CusumParams(0.5, 6.0)
-    found = chart(_days(120), values, params=params, warmup=warmup)
+    params = next(p for p in shipped.detectors if detector in type(p).__name__.lower())
+    found = chart(_days(len(values)), values, params=params, warmup=warmup)
     hit = first_alarm(found, after=at)
     assert hit is not None and hit - at < 10
 

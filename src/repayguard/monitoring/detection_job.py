@@ -41,9 +41,11 @@ class SeriesSource(Protocol):
     ) -> pl.DataFrame: ...
 
 
-def _segment_alarms(
+def segment_alarm(
     days: pl.DataFrame, watch: MetricThresholds, metric: str, segment: str
 ) -> Alarm | None:
+    """The alarm going on at the last of ``days`` (one segment's rows, in day order) under
+    the metric's detectors: the earliest-starting when several are out of control."""
     if days.height <= watch.warmup_days:
         return None
     day_list = tuple(days["day"].to_list())
@@ -84,7 +86,7 @@ def scan(series: pl.DataFrame, thresholds: Thresholds, *, end: date) -> list[Ala
         kept = rows.filter(
             pl.col("denominator").is_null() | (pl.col("denominator") >= watch.min_denominator)
         )
-        alarm = _segment_alarms(kept, watch, str(metric), str(segment))
+        alarm = segment_alarm(kept, watch, str(metric), str(segment))
         if alarm is not None:
             alarms.append(alarm)
     return alarms
