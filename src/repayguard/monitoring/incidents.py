@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import date, datetime
 from typing import Any, ClassVar, Final
 
@@ -76,7 +76,7 @@ class IncidentOpened:
     def of(cls, received: Message) -> IncidentOpened:
         """The payload of a received ``incident_opened`` message."""
         payload = received.payload
-        return cls(**{name: payload[name] for name in cls.__dataclass_fields__})
+        return cls(**{f.name: payload[f.name] for f in fields(cls)})
 
 
 @dataclass(frozen=True, slots=True)
