@@ -33,13 +33,28 @@ def _series() -> FixedSeries:
     return FixedSeries(
         pl.concat(
             [
-                rate_series("overdue_rate_1p", end=LAST_DAY, days=150, p=0.08, n=20_000,
-                            step_at=STEP_AT, step_sigma=6.0, segment="T3", seed=5),
+                rate_series(
+                    "overdue_rate_1p",
+                    end=LAST_DAY,
+                    days=150,
+                    p=0.08,
+                    n=20_000,
+                    step_at=STEP_AT,
+                    step_sigma=6.0,
+                    segment="T3",
+                    seed=5,
+                ),
                 rate_series("failed_autodebit_rate", end=LAST_DAY, days=150, seed=6),
-                rate_series("not_a_watched_metric", end=LAST_DAY, days=150, step_at=140,
-                            step_sigma=20.0, seed=7),
+                rate_series(
+                    "not_a_watched_metric",
+                    end=LAST_DAY,
+                    days=150,
+                    step_at=140,
+                    step_sigma=20.0,
+                    seed=7,
+                ),
             ]
-        )  # fmt: skip
+        )
     )
 
 
@@ -87,8 +102,10 @@ def test_a_step_opens_one_incident_with_evidence_and_a_signed_alert(
     container, series = watched
     assert _run(container, "monitoring.detect") == {"alarms": 1, "opened": 1, "known": 0}
     start, end, metrics = series.calls[0]
-    assert end == LAST_DAY and (end - start).days == 149
-    assert metrics is not None and "overdue_rate_1p" in metrics
+    assert end == LAST_DAY
+    assert (end - start).days == 149
+    assert metrics is not None
+    assert "overdue_rate_1p" in metrics
 
     page = monitoring.list_incidents(uow=container.uow())
     assert page.total == 1
@@ -99,19 +116,25 @@ def test_a_step_opens_one_incident_with_evidence_and_a_signed_alert(
     first_step_day = LAST_DAY - timedelta(days=150 - 1 - STEP_AT)
     assert first_step_day <= found.since_day <= first_step_day + timedelta(days=3)
     assert found.last_day == LAST_DAY
-    assert found.deviation_sigma > 3 and found.change_pct is not None and found.change_pct > 0
+    assert found.deviation_sigma > 3
+    assert found.change_pct is not None
+    assert found.change_pct > 0
     shipped = monitoring.load_thresholds()
     assert (found.thresholds_version, found.thresholds_sha256) == (shipped.version, shipped.sha256)
-    assert len(found.evidence) == 150 and found.evidence[-1]["alarm"] is True
+    assert len(found.evidence) == 150
+    assert found.evidence[-1]["alarm"] is True
     assert found.alerts[0].delivered_at is not None
 
     [alert] = receiver.received
-    assert alert["verified"] is True and alert["delivery"] == found.incident_id
+    assert alert["verified"] is True
+    assert alert["delivery"] == found.incident_id
     assert alert["body"]["type"] == monitoring.ALERT_TYPE
-    assert alert["body"]["metric"] == "overdue_rate_1p" and alert["body"]["segment"] == "T3"
+    assert alert["body"]["metric"] == "overdue_rate_1p"
+    assert alert["body"]["segment"] == "T3"
 
     [payload] = _published(container, monitoring.INCIDENT_OPENED)
-    assert payload["incident_id"] == found.incident_id and payload["direction"] == "up"
+    assert payload["incident_id"] == found.incident_id
+    assert payload["direction"] == "up"
     assert payload["since"] == found.since_day.isoformat()
 
     # The next run sees the same alarm and opens nothing new.
@@ -127,7 +150,9 @@ def test_a_failed_alert_is_retried_by_the_worker_with_backoff(
     _run(container, "monitoring.detect")
     [found] = monitoring.list_incidents(uow=container.uow()).items
     alert = monitoring.get_incident(found.incident_id, uow=container.uow()).alerts[0]
-    assert alert.delivered_at is None and alert.attempts == 1 and "503" in (alert.last_error or "")
+    assert alert.delivered_at is None
+    assert alert.attempts == 1
+    assert "503" in (alert.last_error or "")
     assert _run(container, "monitoring.alerts") == {"delivered": 0, "failed": 0}  # not yet due
     clock.advance(container.retry.delay(1))
     assert _run(container, "monitoring.alerts") == {"delivered": 1, "failed": 0}
@@ -150,7 +175,11 @@ def test_an_operator_acknowledges_and_resolves_and_the_run_is_not_reopened(
         monitoring.AcknowledgeIncident(found.incident_id, team["ann"], "looking at T3"),
         uow=container.uow(),
     )
-    assert (acked.state, acked.acknowledged_by, acked.note) == ("acknowledged", "ann", "looking at T3")
+    assert (acked.state, acked.acknowledged_by, acked.note) == (
+        "acknowledged",
+        "ann",
+        "looking at T3",
+    )
     with pytest.raises(IncidentStateInvalid):
         monitoring.acknowledge_incident(
             monitoring.AcknowledgeIncident(found.incident_id, team["amy"]), uow=container.uow()

@@ -84,7 +84,11 @@ def test_no_alarm_during_warm_up(params: EwmaParams | CusumParams, seed: int, wa
 def test_a_constant_series_never_alarms(params: EwmaParams | CusumParams, level: float, n: int,
                                         direction: str) -> None:  # fmt: skip
     found = chart(
-        _days(n), np.full(n, level), params=params, warmup=7, direction=direction  # type: ignore[arg-type]
+        _days(n),
+        np.full(n, level),
+        params=params,
+        warmup=7,
+        direction=direction,  # type: ignore[arg-type]
     )
     assert not found.alarm.any()
     assert current_alarm(found, metric="m", segment="s") is None
@@ -111,7 +115,8 @@ def test_a_step_of_three_sigma_or_more_is_caught_within_ten_days(
     params = next(p for p in shipped.detectors if detector in type(p).__name__.lower())
     found = chart(_days(len(values)), values, params=params, warmup=warmup)
     hit = first_alarm(found, after=at)
-    assert hit is not None and hit - at < 10
+    assert hit is not None
+    assert hit - at < 10
 
 
 def test_the_alarm_says_what_moved_since_when_and_how_far() -> None:
@@ -120,14 +125,17 @@ def test_the_alarm_says_what_moved_since_when_and_how_far() -> None:
     alarm = current_alarm(found, metric="overdue_rate_1p", segment="T3")
     assert alarm is not None
     first = first_alarm(found)
-    assert first is not None and alarm.since == START + timedelta(days=first)
-    assert alarm.direction == "up" and alarm.last_day == START + timedelta(days=67)
+    assert first is not None
+    assert alarm.since == START + timedelta(days=first)
+    assert alarm.direction == "up"
+    assert alarm.last_day == START + timedelta(days=67)
     assert alarm.baseline == pytest.approx(0.05)
     run = values[first:]
     assert alarm.value == pytest.approx(run.mean())
     assert alarm.deviation_sigma == pytest.approx((run.mean() - 0.05) / found.sigma)
     assert alarm.change_pct == pytest.approx(100 * (run.mean() - 0.05) / 0.05)
-    assert len(alarm.evidence) == 68 and alarm.evidence[-1].alarm
+    assert len(alarm.evidence) == 68
+    assert alarm.evidence[-1].alarm
 
 
 def test_a_rise_does_not_alarm_a_chart_watching_for_falls() -> None:
@@ -136,7 +144,8 @@ def test_a_rise_does_not_alarm_a_chart_watching_for_falls() -> None:
     assert not found.alarm.any()
     both = chart(_days(66), values, params=CusumParams(), warmup=56, direction="both")
     alarm = current_alarm(both, metric="m", segment="s")
-    assert alarm is not None and alarm.direction == "up"
+    assert alarm is not None
+    assert alarm.direction == "up"
 
 
 def test_bad_series_are_refused_with_what_is_wrong() -> None:

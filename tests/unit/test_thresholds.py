@@ -32,13 +32,18 @@ def test_a_file_states_detectors_directions_segments_and_defaults() -> None:
     found = parse_thresholds(GOOD)
     overdue = found.get("overdue_rate_1p")
     assert overdue is not None
-    assert overdue.direction == "up" and overdue.segments == ("T1", "T2")
-    assert overdue.watches("T1") and not overdue.watches("T3")
+    assert overdue.direction == "up"
+    assert overdue.segments == ("T1", "T2")
+    assert overdue.watches("T1")
+    assert not overdue.watches("T3")
     assert overdue.detectors == (EwmaParams(lam=0.3, width=3.0),)
-    assert overdue.warmup_days == 30 and overdue.min_denominator == 50
+    assert overdue.warmup_days == 30
+    assert overdue.min_denominator == 50
     market = found.get("market_signal:cpi")
-    assert market is not None and market.detectors == (CusumParams(k=0.25, h=8.0),)
-    assert market.direction == "both" and market.watches("anything")
+    assert market is not None
+    assert market.detectors == (CusumParams(k=0.25, h=8.0),)
+    assert market.direction == "both"
+    assert market.watches("anything")
 
 
 def test_the_override_file_replaces_the_shipped_one(tmp_path: Path) -> None:

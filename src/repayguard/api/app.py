@@ -29,10 +29,10 @@ from repayguard.decisions.endpoints import router as decisions_router
 from repayguard.entitlements.endpoints import router as entitlements_router
 from repayguard.errors import InvalidInput, NotFound, NotReady, RepayguardError, TokenInvalid
 from repayguard.hardship.endpoints import router as hardship_router
-from repayguard.monitoring.incident_endpoints import router as incidents_router
 from repayguard.identity import TokenUsage
 from repayguard.identity.endpoints import router as identity_router
 from repayguard.ingestion.endpoints import router as ingestion_router
+from repayguard.monitoring.incident_endpoints import router as incidents_router
 from repayguard.notices.endpoints import router as notices_router
 from repayguard.policies.endpoints import router as policies_router
 from repayguard.remedies.endpoints import router as remedies_router

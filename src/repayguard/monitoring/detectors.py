@@ -21,6 +21,7 @@ out-of-control points that is still going on at the last point, in the chart's d
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from datetime import date
@@ -152,7 +153,7 @@ def _checked(days: tuple[date, ...], values: FloatArray, warmup: int) -> None:
         raise ValueError(f"{len(days)} days but {len(values)} values")
     if not np.all(np.isfinite(values)):
         raise ValueError("a charted series must have a finite value every day")
-    if any(b <= a for a, b in zip(days, days[1:], strict=False)):
+    if any(b <= a for a, b in itertools.pairwise(days)):
         raise ValueError("days must be strictly increasing")
     if len(values) < warmup:
         raise ValueError(f"{len(values)} points are fewer than the {warmup}-day warm-up")

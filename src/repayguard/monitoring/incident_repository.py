@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from repayguard.monitoring.incident_models import UNRESOLVED, IncidentAlertRow, IncidentRow
@@ -44,24 +45,31 @@ def reported_through(session: Session, metric: str, segment: str, direction: str
     )
 
 
+def _filtered(query: Select[Any], *, state: str | None, metric: str | None) -> Select[Any]:
+    if state == "unresolved":
+        query = query.where(IncidentRow.state.in_(UNRESOLVED))
+    elif state is not None:
+        query = query.where(IncidentRow.state == state)
+    if metric is not None:
+        query = query.where(IncidentRow.metric == metric)
+    return query
+
+
 def listed(
     session: Session, *, state: str | None, metric: str | None, limit: int, offset: int
 ) -> tuple[list[IncidentRow], int]:
-    """Matching incidents, newest first, and how many match in all."""
-    query = select(IncidentRow)
-    count = select(func.count()).select_from(IncidentRow)
-    if state == "unresolved":
-        query, count = (q.where(IncidentRow.state.in_(UNRESOLVED)) for q in (query, count))
-    elif state is not None:
-        query, count = (q.where(IncidentRow.state == state) for q in (query, count))
-    if metric is not None:
-        query, count = (q.where(IncidentRow.metric == metric) for q in (query, count))
+    """Matching incidents (``state``: one state, ``unresolved`` or None for all), newest
+    first, and how many match in all."""
     rows = session.scalars(
-        query.order_by(IncidentRow.opened_at.desc(), IncidentRow.incident_id)
+        _filtered(select(IncidentRow), state=state, metric=metric)
+        .order_by(IncidentRow.opened_at.desc(), IncidentRow.incident_id)
         .limit(limit)
         .offset(offset)
     ).all()
-    return list(rows), int(session.scalar(count) or 0)
+    total = session.scalar(
+        _filtered(select(func.count()).select_from(IncidentRow), state=state, metric=metric)
+    )
+    return list(rows), int(total or 0)
 
 
 def add_alert(session: Session, row: IncidentAlertRow) -> None:

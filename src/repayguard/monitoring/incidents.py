@@ -68,9 +68,7 @@ class IncidentOpened:
     VERSION: ClassVar[int] = 1
 
     def message(self) -> Message:
-        return Message(
-            INCIDENT_OPENED, {"subject": f"incident:{self.incident_id}", **asdict(self)}
-        )
+        return Message(INCIDENT_OPENED, {"subject": f"incident:{self.incident_id}", **asdict(self)})
 
     @classmethod
     def of(cls, received: Message) -> IncidentOpened:

@@ -111,7 +111,9 @@ def _mapping(value: Any, path: str) -> Mapping[str, Any]:
 def _known(found: Mapping[str, Any], allowed: frozenset[str] | set[str], path: str) -> None:
     for key in found:
         if key not in allowed:
-            raise _fail(f"{path}.{key}" if path else str(key), f"unknown key; use {sorted(allowed)}")
+            raise _fail(
+                f"{path}.{key}" if path else str(key), f"unknown key; use {sorted(allowed)}"
+            )
 
 
 def _number(value: Any, path: str, *, low: float, high: float, open_low: bool = False) -> float:

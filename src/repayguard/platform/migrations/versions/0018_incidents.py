@@ -94,9 +94,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("incident_id", "webhook", name=op.f("pk_incident_alerts")),
     )
-    op.create_index(
-        "ix_incident_alerts_next_attempt_at", "incident_alerts", ["next_attempt_at"]
-    )
+    op.create_index("ix_incident_alerts_next_attempt_at", "incident_alerts", ["next_attempt_at"])
 
 
 def downgrade() -> None:
