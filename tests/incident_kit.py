@@ -124,3 +124,19 @@ def running_receiver(now: datetime) -> Iterator[Receiver]:
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+def open_stepped_incident(
+    uow: Any, *, last_day: date, metric: str = "overdue_rate_1p", segment: str = "T3"
+) -> Any:
+    """An incident as the detection job opens it: ``metric`` stepped up 6σ ten days before
+    ``last_day``, charted under the shipped thresholds. ``uow``: a fresh unit of work."""
+    from repayguard import monitoring
+
+    thresholds = monitoring.load_thresholds()
+    frame = rate_series(metric, end=last_day, days=150, p=0.08, n=20_000, step_at=140,
+                        step_sigma=6.0, segment=segment, seed=5)  # fmt: skip
+    [alarm] = monitoring.scan(frame, thresholds, end=last_day)
+    return monitoring.open_incident(
+        monitoring.OpenIncident(alarm, thresholds.version, thresholds.sha256), uow=uow
+    )
