@@ -159,6 +159,47 @@ def _checked(days: tuple[date, ...], values: FloatArray, warmup: int) -> None:
         raise ValueError(f"{len(values)} points are fewer than the {warmup}-day warm-up")
 
 
+@dataclass(frozen=True, slots=True)
+class _Baseline:
+    """A checked series split at the warm-up, with the in-control mean and σ."""
+
+    values: FloatArray
+    tail: FloatArray
+    mean: float
+    sigma: float
+
+
+def _prepared(
+    days: tuple[date, ...], values: FloatArray, warmup: int, min_sigma: float
+) -> _Baseline:
+    series = np.asarray(values, dtype=np.float64)
+    _checked(days, series, warmup)
+    mean, sigma = _baseline(series, warmup, min_sigma)
+    return _Baseline(series, series[warmup:], mean, sigma)
+
+
+def _assembled(
+    detector: str,
+    days: tuple[date, ...],
+    base: _Baseline,
+    tail: tuple[FloatArray, FloatArray, FloatArray, FloatArray],
+    *,
+    warmup: int,
+    direction: Direction,
+) -> Chart:
+    """The chart from the charted part's up, down, upper and lower (warm-up padded with NaN,
+    never in alarm)."""
+    nan = np.full(warmup, np.nan)
+    up, down, upper, lower = (np.concatenate([nan, part]) for part in tail)
+    quiet = np.zeros(warmup, dtype=bool)
+    alarm_up = np.concatenate([quiet, tail[0] > tail[2]])
+    alarm_down = np.concatenate([quiet, tail[1] < tail[3]])
+    return Chart(
+        detector, direction, days, base.values, up, down, upper, lower, alarm_up, alarm_down,
+        warmup, base.mean, base.sigma,
+    )  # fmt: skip
+
+
 def ewma_chart(
     days: tuple[date, ...],
     values: FloatArray,
@@ -169,28 +210,17 @@ def ewma_chart(
     min_sigma: float = 0.0,
 ) -> Chart:
     """The EWMA chart of ``values`` after a ``warmup``-point baseline (see module docstring)."""
-    values = np.asarray(values, dtype=np.float64)
-    _checked(days, values, warmup)
-    mean, sigma = _baseline(values, warmup, min_sigma)
-    tail = values[warmup:]
+    base = _prepared(days, values, warmup, min_sigma)
     lam = params.lam
-    steps = np.arange(1, len(tail) + 1, dtype=np.float64)
-    decay = (1.0 - lam) ** steps
+    decay = (1.0 - lam) ** np.arange(1, len(base.tail) + 1, dtype=np.float64)
     # Polars' recursive EWM (adjust=False) is exactly z_i = λx_i + (1−λ)z_{i−1}; seeding it
     # with μ0 as the first element makes z_0 = μ0.
-    seeded = pl.Series(np.concatenate([[mean], tail]), dtype=pl.Float64)
+    seeded = pl.Series(np.concatenate([[base.mean], base.tail]), dtype=pl.Float64)
     z = seeded.ewm_mean(alpha=lam, adjust=False).to_numpy()[1:]
-    half = params.width * sigma * np.sqrt(lam / (2.0 - lam) * (1.0 - decay**2))
-    nan = np.full(warmup, np.nan)
-    stat = np.concatenate([nan, z])
-    upper = np.concatenate([nan, mean + half])
-    lower = np.concatenate([nan, mean - half])
-    with np.errstate(invalid="ignore"):
-        alarm_up = np.nan_to_num(stat, nan=-np.inf) > np.nan_to_num(upper, nan=np.inf)
-        alarm_down = np.nan_to_num(stat, nan=np.inf) < np.nan_to_num(lower, nan=-np.inf)
-    return Chart(
-        EWMA, direction, days, values, stat, stat, upper, lower, alarm_up, alarm_down, warmup,
-        mean, sigma,
+    half = params.width * base.sigma * np.sqrt(lam / (2.0 - lam) * (1.0 - decay**2))
+    return _assembled(
+        EWMA, days, base, (z, z, base.mean + half, base.mean - half), warmup=warmup,
+        direction=direction,
     )  # fmt: skip
 
 
@@ -210,25 +240,14 @@ def cusum_chart(
     min_sigma: float = 0.0,
 ) -> Chart:
     """The two-sided tabular CUSUM of ``values`` after a ``warmup``-point baseline."""
-    values = np.asarray(values, dtype=np.float64)
-    _checked(days, values, warmup)
-    mean, sigma = _baseline(values, warmup, min_sigma)
-    tail = values[warmup:]
-    allowance = params.k * sigma
-    high = _reset_at_zero(tail - mean - allowance)
-    low = _reset_at_zero(mean - allowance - tail)
-    limit = params.h * sigma
-    nan = np.full(warmup, np.nan)
-    up = np.concatenate([nan, high])
-    down = np.concatenate([nan, -low])
-    upper = np.concatenate([nan, np.full(len(tail), limit)])
-    lower = np.concatenate([nan, np.full(len(tail), -limit)])
-    alarm_up = np.concatenate([np.zeros(warmup, dtype=bool), high > limit])
-    alarm_down = np.concatenate([np.zeros(warmup, dtype=bool), low > limit])
-    return Chart(
-        CUSUM, direction, days, values, up, down, upper, lower, alarm_up, alarm_down, warmup,
-        mean, sigma,
-    )  # fmt: skip
+    base = _prepared(days, values, warmup, min_sigma)
+    allowance = params.k * base.sigma
+    high = _reset_at_zero(base.tail - base.mean - allowance)
+    low = _reset_at_zero(base.mean - allowance - base.tail)
+    limit = np.full(len(base.tail), params.h * base.sigma)
+    return _assembled(
+        CUSUM, days, base, (high, -low, limit, -limit), warmup=warmup, direction=direction
+    )
 
 
 def chart(

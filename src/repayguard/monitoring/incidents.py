@@ -26,9 +26,6 @@ from repayguard.errors import (
     IncidentNotFound,
     IncidentStateInvalid,
     InvalidInput,
-    NotFound,
-    OperatorRequired,
-    PermissionDenied,
 )
 from repayguard.monitoring import incident_repository as repository
 from repayguard.monitoring.detectors import Alarm
@@ -355,20 +352,9 @@ def existing(session: Session, incident_id: str, *, for_update: bool = False) ->
 
 def _manager(session: Session, operator_id: str, doing: str) -> str:
     """The acting operator's username; they must exist, be active and manage incidents."""
-    try:
-        found = identity.find_operator(session, operator_id=operator_id)
-    except NotFound as exc:
-        raise OperatorRequired(
-            f"no operator with id {operator_id!r} can {doing}",
-            hint="act as an operator: an operator token, or --as USERNAME",
-        ) from exc
-    if not found.active:
-        raise PermissionDenied(f"operator {found.username} is disabled")
-    if not identity.role_allows(found.role, MANAGE_PERMISSION):
-        raise PermissionDenied(
-            f"role {found.role} may not {doing}", hint="an analyst or an admin does"
-        )
-    return found.username
+    return identity.permitted_operator(
+        session, operator_id, permission=MANAGE_PERMISSION, doing=doing
+    ).username
 
 
 def _note(value: str | None, *, required: bool) -> str | None:
