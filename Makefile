@@ -77,6 +77,7 @@ bench: venv ## benchmarks print JSON (see bench/README.md)
 	$(BIN)/python bench/authorize.py
 	$(BIN)/python bench/propagation.py
 	$(BIN)/python bench/simulate.py
+	$(BIN)/python bench/false_alarms.py
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache

@@ -22,6 +22,7 @@ from repayguard import (
     entitlements,
     ingestion,
     keys,
+    monitoring,
     notices,
     policies,
     remedies,
@@ -113,6 +114,8 @@ class Container:
     """The enabled external notice channels by name (the inbox is always on)."""
     ledger: remedies.LedgerWebhook | None = None
     """Where approved remedies are exported (None: ``remedies.ledger_webhook_url`` unset)."""
+    alerts: monitoring.AlertWebhooks | None = None
+    """Where incident alerts are sent (None: ``monitoring.alert_webhooks`` unset)."""
     retry: notices.RetryPolicy = field(default_factory=notices.RetryPolicy)
     jobs: JobRegistry = field(default_factory=JobRegistry)
     """What 'repayguard worker' runs; a feature registers its timed jobs here."""
@@ -155,6 +158,8 @@ class Container:
                 close()
         if self.ledger is not None:
             self.ledger.close()
+        if self.alerts is not None:
+            self.alerts.close()
         self.engine.dispose()
 
     def _seal_audit_chain(self) -> None:
@@ -187,6 +192,8 @@ def bootstrap(
     channels: Mapping[str, notices.Channel] | None = None,
     consume: bool = False,
     ledger: remedies.LedgerWebhook | None = None,
+    series: monitoring.SeriesSource | None = None,
+    alerts: monitoring.AlertWebhooks | None = None,
 ) -> Container:
     """Build the container.
 
@@ -198,7 +205,9 @@ def bootstrap(
     manage models turn it off, so a damaged production artefact never locks them out.
     ``channels`` offers notice channel adapters by name (used when ``notices.channels``
     enables them), besides the webhook and installed adapters. ``ledger`` replaces the ledger
-    webhook ``remedies.ledger_webhook_url`` would build.
+    webhook ``remedies.ledger_webhook_url`` would build. ``series`` gives the detection job
+    its daily metric series (without one the worker runs no detection); ``alerts`` replaces
+    the signed sender ``monitoring.alert_webhooks`` would build.
 
     The bus is ``bus``, else the one ``bus.url`` names (NATS JetStream), else the in-process
     bus. It is opened before any state is loaded and started after all wiring (the catch-up
@@ -312,6 +321,7 @@ def bootstrap(
         _wire_remedies(container, ledger)
         _wire_complaints(container)
         _wire_hardship(container)
+        _wire_monitoring(container, series, alerts)
     except BaseException:
         container.close()
         raise
@@ -670,6 +680,54 @@ def _wire_hardship(container: Container) -> None:
             every=timedelta(seconds=config.escalate_every_seconds),
             escalate_before=timedelta(days=config.escalate_before_days),
             batch=settings.scheduler.batch_size,
+        )
+    )
+
+
+def _wire_monitoring(
+    container: Container,
+    series: monitoring.SeriesSource | None,
+    alerts: monitoring.AlertWebhooks | None,
+) -> None:
+    """Monitoring: the thresholds (checked at start-up, so a bad file stops the process with
+    the key named), the detection job when a series source is given, and incident alerts to
+    the configured webhooks (first attempt by a consumer, retries on the worker)."""
+    config = container.settings.monitoring
+    thresholds = monitoring.load_thresholds(config.thresholds_path)
+    webhooks = tuple(config.alert_webhooks)
+    if alerts is None and webhooks:
+        assert config.alert_secret is not None  # the settings refuse webhooks without one
+        alerts = monitoring.AlertWebhooks(
+            secret=config.alert_secret.get_secret_value().encode(),
+            timeout_seconds=config.alert_timeout_seconds,
+            clock=container.clock,
+        )
+    if series is not None:
+        container.jobs.register(
+            monitoring.DetectIncidents(
+                source=series,
+                thresholds=thresholds,
+                every=timedelta(seconds=config.detect_every_seconds),
+                alert_webhooks=webhooks if alerts is not None else (),
+            )
+        )
+    if alerts is None:
+        return
+    container.alerts = alerts
+    container.bus.subscribe(
+        monitoring.INCIDENT_OPENED,
+        idempotent(
+            "monitoring.alerts",
+            monitoring.AlertOnIncident(sender=alerts, retry=container.retry, uow=container.uow),
+            uow=container.uow,
+        ),
+        consumer="monitoring.alerts",
+    )
+    container.jobs.register(
+        monitoring.RetryAlerts(
+            sender=alerts,
+            retry=container.retry,
+            every=timedelta(seconds=config.alert_retry_every_seconds),
         )
     )
 

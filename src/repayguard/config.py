@@ -619,6 +619,48 @@ class RemedySettings(BaseModel):
         return self
 
 
+class MonitoringSettings(BaseModel):
+    """Portfolio monitoring: the thresholds detectors run on, how often, and where incident
+    alerts are sent (docs/incidents.md)."""
+
+    thresholds_path: Path | None = Field(
+        default=None, description="A thresholds YAML file replacing the shipped one."
+    )
+    detect_every_seconds: float = Field(
+        default=3_600.0, gt=0, description="How often 'repayguard worker' runs the detectors."
+    )
+    alert_webhooks: list[str] = Field(
+        default_factory=list,
+        description="URLs every new incident is POSTed to (JSON, signed like notices).",
+    )
+    alert_secret: SecretStr | None = Field(
+        default=None, description="Shared secret signing incident alerts (HMAC-SHA256)."
+    )
+    alert_timeout_seconds: float = Field(
+        default=5.0, gt=0, le=60, description="How long one alert attempt may take."
+    )
+    alert_retry_every_seconds: float = Field(
+        default=60.0, gt=0, description="How often the worker retries alerts that failed."
+    )
+
+    @model_validator(mode="after")
+    def _alerts_are_signed(self) -> MonitoringSettings:
+        for url in self.alert_webhooks:
+            if not url.startswith(("http://", "https://")) or len(url) > 500:
+                raise ValueError(
+                    "REPAYGUARD_MONITORING__ALERT_WEBHOOKS: each must be an http or https URL "
+                    "of at most 500 characters"
+                )
+        if self.alert_webhooks and (
+            self.alert_secret is None or len(self.alert_secret.get_secret_value()) < 16
+        ):
+            raise ValueError(
+                "incident alert webhooks need REPAYGUARD_MONITORING__ALERT_SECRET "
+                "(16+ characters) to sign what they send"
+            )
+        return self
+
+
 class SchedulerSettings(BaseModel):
     """The worker running timed transitions ('repayguard worker')."""
 
@@ -703,6 +745,7 @@ class Settings(BaseSettings):
     fairness: FairnessSettings = Field(default_factory=FairnessSettings)
     hardship: HardshipSettings = Field(default_factory=HardshipSettings)
     remedies: RemedySettings = Field(default_factory=RemedySettings)
+    monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
 
     @model_validator(mode="after")
     def _no_development_secrets_in_production(self) -> Settings:

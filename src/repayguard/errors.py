@@ -463,3 +463,28 @@ class BackupFailed(RepayguardError):
 
     code = "backup_failed"
     http_status = 503
+
+
+class ThresholdsInvalid(ConfigurationInvalid):
+    """The monitoring thresholds file cannot be used as written (the message names the key)."""
+
+    code = "thresholds_invalid"
+
+
+class IncidentNotFound(NotFound):
+    code = "incident_not_found"
+
+
+class IncidentStateInvalid(RepayguardError):
+    """The incident cannot take that step from where it is (acknowledging a resolved one,
+    resolving one twice)."""
+
+    code = "incident_state_invalid"
+    http_status = 409
+
+
+class IncidentAlreadyOpen(RepayguardError):
+    """The metric and segment already have an open incident (one at a time)."""
+
+    code = "incident_already_open"
+    http_status = 409

@@ -144,6 +144,7 @@ PAGES = (
     "Approvals",
     "Complaints",
     "Hardship",
+    "Incidents",
     "Borrowers",
     "Policies",
     "Shadow",

@@ -22,6 +22,7 @@ from repayguard.cli.complaints import complaints_app
 from repayguard.cli.decide_runs import runs as decide_runs
 from repayguard.cli.hardship import hardship_app
 from repayguard.cli.identity import token_app, user_app
+from repayguard.cli.incidents import incidents_app
 from repayguard.cli.keys import keys_app
 from repayguard.cli.model import model_app
 from repayguard.cli.options import DataDir
@@ -70,6 +71,7 @@ app.add_typer(complaints_app, name="complaints")
 app.add_typer(shadow_app, name="shadow")
 policy_app.command("replay")(policy_replay)
 app.add_typer(hardship_app, name="hardship")
+app.add_typer(incidents_app, name="incidents")
 app.command("simulate")(simulate_command)
 app.command("simulate-case-study")(case_study_command)
 

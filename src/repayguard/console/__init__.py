@@ -12,6 +12,7 @@ from repayguard.console import (
     borrowers,
     complaints,
     hardship,
+    incidents,
     pages,
     policies,
     shadow,
@@ -24,6 +25,7 @@ router.include_router(pages.router)
 router.include_router(approvals.router)
 router.include_router(complaints.router)
 router.include_router(hardship.router)
+router.include_router(incidents.router)
 router.include_router(borrowers.router)
 router.include_router(audit.router)
 router.include_router(policies.router)

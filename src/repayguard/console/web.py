@@ -36,6 +36,7 @@ NAVIGATION: Final = (
     ("Approvals", f"{PREFIX}/approvals", "approvals:read"),
     ("Complaints", f"{PREFIX}/complaints", "complaints:read"),
     ("Hardship", f"{PREFIX}/hardship", "hardship:read"),
+    ("Incidents", f"{PREFIX}/incidents", "incidents:read"),
     ("Borrowers", f"{PREFIX}/borrowers", "console:view"),
     ("Policies", f"{PREFIX}/policies", "policies:read"),
     ("Shadow", f"{PREFIX}/shadow", "policies:read"),

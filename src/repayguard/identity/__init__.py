@@ -33,6 +33,7 @@ from repayguard.identity.service import (
     list_operators,
     list_tokens,
     operator_named,
+    permitted_operator,
     revoke_token,
 )
 from repayguard.identity.usage import TOKEN_REJECTED, TOKEN_USED, TokenUsage
@@ -66,6 +67,7 @@ __all__ = [
     "log_in",
     "operator_named",
     "permissions_of",
+    "permitted_operator",
     "revoke_token",
     "role_allows",
     "set_password",

@@ -49,16 +49,18 @@ OPERATOR_PERMISSIONS: Final[dict[Role, frozenset[str]]] = {
             "emergencies:request", "notices:read",
             "complaints:file", "complaints:read", "complaints:resolve",
             "hardship:open", "hardship:read", "hardship:review",
+            "incidents:read", "incidents:manage",
         }
     ),
     "analyst": frozenset(
         {"borrowers:read", "policies:read", "policies:write", "models:read", "models:write",
-         "operations:read", "approvals:read", "approvals:request", "emergencies:request"}
+         "operations:read", "approvals:read", "approvals:request", "emergencies:request",
+         "incidents:read", "incidents:manage"}
     ),
     # The checker: decides requests, never initiates one (no "approvals:request").
     "approver": frozenset(
         {"borrowers:read", "policies:read", "models:read", "operations:read", "approvals:read",
-         "approvals:decide"}
+         "approvals:decide", "incidents:read"}
     ),
     "cs_agent": frozenset(
         {"borrowers:read", "profiles:read", "operations:read", "approvals:read",
@@ -68,7 +70,7 @@ OPERATOR_PERMISSIONS: Final[dict[Role, frozenset[str]]] = {
     ),
     "auditor": frozenset(
         {"borrowers:read", "policies:read", "models:read", "audit:read", "operations:read",
-         "approvals:read", "notices:read", "complaints:read", "hardship:read"}
+         "approvals:read", "notices:read", "complaints:read", "hardship:read", "incidents:read"}
     ),
 }  # fmt: skip
 SESSION_PERMISSIONS: Final = frozenset({"sessions:end"})
@@ -135,6 +137,10 @@ ROUTES: Final[dict[tuple[str, str], str]] = {
     ("GET", "/v1/hardship/{case_id}"): "hardship:read",
     ("POST", "/v1/hardship/{case_id}/close"): "hardship:review",
     ("GET", "/v1/complaints/{complaint_id}/remedies"): "complaints:read",
+    ("GET", "/v1/incidents"): "incidents:read",
+    ("GET", "/v1/incidents/{incident_id}"): "incidents:read",
+    ("POST", "/v1/incidents/{incident_id}/acknowledge"): "incidents:manage",
+    ("POST", "/v1/incidents/{incident_id}/resolve"): "incidents:manage",
     # The web console (a session cookie stands in for the bearer token on these paths).
     ("GET", "/console"): PUBLIC,
     ("GET", "/console/login"): PUBLIC,
@@ -155,6 +161,8 @@ ROUTES: Final[dict[tuple[str, str], str]] = {
     ("POST", "/console/hardship"): "hardship:open",
     ("GET", "/console/hardship/{case_id}"): "hardship:read",
     ("POST", "/console/hardship/{case_id}/close"): "hardship:review",
+    ("GET", "/console/incidents"): "incidents:read",
+    ("GET", "/console/incidents/{incident_id}"): "incidents:read",
     # Operators only: ``borrowers:read`` has a borrower-own form, console pages must not.
     ("GET", "/console/borrowers"): "console:view",
     ("GET", "/console/borrowers/{borrower_id}"): "console:view",

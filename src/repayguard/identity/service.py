@@ -18,10 +18,12 @@ from repayguard.errors import (
     InvalidInput,
     NotFound,
     OperatorExists,
+    OperatorRequired,
+    PermissionDenied,
     TokenInvalid,
 )
 from repayguard.identity.models import OperatorRow, TokenRow
-from repayguard.identity.permissions import ROLES, Kind, Principal, Role
+from repayguard.identity.permissions import ROLES, Kind, Principal, Role, role_allows
 from repayguard.platform.clock import Clock
 from repayguard.platform.messages import Message
 from repayguard.platform.uow import UnitOfWork
@@ -216,6 +218,26 @@ def find_operator(
     if row is None:
         raise NotFound(f"no operator with id {operator_id!r}", hint="see 'repayguard user list'")
     return _operator(row)
+
+
+def permitted_operator(
+    session: Session, operator_id: str, *, permission: str, doing: str
+) -> OperatorRead:
+    """The acting operator, who must exist, be active and hold ``permission`` (``doing``
+    words the refusal: "resolve incidents"). OperatorRequired when there is no such operator,
+    PermissionDenied when they are disabled or their role does not hold it."""
+    try:
+        found = find_operator(session, operator_id=operator_id)
+    except NotFound as exc:
+        raise OperatorRequired(
+            f"no operator with id {operator_id!r} can {doing}",
+            hint="act as an operator: an operator token, or --as USERNAME",
+        ) from exc
+    if not found.active:
+        raise PermissionDenied(f"operator {found.username} is disabled")
+    if not role_allows(found.role, permission):
+        raise PermissionDenied(f"role {found.role} may not {doing}")
+    return found
 
 
 def operator_named(session: Session, name: str) -> OperatorRead:
