@@ -71,6 +71,7 @@ from repayguard.hardship import (
     hardship_escalation_job,
 )
 from repayguard.identity import TokenResolver
+from repayguard.instrumentation import count_committed, plug_probes
 from repayguard.platform import schema
 from repayguard.platform.bus import Bus, InProcessBus
 from repayguard.platform.clock import Clock, SystemClock
@@ -80,7 +81,8 @@ from repayguard.platform.db import make_engine, make_session_factory
 from repayguard.platform.messages import Message
 from repayguard.platform.nats_bus import NatsBus
 from repayguard.platform.outbox import BackgroundRelay, OutboxRelay
-from repayguard.platform.uow import CommitObserver, UnitOfWork
+from repayguard.platform.telemetry import Telemetry
+from repayguard.platform.uow import CommitObserver, CommittedObserver, UnitOfWork
 from repayguard.scheduler import JobRegistry, default_jobs
 
 __all__ = ["Container", "bootstrap"]
@@ -98,10 +100,14 @@ class Container:
     relay: OutboxRelay
     engines: EngineSlot
     """The decision engine in force (the store's published policy); see ``decision_engine``."""
+    telemetry: Telemetry
+    """This process's Prometheus instruments (``GET /metrics``, the worker's metrics port)."""
     view: EntitlementView | None = None
     tokens: TokenResolver | None = None
     background: BackgroundRelay | None = None
     observers: list[CommitObserver] = field(default_factory=list)
+    committed: list[CommittedObserver] = field(default_factory=list)
+    """Told the messages of every unit of work after it committed (the metrics)."""
     keyring: Keyring | None = None
     pseudonymizer: Pseudonymizer | None = None
     audit_trail: AuditTrail | None = None
@@ -139,6 +145,7 @@ class Container:
             clock=self.clock,
             after_commit=after_commit,
             observers=self.observers,
+            committed=self.committed,
         )
 
     def _drain(self) -> None:
@@ -250,7 +257,9 @@ def bootstrap(
         bus=bus,
         relay=relay,
         engines=engines,
+        telemetry=Telemetry(clock=clock),
     )
+    container.committed.append(count_committed(container.telemetry))
     container.pseudonymizer = keys.open_pseudonymizer(settings)
     try:
         paths = keys.key_paths(settings)
@@ -326,6 +335,15 @@ def bootstrap(
         container.close()
         raise
     _reload_on_gap(container, production_model=production_model)
+    plug_probes(
+        container.telemetry,
+        session_factory=session_factory,
+        clock=clock,
+        relay=relay,
+        bus=bus,
+        engines=engines,
+        view=container.view,
+    )
     if settings.bus.relay == "background":
         container.background = BackgroundRelay(relay)
         container.background.start()

@@ -714,6 +714,28 @@ class FairnessSettings(BaseModel):
     )
 
 
+class TelemetrySettings(BaseModel):
+    """Prometheus metrics: who may scrape ``GET /metrics``, and the worker's own endpoint."""
+
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token a scraper must send to GET /metrics; unset: /metrics answers "
+        "only on a server bound to a loopback address.",
+    )
+    worker_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65_535,
+        description="Port on 127.0.0.1 where 'repayguard worker' serves /metrics; unset: none.",
+    )
+
+    @model_validator(mode="after")
+    def _token_long_enough(self) -> Self:
+        if self.metrics_token is not None and len(self.metrics_token.get_secret_value()) < 16:
+            raise ValueError("REPAYGUARD_TELEMETRY__METRICS_TOKEN must be at least 16 characters")
+        return self
+
+
 class Settings(BaseSettings):
     """Everything repayguard reads from its environment, validated at start-up."""
 
@@ -746,6 +768,7 @@ class Settings(BaseSettings):
     hardship: HardshipSettings = Field(default_factory=HardshipSettings)
     remedies: RemedySettings = Field(default_factory=RemedySettings)
     monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
+    telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
 
     @model_validator(mode="after")
     def _no_development_secrets_in_production(self) -> Settings:

@@ -87,6 +87,20 @@ class NotReady(RepayguardError):
     http_status = 503
 
 
+class MetricsTokenInvalid(RepayguardError):
+    """GET /metrics was called without the configured ``telemetry.metrics_token``."""
+
+    code = "metrics_token_invalid"
+    http_status = 401
+
+
+class MetricsClosed(RepayguardError):
+    """GET /metrics on a server reachable from other machines, with no metrics token set."""
+
+    code = "metrics_closed"
+    http_status = 403
+
+
 # --- audit trail, personal data, idempotency keys (issue 6) ---------------------------------
 
 

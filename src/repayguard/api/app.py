@@ -21,6 +21,8 @@ from repayguard import __version__, console, decisions, keys, policies
 from repayguard.api.fastpath import AuthorizeFastPath
 from repayguard.api.idempotency import IdempotencyMiddleware, IdempotencyStore
 from repayguard.api.limits import BodySizeLimit
+from repayguard.api.metrics_endpoint import MetricsAccess
+from repayguard.api.metrics_endpoint import router as metrics_router
 from repayguard.api.security import attribute, guard
 from repayguard.approvals.endpoints import router as approvals_router
 from repayguard.bootstrap import Container
@@ -41,24 +43,28 @@ from repayguard.risk.endpoints import router as models_router
 from repayguard.shadow.endpoints import router as shadow_router
 
 PROBLEM = "application/problem+json"
+LOOPBACK = "127.0.0.1"
 log = structlog.get_logger(__name__)
 
 
-def create_server(container: Container) -> AuthorizeFastPath:
+def create_server(container: Container, *, bind_host: str = LOOPBACK) -> AuthorizeFastPath:
     """What ``repayguard serve`` runs: the API (:func:`create_app`) behind the authorize fast
     path, which answers ordinary authorize calls before the framework and hands it the rest."""
-    app = create_app(container)
+    app = create_app(container, bind_host=bind_host)
     return AuthorizeFastPath(
         app,
         view=container.view,
         clock=container.clock,
         tokens=container.tokens,
         usage=app.state.token_usage,
+        meter=container.telemetry.fast_authorize,
     )
 
 
-def create_app(container: Container) -> FastAPI:
-    """The API over a built container; the container outlives no request it serves."""
+def create_app(container: Container, *, bind_host: str = LOOPBACK) -> FastAPI:
+    """The API over a built container; the container outlives no request it serves.
+    ``bind_host`` is the address the server listens on: without a metrics token, ``/metrics``
+    answers only on a loopback one (api/metrics_endpoint.py)."""
 
     usage = TokenUsage(clock=container.clock) if container.tokens is not None else None
 
@@ -95,6 +101,13 @@ def create_app(container: Container) -> FastAPI:
     app.state.tokens = container.tokens
     app.state.token_usage = usage
     app.state.keyring = container.keyring
+    app.state.telemetry = container.telemetry
+    app.state.authorize_meter = container.telemetry.route_authorize
+    app.state.ingest_meter = container.telemetry
+    token = container.settings.telemetry.metrics_token
+    app.state.metrics_access = MetricsAccess(
+        token=token.get_secret_value() if token is not None else None, bind_host=bind_host
+    )
     app.state.policy_profiles = policies.profiles()
     app.state.portfolio_reader = decisions.latest_inputs
     app.include_router(ingestion_router)
@@ -112,6 +125,7 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(incidents_router)
     app.include_router(remedies_router)
     app.include_router(console.router)
+    app.include_router(metrics_router)
     app.state.console = console.Console.build(
         csrf_key=keys.derived_key(container.settings, "console-csrf"),
         session_hours=container.settings.security.session_hours,

@@ -9,7 +9,9 @@ This middleware answers the ordinary case directly, with the same pieces the rou
   permission (the one permission map);
 - the body is validated by the route's own model (``AuthorizeIn``) and answered by the route's
   own function (``answer_authorize``), so the two paths cannot drift apart;
-- the call is counted for its token like any other (``TokenUsage``).
+- the call is counted for its token like any other (``TokenUsage``), and for the metrics
+  (``meter``: outcome, reason, method, and the seconds from the request reaching this layer to
+  the response handed to the server).
 
 Everything else — another path, an unknown or uncached token, a refusal, an invalid body (or a
 channel the policy in force does not declare), an ``Idempotency-Key``, a non-JSON content type
@@ -20,13 +22,19 @@ generated requests.
 
 from __future__ import annotations
 
+from time import perf_counter
 from typing import Final
 
 from pydantic import ValidationError
 
 from repayguard.api.asgi import ASGIApp, Receive, Scope, Send, read_body, replaying
-from repayguard.entitlements.endpoints import answer_authorize, locale_of
-from repayguard.entitlements.schemas import AuthorizeIn
+from repayguard.entitlements.endpoints import (
+    AuthorizeMeter,
+    answer_authorize,
+    first_reason,
+    locale_of,
+)
+from repayguard.entitlements.schemas import AuthorizeIn, AuthorizeOut
 from repayguard.entitlements.view import EntitlementView
 from repayguard.errors import RepayguardError
 from repayguard.identity import TokenResolver, TokenUsage, allows
@@ -52,12 +60,14 @@ class AuthorizeFastPath:
         clock: Clock,
         tokens: TokenResolver | None,
         usage: TokenUsage | None,
+        meter: AuthorizeMeter | None = None,
     ) -> None:
         self.app = app
         self._view = view
         self._clock = clock
         self._tokens = tokens
         self._usage = usage
+        self._meter = meter
         self.answered = 0
         """Calls answered here rather than by the full application (since start)."""
 
@@ -70,22 +80,30 @@ class AuthorizeFastPath:
         ):
             await self.app(scope, receive, send)
             return
+        started = perf_counter()
         body, more = await read_body(receive, limit=MAX_BODY)
-        answer = None if more or len(body) > MAX_BODY else self._answer(scope, body)
-        if answer is None:
+        answered = None if more or len(body) > MAX_BODY else self._answer(scope, body)
+        if answered is None:
             await self.app(scope, replaying(body, receive, more=more), send)
-            return
+            return  # the route answers, and counts the call itself
+        method, answer = answered
+        payload = answer.model_dump_json().encode()
         await send(
             {
                 "type": "http.response.start",
                 "status": 200,
-                "headers": [*_HEADERS, (b"content-length", str(len(answer)).encode())],
+                "headers": [*_HEADERS, (b"content-length", str(len(payload)).encode())],
             }
         )
-        await send({"type": "http.response.body", "body": answer})
+        await send({"type": "http.response.body", "body": payload})
+        if self._meter is not None:
+            self._meter.record(
+                method, answer.allowed, first_reason(answer), perf_counter() - started
+            )
 
-    def _answer(self, scope: Scope, body: bytes) -> bytes | None:
-        """The response body, or None when the full application must answer."""
+    def _answer(self, scope: Scope, body: bytes) -> tuple[str, AuthorizeOut] | None:
+        """The method asked about and the answer, or None when the full application must
+        answer."""
         authorization = content_type = accept_language = None
         for name, value in scope["headers"]:
             if name == b"authorization":
@@ -121,4 +139,4 @@ class AuthorizeFastPath:
         if principal is not None and self._usage is not None:
             self._usage.record(principal, ROUTE, allowed=True)
         self.answered += 1
-        return answer.model_dump_json().encode()
+        return request.method, answer

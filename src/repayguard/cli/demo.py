@@ -41,6 +41,7 @@ def serve_api(settings: Settings, *, host: str, port: int) -> None:
     from repayguard.api.app import create_server
     from repayguard.bootstrap import bootstrap
     from repayguard.platform.logging import configure_logging
+    from repayguard.platform.net import is_loopback
 
     configure_logging(json=settings.env == "production", level="INFO")
     # A server handles effects (notices, online decisions, …) from the shared bus too.
@@ -52,8 +53,13 @@ def serve_api(settings: Settings, *, host: str, port: int) -> None:
         f"({view_size:,} entitlements in memory). API docs: http://{host}:{port}/docs — "
         "Ctrl+C stops."
     )
+    if settings.telemetry.metrics_token is None and not is_loopback(host):
+        console.print(
+            f"[yellow]/metrics is closed[/yellow]: {host} is reachable from other machines and "
+            "no metrics token is set; set REPAYGUARD_TELEMETRY__METRICS_TOKEN to scrape it."
+        )
     stop_jobs = run_in_background(container) if settings.scheduler.in_server else None
-    server = create_server(container)
+    server = create_server(container, bind_host=host)
     # Everything built so far (modules, the policy, the entitlement view) lives as long as the
     # server: moved out of the collector's reach, full collections stop rescanning it, which
     # is what the authorize path's tail latency would otherwise pay for.

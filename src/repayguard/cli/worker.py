@@ -72,6 +72,7 @@ def worker(
             holder=holder,
             lease=timedelta(seconds=settings.scheduler.lease_seconds),
             before_pass=container.relay.drain,
+            on_run=container.telemetry.job_run,
         )
         jobs = ", ".join(container.jobs.names())
         if once:
@@ -90,11 +91,19 @@ def worker(
         )
         stop = threading.Event()
         _stop_on_signals(stop)
-        runner.run_forever(
-            stop=stop,
-            poll=poll or settings.scheduler.poll_seconds,
-            on_report=lambda report: _print(report) if report.did_something else None,
-        )
+        port = settings.telemetry.worker_port
+        stop_metrics = container.telemetry.serve(port) if port is not None else None
+        if port is not None:
+            console.print(f"Metrics on http://127.0.0.1:{port}/metrics", soft_wrap=True)
+        try:
+            runner.run_forever(
+                stop=stop,
+                poll=poll or settings.scheduler.poll_seconds,
+                on_report=lambda report: _print(report) if report.did_something else None,
+            )
+        finally:
+            if stop_metrics is not None:
+                stop_metrics()
         console.print("Worker stopped.")
 
 

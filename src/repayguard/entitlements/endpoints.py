@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import functools
-from typing import Annotated
+from time import perf_counter
+from typing import Annotated, Protocol
 
 from fastapi import APIRouter, Header, Request
 
@@ -27,6 +28,13 @@ router = APIRouter(tags=["entitlements"])
 Locale = Annotated[str | None, Header(alias="Accept-Language")]
 
 
+class AuthorizeMeter(Protocol):
+    """Hears every authorize answer: its method, allow or deny, its first reason code (None
+    for an answer without one) and the seconds it took (the process's metrics)."""
+
+    def record(self, method: str, allowed: bool, reason: str | None, seconds: float) -> None: ...
+
+
 def _locale(header: str | None) -> str:
     return "zh-CN" if header and header.lower().startswith("zh") else "en"
 
@@ -42,9 +50,19 @@ def _states(states: MethodStates) -> MethodStatesRead:
 @router.post("/v1/authorize", response_model=AuthorizeOut)
 def authorize(body: AuthorizeIn, request: Request, accept_language: Locale = None) -> AuthorizeOut:
     """May this borrower repay this way now? Served from memory; never runs the policy."""
-    return answer_authorize(
+    started = perf_counter()
+    answer = answer_authorize(
         body, request.app.state.view, request.app.state.clock, locale_of(accept_language)
     )
+    meter: AuthorizeMeter | None = request.app.state.authorize_meter
+    if meter is not None:
+        meter.record(body.method, answer.allowed, first_reason(answer), perf_counter() - started)
+    return answer
+
+
+def first_reason(answer: AuthorizeOut) -> str | None:
+    """The leading reason code of an answer (what the metrics label it by), if any."""
+    return answer.reasons[0].code if answer.reasons else None
 
 
 def locale_of(accept_language: str | None) -> str:

@@ -93,6 +93,8 @@ PUBLIC: Final = "public"
 ROUTES: Final[dict[tuple[str, str], str]] = {
     ("GET", "/healthz"): PUBLIC,
     ("GET", "/readyz"): PUBLIC,
+    # Prometheus: guarded by the metrics token, not API tokens (api/metrics_endpoint.py).
+    ("GET", "/metrics"): PUBLIC,
     ("POST", "/v1/sessions"): PUBLIC,
     ("DELETE", "/v1/sessions/current"): "sessions:end",
     ("POST", "/v1/events"): "events:write",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from fastapi import APIRouter, Request
 
 from repayguard.ingestion.schemas import (
@@ -16,11 +18,27 @@ from repayguard.platform.uow import UnitOfWorkFactory
 router = APIRouter(tags=["ingestion"])
 
 
+class IngestMeter(Protocol):
+    """Hears what became of every batch posted here (the process's metrics)."""
+
+    def events_ingested(
+        self, source: str, *, accepted: int, duplicates: int, rejected: int
+    ) -> None: ...
+
+
 @router.post("/v1/events", response_model=IngestReportRead)
 def post_events(batch: EventBatch, request: Request) -> IngestReportRead:
     """Append a batch: invalid records are rejected one by one, the valid ones land."""
     uow: UnitOfWorkFactory = request.app.state.uow
     report = ingest_events(IngestEvents(batch.events, source="api"), uow=uow())
+    meter: IngestMeter | None = request.app.state.ingest_meter
+    if meter is not None:
+        meter.events_ingested(
+            "api",
+            accepted=report.accepted,
+            duplicates=report.duplicates,
+            rejected=report.rejected,
+        )
     return IngestReportRead(
         batch_id=report.batch_id,
         accepted=report.accepted,

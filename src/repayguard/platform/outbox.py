@@ -126,6 +126,17 @@ class OutboxRelay:
                 # idempotent consumers absorb (delivery is at least once either way).
                 session.commit()
 
+    def backlog(self) -> tuple[int, datetime | None]:
+        """Unpublished messages: how many, and when the oldest was committed (one indexed
+        query; ``published_at`` is indexed, so it stays cheap however long the outbox grows)."""
+        with self._session_factory() as session:
+            count, oldest = session.execute(
+                select(func.count(), func.min(OutboxRow.created_at)).where(
+                    OutboxRow.published_at.is_(None)
+                )
+            ).one()
+            return int(count or 0), oldest
+
     def pending(self) -> int:
         with self._session_factory() as session:
             count = session.scalar(

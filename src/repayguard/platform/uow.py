@@ -16,6 +16,10 @@ CommitObserver = Callable[[Session, Sequence[Message]], None]
 """Sees every message of a unit of work inside its transaction, just before the commit (the
 audit trail appends its chain records this way, so a change and its record land together)."""
 
+CommittedObserver = Callable[[Sequence[Message]], None]
+"""Sees the messages of a unit of work after its commit succeeded (metrics count facts this
+way: only what committed, counted by the process that committed it). It must not raise."""
+
 
 class UnitOfWork:
     """A transaction scope for one use-case.
@@ -33,10 +37,12 @@ class UnitOfWork:
         clock: Clock,
         after_commit: Callable[[], None] | None = None,
         observers: Sequence[CommitObserver] = (),
+        committed: Sequence[CommittedObserver] = (),
     ) -> None:
         self._session_factory = session_factory
         self._after_commit = after_commit
         self._observers = tuple(observers)
+        self._committed = tuple(committed)
         self.clock = clock
         self._session: Session | None = None
         self._emitted: list[Message] = []
@@ -85,8 +91,11 @@ class UnitOfWork:
                 observer(self.session, self._emitted)
         self.session.commit()
         emitted, self._emitted = self._emitted, []
-        if emitted and self._after_commit is not None:
-            self._after_commit()
+        if emitted:
+            for seen in self._committed:
+                seen(emitted)
+            if self._after_commit is not None:
+                self._after_commit()
 
 
 UnitOfWorkFactory = Callable[[], UnitOfWork]

@@ -17,6 +17,7 @@ from repayguard.scheduler.jobs import (
     ReviewEntitlements,
     default_jobs,
 )
+from repayguard.scheduler.leases import LeaseState, lease_states
 from repayguard.scheduler.runner import JobReport, Worker, worker_name
 
 __all__ = [
@@ -29,9 +30,11 @@ __all__ = [
     "JobOutcome",
     "JobRegistry",
     "JobReport",
+    "LeaseState",
     "ReviewEntitlements",
     "Worker",
     "default_jobs",
     "job",
+    "lease_states",
     "worker_name",
 ]

@@ -62,7 +62,8 @@ class Worker:
 
     ``lease`` is how long a lease lasts unless the job renews it (``heartbeat``); it must
     exceed the longest stretch a job works between two heartbeats. ``before_pass`` runs at the
-    start of every pass (the CLI relays pending outbox messages there).
+    start of every pass (the CLI relays pending outbox messages there); ``on_run(job,
+    status)`` hears how every run ended (``ran``, ``failed``, ``lease_lost``) — the metrics.
     """
 
     def __init__(
@@ -74,6 +75,7 @@ class Worker:
         holder: str,
         lease: timedelta,
         before_pass: Callable[[], object] | None = None,
+        on_run: Callable[[str, str], None] | None = None,
     ) -> None:
         self._registry = registry
         self._uow = uow
@@ -81,6 +83,7 @@ class Worker:
         self.holder = holder
         self._lease = lease
         self._before_pass = before_pass
+        self._on_run = on_run
 
     def run_once(self) -> list[JobReport]:
         """One pass: every due, free job runs once. Returns a report per registered job."""
@@ -169,6 +172,8 @@ class Worker:
         if status != "lease_lost" and not released:
             # The run outlasted its lease without a heartbeat and another worker took it over.
             log.warning("scheduler.lease_expired_during_run", job=item.name, holder=self.holder)
+        if self._on_run is not None:
+            self._on_run(item.name, status)
         return JobReport(
             item.name,
             status,
