@@ -601,6 +601,20 @@ class RemedySettings(BaseModel):
         return self
 
 
+class OverlaySettings(BaseModel):
+    """Emergency overlays: how often the worker ends overlays past their expiry or review
+    deadline, and whether a detector's incident arms matching playbooks."""
+
+    expire_every_seconds: int = Field(
+        default=60, ge=1, le=3600, description="How often the worker looks for overdue overlays."
+    )
+    arm_on_incidents: bool = Field(
+        default=True,
+        description="Arm approved playbooks whose arm_on matches a "
+        "repayguard.monitoring.incident_opened message.",
+    )
+
+
 class SchedulerSettings(BaseModel):
     """The worker running timed transitions ('repayguard worker')."""
 
@@ -685,6 +699,7 @@ class Settings(BaseSettings):
     fairness: FairnessSettings = Field(default_factory=FairnessSettings)
     hardship: HardshipSettings = Field(default_factory=HardshipSettings)
     remedies: RemedySettings = Field(default_factory=RemedySettings)
+    overlays: OverlaySettings = Field(default_factory=OverlaySettings)
 
     @model_validator(mode="after")
     def _no_development_secrets_in_production(self) -> Settings:

@@ -17,6 +17,7 @@ KINDS: Final = (
     "decision",
     "emergency_review",
     "remedy",
+    "playbook_approve",
 )
 PENDING: Final = "pending"
 APPROVED: Final = "approved"

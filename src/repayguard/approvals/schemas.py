@@ -11,6 +11,7 @@ from repayguard.approvals.documents import (
     EmergencyReviewDocument,
     ModelPromoteDocument,
     OverrideDocument,
+    PlaybookApproveDocument,
     PolicyPublishDocument,
 )
 from repayguard.platform.dto import Schema
@@ -21,7 +22,13 @@ Comment = Annotated[str, Field(max_length=2000)]
 class ApprovalRead(Schema):
     request_id: str
     kind: Literal[
-        "policy_publish", "model_promote", "override", "decision", "emergency_review", "remedy"
+        "policy_publish",
+        "model_promote",
+        "override",
+        "decision",
+        "emergency_review",
+        "remedy",
+        "playbook_approve",
     ]
     subject: str
     category: str = Field(description="what the queue filters on: policy row, policy name, …")
@@ -75,8 +82,13 @@ class EmergencyReviewIn(_SubmitIn):
     payload: EmergencyReviewDocument
 
 
+class PlaybookApproveIn(_SubmitIn):
+    kind: Literal["playbook_approve"]
+    payload: PlaybookApproveDocument
+
+
 SubmitIn = Annotated[
-    PolicyPublishIn | ModelPromoteIn | OverrideIn | EmergencyReviewIn,
+    PolicyPublishIn | ModelPromoteIn | OverrideIn | EmergencyReviewIn | PlaybookApproveIn,
     Field(discriminator="kind"),
 ]
 """A request a person makes (decisions are held for approval by repayguard itself)."""
