@@ -264,6 +264,9 @@ class ApprovalSettings(BaseModel):
     remedy_hours: int = Field(
         default=168, ge=1, le=720, description="A remedy above remedies.auto_approve_up_to."
     )
+    playbook_approve_hours: int = Field(
+        default=168, ge=1, le=720, description="Approving an emergency playbook in advance."
+    )
     expire_every_seconds: int = Field(
         default=300, ge=1, description="How often 'repayguard worker' expires overdue requests."
     )

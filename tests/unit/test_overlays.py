@@ -119,10 +119,7 @@ _tighten = st.dictionaries(
     min_size=1,
 ).flatmap(
     lambda keys: st.fixed_dictionaries(
-        {
-            m: st.sampled_from([s for s, r in RANK[m].items() if r > 0])
-            for m in keys
-        }
+        {m: st.sampled_from([s for s, r in RANK[m].items() if r > 0]) for m in keys}
     )
 )
 
