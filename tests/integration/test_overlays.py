@@ -120,7 +120,8 @@ def test_an_incident_arms_the_playbook_and_the_segment_tightens_at_once(
     assert latest_decision(container, "B1").overlay_id == overlay.overlay_id
     assert latest_decision(container, "B2").overlay_id is None
     told = [n for n in inbox(container, "B1") if n.kind == "explanation"]
-    assert told and "EMERGENCY_MARKET_STRESS" in told[-1].reasons
+    assert told
+    assert "EMERGENCY_MARKET_STRESS" in told[-1].reasons
     assert told[-1].created_at == container.clock.now()
     assert not [n for n in inbox(container, "B2") if n.created_at == container.clock.now()]
 

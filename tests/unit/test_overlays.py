@@ -72,7 +72,8 @@ def test_a_playbook_the_jurisdiction_leaves_nothing_to_tighten_is_refused() -> N
         playbook(tighten={"early_repayment": "restricted"}, jurisdictions=["CN", "EU"])
     )
     findings = check_playbook(only_early, PROFILES)
-    assert len(findings) == 1 and "under EU" in findings[0]
+    assert len(findings) == 1
+    assert "under EU" in findings[0]
 
 
 def test_a_review_deadline_after_expiry_is_refused() -> None:
@@ -152,7 +153,7 @@ def _overlays(books: list[Any]) -> list[Overlay]:
     return [Overlay.of(f"{k:032x}", book) for k, book in enumerate(books)]
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     path=st.sampled_from(sorted(SHIPPED)),
     books=st.lists(_playbooks(), min_size=1, max_size=3),
@@ -171,7 +172,7 @@ def test_overlays_vectorized_equal_row_wise(
         assert vector.row(k, named=True) == expected
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     path=st.sampled_from(sorted(SHIPPED)),
     books=st.lists(_playbooks(), min_size=1, max_size=3),
@@ -189,7 +190,9 @@ def test_no_overlaid_decision_breaks_g1_or_the_profile_and_none_loosens(
         apply_overlays(decided, _overlays(books), inputs=inputs, profile=profile), compiled
     )
     free = compiled.policy.free_channels
-    for before, after in zip(plain.iter_rows(named=True), overlaid.iter_rows(named=True)):
+    for before, after in zip(
+        plain.iter_rows(named=True), overlaid.iter_rows(named=True), strict=True
+    ):
         assert after["manual"] in USABLE_MANUAL
         assert any(c in free for c in after["manual_channels"])
         assert profile is None or profile.violations(after) == []

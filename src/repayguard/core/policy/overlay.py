@@ -24,7 +24,7 @@ import polars as pl
 from repayguard.core.policy.cells import Cell, parse_cell
 from repayguard.core.policy.jurisdiction import JurisdictionProfile
 from repayguard.core.policy.outcome import RANK
-from repayguard.core.policy.playbook import Playbook
+from repayguard.core.policy.playbook import Playbook, allowed_parts
 from repayguard.core.policy.rowform import cell_predicate
 from repayguard.core.policy.vectorized import cell_expr
 
@@ -66,12 +66,9 @@ class Overlay:
     def parts(self, profile: JurisdictionProfile | None) -> dict[str, str]:
         """The tightening under ``profile``: none outside the playbook's jurisdictions, and
         without the parts the profile forbids (G2, "where the jurisdiction allows")."""
-        if profile is None:
-            return dict(self.tighten)
-        if profile.code not in self.jurisdictions:
+        if profile is not None and profile.code not in self.jurisdictions:
             return {}
-        banned = profile.forbidden()
-        return {m: s for m, s in self.tighten if s not in banned.get(m, {})}
+        return allowed_parts(self.tighten, profile)
 
     def matches(self, inputs: Mapping[str, Any]) -> bool:
         """Row form of the segment: whether one borrower's inputs fall in it."""

@@ -13,7 +13,7 @@ channels, and ``forced`` keeps the manual flow usable).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Annotated, Any, Literal
 
 import orjson
@@ -122,10 +122,15 @@ class Playbook(_Strict):
     def allowed(self, profile: JurisdictionProfile | None) -> dict[str, str]:
         """The tightening a jurisdiction lets through: "where the jurisdiction allows" drops a
         part the profile forbids (G2) instead of refusing the whole overlay."""
-        if profile is None:
-            return {m: s for m, s in self.tighten.items()}
-        banned = profile.forbidden()
-        return {m: s for m, s in self.tighten.items() if s not in banned.get(m, {})}
+        return allowed_parts(self.tighten.items(), profile)
+
+
+def allowed_parts(
+    tighten: Iterable[tuple[str, str]], profile: JurisdictionProfile | None
+) -> dict[str, str]:
+    """``tighten`` (method, state) without the parts ``profile`` forbids (G2)."""
+    banned = profile.forbidden() if profile is not None else {}
+    return {m: s for m, s in tighten if s not in banned.get(m, {})}
 
 
 def load_playbook(text: str) -> Playbook:
