@@ -81,11 +81,6 @@ def test_a_review_deadline_after_expiry_is_refused() -> None:
     assert any(f.startswith("review_within_hours") for f in check_playbook(late, PROFILES))
 
 
-def _frames(compiled: CompiledPolicy, inputs: list[dict[str, Any]]) -> pl.DataFrame:
-    frame = pl.DataFrame(inputs, schema=_INPUT_SCHEMA)
-    return compiled.evaluate(frame)
-
-
 _INPUT_SCHEMA = {
     "tier": pl.String,
     "pd": pl.Float64,
@@ -153,38 +148,43 @@ def _overlays(books: list[Any]) -> list[Overlay]:
     return [Overlay.of(f"{k:032x}", book) for k, book in enumerate(books)]
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(
+random_cases = given(
     path=st.sampled_from(sorted(SHIPPED)),
     books=st.lists(_playbooks(), min_size=1, max_size=3),
     rows=st.lists(_inputs, min_size=1, max_size=25),
 )
+"""A shipped policy, up to three random playbooks armed, random borrowers."""
+examples = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def _decided(
+    path: str, rows: list[dict[str, Any]]
+) -> tuple[CompiledPolicy, pl.DataFrame, pl.DataFrame]:
+    compiled = SHIPPED[path]
+    inputs = pl.DataFrame(rows, schema=_INPUT_SCHEMA)
+    return compiled, inputs, compiled.evaluate(inputs)
+
+
+@examples
+@random_cases
 def test_overlays_vectorized_equal_row_wise(
     path: str, books: list[Any], rows: list[dict[str, Any]]
 ) -> None:
-    compiled = SHIPPED[path]
+    compiled, inputs, decided = _decided(path, rows)
     overlays = _overlays(books)
-    inputs = pl.DataFrame(rows, schema=_INPUT_SCHEMA)
-    decided = compiled.evaluate(inputs)
     vector = apply_overlays(decided, overlays, inputs=inputs, profile=compiled.profile)
     for k, row in enumerate(decided.iter_rows(named=True)):
         expected = apply_overlays_row(row, rows[k], overlays, compiled.profile)
         assert vector.row(k, named=True) == expected
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(
-    path=st.sampled_from(sorted(SHIPPED)),
-    books=st.lists(_playbooks(), min_size=1, max_size=3),
-    rows=st.lists(_inputs, min_size=1, max_size=25),
-)
+@examples
+@random_cases
 def test_no_overlaid_decision_breaks_g1_or_the_profile_and_none_loosens(
     path: str, books: list[Any], rows: list[dict[str, Any]]
 ) -> None:
-    compiled = SHIPPED[path]
+    compiled, inputs, decided = _decided(path, rows)
     profile = compiled.profile
-    inputs = pl.DataFrame(rows, schema=_INPUT_SCHEMA)
-    decided = compiled.evaluate(inputs)
     plain = guardrails.enforce(decided, compiled)
     overlaid = guardrails.enforce(
         apply_overlays(decided, _overlays(books), inputs=inputs, profile=profile), compiled

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Final, Literal
+from typing import Any, Final
 
 import polars as pl
 from sqlalchemy.orm import Session
@@ -46,15 +46,6 @@ from repayguard.identity import OperatorRead
 from repayguard.platform.messages import Message
 from repayguard.platform.uow import UnitOfWork
 
-Kind = Literal[
-    "policy_publish",
-    "model_promote",
-    "override",
-    "decision",
-    "emergency_review",
-    "remedy",
-    "playbook_approve",
-]
 EMERGENCY_REVIEWED: Final = "repayguard.emergency.reviewed"
 
 DEFAULT_LIFETIMES: Final[Mapping[str, timedelta]] = {

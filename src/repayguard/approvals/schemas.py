@@ -14,6 +14,7 @@ from repayguard.approvals.documents import (
     PlaybookApproveDocument,
     PolicyPublishDocument,
 )
+from repayguard.approvals.models import Kind
 from repayguard.platform.dto import Schema
 
 Comment = Annotated[str, Field(max_length=2000)]
@@ -21,15 +22,7 @@ Comment = Annotated[str, Field(max_length=2000)]
 
 class ApprovalRead(Schema):
     request_id: str
-    kind: Literal[
-        "policy_publish",
-        "model_promote",
-        "override",
-        "decision",
-        "emergency_review",
-        "remedy",
-        "playbook_approve",
-    ]
+    kind: Kind
     subject: str
     category: str = Field(description="what the queue filters on: policy row, policy name, …")
     summary: str
