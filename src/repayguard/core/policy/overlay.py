@@ -116,8 +116,9 @@ def apply_overlays(
         match = inputs.select(overlay.segment_expr(inputs).alias("m"))["m"]
         # Masks computed once, eagerly: each is read by several columns below.
         masks = out.select(
-            (pl.lit(match) & (pl.col(m).replace_strict(RANK[m], default=-1) < RANK[m][state]))
-            .alias(m)
+            (
+                pl.lit(match) & (pl.col(m).replace_strict(RANK[m], default=-1) < RANK[m][state])
+            ).alias(m)
             for m, state in parts.items()
         )
         tighter = {m: pl.lit(masks[m]) for m in parts}
