@@ -24,6 +24,7 @@ from repayguard import (
     keys,
     monitoring,
     notices,
+    overlays,
     policies,
     remedies,
     resources,
@@ -275,6 +276,7 @@ def bootstrap(
         seeded = migrate and _seed_shipped_policy(container)
         _reload_policy(container)
         _reload_challenger(container)
+        _reload_overlays(container)
         if production_model and settings.decisions.model_path is None:
             _decide_with_production_model(container)
     except BaseException:
@@ -331,6 +333,7 @@ def bootstrap(
         _wire_complaints(container)
         _wire_hardship(container)
         _wire_monitoring(container, series, alerts)
+        _wire_overlays(container)
     except BaseException:
         container.close()
         raise
@@ -748,6 +751,50 @@ def _wire_monitoring(
             every=timedelta(seconds=config.alert_retry_every_seconds),
         )
     )
+
+
+def _wire_overlays(container: Container) -> None:
+    """Emergency overlays: every process swaps the overlays in force when one starts or ends;
+    one consumer re-decides the overlay's segment at once; incidents arm matching playbooks;
+    the worker ends overlays past their expiry or review deadline."""
+    settings = container.settings
+    bus = container.bus
+    redecide = idempotent(
+        "overlays.redecide",
+        overlays.RedecideSegment(
+            engine=lambda: container.decision_engine,
+            refresh=lambda: _reload_overlays(container),
+            reader=container.uow,
+            history_days=settings.decisions.history_days,
+        ),
+        uow=container.uow,
+    )
+    for name in overlays.CHANGES:
+        bus.follow(name, lambda _: _reload_overlays(container))
+        bus.subscribe(name, redecide, consumer="overlays.redecide")
+    if settings.overlays.arm_on_incidents:
+        bus.subscribe(
+            overlays.INCIDENT_OPENED,
+            idempotent(
+                "overlays.incidents",
+                overlays.ArmOnIncident(uow=container.uow, profiles=policies.profiles),
+                uow=container.uow,
+            ),
+            consumer="overlays.incidents",
+        )
+    container.jobs.register(
+        overlays.expire_job(
+            every=timedelta(seconds=settings.overlays.expire_every_seconds),
+            batch=settings.scheduler.batch_size,
+        )
+    )
+
+
+def _reload_overlays(container: Container) -> None:
+    """Put the overlays in force (armed or reviewed, in arming order) into the engine slot."""
+    with container.session_factory() as session:
+        found = overlays.active_overlays(session)
+    container.engines.use_overlays(found)
 
 
 def _wire_scheduler(container: Container) -> None:

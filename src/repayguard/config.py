@@ -282,6 +282,9 @@ class ApprovalSettings(BaseModel):
     remedy_hours: int = Field(
         default=168, ge=1, le=720, description="A remedy above remedies.auto_approve_up_to."
     )
+    playbook_approve_hours: int = Field(
+        default=168, ge=1, le=720, description="Approving an emergency playbook in advance."
+    )
     expire_every_seconds: int = Field(
         default=300, ge=1, description="How often 'repayguard worker' expires overdue requests."
     )
@@ -661,6 +664,20 @@ class MonitoringSettings(BaseModel):
         return self
 
 
+class OverlaySettings(BaseModel):
+    """Emergency overlays: how often the worker ends overlays past their expiry or review
+    deadline, and whether a detector's incident arms matching playbooks."""
+
+    expire_every_seconds: int = Field(
+        default=60, ge=1, le=3600, description="How often the worker looks for overdue overlays."
+    )
+    arm_on_incidents: bool = Field(
+        default=True,
+        description="Arm approved playbooks whose arm_on matches a "
+        "repayguard.monitoring.incident_opened message.",
+    )
+
+
 class SchedulerSettings(BaseModel):
     """The worker running timed transitions ('repayguard worker')."""
 
@@ -769,6 +786,7 @@ class Settings(BaseSettings):
     remedies: RemedySettings = Field(default_factory=RemedySettings)
     monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
     telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
+    overlays: OverlaySettings = Field(default_factory=OverlaySettings)
 
     @model_validator(mode="after")
     def _no_development_secrets_in_production(self) -> Settings:

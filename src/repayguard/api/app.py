@@ -37,6 +37,7 @@ from repayguard.identity.endpoints import router as identity_router
 from repayguard.ingestion.endpoints import router as ingestion_router
 from repayguard.monitoring.incident_endpoints import router as incidents_router
 from repayguard.notices.endpoints import router as notices_router
+from repayguard.overlays.endpoints import router as overlays_router
 from repayguard.policies.endpoints import router as policies_router
 from repayguard.remedies.endpoints import router as remedies_router
 from repayguard.risk.endpoints import router as models_router
@@ -124,6 +125,7 @@ def create_app(container: Container, *, bind_host: str = LOOPBACK) -> FastAPI:
     app.include_router(hardship_router)
     app.include_router(incidents_router)
     app.include_router(remedies_router)
+    app.include_router(overlays_router)
     app.include_router(console.router)
     app.include_router(metrics_router)
     app.state.console = console.Console.build(

@@ -12,7 +12,6 @@ from repayguard.approvals.kinds import (
     DEFAULT_LIFETIMES,
     EMERGENCY_REVIEWED,
     ApprovalContext,
-    Kind,
 )
 from repayguard.approvals.messages import (
     APPROVAL_APPROVED,
@@ -21,7 +20,7 @@ from repayguard.approvals.messages import (
     APPROVAL_REQUESTED,
     APPROVAL_WITHDRAWN,
 )
-from repayguard.approvals.models import KINDS, STATES
+from repayguard.approvals.models import KINDS, STATES, Kind
 from repayguard.approvals.queue import ApprovalPage, ApprovalRead, get_request, list_requests
 from repayguard.approvals.repository import QueueFilter
 from repayguard.approvals.rules import INITIATE, may_initiate, payload_sha256

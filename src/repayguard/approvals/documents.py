@@ -56,6 +56,13 @@ class EmergencyReviewDocument(_Document):
     description: Annotated[str, Field(min_length=1, max_length=2000)]
 
 
+class PlaybookApproveDocument(_Document):
+    """Approve a submitted emergency playbook version, so operators and detectors may arm it."""
+
+    name: Annotated[str, Field(min_length=1, max_length=64)]
+    version: Annotated[int, Field(ge=1)]
+
+
 def parse(document: type[D], given: Mapping[str, Any]) -> D:
     """The maker's payload as ``document``; ApprovalPayloadInvalid with every field error."""
     try:

@@ -1,4 +1,4 @@
-"""The six kinds of approval: what each payload holds, how it is checked, how it is applied.
+"""The seven kinds of approval: what each payload holds, how it is checked, how it is applied.
 
 Submitting turns what the maker gave into the *pinned payload* — everything approval will
 apply, plus the fingerprints of what it refers to (a draft's content hash, a model card's
@@ -12,16 +12,17 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Final, Literal
+from typing import Any, Final
 
 import polars as pl
 from sqlalchemy.orm import Session
 
-from repayguard import decisions, entitlements, identity, policies, remedies, risk
+from repayguard import decisions, entitlements, identity, overlays, policies, remedies, risk
 from repayguard.approvals.documents import (
     EmergencyReviewDocument,
     ModelPromoteDocument,
     OverrideDocument,
+    PlaybookApproveDocument,
     PolicyPublishDocument,
     parse,
 )
@@ -45,9 +46,6 @@ from repayguard.identity import OperatorRead
 from repayguard.platform.messages import Message
 from repayguard.platform.uow import UnitOfWork
 
-Kind = Literal[
-    "policy_publish", "model_promote", "override", "decision", "emergency_review", "remedy"
-]
 EMERGENCY_REVIEWED: Final = "repayguard.emergency.reviewed"
 
 DEFAULT_LIFETIMES: Final[Mapping[str, timedelta]] = {
@@ -57,6 +55,7 @@ DEFAULT_LIFETIMES: Final[Mapping[str, timedelta]] = {
     "decision": timedelta(days=3),
     "emergency_review": timedelta(days=2),
     "remedy": timedelta(days=7),
+    "playbook_approve": timedelta(days=7),
 }
 """How long a request waits for a checker before it expires, by kind."""
 
@@ -101,6 +100,8 @@ def prepare(
         return _prepare_override(parse(OverrideDocument, given), session, context)
     if kind == "emergency_review":
         return _prepare_review(parse(EmergencyReviewDocument, given), session, maker, now)
+    if kind == "playbook_approve":
+        return _prepare_playbook(parse(PlaybookApproveDocument, given), session)
     raise ApprovalPayloadInvalid(f"requests of kind {kind!r} cannot be submitted by hand")
 
 
@@ -129,6 +130,25 @@ def _prepare_publish(doc: PolicyPublishDocument, session: Session) -> Prepared:
             "stated_version": draft.stated_version,
             "rows": draft.rows,
             "submitted_by": draft.submitted_by,
+        },
+    )
+
+
+def _prepare_playbook(doc: PlaybookApproveDocument, session: Session) -> Prepared:
+    found = overlays.find_playbook(session, doc.name, doc.version)
+    if found.state != "draft":
+        raise ApprovalPayloadInvalid(f"playbook {doc.name} v{doc.version} is {found.state} already")
+    tighten = ", ".join(f"{m} {s}" for m, s in found.content["tighten"].items())
+    tiers = "/".join(found.content["segment"]["tiers"])
+    return Prepared(
+        subject=f"{doc.name}:{doc.version}",
+        category=doc.name,
+        summary=f"approve playbook {doc.name} v{doc.version}: {tiers} -> {tighten}",
+        payload={
+            "name": doc.name,
+            "version": doc.version,
+            "content_hash": found.content_hash,
+            "submitted_by": found.submitted_by,
         },
     )
 
@@ -356,6 +376,15 @@ def apply(
             entitlements.ReleaseDecision(held, row.request_id, checker.username), uow=uow
         )
         return _entitlement_outcome(entitlement)
+    if row.kind == "playbook_approve":
+        playbook = overlays.approve_playbook_within(
+            overlays.ApprovePlaybook(
+                payload["name"], payload["version"], payload["content_hash"], approved_by
+            ),
+            uow=uow,
+            profiles=context.profiles,
+        )
+        return {"name": playbook.name, "version": playbook.version, "state": playbook.state}
     if row.kind == "remedy":
         settled = remedies.approve_remedy_within(settle_remedy(row, checker), uow=uow)
         return {"remedy_id": settled.remedy_id, "state": settled.state}

@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, Literal, get_args
 
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from repayguard.platform.db import Base, UtcDateTime
 
-KINDS: Final = (
+Kind = Literal[
     "policy_publish",
     "model_promote",
     "override",
     "decision",
     "emergency_review",
     "remedy",
-)
+    "playbook_approve",
+]
+KINDS: Final = get_args(Kind)
 PENDING: Final = "pending"
 APPROVED: Final = "approved"
 REJECTED: Final = "rejected"

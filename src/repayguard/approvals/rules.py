@@ -18,6 +18,7 @@ INITIATE: Final[Mapping[str, str]] = {
     "model_promote": "models:write",
     "override": "overrides:request",
     "emergency_review": "emergencies:request",
+    "playbook_approve": "policies:write",
 }
 """The permission a maker needs, besides ``approvals:request``, per kind a person may submit
 (``decision`` requests are made by repayguard's decision runs only)."""

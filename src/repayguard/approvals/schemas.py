@@ -11,8 +11,10 @@ from repayguard.approvals.documents import (
     EmergencyReviewDocument,
     ModelPromoteDocument,
     OverrideDocument,
+    PlaybookApproveDocument,
     PolicyPublishDocument,
 )
+from repayguard.approvals.models import Kind
 from repayguard.platform.dto import Schema
 
 Comment = Annotated[str, Field(max_length=2000)]
@@ -20,9 +22,7 @@ Comment = Annotated[str, Field(max_length=2000)]
 
 class ApprovalRead(Schema):
     request_id: str
-    kind: Literal[
-        "policy_publish", "model_promote", "override", "decision", "emergency_review", "remedy"
-    ]
+    kind: Kind
     subject: str
     category: str = Field(description="what the queue filters on: policy row, policy name, …")
     summary: str
@@ -75,8 +75,13 @@ class EmergencyReviewIn(_SubmitIn):
     payload: EmergencyReviewDocument
 
 
+class PlaybookApproveIn(_SubmitIn):
+    kind: Literal["playbook_approve"]
+    payload: PlaybookApproveDocument
+
+
 SubmitIn = Annotated[
-    PolicyPublishIn | ModelPromoteIn | OverrideIn | EmergencyReviewIn,
+    PolicyPublishIn | ModelPromoteIn | OverrideIn | EmergencyReviewIn | PlaybookApproveIn,
     Field(discriminator="kind"),
 ]
 """A request a person makes (decisions are held for approval by repayguard itself)."""

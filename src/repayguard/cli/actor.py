@@ -149,3 +149,25 @@ def recorded_actor(container: Container, *, username: str | None, token: str | N
     return proven_operator(
         container, username=username, token=token, needed_for="recording who acts"
     ).username
+
+
+def permitted_operator(
+    container: Container,
+    *,
+    username: str | None,
+    token: str | None,
+    permission: str,
+    needed_for: str,
+) -> OperatorRead:
+    """:func:`proven_operator`, whose role must also grant ``permission`` (PermissionDenied
+    naming the role otherwise)."""
+    from repayguard.errors import PermissionDenied
+    from repayguard.identity import role_allows
+
+    found = proven_operator(container, username=username, token=token, needed_for=needed_for)
+    if not role_allows(found.role, permission):
+        raise PermissionDenied(
+            f"{needed_for} needs the {permission!r} permission; {found.username} is {found.role}",
+            hint="ask an operator whose role has it (see docs/governance.md)",
+        )
+    return found

@@ -37,6 +37,8 @@ from repayguard.cli.output import (
     summary_table,
     warn_overrides,
 )
+from repayguard.cli.overlays import overlays_app
+from repayguard.cli.playbooks import playbooks_app
 from repayguard.cli.policy import policy_app
 from repayguard.cli.settings import load_settings, one_shot
 from repayguard.cli.shadow import replay as policy_replay
@@ -69,6 +71,8 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(approvals_app, name="approvals")
 app.add_typer(complaints_app, name="complaints")
 app.add_typer(shadow_app, name="shadow")
+app.add_typer(playbooks_app, name="playbooks")
+app.add_typer(overlays_app, name="overlays")
 policy_app.command("replay")(policy_replay)
 app.add_typer(hardship_app, name="hardship")
 app.add_typer(incidents_app, name="incidents")

@@ -231,6 +231,7 @@ def case_read(case: ComplaintCase, *, locale: str, now: datetime) -> ComplaintCa
             max_days=d.max_days,
             review_after_days=d.review_after_days,
             guardrail=d.guardrail,
+            overlay_id=d.overlay_id,
             input_hash=d.input_hash,
             inputs=d.inputs,
             explanation=lineage.explanation,

@@ -105,6 +105,9 @@ class DecisionLineageRead(Schema):
     max_days: int | None
     review_after_days: int | None
     guardrail: str | None
+    overlay_id: str | None = Field(
+        default=None, description="The emergency overlay that tightened the policy's outcome."
+    )
     input_hash: str
     inputs: dict[str, Any]
     explanation: dict[str, Any] | None = Field(

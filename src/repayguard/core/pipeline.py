@@ -20,6 +20,7 @@ import polars as pl
 from repayguard.core import guardrails
 from repayguard.core.features import as_utc, compute_features
 from repayguard.core.policy.compiler import DTYPES, CompiledPolicy
+from repayguard.core.policy.overlay import Overlay, apply_overlays
 from repayguard.core.reasons import DIRECTIONS, MAX_REASONS, Reference, holds
 from repayguard.core.scoring import RiskModel
 from repayguard.core.tiers import SINCE_DTYPE, TIER_DTYPE, TierBands, assign_tiers, tier_label
@@ -46,7 +47,7 @@ DECISION_COLUMNS: Final = (
     "borrower_id", "as_of", "pd", "tier", "tier_since", "model_version", "policy_version",
     "policy_hash", "rule_id", "auto_debit", "early_repayment", "manual", "manual_channels",
     "reasons", "requires_approval", "notice_days", "max_days", "review_after_days", "keep",
-    "guardrail", "input_hash", "inputs",
+    "guardrail", "input_hash", "inputs", "overlay_id",
 )  # fmt: skip
 
 
@@ -71,6 +72,7 @@ def decide(
     policy: CompiledPolicy,
     previous: pl.DataFrame,
     borrowers: Sequence[str] | None = None,
+    overlays: Sequence[Overlay] = (),
 ) -> pl.DataFrame:
     """Decide every borrower's repayment methods at ``as_of``; one row per borrower.
 
@@ -80,9 +82,12 @@ def decide(
     reasons, then — for borrowers with a restriction (:func:`restricted`) — the model's that
     pass :func:`_checked` (their stated direction holds for the borrower's value), at most
     four; ``inputs`` is the canonical JSON of the policy inputs and ``input_hash`` its sha256,
-    so equal inputs always hash equally.
+    so equal inputs always hash equally. Armed emergency ``overlays`` tighten their segments
+    over the policy's outcome, before the guardrail (:mod:`~repayguard.core.policy.overlay`);
+    ``overlay_id`` names the one that changed a row.
     """
-    return _decide(_prepare(events, as_of, model, bands, previous, borrowers), model, policy)
+    prepared = _prepare(events, as_of, model, bands, previous, borrowers)
+    return _decide(prepared, model, policy, overlays)
 
 
 def decide_with_challenger(
@@ -95,6 +100,7 @@ def decide_with_challenger(
     challenger: CompiledPolicy,
     previous: pl.DataFrame,
     borrowers: Sequence[str] | None = None,
+    overlays: Sequence[Overlay] = (),
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """:func:`decide` with ``policy``, and what ``challenger`` would decide beside it.
 
@@ -102,9 +108,10 @@ def decide_with_challenger(
     policy evaluation), so they differ only where the policies do. The challenger frame has
     one row per borrower, in the same order, with :data:`CHALLENGER_COLUMNS`; its ``reasons``
     are the policy row's only (the model's explanation is the champion's cost to pay).
+    Overlays apply to the champion only: the challenger shows what its policy alone decides.
     """
     prepared = _prepare(events, as_of, model, bands, previous, borrowers)
-    champion = _decide(prepared, model, policy)
+    champion = _decide(prepared, model, policy, overlays)
     other = guardrails.enforce(
         _resolve_keep(challenger.evaluate(prepared.inputs), prepared.prev), challenger
     )
@@ -148,7 +155,9 @@ def _prepare(
     return _Prepared(at, features, prev, pd, tiers, inputs)
 
 
-def _decide(prepared: _Prepared, model: RiskModel, policy: CompiledPolicy) -> pl.DataFrame:
+def _decide(
+    prepared: _Prepared, model: RiskModel, policy: CompiledPolicy, overlays: Sequence[Overlay]
+) -> pl.DataFrame:
     at, features, prev, pd, tiers, inputs = (
         prepared.at, prepared.features, prepared.prev, prepared.pd, prepared.tiers,
         prepared.inputs,
@@ -161,6 +170,7 @@ def _decide(prepared: _Prepared, model: RiskModel, policy: CompiledPolicy) -> pl
     )["inputs"]
     decisions = policy.evaluate(inputs)
     decisions = _resolve_keep(decisions, prev)
+    decisions = apply_overlays(decisions, overlays, inputs=inputs, profile=policy.profile)
     decisions = guardrails.enforce(decisions, policy)
     model_reasons = _checked(_model_reasons(model, features, restricted(decisions)), features,
                              model.reason_references())  # fmt: skip

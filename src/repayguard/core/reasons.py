@@ -105,6 +105,17 @@ _CATALOG: Final[dict[str, _T]] = {
         "en": "Standard repayment terms apply.",
         "zh-CN": "适用标准还款条款。",
     },
+    "EMERGENCY_MARKET_STRESS": {
+        "en": "A temporary emergency measure applies to borrowers in your risk group during "
+        "current market stress; it ends on its own and is reviewed by a second person.",
+        "zh-CN": "当前市场波动期间，对您所在风险等级的借款人实施临时应急措施；"
+        "该措施到期自动结束，并经第二人复核。",
+    },
+    "EMERGENCY_MEASURE": {
+        "en": "A temporary emergency measure applies to borrowers in your risk group; it ends "
+        "on its own and is reviewed by a second person.",
+        "zh-CN": "对您所在风险等级的借款人实施临时应急措施；该措施到期自动结束，并经第二人复核。",
+    },
     "APPEAL_PENDING": {
         "en": "Your appeal is being reviewed; your repayment methods stay as they are until then.",
         "zh-CN": "您的申诉正在处理中，处理完成前还款方式保持不变。",

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from repayguard import policies, resources
 from repayguard.core.policy import CompiledPolicy, Policy, Profiles
+from repayguard.core.policy.overlay import Overlay
 from repayguard.core.scoring import RiskModel
 from repayguard.core.scoring.expert import load_expert_model
 from repayguard.core.tiers import TierBands, load_bands
@@ -64,6 +65,8 @@ class DecisionEngine:
     """Development overrides in effect, as ``policy: PATH`` / ``bands: PATH``."""
     challenger: Challenger | None = None
     """The shadow policy every run also evaluates (stored beside, never applied)."""
+    overlays: tuple[Overlay, ...] = ()
+    """The armed emergency overlays every run applies over the policy (in arming order)."""
 
     def with_model(self, model: RiskModel) -> DecisionEngine:
         """The same engine deciding with another risk model (after a promotion)."""
@@ -84,6 +87,7 @@ class DecisionEngine:
     @property
     def lineage(self) -> dict[str, str]:
         """What decided, as a run's report and ``/healthz`` name it."""
+        armed = {"overlays": ",".join(o.overlay_id for o in self.overlays)} if self.overlays else {}
         return {
             "policy_name": self.policy.name,
             "policy_version": self.compiled.version,
@@ -91,6 +95,7 @@ class DecisionEngine:
             "bands_version": self.bands.version,
             "bands_hash": self.bands_hash,
             "model_version": self.model.version,
+            **armed,
         }
 
 
@@ -195,6 +200,7 @@ class EngineSlot:
         )
         self._engine: DecisionEngine | None = None
         self._challenger: Challenger | None = None
+        self._overlays: tuple[Overlay, ...] = ()
         self._lock = threading.Lock()  # a promotion and a publication may arrive together
 
     @property
@@ -221,7 +227,7 @@ class EngineSlot:
     def replace(self, engine: DecisionEngine) -> None:
         """Put ``engine`` in the slot (a swap: runs holding the old one keep it)."""
         with self._lock:
-            self._engine = replace(engine, challenger=self._challenger)
+            self._engine = replace(engine, challenger=self._challenger, overlays=self._overlays)
             self._parts = (engine.model, engine.bands, engine.bands_hash, engine.overrides)
 
     @property
@@ -234,6 +240,18 @@ class EngineSlot:
             self._challenger = challenger
             if self._engine is not None:
                 self._engine = replace(self._engine, challenger=challenger)
+
+    @property
+    def overlays(self) -> tuple[Overlay, ...]:
+        return self._overlays
+
+    def use_overlays(self, overlays: tuple[Overlay, ...]) -> None:
+        """Apply these armed emergency overlays in every run from now on (swapped whole when
+        one is armed, lifted, expires or lapses), so no routine re-decision undoes them."""
+        with self._lock:
+            self._overlays = overlays
+            if self._engine is not None:
+                self._engine = replace(self._engine, overlays=overlays)
 
     def use_model(self, model: RiskModel) -> None:
         """Decide with ``model`` from now on (a promotion), with or without a policy yet."""
@@ -261,7 +279,14 @@ class EngineSlot:
                 engine.with_policy(policy, compiled)
                 if engine is not None
                 else DecisionEngine(
-                    policy, compiled, model, bands, bands_hash, overrides, self._challenger
+                    policy,
+                    compiled,
+                    model,
+                    bands,
+                    bands_hash,
+                    overrides,
+                    self._challenger,
+                    self._overlays,
                 )
             )
         return True

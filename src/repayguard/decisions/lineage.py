@@ -39,6 +39,8 @@ class LoggedDecision:
     input_hash: str
     inputs: dict[str, Any]
     """The policy inputs as they went in (decoded canonical JSON)."""
+    overlay_id: str | None = None
+    """The emergency overlay that tightened the policy's outcome, if any."""
 
 
 def _logged(row: DecisionRow) -> LoggedDecision:
@@ -64,6 +66,7 @@ def _logged(row: DecisionRow) -> LoggedDecision:
         guardrail=row.guardrail,
         input_hash=row.input_hash,
         inputs=orjson.loads(row.inputs),
+        overlay_id=row.overlay_id,
     )
 
 

@@ -58,6 +58,8 @@ class DecisionRow(Base):
     max_days: Mapped[int | None] = mapped_column(SmallInteger)
     review_after_days: Mapped[int | None] = mapped_column(SmallInteger)
     guardrail: Mapped[str | None] = mapped_column(String(300))
+    overlay_id: Mapped[str | None] = mapped_column(String(32))
+    """The emergency overlay that tightened this decision over the policy's, if any."""
 
 
 class LastDecisionRow(Base):

@@ -106,6 +106,7 @@ def decide_borrowers(
                 policy=engine.compiled,
                 previous=previous,
                 borrowers=borrowers,
+                overlays=engine.overlays,
             )
         else:
             decisions, shadow = decide_with_challenger(
@@ -117,6 +118,7 @@ def decide_borrowers(
                 challenger=engine.challenger.compiled,
                 previous=previous,
                 borrowers=borrowers,
+                overlays=engine.overlays,
             )
         run_id = uuid.uuid4().hex
         flagged = guardrails.alerts(decisions)

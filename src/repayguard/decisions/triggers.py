@@ -7,7 +7,8 @@
 - ``appeal``: a borrower's appeal opened or closed;
 - ``hardship``: a borrower's hardship case opened or closed;
 - ``cadence:<tier> <cadence>``: the worker's per-tier cadence (``cadence:T5 daily``);
-- ``whole_book <cadence>``: the worker's whole-book run (``whole_book daily``).
+- ``whole_book <cadence>``: the worker's whole-book run (``whole_book daily``);
+- ``overlay:<id>``: an emergency overlay armed or lifted (its segment re-decided at once).
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ HARDSHIP: Final = "hardship"
 _KNOWN = re.compile(
     r"^(events|cli|review|appeal|hardship"
     r"|cadence:T[1-9] (hourly|daily|weekly|monthly)"
-    r"|whole_book (daily|weekly|monthly))$"
+    r"|whole_book (daily|weekly|monthly)"
+    r"|overlay:[0-9a-f]{32})$"
 )
 
 
@@ -36,6 +38,11 @@ def cadence(tier: int, every: str) -> str:
 def whole_book(every: str) -> str:
     """The trigger of a whole-book run: ``whole_book("daily")`` -> ``whole_book daily``."""
     return f"whole_book {every}"
+
+
+def overlay(overlay_id: str) -> str:
+    """The trigger of the run that re-decides an overlay's segment when it is armed or lifted."""
+    return f"overlay:{overlay_id}"
 
 
 def is_known(trigger: str) -> bool:

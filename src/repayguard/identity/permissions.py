@@ -50,17 +50,19 @@ OPERATOR_PERMISSIONS: Final[dict[Role, frozenset[str]]] = {
             "complaints:file", "complaints:read", "complaints:resolve",
             "hardship:open", "hardship:read", "hardship:review",
             "incidents:read", "incidents:manage",
+            "overlays:arm", "overlays:review",
         }
     ),
     "analyst": frozenset(
         {"borrowers:read", "policies:read", "policies:write", "models:read", "models:write",
          "operations:read", "approvals:read", "approvals:request", "emergencies:request",
-         "incidents:read", "incidents:manage"}
+         "incidents:read", "incidents:manage", "overlays:arm"}
     ),
-    # The checker: decides requests, never initiates one (no "approvals:request").
+    # The checker: decides requests, never initiates one (no "approvals:request"); reviews
+    # emergency overlays after the fact.
     "approver": frozenset(
         {"borrowers:read", "policies:read", "models:read", "operations:read", "approvals:read",
-         "approvals:decide", "incidents:read"}
+         "approvals:decide", "incidents:read", "overlays:review"}
     ),
     "cs_agent": frozenset(
         {"borrowers:read", "profiles:read", "operations:read", "approvals:read",
@@ -143,6 +145,13 @@ ROUTES: Final[dict[tuple[str, str], str]] = {
     ("GET", "/v1/incidents/{incident_id}"): "incidents:read",
     ("POST", "/v1/incidents/{incident_id}/acknowledge"): "incidents:manage",
     ("POST", "/v1/incidents/{incident_id}/resolve"): "incidents:manage",
+    ("GET", "/v1/playbooks"): "policies:read",
+    ("GET", "/v1/playbooks/{name}/{version}"): "policies:read",
+    ("POST", "/v1/playbooks"): "policies:write",
+    ("GET", "/v1/overlays"): "policies:read",
+    ("POST", "/v1/overlays"): "overlays:arm",
+    ("POST", "/v1/overlays/{overlay_id}/lift"): "overlays:arm",
+    ("POST", "/v1/overlays/{overlay_id}/review"): "overlays:review",
     # The web console (a session cookie stands in for the bearer token on these paths).
     ("GET", "/console"): PUBLIC,
     ("GET", "/console/login"): PUBLIC,

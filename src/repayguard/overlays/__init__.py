@@ -1,0 +1,72 @@
+"""Emergency overlays (circuit breakers): playbooks approved in advance, armed by an operator or
+a detector's incident, tightening a segment at once over the policy in force, time-boxed and
+reviewed after the fact (docs/overlays.md)."""
+
+from repayguard.overlays.consumers import (
+    INCIDENT_OPENED,
+    ArmOnIncident,
+    IncidentOpened,
+    RedecideSegment,
+)
+from repayguard.overlays.jobs import expire_job
+from repayguard.overlays.schemas import OverlayRead, PlaybookRead
+from repayguard.overlays.service import (
+    CHANGES,
+    OVERLAY_ARMED,
+    OVERLAY_EXPIRED,
+    OVERLAY_LAPSED,
+    OVERLAY_LIFTED,
+    OVERLAY_REVIEWED,
+    PLAYBOOK_APPROVED,
+    PLAYBOOK_SUBMITTED,
+    ApprovePlaybook,
+    ArmOverlay,
+    LiftOverlay,
+    ReviewOverlay,
+    SubmitPlaybook,
+    active_overlays,
+    approve_playbook_within,
+    arm_overlay,
+    expire_overlays,
+    find_playbook,
+    lift_overlay,
+    list_overlays,
+    list_playbooks,
+    parse_checked,
+    review_overlay,
+    submit_playbook,
+)
+
+__all__ = [
+    "CHANGES",
+    "INCIDENT_OPENED",
+    "OVERLAY_ARMED",
+    "OVERLAY_EXPIRED",
+    "OVERLAY_LAPSED",
+    "OVERLAY_LIFTED",
+    "OVERLAY_REVIEWED",
+    "PLAYBOOK_APPROVED",
+    "PLAYBOOK_SUBMITTED",
+    "ApprovePlaybook",
+    "ArmOnIncident",
+    "ArmOverlay",
+    "IncidentOpened",
+    "LiftOverlay",
+    "OverlayRead",
+    "PlaybookRead",
+    "RedecideSegment",
+    "ReviewOverlay",
+    "SubmitPlaybook",
+    "active_overlays",
+    "approve_playbook_within",
+    "arm_overlay",
+    "expire_job",
+    "expire_overlays",
+    "find_playbook",
+    "lift_overlay",
+    "list_overlays",
+    "list_playbooks",
+    "parse_checked",
+    "review_overlay",
+    "submit_playbook",
+]

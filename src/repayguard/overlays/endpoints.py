@@ -1,0 +1,105 @@
+"""HTTP endpoints of playbooks and overlays: thin, the same use-cases as the CLI.
+
+Wiring read from ``app.state``: ``uow`` (unit-of-work factory).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, status
+
+from repayguard import policies
+from repayguard.identity.callers import acting_operator
+from repayguard.overlays import service
+from repayguard.overlays.schemas import (
+    OverlayArm,
+    OverlayLift,
+    OverlayRead,
+    PlaybookRead,
+    PlaybookSubmit,
+)
+from repayguard.platform.uow import UnitOfWorkFactory
+
+router = APIRouter(tags=["overlays"])
+
+
+def _uow(request: Request) -> UnitOfWorkFactory:
+    factory: UnitOfWorkFactory = request.app.state.uow
+    return factory
+
+
+def _operator(request: Request, needed_for: str) -> tuple[str, str]:
+    """The acting operator's id and name (overlays name who armed, reviewed or lifted)."""
+    operator_id = acting_operator(request, needed_for=needed_for)
+    name = getattr(request.state.principal, "username", None) or operator_id
+    return operator_id, str(name)
+
+
+@router.get("/v1/playbooks", response_model=list[PlaybookRead])
+def list_playbooks(request: Request) -> list[PlaybookRead]:
+    """Every playbook version, drafts and approved."""
+    with _uow(request)() as uow:
+        return service.list_playbooks(uow.session)
+
+
+@router.get("/v1/playbooks/{name}/{version}", response_model=PlaybookRead)
+def show_playbook(name: str, version: int, request: Request) -> PlaybookRead:
+    with _uow(request)() as uow:
+        return service.find_playbook(uow.session, name, version)
+
+
+@router.post("/v1/playbooks", response_model=PlaybookRead, status_code=status.HTTP_201_CREATED)
+def submit_playbook(body: PlaybookSubmit, request: Request) -> PlaybookRead:
+    """Store a playbook draft (checked against every listed jurisdiction profile); a second
+    person approves it with an approval request of kind ``playbook_approve``."""
+    _, name = _operator(request, "submitting a playbook")
+    return service.submit_playbook(
+        service.SubmitPlaybook(body.document, by=name),
+        uow=_uow(request)(),
+        profiles=policies.profiles(),
+    )
+
+
+@router.get("/v1/overlays", response_model=list[OverlayRead])
+def list_overlays(
+    request: Request, active: Annotated[bool, Query(description="Only armed or reviewed.")] = False
+) -> list[OverlayRead]:
+    with _uow(request)() as uow:
+        return service.list_overlays(uow.session, active_only=active)
+
+
+@router.post("/v1/overlays", response_model=OverlayRead, status_code=status.HTTP_201_CREATED)
+def arm_overlay(body: OverlayArm, request: Request) -> OverlayRead:
+    """Arm an approved playbook now: its segment is re-decided at once, without notice period."""
+    operator_id, name = _operator(request, "arming an overlay")
+    return service.arm_overlay(
+        service.ArmOverlay(
+            playbook=body.playbook,
+            version=body.version,
+            reason=body.reason,
+            armed_by=name,
+            armed_by_id=operator_id,
+        ),
+        uow=_uow(request)(),
+        profiles=policies.profiles(),
+    )
+
+
+@router.post("/v1/overlays/{overlay_id}/lift", response_model=OverlayRead)
+def lift_overlay(overlay_id: str, body: OverlayLift, request: Request) -> OverlayRead:
+    """End an overlay; methods restore through a re-decision, with restoration notices."""
+    _, name = _operator(request, "lifting an overlay")
+    return service.lift_overlay(
+        service.LiftOverlay(overlay_id, by=name, reason=body.reason), uow=_uow(request)()
+    )
+
+
+@router.post("/v1/overlays/{overlay_id}/review", response_model=OverlayRead)
+def review_overlay(overlay_id: str, request: Request) -> OverlayRead:
+    """The after-the-fact review by a second person (never whoever armed it)."""
+    operator_id, name = _operator(request, "reviewing an overlay")
+    return service.review_overlay(
+        service.ReviewOverlay(overlay_id, reviewer=name, reviewer_id=operator_id),
+        uow=_uow(request)(),
+    )
