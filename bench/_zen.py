@@ -53,9 +53,7 @@ def single(engine: zen.ZenEngine, contexts: list[dict[str, Any]], calls: int) ->
     return best
 
 
-def batch(
-    engine: zen.ZenEngine, contexts: list[dict[str, Any]], repeat: int = 1
-) -> dict[str, Any]:
+def batch(engine: zen.ZenEngine, contexts: list[dict[str, Any]], repeat: int = 1) -> dict[str, Any]:
     """Rows/s of ``engine.evaluate_batch`` over ``contexts`` (median of ``repeat``); the
     faster context form wins. Every request must succeed."""
     best: dict[str, Any] | None = None

@@ -23,13 +23,12 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+import _zen
 from repayguard.core.jdm import evaluate, evaluate_frame, import_graph
 from repayguard.core.policy import Policy
 from repayguard.core.policy.jdm import to_jdm
 from repayguard.policies import load_policy_text, profiles
 from repayguard.resources import read_text
-
-import _zen
 
 TARGET_RATIO = 100.0  # DESIGN §7: a portfolio ≥ 100× zen-engine's batch rate
 

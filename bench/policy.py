@@ -27,12 +27,12 @@ from typing import Any
 
 import numpy as np
 import polars as pl
+
+import _zen
 from repayguard.core.policy import CompiledPolicy
 from repayguard.core.policy.jdm import matched_rules, to_jdm, zen_context
 from repayguard.policies import compile_checked, load_policy_text, profiles
 from repayguard.resources import read_text
-
-import _zen
 
 # DESIGN §7: one decision ≥ 10× zen-engine's and ≤ 1 µs p50; a portfolio ≥ 100× its batch
 # rate and ≥ 20M rows/s.
