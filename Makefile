@@ -67,16 +67,29 @@ contracts: venv
 
 check: lint typecheck contracts test
 
-bench: venv ## benchmarks print JSON (see bench/README.md)
-	$(BIN)/python bench/ingest.py
-	$(BIN)/python bench/decide.py
-	$(BIN)/python bench/policy.py
-	$(BIN)/python bench/g1_check.py
-	$(BIN)/python bench/scoring.py
-	$(BIN)/python bench/jdm.py
-	$(BIN)/python bench/authorize.py
-	$(BIN)/python bench/propagation.py
-	$(BIN)/python bench/simulate.py
+# Every benchmark at a documented size (≈15 minutes on 2 quiet cores), each JSON kept in
+# bench/results/<name>.json, then docs/performance.md rendered from them. BENCH_FULL=1 adds the
+# 300k and 1M-borrower decide points (the 1M one alone ingests ~35M events first: an hour).
+BENCH_OUT := bench/results
+DECIDE_SIZES := 10000 30000 100000 $(if $(BENCH_FULL),300000 1000000)
+BENCH_RUN = $(BIN)/python bench/$(1).py $(2) > $(BENCH_OUT)/$(3).json.part && \
+	mv $(BENCH_OUT)/$(3).json.part $(BENCH_OUT)/$(3).json
+
+bench: venv nats ## benchmarks → bench/results/*.json → docs/performance.md (bench/README.md)
+	@command -v wrk >/dev/null || { echo "the HTTP benchmarks need wrk: apt-get install wrk" >&2; exit 1; }
+	@mkdir -p $(BENCH_OUT) && rm -f $(BENCH_OUT)/*.json
+	$(call BENCH_RUN,ingest,,ingest)
+	for n in $(DECIDE_SIZES); do $(call BENCH_RUN,decide,--borrowers $$n --repeat 1,decide-$$n) || exit 1; done
+	$(call BENCH_RUN,policy,--rows 1000000 10000000 --repeat 3,policy)
+	$(call BENCH_RUN,jdm,,jdm)
+	$(call BENCH_RUN,scoring,,scoring)
+	$(call BENCH_RUN,g1_check,,g1_check)
+	$(call BENCH_RUN,audit_privacy,--records 20000,audit_privacy)
+	$(call BENCH_RUN,online,--seconds 20,online)
+	$(call BENCH_RUN,authorize,,authorize)
+	$(call BENCH_RUN,propagation,,propagation)
+	$(call BENCH_RUN,simulate,,simulate)
+	$(BIN)/python bench/render.py --command "make bench$(if $(BENCH_FULL), BENCH_FULL=1)"
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache

@@ -10,9 +10,12 @@ the decision is in force as soon as it lands: docs/notices-and-scheduler.md) -- 
 with logins of a pool of other borrowers, each of whom is re-decided too, as real traffic is.
 
 Per probe borrower, from just before its batch is sent:
-  * ``entitlement_s``: until ``GET /v1/borrowers/{id}/repayment-methods`` shows auto-debit
-    ``disabled`` (polled every ``--poll-ms``);
-  * ``authorize_s``: until ``POST /v1/authorize`` for auto-debit answers ``allowed: false``.
+  * ``authorize_s``: until ``POST /v1/authorize`` for auto-debit answers ``allowed: false``
+    (polled every ``--poll-ms``; authorize is the cheap fast path, so polling it does not
+    load the server being measured the way polling a full FastAPI route would);
+  * ``entitlement_s``: until the restriction landed -- its ``effective_at`` as
+    ``GET /v1/borrowers/{id}/repayment-methods`` then shows it (read once, and checked to be
+    the failed-debits row), stamped by the deciding unit of work on the same machine's clock.
 A never-decided borrower is allowed auto-debit (the policy's defaults), so the refusal can
 only come from the decision the events caused. Prints one JSON object: p50/p99/max of both,
 the event rate sent and accepted. No reference: a latency against DESIGN §7's target (p99 ≤
@@ -96,33 +99,33 @@ def _batch(number: int, size: int, probes: int, pool: int, now: datetime) -> tup
     return events, probe_ids
 
 
-async def _until(check: Any, started: float, poll_s: float) -> float | None:
-    """Seconds from ``started`` until ``check()`` holds, or None after GIVE_UP_S."""
-    while time.perf_counter() - started < GIVE_UP_S:
-        if await check():
-            return time.perf_counter() - started
-        await asyncio.sleep(poll_s)
-    return None
-
-
 async def _watch(
-    client: httpx.AsyncClient, borrower: str, started: float, poll_s: float, seen: Observed
+    client: httpx.AsyncClient,
+    borrower: str,
+    sent: tuple[float, float],
+    poll_s: float,
+    seen: Observed,
 ) -> None:
-    async def restricted() -> bool:
-        reply = await client.get(f"/v1/borrowers/{borrower}/repayment-methods")
-        return reply.status_code == 200 and reply.json()["methods"]["auto_debit"] == "disabled"
-
-    async def refused() -> bool:
-        body = {"borrower_id": borrower, "method": "auto_debit"}
+    """Poll authorize (the fast path: microseconds of server time, so polling does not slow
+    the server it measures) until auto-debit is refused; then read the entitlement once, check
+    it is the failed-debits restriction, and take when it landed from its ``effective_at`` --
+    stamped by the deciding unit of work on this machine's clock (``notice_days: 0``)."""
+    started, wall = sent
+    body = {"borrower_id": borrower, "method": "auto_debit"}
+    while time.perf_counter() - started < GIVE_UP_S:
         reply = await client.post("/v1/authorize", json=body)
         reply.raise_for_status()
-        return not reply.json()["allowed"]
-
-    landed = await _until(restricted, started, poll_s)
-    answered = await _until(refused, started, poll_s) if landed is not None else None
-    if landed is None or answered is None:
+        if not reply.json()["allowed"]:
+            answered = time.perf_counter() - started
+            break
+        await asyncio.sleep(poll_s)
+    else:
         seen.missed.append(borrower)
         return
+    methods = (await client.get(f"/v1/borrowers/{borrower}/repayment-methods")).json()
+    if methods["methods"]["auto_debit"] != "disabled" or methods["rule_id"] != "failed-debits":
+        raise SystemExit(f"{borrower} was refused auto-debit for another reason: {methods}")
+    landed = datetime.fromisoformat(methods["effective_at"]).timestamp() - wall
     seen.entitlement_s.append(landed)
     seen.authorize_s.append(answered)
 
@@ -130,13 +133,13 @@ async def _watch(
 async def _send(
     client: httpx.AsyncClient, events: list, probes: list[str], poll_s: float, seen: Observed
 ) -> None:
-    started = time.perf_counter()
+    started, wall = time.perf_counter(), time.time()
     reply = await client.post("/v1/events", json={"events": events})
     reply.raise_for_status()
     seen.last_reply = time.perf_counter()
     seen.replies_s.append(seen.last_reply - started)
     seen.accepted += reply.json()["accepted"]
-    await asyncio.gather(*(_watch(client, p, started, poll_s, seen) for p in probes))
+    await asyncio.gather(*(_watch(client, p, (started, wall), poll_s, seen) for p in probes))
 
 
 async def drive(url: str, token: str, args: argparse.Namespace) -> tuple[Observed, float]:
@@ -208,7 +211,7 @@ def main() -> None:
     parser.add_argument("--interval", type=float, default=0.05, help="seconds between batches")
     parser.add_argument("--probes", type=int, default=2, help="restricted borrowers per batch")
     parser.add_argument("--pool", type=int, default=20_000, help="borrowers the logins come from")
-    parser.add_argument("--poll-ms", type=float, default=5.0)
+    parser.add_argument("--poll-ms", type=float, default=10.0)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--postgres", action="store_true", help="PostgreSQL + NATS JetStream")
     args = parser.parse_args()
@@ -242,13 +245,11 @@ def main() -> None:
                     f"the server lost events or failed ({seen.accepted}/{seen.sent}):\n{tail}"
                 )
 
-    if not seen.authorize_s:
-        raise SystemExit(
-            f"no probe borrower's restriction reached authorize within {GIVE_UP_S:.0f} s of its "
-            f"events ({len(seen.missed)} probes; {seen.accepted} of {seen.sent} events accepted "
-            f"at {seen.accepted / elapsed:,.0f}/s): the server cannot keep up with --rate "
-            f"{args.rate}; try a lower rate to find what it sustains"
-        )
+    # A probe that never settled counts as GIVE_UP_S: the percentiles then are lower bounds
+    # (``probes_not_settled`` says how many), never figures computed from the lucky ones only.
+    censored = [GIVE_UP_S] * len(seen.missed)
+    seen.entitlement_s += censored
+    seen.authorize_s += censored
     authorize = _quantiles(seen.authorize_s)
     accepted_rate = seen.accepted / elapsed
     report = {
@@ -264,8 +265,9 @@ def main() -> None:
         "accepted_events_per_s": round(accepted_rate),
         "ingest_reply_s": _quantiles(seen.replies_s),
         "send_lateness_s": _quantiles(seen.late_sends_s),
-        "probes": len(seen.entitlement_s) + len(seen.missed),
+        "probes": len(seen.entitlement_s),
         "probes_not_settled": len(seen.missed),
+        "not_settled_counted_as_s": GIVE_UP_S,
         "event_to_entitlement_s": _quantiles(seen.entitlement_s),
         "event_to_authorize_denies_s": authorize,
         "target_p99_s": TARGET_P99_S,
