@@ -74,7 +74,7 @@ check: lint typecheck contracts test
 # ratios hold, the absolute rates do not).
 BENCH_OUT := bench/results
 ifdef BENCH_SMALL
-DECIDE_SIZES := 2000 5000 10000 20000
+DECIDE_SIZES := 1000 2000 5000 10000
 BENCH_ARGS_ingest := --borrowers 2000 --repeat 1
 BENCH_ARGS_policy := --single-calls 200000 --zen-calls 5000 --zen-batch-rows 10000 --rows 1000000 --repeat 2
 BENCH_ARGS_jdm := --rows 300000 --zen-rows 5000 --repeat 2
