@@ -117,7 +117,7 @@ DECIDE_POINTS = {"borrowers": "borrowers", "seconds": "median_seconds"}
 def _figure(value: float) -> str:
     if value >= 1e6:
         return f"{value / 1e6:,.2f}M"
-    if value >= 1e4:
+    if value >= 100:
         return f"{value:,.0f}"
     return f"{value:,.3g}"
 
@@ -245,7 +245,7 @@ def load(results_dir: Path) -> tuple[dict[str, dict[str, Any]], list[tuple[float
     return results, sorted(points)
 
 
-def render(results_dir: Path, out: Path, command: str) -> str:
+def render(results_dir: Path, out: Path, command: str, note: str = "") -> str:
     """Write the performance page (and its chart beside it); returns the page."""
     results, points = load(results_dir)
     loads = sorted(
@@ -259,10 +259,11 @@ def render(results_dir: Path, out: Path, command: str) -> str:
         "Rendered by `bench/render.py` from `bench/results/*.json` on "
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.machine()} with "
         f"{os.cpu_count()} cores (`{command}`)."
-        + (f" Load average during the runs: {loads[0]}–{loads[-1]}." if loads else ""),
+        + (f" Load average (1 min) in the runs: {loads[0]}–{loads[-1]}." if loads else ""),
         "Every figure is compared with its reference measured in the same run (DESIGN §7); "
         "figures from other runs or machines are not comparable. See bench/README.md for what "
         "each benchmark does and docs/scaling.md for what the figures mean at 100M borrowers.",
+        *(["", note] if note else []),
         "",
         *table(results),
         "",
@@ -279,7 +280,14 @@ def render(results_dir: Path, out: Path, command: str) -> str:
             "",
             f"Measured: {', '.join(f'{x / 1e3:,.0f}k → {y:.2f} s' for x, y in points)}. "
             f"Least-squares line: {fit[0]:.2f} s + {per_100k:.2f} s per 100k borrowers, "
-            f"R² = {fit[2]:.4f} — the cost grows linearly with the book.",
+            f"R² = {fit[2]:.4f}"
+            + (
+                " — the cost grows linearly with the book."
+                if fit[2] >= 0.98
+                else " — not a straight line: look for a step that grows faster than the book."
+            )
+            + f" The line puts 1M borrowers at {fit[0] + fit[1] * 1e6:.1f} s (target ≤ 30 s)"
+            + ("." if max(x for x, _ in points) >= 1e6 else ", an extrapolation."),
             "",
         ]
     out.write_text("\n".join(lines))
@@ -291,8 +299,9 @@ def main() -> None:
     parser.add_argument("--results", type=Path, default=ROOT / "bench" / "results")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "performance.md")
     parser.add_argument("--command", default="make bench", help="what produced the results")
+    parser.add_argument("--note", default="", help="a paragraph on the run (e.g. machine load)")
     args = parser.parse_args()
-    print(render(args.results, args.out, args.command))
+    print(render(args.results, args.out, args.command, args.note))
 
 
 if __name__ == "__main__":
