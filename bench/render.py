@@ -248,10 +248,12 @@ def load(results_dir: Path) -> tuple[dict[str, dict[str, Any]], list[tuple[float
 def render(results_dir: Path, out: Path, command: str, note: str = "") -> str:
     """Write the performance page (and its chart beside it); returns the page."""
     results, points = load(results_dir)
+    # Benchmarks record the load average at the top level or under "machine".
     loads = sorted(
-        d["load_average_1m"]
+        load
         for d in results.values()
-        if isinstance(d.get("load_average_1m"), float | int)
+        for load in (d.get("load_average_1m"), d.get("machine", {}).get("load_average_1m"))
+        if isinstance(load, float | int)
     )
     lines = [
         "# Performance",
