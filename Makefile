@@ -67,17 +67,40 @@ contracts: venv
 
 check: lint typecheck contracts test
 
-bench: venv ## benchmarks print JSON (see bench/README.md)
-	$(BIN)/python bench/ingest.py
-	$(BIN)/python bench/decide.py
-	$(BIN)/python bench/policy.py
-	$(BIN)/python bench/g1_check.py
-	$(BIN)/python bench/scoring.py
-	$(BIN)/python bench/jdm.py
-	$(BIN)/python bench/authorize.py
-	$(BIN)/python bench/propagation.py
-	$(BIN)/python bench/simulate.py
-	$(BIN)/python bench/false_alarms.py
+# Every benchmark at a documented size (≈15 minutes on 2 quiet cores), each JSON kept in
+# bench/results/<name>.json, then docs/performance.md rendered from them. BENCH_FULL=1 adds the
+# 300k and 1M-borrower decide points (the 1M one alone ingests ~35M events first: an hour);
+# BENCH_SMALL=1 runs every benchmark at a small size (a few minutes, for a busy machine: the
+# ratios hold, the absolute rates do not).
+BENCH_OUT := bench/results
+ifdef BENCH_SMALL
+DECIDE_SIZES := 1000 2000 5000 10000
+BENCH_ARGS_ingest := --borrowers 2000 --repeat 1
+BENCH_ARGS_policy := --single-calls 200000 --zen-calls 5000 --zen-batch-rows 10000 --rows 1000000 --repeat 2
+BENCH_ARGS_jdm := --rows 300000 --zen-rows 5000 --repeat 2
+BENCH_ARGS_scoring := --borrowers 5000 --rows 200000 --repeat 2
+BENCH_ARGS_audit_privacy := --records 5000
+BENCH_ARGS_online := --seconds 10
+BENCH_ARGS_authorize := --borrowers 2000 --seconds 3 --repeat 1
+BENCH_ARGS_propagation := --rounds 10 --borrowers 500 --seconds 3 --repeat 1
+BENCH_ARGS_simulate := --borrowers 10000
+else
+DECIDE_SIZES := 10000 30000 100000 $(if $(BENCH_FULL),300000 1000000)
+BENCH_ARGS_policy := --rows 1000000 10000000 --repeat 3
+BENCH_ARGS_audit_privacy := --records 20000
+BENCH_ARGS_online := --seconds 20
+endif
+BENCH_RUN = $(BIN)/python bench/$(1).py $(2) > $(BENCH_OUT)/$(3).json.part && \
+	mv $(BENCH_OUT)/$(3).json.part $(BENCH_OUT)/$(3).json
+BENCHES := ingest policy jdm scoring g1_check audit_privacy view_memory online authorize \
+	propagation simulate false_alarms overlays
+
+bench: venv nats ## benchmarks → bench/results/*.json → docs/performance.md (bench/README.md)
+	@command -v wrk >/dev/null || { echo "the HTTP benchmarks need wrk: apt-get install wrk" >&2; exit 1; }
+	@mkdir -p $(BENCH_OUT) && rm -f $(BENCH_OUT)/*.json
+	for n in $(DECIDE_SIZES); do $(call BENCH_RUN,decide,--borrowers $$n --repeat 1,decide-$$n) || exit 1; done
+	$(foreach b,$(BENCHES),$(call BENCH_RUN,$(b),$(BENCH_ARGS_$(b)),$(b)) && ) true
+	$(BIN)/python bench/render.py --command "make bench$(if $(BENCH_FULL), BENCH_FULL=1)$(if $(BENCH_SMALL), BENCH_SMALL=1)"
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache
