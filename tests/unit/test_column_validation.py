@@ -15,25 +15,84 @@ from repayguard.ingestion.validation import validate_records
 from builders import credit_report, debit_attempt, failing_debits_history, healthy_history
 from conftest import NOW
 
-_TEXT = st.sampled_from(["", "B1", "L-1", "bad id", "x" * 65, "paid", "due", "manual",
-                         "auto_debit", "bank_card", "failed", "Bank", "1", "true", "no"])
-_NUMBER = st.one_of(st.none(), st.integers(-5, 2_000), st.floats(allow_nan=True),
-                    st.sampled_from(["12.5", "1e3", "-3", "inf", " 7", "x"]), st.booleans())
+_TEXT = st.sampled_from(
+    [
+        "",
+        "B1",
+        "L-1",
+        "bad id",
+        "x" * 65,
+        "paid",
+        "due",
+        "manual",
+        "auto_debit",
+        "bank_card",
+        "failed",
+        "Bank",
+        "1",
+        "true",
+        "no",
+    ]
+)
+_NUMBER = st.one_of(
+    st.none(),
+    st.integers(-5, 2_000),
+    st.floats(allow_nan=True),
+    st.sampled_from(["12.5", "1e3", "-3", "inf", " 7", "x"]),
+    st.booleans(),
+)
 _VALUES: dict[str, Any] = {
     "event_id": st.one_of(st.none(), st.sampled_from(["e1", "e2", "", "e 3", 5])),
-    "type": st.sampled_from(["credit_report", "behaviour", "transaction", "repayment", "loan",
-                             "market_signal", "mortgage"]),
+    "type": st.sampled_from(
+        [
+            "credit_report",
+            "behaviour",
+            "transaction",
+            "repayment",
+            "loan",
+            "market_signal",
+            "mortgage",
+        ]
+    ),
     "schema_version": st.sampled_from([None, 1, 2, "1"]),
     "borrower_id": st.one_of(st.none(), _TEXT),
     "loan_id": st.one_of(st.none(), _TEXT),
-    "occurred_at": st.sampled_from(["2026-01-05T09:00:00Z", "2026-01-05T09:00:00.25+08:00",
-                                    "2026-01-05T09:00:00", "2026-01-05 09:00:00Z", "yesterday",
-                                    "0001-01-01T00:00:00+05:00", None]),
-    "kind": st.one_of(st.none(), st.sampled_from(["report", "login", "inflow", "balance",
-                      "due", "paid", "auto_debit_attempt", "drawdown", "value", "odd"])),
-    "amount": _NUMBER, "balance": _NUMBER, "score": _NUMBER, "inquiries": _NUMBER,
-    "external_debt": _NUMBER, "value": _NUMBER,
-    "method": st.one_of(st.none(), _TEXT), "channel": st.one_of(st.none(), _TEXT),
+    "occurred_at": st.sampled_from(
+        [
+            "2026-01-05T09:00:00Z",
+            "2026-01-05T09:00:00.25+08:00",
+            "2026-01-05T09:00:00",
+            "2026-01-05 09:00:00Z",
+            "yesterday",
+            "0001-01-01T00:00:00+05:00",
+            None,
+        ]
+    ),
+    "kind": st.one_of(
+        st.none(),
+        st.sampled_from(
+            [
+                "report",
+                "login",
+                "inflow",
+                "balance",
+                "due",
+                "paid",
+                "auto_debit_attempt",
+                "drawdown",
+                "value",
+                "odd",
+            ]
+        ),
+    ),
+    "amount": _NUMBER,
+    "balance": _NUMBER,
+    "score": _NUMBER,
+    "inquiries": _NUMBER,
+    "external_debt": _NUMBER,
+    "value": _NUMBER,
+    "method": st.one_of(st.none(), _TEXT),
+    "channel": st.one_of(st.none(), _TEXT),
     "status": st.sampled_from([None, "succeeded", "failed", "maybe"]),
     "early": st.sampled_from([None, True, False, "true", "yes", 1]),
     "series": st.one_of(st.none(), _TEXT),
@@ -62,17 +121,21 @@ def test_a_frame_of_text_columns_validates_like_its_records(records: list) -> No
     """CSV gives every cell as text (or blank): the frame path must agree with the records."""
     text = [{k: None if v is None else str(v) for k, v in r.items()} for r in records]
     names = sorted({k for r in text for k in r})
-    frame = pl.DataFrame({n: [r.get(n) for r in text] for n in names}, schema={n: pl.String for n in names})
+    frame = pl.DataFrame(
+        {n: [r.get(n) for r in text] for n in names}, schema=dict.fromkeys(names, pl.String)
+    )
     expected = validate_records(frame.to_dicts())
     got = validate_batch(frame)
     assert got.rows[INDEX].to_list() == expected.indices
-    assert _rows(got.rows) == pl.DataFrame(expected.rows, schema=EVENT_SCHEMA, orient="row").to_dicts()
+    assert (
+        _rows(got.rows) == pl.DataFrame(expected.rows, schema=EVENT_SCHEMA, orient="row").to_dicts()
+    )
     assert got.rejections == expected.rejections
 
 
 def _histories() -> list[dict[str, Any]]:
     events = healthy_history("B1", NOW) + failing_debits_history("B2", NOW)
-    return events + [credit_report("B3", NOW), debit_attempt("B3", NOW, status="succeeded")]
+    return [*events, credit_report("B3", NOW), debit_attempt("B3", NOW, status="succeeded")]
 
 
 def test_well_formed_records_are_checked_over_columns_alone() -> None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 import polars as pl
+from pydantic import BaseModel
 
 from repayguard.core.events import (
     EVENT_SCHEMA,
@@ -34,7 +35,7 @@ from repayguard.ingestion.validation import Rejection, validate_records
 INDEX: Final = "_index"
 """The record's position in the submitted batch or file, carried beside the event columns."""
 
-_MODELS: Final = {
+_MODELS: Final[dict[str, type[BaseModel]]] = {
     "credit_report": CreditReport,
     "behaviour": Behaviour,
     "transaction": Transaction,
@@ -182,9 +183,9 @@ def _typed(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.Series]:
         parsed.append(value.alias(name))
         # A value given but not converted: the per-record path decides about it.
         clean.append(column.is_null() | converted)
-    converted = frame.select(pl.all_horizontal(*clean).fill_null(False).alias("ok"))["ok"]
+    given = frame.select(pl.all_horizontal(*clean).fill_null(False).alias("ok"))["ok"]
     typed = frame.with_columns(*parsed)
-    ok = converted & typed.select(_rules().fill_null(False).alias("ok"))["ok"]
+    ok = given & typed.select(_rules().fill_null(False).alias("ok"))["ok"]
     kind = pl.col("kind").fill_null(pl.col("type").replace_strict(_DEFAULT_KIND, default=None))
     typed = typed.with_columns(
         kind.alias("kind"), pl.col("schema_version").fill_null(SCHEMA_VERSION)

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
+import orjson
 import polars as pl
 from sqlalchemy import Engine, func, insert, select, text
 from sqlalchemy.orm import Session
@@ -21,15 +22,6 @@ from repayguard.platform.db import table_of
 _IN_CHUNK = 500  # well under SQLite's bound-parameter limit
 
 
-def existing_event_ids(session: Session, event_ids: Sequence[str]) -> set[str]:
-    """The subset of ``event_ids`` already in the store."""
-    found: set[str] = set()
-    for start in range(0, len(event_ids), _IN_CHUNK):
-        chunk = event_ids[start : start + _IN_CHUNK]
-        found.update(session.scalars(select(EventRow.event_id).where(EventRow.event_id.in_(chunk))))
-    return found
-
-
 def append_new_events(session: Session, events: pl.DataFrame, *, batch_id: str) -> pl.DataFrame:
     """Append the events (EVENT_SCHEMA columns, unique ``event_id``) not yet stored and return
     exactly those: the rows this transaction wrote, also while others append the same ids.
@@ -42,9 +34,16 @@ def append_new_events(session: Session, events: pl.DataFrame, *, batch_id: str) 
     if events.is_empty():
         return events
     stamped = events.select(EVENT_SCHEMA.names()).with_columns(batch_id=pl.lit(batch_id))
-    if session.connection().dialect.name == "sqlite":
-        stored = existing_event_ids(session, events["event_id"].to_list())
-        fresh = stamped.filter(~pl.col("event_id").is_in(list(stored)))
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        # One statement for the whole batch (ids as one JSON array): 20 IN-lists of 500
+        # spent more in SQLAlchemy's compiler than in SQLite (profiled).
+        ids = events["event_id"].to_list()
+        stored = connection.exec_driver_sql(
+            "SELECT event_id FROM events WHERE event_id IN (SELECT value FROM json_each(?))",
+            (orjson.dumps(ids).decode(),),
+        )
+        fresh = stamped.filter(~pl.col("event_id").is_in([row[0] for row in stored]))
         append_frame(session, table_of(EventRow), fresh)
         return fresh.drop("batch_id")
     written = copy_new_rows(session, EventRow.__tablename__, stamped, key="event_id")

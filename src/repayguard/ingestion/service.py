@@ -14,9 +14,9 @@ import polars as pl
 
 from repayguard.errors import BatchTooLarge
 from repayguard.ingestion import repository
+from repayguard.ingestion.columns import validate_batch
 from repayguard.ingestion.files import read_batches
 from repayguard.ingestion.models import IngestBatchRow
-from repayguard.ingestion.columns import validate_batch
 from repayguard.ingestion.validation import Rejection
 from repayguard.platform.messages import Message
 from repayguard.platform.uow import UnitOfWork, UnitOfWorkFactory

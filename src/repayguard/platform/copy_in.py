@@ -36,9 +36,7 @@ def copy_new_rows(session: Session, table: str, frame: pl.DataFrame, *, key: str
             f"CREATE TEMP TABLE {staging} ON COMMIT DROP AS "
             f"SELECT 0::bigint AS {_ORDER}, {columns} FROM {table} WITH NO DATA"
         )
-        with cursor.copy(
-            f"COPY {staging} ({_ORDER}, {columns}) FROM STDIN (FORMAT csv)"
-        ) as copy:
+        with cursor.copy(f"COPY {staging} ({_ORDER}, {columns}) FROM STDIN (FORMAT csv)") as copy:
             copy.write(body.encode())
         cursor.execute(
             f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {staging} "
