@@ -13,20 +13,18 @@ from __future__ import annotations
 import polars as pl
 from sqlalchemy.orm import Session
 
-_ORDER = "_copy_order"
 _CSV_TIME = "%Y-%m-%dT%H:%M:%S%.6f%z"
 
 
 def copy_new_rows(session: Session, table: str, frame: pl.DataFrame, *, key: str) -> list[str]:
     """Append the rows of ``frame`` (columns named as ``table``'s) whose ``key`` is not yet
-    stored, in frame order, inside the session's transaction; return the keys appended.
+    stored, in key order, inside the session's transaction; return the keys appended.
     Text values must hold no NUL character (PostgreSQL keeps none)."""
     if frame.is_empty():
         return []
     columns = ", ".join(frame.columns)
     staging = f"_incoming_{table}"
-    ordered = frame.with_row_index(_ORDER)
-    body = ordered.write_csv(include_header=False, datetime_format=_CSV_TIME, null_value="")
+    body = frame.write_csv(include_header=False, datetime_format=_CSV_TIME, null_value="")
     connection = session.connection().connection.driver_connection
     assert connection is not None
     with connection.cursor() as cursor:
@@ -34,12 +32,14 @@ def copy_new_rows(session: Session, table: str, frame: pl.DataFrame, *, key: str
         cursor.execute(f"DROP TABLE IF EXISTS pg_temp.{staging}")
         cursor.execute(
             f"CREATE TEMP TABLE {staging} ON COMMIT DROP AS "
-            f"SELECT 0::bigint AS {_ORDER}, {columns} FROM {table} WITH NO DATA"
+            f"SELECT {columns} FROM {table} WITH NO DATA"
         )
-        with cursor.copy(f"COPY {staging} ({_ORDER}, {columns}) FROM STDIN (FORMAT csv)") as copy:
+        with cursor.copy(f"COPY {staging} ({columns}) FROM STDIN (FORMAT csv)") as copy:
             copy.write(body.encode())
+        # In key order: two transactions appending overlapping keys then wait for each other
+        # in one direction only, never in a cycle (frame order could deadlock them).
         cursor.execute(
             f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {staging} "
-            f"ORDER BY {_ORDER} ON CONFLICT ({key}) DO NOTHING RETURNING {key}"
+            f"ORDER BY {key} ON CONFLICT ({key}) DO NOTHING RETURNING {key}"
         )
         return [row[0] for row in cursor.fetchall()]
