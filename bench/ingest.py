@@ -35,6 +35,8 @@ from repayguard.bootstrap import Container, bootstrap
 from repayguard.config import Settings
 from repayguard.core.events import EVENT_SCHEMA
 from repayguard.ingestion import expand_paths, ingest_files
+from repayguard.ingestion.columns import validate_batch
+from repayguard.ingestion.validation import validate_records
 from repayguard.platform.clock import FixedClock
 
 from _common import AS_OF, median, portfolio, timed
@@ -163,6 +165,25 @@ def _rest(files: list[Path], data_dir: Path, batches: int) -> tuple[int, float]:
     return sent, seconds
 
 
+def _validation(files: list[Path]) -> dict[str, float]:
+    """Validation alone, µs an event: over file frames, over JSON records, record by record."""
+    frames = [frame.drop("batch_id") for frame in _frames(files)]
+    records = [
+        [
+            {k: v for k, v in row.items() if v is not None}
+            for row in orjson.loads(orjson.dumps(frame.to_dicts(), option=orjson.OPT_UTC_Z))
+        ]
+        for frame in frames
+    ]
+    count = sum(frame.height for frame in frames)
+    timings = {
+        "frame_columns": timed(lambda: [validate_batch(f) for f in frames])[0],
+        "json_records_columns": timed(lambda: [validate_batch(r) for r in records])[0],
+        "pydantic_per_record": timed(lambda: [validate_records(r) for r in records])[0],
+    }
+    return {name: round(seconds / count * 1e6, 2) for name, seconds in timings.items()}
+
+
 def _arm(ours: list[float], ceiling: list[float], events: int, target: int) -> dict[str, Any]:
     rate, reference = events / median(ours), events / median(ceiling)
     return {
@@ -196,6 +217,7 @@ def main() -> None:
                 with _fresh_postgres(args.postgres) as url:
                     pg_ceiling.append(_postgres_ceiling(files, url))
         sent, rest_seconds = _rest(files, root / "rest", args.rest_batches)
+        validation = _validation(files)
     result: dict[str, Any] = {
         "benchmark": "ingest",
         "events": events,
@@ -209,6 +231,7 @@ def main() -> None:
             "meets_target": sent / rest_seconds >= TARGETS["rest"],
         },
     }
+    result["validation_us_per_event"] = validation
     if pg_ours:
         result["postgresql"] = _arm(pg_ours, pg_ceiling, events, TARGETS["postgresql"])
     print(json.dumps(result, indent=2))
