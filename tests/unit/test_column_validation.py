@@ -8,7 +8,7 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from repayguard.core.events import EVENT_SCHEMA
+from repayguard.core.events import EVENT_SCHEMA, EVENT_TYPES
 from repayguard.ingestion.columns import INDEX, validate_batch
 from repayguard.ingestion.validation import validate_records
 
@@ -43,17 +43,7 @@ _NUMBER = st.one_of(
 )
 _VALUES: dict[str, Any] = {
     "event_id": st.one_of(st.none(), st.sampled_from(["e1", "e2", "", "e 3", 5])),
-    "type": st.sampled_from(
-        [
-            "credit_report",
-            "behaviour",
-            "transaction",
-            "repayment",
-            "loan",
-            "market_signal",
-            "mortgage",
-        ]
-    ),
+    "type": st.sampled_from([*EVENT_TYPES, "mortgage"]),
     "schema_version": st.sampled_from([None, 1, 2, "1"]),
     "borrower_id": st.one_of(st.none(), _TEXT),
     "loan_id": st.one_of(st.none(), _TEXT),
