@@ -57,23 +57,25 @@ def count_records(path: Path) -> int:
         return sum(1 for line in handle if line.strip())
 
 
-def read_batches(path: Path, *, size: int) -> Iterator[list[Any]]:
+def read_batches(path: Path, *, size: int) -> Iterator[list[Any] | pl.DataFrame]:
     """Yield the file's records in order, ``size`` at a time.
 
-    A record is a dict of wire fields; a JSONL line that does not parse is yielded as a
-    :class:`MalformedLine` so its index is kept and it is rejected like any bad record. CSV is
-    read as text: typing and its errors are the event schema's job, per record.
+    Parquet and CSV batches are frames (a column per wire field, validated over columns);
+    JSONL batches are lists of records, each a dict of wire fields. A JSONL line that does not
+    parse is yielded as a :class:`MalformedLine` so its index is kept and it is rejected like
+    any bad record. CSV is read as text: typing and its errors are the event schema's job.
     """
     fmt = file_format(path)
     try:
         if fmt == "parquet":
             parquet = pq.ParquetFile(path)
             for batch in parquet.iter_batches(batch_size=size):
-                yield batch.to_pylist()
+                frame = pl.from_arrow(batch)
+                assert isinstance(frame, pl.DataFrame)
+                yield frame
         elif fmt == "csv":
             scan = pl.scan_csv(path, infer_schema=False)
-            for frame in scan.collect_batches(chunk_size=size):
-                yield frame.to_dicts()
+            yield from scan.collect_batches(chunk_size=size)
         else:
             yield from _jsonl_batches(path, size)
     except (OSError, pl.exceptions.PolarsError, ValueError) as exc:

@@ -4,62 +4,50 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+import orjson
 import polars as pl
 from sqlalchemy import Engine, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from repayguard.core.events import EVENT_SCHEMA
 from repayguard.ingestion.models import EventRow, IngestBatchRow, QuarantineRow
+from repayguard.platform.bulk import append_frame
 from repayguard.platform.columnar import read_frame
+from repayguard.platform.copy_in import copy_new_rows
 from repayguard.platform.db import table_of
 
 _IN_CHUNK = 500  # well under SQLite's bound-parameter limit
 
 
-def existing_event_ids(session: Session, event_ids: Sequence[str]) -> set[str]:
-    """The subset of ``event_ids`` already in the store."""
-    found: set[str] = set()
-    for start in range(0, len(event_ids), _IN_CHUNK):
-        chunk = event_ids[start : start + _IN_CHUNK]
-        found.update(session.scalars(select(EventRow.event_id).where(EventRow.event_id.in_(chunk))))
-    return found
+def append_new_events(session: Session, events: pl.DataFrame, *, batch_id: str) -> pl.DataFrame:
+    """Append the events (EVENT_SCHEMA columns, unique ``event_id``) not yet stored and return
+    exactly those: the rows this transaction wrote, also while others append the same ids.
 
-
-_INSERT_COLUMNS = (*EVENT_SCHEMA.names(), "batch_id")
-
-
-def add_events(session: Session, rows: Sequence[dict[str, Any]], *, batch_id: str) -> None:
-    """Append validated event rows (every EVENT_SCHEMA column present, times in UTC).
-
-    The rows go to the driver's ``executemany`` as plain tuples: SQLAlchemy's per-row
-    parameter processing cost more than the insert itself (profiled: ~10 µs a row). Times are
-    written in the exact text form ``UtcDateTime`` stores on SQLite.
+    SQLite has one writer at a time: the caller has written in this transaction already (the
+    batch receipt), so it holds the write lock and the lookup of stored ids cannot go stale
+    before the insert. PostgreSQL copies the batch in and lets the unique index decide
+    (``platform.copy_in``), which is exact under concurrent writers.
     """
-    if not rows:
-        return
+    if events.is_empty():
+        return events
+    stamped = events.select(EVENT_SCHEMA.names()).with_columns(batch_id=pl.lit(batch_id))
     connection = session.connection()
-    sqlite = connection.dialect.name == "sqlite"
-    mark = "?" if sqlite else "%s"
-    # The service already dropped known event ids; a concurrent writer landing the same id in
-    # between must not fail the batch, so the store ignores it rather than raising.
-    statement = (
-        f"INSERT {'OR IGNORE ' if sqlite else ''}INTO events ({', '.join(_INSERT_COLUMNS)}) "
-        f"VALUES ({', '.join(mark for _ in _INSERT_COLUMNS)})"
-        f"{'' if sqlite else ' ON CONFLICT (event_id) DO NOTHING'}"
-    )
-    times = "occurred_at" if sqlite else None
-    names = EVENT_SCHEMA.names()
-    values = [
-        (*(_sqlite_time(row[n]) if n == times else row[n] for n in names), batch_id) for row in rows
-    ]
-    connection.exec_driver_sql(statement, values)
-
-
-def _sqlite_time(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    if connection.dialect.name == "sqlite":
+        # One statement for the whole batch (ids as one JSON array): 20 IN-lists of 500
+        # spent more in SQLAlchemy's compiler than in SQLite (profiled).
+        ids = events["event_id"].to_list()
+        stored = connection.exec_driver_sql(
+            "SELECT event_id FROM events WHERE event_id IN (SELECT value FROM json_each(?))",
+            (orjson.dumps(ids).decode(),),
+        )
+        fresh = stamped.filter(~pl.col("event_id").is_in([row[0] for row in stored]))
+        append_frame(session, table_of(EventRow), fresh)
+        return fresh.drop("batch_id")
+    written = copy_new_rows(session, EventRow.__tablename__, stamped, key="event_id")
+    return events.filter(pl.col("event_id").is_in(written)).select(EVENT_SCHEMA.names())
 
 
 def add_quarantined(session: Session, rows: Sequence[dict[str, Any]]) -> None:

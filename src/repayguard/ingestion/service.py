@@ -6,14 +6,18 @@ import json
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
 
+import polars as pl
+
 from repayguard.errors import BatchTooLarge
 from repayguard.ingestion import repository
+from repayguard.ingestion.columns import validate_batch
 from repayguard.ingestion.files import read_batches
 from repayguard.ingestion.models import IngestBatchRow
-from repayguard.ingestion.validation import Rejection, validate_records
+from repayguard.ingestion.validation import Rejection
 from repayguard.platform.messages import Message
 from repayguard.platform.uow import UnitOfWork, UnitOfWorkFactory
 
@@ -24,9 +28,10 @@ _RAW_LIMIT = 20_000  # characters of a rejected record kept in quarantine
 
 @dataclass(frozen=True, slots=True)
 class IngestEvents:
-    """Append a batch of wire records from ``source``; ``offset`` numbers them within a file."""
+    """Append a batch of wire records from ``source`` (or a file's frame of them, a column per
+    field); ``offset`` numbers them within a file."""
 
-    records: Sequence[Any]
+    records: Sequence[Any] | pl.DataFrame
     source: str
     offset: int = 0
 
@@ -51,74 +56,76 @@ def ingest_events(cmd: IngestEvents, *, uow: UnitOfWork) -> IngestReport:
 
     Invalid records are quarantined with their reasons and do not stop the others; a record
     whose event_id is already stored (or appears earlier in the same batch) is a duplicate and
-    changes nothing. One ``repayguard.events.ingested`` message names the affected borrowers.
+    changes nothing. ``accepted`` counts the events this call stored — under concurrent
+    senders of the same events their counts sum to what was stored — and only those reach the
+    one ``repayguard.events.ingested`` message, which names the affected borrowers.
     """
     if len(cmd.records) > MAX_BATCH:
         raise BatchTooLarge(
             f"a batch holds at most {MAX_BATCH:,} events; this one has {len(cmd.records):,}",
             hint="split it into batches of 10,000 or fewer",
         )
-    validated = validate_records(cmd.records, offset=cmd.offset)
+    validated = validate_batch(cmd.records, offset=cmd.offset)
+    # In-batch duplicates: the first occurrence wins, as it would arriving one by one.
+    unique = validated.rows.unique("event_id", keep="first", maintain_order=True)
     batch_id = uuid.uuid4().hex
     with uow:
         now = uow.clock.now()
         session = uow.session
-        ids = [row["event_id"] for row in validated.rows]
-        stored = repository.existing_event_ids(session, ids)
-        seen: set[str] = set()
-        fresh: list[dict[str, Any]] = []
-        for row in validated.rows:
-            event_id = row["event_id"]
-            if event_id in stored or event_id in seen:
-                continue
-            seen.add(event_id)
-            fresh.append(row)
-        duplicates = len(validated.rows) - len(fresh)
-        repository.add_events(session, fresh, batch_id=batch_id)
-        repository.add_quarantined(
-            session,
-            [
-                {
-                    "batch_id": batch_id,
-                    "record_index": rejection.index,
-                    "event_id": rejection.event_id and _storable(rejection.event_id),
-                    "errors": [
-                        {"field": _storable(e.field), "reason": _storable(e.reason)}
-                        for e in rejection.errors
-                    ],
-                    "raw": json.dumps(rejection.raw, default=str, ensure_ascii=False)[:_RAW_LIMIT],
-                    "received_at": now,
-                }
-                for rejection in validated.rejections
-            ],
+        receipt = IngestBatchRow(
+            batch_id=batch_id,
+            source=cmd.source[:300],
+            received_at=now,
+            accepted=0,
+            duplicates=0,
+            rejected=len(validated.rejections),
         )
-        repository.add_batch(
-            session,
-            IngestBatchRow(
-                batch_id=batch_id,
-                source=cmd.source[:300],
-                received_at=now,
-                accepted=len(fresh),
-                duplicates=duplicates,
-                rejected=len(validated.rejections),
-            ),
-        )
-        borrowers = sorted({row["borrower_id"] for row in fresh if row["borrower_id"]})
-        if fresh:
-            latest = max(row["occurred_at"] for row in fresh)
+        repository.add_batch(session, receipt)
+        # The receipt is written first: on SQLite that takes the write lock, so the lookup
+        # of already-stored ids inside append_new_events cannot go stale before the insert.
+        session.flush()
+        fresh = repository.append_new_events(session, unique, batch_id=batch_id)
+        receipt.accepted = fresh.height
+        receipt.duplicates = validated.rows.height - fresh.height
+        repository.add_quarantined(session, _quarantine_rows(validated.rejections, batch_id, now))
+        borrowers: list[str] = fresh["borrower_id"].drop_nulls().unique().sort().to_list()
+        if fresh.height:
+            latest = fresh["occurred_at"].max()
+            assert isinstance(latest, datetime)
             uow.emit(
                 Message(
                     EVENTS_INGESTED,
                     {
                         "batch_id": batch_id,
-                        "accepted": len(fresh),
+                        "accepted": fresh.height,
                         "borrower_ids": borrowers,
                         "latest_occurred_at": latest.isoformat(),
                     },
                 )
             )
         uow.commit()
-    return IngestReport(batch_id, len(fresh), duplicates, validated.rejections, borrowers)
+    return IngestReport(
+        batch_id, receipt.accepted, receipt.duplicates, validated.rejections, borrowers
+    )
+
+
+def _quarantine_rows(
+    rejections: Sequence[Rejection], batch_id: str, now: datetime
+) -> list[dict[str, Any]]:
+    return [
+        {
+            "batch_id": batch_id,
+            "record_index": rejection.index,
+            "event_id": rejection.event_id and _storable(rejection.event_id),
+            "errors": [
+                {"field": _storable(e.field), "reason": _storable(e.reason)}
+                for e in rejection.errors
+            ],
+            "raw": json.dumps(rejection.raw, default=str, ensure_ascii=False)[:_RAW_LIMIT],
+            "received_at": now,
+        }
+        for rejection in rejections
+    ]
 
 
 @dataclass(slots=True)

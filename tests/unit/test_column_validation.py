@@ -1,0 +1,159 @@
+"""Column-wise validation agrees with the per-record pydantic path on every record."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from repayguard.core.events import EVENT_SCHEMA, EVENT_TYPES
+from repayguard.ingestion.columns import INDEX, validate_batch
+from repayguard.ingestion.validation import validate_records
+
+from builders import credit_report, debit_attempt, failing_debits_history, healthy_history
+from conftest import NOW
+
+_TEXT = st.sampled_from(
+    [
+        "",
+        "B1",
+        "L-1",
+        "bad id",
+        "x" * 65,
+        "paid",
+        "due",
+        "manual",
+        "auto_debit",
+        "bank_card",
+        "failed",
+        "Bank",
+        "1",
+        "true",
+        "no",
+    ]
+)
+_NUMBER = st.one_of(
+    st.none(),
+    st.integers(-5, 2_000),
+    st.floats(allow_nan=True),
+    st.sampled_from(["12.5", "1e3", "-3", "inf", " 7", "x"]),
+    st.booleans(),
+)
+_VALUES: dict[str, Any] = {
+    "event_id": st.one_of(st.none(), st.sampled_from(["e1", "e2", "", "e 3", 5])),
+    "type": st.sampled_from([*EVENT_TYPES, "mortgage"]),
+    "schema_version": st.sampled_from([None, 1, 2, "1"]),
+    "borrower_id": st.one_of(st.none(), _TEXT),
+    "loan_id": st.one_of(st.none(), _TEXT),
+    "occurred_at": st.sampled_from(
+        [
+            "2026-01-05T09:00:00Z",
+            "2026-01-05T09:00:00.25+08:00",
+            "2026-01-05T09:00:00",
+            "2026-01-05 09:00:00Z",
+            "yesterday",
+            "0001-01-01T00:00:00+05:00",
+            None,
+        ]
+    ),
+    "kind": st.one_of(
+        st.none(),
+        st.sampled_from(
+            [
+                "report",
+                "login",
+                "inflow",
+                "balance",
+                "due",
+                "paid",
+                "auto_debit_attempt",
+                "drawdown",
+                "value",
+                "odd",
+            ]
+        ),
+    ),
+    "amount": _NUMBER,
+    "balance": _NUMBER,
+    "score": _NUMBER,
+    "inquiries": _NUMBER,
+    "external_debt": _NUMBER,
+    "value": _NUMBER,
+    "method": st.one_of(st.none(), _TEXT),
+    "channel": st.one_of(st.none(), _TEXT),
+    "status": st.sampled_from([None, "succeeded", "failed", "maybe"]),
+    "early": st.sampled_from([None, True, False, "true", "yes", 1]),
+    "series": st.one_of(st.none(), _TEXT),
+}
+_RECORD = st.fixed_dictionaries({}, optional=_VALUES)
+
+
+def _rows(frame: pl.DataFrame) -> list[dict[str, Any]]:
+    return frame.drop(INDEX).to_dicts()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_RECORD, min_size=1, max_size=12))
+def test_column_validation_accepts_and_rejects_exactly_what_pydantic_does(records: list) -> None:
+    by_record = validate_records(records, offset=3)
+    by_column = validate_batch(records, offset=3)
+    assert by_column.rows[INDEX].to_list() == by_record.indices
+    expected = pl.DataFrame(by_record.rows, schema=EVENT_SCHEMA, orient="row").to_dicts()
+    assert _rows(by_column.rows) == expected
+    assert by_column.rejections == by_record.rejections
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_RECORD, min_size=1, max_size=12))
+def test_a_frame_of_text_columns_validates_like_its_records(records: list) -> None:
+    """CSV gives every cell as text (or blank): the frame path must agree with the records."""
+    text = [{k: None if v is None else str(v) for k, v in r.items()} for r in records]
+    names = sorted({k for r in text for k in r})
+    frame = pl.DataFrame(
+        {n: [r.get(n) for r in text] for n in names}, schema=dict.fromkeys(names, pl.String)
+    )
+    expected = validate_records(frame.to_dicts())
+    got = validate_batch(frame)
+    assert got.rows[INDEX].to_list() == expected.indices
+    assert (
+        _rows(got.rows) == pl.DataFrame(expected.rows, schema=EVENT_SCHEMA, orient="row").to_dicts()
+    )
+    assert got.rejections == expected.rejections
+
+
+def _histories() -> list[dict[str, Any]]:
+    events = healthy_history("B1", NOW) + failing_debits_history("B2", NOW)
+    return [*events, credit_report("B3", NOW), debit_attempt("B3", NOW, status="succeeded")]
+
+
+def test_well_formed_records_are_checked_over_columns_alone() -> None:
+    events = _histories()
+    checked = validate_batch(events)
+    assert (checked.rows.height, checked.rejections, checked.one_by_one) == (len(events), [], 0)
+
+
+def test_a_typed_frame_from_a_file_is_checked_over_columns_alone() -> None:
+    events = validate_batch(_histories()).rows.drop(INDEX)
+    checked = validate_batch(events)
+    assert checked.one_by_one == 0
+    assert checked.rows.drop(INDEX).equals(events)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_one_changed_field_of_a_valid_record_is_judged_as_pydantic_judges_it(
+    data: st.DataObject,
+) -> None:
+    events = _histories()
+    record = dict(data.draw(st.sampled_from(events)))
+    name = data.draw(st.sampled_from(sorted(_VALUES)))
+    record[name] = data.draw(_VALUES[name])
+    batch = [events[0], record]
+    by_record = validate_records(batch)
+    by_column = validate_batch(batch)
+    assert by_column.rows[INDEX].to_list() == by_record.indices
+    expected = pl.DataFrame(by_record.rows, schema=EVENT_SCHEMA, orient="row").to_dicts()
+    assert _rows(by_column.rows) == expected
+    assert by_column.rejections == by_record.rejections
