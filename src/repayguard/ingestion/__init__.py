@@ -3,6 +3,7 @@
 from repayguard.ingestion.files import count_records, expand_paths
 from repayguard.ingestion.repository import (
     borrower_ids,
+    history_of_range,
     latest_event_at,
     load_history,
     scan_history,
@@ -29,6 +30,7 @@ __all__ = [
     "borrower_ids",
     "count_records",
     "expand_paths",
+    "history_of_range",
     "ingest_events",
     "ingest_files",
     "latest_event_at",

@@ -158,3 +158,17 @@ def scan_history(engine: Engine, *, since: datetime, until: datetime) -> pl.Data
     )
     ranges = [[low + i * step, low + (i + 1) * step, since, until] for i in range(parts)]
     return read_frame(engine, query, ranges, EVENT_SCHEMA)
+
+
+def history_of_range(
+    engine: Engine, *, since: datetime, until: datetime, first: str, last: str
+) -> pl.DataFrame:
+    """Events in [since, until] of the borrowers from ``first`` to ``last`` (inclusive, in the
+    store's order), read columnar in one range scan of the borrower/time index (the batch
+    path, one chunk of the book at a time)."""
+    query = (
+        f"SELECT {', '.join(_COLUMNS)} FROM events "
+        "WHERE borrower_id >= ? AND borrower_id <= ? "
+        "AND occurred_at >= ? AND occurred_at <= ?"
+    )
+    return read_frame(engine, query, [[first, last, since, until]], EVENT_SCHEMA)
