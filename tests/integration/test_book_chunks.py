@@ -77,7 +77,9 @@ def test_a_book_decided_in_chunks_matches_one_pass_of_the_core(container: Contai
             [
                 (r.borrower_id, r.tier, r.rule_id, r.auto_debit, r.early_repayment, r.manual,
                  list(r.reasons))
-                for r in session.scalars(select(DecisionRow).where(DecisionRow.run_id == report.run_id))
+                for r in session.scalars(
+                    select(DecisionRow).where(DecisionRow.run_id == report.run_id)
+                )
             ],
             schema={name: whole.schema[name] for name in STATES},
             orient="row",

@@ -23,7 +23,7 @@ from repayguard.platform.uow import UnitOfWork
 
 RUN_COMPLETED: Final = "repayguard.decisions.run_completed"
 BOOK_CHUNK: Final = 50_000
-"""Borrowers per chunk of a book-wide run (``decisions.chunk_borrowers``)."""
+"""Borrowers per chunk of a book-wide run (the default of ``decisions.chunk_borrowers``)."""
 HISTORICAL_AFTER: Final = timedelta(days=1)
 """An online batch whose newest event is older than this is history (a backfill, a file from
 another system): it is decided as of that event, not of the wall clock."""
