@@ -248,6 +248,12 @@ class DecisionSettings(BaseModel):
     online: bool = Field(
         default=True, description="Re-decide affected borrowers after each ingested batch."
     )
+    chunk_borrowers: int = Field(
+        default=50_000,
+        ge=1,
+        description="Borrowers read, decided and written together in a whole-book run; about "
+        "two chunks' history is in memory at once.",
+    )
 
 
 class EntitlementSettings(BaseModel):

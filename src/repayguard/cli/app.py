@@ -266,6 +266,7 @@ def decide_command(
                 uow=container.uow(),
                 engine=engine,
                 history_days=settings.decisions.history_days,
+                chunk_borrowers=settings.decisions.chunk_borrowers,
             )
         seconds = time.perf_counter() - started
         newer = _published_since(container, run.lineage)

@@ -22,7 +22,6 @@ from repayguard.decisions.service import (
     decide_borrowers,
     logged_outcome,
     run_outcomes,
-    summarise,
 )
 from repayguard.decisions.shadow_log import (
     logged_states,
@@ -31,6 +30,12 @@ from repayguard.decisions.shadow_log import (
     shadow_disagreements,
     shadow_latest_pairs,
     shadow_transitions,
+)
+from repayguard.decisions.writer import (
+    RunStamp,
+    RunTally,
+    summarise,
+    write_decisions,
 )
 
 __all__ = [
@@ -46,6 +51,8 @@ __all__ = [
     "OnlineHandler",
     "Outlook",
     "RunInfo",
+    "RunStamp",
+    "RunTally",
     "decide_borrowers",
     "due_borrowers",
     "find_decision",
@@ -66,4 +73,5 @@ __all__ = [
     "summarise",
     "triggers",
     "what_would_change",
+    "write_decisions",
 ]

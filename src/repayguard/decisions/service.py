@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import secrets
-import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final, Literal
@@ -14,15 +12,18 @@ import polars as pl
 from sqlalchemy.orm import Session
 
 from repayguard import entitlements, ingestion
-from repayguard.core import guardrails
-from repayguard.core.pipeline import METHOD_COLUMNS, decide, decide_with_challenger
+from repayguard.core.pipeline import decide, decide_with_challenger
 from repayguard.decisions import repository, triggers
-from repayguard.decisions.engine import Challenger, DecisionEngine
+from repayguard.decisions.book import BookChunk, Stopwatch, read_book
+from repayguard.decisions.engine import DecisionEngine
 from repayguard.decisions.models import DecisionRow, DecisionRunRow
+from repayguard.decisions.writer import RunStamp, RunTally, write_decisions
 from repayguard.platform.messages import Message
 from repayguard.platform.uow import UnitOfWork
 
 RUN_COMPLETED: Final = "repayguard.decisions.run_completed"
+BOOK_CHUNK: Final = 50_000
+"""Borrowers per chunk of a book-wide run (the default of ``decisions.chunk_borrowers``)."""
 HISTORICAL_AFTER: Final = timedelta(days=1)
 """An online batch whose newest event is older than this is history (a backfill, a file from
 another system): it is decided as of that event, not of the wall clock."""
@@ -63,10 +64,17 @@ class DecisionRunReport:
     """Tightenings waiting for a second person's approval (their policy row requires it)."""
     lineage: dict[str, str] = field(default_factory=dict)
     """What decided the run: policy name, version and hash, bands, model (engine.lineage)."""
+    seconds: dict[str, float] = field(default_factory=dict)
+    """Where the run's time went, per stage (:class:`~repayguard.decisions.book.Stopwatch`)."""
 
 
 def decide_borrowers(
-    cmd: DecideBorrowers, *, uow: UnitOfWork, engine: DecisionEngine, history_days: int
+    cmd: DecideBorrowers,
+    *,
+    uow: UnitOfWork,
+    engine: DecisionEngine,
+    history_days: int,
+    chunk_borrowers: int = BOOK_CHUNK,
 ) -> DecisionRunReport:
     """Run the decision core over the borrowers' recent history and apply the outcome.
 
@@ -77,149 +85,164 @@ def decide_borrowers(
     ``repayguard.decisions.run_completed`` closes the run, naming its trigger. Each
     borrower's latest decision time and tier (``last_decisions``) move with the log, for the
     worker's evaluation cadence.
+
+    The whole book (no ``borrower_ids``) is read, decided and written ``chunk_borrowers``
+    at a time (:mod:`repayguard.decisions.book`), the next chunk's history read while this
+    one is decided; the run still commits once, so it is applied whole or not at all.
     """
+    watch = Stopwatch()
     with uow:
         session = uow.session
         now = uow.clock.now()
         as_of = cmd.as_of or _events_as_of(cmd, session, now=now) or now
         since = as_of - timedelta(days=history_days)
-        if cmd.borrower_ids is None:
-            borrowers = ingestion.borrower_ids(session)
-            events = ingestion.scan_history(session.get_bind(), since=since, until=as_of)  # type: ignore[arg-type]
+        run = RunStamp(uuid.uuid4().hex, as_of, now)
+        with watch.stage("read_entitlements"):
+            named = None if cmd.borrower_ids is None else sorted(set(cmd.borrower_ids))
+            current = entitlements.current_frame(session, named)
+            # What an open case freezes is what the borrower has when this run is applied.
+            previous = entitlements.in_force_for_open_cases(session, current, as_of=run.told_at)
+        if named is None:
+            with watch.stage("read_borrowers"):
+                everyone = ingestion.borrower_ids(session)
+            chunks: Iterator[BookChunk] = read_book(
+                session.get_bind(),  # type: ignore[arg-type]
+                everyone,
+                since=since,
+                until=as_of,
+                chunk_borrowers=chunk_borrowers,
+                watch=watch,
+            )
         else:
-            borrowers = sorted(set(cmd.borrower_ids))
-            events = ingestion.load_history(session, since=since, until=as_of, borrowers=borrowers)
-        current = entitlements.current_frame(
-            session, None if cmd.borrower_ids is None else borrowers
-        )
-        # What an open case freezes is what the borrower has when this run is applied.
-        previous = entitlements.in_force_for_open_cases(
-            session, current, as_of=entitlements.told_at(as_of, now=now)
-        )
-        shadow: pl.DataFrame | None = None
+            with watch.stage("read_history"):
+                events = ingestion.load_history(session, since=since, until=as_of, borrowers=named)
+            chunks = iter([BookChunk(named, events)])
+        tally = RunTally()
+        for chunk in chunks:
+            whose = pl.col("borrower_id").is_in(chunk.borrowers)
+            decisions, shadow = decide_chunk(
+                chunk, as_of=as_of, engine=engine, previous=previous.filter(whose), watch=watch
+            )
+            # Anything that amends decisions before they take effect goes here, between the
+            # pure decide step and the write step.
+            write_decisions(
+                decisions,
+                uow=uow,
+                run=run,
+                current=current.filter(whose) if named is None else current,
+                defaults=engine.defaults,
+                tally=tally,
+                shadow=shadow,
+                challenger=engine.challenger,
+                watch=watch,
+            )
+        with watch.stage("write_decisions"):
+            repository.mark_latest(session, run.run_id)
+        with watch.stage("outbox"):
+            _close_run(cmd, run, tally, uow=uow, engine=engine)
+        with watch.stage("commit"):
+            uow.commit()
+    return DecisionRunReport(
+        run.run_id,
+        as_of,
+        tally.borrowers,
+        tally.changed,
+        tally.tightened,
+        tally.loosened,
+        tally.summary(),
+        held=tally.held,
+        lineage=engine.lineage,
+        seconds=watch.rounded(),
+    )
+
+
+def decide_chunk(
+    chunk: BookChunk,
+    *,
+    as_of: datetime,
+    engine: DecisionEngine,
+    previous: pl.DataFrame,
+    watch: Stopwatch,
+) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+    """The pure step of a run: the core's decisions for the chunk's borrowers, and the
+    challenger's beside them when one is set (else None)."""
+    with watch.stage("core"):
         if engine.challenger is None:
-            decisions = decide(
-                events,
+            decided = decide(
+                chunk.events,
                 as_of=as_of,
                 model=engine.model,
                 bands=engine.bands,
                 policy=engine.compiled,
                 previous=previous,
-                borrowers=borrowers,
+                borrowers=chunk.borrowers,
                 overlays=engine.overlays,
             )
-        else:
-            decisions, shadow = decide_with_challenger(
-                events,
-                as_of=as_of,
-                model=engine.model,
-                bands=engine.bands,
-                policy=engine.compiled,
-                challenger=engine.challenger.compiled,
-                previous=previous,
-                borrowers=borrowers,
-                overlays=engine.overlays,
-            )
-        run_id = uuid.uuid4().hex
-        flagged = guardrails.alerts(decisions)
-        if flagged.height:
-            # Never silently applied: the runtime guardrail replaced these decisions.
-            uow.emit(
-                Message(
-                    "repayguard.guardrail.applied",
-                    {
-                        "run_id": run_id,
-                        "policy_version": engine.compiled.version,
-                        "count": flagged.height,
-                        "decisions": flagged.head(1_000).to_dicts(),
-                    },
-                )
-            )
-        decisions = decisions.with_columns(
-            pl.Series("decision_id", decision_ids(decisions.height)),
-            pl.lit(run_id).alias("run_id"),
+            return decided, None
+        return decide_with_challenger(
+            chunk.events,
+            as_of=as_of,
+            model=engine.model,
+            bands=engine.bands,
+            policy=engine.compiled,
+            challenger=engine.challenger.compiled,
+            previous=previous,
+            borrowers=chunk.borrowers,
+            overlays=engine.overlays,
         )
-        repository.add_decisions(session, decisions)
-        if shadow is not None and engine.challenger is not None:
-            repository.add_shadow(session, shadow_rows(decisions, shadow, engine.challenger))
-        repository.mark_latest(session, run_id)
-        applied = entitlements.apply_decisions(
-            session, decisions, current=current, defaults=engine.defaults, now=now
-        )
-        repository.add_run(
-            session,
-            DecisionRunRow(
-                run_id=run_id,
-                mode=cmd.mode,
-                trigger=cmd.trigger,
-                as_of=as_of,
-                started_at=now,
-                borrowers=decisions.height,
-                changed=len(applied.changed),
-                tightened=applied.tightened,
-                loosened=applied.loosened,
-                model_version=engine.model.version,
-                policy_version=engine.compiled.version,
-                policy_hash=engine.compiled.content_hash,
-            ),
-        )
-        for message in entitlements.change_messages(
-            run_id, applied.changed, told_at=entitlements.told_at(as_of, now=now)
-        ):
-            uow.emit(message)
-        for message in entitlements.held_messages(run_id, applied.held):
-            uow.emit(message)
+
+
+def _close_run(
+    cmd: DecideBorrowers, run: RunStamp, tally: RunTally, *, uow: UnitOfWork, engine: DecisionEngine
+) -> None:
+    """The run's record and closing messages, once every chunk is written."""
+    if tally.flagged:
+        # Never silently applied: the runtime guardrail replaced these decisions.
         uow.emit(
             Message(
-                RUN_COMPLETED,
+                "repayguard.guardrail.applied",
                 {
-                    "run_id": run_id,
-                    "mode": cmd.mode,
-                    "trigger": cmd.trigger,
-                    "as_of": as_of.isoformat(),
-                    "borrowers": decisions.height,
-                    "changed": len(applied.changed),
-                    "held": len(applied.held),
-                    # The decision log has no bands column: the run's message (kept in the
-                    # audit trail) names the bands with the rest of the run's lineage.
-                    "lineage": engine.lineage,
+                    "run_id": run.run_id,
+                    "policy_version": engine.compiled.version,
+                    "count": tally.flagged,
+                    "decisions": tally.alerts().to_dicts(),
                 },
             )
         )
-        uow.commit()
-    return DecisionRunReport(
-        run_id,
-        as_of,
-        decisions.height,
-        len(applied.changed),
-        applied.tightened,
-        applied.loosened,
-        summarise(decisions),
-        held=len(applied.held),
-        lineage=engine.lineage,
+    repository.add_run(
+        uow.session,
+        DecisionRunRow(
+            run_id=run.run_id,
+            mode=cmd.mode,
+            trigger=cmd.trigger,
+            as_of=run.as_of,
+            started_at=run.now,
+            borrowers=tally.borrowers,
+            changed=tally.changed,
+            tightened=tally.tightened,
+            loosened=tally.loosened,
+            model_version=engine.model.version,
+            policy_version=engine.compiled.version,
+            policy_hash=engine.compiled.content_hash,
+        ),
     )
-
-
-def shadow_rows(
-    decisions: pl.DataFrame, shadow: pl.DataFrame, challenger: Challenger
-) -> pl.DataFrame:
-    """The ``shadow_decisions`` rows of a run: the challenger's outcome keyed by the
-    production decision it ran beside (same borrower order), ``differs`` where any method
-    state or channel list differs."""
-    differs = pl.any_horizontal(
-        [(decisions[c] != shadow[c]).fill_null(True) for c in METHOD_COLUMNS]
+    uow.emit(
+        Message(
+            RUN_COMPLETED,
+            {
+                "run_id": run.run_id,
+                "mode": cmd.mode,
+                "trigger": cmd.trigger,
+                "as_of": run.as_of.isoformat(),
+                "borrowers": tally.borrowers,
+                "changed": tally.changed,
+                "held": tally.held,
+                # The decision log has no bands column: the run's message (kept in the
+                # audit trail) names the bands with the rest of the run's lineage.
+                "lineage": engine.lineage,
+            },
+        )
     )
-    return shadow.select(
-        pl.Series("decision_id", decisions["decision_id"]),
-        pl.Series("run_id", decisions["run_id"]),
-        pl.col("borrower_id"),
-        pl.Series("as_of", decisions["as_of"]),
-        pl.lit(challenger.name).alias("challenger_name"),
-        pl.lit(challenger.version).alias("challenger_version"),
-        pl.col("policy_hash").alias("challenger_hash"),
-        "rule_id", *METHOD_COLUMNS, "reasons", "requires_approval",
-        pl.Series("differs", pl.select(differs).to_series()),
-    )  # fmt: skip
 
 
 def _events_as_of(cmd: DecideBorrowers, session: Session, *, now: datetime) -> datetime | None:
@@ -237,31 +260,6 @@ def _events_as_of(cmd: DecideBorrowers, session: Session, *, now: datetime) -> d
     if newest is None or newest >= now - HISTORICAL_AFTER:
         return None
     return newest
-
-
-def decision_ids(count: int) -> list[str]:
-    """``count`` new decision ids that sort in the order decisions were made: the wall clock
-    in nanoseconds, then random bits. A borrower's decisions with the same as-of time (two
-    runs as of one date, or a test's fixed clock) are then told apart by which came later,
-    not by chance."""
-    prefix = f"{time.time_ns():016x}"
-    return [prefix + secrets.token_hex(8) for _ in range(count)]
-
-
-def summarise(decisions: pl.DataFrame) -> pl.DataFrame:
-    """Borrowers per tier with their method states: the table the demo and CLI print."""
-    return (
-        decisions.group_by("tier")
-        .agg(
-            pl.len().alias("borrowers"),
-            pl.col("pd").mean().alias("mean_pd"),
-            (pl.col("auto_debit") == "disabled").sum().alias("auto_debit_disabled"),
-            (pl.col("auto_debit") == "mandatory").sum().alias("auto_debit_mandatory"),
-            (pl.col("early_repayment") == "restricted").sum().alias("early_restricted"),
-            (pl.col("manual") == "forced").sum().alias("manual_forced"),
-        )
-        .sort("tier")
-    )
 
 
 def logged_outcome(session: Session, decision_id: str) -> dict[str, Any] | None:

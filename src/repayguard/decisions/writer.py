@@ -1,0 +1,203 @@
+"""Writing decided frames: the decision log, shadow rows and entitlement changes, in bulk.
+
+The write step of every driver — the in-process run of ``decide_borrowers`` chunk by chunk,
+and any other producer of the core's decisions frame (a Spark job's output) — so a decision
+reaches the log, the entitlements and the bus one way only. Nothing here commits: the caller's
+unit of work does, once per run.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import polars as pl
+
+from repayguard import entitlements
+from repayguard.core import guardrails
+from repayguard.core.pipeline import METHOD_COLUMNS
+from repayguard.decisions import repository
+from repayguard.decisions.book import Stopwatch
+from repayguard.decisions.engine import Challenger
+from repayguard.entitlements import MethodStates
+from repayguard.platform.uow import UnitOfWork
+
+GUARDRAIL_SAMPLE = 1_000
+"""Replaced decisions named in full in a run's ``repayguard.guardrail.applied`` message."""
+
+
+@dataclass(frozen=True, slots=True)
+class RunStamp:
+    """What every chunk of one run is written under: its id, the time it decided as of, and
+    the wall clock of its unit of work (``now``), from which notice periods count."""
+
+    run_id: str
+    as_of: datetime
+    now: datetime
+
+    @property
+    def told_at(self) -> datetime:
+        return entitlements.told_at(self.as_of, now=self.now)
+
+
+@dataclass(slots=True)
+class RunTally:
+    """What a run wrote so far, summed over its chunks: the run record, its closing message
+    and the report are made from it."""
+
+    borrowers: int = 0
+    changed: int = 0
+    tightened: int = 0
+    loosened: int = 0
+    held: int = 0
+    flagged: int = 0
+    flagged_sample: list[pl.DataFrame] = field(default_factory=list)
+    tier_parts: list[pl.DataFrame] = field(default_factory=list)
+
+    def summary(self) -> pl.DataFrame:
+        """Borrowers per tier with their method states (``summarise`` over the whole run)."""
+        if not self.tier_parts:
+            return summarise(pl.DataFrame(schema=_SUMMARY_INPUT))
+        combined = pl.concat(self.tier_parts).group_by("tier").agg(pl.all().sum())
+        return (
+            combined.with_columns((pl.col("pd_sum") / pl.col("borrowers")).alias("mean_pd"))
+            .select(_SUMMARY_COLUMNS)
+            .sort("tier")
+        )
+
+    def alerts(self) -> pl.DataFrame:
+        """Up to ``GUARDRAIL_SAMPLE`` of the decisions the runtime guardrail replaced."""
+        if not self.flagged_sample:
+            return pl.DataFrame()
+        return pl.concat(self.flagged_sample, how="vertical_relaxed").head(GUARDRAIL_SAMPLE)
+
+
+def write_decisions(
+    decisions: pl.DataFrame,
+    *,
+    uow: UnitOfWork,
+    run: RunStamp,
+    current: pl.DataFrame,
+    defaults: MethodStates,
+    tally: RunTally,
+    shadow: pl.DataFrame | None = None,
+    challenger: Challenger | None = None,
+    watch: Stopwatch | None = None,
+) -> pl.DataFrame:
+    """Log ``decisions`` (the core's decisions frame, one row per borrower) under ``run`` and
+    apply them to the borrowers' entitlements in the caller's transaction; returns the logged
+    frame (with ``decision_id`` and ``run_id``).
+
+    ``current`` is these borrowers' entitlements at the start of the run (``entitlements.
+    current_frame``): only borrowers whose states, reasons or tier differ from it are
+    written, each change announced in ``repayguard.entitlements.changed`` (2,000 a message)
+    and each held tightening in ``repayguard.decisions.held``. ``shadow`` (with its
+    ``challenger``) is the challenger's outcome for the same rows, logged beside. ``tally``
+    adds up what was written for the run's record; the caller closes the run.
+    """
+    clock = watch or Stopwatch()
+    session = uow.session
+    logged = decisions.with_columns(
+        pl.Series("decision_id", decision_ids(decisions.height), pl.String),
+        pl.lit(run.run_id).alias("run_id"),
+    )
+    with clock.stage("write_decisions"):
+        repository.add_decisions(session, logged)
+        if shadow is not None and challenger is not None:
+            repository.add_shadow(session, shadow_rows(logged, shadow, challenger))
+    with clock.stage("write_entitlements"):
+        applied = entitlements.apply_decisions(
+            session, logged, current=current, defaults=defaults, now=run.now
+        )
+    with clock.stage("outbox"):
+        for message in entitlements.change_messages(
+            run.run_id, applied.changed, told_at=run.told_at
+        ):
+            uow.emit(message)
+        for message in entitlements.held_messages(run.run_id, applied.held):
+            uow.emit(message)
+    flagged = guardrails.alerts(logged)
+    tally.borrowers += logged.height
+    tally.changed += len(applied.changed)
+    tally.tightened += applied.tightened
+    tally.loosened += applied.loosened
+    tally.held += len(applied.held)
+    tally.flagged += flagged.height
+    if flagged.height and sum(f.height for f in tally.flagged_sample) < GUARDRAIL_SAMPLE:
+        tally.flagged_sample.append(flagged.head(GUARDRAIL_SAMPLE))
+    tally.tier_parts.append(_tier_counts(logged))
+    return logged
+
+
+def shadow_rows(
+    decisions: pl.DataFrame, shadow: pl.DataFrame, challenger: Challenger
+) -> pl.DataFrame:
+    """The ``shadow_decisions`` rows of a run: the challenger's outcome keyed by the
+    production decision it ran beside (same borrower order), ``differs`` where any method
+    state or channel list differs."""
+    differs = pl.any_horizontal(
+        [(decisions[c] != shadow[c]).fill_null(True) for c in METHOD_COLUMNS]
+    )
+    return shadow.select(
+        pl.Series("decision_id", decisions["decision_id"]),
+        pl.Series("run_id", decisions["run_id"]),
+        pl.col("borrower_id"),
+        pl.Series("as_of", decisions["as_of"]),
+        pl.lit(challenger.name).alias("challenger_name"),
+        pl.lit(challenger.version).alias("challenger_version"),
+        pl.col("policy_hash").alias("challenger_hash"),
+        "rule_id", *METHOD_COLUMNS, "reasons", "requires_approval",
+        pl.Series("differs", pl.select(differs).to_series()),
+    )  # fmt: skip
+
+
+def decision_ids(count: int) -> list[str]:
+    """``count`` new decision ids that sort in the order decisions were made: the wall clock
+    in nanoseconds, then random bits. A borrower's decisions with the same as-of time (two
+    runs as of one date, or a test's fixed clock) are then told apart by which came later,
+    not by chance."""
+    prefix = f"{time.time_ns():016x}"
+    return [prefix + secrets.token_hex(8) for _ in range(count)]
+
+
+def summarise(decisions: pl.DataFrame) -> pl.DataFrame:
+    """Borrowers per tier with their method states: the table the demo and CLI print."""
+    return (
+        _tier_counts(decisions)
+        .with_columns((pl.col("pd_sum") / pl.col("borrowers")).alias("mean_pd"))
+        .select(_SUMMARY_COLUMNS)
+    )
+
+
+_SUMMARY_INPUT = pl.Schema(
+    {
+        "tier": pl.Int8(),
+        "pd": pl.Float64(),
+        "auto_debit": pl.String(),
+        "early_repayment": pl.String(),
+        "manual": pl.String(),
+    }
+)
+_SUMMARY_COLUMNS = (
+    "tier", "borrowers", "mean_pd", "auto_debit_disabled", "auto_debit_mandatory",
+    "early_restricted", "manual_forced",
+)  # fmt: skip
+
+
+def _tier_counts(decisions: pl.DataFrame) -> pl.DataFrame:
+    """Per tier: borrowers, the sum of PD (means are combined across chunks from sums) and
+    the count of each restriction."""
+    return (
+        decisions.group_by("tier")
+        .agg(
+            pl.len().cast(pl.UInt32).alias("borrowers"),
+            pl.col("pd").sum().alias("pd_sum"),
+            (pl.col("auto_debit") == "disabled").sum().alias("auto_debit_disabled"),
+            (pl.col("auto_debit") == "mandatory").sum().alias("auto_debit_mandatory"),
+            (pl.col("early_repayment") == "restricted").sum().alias("early_restricted"),
+            (pl.col("manual") == "forced").sum().alias("manual_forced"),
+        )
+        .sort("tier")
+    )
