@@ -21,6 +21,7 @@ from repayguard import (
     entitlements,
     ingestion,
     keys,
+    monitoring,
     notices,
     policies,
     remedies,
@@ -108,6 +109,8 @@ class Container:
     retry: notices.RetryPolicy = field(default_factory=notices.RetryPolicy)
     jobs: JobRegistry = field(default_factory=JobRegistry)
     """What 'repayguard worker' runs; a feature registers its timed jobs here."""
+    monitor: monitoring.PortfolioMonitor | None = None
+    """The portfolio metrics' sliding windows of this process (``current_snapshot``)."""
     _closed: bool = field(default=False, repr=False)
 
     @property
@@ -291,6 +294,7 @@ def bootstrap(
     except BaseException:
         container.close()
         raise
+    _wire_monitoring(container)
     _reload_on_gap(container, production_model=production_model)
     if settings.bus.relay == "background":
         container.background = BackgroundRelay(relay)
@@ -666,6 +670,21 @@ def _wire_scheduler(container: Container) -> None:
             batch=config.batch_size,
         )
     )
+
+
+def _wire_monitoring(container: Container) -> None:
+    """The portfolio monitor, made stale by every message that changes the portfolio."""
+    registry = risk.default_registry(container.settings.data_dir)
+    container.monitor = monitoring.PortfolioMonitor(
+        uow=container.uow,
+        clock=container.clock,
+        refresh=timedelta(seconds=container.settings.monitoring.refresh_seconds),
+        score_reference=lambda: monitoring.production_reference(
+            uow=container.uow(), registry=registry
+        ),
+    )
+    for name in monitoring.FOLLOWED:
+        container.bus.follow(name, container.monitor.on_message)
 
 
 def _seed_shipped_policy(container: Container) -> bool:

@@ -654,6 +654,17 @@ class FairnessSettings(BaseModel):
     )
 
 
+class MonitoringSettings(BaseModel):
+    """How the portfolio metrics' sliding windows are kept current (docs/monitoring.md)."""
+
+    refresh_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        description="A snapshot made stale by new events or decisions is recomputed on the "
+        "next read at most this often (0: on every read after a change).",
+    )
+
+
 class Settings(BaseSettings):
     """Everything repayguard reads from its environment, validated at start-up."""
 
@@ -685,6 +696,7 @@ class Settings(BaseSettings):
     fairness: FairnessSettings = Field(default_factory=FairnessSettings)
     hardship: HardshipSettings = Field(default_factory=HardshipSettings)
     remedies: RemedySettings = Field(default_factory=RemedySettings)
+    monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
 
     @model_validator(mode="after")
     def _no_development_secrets_in_production(self) -> Settings:

@@ -13,7 +13,7 @@ from repayguard.decisions.engine import (
 )
 from repayguard.decisions.lineage import LoggedDecision, find_decision, recent_decisions
 from repayguard.decisions.outlook import Outlook, what_would_change
-from repayguard.decisions.repository import inputs_of, latest_inputs
+from repayguard.decisions.repository import decision_log_between, inputs_of, latest_inputs
 from repayguard.decisions.runs import RunInfo, due_borrowers, recent_runs
 from repayguard.decisions.service import (
     RUN_COMPLETED,
@@ -47,6 +47,7 @@ __all__ = [
     "Outlook",
     "RunInfo",
     "decide_borrowers",
+    "decision_log_between",
     "due_borrowers",
     "find_decision",
     "inputs_of",
