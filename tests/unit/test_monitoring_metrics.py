@@ -8,12 +8,13 @@ from typing import Any
 import polars as pl
 import pytest
 
-from builders import debit_attempt, due, make_event, paid
 from repayguard.core.events import EVENT_SCHEMA, to_row, validate_event
 from repayguard.core.features import compute_features
 from repayguard.core.scoring.profile import ColumnProfile
 from repayguard.monitoring import MetricInputs, ScoreReference, compute_series, window_values
 from repayguard.monitoring.book import day_end, delinquency_by_day
+
+from builders import debit_attempt, due, make_event, paid
 
 JAN1 = datetime(2026, 1, 1, 9, tzinfo=UTC)
 BORROWERS = [f"b{i}" for i in range(10)]
@@ -68,7 +69,10 @@ def book_of_ten() -> MetricInputs:
 
 def values(series: pl.DataFrame, metric: str, segment: str = "all") -> dict[date, tuple]:
     rows = series.filter((pl.col("metric") == metric) & (pl.col("segment") == segment))
-    return {d: (v, n, m) for d, v, n, m in rows.select("day", "value", "numerator", "denominator").iter_rows()}
+    return {
+        d: (v, n, m)
+        for d, v, n, m in rows.select("day", "value", "numerator", "denominator").iter_rows()
+    }
 
 
 def test_three_of_ten_overdue_is_a_rate_of_three_tenths() -> None:
@@ -106,7 +110,9 @@ def test_days_past_due_match_the_decision_features_at_each_day_end() -> None:
     grid = delinquency_by_day(events, days)
     for day in days:
         features = compute_features(events, day_end(day))
-        for borrower, dpd in grid.filter(pl.col("day") == day).select("borrower_id", "dpd").iter_rows():
+        for borrower, dpd in (
+            grid.filter(pl.col("day") == day).select("borrower_id", "dpd").iter_rows()
+        ):
             expected = features.filter(pl.col("borrower_id") == borrower).get_column("dpd_now")[0]
             assert dpd == expected, (day, borrower)
 
@@ -120,23 +126,31 @@ def test_roll_rates_compare_each_borrower_with_thirty_days_earlier() -> None:
          due("d", start - timedelta(days=40)), paid("d", start - timedelta(days=10), amount=500.0)]
     )  # fmt: skip
     day = date(2026, 1, 31)
-    series = compute_series(MetricInputs(events=events, decisions=decisions([])), start=day, end=day)
+    series = compute_series(
+        MetricInputs(events=events, decisions=decisions([])), start=day, end=day
+    )
     assert values(series, "roll_rate_current_1_29")[day] == (0.0, 0.0, 2.0)  # a and d stayed
     assert values(series, "roll_rate_1_29_30_59")[day] == (1.0, 1.0, 1.0)  # c rolled
 
 
 def test_failed_debit_rate_counts_the_days_attempts() -> None:
     at = JAN1 + timedelta(days=2)
-    events = frame([debit_attempt(b, at, "failed" if b == "b1" else "succeeded") for b in BORROWERS[:4]])
+    events = frame(
+        [debit_attempt(b, at, "failed" if b == "b1" else "succeeded") for b in BORROWERS[:4]]
+    )
     day = at.date()
-    series = compute_series(MetricInputs(events=events, decisions=decisions([])), start=day, end=day)
+    series = compute_series(
+        MetricInputs(events=events, decisions=decisions([])), start=day, end=day
+    )
     assert values(series, "failed_autodebit_rate")[day] == (0.25, 1.0, 4.0)
 
 
 def test_tier_migration_and_restricted_shares_follow_the_latest_decision() -> None:
     day1 = JAN1
     log = [
-        decision("p", day1, 2), decision("q", day1, 2), decision("r", day1, 4, auto_debit="disabled"),
+        decision("p", day1, 2),
+        decision("q", day1, 2),
+        decision("r", day1, 4, auto_debit="disabled"),
         decision("p", day1 + timedelta(days=1), 3, early_repayment="restricted"),
     ]  # fmt: skip
     day2 = date(2026, 1, 2)
@@ -158,7 +172,11 @@ def test_counts_per_day_and_approvals_waiting_at_day_end() -> None:
         decisions=decisions([]),
         notices=[d, d, d + timedelta(days=1)],
         complaints=[d],
-        approvals=[(d, None), (d, d + timedelta(hours=2)), (d - timedelta(days=3), d + timedelta(days=1))],
+        approvals=[
+            (d, None),
+            (d, d + timedelta(hours=2)),
+            (d - timedelta(days=3), d + timedelta(days=1)),
+        ],
     )
     series = compute_series(inputs, start=date(2026, 1, 5), end=date(2026, 1, 6))
     assert values(series, "notices_per_day") == {
@@ -192,7 +210,9 @@ def test_score_psi_is_zero_against_identical_bins_and_grows_with_a_shift() -> No
     )
     inputs = MetricInputs(events=frame([]), decisions=decisions(log), score_reference=reference)
     day = JAN1.date()
-    assert values(compute_series(inputs, start=day, end=day), "score_psi")[day][0] == pytest.approx(0.0)
+    assert values(compute_series(inputs, start=day, end=day), "score_psi")[day][0] == pytest.approx(
+        0.0
+    )
     shifted = MetricInputs(
         events=frame([]),
         decisions=decisions([decision(f"b{i}", JAN1, 5) for i in range(50)]),
@@ -208,11 +228,14 @@ def test_windows_sum_numerators_over_denominators() -> None:
     windows = {(v.segment, v.window_days): v for v in window_values(series, day=date(2026, 2, 1))}
     # 30+ DPD reached on 31 January: 0 of 10, 3 of 10, 3 of 10 over three days.
     assert windows[("all", 1)].value == 0.3
-    assert windows[("all", 7)].numerator == 6.0 and windows[("all", 7)].denominator == 30.0
+    assert windows[("all", 7)].numerator == 6.0
+    assert windows[("all", 7)].denominator == 30.0
 
 
 def test_unknown_metrics_and_reversed_ranges_are_refused() -> None:
     with pytest.raises(ValueError, match="unknown metric"):
-        compute_series(book_of_ten(), start=date(2026, 1, 1), end=date(2026, 1, 1), metrics=["nope"])
+        compute_series(
+            book_of_ten(), start=date(2026, 1, 1), end=date(2026, 1, 1), metrics=["nope"]
+        )
     with pytest.raises(ValueError, match="before it starts"):
         compute_series(book_of_ten(), start=date(2026, 1, 2), end=date(2026, 1, 1))

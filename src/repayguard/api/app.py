@@ -32,6 +32,7 @@ from repayguard.hardship.endpoints import router as hardship_router
 from repayguard.identity import TokenUsage
 from repayguard.identity.endpoints import router as identity_router
 from repayguard.ingestion.endpoints import router as ingestion_router
+from repayguard.monitoring.endpoints import router as monitoring_router
 from repayguard.notices.endpoints import router as notices_router
 from repayguard.policies.endpoints import router as policies_router
 from repayguard.remedies.endpoints import router as remedies_router
@@ -108,6 +109,7 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(complaints_router)
     app.include_router(hardship_router)
     app.include_router(remedies_router)
+    app.include_router(monitoring_router)
     app.include_router(console.router)
     app.state.console = console.Console.build(
         csrf_key=keys.derived_key(container.settings, "console-csrf"),

@@ -23,6 +23,7 @@ from repayguard.cli.hardship import hardship_app
 from repayguard.cli.identity import token_app, user_app
 from repayguard.cli.keys import keys_app
 from repayguard.cli.model import model_app
+from repayguard.cli.monitor import monitor_app
 from repayguard.cli.output import (
     console,
     errors,
@@ -68,6 +69,7 @@ app.add_typer(complaints_app, name="complaints")
 app.add_typer(shadow_app, name="shadow")
 policy_app.command("replay")(policy_replay)
 app.add_typer(hardship_app, name="hardship")
+app.add_typer(monitor_app, name="monitor")
 app.command("simulate")(simulate_command)
 app.command("simulate-case-study")(case_study_command)
 

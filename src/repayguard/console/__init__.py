@@ -12,6 +12,7 @@ from repayguard.console import (
     borrowers,
     complaints,
     hardship,
+    monitoring,
     pages,
     policies,
     shadow,
@@ -29,5 +30,6 @@ router.include_router(audit.router)
 router.include_router(policies.router)
 router.include_router(shadow.router)
 router.include_router(simulations.router)
+router.include_router(monitoring.router)
 
 __all__ = ["COOKIE", "PREFIX", "Console", "error_page", "login_redirect", "router"]

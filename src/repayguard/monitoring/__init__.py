@@ -3,7 +3,7 @@ kept current from the bus, and their API, CLI and console page (docs/monitoring.
 
 from repayguard.monitoring.catalogue import MARKET_SIGNAL_PREFIX, METRICS, MetricSpec, spec_of
 from repayguard.monitoring.metrics import SERIES_SCHEMA, MetricInputs, compute_series
-from repayguard.monitoring.psi import ScoreReference
+from repayguard.monitoring.psi import BASELINE_SOURCE, ScoreReference
 from repayguard.monitoring.series import daily_series, production_reference
 from repayguard.monitoring.snapshot import (
     FOLLOWED,
@@ -15,6 +15,7 @@ from repayguard.monitoring.snapshot import (
 )
 
 __all__ = [
+    "BASELINE_SOURCE",
     "FOLLOWED",
     "MARKET_SIGNAL_PREFIX",
     "METRICS",

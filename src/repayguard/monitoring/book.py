@@ -52,11 +52,7 @@ def delinquency_by_day(events: pl.DataFrame, days: Sequence[date]) -> pl.DataFra
     dues, covering = dues_and_payments(_repayments(events))
     grid = day_grid(days).lazy()
     first_due = dues.group_by(KEY).agg(pl.col("occurred_at").min().alias("first_due_at"))
-    paid = (
-        covering.group_by(*KEY, "occurred_at")
-        .agg(pl.col("cum_paid").max())
-        .sort("occurred_at")
-    )
+    paid = covering.group_by(*KEY, "occurred_at").agg(pl.col("cum_paid").max()).sort("occurred_at")
     loan_days = (
         first_due.join(grid, how="cross")
         .filter(pl.col("first_due_at") <= pl.col("at"))
@@ -103,7 +99,11 @@ def decided_by_day(decisions: pl.DataFrame, days: Sequence[date]) -> pl.DataFram
     decided method states). Borrowers not yet decided that day have no row."""
     if decisions.is_empty():
         return pl.DataFrame(
-            schema={"borrower_id": pl.String(), "day": pl.Date(), **decisions.select(DECIDED).schema}
+            schema={
+                "borrower_id": pl.String(),
+                "day": pl.Date(),
+                **decisions.select(DECIDED).schema,
+            }
         )
     # Two decisions as of the same instant: the later-made one (the log is in decision order).
     log = (

@@ -81,7 +81,9 @@ def wanted_metrics(metrics: Sequence[str] | None) -> Callable[[str], bool]:
     if metrics is None:
         return lambda _: True
     names = set(metrics)
-    unknown = sorted(n for n in names if n not in METRICS and not n.startswith(MARKET_SIGNAL_PREFIX))
+    unknown = sorted(
+        n for n in names if n not in METRICS and not n.startswith(MARKET_SIGNAL_PREFIX)
+    )
     if unknown:
         raise ValueError(f"unknown metric(s) {unknown}; known: {sorted(METRICS)}")
     every_signal = f"{MARKET_SIGNAL_PREFIX}*" in names
@@ -164,17 +166,13 @@ def _shares(
     return (
         pl.concat([g.select("day", "segment", "numerator", "denominator") for g in grouped])
         .filter(pl.col("denominator") > 0)
-        .with_columns(
-            metric=pl.lit(metric), value=pl.col("numerator") / pl.col("denominator")
-        )
+        .with_columns(metric=pl.lit(metric), value=pl.col("numerator") / pl.col("denominator"))
     )
 
 
 def _bucket(dpd: pl.Expr) -> pl.Expr:
     """0 current, 1 for 1-29, 2 for 30-59, 3 for 60+ days past due."""
-    return (
-        pl.when(dpd <= 0).then(0).when(dpd < 30).then(1).when(dpd < 60).then(2).otherwise(3)
-    )
+    return pl.when(dpd <= 0).then(0).when(dpd < 30).then(1).when(dpd < 60).then(2).otherwise(3)
 
 
 def _delinquency_metrics(
@@ -242,16 +240,13 @@ def _tier_migration(decided: pl.DataFrame, start: date) -> pl.DataFrame:
     )
     moved = decided.filter(pl.col("day") >= start).join(before, on=["borrower_id", "day"])
     pairs = moved.group_by("day", "was", "tier").agg(pl.len().cast(pl.Float64).alias("numerator"))
-    return (
-        pairs.join(
-            moved.group_by("day", "was").agg(pl.len().cast(pl.Float64).alias("denominator")),
-            on=["day", "was"],
-        )
-        .with_columns(
-            metric=pl.lit("tier_migration"),
-            segment=pl.format("T{}->T{}", pl.col("was"), pl.col("tier")),
-            value=pl.col("numerator") / pl.col("denominator"),
-        )
+    return pairs.join(
+        moved.group_by("day", "was").agg(pl.len().cast(pl.Float64).alias("denominator")),
+        on=["day", "was"],
+    ).with_columns(
+        metric=pl.lit("tier_migration"),
+        segment=pl.format("T{}->T{}", pl.col("was"), pl.col("tier")),
+        value=pl.col("numerator") / pl.col("denominator"),
     )
 
 
@@ -278,7 +273,9 @@ def _per_day(metric: str, days: Sequence[date], moments: Sequence[datetime]) -> 
     return _valued(frame, metric, "all", "n")
 
 
-def _waiting(days: Sequence[date], spans: Sequence[tuple[datetime, datetime | None]]) -> pl.DataFrame:
+def _waiting(
+    days: Sequence[date], spans: Sequence[tuple[datetime, datetime | None]]
+) -> pl.DataFrame:
     """Requests created by a day's end and not yet ended at it."""
     counts = []
     for day in days:

@@ -11,10 +11,13 @@ said so in ``ScoreReference.source``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final
 
 import polars as pl
 
 from repayguard.core.scoring.profile import SCORE, ColumnProfile, profile_column
+
+BASELINE_SOURCE: Final = "the first day of the range with decided borrowers (no training profile)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,11 +42,7 @@ def score_psi(decided: pl.DataFrame, reference: ScoreReference | None) -> pl.Dat
     if rows.is_empty():
         return pl.DataFrame(schema={"day": pl.Date(), "psi": pl.Float64()})
     by_day = rows.group_by("day", maintain_order=True).agg(pl.col("pd")).sort("day")
-    bins = (
-        reference.bins
-        if reference is not None
-        else baseline(by_day.get_column("pd")[0]).bins
-    )
+    bins = reference.bins if reference is not None else baseline(by_day.get_column("pd")[0]).bins
     return pl.DataFrame(
         {
             "day": by_day.get_column("day"),
@@ -58,5 +57,5 @@ def baseline(pds: pl.Series) -> ScoreReference:
     return ScoreReference(
         bins=profile_column(SCORE, pds, categorical=False),
         model_version=None,
-        source="the first day of the range with decided borrowers (no training profile)",
+        source=BASELINE_SOURCE,
     )

@@ -113,6 +113,10 @@ class PortfolioMonitor:
         self._stale = True
         self._snapshot: PortfolioSnapshot | None = None
 
+    def score_reference(self) -> ScoreReference | None:
+        """The bins score_psi compares with now (the production model's, if any)."""
+        return self._reference()
+
     def on_message(self, message: Message) -> None:
         """The portfolio changed (events, entitlements or a decision run): recompute on the
         next read."""
@@ -124,16 +128,16 @@ class PortfolioMonitor:
         with self._lock:
             now = self._clock.now()
             held = self._snapshot
-            if held is not None and held.day == now.date():
-                if not self._stale or now - held.computed_at < self._refresh:
-                    return held
+            fresh = held is not None and (not self._stale or now - held.computed_at < self._refresh)
+            if held is not None and fresh and held.day == now.date():
+                return held
             self._stale = False  # messages arriving during the recompute mark it again
             day = now.date()
             series = daily_series(
                 self._uow(),
                 start=day - timedelta(days=max(self._windows) - 1),
                 end=day,
-                score_reference=self._reference(),
+                score_reference=self.score_reference(),
             )
             self._snapshot = PortfolioSnapshot(
                 day=day,
