@@ -148,6 +148,7 @@ PAGES = (
     "Policies",
     "Shadow",
     "Simulations",
+    "Monitoring",
     "Audit",
 )
 

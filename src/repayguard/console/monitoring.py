@@ -27,6 +27,7 @@ _LAYOUT: Final = {
     "hovermode": "x unified",
 }
 _PERCENT: Final = {"tickformat": ".1%", "rangemode": "tozero"}
+_DAYS: Final = {"type": "date", "tickformat": "%d %b", "dtick": 86_400_000 * 7}
 HEADLINES: Final = (
     ("overdue_rate_1p", "Overdue 1+ DPD"),
     ("overdue_rate_30p", "Overdue 30+ DPD"),
@@ -73,7 +74,8 @@ def _lines(
         )
     if not traces:
         return None
-    return {"data": traces, "layout": {**_LAYOUT, "yaxis": _PERCENT if share else {}}}
+    layout = {**_LAYOUT, "xaxis": _DAYS, "yaxis": _PERCENT if share else {}}
+    return {"data": traces, "layout": layout}
 
 
 def _migration(series: pl.DataFrame) -> dict[str, Any] | None:
@@ -107,7 +109,7 @@ def _migration(series: pl.DataFrame) -> dict[str, Any] | None:
                 "z": z,
                 "text": text,
                 "texttemplate": "%{text}",
-                "colorscale": "Blues",
+                "colorscale": [[0, "#f4f7fb"], [0.05, "#dce8f5"], [1, "#1f5fa8"]],
                 "zmin": 0,
                 "zmax": 1,
                 "showscale": False,
