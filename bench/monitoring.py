@@ -47,9 +47,7 @@ def main() -> None:
                 recompute.append(seconds)
                 with container.session_factory() as session:
                     seconds, _ = timed(
-                        lambda s=session: read_inputs(
-                            s, start=start, end=end, score_reference=None
-                        )
+                        lambda s=session: read_inputs(s, start=start, end=end, score_reference=None)
                     )
                 reads.append(seconds)
     print(

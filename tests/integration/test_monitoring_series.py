@@ -98,3 +98,5 @@ def test_bad_requests_are_refused_with_what_to_do(container: Container) -> None:
         monitoring.daily_series(container.uow(), start=TODAY, end=TODAY, metrics=["overdue"])
     with pytest.raises(MetricRangeInvalid):
         monitoring.daily_series(container.uow(), start=TODAY, end=TODAY - timedelta(days=1))
+    with pytest.raises(MetricRangeInvalid):
+        monitoring.daily_series(container.uow(), start=date(1, 1, 1), end=TODAY)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Final
 
 import typer
 from rich.table import Table
@@ -15,19 +15,24 @@ from repayguard.cli.policy_common import AsJson, DataDir, database, friendly
 
 monitor_app = typer.Typer(help="Portfolio monitoring: metric series, windows, catalogue.")
 
-Day = Annotated[
-    datetime | None,
-    typer.Option(formats=["%Y-%m-%d"], help="A UTC day, YYYY-MM-DD."),
-]
+_DAY_FORMATS: Final = ["%Y-%m-%d"]
 
 
 @monitor_app.command("metrics")
 @friendly
 def metrics(
     start: Annotated[
-        Day, typer.Option("--from", help="First day (default: 29 days before --to).")
+        datetime | None,
+        typer.Option(
+            "--from",
+            formats=_DAY_FORMATS,
+            help="First UTC day, YYYY-MM-DD (default: 29 days before --to).",
+        ),
     ] = None,
-    end: Annotated[Day, typer.Option("--to", help="Last day (default: today, UTC).")] = None,
+    end: Annotated[
+        datetime | None,
+        typer.Option("--to", formats=_DAY_FORMATS, help="Last UTC day (default: today)."),
+    ] = None,
     metric: Annotated[
         list[str] | None,
         typer.Option(
@@ -51,6 +56,7 @@ def metrics(
     from repayguard.monitoring.series import chunks
 
     last = end.date() if end else datetime.now(UTC).date()
+    chunks(last, last)  # a day off the calendar is refused before any arithmetic on it
     first = start.date() if start else last - timedelta(days=29)
     spans = chunks(first, last)
     with database(data_dir) as built:

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Query, Request
 from repayguard.errors import MetricRangeInvalid, NotReady
 from repayguard.monitoring.psi import BASELINE_SOURCE, ScoreReference
 from repayguard.monitoring.schemas import SeriesRead, SnapshotRead
-from repayguard.monitoring.series import daily_series
+from repayguard.monitoring.series import chunks, daily_series
 from repayguard.monitoring.snapshot import PortfolioMonitor
 
 router = APIRouter(tags=["monitoring"])
@@ -38,9 +38,9 @@ def monitor_of(request: Request) -> PortfolioMonitor:
 def date_range(request: Request, start: date | None, end: date | None) -> tuple[date, date]:
     """[start, end], defaulting to the last DEFAULT_DAYS days up to today (UTC)."""
     last = end or request.app.state.clock.now().date()
+    chunks(last, last)  # a day off the calendar is refused before any arithmetic on it
     first = start or last - timedelta(days=DEFAULT_DAYS - 1)
-    if last < first:
-        raise MetricRangeInvalid(f"the range ends ({last}) before it starts ({first})")
+    chunks(first, last)  # a reversed range too
     if (last - first).days + 1 > MAX_API_DAYS:
         raise MetricRangeInvalid(
             f"one request covers at most {MAX_API_DAYS} days",

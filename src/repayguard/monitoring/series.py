@@ -28,6 +28,9 @@ history window (``decisions.history_days``), so days past due and tiers are know
 range's first day exactly as a decision that day would know them."""
 CHUNK_DAYS: Final = 31
 """Days computed together: a chunk's borrower × day grid bounds the memory a range takes."""
+EARLIEST: Final = date(1970, 1, 1)
+LATEST: Final = date(2999, 12, 31)
+"""The days a range may name: beyond them the history window's arithmetic leaves the calendar."""
 MAX_DAYS: Final = 3_660
 """The longest range one request may cover (about ten years)."""
 
@@ -44,6 +47,11 @@ def _session_of(source: Session | UnitOfWork) -> Iterator[Session]:
 def chunks(start: date, end: date) -> list[tuple[date, date]]:
     """[start, end] cut into consecutive spans of at most CHUNK_DAYS days; a reversed or
     overlong range is refused."""
+    if start < EARLIEST or end > LATEST:
+        raise MetricRangeInvalid(
+            f"monitoring covers days from {EARLIEST} to {LATEST}; {start}..{end} is outside",
+            hint="ask for days when the portfolio existed",
+        )
     if end < start:
         raise MetricRangeInvalid(
             f"the range ends ({end}) before it starts ({start})", hint="swap --from and --to"
