@@ -11,6 +11,7 @@ import pytest
 from repayguard.core.events import EVENT_SCHEMA, to_row, validate_event
 from repayguard.core.features import compute_features
 from repayguard.core.scoring.profile import ColumnProfile
+from repayguard.decisions import LOGGED_SCHEMA
 from repayguard.monitoring import MetricInputs, ScoreReference, compute_series, window_values
 from repayguard.monitoring.book import day_end, delinquency_by_day
 
@@ -39,19 +40,7 @@ def decision(borrower: str, at: datetime, tier: int, **states: Any) -> dict[str,
 
 
 def decisions(rows: list[dict[str, Any]]) -> pl.DataFrame:
-    return pl.DataFrame(
-        rows,
-        schema={
-            "borrower_id": pl.String(),
-            "as_of": pl.Datetime("us", "UTC"),
-            "tier": pl.Int16(),
-            "pd": pl.Float64(),
-            "model_version": pl.String(),
-            "auto_debit": pl.String(),
-            "early_repayment": pl.String(),
-            "manual": pl.String(),
-        },
-    )
+    return pl.DataFrame(rows, schema=LOGGED_SCHEMA)
 
 
 def book_of_ten() -> MetricInputs:

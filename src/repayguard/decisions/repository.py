@@ -167,7 +167,7 @@ def add_shadow(session: Session, shadow: pl.DataFrame) -> None:
     append_frame(session, table, shadow.select([c.name for c in table.columns]))
 
 
-_LOGGED = pl.Schema(
+LOGGED_SCHEMA = pl.Schema(
     {
         "borrower_id": pl.String(),
         "as_of": pl.Datetime("us", "UTC"),
@@ -179,6 +179,7 @@ _LOGGED = pl.Schema(
         "manual": pl.String(),
     }
 )
+"""The columns of ``decision_log_between``."""
 
 
 def decision_log_between(session: Session, *, since: datetime, until: datetime) -> pl.DataFrame:
@@ -186,8 +187,8 @@ def decision_log_between(session: Session, *, since: datetime, until: datetime) 
     and the decided method states (read by portfolio monitoring), oldest first."""
     d = DecisionRow
     rows = session.execute(
-        select(*(getattr(d, name) for name in _LOGGED.names()))
+        select(*(getattr(d, name) for name in LOGGED_SCHEMA.names()))
         .where(d.as_of >= since, d.as_of <= until)
         .order_by(d.as_of, d.decision_id)
     )
-    return pl.DataFrame([tuple(r) for r in rows], schema=_LOGGED, orient="row")
+    return pl.DataFrame([tuple(r) for r in rows], schema=LOGGED_SCHEMA, orient="row")

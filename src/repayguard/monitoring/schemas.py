@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 import polars as pl
 
-from repayguard.monitoring.snapshot import PortfolioSnapshot
+from repayguard.monitoring.snapshot import PortfolioSnapshot, WindowValue
 from repayguard.platform.dto import Schema
 
 
@@ -39,24 +39,13 @@ class SeriesRead(Schema):
         )
 
 
-class WindowRead(Schema):
-    """One metric in one segment over the last ``window_days`` days."""
-
-    metric: str
-    segment: str
-    window_days: int
-    value: float
-    numerator: float
-    denominator: float
-
-
 class SnapshotRead(Schema):
     """The portfolio over sliding windows ending ``day``, as computed at ``computed_at``."""
 
     day: date
     computed_at: datetime
     windows: list[int]
-    values: list[WindowRead]
+    values: list[WindowValue]
 
     @classmethod
     def of(cls, snapshot: PortfolioSnapshot) -> SnapshotRead:
@@ -64,15 +53,5 @@ class SnapshotRead(Schema):
             day=snapshot.day,
             computed_at=snapshot.computed_at,
             windows=list(snapshot.windows),
-            values=[
-                WindowRead(
-                    metric=v.metric,
-                    segment=v.segment,
-                    window_days=v.window_days,
-                    value=v.value,
-                    numerator=v.numerator,
-                    denominator=v.denominator,
-                )
-                for v in snapshot.values
-            ],
+            values=list(snapshot.values),
         )
