@@ -126,6 +126,8 @@ class Container:
     retry: notices.RetryPolicy = field(default_factory=notices.RetryPolicy)
     jobs: JobRegistry = field(default_factory=JobRegistry)
     """What 'repayguard worker' runs; a feature registers its timed jobs here."""
+    monitor: monitoring.PortfolioMonitor | None = None
+    """The portfolio metrics' sliding windows of this process (``current_snapshot``)."""
     _closed: bool = field(default=False, repr=False)
 
     @property
@@ -213,9 +215,9 @@ def bootstrap(
     manage models turn it off, so a damaged production artefact never locks them out.
     ``channels`` offers notice channel adapters by name (used when ``notices.channels``
     enables them), besides the webhook and installed adapters. ``ledger`` replaces the ledger
-    webhook ``remedies.ledger_webhook_url`` would build. ``series`` gives the detection job
-    its daily metric series (without one the worker runs no detection); ``alerts`` replaces
-    the signed sender ``monitoring.alert_webhooks`` would build.
+    webhook ``remedies.ledger_webhook_url`` would build. ``series`` gives the detection job its
+    daily metric series (default: the portfolio's own, ``monitoring.daily_series``);
+    ``alerts`` replaces the signed sender ``monitoring.alert_webhooks`` would build.
 
     The bus is ``bus``, else the one ``bus.url`` names (NATS JetStream), else the in-process
     bus. It is opened before any state is loaded and started after all wiring (the catch-up
@@ -332,11 +334,12 @@ def bootstrap(
         _wire_remedies(container, ledger)
         _wire_complaints(container)
         _wire_hardship(container)
-        _wire_monitoring(container, series, alerts)
+        _wire_monitoring(container, series or monitoring.daily_series, alerts)
         _wire_overlays(container)
     except BaseException:
         container.close()
         raise
+    _wire_portfolio_monitor(container)
     _reload_on_gap(container, production_model=production_model)
     plug_probes(
         container.telemetry,
@@ -813,6 +816,23 @@ def _wire_scheduler(container: Container) -> None:
             batch=config.batch_size,
         )
     )
+
+
+def _wire_portfolio_monitor(container: Container) -> None:
+    """The portfolio monitor, made stale by every message that changes the portfolio; its
+    latest day is what ``/metrics`` exports as ``repayguard_portfolio``."""
+    registry = risk.default_registry(container.settings.data_dir)
+    container.monitor = monitoring.PortfolioMonitor(
+        uow=container.uow,
+        clock=container.clock,
+        refresh=timedelta(seconds=container.settings.monitoring.refresh_seconds),
+        score_reference=lambda: monitoring.production_reference(
+            uow=container.uow(), registry=registry
+        ),
+    )
+    for name in monitoring.FOLLOWED:
+        container.bus.follow(name, container.monitor.on_message)
+    container.telemetry.probes.portfolio = monitoring.PortfolioGauges(container.monitor)
 
 
 def _seed_shipped_policy(container: Container) -> bool:

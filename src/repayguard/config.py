@@ -629,9 +629,16 @@ class RemedySettings(BaseModel):
 
 
 class MonitoringSettings(BaseModel):
-    """Portfolio monitoring: the thresholds detectors run on, how often, and where incident
+    """Portfolio monitoring: how the metrics' sliding windows are kept current
+    (docs/monitoring.md), the thresholds detectors run on, how often, and where incident
     alerts are sent (docs/incidents.md)."""
 
+    refresh_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        description="A snapshot made stale by new events or decisions is recomputed on the "
+        "next read at most this often (0: on every read after a change).",
+    )
     thresholds_path: Path | None = Field(
         default=None, description="A thresholds YAML file replacing the shipped one."
     )

@@ -549,3 +549,18 @@ class OverlayReviewerNotAllowed(RepayguardError):
 
     code = "overlay_reviewer_not_allowed"
     http_status = 403
+
+
+# --- portfolio monitoring (issue 15) --------------------------------------------------------
+
+
+class UnknownMetric(InvalidInput):
+    """A metrics request named a metric the catalogue does not hold."""
+
+    code = "unknown_metric"
+
+
+class MetricRangeInvalid(InvalidInput):
+    """A metrics request's date range is reversed or longer than one request may cover."""
+
+    code = "metric_range_invalid"

@@ -149,6 +149,7 @@ PAGES = (
     "Policies",
     "Shadow",
     "Simulations",
+    "Monitoring",
     "Audit",
 )
 

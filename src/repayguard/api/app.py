@@ -35,6 +35,7 @@ from repayguard.hardship.endpoints import router as hardship_router
 from repayguard.identity import TokenUsage
 from repayguard.identity.endpoints import router as identity_router
 from repayguard.ingestion.endpoints import router as ingestion_router
+from repayguard.monitoring.endpoints import router as monitoring_router
 from repayguard.monitoring.incident_endpoints import router as incidents_router
 from repayguard.notices.endpoints import router as notices_router
 from repayguard.overlays.endpoints import router as overlays_router
@@ -126,6 +127,7 @@ def create_app(container: Container, *, bind_host: str = LOOPBACK) -> FastAPI:
     app.include_router(incidents_router)
     app.include_router(remedies_router)
     app.include_router(overlays_router)
+    app.include_router(monitoring_router)
     app.include_router(console.router)
     app.include_router(metrics_router)
     app.state.console = console.Console.build(

@@ -22,7 +22,7 @@ from repayguard.approvals.messages import (
 )
 from repayguard.approvals.models import KINDS, STATES, Kind
 from repayguard.approvals.queue import ApprovalPage, ApprovalRead, get_request, list_requests
-from repayguard.approvals.repository import QueueFilter
+from repayguard.approvals.repository import QueueFilter, waiting_spans
 from repayguard.approvals.rules import INITIATE, may_initiate, payload_sha256
 from repayguard.approvals.service import (
     Approve,
@@ -74,6 +74,7 @@ __all__ = [
     "payload_sha256",
     "reject",
     "request_approval",
+    "waiting_spans",
     "withdraw",
     "withdraw_outdated_publications",
 ]

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from repayguard.approvals.models import PENDING, ApprovalRequestRow
@@ -144,3 +144,24 @@ def due(session: Session, now: datetime, *, limit: int) -> Sequence[ApprovalRequ
         .limit(limit)
         .with_for_update(skip_locked=True)
     ).all()
+
+
+def waiting_spans(
+    session: Session, *, since: datetime, until: datetime
+) -> list[tuple[datetime, datetime | None]]:
+    """(created, ended) of every request that may have been waiting for a checker at some
+    moment of [since, until]: ended is when it was decided, withdrawn or expired (None while
+    it is still pending). A request past its expiry that the expiry job has not reached yet
+    is still waiting: nobody can act on it, but nobody has closed it either."""
+    r = ApprovalRequestRow
+    rows = session.execute(
+        select(r.created_at, r.decided_at, r.expires_at, r.state).where(
+            r.created_at <= until, or_(r.decided_at.is_(None), r.decided_at >= since)
+        )
+    )
+    spans: list[tuple[datetime, datetime | None]] = []
+    for created, decided, expires, state in rows:
+        ended = decided if decided is not None else (None if state == PENDING else expires)
+        if ended is None or ended >= since:
+            spans.append((created, ended))
+    return spans

@@ -25,6 +25,7 @@ from repayguard.cli.identity import token_app, user_app
 from repayguard.cli.incidents import incidents_app
 from repayguard.cli.keys import keys_app
 from repayguard.cli.model import model_app
+from repayguard.cli.monitor import monitor_app
 from repayguard.cli.options import DataDir
 from repayguard.cli.output import (
     console,
@@ -76,6 +77,7 @@ app.add_typer(overlays_app, name="overlays")
 policy_app.command("replay")(policy_replay)
 app.add_typer(hardship_app, name="hardship")
 app.add_typer(incidents_app, name="incidents")
+app.add_typer(monitor_app, name="monitor")
 app.command("simulate")(simulate_command)
 app.command("simulate-case-study")(case_study_command)
 

@@ -20,7 +20,7 @@ from repayguard.complaints.messages import (
     COMPLAINT_VIEWED,
 )
 from repayguard.complaints.models import CONTESTABLE, STATUSES
-from repayguard.complaints.repository import QueueFilter
+from repayguard.complaints.repository import QueueFilter, filed_between
 from repayguard.complaints.resolution import (
     ResolveComplaint,
     Reversal,
@@ -80,6 +80,7 @@ __all__ = [
     "escalate_due",
     "escalation_job",
     "file_complaint",
+    "filed_between",
     "get_complaint",
     "list_complaints",
     "outcome_labels",

@@ -150,3 +150,14 @@ def labels(session: Session, *, since: datetime | None) -> pl.DataFrame:
         "resolved_at": pl.Datetime("us", "UTC"),
     }
     return pl.DataFrame(rows, schema=schema, orient="row").select(list(schema))
+
+
+def filed_between(session: Session, *, since: datetime, until: datetime) -> list[datetime]:
+    """When each complaint filed in [since, until] was filed (portfolio monitoring)."""
+    return list(
+        session.scalars(
+            select(ComplaintRow.filed_at).where(
+                ComplaintRow.filed_at >= since, ComplaintRow.filed_at <= until
+            )
+        )
+    )

@@ -13,6 +13,7 @@ from repayguard.console import (
     complaints,
     hardship,
     incidents,
+    monitoring,
     pages,
     policies,
     shadow,
@@ -31,5 +32,6 @@ router.include_router(audit.router)
 router.include_router(policies.router)
 router.include_router(shadow.router)
 router.include_router(simulations.router)
+router.include_router(monitoring.router)
 
 __all__ = ["COOKIE", "PREFIX", "Console", "error_page", "login_redirect", "router"]

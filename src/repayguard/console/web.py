@@ -41,6 +41,7 @@ NAVIGATION: Final = (
     ("Policies", f"{PREFIX}/policies", "policies:read"),
     ("Shadow", f"{PREFIX}/shadow", "policies:read"),
     ("Simulations", f"{PREFIX}/simulations", "policies:read"),
+    ("Monitoring", f"{PREFIX}/monitoring", "monitoring:read"),
     ("Audit", f"{PREFIX}/audit", "audit:read"),
 )
 

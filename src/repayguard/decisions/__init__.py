@@ -13,7 +13,12 @@ from repayguard.decisions.engine import (
 )
 from repayguard.decisions.lineage import LoggedDecision, find_decision, recent_decisions
 from repayguard.decisions.outlook import Outlook, what_would_change
-from repayguard.decisions.repository import inputs_of, latest_inputs
+from repayguard.decisions.repository import (
+    LOGGED_SCHEMA,
+    decision_log_between,
+    inputs_of,
+    latest_inputs,
+)
 from repayguard.decisions.runs import RunInfo, due_borrowers, recent_runs
 from repayguard.decisions.service import (
     RUN_COMPLETED,
@@ -40,6 +45,7 @@ from repayguard.decisions.writer import (
 
 __all__ = [
     "DEFAULT_POLICY",
+    "LOGGED_SCHEMA",
     "RUN_COMPLETED",
     "UNPUBLISHED",
     "Challenger",
@@ -54,6 +60,7 @@ __all__ = [
     "RunStamp",
     "RunTally",
     "decide_borrowers",
+    "decision_log_between",
     "due_borrowers",
     "find_decision",
     "inputs_of",

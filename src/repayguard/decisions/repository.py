@@ -165,3 +165,30 @@ def add_shadow(session: Session, shadow: pl.DataFrame) -> None:
     """Append challenger outcomes (a frame with the ``shadow_decisions`` columns)."""
     table = table_of(ShadowDecisionRow)
     append_frame(session, table, shadow.select([c.name for c in table.columns]))
+
+
+LOGGED_SCHEMA = pl.Schema(
+    {
+        "borrower_id": pl.String(),
+        "as_of": pl.Datetime("us", "UTC"),
+        "tier": pl.Int16(),
+        "pd": pl.Float64(),
+        "model_version": pl.String(),
+        "auto_debit": pl.String(),
+        "early_repayment": pl.String(),
+        "manual": pl.String(),
+    }
+)
+"""The columns of ``decision_log_between``."""
+
+
+def decision_log_between(session: Session, *, since: datetime, until: datetime) -> pl.DataFrame:
+    """Each logged decision made as of [since, until]: borrower, as-of time, tier, PD, model
+    and the decided method states (read by portfolio monitoring), oldest first."""
+    d = DecisionRow
+    rows = session.execute(
+        select(*(getattr(d, name) for name in LOGGED_SCHEMA.names()))
+        .where(d.as_of >= since, d.as_of <= until)
+        .order_by(d.as_of, d.decision_id)
+    )
+    return pl.DataFrame([tuple(r) for r in rows], schema=LOGGED_SCHEMA, orient="row")

@@ -48,7 +48,7 @@ OPERATOR_PERMISSIONS: Final[dict[Role, frozenset[str]]] = {
             "approvals:read", "approvals:request", "approvals:decide", "overrides:request",
             "emergencies:request", "notices:read",
             "complaints:file", "complaints:read", "complaints:resolve",
-            "hardship:open", "hardship:read", "hardship:review",
+            "hardship:open", "hardship:read", "hardship:review", "monitoring:read",
             "incidents:read", "incidents:manage",
             "overlays:arm", "overlays:review",
         }
@@ -56,13 +56,13 @@ OPERATOR_PERMISSIONS: Final[dict[Role, frozenset[str]]] = {
     "analyst": frozenset(
         {"borrowers:read", "policies:read", "policies:write", "models:read", "models:write",
          "operations:read", "approvals:read", "approvals:request", "emergencies:request",
-         "incidents:read", "incidents:manage", "overlays:arm"}
+         "incidents:read", "incidents:manage", "overlays:arm", "monitoring:read"}
     ),
     # The checker: decides requests, never initiates one (no "approvals:request"); reviews
     # emergency overlays after the fact.
     "approver": frozenset(
         {"borrowers:read", "policies:read", "models:read", "operations:read", "approvals:read",
-         "approvals:decide", "incidents:read", "overlays:review"}
+         "approvals:decide", "incidents:read", "overlays:review", "monitoring:read"}
     ),
     "cs_agent": frozenset(
         {"borrowers:read", "profiles:read", "operations:read", "approvals:read",
@@ -72,7 +72,8 @@ OPERATOR_PERMISSIONS: Final[dict[Role, frozenset[str]]] = {
     ),
     "auditor": frozenset(
         {"borrowers:read", "policies:read", "models:read", "audit:read", "operations:read",
-         "approvals:read", "notices:read", "complaints:read", "hardship:read", "incidents:read"}
+         "approvals:read", "notices:read", "complaints:read", "hardship:read", "incidents:read",
+         "monitoring:read"}
     ),
 }  # fmt: skip
 SESSION_PERMISSIONS: Final = frozenset({"sessions:end"})
@@ -117,6 +118,8 @@ ROUTES: Final[dict[tuple[str, str], str]] = {
     ("POST", "/v1/policies/explain"): "policies:read",
     ("GET", "/v1/shadow/summary"): "policies:read",
     ("GET", "/v1/shadow/disagreements"): "policies:read",
+    ("GET", "/v1/monitoring/metrics"): "monitoring:read",
+    ("GET", "/v1/monitoring/snapshot"): "monitoring:read",
     ("POST", "/v1/policies/drafts"): "policies:write",
     ("POST", "/v1/policies/drafts/{draft_id}/publish"): "policies:write",
     ("GET", "/v1/models"): "models:read",
@@ -184,6 +187,7 @@ ROUTES: Final[dict[tuple[str, str], str]] = {
     ("GET", "/console/policies/{name}/{version}"): "policies:read",
     ("GET", "/console/shadow"): "policies:read",
     ("GET", "/console/simulations"): "policies:read",
+    ("GET", "/console/monitoring"): "monitoring:read",
     ("GET", "/console/simulations/{run_id}"): "policies:read",
     ("GET", "/console/simulations/{run_id}/report"): "policies:read",
 }

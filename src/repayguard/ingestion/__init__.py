@@ -3,6 +3,7 @@
 from repayguard.ingestion.files import count_records, expand_paths
 from repayguard.ingestion.repository import (
     borrower_ids,
+    events_between,
     latest_event_at,
     load_history,
     scan_history,
@@ -28,6 +29,7 @@ __all__ = [
     "Rejection",
     "borrower_ids",
     "count_records",
+    "events_between",
     "expand_paths",
     "ingest_events",
     "ingest_files",

@@ -146,3 +146,13 @@ def scan_history(engine: Engine, *, since: datetime, until: datetime) -> pl.Data
     )
     ranges = [[low + i * step, low + (i + 1) * step, since, until] for i in range(parts)]
     return read_frame(engine, query, ranges, EVENT_SCHEMA)
+
+
+def events_between(session: Session, *, since: datetime, until: datetime) -> pl.DataFrame:
+    """Every stored event (borrower events and market signals) in [since, until], as an
+    EVENT_SCHEMA frame, read through the caller's session (portfolio monitoring)."""
+    columns = [getattr(EventRow, name) for name in _COLUMNS]
+    result = session.execute(
+        select(*columns).where(EventRow.occurred_at >= since, EventRow.occurred_at <= until)
+    )
+    return pl.DataFrame([tuple(row) for row in result], schema=EVENT_SCHEMA, orient="row")

@@ -1,11 +1,14 @@
-"""Portfolio monitoring: control charts (EWMA, CUSUM) over daily metric series, the versioned
-thresholds they run on, incidents (open → acknowledged → resolved) with their evidence
-chart, signed alert webhooks, and the worker's detection job (docs/incidents.md).
+"""Portfolio monitoring: daily metric series over any date range, sliding-window snapshots
+kept current from the bus, and their API, CLI and console page (docs/monitoring.md); control
+charts (EWMA, CUSUM) over those series, the versioned thresholds they run on, incidents
+(open → acknowledged → resolved) with their evidence chart, signed alert webhooks, and the
+worker's detection job (docs/incidents.md).
 
 ``repayguard.monitoring.incident_opened`` (:class:`IncidentOpened`) is the message other
 capabilities arm on."""
 
 from repayguard.monitoring.alerts import ALERT_TYPE, AlertOnIncident, AlertWebhooks, RetryAlerts
+from repayguard.monitoring.catalogue import MARKET_SIGNAL_PREFIX, METRICS, MetricSpec, spec_of
 from repayguard.monitoring.detection_job import (
     JOB_NAME,
     SERIES_COLUMNS,
@@ -41,6 +44,18 @@ from repayguard.monitoring.incidents import (
     open_incident,
     resolve_incident,
 )
+from repayguard.monitoring.metrics import SERIES_SCHEMA, MetricInputs, compute_series
+from repayguard.monitoring.psi import BASELINE_SOURCE, ScoreReference
+from repayguard.monitoring.series import daily_series, production_reference
+from repayguard.monitoring.snapshot import (
+    FOLLOWED,
+    WINDOWS,
+    PortfolioGauges,
+    PortfolioMonitor,
+    PortfolioSnapshot,
+    WindowValue,
+    window_values,
+)
 from repayguard.monitoring.thresholds import (
     METRIC_NAMES,
     MetricThresholds,
@@ -51,15 +66,21 @@ from repayguard.monitoring.thresholds import (
 
 __all__ = [
     "ALERT_TYPE",
+    "BASELINE_SOURCE",
     "CUSUM",
     "EWMA",
+    "FOLLOWED",
     "INCIDENT_ACKNOWLEDGED",
     "INCIDENT_OPENED",
     "INCIDENT_RESOLVED",
     "JOB_NAME",
+    "MARKET_SIGNAL_PREFIX",
+    "METRICS",
     "METRIC_NAMES",
     "SERIES_COLUMNS",
+    "SERIES_SCHEMA",
     "STATES",
+    "WINDOWS",
     "AcknowledgeIncident",
     "Alarm",
     "AlertOnIncident",
@@ -72,20 +93,32 @@ __all__ = [
     "IncidentOpened",
     "IncidentPage",
     "IncidentStep",
+    "MetricInputs",
+    "MetricSpec",
     "MetricThresholds",
     "OpenIncident",
+    "PortfolioGauges",
+    "PortfolioMonitor",
+    "PortfolioSnapshot",
     "ResolveIncident",
     "RetryAlerts",
+    "ScoreReference",
     "SeriesSource",
     "Thresholds",
+    "WindowValue",
     "acknowledge_incident",
     "chart",
+    "compute_series",
     "current_alarm",
+    "daily_series",
     "get_incident",
     "list_incidents",
     "load_thresholds",
     "open_incident",
     "parse_thresholds",
+    "production_reference",
     "resolve_incident",
     "scan",
+    "spec_of",
+    "window_values",
 ]

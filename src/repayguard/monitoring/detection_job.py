@@ -37,7 +37,7 @@ class SeriesSource(Protocol):
     ``metrics`` (None: all), in the column shape of ``SERIES_COLUMNS``."""
 
     def __call__(
-        self, session: Session, *, start: date, end: date, metrics: Sequence[str] | None
+        self, session: Session, /, *, start: date, end: date, metrics: Sequence[str] | None
     ) -> pl.DataFrame: ...
 
 

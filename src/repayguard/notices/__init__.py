@@ -33,6 +33,7 @@ from repayguard.notices.contact_channels import (
 )
 from repayguard.notices.occasions import RecordNotice, occasion_notices, record_notice
 from repayguard.notices.planning import OCCASION_KINDS, MethodChange, NoticeKind, NoticePlan
+from repayguard.notices.repository import created_between
 from repayguard.notices.schemas import DeliveryRead
 from repayguard.notices.service import (
     NOTICE_DELIVERED,
@@ -95,6 +96,7 @@ __all__ = [
     "SmsGatewayChannel",
     "SmtpSecurity",
     "WebhookChannel",
+    "created_between",
     "deliver_notices",
     "e164",
     "installed_channels",

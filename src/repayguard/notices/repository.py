@@ -240,3 +240,14 @@ def release(session: Session, delivery_ids: Sequence[str], *, token: str, at: da
         .where(_DELIVERIES.c.delivery_id.in_(delivery_ids), _DELIVERIES.c.claim_token == token)
         .values(claim_token=None, next_attempt_at=at)
     )
+
+
+def created_between(session: Session, *, since: datetime, until: datetime) -> list[datetime]:
+    """When each notice written in [since, until] was created (portfolio monitoring)."""
+    return list(
+        session.scalars(
+            select(NoticeRow.created_at).where(
+                NoticeRow.created_at >= since, NoticeRow.created_at <= until
+            )
+        )
+    )
