@@ -654,6 +654,20 @@ class FairnessSettings(BaseModel):
     )
 
 
+class SparkSettings(BaseModel):
+    """The distributed batch driver (``repayguard decide --all --engine spark``)."""
+
+    master: str = Field(
+        default="local[2]",
+        min_length=1,
+        description="Spark master URL: local[N] on this machine, spark://host:7077 or "
+        "yarn/k8s://… for a cluster.",
+    )
+    partitions: int = Field(
+        default=8, ge=1, le=100_000, description="Borrower partitions the book is split into."
+    )
+
+
 class Settings(BaseSettings):
     """Everything repayguard reads from its environment, validated at start-up."""
 
@@ -685,6 +699,7 @@ class Settings(BaseSettings):
     fairness: FairnessSettings = Field(default_factory=FairnessSettings)
     hardship: HardshipSettings = Field(default_factory=HardshipSettings)
     remedies: RemedySettings = Field(default_factory=RemedySettings)
+    spark: SparkSettings = Field(default_factory=SparkSettings)
 
     @model_validator(mode="after")
     def _no_development_secrets_in_production(self) -> Settings:

@@ -118,73 +118,96 @@ def decide_borrowers(
                 previous=previous,
                 borrowers=borrowers,
             )
-        run_id = uuid.uuid4().hex
-        flagged = guardrails.alerts(decisions)
-        if flagged.height:
-            # Never silently applied: the runtime guardrail replaced these decisions.
-            uow.emit(
-                Message(
-                    "repayguard.guardrail.applied",
-                    {
-                        "run_id": run_id,
-                        "policy_version": engine.compiled.version,
-                        "count": flagged.height,
-                        "decisions": flagged.head(1_000).to_dicts(),
-                    },
-                )
-            )
-        decisions = decisions.with_columns(
-            pl.Series("decision_id", decision_ids(decisions.height)),
-            pl.lit(run_id).alias("run_id"),
-        )
-        repository.add_decisions(session, decisions)
-        if shadow is not None and engine.challenger is not None:
-            repository.add_shadow(session, shadow_rows(decisions, shadow, engine.challenger))
-        repository.mark_latest(session, run_id)
-        applied = entitlements.apply_decisions(
-            session, decisions, current=current, defaults=engine.defaults, now=now
-        )
-        repository.add_run(
-            session,
-            DecisionRunRow(
-                run_id=run_id,
-                mode=cmd.mode,
-                trigger=cmd.trigger,
-                as_of=as_of,
-                started_at=now,
-                borrowers=decisions.height,
-                changed=len(applied.changed),
-                tightened=applied.tightened,
-                loosened=applied.loosened,
-                model_version=engine.model.version,
-                policy_version=engine.compiled.version,
-                policy_hash=engine.compiled.content_hash,
-            ),
-        )
-        for message in entitlements.change_messages(
-            run_id, applied.changed, told_at=entitlements.told_at(as_of, now=now)
-        ):
-            uow.emit(message)
-        for message in entitlements.held_messages(run_id, applied.held):
-            uow.emit(message)
+        report = write_decided(
+            decisions, cmd=cmd, uow=uow, engine=engine, current=current, as_of=as_of,
+            now=now, shadow=shadow,
+        )  # fmt: skip
+        uow.commit()
+    return report
+
+
+def write_decided(
+    decisions: pl.DataFrame,
+    *,
+    cmd: DecideBorrowers,
+    uow: UnitOfWork,
+    engine: DecisionEngine,
+    current: pl.DataFrame,
+    as_of: datetime,
+    now: datetime,
+    shadow: pl.DataFrame | None = None,
+) -> DecisionRunReport:
+    """Apply a decided frame (``core.pipeline.decide``'s columns) inside the open unit of work:
+    the decision log with lineage, the shadow log, latest decisions, entitlement changes, the
+    run record and the run's messages. The caller commits. Every driver (in-process, Spark)
+    writes through here, so a run's effects do not depend on where the core ran."""
+    session = uow.session
+    run_id = uuid.uuid4().hex
+    flagged = guardrails.alerts(decisions)
+    if flagged.height:
+        # Never silently applied: the runtime guardrail replaced these decisions.
         uow.emit(
             Message(
-                RUN_COMPLETED,
+                "repayguard.guardrail.applied",
                 {
                     "run_id": run_id,
-                    "mode": cmd.mode,
-                    "trigger": cmd.trigger,
-                    "as_of": as_of.isoformat(),
-                    "borrowers": decisions.height,
-                    "changed": len(applied.changed),
-                    "held": len(applied.held),
-                    # The decision log has no bands column: the run's message (kept in the
-                    # audit trail) names the bands with the rest of the run's lineage.
-                    "lineage": engine.lineage,
+                    "policy_version": engine.compiled.version,
+                    "count": flagged.height,
+                    "decisions": flagged.head(1_000).to_dicts(),
                 },
             )
         )
-        uow.commit()
+    decisions = decisions.with_columns(
+        pl.Series("decision_id", decision_ids(decisions.height)),
+        pl.lit(run_id).alias("run_id"),
+    )
+    repository.add_decisions(session, decisions)
+    if shadow is not None and engine.challenger is not None:
+        repository.add_shadow(session, shadow_rows(decisions, shadow, engine.challenger))
+    repository.mark_latest(session, run_id)
+    applied = entitlements.apply_decisions(
+        session, decisions, current=current, defaults=engine.defaults, now=now
+    )
+    repository.add_run(
+        session,
+        DecisionRunRow(
+            run_id=run_id,
+            mode=cmd.mode,
+            trigger=cmd.trigger,
+            as_of=as_of,
+            started_at=now,
+            borrowers=decisions.height,
+            changed=len(applied.changed),
+            tightened=applied.tightened,
+            loosened=applied.loosened,
+            model_version=engine.model.version,
+            policy_version=engine.compiled.version,
+            policy_hash=engine.compiled.content_hash,
+        ),
+    )
+    for message in entitlements.change_messages(
+        run_id, applied.changed, told_at=entitlements.told_at(as_of, now=now)
+    ):
+        uow.emit(message)
+    for message in entitlements.held_messages(run_id, applied.held):
+        uow.emit(message)
+    uow.emit(
+        Message(
+            RUN_COMPLETED,
+            {
+                "run_id": run_id,
+                "mode": cmd.mode,
+                "trigger": cmd.trigger,
+                "as_of": as_of.isoformat(),
+                "borrowers": decisions.height,
+                "changed": len(applied.changed),
+                "held": len(applied.held),
+                # The decision log has no bands column: the run's message (kept in the
+                # audit trail) names the bands with the rest of the run's lineage.
+                "lineage": engine.lineage,
+            },
+        )
+    )
     return DecisionRunReport(
         run_id,
         as_of,

@@ -5,6 +5,7 @@ from repayguard.ingestion.repository import (
     borrower_ids,
     latest_event_at,
     load_history,
+    scan_borrower_range,
     scan_history,
 )
 from repayguard.ingestion.service import (
@@ -33,5 +34,6 @@ __all__ = [
     "ingest_files",
     "latest_event_at",
     "load_history",
+    "scan_borrower_range",
     "scan_history",
 ]

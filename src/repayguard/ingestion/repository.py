@@ -158,3 +158,16 @@ def scan_history(engine: Engine, *, since: datetime, until: datetime) -> pl.Data
     )
     ranges = [[low + i * step, low + (i + 1) * step, since, until] for i in range(parts)]
     return read_frame(engine, query, ranges, EVENT_SCHEMA)
+
+
+def scan_borrower_range(
+    engine: Engine, *, low: str, high: str, since: datetime, until: datetime
+) -> pl.DataFrame:
+    """Events in [since, until] of the borrowers whose ids lie in [low, high], read columnar:
+    one partition of the distributed batch driver reads its own borrowers' history."""
+    query = (
+        f"SELECT {', '.join(_COLUMNS)} FROM events "
+        "WHERE borrower_id >= ? AND borrower_id <= ? "
+        "AND occurred_at >= ? AND occurred_at <= ?"
+    )
+    return read_frame(engine, query, [[low, high, since, until]], EVENT_SCHEMA)

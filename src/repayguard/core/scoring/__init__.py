@@ -21,6 +21,7 @@ from repayguard.core.scoring.expert import (
     ExpertModelInvalid,
     FeaturePoints,
     PointsBin,
+    dump_expert_model,
     load_expert_model,
 )
 from repayguard.core.scoring.inputs import (
@@ -66,6 +67,7 @@ __all__ = [
     "feature_inputs",
     "fit_calibration",
     "fit_model",
+    "dump_expert_model",
     "load_expert_model",
     "load_model",
     "reason_texts",
