@@ -35,6 +35,8 @@ from repayguard.decisions.service import DecideBorrowers, DecisionRunReport, wri
 from repayguard.decisions.spark_tasks import (
     BORROWER_ROW,
     EVENT_ROW,
+    ORDER_FILE,
+    ORDER_ROW,
     OUTPUT_DDL,
     PREVIOUS_COLUMNS,
     ROW_KIND,
@@ -152,7 +154,7 @@ def decide_on_spark(
             database_url=None if cmd.events else bind.url.render_as_string(hide_password=False),
         )
         if cmd.events:
-            events = _parquet_events(spark, cmd.events, job)
+            events = _parquet_events(spark, cmd.events)
             spine = events.select("borrower_id").distinct()
             events = events.where(events["occurred_at"] >= job.since).where(
                 events["occurred_at"] <= as_of
@@ -182,9 +184,9 @@ def decide_on_spark(
     return report
 
 
-def _parquet_events(spark: SparkSession, paths: Sequence[str], job: PartitionJob) -> DataFrame:
-    """Events from Parquet in the store's layout (absent payload columns null), each
-    ``event_id`` once, as ingestion would have kept them."""
+def _parquet_events(spark: SparkSession, paths: Sequence[str]) -> DataFrame:
+    """Events from Parquet in the store's layout (absent payload columns null), with where
+    each was read (the partition restores ingest's order and de-duplication from it)."""
     from pyspark.sql import functions as F
 
     raw = spark.read.parquet(*paths)
@@ -194,7 +196,11 @@ def _parquet_events(spark: SparkSession, paths: Sequence[str], job: PartitionJob
         .alias(name)
         for name, dtype in EVENT_SCHEMA.items()
     ]
-    return raw.select(columns).where(F.col("borrower_id").isNotNull()).dropDuplicates(["event_id"])
+    where = [
+        F.col("_metadata.file_path").alias(ORDER_FILE),
+        F.col("_metadata.row_index").alias(ORDER_ROW),
+    ]
+    return raw.select(*columns, *where).where(F.col("borrower_id").isNotNull())
 
 
 def _spark_frame(spark: SparkSession, frame: pl.DataFrame) -> DataFrame:

@@ -33,6 +33,9 @@ from repayguard.core.tiers import TierBands, dump_bands, load_bands
 from repayguard.decisions.engine import DecisionEngine
 from repayguard.platform.db import make_engine
 
+ORDER_FILE: Final = "_rg_file"
+ORDER_ROW: Final = "_rg_file_row"
+"""Where a Parquet event was read (file, row): its place in the order ingest appends events."""
 ROW_KIND: Final = "_rg_row"
 """Column telling a partition's rows apart: a borrower of the spine, or one event."""
 BORROWER_ROW: Final = 0
@@ -216,8 +219,13 @@ def decide_partition(
 
 def _events(rows: pl.DataFrame, job: PartitionJob, *, low: str, high: str) -> pl.DataFrame:
     if job.database_url is None:
+        # The shuffle scrambled the events; put them back in the order `repayguard ingest`
+        # appends them (file by file, row by row) and keep each event_id's first, as ingest
+        # does: features then sum the same floats in the same order as the in-process driver.
         return (
             rows.filter(pl.col(ROW_KIND) == EVENT_ROW)
+            .sort(ORDER_FILE, ORDER_ROW)
+            .unique("event_id", keep="first", maintain_order=True)
             .select(EVENT_SCHEMA.names())
             .cast(dict(EVENT_SCHEMA.items()))
         )
