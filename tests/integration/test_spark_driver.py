@@ -7,9 +7,10 @@ Decisions (borrower, tier, pd to 1e-12, states, reasons, rule, policy) and entit
 be identical. pyspark (the ``spark`` extra, installed by ``make venv``) and Java are required:
 without them this module fails, it never skips.
 
-Book size: ``REPAYGUARD_SPARK_TEST_BORROWERS`` (default 600 so the module stays within
-about 90 s on a busy 2-core machine); the 20,000-borrower check is
-``REPAYGUARD_SPARK_TEST_BORROWERS=20000 .venv/bin/pytest -q -n 0 tests/integration/test_spark_driver.py``.
+Book size: ``REPAYGUARD_SPARK_TEST_BORROWERS`` (default 600, to stay near 90 s per database on
+a busy 2-core machine); the 20,000-borrower check (docs/spark.md):
+``REPAYGUARD_SPARK_TEST_BORROWERS=20000 .venv/bin/pytest -q -n 0 -k sqlite
+tests/integration/test_spark_driver.py``.
 """
 
 from __future__ import annotations

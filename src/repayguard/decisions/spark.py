@@ -187,20 +187,20 @@ def decide_on_spark(
 def _parquet_events(spark: SparkSession, paths: Sequence[str]) -> DataFrame:
     """Events from Parquet in the store's layout (absent payload columns null), with where
     each was read (the partition restores ingest's order and de-duplication from it)."""
-    from pyspark.sql import functions as F
+    from pyspark.sql import functions as sf
 
     raw = spark.read.parquet(*paths)
     columns = [
-        (F.col(name) if name in raw.columns else F.lit(None))
+        (sf.col(name) if name in raw.columns else sf.lit(None))
         .cast(_SPARK_TYPES[type(dtype).__name__])
         .alias(name)
         for name, dtype in EVENT_SCHEMA.items()
     ]
     where = [
-        F.col("_metadata.file_path").alias(ORDER_FILE),
-        F.col("_metadata.row_index").alias(ORDER_ROW),
+        sf.col("_metadata.file_path").alias(ORDER_FILE),
+        sf.col("_metadata.row_index").alias(ORDER_ROW),
     ]
-    return raw.select(*columns, *where).where(F.col("borrower_id").isNotNull())
+    return raw.select(*columns, *where).where(sf.col("borrower_id").isNotNull())
 
 
 def _spark_frame(spark: SparkSession, frame: pl.DataFrame) -> DataFrame:
@@ -222,9 +222,9 @@ def _with_previous(spark: SparkSession, spine: DataFrame, previous: pl.DataFrame
 
 
 def _tagged(rows: DataFrame, kind: int) -> DataFrame:
-    from pyspark.sql import functions as F
+    from pyspark.sql import functions as sf
 
-    return rows.withColumn(ROW_KIND, F.lit(kind).cast("tinyint"))
+    return rows.withColumn(ROW_KIND, sf.lit(kind).cast("tinyint"))
 
 
 def _collect(
