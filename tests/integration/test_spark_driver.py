@@ -27,8 +27,15 @@ from sqlalchemy import text
 
 from repayguard import ingestion
 from repayguard.bootstrap import Container, bootstrap
-from repayguard.decisions import DecideBorrowers, DecisionRunReport, decide_borrowers, triggers
-from repayguard.decisions.spark import DecideOnSpark, decide_on_spark, open_spark
+from repayguard.decisions import (
+    DecideBorrowers,
+    DecideOnSpark,
+    DecisionRunReport,
+    decide_borrowers,
+    decide_on_spark,
+    open_spark,
+    triggers,
+)
 from repayguard.platform.bus import RecordingBus
 from repayguard.platform.clock import FixedClock
 from repayguard.simulation import PortfolioSpec, generate_portfolio

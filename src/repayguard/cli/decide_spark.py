@@ -21,8 +21,8 @@ def decide_on_spark(
 ) -> DecisionRunReport:
     """Start Spark (``spark.master`` unless ``master`` is given), decide every borrower with
     the container's engine and write the run to its store; a bar follows the partitions."""
-    from repayguard.decisions.spark import DecideOnSpark, open_spark
-    from repayguard.decisions.spark import decide_on_spark as run_on_spark
+    from repayguard.decisions import DecideOnSpark, open_spark
+    from repayguard.decisions import decide_on_spark as run_on_spark
 
     settings = container.settings
     count = partitions or settings.spark.partitions

@@ -32,6 +32,7 @@ from repayguard.decisions.shadow_log import (
     shadow_latest_pairs,
     shadow_transitions,
 )
+from repayguard.decisions.spark import DecideOnSpark, decide_on_spark, open_spark, spark_session
 
 __all__ = [
     "DEFAULT_POLICY",
@@ -39,6 +40,7 @@ __all__ = [
     "UNPUBLISHED",
     "Challenger",
     "DecideBorrowers",
+    "DecideOnSpark",
     "DecisionEngine",
     "DecisionRunReport",
     "EngineSlot",
@@ -47,6 +49,7 @@ __all__ = [
     "Outlook",
     "RunInfo",
     "decide_borrowers",
+    "decide_on_spark",
     "due_borrowers",
     "find_decision",
     "inputs_of",
@@ -55,6 +58,7 @@ __all__ = [
     "logged_outcome",
     "logged_states",
     "open_slot",
+    "open_spark",
     "recent_decisions",
     "recent_runs",
     "run_outcomes",
@@ -63,6 +67,7 @@ __all__ = [
     "shadow_disagreements",
     "shadow_latest_pairs",
     "shadow_transitions",
+    "spark_session",
     "summarise",
     "triggers",
     "what_would_change",

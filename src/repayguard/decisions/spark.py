@@ -106,6 +106,7 @@ def open_spark(master: str) -> SparkSession:
         # Python workers of a local master start from this variable, not from the setting
         # alone: without it they run whichever python3 is on PATH, which lacks repayguard.
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # loopback, and no warning about it
     for key, value in settings.items():
         builder = builder.config(key, value)
     try:
