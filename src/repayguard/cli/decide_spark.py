@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -24,6 +25,8 @@ def decide_on_spark(
     from repayguard.decisions import DecideOnSpark, open_spark
     from repayguard.decisions import decide_on_spark as run_on_spark
 
+    # pyspark 4.3 warns about pandas 3 at every Arrow hand-over; we hand it Arrow, not pandas.
+    warnings.filterwarnings("ignore", "PySpark does not yet fully support pandas", FutureWarning)
     settings = container.settings
     count = partitions or settings.spark.partitions
     if count < 1:
