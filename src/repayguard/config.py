@@ -766,6 +766,20 @@ class TelemetrySettings(BaseModel):
         return self
 
 
+class SparkSettings(BaseModel):
+    """The distributed batch driver (``repayguard decide --all --engine spark``)."""
+
+    master: str = Field(
+        default="local[2]",
+        min_length=1,
+        description="Spark master URL: local[N] on this machine, spark://host:7077 or "
+        "yarn/k8s://… for a cluster.",
+    )
+    partitions: int = Field(
+        default=8, ge=1, le=100_000, description="Borrower partitions the book is split into."
+    )
+
+
 class Settings(BaseSettings):
     """Everything repayguard reads from its environment, validated at start-up."""
 
@@ -800,6 +814,7 @@ class Settings(BaseSettings):
     monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
     telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
     overlays: OverlaySettings = Field(default_factory=OverlaySettings)
+    spark: SparkSettings = Field(default_factory=SparkSettings)
 
     @model_validator(mode="after")
     def _no_development_secrets_in_production(self) -> Settings:

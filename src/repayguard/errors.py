@@ -65,6 +65,14 @@ class DatabaseNotReady(RepayguardError):
     http_status = 503
 
 
+class SparkUnavailable(RepayguardError):
+    """The Spark batch driver cannot start here: the ``spark`` extra (pyspark) or Java is
+    missing, or the Spark master did not answer."""
+
+    code = "spark_unavailable"
+    http_status = 503
+
+
 class BusUnavailable(RepayguardError):
     """The shared bus (NATS JetStream) did not answer: at start-up, or for a publish (the
     outbox keeps the message and the relay tries again)."""

@@ -222,3 +222,30 @@ def test_user_mistakes_get_a_message_and_a_next_step_not_a_traceback(tmp_path: P
     assert unsure.returncode == 2
     assert "what to do" in unsure.stderr
     assert "Traceback" not in missing.stderr + unsure.stderr
+
+
+@pytest.mark.slow
+def test_decide_on_spark_records_a_spark_run_and_prints_the_summary(tmp_path: Path) -> None:
+    source = tmp_path / "events.jsonl"
+    source.write_text("".join(json.dumps(e) + "\n" for e in failing_debits_history("B-SPK", NOW)))
+    assert run("ingest", str(source), cwd=tmp_path).returncode == 0
+    decided = run(
+        "decide", "--all", "--engine", "spark", "--partitions", "2",
+        "--as-of", f"{NOW:%Y-%m-%d}", cwd=tmp_path, timeout=900,
+    )  # fmt: skip
+
+    assert decided.returncode == 0, decided.stderr
+    assert "1 borrowers decided in" in decided.stdout
+    assert "Decided with:" in decided.stdout
+    runs = json.loads(run("decide", "runs", "--json", cwd=tmp_path).stdout)["runs"]
+    assert (runs[0]["trigger"], runs[0]["mode"], runs[0]["borrowers"]) == ("spark", "batch", 1)
+
+
+def test_decide_refuses_spark_options_it_would_ignore(tmp_path: Path) -> None:
+    named = run("decide", "--borrower", "B1", "--engine", "spark", cwd=tmp_path)
+    polars = run("decide", "--all", "--partitions", "4", cwd=tmp_path)
+
+    assert named.returncode != 0
+    assert "Spark decides the whole book only" in named.stdout + named.stderr
+    assert polars.returncode != 0
+    assert "belong to the Spark engine" in polars.stdout + polars.stderr

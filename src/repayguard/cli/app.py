@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from repayguard.audit import set_actor
 from repayguard.cli import backup as backup_command
+from repayguard.cli import decide_spark
 from repayguard.cli import demo as demo_command
 from repayguard.cli.actor import cli_actor
 from repayguard.cli.approvals import approvals_app
@@ -240,6 +241,27 @@ def decide_command(
         datetime | None,
         typer.Option(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"], help="Decide as of (UTC)."),
     ] = None,
+    engine_name: Annotated[
+        str,
+        typer.Option(
+            "--engine",
+            help="Where the core runs for --all: 'polars' (this process) or 'spark' (the "
+            "'spark' extra; docs/spark.md).",
+        ),
+    ] = "polars",
+    events: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--events",
+            help="Spark: Parquet events (path or glob, repeatable) instead of the store's.",
+        ),
+    ] = None,
+    spark_master: Annotated[
+        str | None, typer.Option(help="Spark: master URL (default: spark.master, local[2]).")
+    ] = None,
+    partitions: Annotated[
+        int | None, typer.Option(help="Spark: borrower partitions (default: spark.partitions).")
+    ] = None,
     data_dir: DataDir = None,
 ) -> None:
     """Run the decision core and update entitlements; prints tiers and method states.
@@ -253,23 +275,33 @@ def decide_command(
         raise RepayguardError(
             "say which borrowers to decide", hint="use --all, or --borrower ID (repeatable)"
         )
+    on_spark = _engine_choice(engine_name, all_borrowers, events, spark_master, partitions)
     settings = one_shot(load_settings(data_dir))
     with bootstrap(settings) as container:
         warn_overrides(container.engines.overrides)
         engine = container.decision_engine  # the whole run decides with this one
         started = time.perf_counter()
-        with console.status("Deciding…"):
-            run = decide_borrowers(
-                DecideBorrowers(
-                    borrower_ids=None if all_borrowers else borrower,
-                    as_of=as_of.replace(tzinfo=UTC) if as_of else None,
-                    trigger=triggers.CLI,
-                ),
-                uow=container.uow(),
-                engine=engine,
-                history_days=settings.decisions.history_days,
-                chunk_borrowers=settings.decisions.chunk_borrowers,
+        if on_spark:
+            run = decide_spark.decide_on_spark(
+                container,
+                as_of=as_of.replace(tzinfo=UTC) if as_of else None,
+                events=events or [],
+                master=spark_master,
+                partitions=partitions,
             )
+        else:
+            with console.status("Deciding…"):
+                run = decide_borrowers(
+                    DecideBorrowers(
+                        borrower_ids=None if all_borrowers else borrower,
+                        as_of=as_of.replace(tzinfo=UTC) if as_of else None,
+                        trigger=triggers.CLI,
+                    ),
+                    uow=container.uow(),
+                    engine=engine,
+                    history_days=settings.decisions.history_days,
+                    chunk_borrowers=settings.decisions.chunk_borrowers,
+                )
         seconds = time.perf_counter() - started
         newer = _published_since(container, run.lineage)
     if run.borrowers == 0:
@@ -298,6 +330,29 @@ def decide_command(
             "this run decided[/bold yellow]; this run kept the version it started with. Run it "
             "again to decide under the new version."
         )
+
+
+def _engine_choice(
+    name: str,
+    all_borrowers: bool,
+    events: list[str] | None,
+    master: str | None,
+    partitions: int | None,
+) -> bool:
+    """Whether ``decide`` runs on Spark; refuses Spark options that would be ignored."""
+    if name not in ("polars", "spark"):
+        raise RepayguardError(f"unknown engine {name!r}", hint="use --engine polars or spark")
+    if name == "spark" and not all_borrowers:
+        raise RepayguardError(
+            "Spark decides the whole book only",
+            hint="use --all with --engine spark; decide named borrowers in-process",
+        )
+    if name == "polars" and (events or master or partitions):
+        raise RepayguardError(
+            "--events, --spark-master and --partitions belong to the Spark engine",
+            hint="add --engine spark, or drop them",
+        )
+    return name == "spark"
 
 
 def _published_since(container: Container, lineage: dict[str, str]) -> int | None:

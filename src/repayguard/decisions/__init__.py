@@ -36,6 +36,7 @@ from repayguard.decisions.shadow_log import (
     shadow_latest_pairs,
     shadow_transitions,
 )
+from repayguard.decisions.spark import DecideOnSpark, decide_on_spark, open_spark, spark_session
 from repayguard.decisions.writer import (
     RunStamp,
     RunTally,
@@ -50,6 +51,7 @@ __all__ = [
     "UNPUBLISHED",
     "Challenger",
     "DecideBorrowers",
+    "DecideOnSpark",
     "DecisionEngine",
     "DecisionRunReport",
     "EngineSlot",
@@ -60,6 +62,7 @@ __all__ = [
     "RunStamp",
     "RunTally",
     "decide_borrowers",
+    "decide_on_spark",
     "decision_log_between",
     "due_borrowers",
     "find_decision",
@@ -69,6 +72,7 @@ __all__ = [
     "logged_outcome",
     "logged_states",
     "open_slot",
+    "open_spark",
     "recent_decisions",
     "recent_runs",
     "run_outcomes",
@@ -77,6 +81,7 @@ __all__ = [
     "shadow_disagreements",
     "shadow_latest_pairs",
     "shadow_transitions",
+    "spark_session",
     "summarise",
     "triggers",
     "what_would_change",

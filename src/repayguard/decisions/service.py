@@ -156,6 +156,51 @@ def decide_borrowers(
     )
 
 
+def write_decided(
+    decisions: pl.DataFrame,
+    *,
+    cmd: DecideBorrowers,
+    uow: UnitOfWork,
+    engine: DecisionEngine,
+    current: pl.DataFrame,
+    as_of: datetime,
+    now: datetime,
+    shadow: pl.DataFrame | None = None,
+) -> DecisionRunReport:
+    """Apply a decided frame (``core.pipeline.decide``'s columns) made elsewhere — the Spark
+    driver's — inside the open unit of work, through the same write step and run record as
+    :func:`decide_borrowers`: the decision log with lineage, the shadow log, latest
+    decisions, entitlement changes, the run's messages. The caller commits."""
+    watch = Stopwatch()
+    run = RunStamp(uuid.uuid4().hex, as_of, now)
+    tally = RunTally()
+    write_decisions(
+        decisions,
+        uow=uow,
+        run=run,
+        current=current,
+        defaults=engine.defaults,
+        tally=tally,
+        shadow=shadow,
+        challenger=engine.challenger,
+        watch=watch,
+    )
+    repository.mark_latest(uow.session, run.run_id)
+    _close_run(cmd, run, tally, uow=uow, engine=engine)
+    return DecisionRunReport(
+        run.run_id,
+        as_of,
+        tally.borrowers,
+        tally.changed,
+        tally.tightened,
+        tally.loosened,
+        tally.summary(),
+        held=tally.held,
+        lineage=engine.lineage,
+        seconds=watch.rounded(),
+    )
+
+
 def decide_chunk(
     chunk: BookChunk,
     *,

@@ -3,6 +3,7 @@
 - ``events``: new events for the borrowers (the online driver, and ``ingest`` deciding the
   borrowers it imported);
 - ``cli``: an operator's ``repayguard decide`` (or the demo);
+- ``spark``: an operator's ``repayguard decide --all --engine spark`` (the distributed driver);
 - ``review``: the worker re-deciding restrictions whose review date or expiry came;
 - ``appeal``: a borrower's appeal opened or closed;
 - ``hardship``: a borrower's hardship case opened or closed;
@@ -18,12 +19,13 @@ from typing import Final
 
 EVENTS: Final = "events"
 CLI: Final = "cli"
+SPARK: Final = "spark"
 REVIEW: Final = "review"
 APPEAL: Final = "appeal"
 HARDSHIP: Final = "hardship"
 
 _KNOWN = re.compile(
-    r"^(events|cli|review|appeal|hardship"
+    r"^(events|cli|spark|review|appeal|hardship"
     r"|cadence:T[1-9] (hourly|daily|weekly|monthly)"
     r"|whole_book (daily|weekly|monthly)"
     r"|overlay:[0-9a-f]{32})$"

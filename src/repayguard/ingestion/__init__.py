@@ -6,6 +6,7 @@ from repayguard.ingestion.repository import (
     events_between,
     latest_event_at,
     load_history,
+    scan_borrower_range,
     scan_history,
 )
 from repayguard.ingestion.service import (
@@ -35,5 +36,6 @@ __all__ = [
     "ingest_files",
     "latest_event_at",
     "load_history",
+    "scan_borrower_range",
     "scan_history",
 ]

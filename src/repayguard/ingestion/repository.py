@@ -156,3 +156,19 @@ def events_between(session: Session, *, since: datetime, until: datetime) -> pl.
         select(*columns).where(EventRow.occurred_at >= since, EventRow.occurred_at <= until)
     )
     return pl.DataFrame([tuple(row) for row in result], schema=EVENT_SCHEMA, orient="row")
+
+
+def scan_borrower_range(
+    engine: Engine, *, low: str, high: str, since: datetime, until: datetime
+) -> pl.DataFrame:
+    """Events in [since, until] of the borrowers whose ids lie in [low, high], read columnar:
+    one partition of the distributed batch driver reads its own borrowers' history.
+
+    In append order, as :func:`scan_history` returns them: features sum floats in event order,
+    and the same events summed in another order can differ in the last bit."""
+    query = (
+        f"SELECT {', '.join(_COLUMNS)} FROM events "
+        "WHERE borrower_id >= ? AND borrower_id <= ? "
+        "AND occurred_at >= ? AND occurred_at <= ? ORDER BY seq"
+    )
+    return read_frame(engine, query, [[low, high, since, until]], EVENT_SCHEMA)

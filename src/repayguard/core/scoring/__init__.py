@@ -21,6 +21,7 @@ from repayguard.core.scoring.expert import (
     ExpertModelInvalid,
     FeaturePoints,
     PointsBin,
+    dump_expert_model,
     load_expert_model,
 )
 from repayguard.core.scoring.inputs import (
@@ -61,6 +62,7 @@ __all__ = [
     "Trained",
     "TrainedModel",
     "TrainingSettings",
+    "dump_expert_model",
     "evaluate",
     "evaluate_scores",
     "feature_inputs",

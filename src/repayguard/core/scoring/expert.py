@@ -209,6 +209,32 @@ def load_expert_model(text: str) -> ExpertModel:
     )
 
 
+def dump_expert_model(model: ExpertModel) -> str:
+    """The points document of ``model`` (JSON), read back by :func:`load_expert_model` into an
+    equal model: how the model travels to processes that did not load it (Spark executors)."""
+    doc = {
+        "format": FORMAT,
+        "version": model.version,
+        "kind": model.kind,
+        "description": model.description,
+        "intercept": model.intercept,
+        "scale": model.scale,
+        "features": [
+            {
+                "name": f.name,
+                "reason_code": f.reason_code,
+                "missing": {"points": f.missing_points, "description": f.missing_description},
+                "bins": [
+                    {"upper": b.upper, "points": b.points, "description": b.description}
+                    for b in f.bins
+                ],
+            }
+            for f in model.features
+        ],
+    }
+    return json.dumps(doc, sort_keys=True, ensure_ascii=False, allow_nan=False)
+
+
 def _feature(doc: _FeatureDoc) -> FeaturePoints:
     where = f"feature {doc.name!r}"
     if doc.name not in FEATURE_NAMES:
