@@ -54,7 +54,7 @@ def _decided(container: Container) -> dict[str, int]:
         rows = session.execute(
             select(DecisionRow.borrower_id, func.count()).group_by(DecisionRow.borrower_id)
         )
-        return {borrower: count for borrower, count in rows}
+        return {str(borrower): int(count) for borrower, count in rows}
 
 
 def _processed(container: Container) -> int:
@@ -98,9 +98,7 @@ def test_a_batch_larger_than_the_coalescing_limit_runs_in_slices(
     database_url: str, tmp_path: Path
 ) -> None:
     settings = make_settings(database_url, tmp_path, online_coalesce=2)
-    with bootstrap(
-        settings, clock=FixedClock(NOW), bus=RecordingBus(), migrate=True
-    ) as container:
+    with bootstrap(settings, clock=FixedClock(NOW), bus=RecordingBus(), migrate=True) as container:
         _ingest_without_relaying(container)
         container.relay.drain()
 

@@ -27,7 +27,11 @@ class OnlineHandler:
 
     def __call__(self, messages: Sequence[Message], uow: UnitOfWork) -> None:
         borrowers = sorted(
-            {borrower for message in messages for borrower in message.payload.get("borrower_ids") or ()}
+            {
+                borrower
+                for message in messages
+                for borrower in message.payload.get("borrower_ids") or ()
+            }
         )
         if not borrowers:
             return

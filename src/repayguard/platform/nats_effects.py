@@ -44,8 +44,9 @@ class EffectConsumer:
     gets them together (acknowledged, or given back, together); ``max_ack_pending`` is then
     ``max_batch``, so while one process works through a batch another process of the
     deployment may take the messages published after it: only handlers that tolerate two
-    batches at once should ask for more than one (the online decider: its runs are
-    idempotent per message and a later run decides from the newer history anyway).
+    batches at once should ask for more than one (the online decider: each message is still
+    marked once, and decision runs over one borrower already overlap with the other
+    re-deciding consumers).
     """
 
     def __init__(
