@@ -29,6 +29,7 @@ from typing import Protocol
 
 import structlog
 
+from repayguard.errors import BusMisconfigured
 from repayguard.platform.messages import Message
 
 Handler = Callable[[Message], None]
@@ -111,18 +112,16 @@ class InProcessBus:
         self._handlers: dict[str, list[BatchHandler]] = defaultdict(list)
 
     def subscribe(self, name: str, handler: Handler, *, consumer: str = "local") -> None:
-        self._handlers[name].append(_one_by_one(handler))
+        self._handlers[name].append(one_by_one(handler))
 
     def subscribe_batch(
         self, name: str, handler: BatchHandler, *, consumer: str = "local", max_batch: int
     ) -> None:
-        if max_batch < 1:
-            raise ValueError(f"max_batch must be at least 1, not {max_batch}")
-        self._handlers[name].append(_in_slices(handler, max_batch))
+        self._handlers[name].append(_in_slices(handler, batch_size(max_batch)))
 
     def follow(self, name: str, handler: Handler) -> None:
         # One process holds every handler: following is subscribing, in the same order.
-        self._handlers[name].append(_one_by_one(handler))
+        self._handlers[name].append(one_by_one(handler))
 
     def publish(self, message: Message) -> None:
         self.publish_batch((message,))
@@ -166,12 +165,25 @@ class RecordingBus(InProcessBus):
         self.published.extend(messages)
 
 
-def _one_by_one(handler: Handler) -> BatchHandler:
+def one_by_one(handler: Handler) -> BatchHandler:
+    """A one-message handler as a batch handler: the messages in order, each on its own."""
+
     def each(messages: Sequence[Message]) -> None:
         for message in messages:
             handler(message)
 
     return each
+
+
+def batch_size(max_batch: int) -> int:
+    """``max_batch`` when it is a usable batch size; a subscription asking for less than one
+    message at a time is a wiring mistake, refused."""
+    if max_batch < 1:
+        raise BusMisconfigured(
+            f"a batch subscription takes at least 1 message at a time, not {max_batch}",
+            hint="set decisions.online_coalesce (or the subscription's max_batch) to 1 or more",
+        )
+    return max_batch
 
 
 def _in_slices(handler: BatchHandler, size: int) -> BatchHandler:

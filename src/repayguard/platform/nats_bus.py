@@ -37,7 +37,14 @@ from nats.js import JetStreamContext, api
 from nats.js.errors import NotFoundError
 
 from repayguard.errors import BusMisconfigured, BusUnavailable
-from repayguard.platform.bus import BatchHandler, BusHealth, Handler, Reload
+from repayguard.platform.bus import (
+    BatchHandler,
+    BusHealth,
+    Handler,
+    Reload,
+    batch_size,
+    one_by_one,
+)
 from repayguard.platform.messages import Message
 from repayguard.platform.nats_effects import EffectConsumer
 from repayguard.platform.nats_follow import Follower
@@ -96,11 +103,7 @@ class NatsBus:
     # -- the Bus protocol --------------------------------------------------------------------
 
     def subscribe(self, name: str, handler: Handler, *, consumer: str) -> None:
-        def each(messages: Sequence[Message]) -> None:
-            for message in messages:
-                handler(message)
-
-        self.subscribe_batch(name, each, consumer=consumer, max_batch=1)
+        self.subscribe_batch(name, one_by_one(handler), consumer=consumer, max_batch=1)
 
     def subscribe_batch(
         self, name: str, handler: BatchHandler, *, consumer: str, max_batch: int
@@ -113,7 +116,7 @@ class NatsBus:
             consumer=consumer,
             name=name,
             handler=handler,
-            max_batch=max_batch,
+            max_batch=batch_size(max_batch),
             ack_wait_seconds=self._ack_wait,
             request_timeout=_REQUEST_SECONDS,
         )
