@@ -22,6 +22,7 @@ import pytest
 from nats.js.errors import NotFoundError
 from sqlalchemy.orm import Session, sessionmaker
 
+from repayguard.config import Settings
 from repayguard.platform import schema
 from repayguard.platform.db import make_engine, make_session_factory
 from repayguard.platform.nats_bus import NatsBus
@@ -57,6 +58,22 @@ class Names:
 
     def bus(self, url: str = NATS_URL, **options: Any) -> NatsBus:
         return NatsBus(url=url, stream=self.stream, subject_prefix=self.prefix, **options)
+
+    def settings(self, settings: Settings) -> Settings:
+        """``settings`` on the shared bus: this test's stream and prefix, a short ack wait."""
+        return settings.model_copy(
+            update={
+                "bus": settings.bus.model_copy(
+                    update={
+                        "url": NATS_URL,
+                        "kind": "nats",
+                        "stream": self.stream,
+                        "subject_prefix": self.prefix,
+                        "ack_wait_seconds": 5.0,
+                    }
+                )
+            }
+        )
 
 
 def delete_stream(url: str, stream: str) -> None:

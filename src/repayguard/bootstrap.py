@@ -76,7 +76,7 @@ from repayguard.instrumentation import count_committed, plug_probes
 from repayguard.platform import schema
 from repayguard.platform.bus import Bus, InProcessBus
 from repayguard.platform.clock import Clock, SystemClock
-from repayguard.platform.consumers import idempotent
+from repayguard.platform.consumers import idempotent, idempotent_batch
 from repayguard.platform.crypto import Keyring, Pseudonymizer
 from repayguard.platform.db import make_engine, make_session_factory
 from repayguard.platform.messages import Message
@@ -293,10 +293,11 @@ def bootstrap(
             engine=lambda: container.decision_engine,
             history_days=settings.decisions.history_days,
         )
-        bus.subscribe(
+        bus.subscribe_batch(
             ingestion.EVENTS_INGESTED,
-            idempotent("decisions.online", handler, uow=container.uow),
+            idempotent_batch("decisions.online", handler, uow=container.uow),
             consumer="decisions.online",
+            max_batch=settings.decisions.online_coalesce,
         )
     _wire_approvals(container)
     if settings.security.auth == "required":

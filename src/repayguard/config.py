@@ -248,6 +248,13 @@ class DecisionSettings(BaseModel):
     online: bool = Field(
         default=True, description="Re-decide affected borrowers after each ingested batch."
     )
+    online_coalesce: int = Field(
+        default=50,
+        ge=1,
+        le=1000,
+        description="Most ingested batches waiting on the bus that one online run decides "
+        "together (the union of their borrowers); 1 decides each batch on its own.",
+    )
     chunk_borrowers: int = Field(
         default=50_000,
         ge=1,

@@ -20,20 +20,7 @@ from nats_kit import NATS_URL, Names, jetstream_call, wait_until
 
 
 def _on_nats(database_url: str, data_dir: Path, names: Names) -> Settings:
-    settings = make_settings(database_url, data_dir)
-    return settings.model_copy(
-        update={
-            "bus": settings.bus.model_copy(
-                update={
-                    "url": NATS_URL,
-                    "kind": "nats",
-                    "stream": names.stream,
-                    "subject_prefix": names.prefix,
-                    "ack_wait_seconds": 5.0,
-                }
-            )
-        }
-    )
+    return names.settings(make_settings(database_url, data_dir))
 
 
 def _durables(stream: str) -> set[str]:

@@ -3,6 +3,8 @@ once delivery, idempotent consumers."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
 from sqlalchemy import func, select
 
@@ -104,3 +106,51 @@ def test_a_consumer_that_fails_leaves_no_marker_and_runs_again(container: Contai
     handler(message)
 
     assert len(calls) == 2
+
+
+def _held_relay(container: Container) -> UnitOfWork:
+    """A unit of work whose commit does not wake the relay: its messages wait together."""
+    return UnitOfWork(container.session_factory, clock=container.clock)
+
+
+def test_the_relay_hands_waiting_messages_of_one_subject_to_a_batch_handler_together(
+    container: Container,
+) -> None:
+    deliveries: list[tuple[str, ...]] = []
+    container.bus.subscribe_batch(
+        "test.batched",
+        lambda messages: deliveries.append(tuple(m.payload["n"] for m in messages)),
+        consumer="test",
+        max_batch=2,
+    )
+    container.bus.subscribe("test.other", lambda message: deliveries.append(("other",)))
+    with _held_relay(container) as uow:
+        for name, n in [("test.batched", "1"), ("test.batched", "2"), ("test.batched", "3"),
+                        ("test.other", "-"), ("test.batched", "4")]:  # fmt: skip
+            uow.emit(Message(name, {"n": n}))
+        uow.commit()
+
+    assert container.relay.drain() == 5
+
+    assert deliveries == [("1", "2"), ("3",), ("other",), ("4",)], "order across subjects kept"
+
+
+def test_a_failed_batch_stays_pending_whole_and_is_delivered_again(container: Container) -> None:
+    sizes: list[int] = []
+
+    def flaky(messages: Sequence[Message]) -> None:
+        sizes.append(len(messages))
+        if len(sizes) == 1:
+            raise ConnectionError("subscriber down")
+
+    container.bus.subscribe_batch("test.flaky", flaky, consumer="test", max_batch=10)
+    with _held_relay(container) as uow:
+        for n in range(3):
+            uow.emit(Message("test.flaky", {"n": n}))
+        uow.commit()
+
+    assert container.relay.drain() == 0
+    assert _pending(container) == 3
+    assert container.relay.drain() == 3
+    assert sizes == [3, 3]
+    assert _pending(container) == 0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from repayguard.decisions import triggers
 from repayguard.decisions.engine import DecisionEngine
@@ -12,18 +12,27 @@ from repayguard.platform.uow import UnitOfWork
 
 
 class OnlineHandler:
-    """Re-decides the borrowers named by ``repayguard.events.ingested`` (one micro-batch per
-    ingested batch), as of now, through the same core code as the batch driver.
+    """Re-decides the borrowers named by ``repayguard.events.ingested`` as of now, through the
+    same core code as the batch driver: one micro-batch for all the ingested batches delivered
+    together (the union of their borrowers), since most of a small run's cost is fixed per run
+    (docs/scaling.md, *Online deciders*). Deciding a borrower once with all of its new events is
+    the same decision as deciding it after each batch in turn, as of the later time.
 
-    ``engine`` returns the engine in effect at the time of each message, so a model promoted
+    ``engine`` returns the engine in effect at the time of each delivery, so a model promoted
     while the process runs decides the next batch."""
 
     def __init__(self, *, engine: Callable[[], DecisionEngine], history_days: int) -> None:
         self._engine = engine
         self._history_days = history_days
 
-    def __call__(self, message: Message, uow: UnitOfWork) -> None:
-        borrowers = message.payload.get("borrower_ids") or []
+    def __call__(self, messages: Sequence[Message], uow: UnitOfWork) -> None:
+        borrowers = sorted(
+            {
+                borrower
+                for message in messages
+                for borrower in message.payload.get("borrower_ids") or ()
+            }
+        )
         if not borrowers:
             return
         decide_borrowers(

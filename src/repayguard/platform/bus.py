@@ -6,6 +6,10 @@ Two kinds of handler, and every wiring says which it is:
   borrowers, opens approvals). Across a deployment each message reaches one process per
   consumer name; the handler is idempotent (``platform.consumers``), so a redelivery after a
   crash changes nothing twice.
+- ``subscribe_batch(name, handler, consumer=..., max_batch=...)`` — an effect that handles
+  several pending messages of one subject together (the online decider re-decides the union of
+  their borrowers in one run); the batch is processed in one transaction
+  (``platform.consumers.idempotent_batch``), so each message still has its effect once.
 - ``follow(name, handler)`` — *this process's own state* (the authorize view, the token cache,
   the keyring, the decision engine). Every process applies every message it follows.
 
@@ -18,16 +22,19 @@ missed, ``health`` says how fresh the followed state is (``/readyz``).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
 import structlog
 
+from repayguard.errors import BusMisconfigured
 from repayguard.platform.messages import Message
 
 Handler = Callable[[Message], None]
+BatchHandler = Callable[[Sequence[Message]], None]
+"""Handles messages of one subject together, in publication order; raising fails them all."""
 Reload = Callable[[], None]
 log = structlog.get_logger(__name__)
 
@@ -52,6 +59,18 @@ class Bus(Protocol):
     def subscribe(self, name: str, handler: Handler, *, consumer: str) -> None:
         """Handle ``name`` messages for an effect: one process of the deployment per
         ``consumer`` handles each message."""
+        ...
+
+    def subscribe_batch(
+        self, name: str, handler: BatchHandler, *, consumer: str, max_batch: int
+    ) -> None:
+        """Handle ``name`` messages for an effect, up to ``max_batch`` of them at once: the
+        messages already waiting when the handler is free come together, in order."""
+        ...
+
+    def publish_batch(self, messages: Sequence[Message]) -> None:
+        """Deliver committed messages of one subject, in order; batch subscribers may get them
+        together. Raise if delivery failed (then none counts as delivered)."""
         ...
 
     def follow(self, name: str, handler: Handler) -> None:
@@ -85,21 +104,36 @@ class InProcessBus:
 
     A handler that raises makes ``publish`` raise, so the relay keeps the message in the outbox
     and delivers it again later: handlers must therefore be idempotent (see ``consumers``).
+    Messages relayed together (``publish_batch``) reach a batch handler together, in slices of
+    its ``max_batch``; a one-message handler gets them one by one.
     """
 
     def __init__(self) -> None:
-        self._handlers: dict[str, list[Handler]] = defaultdict(list)
+        self._handlers: dict[str, list[BatchHandler]] = defaultdict(list)
 
     def subscribe(self, name: str, handler: Handler, *, consumer: str = "local") -> None:
-        self._handlers[name].append(handler)
+        self._handlers[name].append(one_by_one(handler))
+
+    def subscribe_batch(
+        self, name: str, handler: BatchHandler, *, consumer: str = "local", max_batch: int
+    ) -> None:
+        self._handlers[name].append(_in_slices(handler, batch_size(max_batch)))
 
     def follow(self, name: str, handler: Handler) -> None:
         # One process holds every handler: following is subscribing, in the same order.
-        self._handlers[name].append(handler)
+        self._handlers[name].append(one_by_one(handler))
 
     def publish(self, message: Message) -> None:
-        for handler in self._handlers.get(message.name, ()):
-            handler(message)
+        self.publish_batch((message,))
+
+    def publish_batch(self, messages: Sequence[Message]) -> None:
+        if not messages:
+            return
+        names = {message.name for message in messages}
+        if len(names) != 1:
+            raise ValueError(f"a batch holds messages of one subject, not {sorted(names)}")
+        for handler in self._handlers.get(messages[0].name, ()):
+            handler(messages)
 
     # Delivery is inline in the committing process, so its state is never behind and there is
     # nothing to connect, start, reload or close.
@@ -126,6 +160,35 @@ class RecordingBus(InProcessBus):
         super().__init__()
         self.published: list[Message] = []
 
-    def publish(self, message: Message) -> None:
-        super().publish(message)
-        self.published.append(message)
+    def publish_batch(self, messages: Sequence[Message]) -> None:
+        super().publish_batch(messages)
+        self.published.extend(messages)
+
+
+def one_by_one(handler: Handler) -> BatchHandler:
+    """A one-message handler as a batch handler: the messages in order, each on its own."""
+
+    def each(messages: Sequence[Message]) -> None:
+        for message in messages:
+            handler(message)
+
+    return each
+
+
+def batch_size(max_batch: int) -> int:
+    """``max_batch`` when it is a usable batch size; a subscription asking for less than one
+    message at a time is a wiring mistake, refused."""
+    if max_batch < 1:
+        raise BusMisconfigured(
+            f"a batch subscription takes at least 1 message at a time, not {max_batch}",
+            hint="set decisions.online_coalesce (or the subscription's max_batch) to 1 or more",
+        )
+    return max_batch
+
+
+def _in_slices(handler: BatchHandler, size: int) -> BatchHandler:
+    def sliced(messages: Sequence[Message]) -> None:
+        for start in range(0, len(messages), size):
+            handler(messages[start : start + size])
+
+    return sliced

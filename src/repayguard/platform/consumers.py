@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from repayguard.platform.bus import Handler
+from repayguard.platform.bus import BatchHandler, Handler
 from repayguard.platform.messages import Message
 from repayguard.platform.outbox import ProcessedMessage
 from repayguard.platform.uow import UnitOfWork, UnitOfWorkFactory
 
 TransactionalHandler = Callable[[Message, UnitOfWork], None]
+TransactionalBatchHandler = Callable[[Sequence[Message], UnitOfWork], None]
 
 
 def idempotent(consumer: str, handler: TransactionalHandler, *, uow: UnitOfWorkFactory) -> Handler:
@@ -23,27 +24,49 @@ def idempotent(consumer: str, handler: TransactionalHandler, *, uow: UnitOfWorkF
     and the marker land together or not at all. A redelivered message finds the marker and is
     skipped; two concurrent deliveries collide on the marker's primary key and one rolls back.
     """
+    batch = idempotent_batch(consumer, lambda messages, unit: handler(messages[0], unit), uow=uow)
+    return lambda message: batch((message,))
 
-    def handle(message: Message) -> None:
+
+def idempotent_batch(
+    consumer: str, handler: TransactionalBatchHandler, *, uow: UnitOfWorkFactory
+) -> BatchHandler:
+    """Wrap a batch handler so each message of a batch has its effect at most once.
+
+    The messages this consumer already processed are dropped from the batch (one query), as
+    are repeats within it; the handler gets the rest, in order, with one fresh unit of work, and
+    the processed-markers of all of them join that transaction just before it commits: the
+    batch's effect and its markers land together or not at all. A batch whose messages were
+    all processed is skipped without calling the handler.
+    """
+
+    def handle(messages: Sequence[Message]) -> None:
+        ids = {message.message_id for message in messages}
         with uow() as probe:
-            seen = probe.session.scalar(
-                select(ProcessedMessage.message_id).where(
-                    ProcessedMessage.consumer == consumer,
-                    ProcessedMessage.message_id == message.message_id,
+            seen = set(
+                probe.session.scalars(
+                    select(ProcessedMessage.message_id).where(
+                        ProcessedMessage.consumer == consumer,
+                        ProcessedMessage.message_id.in_(ids),
+                    )
                 )
             )
-        if seen is not None:
+        fresh: dict[str, Message] = {}
+        for message in messages:
+            if message.message_id not in seen:
+                fresh.setdefault(message.message_id, message)
+        if not fresh:
             return
         unit = uow()
 
         def mark(session: Session) -> None:
-            session.add(
-                ProcessedMessage(
-                    consumer=consumer, message_id=message.message_id, processed_at=unit.clock.now()
-                )
+            processed_at = unit.clock.now()
+            session.add_all(
+                ProcessedMessage(consumer=consumer, message_id=key, processed_at=processed_at)
+                for key in fresh
             )
 
         unit.before_commit(mark)
-        handler(message, unit)
+        handler(tuple(fresh.values()), unit)
 
     return handle

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import nats
@@ -36,7 +37,14 @@ from nats.js import JetStreamContext, api
 from nats.js.errors import NotFoundError
 
 from repayguard.errors import BusMisconfigured, BusUnavailable
-from repayguard.platform.bus import BusHealth, Handler, Reload
+from repayguard.platform.bus import (
+    BatchHandler,
+    BusHealth,
+    Handler,
+    Reload,
+    batch_size,
+    one_by_one,
+)
 from repayguard.platform.messages import Message
 from repayguard.platform.nats_effects import EffectConsumer
 from repayguard.platform.nats_follow import Follower
@@ -95,6 +103,11 @@ class NatsBus:
     # -- the Bus protocol --------------------------------------------------------------------
 
     def subscribe(self, name: str, handler: Handler, *, consumer: str) -> None:
+        self.subscribe_batch(name, one_by_one(handler), consumer=consumer, max_batch=1)
+
+    def subscribe_batch(
+        self, name: str, handler: BatchHandler, *, consumer: str, max_batch: int
+    ) -> None:
         effect = EffectConsumer(
             loop=self._loop,
             js=self._js,
@@ -103,6 +116,7 @@ class NatsBus:
             consumer=consumer,
             name=name,
             handler=handler,
+            max_batch=batch_size(max_batch),
             ack_wait_seconds=self._ack_wait,
             request_timeout=_REQUEST_SECONDS,
         )
@@ -166,6 +180,11 @@ class NatsBus:
                 f"{type(exc).__name__}: {exc}",
                 hint="the outbox keeps the message; the relay publishes it again",
             ) from exc
+
+    def publish_batch(self, messages: Sequence[Message]) -> None:
+        # JetStream stores each message on its own; consumers pull them together.
+        for message in messages:
+            self.publish(message)
 
     def health(self) -> BusHealth:
         client = self._client

@@ -1,5 +1,6 @@
 """Effect consumers on NATS JetStream: each message of a subject handled by one process of
-the deployment per consumer name, in stream order, acknowledged after its handler returned."""
+the deployment per consumer name, in stream order (alone, or with the messages waiting behind
+it for a batch handler), acknowledged after its handler returned."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext, api
 from nats.js.errors import NotFoundError
 
-from repayguard.platform.bus import Handler
+from repayguard.platform.bus import BatchHandler
+from repayguard.platform.messages import Message
 from repayguard.platform.nats_io import NOTHING_FETCHED, LoopThread, backoff, decode, durable_name
 
 log = structlog.get_logger(__name__)
@@ -37,6 +39,14 @@ class EffectConsumer:
     (``nak``), and later messages wait behind it, as the outbox keeps order. A process that
     dies mid-handler never acks: JetStream redelivers after ``ack_wait`` and the idempotent
     handler (``platform.consumers``) skips what had committed.
+
+    With ``max_batch`` above 1 one pull takes up to that many waiting messages and the handler
+    gets them together (acknowledged, or given back, together); ``max_ack_pending`` is then
+    ``max_batch``, so while one process works through a batch another process of the
+    deployment may take the messages published after it: only handlers that tolerate two
+    batches at once should ask for more than one (the online decider: each message is still
+    marked once, and decision runs over one borrower already overlap with the other
+    re-deciding consumers).
     """
 
     def __init__(
@@ -48,8 +58,9 @@ class EffectConsumer:
         subject: str,
         consumer: str,
         name: str,
-        handler: Handler,
+        handler: BatchHandler,
         ack_wait_seconds: float,
+        max_batch: int = 1,
         request_timeout: float,
     ) -> None:
         self.durable = durable_name(consumer, name)
@@ -60,6 +71,7 @@ class EffectConsumer:
         self._stream = stream
         self._subject = subject
         self._handler = handler
+        self._max_batch = max_batch
         self._ack_wait = ack_wait_seconds
         self._timeout = request_timeout
         self._stop = threading.Event()
@@ -98,7 +110,7 @@ class EffectConsumer:
                     failures = 0
                 try:
                     messages = self._loop.run(
-                        subscription.fetch(1, timeout=POLL_SECONDS),
+                        subscription.fetch(self._max_batch, timeout=POLL_SECONDS),
                         timeout=POLL_SECONDS + self._timeout,
                     )
                 except NOTHING_FETCHED:
@@ -107,8 +119,7 @@ class EffectConsumer:
                         subscription = None
                     continue
                 empty = 0
-                for message in messages:
-                    self._handle(message)
+                self._handle(messages)
             except Exception as exc:
                 failures += 1
                 subscription = None
@@ -129,7 +140,7 @@ class EffectConsumer:
             deliver_policy=api.DeliverPolicy.ALL,
             ack_policy=api.AckPolicy.EXPLICIT,
             ack_wait=self._ack_wait,
-            max_ack_pending=1,
+            max_ack_pending=self._max_batch,
             max_deliver=-1,
             filter_subject=self._subject,
         )
@@ -169,33 +180,45 @@ class EffectConsumer:
             return False
         return True
 
-    def _handle(self, msg: Msg) -> None:
-        try:
-            message = decode(msg.data)
-        except Exception:
-            # A body no process can read will never be readable: drop it, loudly.
-            log.exception("bus.effect_unreadable", durable=self.durable, subject=msg.subject)
-            self._loop.run(msg.term(), timeout=self._timeout)
+    def _handle(self, fetched: list[Msg]) -> None:
+        readable: list[Msg] = []
+        messages: list[Message] = []
+        for msg in fetched:
+            try:
+                messages.append(decode(msg.data))
+            except Exception:
+                # A body no process can read will never be readable: drop it, loudly.
+                log.exception("bus.effect_unreadable", durable=self.durable, subject=msg.subject)
+                self._loop.run(msg.term(), timeout=self._timeout)
+                continue
+            readable.append(msg)
+        if not readable:
             return
-        keep_alive = asyncio.run_coroutine_threadsafe(self._keep_alive(msg), self._loop.loop)
+        keep_alive = [
+            asyncio.run_coroutine_threadsafe(self._keep_alive(msg), self._loop.loop)
+            for msg in readable
+        ]
         try:
-            self._handler(message)
+            self._handler(messages)
         except Exception:
-            attempt = msg.metadata.num_delivered
+            attempt = max(msg.metadata.num_delivered for msg in readable)
             delay = backoff(attempt)
             log.exception(
                 "bus.effect_failed",
                 consumer=self.consumer,
-                message=message.name,
-                message_id=message.message_id,
+                message=messages[0].name,
+                message_ids=[message.message_id for message in messages],
                 attempt=attempt,
                 retry_in_seconds=delay,
             )
-            self._settle(msg.nak(delay=delay))
+            for msg in readable:
+                self._settle(msg.nak(delay=delay))
             return
         finally:
-            keep_alive.cancel()
-        self._settle(msg.ack_sync(timeout=self._timeout))
+            for alive in keep_alive:
+                alive.cancel()
+        for msg in readable:
+            self._settle(msg.ack_sync(timeout=self._timeout))
 
     def _settle(self, reply: Coroutine[Any, Any, object]) -> None:
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -61,6 +62,10 @@ def add_to_outbox(session: Session, message: Message, *, now: datetime) -> None:
 class OutboxRelay:
     """Publishes committed outbox messages in order, at least once.
 
+    Consecutive pending messages of one subject are published together (``publish_batch``),
+    so a consumer that handles batches (the online decider) takes in one run what piled up
+    while it was busy; a failed group stays pending whole.
+
     A message is marked published only after the bus accepted it, so a crash in between
     republishes it: consumers are idempotent (``ProcessedMessage``). A message whose delivery
     fails stays pending, later messages wait behind it (order is kept) and the failure is logged
@@ -104,24 +109,29 @@ class OutboxRelay:
                 ).all()
                 if not rows:
                     return published
-                for row in rows:
-                    message = Message(row.name, row.payload, row.version, row.message_id)
-                    row.attempts += 1
+                for group in _runs_of_one_subject(rows):
+                    messages = [Message(r.name, r.payload, r.version, r.message_id) for r in group]
+                    for row in group:
+                        row.attempts += 1
                     try:
-                        self._bus.publish(message)
+                        self._bus.publish_batch(messages)
                     except Exception as exc:
-                        row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+                        error = f"{type(exc).__name__}: {exc}"[:2000]
+                        for row in group:
+                            row.last_error = error
                         session.commit()  # keeps the marks of the messages published before
                         log.error(
                             "outbox.delivery_failed",
-                            message=row.name,
-                            message_id=row.message_id,
-                            attempts=row.attempts,
-                            error=row.last_error,
+                            message=group[0].name,
+                            message_ids=[row.message_id for row in group],
+                            attempts=group[0].attempts,
+                            error=error,
                         )
                         return published
-                    row.published_at = self._clock.now()
-                    published += 1
+                    published_at = self._clock.now()
+                    for row in group:
+                        row.published_at = published_at
+                    published += len(group)
                 # One commit per fetched batch: a crash before it republishes the batch, which
                 # idempotent consumers absorb (delivery is at least once either way).
                 session.commit()
@@ -143,6 +153,18 @@ class OutboxRelay:
                 select(func.count()).select_from(OutboxRow).where(OutboxRow.published_at.is_(None))
             )
             return int(count or 0)
+
+
+def _runs_of_one_subject(rows: Sequence[OutboxRow]) -> Iterator[list[OutboxRow]]:
+    """The rows in order, cut wherever the subject changes (order across subjects is kept)."""
+    group: list[OutboxRow] = []
+    for row in rows:
+        if group and row.name != group[0].name:
+            yield group
+            group = []
+        group.append(row)
+    if group:
+        yield group
 
 
 class BackgroundRelay:
