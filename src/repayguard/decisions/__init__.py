@@ -13,6 +13,8 @@ from repayguard.decisions.engine import (
 )
 from repayguard.decisions.lineage import LoggedDecision, find_decision, recent_decisions
 from repayguard.decisions.outlook import Outlook, what_would_change
+from repayguard.decisions.replay import VerifyReplay, verify_replay
+from repayguard.decisions.replay_digest import Divergence, ReplayVerdict, RunAgreement
 from repayguard.decisions.repository import inputs_of, latest_inputs
 from repayguard.decisions.runs import RunInfo, due_borrowers, recent_runs
 from repayguard.decisions.service import (
@@ -46,13 +48,17 @@ __all__ = [
     "DecideBorrowers",
     "DecisionEngine",
     "DecisionRunReport",
+    "Divergence",
     "EngineSlot",
     "LoggedDecision",
     "OnlineHandler",
     "Outlook",
+    "ReplayVerdict",
+    "RunAgreement",
     "RunInfo",
     "RunStamp",
     "RunTally",
+    "VerifyReplay",
     "decide_borrowers",
     "due_borrowers",
     "find_decision",
@@ -72,6 +78,7 @@ __all__ = [
     "shadow_transitions",
     "summarise",
     "triggers",
+    "verify_replay",
     "what_would_change",
     "write_decisions",
 ]

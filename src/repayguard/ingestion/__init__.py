@@ -4,8 +4,10 @@ from repayguard.ingestion.files import count_records, expand_paths
 from repayguard.ingestion.repository import (
     borrower_ids,
     latest_event_at,
+    latest_seq,
     load_history,
     scan_history,
+    seq_received_by,
 )
 from repayguard.ingestion.service import (
     EVENTS_INGESTED,
@@ -32,6 +34,8 @@ __all__ = [
     "ingest_events",
     "ingest_files",
     "latest_event_at",
+    "latest_seq",
     "load_history",
     "scan_history",
+    "seq_received_by",
 ]
