@@ -135,7 +135,7 @@ def test_an_approved_override_is_taken_from_the_record_not_counted_as_divergent(
     _ingest(container, failing_debits_history("B1", NOW) + healthy_history("B2", NOW))
     team = make_team(container)
     asked = approvals.request_approval(
-        approvals.RequestApproval("override", override("B1"), by=team["ann"]),
+        approvals.RequestApproval("override", override("B1"), by=team["cara"]),
         uow=container.uow(),
         context=context_of(container),
     )
