@@ -34,15 +34,27 @@ def _publish_stricter(container: Container) -> None:
         uow=container.uow(),
         profiles=PROFILES,
     )
+    _approved(
+        container,
+        "policy_publish",
+        {"draft_id": draft.draft_id},
+        by=team["ann"],
+        checker=team["pat"],
+    )
+
+
+def _approved(
+    container: Container, kind: str, payload: dict[str, Any], *, by: str, checker: str
+) -> None:
+    """``kind`` asked for by ``by`` and approved by ``checker``."""
+    context = context_of(container)
     asked = approvals.request_approval(
-        approvals.RequestApproval("policy_publish", {"draft_id": draft.draft_id}, by=team["ann"]),
-        uow=container.uow(),
-        context=context_of(container),
+        approvals.RequestApproval(kind, payload, by=by), uow=container.uow(), context=context
     )
     approvals.approve(
-        approvals.Approve(asked.request_id, team["pat"], "checked"),
+        approvals.Approve(asked.request_id, checker, "checked"),
         uow=container.uow(),
-        context=context_of(container),
+        context=context,
     )
 
 
@@ -110,7 +122,9 @@ def test_a_tampered_decision_is_named_with_its_run_borrower_and_field(
     _build_store(container)
     with container.session_factory() as session:
         victim = session.scalars(
-            select(DecisionRow).where(DecisionRow.borrower_id == "B1").order_by(DecisionRow.decision_id)
+            select(DecisionRow)
+            .where(DecisionRow.borrower_id == "B1")
+            .order_by(DecisionRow.decision_id)
         ).first()
         assert victim is not None
         session.execute(
@@ -134,16 +148,7 @@ def test_an_approved_override_is_taken_from_the_record_not_counted_as_divergent(
 ) -> None:
     _ingest(container, failing_debits_history("B1", NOW) + healthy_history("B2", NOW))
     team = make_team(container)
-    asked = approvals.request_approval(
-        approvals.RequestApproval("override", override("B1"), by=team["cara"]),
-        uow=container.uow(),
-        context=context_of(container),
-    )
-    approvals.approve(
-        approvals.Approve(asked.request_id, team["pat"], "checked"),
-        uow=container.uow(),
-        context=context_of(container),
-    )
+    _approved(container, "override", override("B1"), by=team["cara"], checker=team["pat"])
     container.clock.advance(timedelta(hours=1))  # type: ignore[attr-defined]
     _decide_all(container)
 

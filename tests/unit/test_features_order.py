@@ -6,10 +6,9 @@ from __future__ import annotations
 import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_features import AS_OF, ev, frame, paid
 
 from repayguard.core.features import compute_features
-
-from test_features import AS_OF, ev, frame, paid
 
 # Amounts whose floating-point sum depends on the order they are added in.
 _AMOUNTS = (0.1, 0.2, 0.3, 1e-3, 123.456, 7.7, 1e5 + 0.01)
