@@ -42,6 +42,7 @@ from repayguard.cli.output import (
 from repayguard.cli.overlays import overlays_app
 from repayguard.cli.playbooks import playbooks_app
 from repayguard.cli.policy import policy_app
+from repayguard.cli.replay import replay as replay_command
 from repayguard.cli.settings import load_settings, one_shot
 from repayguard.cli.shadow import replay as policy_replay
 from repayguard.cli.shadow import shadow_app
@@ -80,6 +81,7 @@ app.add_typer(hardship_app, name="hardship")
 app.add_typer(incidents_app, name="incidents")
 app.add_typer(monitor_app, name="monitor")
 app.command("simulate")(simulate_command)
+app.command("replay")(replay_command)
 app.command("simulate-case-study")(case_study_command)
 
 

@@ -336,4 +336,11 @@ def history_until(
     if borrowers is not None:
         wanted = pl.Series(list(borrowers), dtype=pl.String).implode()
         keep = keep & pl.col("borrower_id").is_in(wanted)
-    return frame.filter(keep).with_columns(pl.col("loan_id").fill_null("").alias("loan_key"))
+    # One canonical row order, whatever order the store returned the events in: sums of
+    # amounts are floating point, and a different order changes their last bits (a replay,
+    # or the whole-book and the online read of one history, must decide identically).
+    return (
+        frame.filter(keep)
+        .sort("borrower_id", "occurred_at", "event_id", nulls_last=True)
+        .with_columns(pl.col("loan_id").fill_null("").alias("loan_key"))
+    )

@@ -13,6 +13,8 @@ from repayguard.decisions.engine import (
 )
 from repayguard.decisions.lineage import LoggedDecision, find_decision, recent_decisions
 from repayguard.decisions.outlook import Outlook, what_would_change
+from repayguard.decisions.replay import VerifyReplay, verify_replay
+from repayguard.decisions.replay_digest import Divergence, ReplayVerdict, RunAgreement
 from repayguard.decisions.repository import (
     LOGGED_SCHEMA,
     decision_log_between,
@@ -54,13 +56,17 @@ __all__ = [
     "DecideOnSpark",
     "DecisionEngine",
     "DecisionRunReport",
+    "Divergence",
     "EngineSlot",
     "LoggedDecision",
     "OnlineHandler",
     "Outlook",
+    "ReplayVerdict",
+    "RunAgreement",
     "RunInfo",
     "RunStamp",
     "RunTally",
+    "VerifyReplay",
     "decide_borrowers",
     "decide_on_spark",
     "decision_log_between",
@@ -84,6 +90,7 @@ __all__ = [
     "spark_session",
     "summarise",
     "triggers",
+    "verify_replay",
     "what_would_change",
     "write_decisions",
 ]

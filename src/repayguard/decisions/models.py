@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, Float, Index, Integer, SmallInteger, String
+from sqlalchemy import JSON, BigInteger, Boolean, Float, Index, Integer, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from repayguard.platform.db import Base, UtcDateTime
@@ -28,6 +28,12 @@ class DecisionRunRow(Base):
     model_version: Mapped[str] = mapped_column(String(64))
     policy_version: Mapped[str] = mapped_column(String(64))
     policy_hash: Mapped[str] = mapped_column(String(64))
+    events_seq: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    """The highest event ``seq`` stored when the run read its history: a replay gives the run
+    the events up to it (None: recorded before replay did, see ``repayguard replay``)."""
+    bands_version: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    bands_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    """sha256 of the tier bands document the run decided with."""
 
 
 class DecisionRow(Base):

@@ -192,3 +192,26 @@ def decision_log_between(session: Session, *, since: datetime, until: datetime) 
         .order_by(d.as_of, d.decision_id)
     )
     return pl.DataFrame([tuple(r) for r in rows], schema=LOGGED_SCHEMA, orient="row")
+
+
+def runs_in_write_order(session: Session) -> list[DecisionRunRow]:
+    """Every run that logged a decision, in the order their decisions were written (decision
+    ids sort by the wall clock of the write, so two runs started at one clock time, or under
+    a fixed test clock, still come in the order they happened)."""
+    first = (
+        select(DecisionRow.run_id, func.min(DecisionRow.decision_id).label("first"))
+        .group_by(DecisionRow.run_id)
+        .subquery()
+    )
+    query = (
+        select(DecisionRunRow)
+        .join(first, first.c.run_id == DecisionRunRow.run_id)
+        .order_by(first.c.first)
+    )
+    return list(session.scalars(query))
+
+
+def decisions_of_run(session: Session, run_id: str) -> list[DecisionRow]:
+    """Every decision of run ``run_id``, by borrower."""
+    query = select(DecisionRow).where(DecisionRow.run_id == run_id)
+    return list(session.scalars(query.order_by(DecisionRow.borrower_id)))

@@ -97,6 +97,9 @@ def decide_borrowers(
         as_of = cmd.as_of or _events_as_of(cmd, session, now=now) or now
         since = as_of - timedelta(days=history_days)
         run = RunStamp(uuid.uuid4().hex, as_of, now)
+        # Read before the history, in the same transaction: the events a replay of this run
+        # gives it (``repayguard replay``).
+        seen = ingestion.latest_seq(session)
         with watch.stage("read_entitlements"):
             named = None if cmd.borrower_ids is None else sorted(set(cmd.borrower_ids))
             current = entitlements.current_frame(session, named)
@@ -139,7 +142,7 @@ def decide_borrowers(
         with watch.stage("write_decisions"):
             repository.mark_latest(session, run.run_id)
         with watch.stage("outbox"):
-            _close_run(cmd, run, tally, uow=uow, engine=engine)
+            _close_run(cmd, run, tally, uow=uow, engine=engine, events_seq=seen)
         with watch.stage("commit"):
             uow.commit()
     return DecisionRunReport(
@@ -165,12 +168,14 @@ def write_decided(
     current: pl.DataFrame,
     as_of: datetime,
     now: datetime,
+    events_seq: int,
     shadow: pl.DataFrame | None = None,
 ) -> DecisionRunReport:
     """Apply a decided frame (``core.pipeline.decide``'s columns) made elsewhere — the Spark
     driver's — inside the open unit of work, through the same write step and run record as
     :func:`decide_borrowers`: the decision log with lineage, the shadow log, latest
-    decisions, entitlement changes, the run's messages. The caller commits."""
+    decisions, entitlement changes, the run's messages. ``events_seq`` is the newest event the
+    run could see (replay decides it again from exactly those). The caller commits."""
     watch = Stopwatch()
     run = RunStamp(uuid.uuid4().hex, as_of, now)
     tally = RunTally()
@@ -186,7 +191,7 @@ def write_decided(
         watch=watch,
     )
     repository.mark_latest(uow.session, run.run_id)
-    _close_run(cmd, run, tally, uow=uow, engine=engine)
+    _close_run(cmd, run, tally, uow=uow, engine=engine, events_seq=events_seq)
     return DecisionRunReport(
         run.run_id,
         as_of,
@@ -238,7 +243,13 @@ def decide_chunk(
 
 
 def _close_run(
-    cmd: DecideBorrowers, run: RunStamp, tally: RunTally, *, uow: UnitOfWork, engine: DecisionEngine
+    cmd: DecideBorrowers,
+    run: RunStamp,
+    tally: RunTally,
+    *,
+    uow: UnitOfWork,
+    engine: DecisionEngine,
+    events_seq: int,
 ) -> None:
     """The run's record and closing messages, once every chunk is written."""
     if tally.flagged:
@@ -269,6 +280,9 @@ def _close_run(
             model_version=engine.model.version,
             policy_version=engine.compiled.version,
             policy_hash=engine.compiled.content_hash,
+            events_seq=events_seq,
+            bands_version=engine.bands.version,
+            bands_hash=engine.bands_hash,
         ),
     )
     uow.emit(

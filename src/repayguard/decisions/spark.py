@@ -143,6 +143,7 @@ def decide_on_spark(
         session = uow.session
         now = uow.clock.now()
         as_of = cmd.as_of or now
+        seen = ingestion.latest_seq(session)  # the events this run may see (replay's cut-off)
         current = entitlements.current_frame(session, None)
         previous = entitlements.in_force_for_open_cases(
             session, current, as_of=entitlements.told_at(as_of, now=now)
@@ -180,6 +181,7 @@ def decide_on_spark(
             decisions,
             cmd=DecideBorrowers(trigger=triggers.SPARK, as_of=as_of, mode="batch"),
             uow=uow, engine=engine, current=current, as_of=as_of, now=now, shadow=shadow,
+            events_seq=seen,
         )  # fmt: skip
         uow.commit()
     return report

@@ -6,6 +6,7 @@ from repayguard.entitlements.approved import (
     ApplyOverride,
     ReleaseDecision,
     apply_override,
+    override_starts,
     release_decision,
 )
 from repayguard.entitlements.flags import (
@@ -71,6 +72,7 @@ __all__ = [
     "in_force_for_open_cases",
     "load",
     "lower_flag",
+    "override_starts",
     "overrides_at",
     "raise_flag",
     "release_decision",

@@ -11,6 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
 
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
 from repayguard.entitlements import repository
 from repayguard.entitlements.models import EntitlementOverrideRow
 from repayguard.entitlements.service import (
@@ -192,3 +195,12 @@ def _emit_changed(
             },
         )
     )
+
+
+def override_starts(session: Session) -> dict[str, datetime]:
+    """When each borrower's first approved manual override was applied: from then on their
+    entitlement is not a function of decisions alone (a replay takes it from the record)."""
+    query = select(
+        EntitlementOverrideRow.borrower_id, func.min(EntitlementOverrideRow.applied_at)
+    ).group_by(EntitlementOverrideRow.borrower_id)
+    return {row[0]: row[1] for row in session.execute(query)}

@@ -5,9 +5,11 @@ from repayguard.ingestion.repository import (
     borrower_ids,
     events_between,
     latest_event_at,
+    latest_seq,
     load_history,
     scan_borrower_range,
     scan_history,
+    seq_received_by,
 )
 from repayguard.ingestion.service import (
     EVENTS_INGESTED,
@@ -35,7 +37,9 @@ __all__ = [
     "ingest_events",
     "ingest_files",
     "latest_event_at",
+    "latest_seq",
     "load_history",
     "scan_borrower_range",
     "scan_history",
+    "seq_received_by",
 ]

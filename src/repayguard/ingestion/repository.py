@@ -102,10 +102,30 @@ def latest_event_at(session: Session, borrowers: Iterable[str]) -> datetime | No
 _COLUMNS = list(EVENT_SCHEMA.names())
 
 
+def latest_seq(session: Session) -> int:
+    """The highest append sequence number stored (0: no event yet): what a decision run
+    records as the events it could see, so a replay gives it the same ones."""
+    return int(session.scalar(select(func.max(EventRow.seq))) or 0)
+
+
+def seq_received_by(session: Session, moment: datetime) -> int:
+    """The highest sequence number among events whose batch was received by ``moment`` (0:
+    none): the cut-off of a run recorded before runs kept their own."""
+    received = select(IngestBatchRow.batch_id).where(IngestBatchRow.received_at <= moment)
+    found = session.scalar(select(func.max(EventRow.seq)).where(EventRow.batch_id.in_(received)))
+    return int(found or 0)
+
+
 def load_history(
-    session: Session, *, since: datetime, until: datetime, borrowers: Iterable[str]
+    session: Session,
+    *,
+    since: datetime,
+    until: datetime,
+    borrowers: Iterable[str],
+    through_seq: int | None = None,
 ) -> pl.DataFrame:
-    """Events of the given borrowers in [since, until], as an EVENT_SCHEMA frame.
+    """Events of the given borrowers in [since, until], as an EVENT_SCHEMA frame; only those
+    appended up to sequence number ``through_seq`` when given (a replayed run's view).
 
     Used by the online path, where a micro-batch names at most a few thousand borrowers.
     """
@@ -114,11 +134,13 @@ def load_history(
     records: list[tuple[Any, ...]] = []
     for start in range(0, len(ids), _IN_CHUNK):
         chunk = ids[start : start + _IN_CHUNK]
+        seen = [] if through_seq is None else [EventRow.seq <= through_seq]
         result = session.execute(
             select(*columns).where(
                 EventRow.borrower_id.in_(chunk),
                 EventRow.occurred_at >= since,
                 EventRow.occurred_at <= until,
+                *seen,
             )
         )
         records.extend(tuple(row) for row in result)
