@@ -40,7 +40,9 @@ def main() -> None:
         with embedded(root / "db") as container:
             load_seconds, _ = timed(
                 lambda: ingestion.ingest_files(
-                    ingestion.expand_paths([root / "events"]), uow=container.uow
+                    ingestion.expand_paths([root / "events"]),
+                    uow=container.uow,
+                    setup=container.ingest,
                 )
             )
             engine = container.decision_engine

@@ -198,6 +198,7 @@ def test_contact_details_used_to_deliver_notices_are_nowhere_in_clear(
             ingest_events(
                 IngestEvents(failing_debits_history(BORROWER, NOW), source="test"),
                 uow=built.uow(),
+                setup=built.ingest,
             )
             (notice,) = list_notices(ListNotices(BORROWER), uow=built.uow())
             columns = _every_value(built)

@@ -40,7 +40,9 @@ def test_one_malformed_record_is_rejected_with_its_index_and_the_rest_land(
     batch = _batch(1_000, "M")
     batch[417]["amount"] = -12  # a negative instalment is not an amount
 
-    report = ingest_events(IngestEvents(batch, source="test"), uow=container.uow())
+    report = ingest_events(
+        IngestEvents(batch, source="test"), uow=container.uow(), setup=container.ingest
+    )
 
     assert (report.accepted, report.duplicates, report.rejected) == (999, 0, 1)
     (rejection,) = report.rejections
@@ -61,14 +63,18 @@ def test_one_malformed_record_is_rejected_with_its_index_and_the_rest_land(
 
 def test_sending_the_same_batch_again_changes_nothing(container: Container) -> None:
     batch = _batch(1_000, "D")
-    first = ingest_events(IngestEvents(batch, source="test"), uow=container.uow())
+    first = ingest_events(
+        IngestEvents(batch, source="test"), uow=container.uow(), setup=container.ingest
+    )
     bus = container.bus
     assert isinstance(bus, RecordingBus)
     published_before = len(bus.published)
     with container.session_factory() as session:
         entitlements_before = session.execute(select(func.count()).select_from(EventRow)).scalar()
 
-    again = ingest_events(IngestEvents(batch, source="test"), uow=container.uow())
+    again = ingest_events(
+        IngestEvents(batch, source="test"), uow=container.uow(), setup=container.ingest
+    )
 
     assert (first.accepted, first.duplicates) == (1_000, 0)
     assert (again.accepted, again.duplicates, again.rejected) == (0, 1_000, 0)
@@ -79,9 +85,11 @@ def test_sending_the_same_batch_again_changes_nothing(container: Container) -> N
 def test_a_mixed_batch_resent_counts_its_valid_records_as_duplicates(container: Container) -> None:
     batch = _batch(20, "X")
     batch[3]["type"] = "mortgage"
-    ingest_events(IngestEvents(batch, source="test"), uow=container.uow())
+    ingest_events(IngestEvents(batch, source="test"), uow=container.uow(), setup=container.ingest)
 
-    again = ingest_events(IngestEvents(batch, source="test"), uow=container.uow())
+    again = ingest_events(
+        IngestEvents(batch, source="test"), uow=container.uow(), setup=container.ingest
+    )
 
     assert (again.accepted, again.duplicates, again.rejected) == (0, 19, 1)
     assert again.rejections[0].errors[0].field == "type"
@@ -90,20 +98,28 @@ def test_a_mixed_batch_resent_counts_its_valid_records_as_duplicates(container: 
 
 def test_a_duplicate_within_one_batch_lands_once(container: Container) -> None:
     event = due("B1", NOW)
-    report = ingest_events(IngestEvents([event, dict(event)], source="test"), uow=container.uow())
+    report = ingest_events(
+        IngestEvents([event, dict(event)], source="test"),
+        uow=container.uow(),
+        setup=container.ingest,
+    )
     assert (report.accepted, report.duplicates) == (1, 1)
 
 
 def test_every_field_error_of_a_record_is_reported(container: Container) -> None:
     record = make_event("repayment", "B1", NOW, kind="paid", amount="lots", colour="red")
-    report = ingest_events(IngestEvents([record], source="test"), uow=container.uow())
+    report = ingest_events(
+        IngestEvents([record], source="test"), uow=container.uow(), setup=container.ingest
+    )
     fields = {e.field for e in report.rejections[0].errors}
     assert fields == {"loan_id", "amount", "colour"}
 
 
 def test_records_that_are_not_objects_are_rejected_not_fatal(container: Container) -> None:
     report = ingest_events(
-        IngestEvents(["not an event", 42, due("B1", NOW)], source="test"), uow=container.uow()
+        IngestEvents(["not an event", 42, due("B1", NOW)], source="test"),
+        uow=container.uow(),
+        setup=container.ingest,
     )
     assert report.accepted == 1
     assert [r.index for r in report.rejections] == [0, 1]
@@ -118,7 +134,9 @@ def test_a_record_with_a_nul_character_is_quarantined_and_the_rest_land(
     batch[1]["event_id"] = "Z-\x00-1"
     batch[2]["channel\x00"] = "app"
 
-    report = ingest_events(IngestEvents(batch, source="test"), uow=container.uow())
+    report = ingest_events(
+        IngestEvents(batch, source="test"), uow=container.uow(), setup=container.ingest
+    )
 
     assert (report.accepted, report.rejected) == (1, 2)
     assert [r.index for r in report.rejections] == [1, 2]

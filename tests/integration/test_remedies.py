@@ -112,7 +112,7 @@ def remedied(
 
 
 def ingest(container: Container, events: list[dict[str, Any]]) -> None:
-    ingest_events(IngestEvents(events, source="t"), uow=container.uow())
+    ingest_events(IngestEvents(events, source="t"), uow=container.uow(), setup=container.ingest)
 
 
 def approve(container: Container, who: str, request_id: str) -> approvals.ApprovalRead:

@@ -1,6 +1,13 @@
 """Ingestion: typed events in from REST and files, validated, de-duplicated, quarantined."""
 
 from repayguard.ingestion.files import count_records, expand_paths
+from repayguard.ingestion.quarantine import (
+    EXPIRY_JOB,
+    QuarantinedRecord,
+    expire_quarantine,
+    expiry_job,
+    quarantined,
+)
 from repayguard.ingestion.repository import (
     borrower_ids,
     latest_event_at,
@@ -13,25 +20,33 @@ from repayguard.ingestion.service import (
     FilesReport,
     IngestEvents,
     IngestReport,
+    IngestSetup,
     ingest_events,
     ingest_files,
 )
-from repayguard.ingestion.validation import FieldError, Rejection
+from repayguard.ingestion.validation import EventWindow, FieldError, Rejection
 
 __all__ = [
     "EVENTS_INGESTED",
+    "EXPIRY_JOB",
     "MAX_BATCH",
+    "EventWindow",
     "FieldError",
     "FilesReport",
     "IngestEvents",
     "IngestReport",
+    "IngestSetup",
+    "QuarantinedRecord",
     "Rejection",
     "borrower_ids",
     "count_records",
     "expand_paths",
+    "expire_quarantine",
+    "expiry_job",
     "ingest_events",
     "ingest_files",
     "latest_event_at",
     "load_history",
+    "quarantined",
     "scan_history",
 ]
