@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 from sqlalchemy import func, select
 
 from repayguard.bootstrap import Container
 from repayguard.ingestion import IngestEvents, ingest_events
+from repayguard.ingestion import quarantined as quarantined_records
 from repayguard.ingestion.models import EventRow, QuarantineRow
 from repayguard.platform.bus import RecordingBus
+from repayguard.platform.crypto import Keyring
 
 from builders import due, make_event, paid
 from conftest import NOW
@@ -27,6 +30,11 @@ def _batch(size: int, prefix: str) -> list[dict[str, object]]:
         event["event_id"] = f"{prefix}-{i:05d}"
         events.append(event)
     return events
+
+
+def _ring(container: Container) -> Keyring:
+    assert container.keyring is not None
+    return container.keyring
 
 
 def _count(container: Container, model: type) -> int:
@@ -58,7 +66,10 @@ def test_one_malformed_record_is_rejected_with_its_index_and_the_rest_land(
     assert quarantined.errors == [
         {"field": "amount", "reason": "Input should be greater than or equal to 0"}
     ]
-    assert '"M-00417"' in quarantined.raw
+    assert quarantined.key_id == _ring(container).active
+    assert '"M-00417"' not in quarantined.raw, "the record is sealed, not kept in clear"
+    (record,) = quarantined_records(report.batch_id, uow=container.uow(), keyring=_ring(container))
+    assert json.loads(record.raw or "")["event_id"] == "M-00417"
 
 
 def test_sending_the_same_batch_again_changes_nothing(container: Container) -> None:
@@ -144,3 +155,5 @@ def test_a_record_with_a_nul_character_is_quarantined_and_the_rest_land(
         kept = session.scalars(select(QuarantineRow).order_by(QuarantineRow.record_index)).all()
     assert kept[0].event_id == "Z-\\u0000-1"
     assert "\x00" not in kept[1].raw + str(kept[1].errors)
+    sealed, _ = quarantined_records(report.batch_id, uow=container.uow(), keyring=_ring(container))
+    assert sealed.record_index == 1 and "Z-\\u0000-1" in (sealed.raw or "")
