@@ -16,7 +16,9 @@ from repayguard.ingestion import (
     IngestEvents,
     expiry_job,
     ingest_events,
+    quarantine_key_usage,
     quarantined,
+    rotate_quarantine,
 )
 from repayguard.ingestion.models import QuarantineRow
 from repayguard.platform.clock import FixedClock
@@ -74,7 +76,7 @@ def test_the_expiry_job_deletes_only_records_past_their_retention(
 
     assert job.name == EXPIRY_JOB
     assert (outcome.counts["deleted"], again.counts["deleted"]) == (3, 0)
-    assert "3 quarantined record(s) older than 30 days deleted" == outcome.summary
+    assert outcome.summary == "3 quarantined record(s) older than 30 days deleted"
     assert _kept(container) == 2
     assert container.keyring is not None
     assert [
@@ -84,3 +86,18 @@ def test_the_expiry_job_deletes_only_records_past_their_retention(
 
 def test_the_worker_runs_the_expiry_job(container: Container) -> None:
     assert EXPIRY_JOB in {job.name for job in container.jobs}
+
+
+def test_a_key_rotation_reseals_quarantine_so_the_old_key_can_go(container: Container) -> None:
+    assert container.keyring is not None
+    old = container.keyring.active
+    batch_id = _reject(container, "R", count=3)
+    rotated_ring = container.keyring.with_new_active_key()
+
+    rotation = rotate_quarantine(uow=container.uow, keyring=rotated_ring, batch_size=2)
+    again = rotate_quarantine(uow=container.uow, keyring=rotated_ring)
+
+    assert (rotation.rotated, rotation.remaining, again.rotated) == (3, 0, 0)
+    assert quarantine_key_usage(uow=container.uow()) == {rotated_ring.active: 3}
+    records = quarantined(batch_id, uow=container.uow(), keyring=rotated_ring.without(old))
+    assert [json.loads(r.raw or "")["event_id"] for r in records] == ["R-0", "R-1", "R-2"]

@@ -3,10 +3,14 @@
 from repayguard.ingestion.files import count_records, expand_paths
 from repayguard.ingestion.quarantine import (
     EXPIRY_JOB,
+    QUARANTINE_ROTATED,
     QuarantinedRecord,
+    QuarantineRotation,
     expire_quarantine,
     expiry_job,
+    quarantine_key_usage,
     quarantined,
+    rotate_quarantine,
 )
 from repayguard.ingestion.repository import (
     borrower_ids,
@@ -30,12 +34,14 @@ __all__ = [
     "EVENTS_INGESTED",
     "EXPIRY_JOB",
     "MAX_BATCH",
+    "QUARANTINE_ROTATED",
     "EventWindow",
     "FieldError",
     "FilesReport",
     "IngestEvents",
     "IngestReport",
     "IngestSetup",
+    "QuarantineRotation",
     "QuarantinedRecord",
     "Rejection",
     "borrower_ids",
@@ -47,6 +53,8 @@ __all__ = [
     "ingest_files",
     "latest_event_at",
     "load_history",
+    "quarantine_key_usage",
     "quarantined",
+    "rotate_quarantine",
     "scan_history",
 ]

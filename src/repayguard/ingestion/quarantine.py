@@ -6,7 +6,8 @@ the keyring's active key, bound to its batch and index) and only an operator hol
 keyring reads it back to fix and resend it. The reasons stay readable — they are what a
 sender needs — but any personal value a reason could quote is replaced by ``[redacted]``.
 Rows are deleted once older than the configured retention (the ``ingestion.quarantine_expiry``
-job).
+job), and re-sealed under the new active key when the data key rotates, like every other
+sealed value, so no retired key is still needed to read them.
 """
 
 from __future__ import annotations
@@ -18,18 +19,21 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 from repayguard.ingestion.models import QuarantineRow
 from repayguard.ingestion.validation import Rejection
 from repayguard.platform.crypto import Keyring
 from repayguard.platform.jobs import FunctionJob, JobContext, JobOutcome, job
+from repayguard.platform.messages import Message
 from repayguard.platform.redaction import PERSONAL_KEYS, REDACTED, SensitiveValues, scrub_text
-from repayguard.platform.uow import UnitOfWork
+from repayguard.platform.uow import UnitOfWork, UnitOfWorkFactory
 
 RAW_LIMIT: Final = 20_000
 """Characters of a rejected record kept (before encryption)."""
 EXPIRY_JOB: Final = "ingestion.quarantine_expiry"
+QUARANTINE_ROTATED: Final = "repayguard.ingestion.quarantine_rotated"
+"""Emitted per re-sealed batch of quarantined records when the data key rotates."""
 _EXPIRY_CHUNK: Final = 1_000
 # Keys that hold personal data under other spellings than the log redactor's exact keys
 # (``new_phone``, ``contact_email``, ``first_name``…).
@@ -144,6 +148,69 @@ def expiry_job(*, retention: timedelta, every: timedelta) -> FunctionJob:
         )
 
     return job(EXPIRY_JOB, every, run)
+
+
+@dataclass(frozen=True, slots=True)
+class QuarantineRotation:
+    key_id: str
+    rotated: int
+    remaining: int
+
+
+def _on_older_key(query: Any, active: str) -> Any:
+    return query.where(QuarantineRow.key_id.is_not(None), QuarantineRow.key_id != active)
+
+
+def quarantine_key_usage(*, uow: UnitOfWork) -> dict[str, int]:
+    """Quarantined records per data key id (a key still in use must stay in the keyring)."""
+    with uow:
+        rows = uow.session.execute(
+            select(QuarantineRow.key_id, func.count())
+            .where(QuarantineRow.key_id.is_not(None))
+            .group_by(QuarantineRow.key_id)
+        ).all()
+        return {str(key_id): int(count) for key_id, count in rows}
+
+
+def rotate_quarantine(
+    *, uow: UnitOfWorkFactory, keyring: Keyring, batch_size: int = 500
+) -> QuarantineRotation:
+    """Re-seal every quarantined record under the active key, one transaction per batch
+    (resumable); each batch emits ``repayguard.ingestion.quarantine_rotated``."""
+    ring = keyring.snapshot()
+    rotated, after = 0, 0
+    while True:
+        with uow() as unit:
+            query = _on_older_key(select(QuarantineRow), ring.active)
+            rows = list(
+                unit.session.scalars(
+                    query.where(QuarantineRow.id > after)
+                    .order_by(QuarantineRow.id)
+                    .limit(batch_size)
+                    .with_for_update()
+                )
+            )
+            if not rows:
+                count = select(func.count()).select_from(QuarantineRow)
+                remaining = int(unit.session.scalar(_on_older_key(count, ring.active)) or 0)
+                return QuarantineRotation(ring.active, rotated, remaining)
+            for row in rows:
+                context = raw_context(row.batch_id, row.record_index)
+                row.raw = ring.encrypt(ring.decrypt(row.raw, context=context), context=context)
+                row.key_id = ring.active
+            after = rows[-1].id
+            unit.emit(
+                Message(
+                    QUARANTINE_ROTATED,
+                    {
+                        "subject": f"data_key:{ring.active}",
+                        "key_id": ring.active,
+                        "records": len(rows),
+                    },
+                )
+            )
+            unit.commit()
+        rotated += len(rows)
 
 
 def _clean(text: str, sensitive: SensitiveValues) -> str:
