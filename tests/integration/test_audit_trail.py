@@ -79,7 +79,7 @@ def test_a_use_case_and_its_audit_record_commit_together(privacy: Privacy) -> No
     events = healthy_history("B-AUD", NOW)
 
     report = ingest_events(
-        IngestEvents(events, source="test"), uow=privacy.uow(), setup=privacy.ingest
+        IngestEvents(events, source="test"), uow=privacy.uow(), setup=privacy.container.ingest
     )
 
     record = stored_chain(privacy)[0]  # the online decision it triggers is recorded after it
