@@ -27,6 +27,7 @@ from repayguard.platform.crypto import Keyring
 from repayguard.platform.jobs import FunctionJob, JobContext, JobOutcome, job
 from repayguard.platform.messages import Message
 from repayguard.platform.redaction import PERSONAL_KEYS, REDACTED, SensitiveValues, scrub_text
+from repayguard.platform.sealed import SealedRotation
 from repayguard.platform.uow import UnitOfWork, UnitOfWorkFactory
 
 RAW_LIMIT: Final = 20_000
@@ -150,11 +151,7 @@ def expiry_job(*, retention: timedelta, every: timedelta) -> FunctionJob:
     return job(EXPIRY_JOB, every, run)
 
 
-@dataclass(frozen=True, slots=True)
-class QuarantineRotation:
-    key_id: str
-    rotated: int
-    remaining: int
+QuarantineRotation = SealedRotation
 
 
 def _on_older_key(query: Any, active: str) -> Any:
