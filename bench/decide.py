@@ -65,7 +65,9 @@ def prepare(borrowers: int, root: Path) -> int:
     """Generate and ingest the portfolio into ``root``; returns the number of events."""
     events = portfolio(borrowers, root / "events")
     with embedded(root / "db") as container:
-        ingestion.ingest_files(ingestion.expand_paths([root / "events"]), uow=container.uow)
+        ingestion.ingest_files(
+            ingestion.expand_paths([root / "events"]), uow=container.uow, setup=container.ingest
+        )
     (root / "events.count").write_text(str(events))
     return events
 

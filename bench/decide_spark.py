@@ -41,7 +41,9 @@ def main() -> None:
         events = portfolio(args.borrowers, root / "events")
         files = [str(p) for p in sorted((root / "events").glob("events-*.parquet"))]
         with embedded(root / "db") as container, spark_session(args.master) as spark:
-            ingestion.ingest_files(ingestion.expand_paths([root / "events"]), uow=container.uow)
+            ingestion.ingest_files(
+                ingestion.expand_paths([root / "events"]), uow=container.uow, setup=container.ingest
+            )
             engine, history = container.decision_engine, container.settings.decisions.history_days
 
             def in_process() -> str:

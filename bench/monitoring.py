@@ -30,7 +30,9 @@ def main() -> None:
         root = Path(tmp)
         events = portfolio(args.borrowers, root / "events", months=args.months)
         with embedded(root / "db") as container:
-            ingestion.ingest_files(ingestion.expand_paths([root / "events"]), uow=container.uow)
+            ingestion.ingest_files(
+                ingestion.expand_paths([root / "events"]), uow=container.uow, setup=container.ingest
+            )
             decide_borrowers(
                 DecideBorrowers(as_of=AS_OF, trigger=triggers.CLI),
                 uow=container.uow(),

@@ -46,7 +46,7 @@ def _ingest(container: Container, events: list[dict[str, Any]], *, relay: bool) 
     unit = (
         container.uow() if relay else UnitOfWork(container.session_factory, clock=container.clock)
     )
-    ingest_events(IngestEvents(events, source="bench"), uow=unit)
+    ingest_events(IngestEvents(events, source="bench"), uow=unit, setup=container.ingest)
 
 
 def main() -> None:

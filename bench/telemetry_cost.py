@@ -67,7 +67,9 @@ def main() -> None:
         portfolio(args.borrowers, events)
         container = embedded(Path(folder) / "data")
         with container:
-            ingest_files(sorted(events.glob("*.parquet")), uow=container.uow)
+            ingest_files(
+                sorted(events.glob("*.parquet")), uow=container.uow, setup=container.ingest
+            )
             decide_borrowers(
                 DecideBorrowers(trigger=triggers.CLI, as_of=AS_OF),
                 uow=container.uow(),

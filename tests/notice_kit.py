@@ -81,7 +81,7 @@ def open_container(settings: Settings, clock: FixedClock, **options: Any) -> Con
 
 
 def ingest(container: Container, events: list[dict[str, Any]]) -> None:
-    ingest_events(IngestEvents(events, source="test"), uow=container.uow())
+    ingest_events(IngestEvents(events, source="test"), uow=container.uow(), setup=container.ingest)
 
 
 def decide(container: Container, *borrowers: str) -> None:

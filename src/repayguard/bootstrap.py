@@ -140,6 +140,17 @@ class Container:
     def decision_engine(self, engine: DecisionEngine) -> None:
         self.engines.replace(engine)
 
+    @property
+    def ingest(self) -> ingestion.IngestSetup:
+        """What ingestion needs from this process: the event time window and the keyring."""
+        assert self.keyring is not None  # opened before anything can ingest
+        config = self.settings.ingestion
+        return ingestion.IngestSetup.of(
+            keyring=self.keyring,
+            max_future_seconds=config.max_future_seconds,
+            oldest_event_days=config.oldest_event_days,
+        )
+
     def uow(self) -> UnitOfWork:
         """A fresh unit of work; committing it hands its messages to the relay."""
         after_commit = self.background.notify if self.background else self._drain
@@ -327,6 +338,12 @@ def bootstrap(
     _wire_scheduler(container)
     container.jobs.register(
         ExpireOverdueRequests(every=timedelta(seconds=settings.approvals.expire_every_seconds))
+    )
+    container.jobs.register(
+        ingestion.expiry_job(
+            retention=timedelta(days=settings.ingestion.quarantine_retention_days),
+            every=timedelta(seconds=settings.ingestion.quarantine_expiry_every_seconds),
+        )
     )
     trail = container.audit_trail
     if trail is not None and trail.checkpoints is not None and trail.checkpoints.seal_every:

@@ -684,6 +684,30 @@ class MonitoringSettings(BaseModel):
         return self
 
 
+class IngestionSettings(BaseModel):
+    """Events coming in: the time window an event may plausibly have occurred in, and how
+    long rejected records stay in quarantine."""
+
+    max_future_seconds: int = Field(
+        default=300,
+        ge=0,
+        le=86_400,
+        description="How far ahead of the server clock an event's occurred_at may be (skew).",
+    )
+    oldest_event_days: int = Field(
+        default=3650, ge=1, le=36_500, description="How old an event's occurred_at may be."
+    )
+    quarantine_retention_days: int = Field(
+        default=30, ge=1, le=3650, description="Days a rejected record is kept for resending."
+    )
+    quarantine_expiry_every_seconds: int = Field(
+        default=3600,
+        ge=1,
+        le=86_400,
+        description="How often the worker deletes quarantined records past their retention.",
+    )
+
+
 class OverlaySettings(BaseModel):
     """Emergency overlays: how often the worker ends overlays past their expiry or review
     deadline, and whether a detector's incident arms matching playbooks."""
@@ -807,6 +831,7 @@ class Settings(BaseSettings):
     )
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     bus: BusSettings = Field(default_factory=BusSettings)
+    ingestion: IngestionSettings = Field(default_factory=IngestionSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     decisions: DecisionSettings = Field(default_factory=DecisionSettings)
     entitlements: EntitlementSettings = Field(default_factory=EntitlementSettings)

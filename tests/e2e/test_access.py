@@ -47,7 +47,9 @@ def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Containe
         settings, clock=FixedClock(NOW), bus=RecordingBus(), migrate=True, serve_view=True
     ) as container:
         events = failing_debits_history(OWN, NOW) + healthy_history(OTHER, NOW)
-        ingest_events(IngestEvents(events, source="test"), uow=container.uow())
+        ingest_events(
+            IngestEvents(events, source="test"), uow=container.uow(), setup=container.ingest
+        )
         tokens: dict[str, str] = {}
         for role in ROLES:
             add_operator(AddOperator(f"op-{role}", role), uow=container.uow())

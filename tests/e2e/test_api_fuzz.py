@@ -125,7 +125,9 @@ def fuzzed(
             make_team(container)
             held, healthy = "B-HELD", "B-HEALTHY"
             events = failing_debits_history(held, NOW) + healthy_history(healthy, NOW)
-            ingest_events(IngestEvents(events, source="test"), uow=container.uow())
+            ingest_events(
+                IngestEvents(events, source="test"), uow=container.uow(), setup=container.ingest
+            )
             draft = submit_draft(container)
             complaint = file(container, healthy).complaint_id
             queue = approvals.list_requests(approvals.QueueFilter(), uow=container.uow())

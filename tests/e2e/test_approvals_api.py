@@ -41,7 +41,11 @@ def test_an_override_is_asked_by_an_agent_and_applied_by_an_approver(
     api: tuple[Api, Container],
 ) -> None:
     http, container = api
-    ingest_events(IngestEvents(healthy_history("B1", NOW), source="t"), uow=container.uow())
+    ingest_events(
+        IngestEvents(healthy_history("B1", NOW), source="t"),
+        uow=container.uow(),
+        setup=container.ingest,
+    )
     body = {
         "kind": "override",
         "payload": override(
@@ -119,9 +123,9 @@ def test_routine_decisions_are_approved_in_bulk_and_only_decisions(
     http, container = api
     borrowers = ("B1", "B2", "B3")
     events = [e for b in borrowers for e in healthy_history(b, NOW)]
-    ingest_events(IngestEvents(events, source="t"), uow=container.uow())
+    ingest_events(IngestEvents(events, source="t"), uow=container.uow(), setup=container.ingest)
     tails = [e for b in borrowers for e in failing_debits_history(b, NOW)[-4:]]
-    ingest_events(IngestEvents(tails, source="t"), uow=container.uow())
+    ingest_events(IngestEvents(tails, source="t"), uow=container.uow(), setup=container.ingest)
     queue = http.get("pat", "/v1/approvals", kind="decision").json()
     assert sorted(r["subject"] for r in queue["items"]) == list(borrowers)
     assert all(r["maker_id"] is None for r in queue["items"]), "held by repayguard itself"

@@ -45,7 +45,9 @@ def data_dir(tmp_path: Path) -> Path:
     folder = tmp_path / "data"
     with bootstrap(one_shot(load_settings(folder), online=True), migrate=True) as container:
         events = failing_debits_history("B1", NOW) + healthy_history("B2", NOW)
-        ingest_events(IngestEvents(events, source="test"), uow=container.uow())
+        ingest_events(
+            IngestEvents(events, source="test"), uow=container.uow(), setup=container.ingest
+        )
     for name, role in (("cara", "cs_agent"), ("pat", "approver"), ("amy", "admin")):
         assert run(folder, "user", "add", name, "--role", role).exit_code == 0
         assert run(folder, "user", "password", name, "--password-stdin").exit_code == 0

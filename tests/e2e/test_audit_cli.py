@@ -44,6 +44,7 @@ def store(tmp_path: Path) -> Settings:
             ingest_events(
                 IngestEvents(healthy_history(f"B-CLI-{n}", NOW), source="test"),
                 uow=container.uow(),
+                setup=container.ingest,
             )
         keyring = open_keyring(key_paths(settings))
         for n in range(4):

@@ -39,7 +39,9 @@ def served(
         settings, clock=FixedClock(NOW), bus=RecordingBus(), migrate=True, serve_view=True
     ) as container:
         events = failing_debits_history("B-DEBITS", NOW) + healthy_history("B-HEALTHY", NOW)
-        ingest_events(IngestEvents(events, source="test"), uow=container.uow())
+        ingest_events(
+            IngestEvents(events, source="test"), uow=container.uow(), setup=container.ingest
+        )
         add_operator(AddOperator("ana", "analyst"), uow=container.uow())
         tokens = {
             "service": create_token(CreateToken("service", "app"), uow=container.uow()).secret,

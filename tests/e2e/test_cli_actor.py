@@ -41,7 +41,9 @@ def data_dir(tmp_path: Path) -> Path:
     folder = tmp_path / "data"
     with bootstrap(one_shot(load_settings(folder), online=True), migrate=True) as container:
         ingest_events(
-            IngestEvents(failing_debits_history("B1", NOW), source="t"), uow=container.uow()
+            IngestEvents(failing_debits_history("B1", NOW), source="t"),
+            uow=container.uow(),
+            setup=container.ingest,
         )
     for name, role in (("cara", "cs_agent"), ("pat", "approver"), ("paul", "approver")):
         assert run(folder, "user", "add", name, "--role", role).exit_code == 0

@@ -30,7 +30,7 @@ def api(tmp_path: Path, clock: FixedClock) -> Iterator[tuple[Api, Container]]:
         settings, clock=clock, bus=RecordingBus(), migrate=True, serve_view=True
     ) as container:
         events = failing_debits_history("B1", NOW) + healthy_history("B2", NOW)
-        ingest_events(IngestEvents(events, source="t"), uow=container.uow())
+        ingest_events(IngestEvents(events, source="t"), uow=container.uow(), setup=container.ingest)
         team = make_team(container)
         tokens = team_tokens(container, team)
         for borrower in ("B1", "B2"):

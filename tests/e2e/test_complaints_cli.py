@@ -51,7 +51,7 @@ def test_an_agent_lists_shows_upholds_and_reverses_complaints(tmp_path: Path) ->
     with bootstrap(one_shot(load_settings(folder), online=True), migrate=True) as container:
         events = failing_debits_history("B1", now) + failing_debits_history("B2", now)
         ingest_events(IngestEvents(events + healthy_history("B3", now), source="t"),
-                      uow=container.uow())  # fmt: skip
+                      uow=container.uow(), setup=container.ingest)  # fmt: skip
         assert container.complaints is not None
         for borrower in ("B1", "B2"):
             complaints.file_complaint(

@@ -38,9 +38,9 @@ def held(database_url: str, tmp_path: Path, clock: FixedClock) -> Iterator[Conta
         make_team(container)
         borrowers = ("B1", "B2", "B3")
         events = [e for b in borrowers for e in healthy_history(b, NOW)]
-        ingest_events(IngestEvents(events, source="t"), uow=container.uow())
+        ingest_events(IngestEvents(events, source="t"), uow=container.uow(), setup=container.ingest)
         tail = [e for b in borrowers for e in failing_debits_history(b, NOW)[-4:]]
-        ingest_events(IngestEvents(tail, source="t"), uow=container.uow())
+        ingest_events(IngestEvents(tail, source="t"), uow=container.uow(), setup=container.ingest)
         clock.advance(timedelta(minutes=5))
         yield container
 

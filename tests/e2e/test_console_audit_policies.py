@@ -58,7 +58,11 @@ class World:
         return {"Authorization": f"Bearer {self.tokens[who]}"}
 
     def ingest(self, events: list[dict[str, Any]]) -> None:
-        ingest_events(IngestEvents(events, source="test"), uow=self.container.uow())
+        ingest_events(
+            IngestEvents(events, source="test"),
+            uow=self.container.uow(),
+            setup=self.container.ingest,
+        )
 
     def emit(self, *messages: Message) -> None:
         with self.container.uow() as uow:

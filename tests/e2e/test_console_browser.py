@@ -40,7 +40,7 @@ def site(tmp_path: Path) -> Iterator[tuple[str, Container, approvals.ApprovalRea
         settings, clock=FixedClock(NOW), bus=RecordingBus(), migrate=True, serve_view=True
     )
     events = failing_debits_history("B1", NOW) + healthy_history("B2", NOW)
-    ingest_events(IngestEvents(events, source="test"), uow=container.uow())
+    ingest_events(IngestEvents(events, source="test"), uow=container.uow(), setup=container.ingest)
     team = make_team(container)
     for name in ("pat", "cara", "amy"):
         set_password(SetPassword(name, PASSWORD), uow=container.uow())
@@ -201,7 +201,9 @@ def test_the_shadow_page_leads_from_a_disagreement_to_the_borrower(
     base, container, _ = site
     # B1's open appeal freezes it under both policies; B9 fails debits with nothing open.
     ingest_events(
-        IngestEvents(failing_debits_history("B9", NOW), source="test"), uow=container.uow()
+        IngestEvents(failing_debits_history("B9", NOW), source="test"),
+        uow=container.uow(),
+        setup=container.ingest,
     )
     lenient = (
         resources.read_text(DEFAULT_POLICY)

@@ -67,7 +67,11 @@ def console(database_url: str, tmp_path: Path, clock: FixedClock) -> Iterator[Co
     """B1's auto-debits keep failing (restricted at once); B2 pays on time."""
     for built in _open(database_url, tmp_path, clock):
         events = failing_debits_history("B1", NOW) + healthy_history("B2", NOW)
-        ingest_events(IngestEvents(events, source="t"), uow=built.container.uow())
+        ingest_events(
+            IngestEvents(events, source="t"),
+            uow=built.container.uow(),
+            setup=built.container.ingest,
+        )
         yield built
 
 
@@ -392,6 +396,7 @@ def announcing(database_url: str, tmp_path: Path, clock: FixedClock) -> Iterator
         ingest_events(
             IngestEvents(failed_debits("B3", NOW, [12, 8, 4]), source="t"),
             uow=built.container.uow(),
+            setup=built.container.ingest,
         )
         yield built
 

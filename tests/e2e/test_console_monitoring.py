@@ -35,7 +35,9 @@ DECIDED = [NOW - timedelta(days=d) for d in (45, 30, 15, 0)]
 def _book(container: Container, directory: Path) -> None:
     """300 synthetic borrowers over three months, decided at four dates (tiers move)."""
     generate_portfolio(PortfolioSpec(borrowers=300, months=3, seed=7, start=START), directory)
-    ingest_files(sorted(directory.glob("events-*.parquet")), uow=container.uow)
+    ingest_files(
+        sorted(directory.glob("events-*.parquet")), uow=container.uow, setup=container.ingest
+    )
     for as_of in DECIDED:
         decide_borrowers(
             DecideBorrowers(trigger=triggers.CLI, as_of=as_of),

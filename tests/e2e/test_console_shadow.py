@@ -38,7 +38,7 @@ def shadowed(
             + failing_debits_history("B2", NOW)
             + healthy_history("B3", NOW)
         )
-        ingest_events(IngestEvents(events, source="test"), uow=built.uow())
+        ingest_events(IngestEvents(events, source="test"), uow=built.uow(), setup=built.ingest)
         lenient = (
             resources.read_text(DEFAULT_POLICY)
             .replace("name: cn-consumer-credit-line", "name: lenient")

@@ -63,7 +63,7 @@ def test_agents_open_list_show_and_close_a_case_and_rotation_re_encrypts_its_not
     now = datetime.now(UTC)  # the commands run on the system clock
     with bootstrap(one_shot(load_settings(folder), online=True), migrate=True) as container:
         events = failing_debits_history("B1", now) + healthy_history("B2", now)
-        ingest_events(IngestEvents(events, source="t"), uow=container.uow())
+        ingest_events(IngestEvents(events, source="t"), uow=container.uow(), setup=container.ingest)
     for name, role in (("cara", "cs_agent"), ("carl", "cs_agent"), ("ann", "analyst")):
         assert run(folder, "user", "add", name, "--role", role).exit_code == 0
         assert run(folder, "user", "password", name, "--password-stdin").exit_code == 0

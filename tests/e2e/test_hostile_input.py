@@ -1,10 +1,13 @@
 """Hostile input costs neither a 500 nor memory nor a stored byte (SQLite and PostgreSQL):
 bodies over their route's limit are refused with 413 before they are read, documents nested
-beyond reason are refused by the parsers, and a borrower id longer than its column is a 422."""
+beyond reason are refused by the parsers, a borrower id longer than its column is a 422, a batch
+element that is not an object and an event time outside the plausible window are each one
+rejected record while the rest of the batch lands."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -17,7 +20,7 @@ from repayguard.ingestion.models import EventRow, QuarantineRow
 from repayguard.platform.bus import RecordingBus
 from repayguard.platform.clock import FixedClock
 
-from builders import healthy_history
+from builders import due, healthy_history
 from conftest import make_settings
 
 EVENTS_LIMIT = 64 * 1024
@@ -120,3 +123,56 @@ def test_a_borrower_id_longer_than_its_column_is_invalid_input(client: TestClien
     assert saved.status_code == 422
     assert saved.json()["errors"][0]["field"] == "path.borrower_id"
     assert read.status_code == 422
+
+
+def test_elements_that_are_not_objects_are_rejected_one_by_one_and_the_rest_land(
+    client: TestClient, limited: Container
+) -> None:
+    now = limited.clock.now()
+    first, second = due("B-MIX", now - timedelta(days=2)), due("B-MIX", now - timedelta(days=1))
+    body = {"events": [first, "x", None, 7, [], {"nested": [1]}, second]}
+
+    answer = client.post("/v1/events", json=body)
+
+    assert answer.status_code == 200, answer.text
+    report = answer.json()
+    assert (report["accepted"], report["rejected"]) == (2, 5)
+    reasons = {r["index"]: r["errors"][0]["reason"] for r in report["rejections"]}
+    assert list(reasons) == [1, 2, 3, 4, 5]
+    assert reasons[1] == "a record is a JSON object of event fields; got a string"
+    assert reasons[2].endswith("got null")
+    assert reasons[4].endswith("got an array")
+    assert stored_events_and_quarantine(limited) == (2, 5)
+
+
+def test_an_event_time_outside_the_plausible_window_is_rejected_per_record(
+    client: TestClient, limited: Container
+) -> None:
+    now = limited.clock.now()
+    times = ["9999-12-31T23:59:59Z", (now + timedelta(hours=2)).isoformat()]
+    times.append((now + timedelta(minutes=2)).isoformat())  # clock skew: accepted
+    events = [
+        due("B-TIME", now) | {"event_id": f"T-{i}", "occurred_at": t} for i, t in enumerate(times)
+    ]
+
+    answer = client.post("/v1/events", json={"events": events})
+
+    assert answer.status_code == 200, answer.text
+    report = answer.json()
+    assert report["accepted"] == 1
+    assert [(r["index"], r["errors"][0]["field"]) for r in report["rejections"]] == [
+        (0, "occurred_at"),
+        (1, "occurred_at"),
+    ]
+    assert report["rejections"][1]["errors"][0]["reason"] == (
+        "occurred_at is 2 hours in the future; events may be at most 5 minutes ahead of the "
+        "server clock"
+    )
+    assert stored_events_and_quarantine(limited) == (1, 2)
+
+
+def test_the_openapi_batch_takes_any_element_and_says_why(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()["components"]["schemas"]["EventBatch"]
+    events = schema["properties"]["events"]
+    assert events["items"] == {}
+    assert "a record is a JSON object" in events["description"]

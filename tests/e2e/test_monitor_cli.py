@@ -30,7 +30,7 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     with bootstrap(settings, clock=FixedClock(NOW), bus=RecordingBus(), migrate=True) as built:
         events = [e for b in ("B1", "B2", "B3") for e in healthy_history(b, NOW)]
         events.append(due("B4", NOW - timedelta(days=40)))
-        ingest_events(IngestEvents(events, source="test"), uow=built.uow())
+        ingest_events(IngestEvents(events, source="test"), uow=built.uow(), setup=built.ingest)
     return tmp_path
 
 

@@ -28,7 +28,9 @@ def api(tmp_path: Path, clock: FixedClock) -> Iterator[Api]:
         settings, clock=clock, bus=RecordingBus(), migrate=True, serve_view=True
     ) as container:
         ingest_events(
-            IngestEvents(failing_debits_history("B1", NOW), source="t"), uow=container.uow()
+            IngestEvents(failing_debits_history("B1", NOW), source="t"),
+            uow=container.uow(),
+            setup=container.ingest,
         )
         tokens = team_tokens(container, make_team(container))
         with TestClient(create_app(container)) as http:

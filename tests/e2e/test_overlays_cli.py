@@ -32,7 +32,7 @@ def test_a_playbook_is_approved_armed_reviewed_and_lifted_from_the_cli(tmp_path:
     settings = make_settings(f"sqlite:///{data / 'repayguard.db'}", data)
     with bootstrap(settings, clock=FixedClock(NOW), migrate=True) as built:
         events = failing_debits_history("B1", NOW) + healthy_history("B2", NOW)
-        ingest_events(IngestEvents(events, source="test"), uow=built.uow())
+        ingest_events(IngestEvents(events, source="test"), uow=built.uow(), setup=built.ingest)
     where = ("--data-dir", str(data))
     for name, role in (("ops", "admin"), ("ana", "analyst"), ("pat", "approver")):
         assert cli("user", "add", name, "--role", role, *where)[0] == 0

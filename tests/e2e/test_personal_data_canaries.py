@@ -1,7 +1,8 @@
 """Personal-data canaries: unique values planted through the API and services are found in
 clear nowhere — not in the SQLite file or its WAL, the logs, the audit export, the checkpoint
 files or the bus messages; nor, once notices went out by SMS and e-mail to servers that quote
-the number and the address back, in the delivery records, the logs or the bus messages."""
+the number and the address back, in the delivery records, the logs or the bus messages; nor in
+quarantine, where rejected records carrying them are kept sealed to be fixed and resent."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from repayguard.audit import ExportAudit, export_audit, write_checkpoint_now
 from repayguard.bootstrap import Container, bootstrap
 from repayguard.borrowers import RotateKeys, SaveProfile, rotate_keys, save_profile
 from repayguard.config import NoticeSettings
-from repayguard.ingestion import IngestEvents, ingest_events
+from repayguard.ingestion import IngestEvents, ingest_events, quarantined
 from repayguard.notices import ListNotices, list_notices
 from repayguard.platform.bus import RecordingBus
 from repayguard.platform.clock import FixedClock
@@ -112,7 +113,10 @@ def test_planted_personal_data_is_nowhere_in_clear(
             json={**body, "phone": f"tel:{planted['phone']}"},
             headers={"Idempotency-Key": "c-2"},
         )
-        events = client.post("/v1/events", json={"events": failing_debits_history(BORROWER, NOW)})
+        events = client.post(
+            "/v1/events",
+            json={"events": [*failing_debits_history(BORROWER, NOW), *_rejected(planted)]},
+        )
         masked = client.get(f"/v1/borrowers/{BORROWER}/profile")
         revealed = client.get(f"/v1/borrowers/{BORROWER}/profile", params={"reveal": "true"})
     # Someone logs carelessly: the redactor must still keep the values out.
@@ -142,6 +146,10 @@ def test_planted_personal_data_is_nowhere_in_clear(
     assert masked.json()["email"] == planted["email"][:1] + "***@example.com"
     assert revealed.json() == {**revealed.json(), **planted}
     assert export.stat().st_size > 0
+    report = events.json()
+    assert report["rejected"] == 3
+    kept = quarantined(report["batch_id"], uow=container.uow(), keyring=privacy.keyring)
+    assert all(hits(planted, (r.raw or "").encode()) for r in kept), "sealed, yet readable"
 
     found: dict[str, list[str]] = {}
     database = tmp_path / "canary.db"
@@ -198,6 +206,7 @@ def test_contact_details_used_to_deliver_notices_are_nowhere_in_clear(
             ingest_events(
                 IngestEvents(failing_debits_history(BORROWER, NOW), source="test"),
                 uow=built.uow(),
+                setup=built.ingest,
             )
             (notice,) = list_notices(ListNotices(BORROWER), uow=built.uow())
             columns = _every_value(built)
@@ -224,6 +233,25 @@ def test_contact_details_used_to_deliver_notices_are_nowhere_in_clear(
 
     assert {where: names for where, names in found.items() if names} == {}
     assert "notices.delivery_failed" in logs.getvalue()
+
+
+def _rejected(planted: dict[str, str]) -> list[object]:
+    """Records a sender should not have sent, carrying the canaries: a contact change with
+    the new details (fields no event has), an unknown type that is an e-mail address (the
+    reason quotes the type), and a bare phone number as an element of the batch."""
+    contact = {
+        "event_id": "E-CONTACT",
+        "type": "behaviour",
+        "kind": "contact_change",
+        "borrower_id": BORROWER,
+        "occurred_at": NOW.isoformat(),
+        "new_phone": planted["phone"],
+        "new_email": planted["email"],
+        "name": planted["name"],
+        "payload": {"national_id": planted["national_id"]},
+    }
+    odd_type = {**contact, "event_id": "E-TYPE", "type": planted["email"]}
+    return [contact, odd_type, planted["phone"]]
 
 
 def _every_value(container: Container) -> bytes:

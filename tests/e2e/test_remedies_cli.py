@@ -74,9 +74,10 @@ def test_a_reversed_case_shows_its_remedies_and_the_large_one_waits_for_a_checke
     # the system clock.
     then = datetime.now(UTC) - timedelta(days=10)
     settings = one_shot(load_settings(folder), online=True)
-    with bootstrap(settings, migrate=True, clock=FixedClock(then)) as container:
+    clock = FixedClock(then)
+    with bootstrap(settings, migrate=True, clock=clock) as container:
         ingest_events(IngestEvents(failing_debits_history("B1", then), source="t"),
-                      uow=container.uow())  # fmt: skip
+                      uow=container.uow(), setup=container.ingest)  # fmt: skip
         assert container.complaints is not None
         case = complaints.file_complaint(
             complaints.FileComplaint("B1", STATEMENT, ["auto_debit"]),
@@ -84,7 +85,8 @@ def test_a_reversed_case_shows_its_remedies_and_the_large_one_waits_for_a_checke
             setup=container.complaints,
         )
         later = [debit_attempt("B1", then + timedelta(days=d), "failed") for d in (2, 4)]
-        ingest_events(IngestEvents(later, source="t"), uow=container.uow())
+        clock.advance(timedelta(days=4))  # the failed debits arrive when they happen
+        ingest_events(IngestEvents(later, source="t"), uow=container.uow(), setup=container.ingest)
     for name, role in (("cara", "cs_agent"), ("pat", "approver")):
         assert run(folder, "user", "add", name, "--role", role).exit_code == 0
         assert run(folder, "user", "password", name, "--password-stdin").exit_code == 0

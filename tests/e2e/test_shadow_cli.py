@@ -24,7 +24,7 @@ def _book(data_dir: Path) -> None:
     settings = make_settings(f"sqlite:///{data_dir / 'repayguard.db'}", data_dir)
     with bootstrap(settings, clock=FixedClock(NOW), migrate=True) as built:
         events = failing_debits_history("B1", NOW) + healthy_history("B2", NOW)
-        ingest_events(IngestEvents(events, source="test"), uow=built.uow())
+        ingest_events(IngestEvents(events, source="test"), uow=built.uow(), setup=built.ingest)
 
 
 def cli(*args: str) -> tuple[int, str]:

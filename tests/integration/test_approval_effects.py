@@ -121,7 +121,11 @@ def test_an_override_applies_after_approval_and_decisions_leave_it_until_it_expi
     container: Container, clock: FixedClock
 ) -> None:
     team = make_team(container)
-    ingest_events(IngestEvents(failing_debits_history("B1", NOW), source="t"), uow=container.uow())
+    ingest_events(
+        IngestEvents(failing_debits_history("B1", NOW), source="t"),
+        uow=container.uow(),
+        setup=container.ingest,
+    )
     decided = entitlement(container, "B1")
     assert decided is not None
     assert decided.states.auto_debit == "disabled"
@@ -180,11 +184,11 @@ def test_a_decision_requiring_approval_waits_and_applies_exactly_when_approved(
     container = held
     team = make_team(container)
     events = healthy_history("B1", NOW) + healthy_history("B2", NOW)
-    ingest_events(IngestEvents(events, source="t"), uow=container.uow())
+    ingest_events(IngestEvents(events, source="t"), uow=container.uow(), setup=container.ingest)
     before = entitlement(container, "B1")
     assert before is not None
     ingest_events(IngestEvents(failing_debits_history("B1", NOW)[-4:], source="t"),
-                  uow=container.uow())  # fmt: skip
+                  uow=container.uow(), setup=container.ingest)  # fmt: skip
 
     (request,) = _pending_decisions(container)
     assert (request.subject, request.category, request.maker_id) == ("B1", "needs-approval", None)
@@ -219,9 +223,13 @@ def test_a_decision_requiring_approval_waits_and_applies_exactly_when_approved(
 
 def _held_for_b1(container: Container, clock: FixedClock) -> approvals.ApprovalRead:
     """B1 decided healthy, then three failed debits: a tightening held for approval."""
-    ingest_events(IngestEvents(healthy_history("B1", NOW), source="t"), uow=container.uow())
+    ingest_events(
+        IngestEvents(healthy_history("B1", NOW), source="t"),
+        uow=container.uow(),
+        setup=container.ingest,
+    )
     tail = failing_debits_history("B1", NOW)[-4:]
-    ingest_events(IngestEvents(tail, source="t"), uow=container.uow())
+    ingest_events(IngestEvents(tail, source="t"), uow=container.uow(), setup=container.ingest)
     (request,) = _pending_decisions(container)
     clock.advance(timedelta(hours=2))
     assert decide(container, "B2") == 0
@@ -282,9 +290,9 @@ def test_a_rejected_decision_is_not_proposed_again_and_a_stale_one_is_not_applie
     container = held
     team = make_team(container)
     events = healthy_history("B1", NOW) + healthy_history("B2", NOW)
-    ingest_events(IngestEvents(events, source="t"), uow=container.uow())
+    ingest_events(IngestEvents(events, source="t"), uow=container.uow(), setup=container.ingest)
     tail = failing_debits_history("B1", NOW)[-4:] + failing_debits_history("B2", NOW)[-4:]
-    ingest_events(IngestEvents(tail, source="t"), uow=container.uow())
+    ingest_events(IngestEvents(tail, source="t"), uow=container.uow(), setup=container.ingest)
     first, second = sorted(_pending_decisions(container), key=lambda r: r.subject)
     with pytest.raises(InvalidInput):
         approvals.reject(approvals.Reject(first.request_id, team["pat"], " "), uow=container.uow())

@@ -163,7 +163,7 @@ def borrower(n: int) -> str:
 def setting(container: Container) -> Setting:
     team = make_team(container)
     history = [e for n in range(ROUNDS) for e in healthy_history(borrower(n), NOW)]
-    ingest_events(IngestEvents(history, source="t"), uow=container.uow())
+    ingest_events(IngestEvents(history, source="t"), uow=container.uow(), setup=container.ingest)
     with container.session_factory() as session:
         decided = entitlements.load(session, [borrower(n) for n in range(ROUNDS)])
     assert len(decided) == ROUNDS, "every borrower has an entitlement an override can change"

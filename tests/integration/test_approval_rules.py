@@ -347,7 +347,7 @@ class MakerChecker(RuleBasedStateMachine):
 def test_no_role_action_or_state_bypasses_maker_checker(container: Container) -> None:
     team = make_team(container)
     events = [e for b in BORROWERS for e in healthy_history(b, NOW)]
-    ingest_events(IngestEvents(events, source="t"), uow=container.uow())
+    ingest_events(IngestEvents(events, source="t"), uow=container.uow(), setup=container.ingest)
     published = policies.list_versions(policies.ListPolicyVersions(), uow=container.uow())
     assert [(v.name, v.published_by) for v in published.items] == [
         ("cn-consumer-credit-line", "system")  # the store's seed; the machine's names are its own

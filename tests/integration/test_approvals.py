@@ -109,7 +109,11 @@ def test_checkers_and_readers_never_initiate_and_makers_only_their_kinds(
     container: Container, team: dict[str, str]
 ) -> None:
     draft_id = submit_draft(container)
-    ingest_events(IngestEvents(healthy_history("B1", NOW), source="t"), uow=container.uow())
+    ingest_events(
+        IngestEvents(healthy_history("B1", NOW), source="t"),
+        uow=container.uow(),
+        setup=container.ingest,
+    )
     refused = [
         ("pat", "policy_publish", {"draft_id": draft_id}),
         ("pat", "override", override("B1")),

@@ -78,7 +78,9 @@ def verify(privacy: Privacy, folder: Path | None = None) -> VerifyReport:
 def test_a_use_case_and_its_audit_record_commit_together(privacy: Privacy) -> None:
     events = healthy_history("B-AUD", NOW)
 
-    report = ingest_events(IngestEvents(events, source="test"), uow=privacy.uow())
+    report = ingest_events(
+        IngestEvents(events, source="test"), uow=privacy.uow(), setup=privacy.container.ingest
+    )
 
     record = stored_chain(privacy)[0]  # the online decision it triggers is recorded after it
     assert record.seq == 1

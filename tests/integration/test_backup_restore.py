@@ -36,7 +36,7 @@ def fill(container: Container) -> None:
         *healthy_history("B-2", NOW),
         *healthy_history("B-3", NOW),
     ]
-    ingest_events(IngestEvents(events, source="test"), uow=container.uow())
+    ingest_events(IngestEvents(events, source="test"), uow=container.uow(), setup=container.ingest)
     decide_borrowers(
         DecideBorrowers(trigger=triggers.CLI),
         uow=container.uow(),

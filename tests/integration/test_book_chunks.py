@@ -41,7 +41,7 @@ def _book(container: Container) -> list[str]:
         borrower = f"B{index}"
         history = failing_debits_history if index % 3 == 0 else healthy_history
         events += history(borrower, NOW)
-    ingest_events(IngestEvents(events, source="test"), uow=container.uow())
+    ingest_events(IngestEvents(events, source="test"), uow=container.uow(), setup=container.ingest)
     with container.session_factory() as session:
         return ingestion.borrower_ids(session)
 

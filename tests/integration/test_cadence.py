@@ -81,7 +81,7 @@ def clock_at() -> FixedClock:
 def populate(container: Container) -> None:
     events = [e for b in LOW for e in healthy_history(b, NOW)]
     events += [e for b in HIGH for e in failing_debits_history(b, NOW)]
-    ingest_events(IngestEvents(events, source="test"), uow=container.uow())
+    ingest_events(IngestEvents(events, source="test"), uow=container.uow(), setup=container.ingest)
     assert tiers(container) == {**dict.fromkeys(LOW, 1), **dict.fromkeys(HIGH, 5)}
 
 

@@ -28,7 +28,11 @@ from conftest import NOW
 @pytest.fixture
 def team(container: Container, clock: FixedClock) -> dict[str, str]:
     """B1 decided with failing debits (auto-debit disabled), an English profile; the team."""
-    ingest_events(IngestEvents(failing_debits_history("B1", NOW), source="t"), uow=container.uow())
+    ingest_events(
+        IngestEvents(failing_debits_history("B1", NOW), source="t"),
+        uow=container.uow(),
+        setup=container.ingest,
+    )
     profile(container, "B1", "en")
     clock.advance(timedelta(hours=1))
     return make_team(container)

@@ -42,7 +42,7 @@ from conftest import NOW, make_settings
 
 
 def ingest(container: Container, events: list[dict[str, object]]) -> None:
-    ingest_events(IngestEvents(events, source="test"), uow=container.uow())
+    ingest_events(IngestEvents(events, source="test"), uow=container.uow(), setup=container.ingest)
 
 
 @pytest.fixture

@@ -57,7 +57,7 @@ def _decision_count(container: Container) -> int:
 
 def test_a_batch_rerun_logs_decisions_but_changes_no_entitlement(container: Container) -> None:
     events = failing_debits_history("B1", NOW) + healthy_history("B2", NOW)
-    ingest_events(IngestEvents(events, source="test"), uow=container.uow())
+    ingest_events(IngestEvents(events, source="test"), uow=container.uow(), setup=container.ingest)
     online_decisions = _decision_count(container)
 
     first = _decide_all(container)
@@ -70,7 +70,9 @@ def test_a_batch_rerun_logs_decisions_but_changes_no_entitlement(container: Cont
 
 def test_every_decision_carries_its_lineage(container: Container) -> None:
     ingest_events(
-        IngestEvents(failing_debits_history("B1", NOW), source="test"), uow=container.uow()
+        IngestEvents(failing_debits_history("B1", NOW), source="test"),
+        uow=container.uow(),
+        setup=container.ingest,
     )
     with container.session_factory() as session:
         decision = session.scalars(select(DecisionRow)).one()
@@ -85,7 +87,11 @@ def test_every_decision_carries_its_lineage(container: Container) -> None:
 
 
 def test_a_redelivered_ingestion_message_is_not_decided_twice(container: Container) -> None:
-    ingest_events(IngestEvents(healthy_history("B1", NOW), source="test"), uow=container.uow())
+    ingest_events(
+        IngestEvents(healthy_history("B1", NOW), source="test"),
+        uow=container.uow(),
+        setup=container.ingest,
+    )
     bus = container.bus
     assert isinstance(bus, RecordingBus)
     (message,) = [m for m in bus.published if m.name == EVENTS_INGESTED]
@@ -111,7 +117,9 @@ def notice_container(database_url: str, tmp_path: Path) -> Iterator[Container]:
 def test_a_restriction_waits_for_its_notice_period(notice_container: Container) -> None:
     container = notice_container
     ingest_events(
-        IngestEvents(failing_debits_history("B1", NOW), source="test"), uow=container.uow()
+        IngestEvents(failing_debits_history("B1", NOW), source="test"),
+        uow=container.uow(),
+        setup=container.ingest,
     )
     with container.session_factory() as session:
         (entitlement,) = entitlements.load(session, ["B1"]).values()
@@ -129,7 +137,11 @@ def test_a_restriction_waits_for_its_notice_period(notice_container: Container) 
 def test_the_latest_of_two_runs_as_of_the_same_time_is_the_one_made_last(
     container: Container,
 ) -> None:
-    ingest_events(IngestEvents(healthy_history("B1", NOW), source="test"), uow=container.uow())
+    ingest_events(
+        IngestEvents(healthy_history("B1", NOW), source="test"),
+        uow=container.uow(),
+        setup=container.ingest,
+    )
     runs = [
         decide_borrowers(
             DecideBorrowers(borrower_ids=["B1"], as_of=NOW, trigger=triggers.CLI),

@@ -35,7 +35,7 @@ from hardship_kit import EVIDENCE, HARDSHIP_FREEZING_POLICY, close_case, open_ca
 
 
 def ingest(container: Container, events: list[dict[str, object]]) -> None:
-    ingest_events(IngestEvents(events, source="test"), uow=container.uow())
+    ingest_events(IngestEvents(events, source="test"), uow=container.uow(), setup=container.ingest)
 
 
 @pytest.fixture

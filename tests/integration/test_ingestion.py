@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 from sqlalchemy import func, select
 
 from repayguard.bootstrap import Container
 from repayguard.ingestion import IngestEvents, ingest_events
+from repayguard.ingestion import quarantined as quarantined_records
 from repayguard.ingestion.models import EventRow, QuarantineRow
 from repayguard.platform.bus import RecordingBus
+from repayguard.platform.crypto import Keyring
 
 from builders import due, make_event, paid
 from conftest import NOW
@@ -29,6 +32,11 @@ def _batch(size: int, prefix: str) -> list[dict[str, object]]:
     return events
 
 
+def _ring(container: Container) -> Keyring:
+    assert container.keyring is not None
+    return container.keyring
+
+
 def _count(container: Container, model: type) -> int:
     with container.session_factory() as session:
         return int(session.scalar(select(func.count()).select_from(model)) or 0)
@@ -40,7 +48,9 @@ def test_one_malformed_record_is_rejected_with_its_index_and_the_rest_land(
     batch = _batch(1_000, "M")
     batch[417]["amount"] = -12  # a negative instalment is not an amount
 
-    report = ingest_events(IngestEvents(batch, source="test"), uow=container.uow())
+    report = ingest_events(
+        IngestEvents(batch, source="test"), uow=container.uow(), setup=container.ingest
+    )
 
     assert (report.accepted, report.duplicates, report.rejected) == (999, 0, 1)
     (rejection,) = report.rejections
@@ -56,19 +66,26 @@ def test_one_malformed_record_is_rejected_with_its_index_and_the_rest_land(
     assert quarantined.errors == [
         {"field": "amount", "reason": "Input should be greater than or equal to 0"}
     ]
-    assert '"M-00417"' in quarantined.raw
+    assert quarantined.key_id == _ring(container).active
+    assert '"M-00417"' not in quarantined.raw, "the record is sealed, not kept in clear"
+    (record,) = quarantined_records(report.batch_id, uow=container.uow(), keyring=_ring(container))
+    assert json.loads(record.raw or "")["event_id"] == "M-00417"
 
 
 def test_sending_the_same_batch_again_changes_nothing(container: Container) -> None:
     batch = _batch(1_000, "D")
-    first = ingest_events(IngestEvents(batch, source="test"), uow=container.uow())
+    first = ingest_events(
+        IngestEvents(batch, source="test"), uow=container.uow(), setup=container.ingest
+    )
     bus = container.bus
     assert isinstance(bus, RecordingBus)
     published_before = len(bus.published)
     with container.session_factory() as session:
         entitlements_before = session.execute(select(func.count()).select_from(EventRow)).scalar()
 
-    again = ingest_events(IngestEvents(batch, source="test"), uow=container.uow())
+    again = ingest_events(
+        IngestEvents(batch, source="test"), uow=container.uow(), setup=container.ingest
+    )
 
     assert (first.accepted, first.duplicates) == (1_000, 0)
     assert (again.accepted, again.duplicates, again.rejected) == (0, 1_000, 0)
@@ -79,9 +96,11 @@ def test_sending_the_same_batch_again_changes_nothing(container: Container) -> N
 def test_a_mixed_batch_resent_counts_its_valid_records_as_duplicates(container: Container) -> None:
     batch = _batch(20, "X")
     batch[3]["type"] = "mortgage"
-    ingest_events(IngestEvents(batch, source="test"), uow=container.uow())
+    ingest_events(IngestEvents(batch, source="test"), uow=container.uow(), setup=container.ingest)
 
-    again = ingest_events(IngestEvents(batch, source="test"), uow=container.uow())
+    again = ingest_events(
+        IngestEvents(batch, source="test"), uow=container.uow(), setup=container.ingest
+    )
 
     assert (again.accepted, again.duplicates, again.rejected) == (0, 19, 1)
     assert again.rejections[0].errors[0].field == "type"
@@ -90,20 +109,28 @@ def test_a_mixed_batch_resent_counts_its_valid_records_as_duplicates(container: 
 
 def test_a_duplicate_within_one_batch_lands_once(container: Container) -> None:
     event = due("B1", NOW)
-    report = ingest_events(IngestEvents([event, dict(event)], source="test"), uow=container.uow())
+    report = ingest_events(
+        IngestEvents([event, dict(event)], source="test"),
+        uow=container.uow(),
+        setup=container.ingest,
+    )
     assert (report.accepted, report.duplicates) == (1, 1)
 
 
 def test_every_field_error_of_a_record_is_reported(container: Container) -> None:
     record = make_event("repayment", "B1", NOW, kind="paid", amount="lots", colour="red")
-    report = ingest_events(IngestEvents([record], source="test"), uow=container.uow())
+    report = ingest_events(
+        IngestEvents([record], source="test"), uow=container.uow(), setup=container.ingest
+    )
     fields = {e.field for e in report.rejections[0].errors}
     assert fields == {"loan_id", "amount", "colour"}
 
 
 def test_records_that_are_not_objects_are_rejected_not_fatal(container: Container) -> None:
     report = ingest_events(
-        IngestEvents(["not an event", 42, due("B1", NOW)], source="test"), uow=container.uow()
+        IngestEvents(["not an event", 42, due("B1", NOW)], source="test"),
+        uow=container.uow(),
+        setup=container.ingest,
     )
     assert report.accepted == 1
     assert [r.index for r in report.rejections] == [0, 1]
@@ -118,7 +145,9 @@ def test_a_record_with_a_nul_character_is_quarantined_and_the_rest_land(
     batch[1]["event_id"] = "Z-\x00-1"
     batch[2]["channel\x00"] = "app"
 
-    report = ingest_events(IngestEvents(batch, source="test"), uow=container.uow())
+    report = ingest_events(
+        IngestEvents(batch, source="test"), uow=container.uow(), setup=container.ingest
+    )
 
     assert (report.accepted, report.rejected) == (1, 2)
     assert [r.index for r in report.rejections] == [1, 2]
@@ -126,3 +155,6 @@ def test_a_record_with_a_nul_character_is_quarantined_and_the_rest_land(
         kept = session.scalars(select(QuarantineRow).order_by(QuarantineRow.record_index)).all()
     assert kept[0].event_id == "Z-\\u0000-1"
     assert "\x00" not in kept[1].raw + str(kept[1].errors)
+    sealed, _ = quarantined_records(report.batch_id, uow=container.uow(), keyring=_ring(container))
+    assert sealed.record_index == 1
+    assert "Z-\\u0000-1" in (sealed.raw or "")

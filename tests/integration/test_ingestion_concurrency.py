@@ -42,7 +42,7 @@ def test_parallel_identical_batches_report_accepted_counts_that_sum_to_what_was_
             random.Random(caller).shuffle(events)
         uow = container.uow()
         start.wait()
-        return ingest_events(IngestEvents(events, source="test"), uow=uow)
+        return ingest_events(IngestEvents(events, source="test"), uow=uow, setup=container.ingest)
 
     with ThreadPoolExecutor(CALLERS) as pool:
         reports = list(pool.map(send, range(CALLERS)))

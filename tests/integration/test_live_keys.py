@@ -44,7 +44,9 @@ def replicas(database_url: str, tmp_path: Path) -> Iterator[tuple[Container, Con
     settings = make_settings(database_url, tmp_path)
     with bootstrap(settings, clock=clock, bus=RecordingBus(), migrate=True) as first:
         ingest_events(
-            IngestEvents(failing_debits_history("B1", NOW), source="test"), uow=first.uow()
+            IngestEvents(failing_debits_history("B1", NOW), source="test"),
+            uow=first.uow(),
+            setup=first.ingest,
         )
         clock.advance(timedelta(hours=1))
         with bootstrap(settings, clock=clock, bus=RecordingBus()) as second:

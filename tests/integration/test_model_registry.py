@@ -185,7 +185,7 @@ def store(database_url: str, tmp_path: Path) -> Iterator[Container]:
     with bootstrap(settings, clock=FixedClock(), bus=RecordingBus(), migrate=True) as built:
         spec = PortfolioSpec(borrowers=400, months=12, seed=3, risk_multiplier=3.0)
         generate_portfolio(spec, tmp_path / "events", workers=1)
-        ingest_files(expand_paths([tmp_path / "events"]), uow=built.uow)
+        ingest_files(expand_paths([tmp_path / "events"]), uow=built.uow, setup=built.ingest)
         yield built
 
 

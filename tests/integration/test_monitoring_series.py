@@ -48,7 +48,9 @@ def point(series: pl.DataFrame, metric: str, day: date, segment: str = "all") ->
 
 
 def test_the_daily_series_counts_the_ingested_and_decided_book(container: Container) -> None:
-    report = ingest_events(IngestEvents(portfolio(), source="test"), uow=container.uow())
+    report = ingest_events(
+        IngestEvents(portfolio(), source="test"), uow=container.uow(), setup=container.ingest
+    )
     assert report.accepted == len(portfolio())  # decided online as of now, by the fixture's bus
     series = monitoring.daily_series(container.uow(), start=TODAY - timedelta(days=10), end=TODAY)
     # B1 is 20 days past due, B5 40: two of five overdue, one of them 30+.
@@ -76,13 +78,17 @@ def test_the_daily_series_counts_the_ingested_and_decided_book(container: Contai
 def test_the_snapshot_follows_the_bus_at_most_once_per_refresh(
     container: Container, clock: FixedClock
 ) -> None:
-    ingest_events(IngestEvents(portfolio(), source="test"), uow=container.uow())
+    ingest_events(
+        IngestEvents(portfolio(), source="test"), uow=container.uow(), setup=container.ingest
+    )
     assert container.monitor is not None
     first = container.monitor.current_snapshot()
     assert first.value("overdue_rate_1p", "all", 1) == 0.4
     # B5 pays the 40-day-old instalment: the ingest message marks the snapshot stale, but it
     # is recomputed only once the refresh interval has passed.
-    ingest_events(IngestEvents([paid("B5", NOW)], source="test"), uow=container.uow())
+    ingest_events(
+        IngestEvents([paid("B5", NOW)], source="test"), uow=container.uow(), setup=container.ingest
+    )
     assert container.monitor.current_snapshot() is first
     clock.advance(timedelta(seconds=container.settings.monitoring.refresh_seconds + 1))
     second = container.monitor.current_snapshot()

@@ -59,7 +59,9 @@ def test_a_change_committed_by_one_process_reaches_the_view_of_another(
     ):
         assert server.view is not None
         ingest_events(
-            IngestEvents(failing_debits_history("B-SHARED", NOW), source="test"), uow=cli.uow()
+            IngestEvents(failing_debits_history("B-SHARED", NOW), source="test"),
+            uow=cli.uow(),
+            setup=cli.ingest,
         )
         # The server's online consumer decides (an effect), the change comes back to its view
         # through the stream (following).

@@ -124,7 +124,9 @@ def test_an_advance_notice_written_late_defers_the_restriction_by_the_delay(
             return UnitOfWork(container.session_factory, clock=clock, observers=container.observers)
 
         ingest_events(
-            IngestEvents(failed_debits("L1", NOW, [5, 4, 3]), source="test"), uow=held_back()
+            IngestEvents(failed_debits("L1", NOW, [5, 4, 3]), source="test"),
+            uow=held_back(),
+            setup=container.ingest,
         )
         decide_borrowers(
             DecideBorrowers(borrower_ids=["L1"], mode="online", trigger=triggers.EVENTS),

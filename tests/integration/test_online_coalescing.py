@@ -34,7 +34,7 @@ def _ingest_without_relaying(container: Container) -> None:
     )
     for events in histories:
         unit = UnitOfWork(container.session_factory, clock=container.clock)
-        ingest_events(IngestEvents(events, source="test"), uow=unit)
+        ingest_events(IngestEvents(events, source="test"), uow=unit, setup=container.ingest)
 
 
 def _online_runs(container: Container) -> list[int]:
@@ -119,7 +119,7 @@ def test_on_nats_waiting_ingested_batches_are_decided_in_one_run(
             healthy_history("B2", NOW),
             failing_debits_history("B3", NOW),
         ):
-            ingest_events(IngestEvents(events, source="test"), uow=cli.uow())
+            ingest_events(IngestEvents(events, source="test"), uow=cli.uow(), setup=cli.ingest)
     with bootstrap(settings, clock=clock, consume=True) as server:
         wait_until(lambda: _processed(server) == 3, what="the three messages processed")
 

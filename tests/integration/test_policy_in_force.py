@@ -119,7 +119,9 @@ def test_upgrade_publishes_the_shipped_policy_once_as_version_1_by_the_system(
 def test_the_published_version_decides_and_every_lineage_names_it(container: Container) -> None:
     seeded = policies.get_version(policies.GetPolicyVersion(CN_NAME), uow=container.uow())
     ingest_events(
-        IngestEvents(failing_debits_history("B-FAIL", NOW), source="t"), uow=container.uow()
+        IngestEvents(failing_debits_history("B-FAIL", NOW), source="t"),
+        uow=container.uow(),
+        setup=container.ingest,
     )
 
     decision = logged(container, "B-FAIL")
@@ -150,7 +152,11 @@ def test_a_store_without_the_configured_policy_refuses_to_decide_until_one_is_ap
 
         house = SHIPPED.replace(f"name: {CN_NAME}", "name: house-line")
         assert through_approval(container, team, house) == 1
-        ingest_events(IngestEvents(healthy_history("B1", NOW), source="t"), uow=container.uow())
+        ingest_events(
+            IngestEvents(healthy_history("B1", NOW), source="t"),
+            uow=container.uow(),
+            setup=container.ingest,
+        )
         assert logged(container, "B1").policy_version == "1"
 
 
@@ -169,7 +175,9 @@ def test_a_policy_or_bands_file_decides_only_as_an_unpublished_override(
     settings = make_settings(database_url, tmp_path, policy_path=policy_file, bands_path=bands_file)
     with opened(settings, clock) as container:
         ingest_events(
-            IngestEvents(failing_debits_history("B-FAIL", NOW), source="t"), uow=container.uow()
+            IngestEvents(failing_debits_history("B-FAIL", NOW), source="t"),
+            uow=container.uow(),
+            setup=container.ingest,
         )
         decision = logged(container, "B-FAIL")
         bus = container.bus
@@ -208,7 +216,11 @@ def test_an_approved_version_decides_at_once_and_a_run_in_flight_keeps_its_own(
     container: Container,
 ) -> None:
     team = make_team(container)
-    ingest_events(IngestEvents(healthy_history("B1", NOW), source="t"), uow=container.uow())
+    ingest_events(
+        IngestEvents(healthy_history("B1", NOW), source="t"),
+        uow=container.uow(),
+        setup=container.ingest,
+    )
     started = container.decision_engine  # a long run took the engine when it started
     assert container.view is not None
     assert container.view.defaults.manual_channels == (
@@ -361,7 +373,11 @@ def test_an_override_is_checked_against_the_store_not_the_callers_settings(
     """The lender's policy in force becomes an EU-profile version; a shell configured with no
     policy setting asks to restrict early repayment: refused with G2, as the API refuses it."""
     team = make_team(container)
-    ingest_events(IngestEvents(healthy_history("BEU1", NOW), source="t"), uow=container.uow())
+    ingest_events(
+        IngestEvents(healthy_history("BEU1", NOW), source="t"),
+        uow=container.uow(),
+        setup=container.ingest,
+    )
     eu = read_text("policies/eu-example.yaml").replace(
         "name: eu-consumer-credit-example", f"name: {CN_NAME}"
     )

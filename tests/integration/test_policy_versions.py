@@ -180,7 +180,7 @@ def test_impact_counts_borrowers_whose_methods_would_change_by_tier_and_directio
     container: Container,
 ) -> None:
     events = failing_debits_history("B-FAIL", NOW) + healthy_history("B-GOOD", NOW)
-    ingest_events(IngestEvents(events, source="test"), uow=container.uow())
+    ingest_events(IngestEvents(events, source="test"), uow=container.uow(), setup=container.ingest)
     candidate = cn_doc()
     candidate["rows"][2]["then"]["manual"] = "allowed"  # failed-debits: no longer forced
     low_risk = candidate["rows"][7]

@@ -5,7 +5,7 @@ retried when the ledger fails), the bureau correction only after a late mark, th
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -112,7 +112,14 @@ def remedied(
 
 
 def ingest(container: Container, events: list[dict[str, Any]]) -> None:
-    ingest_events(IngestEvents(events, source="t"), uow=container.uow())
+    """Events arrive when they happen: the clock first moves on to the newest of them (an
+    event further ahead of the clock than its skew allowance is refused)."""
+    clock = container.clock
+    assert isinstance(clock, FixedClock)
+    newest = max(datetime.fromisoformat(e["occurred_at"]) for e in events)
+    if newest > clock.now():
+        clock.advance(newest - clock.now())
+    ingest_events(IngestEvents(events, source="t"), uow=container.uow(), setup=container.ingest)
 
 
 def approve(container: Container, who: str, request_id: str) -> approvals.ApprovalRead:

@@ -60,7 +60,7 @@ def _approved(
 
 def _ingest(container: Container, events: list[dict[str, Any]]) -> None:
     """One batch; the online consumer re-decides its borrowers (inline relay)."""
-    ingest_events(IngestEvents(events, source="test"), uow=container.uow())
+    ingest_events(IngestEvents(events, source="test"), uow=container.uow(), setup=container.ingest)
 
 
 def _decide_all(container: Container) -> None:

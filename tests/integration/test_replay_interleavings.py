@@ -100,7 +100,9 @@ def test_any_accepted_interleaving_of_batches_and_runs_replays_identically(
 def _step(container: Container, clock: FixedClock, action: str, arg: Any) -> None:
     if action == "ingest":
         events = [e for borrower, kind in arg for e in _history(kind, borrower, clock.now())]
-        ingest_events(IngestEvents(events, source="property"), uow=container.uow())
+        ingest_events(
+            IngestEvents(events, source="property"), uow=container.uow(), setup=container.ingest
+        )
         return
     decisions.decide_borrowers(
         decisions.DecideBorrowers(trigger=decisions.triggers.CLI, borrower_ids=arg or None),

@@ -69,7 +69,7 @@ def _ingest(container: Container) -> None:
         + failing_debits_history("B2", NOW)
         + healthy_history("B3", NOW)
     )
-    ingest_events(IngestEvents(events, source="test"), uow=container.uow())
+    ingest_events(IngestEvents(events, source="test"), uow=container.uow(), setup=container.ingest)
 
 
 def test_the_challenger_is_stored_beside_every_decision_and_changes_no_entitlement(

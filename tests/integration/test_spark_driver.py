@@ -95,7 +95,9 @@ def stores(
         a, b = built
         with a, b:
             for store in (a, b):
-                ingestion.ingest_files(ingestion.expand_paths([book]), uow=store.uow)
+                ingestion.ingest_files(
+                    ingestion.expand_paths([book]), uow=store.uow, setup=store.ingest
+                )
             yield a, b
 
 

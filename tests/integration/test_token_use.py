@@ -57,7 +57,11 @@ def secured(database_url: str, tmp_path: Path, clock: FixedClock) -> Iterator[Co
     with bootstrap(
         settings, clock=clock, bus=RecordingBus(), migrate=True, serve_view=True
     ) as built:
-        ingest_events(IngestEvents(healthy_history(BORROWER, NOW), source="t"), uow=built.uow())
+        ingest_events(
+            IngestEvents(healthy_history(BORROWER, NOW), source="t"),
+            uow=built.uow(),
+            setup=built.ingest,
+        )
         yield built
 
 

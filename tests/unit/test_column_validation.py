@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import timedelta
+from typing import Any, Final
 
 import polars as pl
 from hypothesis import given, settings
@@ -10,10 +11,13 @@ from hypothesis import strategies as st
 
 from repayguard.core.events import EVENT_SCHEMA, EVENT_TYPES
 from repayguard.ingestion.columns import INDEX, validate_batch
-from repayguard.ingestion.validation import validate_records
+from repayguard.ingestion.validation import EventWindow, validate_records
 
 from builders import credit_report, debit_attempt, failing_debits_history, healthy_history
 from conftest import NOW
+
+AT_NOW: Final = {"now": NOW, "window": EventWindow(timedelta(minutes=5), timedelta(days=3650))}
+"""The service's default window (five minutes ahead of the clock, ten years back) at NOW."""
 
 _TEXT = st.sampled_from(
     [
@@ -55,6 +59,10 @@ _VALUES: dict[str, Any] = {
             "2026-01-05 09:00:00Z",
             "yesterday",
             "0001-01-01T00:00:00+05:00",
+            "9999-12-31T23:59:59Z",
+            "2026-03-01T14:00:00Z",  # two hours ahead of NOW
+            "2026-03-01T12:02:00+00:00",  # two minutes ahead: within the skew allowed
+            "2015-01-01T00:00:00Z",  # older than ten years at NOW
             None,
         ]
     ),
@@ -97,8 +105,8 @@ def _rows(frame: pl.DataFrame) -> list[dict[str, Any]]:
 @settings(max_examples=300, deadline=None)
 @given(st.lists(_RECORD, min_size=1, max_size=12))
 def test_column_validation_accepts_and_rejects_exactly_what_pydantic_does(records: list) -> None:
-    by_record = validate_records(records, offset=3)
-    by_column = validate_batch(records, offset=3)
+    by_record = validate_records(records, offset=3, **AT_NOW)
+    by_column = validate_batch(records, offset=3, **AT_NOW)
     assert by_column.rows[INDEX].to_list() == by_record.indices
     expected = pl.DataFrame(by_record.rows, schema=EVENT_SCHEMA, orient="row").to_dicts()
     assert _rows(by_column.rows) == expected
@@ -114,8 +122,8 @@ def test_a_frame_of_text_columns_validates_like_its_records(records: list) -> No
     frame = pl.DataFrame(
         {n: [r.get(n) for r in text] for n in names}, schema=dict.fromkeys(names, pl.String)
     )
-    expected = validate_records(frame.to_dicts())
-    got = validate_batch(frame)
+    expected = validate_records(frame.to_dicts(), **AT_NOW)
+    got = validate_batch(frame, **AT_NOW)
     assert got.rows[INDEX].to_list() == expected.indices
     assert (
         _rows(got.rows) == pl.DataFrame(expected.rows, schema=EVENT_SCHEMA, orient="row").to_dicts()
@@ -130,13 +138,13 @@ def _histories() -> list[dict[str, Any]]:
 
 def test_well_formed_records_are_checked_over_columns_alone() -> None:
     events = _histories()
-    checked = validate_batch(events)
+    checked = validate_batch(events, **AT_NOW)
     assert (checked.rows.height, checked.rejections, checked.one_by_one) == (len(events), [], 0)
 
 
 def test_a_typed_frame_from_a_file_is_checked_over_columns_alone() -> None:
-    events = validate_batch(_histories()).rows.drop(INDEX)
-    checked = validate_batch(events)
+    events = validate_batch(_histories(), **AT_NOW).rows.drop(INDEX)
+    checked = validate_batch(events, **AT_NOW)
     assert checked.one_by_one == 0
     assert checked.rows.drop(INDEX).equals(events)
 
@@ -151,8 +159,8 @@ def test_one_changed_field_of_a_valid_record_is_judged_as_pydantic_judges_it(
     name = data.draw(st.sampled_from(sorted(_VALUES)))
     record[name] = data.draw(_VALUES[name])
     batch = [events[0], record]
-    by_record = validate_records(batch)
-    by_column = validate_batch(batch)
+    by_record = validate_records(batch, **AT_NOW)
+    by_column = validate_batch(batch, **AT_NOW)
     assert by_column.rows[INDEX].to_list() == by_record.indices
     expected = pl.DataFrame(by_record.rows, schema=EVENT_SCHEMA, orient="row").to_dicts()
     assert _rows(by_column.rows) == expected

@@ -141,7 +141,7 @@ def verify_chain(
         vouched, problem = load_vouched(cmd.checkpoint_dir, cmd.trusted, chain_id=first.chain_id)
         head = repository.read_head(session) or first
         latest = max(vouched, default=0)
-        if problem is None and head.checkpoint_seq > latest:
+        if problem is None and cmd.checkpoint_dir is not None and head.checkpoint_seq > latest:
             problem = ChainProblem(
                 "checkpoint_missing",
                 head.checkpoint_seq,

@@ -195,6 +195,7 @@ def ingest(
             report = ingest_files(
                 files,
                 uow=container.uow,
+                setup=container.ingest,
                 batch_size=batch_size,
                 on_batch=lambda n: bar.advance(n),
             )

@@ -114,6 +114,7 @@ def demo(
             report = ingest_files(
                 expand_paths([events_dir]),
                 uow=container.uow,
+                setup=container.ingest,
                 on_batch=lambda n: bar.advance(n),
             )
         console.print(ingest_table(report, time.perf_counter() - started))

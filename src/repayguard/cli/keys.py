@@ -64,9 +64,9 @@ def rotate(
     batch_size: Annotated[int, typer.Option(min=1, max=10_000, help="Profiles per commit.")] = 500,
     data_dir: DataDir = None,
 ) -> None:
-    """Re-encrypt every profile, complaint statement and hardship note under the active data
-    key; old keys keep working meanwhile, and running servers and workers reload the keyring
-    at once."""
+    """Re-encrypt every profile, complaint statement, hardship note and quarantined record
+    under the active data key; old keys keep working meanwhile, and running servers and
+    workers reload the keyring at once."""
     from repayguard.audit import acting_as
     from repayguard.bootstrap import bootstrap
     from repayguard.borrowers import RotateKeys, key_usage, pending_rotation, rotate_keys
@@ -74,6 +74,7 @@ def rotate(
     from repayguard.cli.settings import load_settings, one_shot
     from repayguard.complaints import rotate_statements, statement_key_usage
     from repayguard.hardship import note_key_usage, rotate_notes
+    from repayguard.ingestion import quarantine_key_usage, rotate_quarantine
     from repayguard.platform.crypto import write_keyring
 
     settings = one_shot(load_settings(data_dir))
@@ -110,10 +111,12 @@ def rotate(
             )
         statements = rotate_statements(uow=container.uow, keyring=keyring, batch_size=batch_size)
         notes = rotate_notes(uow=container.uow, keyring=keyring, batch_size=batch_size)
+        records = rotate_quarantine(uow=container.uow, keyring=keyring, batch_size=batch_size)
         usage = key_usage(uow=container.uow())
         for sealed in (
             statement_key_usage(uow=container.uow()),
             note_key_usage(uow=container.uow()),
+            quarantine_key_usage(uow=container.uow()),
         ):
             for key_id, count in sealed.items():
                 usage[key_id] = usage.get(key_id, 0) + count
@@ -126,16 +129,19 @@ def rotate(
         console.print(f"{statements.rotated:,} complaint statements re-encrypted.")
     if notes.rotated:
         console.print(f"Hardship notes of {notes.rotated:,} case(s) re-encrypted.")
+    if records.rotated:
+        console.print(f"{records.rotated:,} quarantined record(s) re-encrypted.")
     idle = sorted(k for k in keyring.keys if k != keyring.active and not usage.get(k))
-    remaining = report.remaining + statements.remaining + notes.remaining
+    remaining = report.remaining + statements.remaining + notes.remaining + records.remaining
     if remaining:
         console.print(
-            f"{remaining:,} profiles, complaint statements and hardship notes still on older "
-            "keys: run rotate again."
+            f"{remaining:,} profiles, complaint statements, hardship notes and quarantined "
+            "records still on older keys: run rotate again."
         )
     elif idle:
         console.print(
-            f"No profile, complaint statement or hardship note uses {', '.join(idle)} any more. "
+            f"No profile, complaint statement, hardship note or quarantined record uses "
+            f"{', '.join(idle)} any more. "
             "Keep those keys "
             "while backups taken before now may need restoring; after that they can be removed "
             "from the keyring."

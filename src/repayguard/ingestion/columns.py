@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Final
 
 import polars as pl
@@ -30,7 +31,7 @@ from repayguard.core.events import (
     Repayment,
     Transaction,
 )
-from repayguard.ingestion.validation import Rejection, validate_records
+from repayguard.ingestion.validation import EventWindow, Rejection, validate_records
 
 INDEX: Final = "_index"
 """The record's position in the submitted batch or file, carried beside the event columns."""
@@ -91,9 +92,16 @@ class ValidatedFrame:
     one_by_one: int
 
 
-def validate_batch(records: Sequence[Any] | pl.DataFrame, *, offset: int = 0) -> ValidatedFrame:
+def validate_batch(
+    records: Sequence[Any] | pl.DataFrame,
+    *,
+    now: datetime,
+    window: EventWindow,
+    offset: int = 0,
+) -> ValidatedFrame:
     """Split a batch (wire records, or a frame of them read from a file) into storage rows
-    and rejections; never raises for bad data. Same outcome as validating record by record."""
+    and rejections; never raises for bad data. Same outcome as validating record by record,
+    the plausible time ``window`` at ``now`` included."""
     if isinstance(records, pl.DataFrame):
         frame = records.with_row_index(INDEX, offset).with_columns(pl.col(INDEX).cast(pl.Int64))
         slow: list[tuple[int, Any]] = []
@@ -102,6 +110,10 @@ def validate_batch(records: Sequence[Any] | pl.DataFrame, *, offset: int = 0) ->
         frame, slow = _frame_of_records(records, offset)
         original = records
     typed, ok = _typed(frame)
+    earliest, latest = window.bounds(now)
+    # Outside the window: the per-record path words the refusal (one wording for both paths).
+    plausible = pl.col("occurred_at").is_between(earliest, latest).fill_null(False)
+    ok = ok & typed.select(plausible.alias("ok"))["ok"]
     extra = [name for name in frame.columns if name not in _FIELDS and name != INDEX]
     if extra:  # a value in a column no event type has: pydantic names the field
         given = [_blank_to_null(frame, name).is_null() for name in extra]
@@ -117,18 +129,20 @@ def validate_batch(records: Sequence[Any] | pl.DataFrame, *, offset: int = 0) ->
             else failing.drop(INDEX).to_dicts()
         )
         slow = sorted([*slow, *zip(indices, again, strict=True)], key=lambda pair: pair[0])
-    rows, rejections = _per_record(slow)
+    rows, rejections = _per_record(slow, now=now, window=window)
     if rows.height:
         good = pl.concat([good, rows], how="vertical").sort(INDEX)
     return ValidatedFrame(good, rejections, len(slow))
 
 
-def _per_record(slow: list[tuple[int, Any]]) -> tuple[pl.DataFrame, list[Rejection]]:
+def _per_record(
+    slow: list[tuple[int, Any]], *, now: datetime, window: EventWindow
+) -> tuple[pl.DataFrame, list[Rejection]]:
     """The pydantic path for the records the columns could not vouch for."""
     rows: list[dict[str, Any]] = []
     rejections: list[Rejection] = []
     for index, record in slow:
-        checked = validate_records([record], offset=index)
+        checked = validate_records([record], now=now, window=window, offset=index)
         rejections.extend(checked.rejections)
         rows.extend(row | {INDEX: index} for row in checked.rows)
     schema = pl.Schema({**EVENT_SCHEMA, INDEX: pl.Int64()})

@@ -12,7 +12,7 @@ from repayguard.ingestion.schemas import (
     IngestReportRead,
     RejectionRead,
 )
-from repayguard.ingestion.service import IngestEvents, ingest_events
+from repayguard.ingestion.service import IngestEvents, IngestSetup, ingest_events
 from repayguard.platform.uow import UnitOfWorkFactory
 
 router = APIRouter(tags=["ingestion"])
@@ -30,7 +30,8 @@ class IngestMeter(Protocol):
 def post_events(batch: EventBatch, request: Request) -> IngestReportRead:
     """Append a batch: invalid records are rejected one by one, the valid ones land."""
     uow: UnitOfWorkFactory = request.app.state.uow
-    report = ingest_events(IngestEvents(batch.events, source="api"), uow=uow())
+    setup: IngestSetup = request.app.state.container.ingest
+    report = ingest_events(IngestEvents(batch.events, source="api"), uow=uow(), setup=setup)
     meter: IngestMeter | None = request.app.state.ingest_meter
     if meter is not None:
         meter.events_ingested(

@@ -53,9 +53,12 @@ class IngestBatchRow(Base):
 
 
 class QuarantineRow(Base):
-    """A rejected record kept with its reasons, so it can be fixed and sent again."""
+    """A rejected record kept with its reasons, so it can be fixed and sent again: ``raw`` is
+    sealed under data key ``key_id`` (None: a row from before records were sealed, its record
+    not kept), ``errors`` are redacted of personal values, the row expires after retention."""
 
     __tablename__ = "quarantine"
+    __table_args__ = (Index("ix_quarantine_received_at", "received_at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     batch_id: Mapped[str] = mapped_column(String(32), index=True)
@@ -63,4 +66,5 @@ class QuarantineRow(Base):
     event_id: Mapped[str | None] = mapped_column(String(200))
     errors: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     raw: Mapped[str] = mapped_column(Text)
+    key_id: Mapped[str | None] = mapped_column(String(40))
     received_at: Mapped[datetime] = mapped_column(UtcDateTime)

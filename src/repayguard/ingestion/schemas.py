@@ -12,8 +12,13 @@ from repayguard.platform.dto import Schema
 class EventBatch(Schema):
     """A batch of events: each a flat JSON object (or with its payload under "payload")."""
 
-    events: list[dict[str, Any]] = Field(
-        description="Up to 10,000 events; each is validated on its own."
+    # Any JSON value per element: one that is not an object (a string, null, a number, an
+    # array) is one invalid record, rejected with its index while the rest land — typing the
+    # items as objects would refuse the whole batch for it.
+    events: list[Any] = Field(
+        description="Up to 10,000 events, each a JSON object of event fields, validated on its "
+        "own: an invalid element, including one that is not an object (a record is a JSON "
+        "object), is rejected with its index and reason and the others still land."
     )
 
 

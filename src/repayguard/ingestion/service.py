@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
@@ -17,13 +16,33 @@ from repayguard.ingestion import repository
 from repayguard.ingestion.columns import validate_batch
 from repayguard.ingestion.files import read_batches
 from repayguard.ingestion.models import IngestBatchRow
-from repayguard.ingestion.validation import Rejection
+from repayguard.ingestion.quarantine import quarantine_rows
+from repayguard.ingestion.validation import EventWindow, Rejection
+from repayguard.platform.crypto import Keyring
 from repayguard.platform.messages import Message
 from repayguard.platform.uow import UnitOfWork, UnitOfWorkFactory
 
 MAX_BATCH: Final = 10_000
 EVENTS_INGESTED: Final = "repayguard.events.ingested"
-_RAW_LIMIT = 20_000  # characters of a rejected record kept in quarantine
+
+
+@dataclass(frozen=True, slots=True)
+class IngestSetup:
+    """What every ingestion shares: the plausible time window of events and the keyring that
+    seals quarantined records (built once from the settings by bootstrap)."""
+
+    window: EventWindow
+    keyring: Keyring
+
+    @classmethod
+    def of(
+        cls, *, keyring: Keyring, max_future_seconds: int, oldest_event_days: int
+    ) -> IngestSetup:
+        """The setup from the ingestion settings' numbers."""
+        window = EventWindow(
+            timedelta(seconds=max_future_seconds), timedelta(days=oldest_event_days)
+        )
+        return cls(window, keyring)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,21 +70,25 @@ class IngestReport:
         return len(self.rejections)
 
 
-def ingest_events(cmd: IngestEvents, *, uow: UnitOfWork) -> IngestReport:
+def ingest_events(cmd: IngestEvents, *, uow: UnitOfWork, setup: IngestSetup) -> IngestReport:
     """Land every valid, new record of the batch in one transaction.
 
     Invalid records are quarantined with their reasons and do not stop the others; a record
     whose event_id is already stored (or appears earlier in the same batch) is a duplicate and
-    changes nothing. ``accepted`` counts the events this call stored — under concurrent
-    senders of the same events their counts sum to what was stored — and only those reach the
-    one ``repayguard.events.ingested`` message, which names the affected borrowers.
+    changes nothing; an event outside the plausible time window (by the unit of work's clock)
+    is invalid. Quarantined records are sealed under the data keyring. ``accepted`` counts the
+    events this call stored — under concurrent senders of the same events their counts sum to
+    what was stored — and only those reach the one ``repayguard.events.ingested`` message,
+    which names the affected borrowers.
     """
     if len(cmd.records) > MAX_BATCH:
         raise BatchTooLarge(
             f"a batch holds at most {MAX_BATCH:,} events; this one has {len(cmd.records):,}",
             hint="split it into batches of 10,000 or fewer",
         )
-    validated = validate_batch(cmd.records, offset=cmd.offset)
+    validated = validate_batch(
+        cmd.records, now=uow.clock.now(), window=setup.window, offset=cmd.offset
+    )
     # In-batch duplicates: the first occurrence wins, as it would arriving one by one.
     unique = validated.rows.unique("event_id", keep="first", maintain_order=True)
     batch_id = uuid.uuid4().hex
@@ -87,7 +110,12 @@ def ingest_events(cmd: IngestEvents, *, uow: UnitOfWork) -> IngestReport:
         fresh = repository.append_new_events(session, unique, batch_id=batch_id)
         receipt.accepted = fresh.height
         receipt.duplicates = validated.rows.height - fresh.height
-        repository.add_quarantined(session, _quarantine_rows(validated.rejections, batch_id, now))
+        repository.add_quarantined(
+            session,
+            quarantine_rows(
+                validated.rejections, batch_id=batch_id, now=now, keyring=setup.keyring
+            ),
+        )
         borrowers: list[str] = fresh["borrower_id"].drop_nulls().unique().sort().to_list()
         if fresh.height:
             latest = fresh["occurred_at"].max()
@@ -109,25 +137,6 @@ def ingest_events(cmd: IngestEvents, *, uow: UnitOfWork) -> IngestReport:
     )
 
 
-def _quarantine_rows(
-    rejections: Sequence[Rejection], batch_id: str, now: datetime
-) -> list[dict[str, Any]]:
-    return [
-        {
-            "batch_id": batch_id,
-            "record_index": rejection.index,
-            "event_id": rejection.event_id and _storable(rejection.event_id),
-            "errors": [
-                {"field": _storable(e.field), "reason": _storable(e.reason)}
-                for e in rejection.errors
-            ],
-            "raw": json.dumps(rejection.raw, default=str, ensure_ascii=False)[:_RAW_LIMIT],
-            "received_at": now,
-        }
-        for rejection in rejections
-    ]
-
-
 @dataclass(slots=True)
 class FilesReport:
     """Totals of a file import; rejections keep the file and the record's index in it."""
@@ -147,6 +156,7 @@ def ingest_files(
     paths: Sequence[Path],
     *,
     uow: UnitOfWorkFactory,
+    setup: IngestSetup,
     batch_size: int = MAX_BATCH,
     on_batch: Callable[[int], None] | None = None,
 ) -> FilesReport:
@@ -161,7 +171,9 @@ def ingest_files(
         offset = 0
         for records in read_batches(path, size=batch_size):
             result = ingest_events(
-                IngestEvents(records, source=f"file:{path.name}", offset=offset), uow=uow()
+                IngestEvents(records, source=f"file:{path.name}", offset=offset),
+                uow=uow(),
+                setup=setup,
             )
             offset += len(records)
             report.accepted += result.accepted
@@ -171,10 +183,3 @@ def ingest_files(
             if on_batch is not None:
                 on_batch(len(records))
     return report
-
-
-def _storable(text: str) -> str:
-    """A rejected record's text as every database can keep it: PostgreSQL refuses the NUL
-    character, so it is written as its JSON escape (the raw record is JSON, escaped already).
-    A NUL never reaches an accepted event: identifiers allow no control characters."""
-    return text.replace("\x00", "\\u0000")

@@ -4,11 +4,76 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, Final
 
 from pydantic import ValidationError
 
 from repayguard.core.events import EVENT_TYPES, to_row, validate_event
+
+
+@dataclass(frozen=True, slots=True)
+class EventWindow:
+    """When an event may plausibly have occurred, seen from the server clock at ingestion: at
+    most ``max_future`` ahead of it (clock skew between systems) and at most ``max_age`` old.
+    A time outside is a broken clock or a typo (9999-12-31), and would otherwise sit in every
+    borrower's history as the newest event forever."""
+
+    max_future: timedelta
+    max_age: timedelta
+
+    def bounds(self, now: datetime) -> tuple[datetime, datetime]:
+        """The earliest and latest plausible ``occurred_at`` at ``now``."""
+        return now - self.max_age, now + self.max_future
+
+    def refusal(self, occurred_at: datetime, now: datetime) -> FieldError | None:
+        """Why ``occurred_at`` is implausible at ``now`` (None: it is plausible)."""
+        earliest, latest = self.bounds(now)
+        if occurred_at > latest:
+            ahead = _span(occurred_at - now)
+            limit = _exact(self.max_future)
+            return FieldError(
+                "occurred_at",
+                f"occurred_at is {ahead} in the future; events may be at most {limit} "
+                "ahead of the server clock",
+            )
+        if occurred_at < earliest:
+            return FieldError(
+                "occurred_at",
+                f"occurred_at is {_span(now - occurred_at)} in the past; events may be at "
+                f"most {_exact(self.max_age)} old",
+            )
+        return None
+
+
+_UNITS: Final = (
+    ("year", timedelta(days=365.25)),
+    ("day", timedelta(days=1)),
+    ("hour", timedelta(hours=1)),
+    ("minute", timedelta(minutes=1)),
+    ("second", timedelta(seconds=1)),
+)
+
+
+def _counted(count: int, unit: str) -> str:
+    return f"{count:,} {unit}{'' if count == 1 else 's'}"
+
+
+def _span(delta: timedelta) -> str:
+    """How far a time is off, in its largest whole unit, rounded down ("7,973 years")."""
+    for unit, size in _UNITS:
+        if delta >= size:
+            return _counted(delta // size, unit)
+    return "under a second"
+
+
+def _exact(limit: timedelta) -> str:
+    """A configured limit exactly, in the largest unit below years that divides it ("5
+    minutes", "3,650 days")."""
+    for unit, size in _UNITS[1:]:
+        if limit >= size and not limit % size:
+            return _counted(limit // size, unit)
+    return _counted(int(limit.total_seconds()), "second")
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,12 +94,13 @@ class FieldError:
 
 @dataclass(frozen=True, slots=True)
 class Rejection:
-    """A rejected record: its index in the submitted batch or file, and every reason."""
+    """A rejected record: its index in the submitted batch or file, every reason, and the
+    record as it was sent (any JSON value: an array element need not be an object)."""
 
     index: int
     event_id: str | None
     errors: tuple[FieldError, ...]
-    raw: Mapping[str, Any]
+    raw: Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,19 +110,22 @@ class ValidatedBatch:
     rejections: list[Rejection]
 
 
-def validate_records(records: Sequence[Any], *, offset: int = 0) -> ValidatedBatch:
-    """Split records into storage rows and rejections; never raises for bad data."""
+def validate_records(
+    records: Sequence[Any], *, now: datetime, window: EventWindow, offset: int = 0
+) -> ValidatedBatch:
+    """Split records into storage rows and rejections; never raises for bad data. An event
+    whose ``occurred_at`` lies outside ``window`` at ``now`` is rejected like any invalid one."""
     rows: list[dict[str, Any]] = []
     indices: list[int] = []
     rejections: list[Rejection] = []
     for position, record in enumerate(records):
         index = offset + position
         if isinstance(record, MalformedLine):
-            rejections.append(Rejection(index, None, (FieldError("(line)", record.reason),), {}))
+            rejections.append(Rejection(index, None, (FieldError("(line)", record.reason),), None))
             continue
         if not isinstance(record, Mapping):
             rejections.append(
-                Rejection(index, None, (FieldError("(record)", _not_an_object(record)),), {})
+                Rejection(index, None, (FieldError("(record)", _not_an_object(record)),), record)
             )
             continue
         try:
@@ -72,13 +141,26 @@ def validate_records(records: Sequence[Any], *, offset: int = 0) -> ValidatedBat
                 )
             )
             continue
+        refusal = window.refusal(event.occurred_at, now)
+        if refusal is not None:
+            rejections.append(Rejection(index, event.event_id, (refusal,), record))
+            continue
         rows.append(to_row(event))
         indices.append(index)
     return ValidatedBatch(rows, indices, rejections)
 
 
+_JSON_NAMES: Final = {str: "a string", int: "a number", float: "a number", bool: "a boolean"}
+
+
 def _not_an_object(record: Any) -> str:
-    return f"expected a JSON object with event fields, got {type(record).__name__}"
+    if record is None:
+        got = "null"
+    elif isinstance(record, list | tuple):
+        got = "an array"
+    else:
+        got = _JSON_NAMES.get(type(record), type(record).__name__)
+    return f"a record is a JSON object of event fields; got {got}"
 
 
 def _field_errors(exc: ValidationError, record: Mapping[str, Any]) -> tuple[FieldError, ...]:

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0023_replay_cutoff"
-down_revision = "0019_emergency_overlays"
+down_revision = "0021_sealed_quarantine"
 branch_labels = None
 depends_on = None
 
