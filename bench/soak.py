@@ -20,9 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from conftest import fresh_database
-from deployment_kit import deployment
-from soak_kit import Soak, SoakPlan
+from soak_kit import SoakPlan, soak
 
 
 def main() -> None:
@@ -43,14 +41,7 @@ def main() -> None:
         complaint_every_seconds=args.complaint_every,
     )
     with tempfile.TemporaryDirectory(prefix="rg-soak-") as scratch:
-        directory = Path(scratch)
-        with fresh_database("postgres", directory) as url, deployment(directory, url) as running:
-            soak = Soak(running, plan)
-            try:
-                soak.start()
-                report = soak.run()
-            finally:
-                soak.close()
+        report = soak(Path(scratch), plan)
     report["ok"] = report["server_errors"] == 0 and not report["consistency"]["problems"]
     print(json.dumps(report, indent=2))
     sys.exit(0 if report["ok"] else 1)

@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -21,7 +22,8 @@ from sqlalchemy import create_engine, text
 from repayguard.entitlements import OVERRIDE_RULE
 
 from builders import debit_attempt, failing_debits_history, healthy_history, make_event, paid
-from deployment_kit import Deployment, Process, Replica
+from conftest import fresh_database
+from deployment_kit import Deployment, Process, Replica, deployment
 from nats_kit import wait_until
 
 AUTHORIZE_METHODS = ("auto_debit", "early_repayment", "manual")
@@ -95,6 +97,17 @@ def rss_kib(pid: int) -> int | None:
     except FileNotFoundError:
         return None
     return None
+
+
+def soak(directory: Path, plan: SoakPlan) -> dict[str, Any]:
+    """Run ``plan`` on a fresh PostgreSQL database and NATS stream; the report as JSON data."""
+    with fresh_database("postgres", directory) as url, deployment(directory, url) as running:
+        run = Soak(running, plan)
+        try:
+            run.start()
+            return run.run()
+        finally:
+            run.close()
 
 
 @dataclass
@@ -269,13 +282,18 @@ class Soak:
     def quiet(self) -> bool:
         """Every committed message published and every ingested batch decided online."""
         (pending,) = self._sql("SELECT count(*) FROM outbox WHERE published_at IS NULL")[0]
+        batches, runs = self._batches_and_runs()
+        return pending == 0 and runs >= batches
+
+    def _batches_and_runs(self) -> tuple[int, int]:
+        """Ingested batches announced, and online runs the events triggered."""
         (batches,) = self._sql(
             "SELECT count(*) FROM outbox WHERE name = 'repayguard.events.ingested'"
         )[0]
         (runs,) = self._sql(
             "SELECT count(*) FROM decision_runs WHERE mode = 'online' AND trigger = 'events'"
         )[0]
-        return pending == 0 and runs >= batches
+        return int(batches), int(runs)
 
     def memory_report(self) -> dict[str, dict[str, int]]:
         """RSS per process: first and last sample, and the growth after the first minute (the
@@ -299,12 +317,7 @@ class Soak:
         decision (unless an approved override or a decision held for approval explains it)."""
         stored = {row[0] for row in self._sql("SELECT event_id FROM events")}
         (stored_rows,) = self._sql("SELECT count(*) FROM events")[0]
-        (batches,) = self._sql(
-            "SELECT count(*) FROM outbox WHERE name = 'repayguard.events.ingested'"
-        )[0]
-        (runs,) = self._sql(
-            "SELECT count(*) FROM decision_runs WHERE mode = 'online' AND trigger = 'events'"
-        )[0]
+        batches, runs = self._batches_and_runs()
         mismatched, overridden, held = self._entitlements_against_last_decisions()
         problems = []
         if stored != self.sent_ids:

@@ -1,9 +1,12 @@
 """Faults under running processes: PostgreSQL restarted under `repayguard serve` and a worker
-(503 with a clear problem meanwhile, recovery without a restart, nothing committed lost), and
-a SQLite store that is full or read-only (a clear 503, nothing half-written)."""
+(503 with a clear problem meanwhile, recovery without a restart, nothing committed lost); a
+worker killed with SIGKILL in the middle of a job (another takes the job over once its lease
+expires and finishes it once); a SQLite store that is full or read-only (a clear 503, nothing
+half-written)."""
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,7 +22,7 @@ from repayguard.platform.bus import RecordingBus
 from repayguard.platform.clock import FixedClock
 
 from builders import healthy_history
-from conftest import make_settings
+from conftest import fresh_database, make_settings
 from deployment_kit import Deployment, Replica, deployment
 from nats_kit import wait_until
 from postgres_kit import own_postgres
@@ -89,6 +92,57 @@ def _decided(running: Deployment, *, batches: int) -> None:
         seconds=120,
         what=f"{batches} ingested batches decided by the worker",
     )
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_a_worker_killed_mid_job_leaves_it_to_another_once_its_lease_expires(
+    tmp_path: Path,
+) -> None:
+    lease = {"REPAYGUARD_SCHEDULER__LEASE_SECONDS": "5"}
+    with fresh_database("postgres", tmp_path) as url, deployment(tmp_path, url) as running:
+        running.cli("db", "upgrade")
+        engine = create_engine(url)
+        try:
+            # Hold the entitlements table: the first job to read it stops there, mid-run, with
+            # its lease taken and its run recorded as running.
+            with engine.connect() as holder:
+                holder.execute(text("LOCK TABLE entitlements IN ACCESS EXCLUSIVE MODE"))
+                doomed = running.worker("doomed", env=lease)
+                wait_until(
+                    lambda: bool(_runs(url, "doomed", "running")),
+                    seconds=120,
+                    what="the doomed worker to be in the middle of a job",
+                )
+                (job,) = _runs(url, "doomed", "running")
+                doomed.stop(signal.SIGKILL)
+                holder.rollback()
+            running.worker("heir", env=lease)
+            wait_until(
+                lambda: job in _runs(url, "heir", "ran"),
+                seconds=120,
+                what=f"another worker to finish {job}",
+            )
+        finally:
+            engine.dispose()
+
+        assert _runs(url, "doomed", "running") == [job], "the killed run never finished"
+        assert _runs(url, "heir", "ran").count(job) == 1, "finished once"
+        assert _runs(url, "doomed", "ran") == []
+
+
+def _runs(url: str, holder: str, status: str) -> list[str]:
+    """The jobs ``holder`` has runs of with ``status``, one entry a run."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            found = connection.execute(
+                text("SELECT job FROM job_runs WHERE holder = :h AND status = :s ORDER BY job"),
+                {"h": holder, "s": status},
+            )
+            return [str(job) for (job,) in found]
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture

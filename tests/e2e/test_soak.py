@@ -9,9 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import fresh_database
-from deployment_kit import deployment
-from soak_kit import Soak, SoakPlan
+from soak_kit import SoakPlan, soak
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -28,13 +26,7 @@ ONE_MINUTE = SoakPlan(
 def test_a_minute_of_mixed_load_has_no_server_error_and_a_consistent_store(
     tmp_path: Path, record_property: pytest.RecordProperty
 ) -> None:
-    with fresh_database("postgres", tmp_path) as url, deployment(tmp_path, url) as running:
-        soak = Soak(running, ONE_MINUTE)
-        try:
-            soak.start()
-            report = soak.run()
-        finally:
-            soak.close()
+    report = soak(tmp_path, ONE_MINUTE)
     record_property("summary:soak (60 s)", json.dumps(report, indent=1).splitlines())
 
     assert report["server_errors"] == 0, report["statuses"]
