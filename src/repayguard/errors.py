@@ -73,6 +73,15 @@ class SparkUnavailable(RepayguardError):
     http_status = 503
 
 
+class DatabaseUnavailable(RepayguardError):
+    """The database did not serve a request: down or restarting, unreachable, out of disk or
+    read-only. Nothing of the request was committed; it can be sent again once the database
+    is back (``/readyz`` says when)."""
+
+    code = "database_unavailable"
+    http_status = 503
+
+
 class BusUnavailable(RepayguardError):
     """The shared bus (NATS JetStream) did not answer: at start-up, or for a publish (the
     outbox keeps the message and the relay tries again)."""

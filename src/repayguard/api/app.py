@@ -14,6 +14,7 @@ from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -30,7 +31,14 @@ from repayguard.borrowers.endpoints import router as borrowers_router
 from repayguard.complaints.endpoints import router as complaints_router
 from repayguard.decisions.endpoints import router as decisions_router
 from repayguard.entitlements.endpoints import router as entitlements_router
-from repayguard.errors import InvalidInput, NotFound, NotReady, RepayguardError, TokenInvalid
+from repayguard.errors import (
+    DatabaseUnavailable,
+    InvalidInput,
+    NotFound,
+    NotReady,
+    RepayguardError,
+    TokenInvalid,
+)
 from repayguard.hardship.endpoints import router as hardship_router
 from repayguard.identity import TokenUsage
 from repayguard.identity.endpoints import router as identity_router
@@ -196,6 +204,13 @@ def create_app(container: Container, *, bind_host: str = LOOPBACK) -> FastAPI:
             body["extra"] = exc.detail
         return JSONResponse(body, status_code=exc.http_status, media_type=PROBLEM)
 
+    @app.exception_handler(OperationalError)
+    async def database_unavailable(request: Request, exc: OperationalError) -> Response:
+        # The store failed under the request (not the request itself): a 503 the caller may
+        # retry, never a 500. The transaction was rolled back, so nothing was half-written.
+        log.warning("database.unavailable", error=type(exc.orig).__name__)
+        return await repayguard_error(request, database_outage(exc))
+
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if _on_console(request) and exc.status_code == 404:
@@ -225,6 +240,23 @@ def create_app(container: Container, *, bind_host: str = LOOPBACK) -> FastAPI:
         return JSONResponse(body, status_code=422, media_type=PROBLEM)
 
     return app
+
+
+def database_outage(exc: OperationalError) -> DatabaseUnavailable:
+    """The refusal for a database that failed under a request, saying which failure in words
+    an operator acts on (the driver's own text may carry statement parameters, so not it)."""
+    said = str(exc.orig).lower()
+    if "readonly" in said or "read-only" in said:
+        what = "the database is read-only"
+    elif "disk is full" in said or "no space left" in said:
+        what = "the database's disk is full"
+    else:
+        what = "the database does not answer"
+    return DatabaseUnavailable(
+        f"{what}; nothing of this request was saved",
+        hint="send it again once the database is back (GET /readyz answers 200 then)",
+        cause=type(exc.orig).__name__,
+    )
 
 
 def _readiness(container: Container) -> dict[str, Any]:
