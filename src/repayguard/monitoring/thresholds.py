@@ -19,6 +19,7 @@ import yaml
 
 from repayguard import resources
 from repayguard.errors import ThresholdsInvalid
+from repayguard.monitoring.catalogue import METRICS
 from repayguard.monitoring.detectors import (
     CUSUM,
     DIRECTIONS,
@@ -32,21 +33,9 @@ from repayguard.monitoring.detectors import (
 THRESHOLDS_RESOURCE: Final = "monitoring/thresholds.yaml"
 ALL_SEGMENTS: Final = "all"
 MARKET_SIGNAL_PREFIX: Final = "market_signal:"
-METRIC_NAMES: Final = (
-    "overdue_rate_1p",
-    "overdue_rate_30p",
-    "failed_autodebit_rate",
-    "roll_current_to_1_29",
-    "roll_1_29_to_30_59",
-    "roll_30_59_to_60p",
-    "restricted_share_auto_debit",
-    "autodebit_adoption",
-    "notices_per_day",
-    "complaints_per_day",
-    "approvals_waiting",
-    "score_psi",
-)
-"""The portfolio metrics' names (the monitoring catalogue's), besides ``market_signal:<name>``."""
+METRIC_NAMES: Final = tuple(name for name in METRICS if not name.startswith(MARKET_SIGNAL_PREFIX))
+"""The portfolio metrics' names, taken from the monitoring catalogue (so a thresholds file
+can only name a series ``daily_series`` computes), besides ``market_signal:<name>``."""
 
 _METRIC_KEYS: Final = frozenset(
     {"direction", "segments", "min_denominator", "warmup_days", "min_sigma", "detectors"}
