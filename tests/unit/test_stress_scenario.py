@@ -15,7 +15,9 @@ SCENARIO = StressScenario(borrowers=20, history_days=60, watch_days=4, shock_aft
 SHOCK = datetime.combine(SCENARIO.shock_day, datetime.min.time(), UTC)
 
 
-def _event(n: int, borrower: str | None, at: datetime, kind: str, **fields: object) -> dict:
+def _event(
+    n: int, borrower: str | None, at: datetime, kind: str, **fields: object
+) -> dict[str, object]:
     row = dict.fromkeys(EVENT_SCHEMA.names())
     kinds = {"paid": "repayment", "auto_debit_attempt": "repayment", "value": "market_signal"}
     row |= {"event_id": f"E{n}", "type": kinds[kind], "schema_version": 1, "kind": kind}
@@ -56,9 +58,9 @@ def test_the_market_series_is_daily_and_jumps_on_the_shock_day() -> None:
     assert "E6" not in market["event_id"].to_list(), "the monthly signal is replaced"
     days = market["occurred_at"].dt.date().to_list()
     assert len(days) == len(set(days)) == SCENARIO.history_days + SCENARIO.watch_days
-    before = market.filter(pl.col("occurred_at") < SHOCK)["value"]
-    after = market.filter(pl.col("occurred_at") >= SHOCK)["value"]
-    assert before.max() < SCENARIO.unemployment_base + 0.5 < after.min()
+    before: list[float] = market.filter(pl.col("occurred_at") < SHOCK)["value"].to_list()
+    after: list[float] = market.filter(pl.col("occurred_at") >= SHOCK)["value"].to_list()
+    assert max(before) < SCENARIO.unemployment_base + 0.5 < min(after)
 
 
 @pytest.mark.parametrize(
