@@ -75,6 +75,8 @@ MODELS: dict[str, Draw] = {
     "roll_rate_30_59_60p": binomial(0.40, 300),
     "restricted_auto_debit_disabled": binomial(0.15, 20_000),
     "restricted_auto_debit_mandatory": binomial(0.10, 20_000),
+    "restricted_early_repayment": binomial(0.10, 20_000),
+    "restricted_manual_forced": binomial(0.05, 20_000),
     "autodebit_adoption": binomial(0.60, 20_000),
     "notices_per_day": poisson(400),
     "complaints_per_day": poisson(3),
