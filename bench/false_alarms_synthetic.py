@@ -115,8 +115,9 @@ def main() -> None:
         )
         if kept.height > watch.warmup_days:
             charted.add((str(metric), str(segment)))
+    charted |= set(alarms)  # a series that alarmed was charted on that day
     per_metric: dict[str, dict[str, float]] = {}
-    for metric, segment in sorted(charted | set(alarms)):
+    for metric, segment in sorted(charted):
         entry = per_metric.setdefault(metric, {"series": 0, "alarms": 0})
         entry["series"] += 1
         entry["alarms"] += alarms.get((metric, segment), 0)
