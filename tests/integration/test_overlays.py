@@ -68,8 +68,8 @@ def _incident(container: Container, incident_id: str = "inc-1", **changes: Any) 
     """Publish ``repayguard.monitoring.incident_opened`` as the detectors do (the outbox)."""
     payload = {
         "incident_id": incident_id,
-        "metric": "overdue_rate",
-        "segment": "T5",
+        "metric": "overdue_rate_1p",
+        "segment": "tier=T5",
         "direction": "up",
         "deviation_sigma": 4.2,
         "since": "2026-02-27",

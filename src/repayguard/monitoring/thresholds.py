@@ -19,7 +19,7 @@ import yaml
 
 from repayguard import resources
 from repayguard.errors import ThresholdsInvalid
-from repayguard.monitoring.catalogue import MARKET_SIGNAL_PREFIX, METRICS
+from repayguard.monitoring.catalogue import METRICS
 from repayguard.monitoring.detectors import (
     CUSUM,
     DIRECTIONS,
@@ -32,9 +32,10 @@ from repayguard.monitoring.detectors import (
 
 THRESHOLDS_RESOURCE: Final = "monitoring/thresholds.yaml"
 ALL_SEGMENTS: Final = "all"
+MARKET_SIGNAL_PREFIX: Final = "market_signal:"
 METRIC_NAMES: Final = tuple(name for name in METRICS if not name.startswith(MARKET_SIGNAL_PREFIX))
-"""The portfolio metrics' names, from the catalogue (a thresholds file naming another is
-refused at start-up), besides ``market_signal:<name>``."""
+"""The portfolio metrics' names, taken from the monitoring catalogue (so a thresholds file
+can only name a series ``daily_series`` computes), besides ``market_signal:<name>``."""
 
 _METRIC_KEYS: Final = frozenset(
     {"direction", "segments", "min_denominator", "warmup_days", "min_sigma", "detectors"}
