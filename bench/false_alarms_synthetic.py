@@ -62,7 +62,9 @@ def main() -> None:
         seconds["generate"] = time.perf_counter() - began
         with embedded(folder / "data") as container:
             began = time.perf_counter()
-            ingest_files(expand_paths([folder / "events"]), uow=container.uow)
+            ingest_files(
+                expand_paths([folder / "events"]), uow=container.uow, setup=container.ingest
+            )
             seconds["ingest"] = time.perf_counter() - began
 
             began = time.perf_counter()

@@ -166,7 +166,11 @@ class Watch:
 
         if frame.is_empty():
             return
-        report = ingest_events(IngestEvents(frame, source="stress"), uow=self._container.uow())
+        report = ingest_events(
+            IngestEvents(frame, source="stress"),
+            uow=self._container.uow(),
+            setup=self._container.ingest,
+        )
         self.ingested += report.accepted
 
     def _decide(self) -> None:
