@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 import orjson
 import polars as pl
@@ -137,12 +137,51 @@ def scan_history(engine: Engine, *, since: datetime, until: datetime) -> pl.Data
     high: int | None = bounds[1]
     if low is None or high is None:
         return pl.DataFrame(schema=EVENT_SCHEMA)
-    parts = max(1, min(os.cpu_count() or 1, 4))
-    step = (high - low) // parts + 1
     query = (
         f"SELECT {', '.join(_COLUMNS)} FROM events "
         "WHERE seq >= ? AND seq < ? AND borrower_id IS NOT NULL "
         "AND occurred_at >= ? AND occurred_at <= ?"
     )
-    ranges = [[low + i * step, low + (i + 1) * step, since, until] for i in range(parts)]
-    return read_frame(engine, query, ranges, EVENT_SCHEMA)
+    return read_frame(engine, query, _seq_ranges(low, high, since, until), EVENT_SCHEMA)
+
+
+SEQUENCED_SCHEMA: Final = pl.Schema({**EVENT_SCHEMA, "seq": pl.Int64()})
+"""EVENT_SCHEMA plus each event's place in the store's append sequence."""
+
+
+def sequence_state(engine: Engine) -> tuple[int, int]:
+    """The store's highest append sequence number (0 when empty) and its number of events,
+    read in one statement (one snapshot)."""
+    with engine.connect() as connection:
+        high, count = connection.execute(select(func.max(EventRow.seq), func.count())).one()
+    return int(high or 0), int(count)
+
+
+def count_through(engine: Engine, seq: int) -> int:
+    """How many stored events have an append sequence number up to ``seq``: it changes when
+    an event below ``seq`` appears late (a concurrent writer committing after a later one)
+    or disappears."""
+    with engine.connect() as connection:
+        return int(connection.execute(select(func.count()).where(EventRow.seq <= seq)).scalar_one())
+
+
+def scan_sequenced(engine: Engine, *, after: int, through: int, since: datetime) -> pl.DataFrame:
+    """Every borrower event with ``after`` < seq <= ``through`` that occurred at or after
+    ``since``, with its ``seq`` (SEQUENCED_SCHEMA), read columnar over disjoint ranges."""
+    if through <= after:
+        return pl.DataFrame(schema=SEQUENCED_SCHEMA)
+    query = (
+        f"SELECT {', '.join(_COLUMNS)}, seq FROM events "
+        "WHERE seq >= ? AND seq < ? AND seq <= ? AND borrower_id IS NOT NULL "
+        "AND occurred_at >= ?"
+    )
+    ranges = [[*bounds[:2], through, since] for bounds in _seq_ranges(after + 1, through)]
+    return read_frame(engine, query, ranges, SEQUENCED_SCHEMA)
+
+
+def _seq_ranges(low: int, high: int, *tail: Any) -> list[list[Any]]:
+    """[low, high] cut into one half-open range per core (at most four), each followed by
+    ``tail`` as further query parameters."""
+    parts = max(1, min(os.cpu_count() or 1, 4))
+    step = (high - low) // parts + 1
+    return [[low + i * step, low + (i + 1) * step, *tail] for i in range(parts)]
