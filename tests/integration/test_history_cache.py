@@ -88,7 +88,8 @@ def test_the_cache_gives_the_direct_reads_events_built_and_extended(
     assert any(len(files) == 2 for files in extended["files"])  # type: ignore[attr-defined]
     if container.engine.dialect.name == "sqlite":  # append order is the store's scan order
         assert all(
-            a.equals(b) for a, b in zip(_chunks(container, cache), _chunks(container, None))
+            a.equals(b)
+            for a, b in zip(_chunks(container, cache), _chunks(container, None), strict=True)
         )
 
 
@@ -135,7 +136,8 @@ def test_many_small_runs_are_compacted_into_one_file_a_bucket(
     assert _same(_chunks(container, cache, size=50), _chunks(container, None, size=50))
     assert max(len(files) for files in _manifest(cache)["files"]) <= 8  # type: ignore[attr-defined]
     assert len(list(cache.folder.glob("*.arrow"))) == sum(
-        len(files) for files in _manifest(cache)["files"]  # type: ignore[attr-defined]
+        len(files)
+        for files in _manifest(cache)["files"]  # type: ignore[attr-defined]
     )
 
 
@@ -164,7 +166,8 @@ def test_a_book_decided_from_the_cache_decides_as_the_core_over_the_store(
             (r.borrower_id, r.rule_id, r.auto_debit, r.early_repayment, r.manual)
             for r in session.scalars(select(DecisionRow).where(DecisionRow.run_id == second.run_id))
         }
-    assert first.borrowers == 7 and second.borrowers == 9
+    assert first.borrowers == 7
+    assert second.borrowers == 9
     assert logged == set(
         whole.select("borrower_id", "rule_id", "auto_debit", "early_repayment", "manual").rows()
     )

@@ -98,7 +98,10 @@ class HistoryCache:
         if manifest is None or not self._still_true(manifest, since=since, high=high):
             return self._rebuild(since, high=high, count=count, bucket=bucket)
         fresh = scan_sequenced(
-            self.engine, after=manifest.seq, through=high, since=datetime.fromisoformat(manifest.start)
+            self.engine,
+            after=manifest.seq,
+            through=high,
+            since=datetime.fromisoformat(manifest.start),
         )
         if fresh.height:
             for index, frame in _bucketed(fresh, manifest.bounds):
@@ -124,7 +127,9 @@ class HistoryCache:
         borrowers = events["borrower_id"].unique().sort().to_list()
         bounds = borrowers[bucket::bucket]
         empty: list[list[str]] = [[] for _ in range(len(bounds) + 1)]
-        manifest = Manifest(FORMAT, _LAYOUT, self.store, since.isoformat(), high, count, bounds, empty)
+        manifest = Manifest(
+            FORMAT, _LAYOUT, self.store, since.isoformat(), high, count, bounds, empty
+        )
         self._replace_files(manifest, _bucketed(events, bounds))
         return manifest
 
@@ -146,7 +151,7 @@ class HistoryCache:
     ) -> None:
         """Write the buckets (each as one new file) into ``manifest``, every other bucket
         emptied, then save it and drop every file it no longer names."""
-        written = [[] for _ in manifest.files]
+        written: list[list[str]] = [[] for _ in manifest.files]
         for index, frame in buckets:
             written[index] = [self._write(frame)]
         manifest.files = written
@@ -202,7 +207,7 @@ def _bucketed(events: pl.DataFrame, bounds: list[str]) -> Iterator[tuple[int, pl
     """``events`` split by borrower range (bucket index, its rows), empty buckets left out."""
     edges = pl.Series(bounds, dtype=pl.String)
     index = edges.search_sorted(events["borrower_id"], side="right").alias("bucket")
-    for (bucket,), frame in events.with_columns(index).partition_by(
-        "bucket", as_dict=True, maintain_order=True
-    ).items():
-        yield int(bucket), frame.drop("bucket")  # type: ignore[arg-type]
+    for (bucket,), frame in (
+        events.with_columns(index).partition_by("bucket", as_dict=True, maintain_order=True).items()
+    ):
+        yield int(bucket), frame.drop("bucket")
