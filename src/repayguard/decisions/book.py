@@ -72,17 +72,27 @@ def read_book(
 ) -> Iterator[BookChunk]:
     """Every borrower's events in [since, until], read in one pass, handed out chunk by chunk
     of ``chunk_borrowers`` consecutive borrowers (in the order given). With a ``cache``
-    (``borrowers`` then sorted), each chunk is read from its buckets, after the events
-    appended since the cache's last run were added to them."""
+    (best with ``borrowers`` sorted), each chunk is read from its buckets, after the events
+    appended since the cache's last run were added to them — which starts at this call."""
     parts = chunks_of(borrowers, chunk_borrowers)
+    if cache is not None and parts:
+        return _cached(cache.chunks(parts, since=since, until=until), parts, watch)
+    return _scanned(engine, parts, since=since, until=until, watch=watch)
+
+
+def _cached(
+    frames: Iterator[pl.DataFrame], parts: list[list[str]], watch: Stopwatch
+) -> Iterator[BookChunk]:
+    for part in parts:
+        with watch.stage("read_history"):
+            events = next(frames)
+        yield BookChunk(part, events)
+
+
+def _scanned(
+    engine: Engine, parts: list[list[str]], *, since: datetime, until: datetime, watch: Stopwatch
+) -> Iterator[BookChunk]:
     if not parts:
-        return
-    if cache is not None:
-        frames = cache.chunks(parts, since=since, until=until)
-        for part in parts:
-            with watch.stage("read_history"):
-                events = next(frames)
-            yield BookChunk(part, events)
         return
     with watch.stage("read_history"):
         window = ingestion.scan_history(engine, since=since, until=until)

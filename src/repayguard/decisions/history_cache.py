@@ -22,6 +22,7 @@ import json
 import uuid
 from bisect import bisect_right
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -31,7 +32,7 @@ from typing import Final
 import polars as pl
 from sqlalchemy import Engine
 
-from repayguard.ingestion.repository import (
+from repayguard.ingestion import (
     SEQUENCED_SCHEMA,
     count_through,
     scan_sequenced,
@@ -73,13 +74,28 @@ class HistoryCache:
     def chunks(
         self, parts: Sequence[Sequence[str]], *, since: datetime, until: datetime
     ) -> Iterator[pl.DataFrame]:
-        """For each part (consecutive borrowers, sorted), its borrowers' events in [since,
-        until] as an EVENT_SCHEMA frame in append order — what the store's own scan holds
-        for them. The cache is brought up to date first."""
-        with self._locked():
-            manifest = self._refresh(since, bucket=max((len(p) for p in parts), default=1))
+        """For each part (borrowers, best consecutive in sorted order), its borrowers' events
+        in [since, until] as an EVENT_SCHEMA frame in append order — what the store's own
+        scan holds for them. The cache is brought up to date first, in a background thread
+        from this call on (it waits on the store's reads, not the interpreter), so the
+        caller's own reads overlap it until the first chunk is asked for."""
+        bucket = max((len(p) for p in parts), default=1)
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="history-cache")
+        pending = pool.submit(self._refreshed, since, bucket)
+        pool.shutdown(wait=False)
+        return self._read_all(pending, parts, since=since, until=until)
+
+    def _read_all(
+        self, pending: Future[Manifest], parts: Sequence[Sequence[str]], *, since: datetime,
+        until: datetime,
+    ) -> Iterator[pl.DataFrame]:  # fmt: skip
+        manifest = pending.result()
         for part in parts:
             yield self._read(manifest, part, since=since, until=until)
+
+    def _refreshed(self, since: datetime, bucket: int) -> Manifest:
+        with self._locked():
+            return self._refresh(since, bucket=bucket)
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
@@ -166,8 +182,9 @@ class HistoryCache:
     ) -> pl.DataFrame:
         if not part:
             return pl.DataFrame(schema=SEQUENCED_SCHEMA).drop("seq")
-        first = bisect_right(manifest.bounds, part[0])
-        last = bisect_right(manifest.bounds, part[-1])
+        # min/max, not the ends: the store's collation may order borrowers otherwise.
+        first = bisect_right(manifest.bounds, min(part))
+        last = bisect_right(manifest.bounds, max(part))
         files = [name for files in manifest.files[first : last + 1] for name in files]
         return (
             self._bucket(files)

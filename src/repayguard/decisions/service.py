@@ -103,16 +103,14 @@ def decide_borrowers(
         as_of = cmd.as_of or _events_as_of(cmd, session, now=now) or now
         since = as_of - timedelta(days=history_days)
         run = RunStamp(uuid.uuid4().hex, as_of, now)
-        with watch.stage("read_entitlements"):
-            named = None if cmd.borrower_ids is None else sorted(set(cmd.borrower_ids))
-            current = entitlements.current_frame(session, named)
-            # What an open case freezes is what the borrower has when this run is applied.
-            previous = entitlements.in_force_for_open_cases(session, current, as_of=run.told_at)
+        named = None if cmd.borrower_ids is None else sorted(set(cmd.borrower_ids))
         if named is None:
             with watch.stage("read_borrowers"):
                 everyone = ingestion.borrower_ids(session)
             bind: Engine = session.get_bind()  # type: ignore[assignment]
             cache = None if history_cache is None else HistoryCache(history_cache, bind)
+            # Started before the entitlements are read: a cache brings itself up to date
+            # meanwhile.
             chunks: Iterator[BookChunk] = read_book(
                 bind,
                 everyone,
@@ -122,7 +120,11 @@ def decide_borrowers(
                 watch=watch,
                 cache=cache,
             )
-        else:
+        with watch.stage("read_entitlements"):
+            current = entitlements.current_frame(session, named)
+            # What an open case freezes is what the borrower has when this run is applied.
+            previous = entitlements.in_force_for_open_cases(session, current, as_of=run.told_at)
+        if named is not None:
             with watch.stage("read_history"):
                 events = ingestion.load_history(session, since=since, until=as_of, borrowers=named)
             chunks = iter([BookChunk(named, events)])
