@@ -107,6 +107,22 @@ def test_the_cache_is_rebuilt_when_an_event_below_its_sequence_is_gone(
     assert _same(_chunks(container, cache), _chunks(container, None))
 
 
+def test_the_cache_is_rebuilt_when_another_event_holds_its_sequence_number(
+    container: Container, tmp_path: Path
+) -> None:
+    _ingest(container, range(7))
+    cache = HistoryCache(tmp_path / "cache", container.engine)
+    _chunks(container, cache)
+    with container.engine.begin() as connection:
+        # As many events as before, another one at the cache's sequence number: what a store
+        # recreated under the same address can look like.
+        connection.execute(
+            text("UPDATE events SET event_id = 'other' WHERE seq = (SELECT max(seq) FROM events)")
+        )
+
+    assert _same(_chunks(container, cache), _chunks(container, None))
+
+
 def test_a_window_starting_before_the_cache_rebuilds_it(
     container: Container, tmp_path: Path
 ) -> None:

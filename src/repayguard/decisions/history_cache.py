@@ -3,15 +3,16 @@
 A whole-book run reads every borrower's history window; most of it was read by the previous
 run already. The cache keeps the events that occurred at or after its ``start`` as Arrow IPC
 files, one bucket per range of consecutive borrowers (a run's chunk reads only its buckets),
-and remembers the last append sequence number it holds (``seq``) and how many events the
-store held up to it (``count``). A later run reads only the events appended after ``seq``
-and adds them as one more file per bucket.
+and remembers the last append sequence number it holds (``seq``), how many events the store
+held up to it (``count``) and the id of the event at ``seq`` (``last``). A later run reads
+only the events appended after ``seq`` and adds them as one more file per bucket.
 
 It is rebuilt from the store whenever it could be wrong: no or unreadable manifest, another
 format or event layout, another store, a window starting before ``start``, a store whose
-highest sequence number went backwards, or a different number of events up to ``seq`` (an
-event committed late below ``seq`` by a concurrent writer, or one removed). The count is read
-before the events it guards, so a late event is counted by the next run, never missed.
+highest sequence number went backwards, a different number of events up to ``seq`` (an
+event committed late below ``seq`` by a concurrent writer, or one removed), or another event
+at ``seq`` (a store recreated under the same address). The count is read before the events
+it guards, so a late event is counted by the next run, never missed.
 """
 
 from __future__ import annotations
@@ -58,6 +59,8 @@ class Manifest:
     start: str
     seq: int
     count: int
+    last: str | None
+    """The id of the event at ``seq`` when the cache was made."""
     bounds: list[str]
     files: list[list[str]]
 
@@ -109,10 +112,10 @@ class HistoryCache:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
     def _refresh(self, since: datetime, *, bucket: int) -> Manifest:
-        high, count = sequence_state(self.engine)
+        high, count, last = sequence_state(self.engine)
         manifest = self._load()
         if manifest is None or not self._still_true(manifest, since=since, high=high):
-            return self._rebuild(since, high=high, count=count, bucket=bucket)
+            return self._rebuild(since, high=high, count=count, last=last, bucket=bucket)
         fresh = scan_sequenced(
             self.engine,
             after=manifest.seq,
@@ -122,7 +125,7 @@ class HistoryCache:
         if fresh.height:
             for index, frame in _bucketed(fresh, manifest.bounds):
                 manifest.files[index].append(self._write(frame))
-        manifest.seq, manifest.count = high, count
+        manifest.seq, manifest.count, manifest.last = high, count, last
         if max(len(files) for files in manifest.files) > MAX_SEGMENTS:
             return self._compact(manifest, since)
         self._save(manifest)
@@ -135,16 +138,18 @@ class HistoryCache:
             and manifest.store == self.store
             and datetime.fromisoformat(manifest.start) <= since
             and high >= manifest.seq
-            and count_through(self.engine, manifest.seq) == manifest.count
+            and count_through(self.engine, manifest.seq) == (manifest.count, manifest.last)
         )
 
-    def _rebuild(self, since: datetime, *, high: int, count: int, bucket: int) -> Manifest:
+    def _rebuild(
+        self, since: datetime, *, high: int, count: int, last: str | None, bucket: int
+    ) -> Manifest:
         events = scan_sequenced(self.engine, after=0, through=high, since=since)
         borrowers = events["borrower_id"].unique().sort().to_list()
         bounds = borrowers[bucket::bucket]
         empty: list[list[str]] = [[] for _ in range(len(bounds) + 1)]
         manifest = Manifest(
-            FORMAT, _LAYOUT, self.store, since.isoformat(), high, count, bounds, empty
+            FORMAT, _LAYOUT, self.store, since.isoformat(), high, count, last, bounds, empty
         )
         self._replace_files(manifest, _bucketed(events, bounds))
         return manifest

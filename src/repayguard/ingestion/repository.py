@@ -149,20 +149,24 @@ SEQUENCED_SCHEMA: Final = pl.Schema({**EVENT_SCHEMA, "seq": pl.Int64()})
 """EVENT_SCHEMA plus each event's place in the store's append sequence."""
 
 
-def sequence_state(engine: Engine) -> tuple[int, int]:
-    """The store's highest append sequence number (0 when empty) and its number of events,
-    read in one statement (one snapshot)."""
+def sequence_state(engine: Engine) -> tuple[int, int, str | None]:
+    """The store's highest append sequence number (0 when empty), its number of events (read
+    in one statement: one snapshot) and the id of the event at that number."""
     with engine.connect() as connection:
         high, count = connection.execute(select(func.max(EventRow.seq), func.count())).one()
-    return int(high or 0), int(count)
+        last = connection.execute(select(EventRow.event_id).where(EventRow.seq == high)).scalar()
+    return int(high or 0), int(count), last
 
 
-def count_through(engine: Engine, seq: int) -> int:
-    """How many stored events have an append sequence number up to ``seq``: it changes when
-    an event below ``seq`` appears late (a concurrent writer committing after a later one)
-    or disappears."""
+def count_through(engine: Engine, seq: int) -> tuple[int, str | None]:
+    """How many stored events have an append sequence number up to ``seq``, and the id of
+    the event at ``seq`` (None: none there). The count changes when an event below ``seq``
+    appears late (a concurrent writer committing after a later one) or disappears; the id
+    tells a store recreated under the same address from the one it replaced."""
     with engine.connect() as connection:
-        return int(connection.execute(select(func.count()).where(EventRow.seq <= seq)).scalar_one())
+        count = connection.execute(select(func.count()).where(EventRow.seq <= seq)).scalar_one()
+        last = connection.execute(select(EventRow.event_id).where(EventRow.seq == seq)).scalar()
+    return int(count), last
 
 
 def scan_sequenced(engine: Engine, *, after: int, through: int, since: datetime) -> pl.DataFrame:
