@@ -93,32 +93,26 @@ def test_the_cache_gives_the_direct_reads_events_built_and_extended(
         )
 
 
-def test_the_cache_is_rebuilt_when_an_event_below_its_sequence_is_gone(
-    container: Container, tmp_path: Path
-) -> None:
-    _ingest(container, range(7))
-    cache = HistoryCache(tmp_path / "cache", container.engine)
-    _chunks(container, cache)
-    with container.engine.begin() as connection:
+@pytest.mark.parametrize(
+    "change",
+    [
         # The store no longer holds an event the cache holds (what a late commit below the
         # cache's sequence number looks like from the other side: a count that moved).
-        connection.execute(text("DELETE FROM events WHERE seq = (SELECT min(seq) FROM events)"))
-
-    assert _same(_chunks(container, cache), _chunks(container, None))
-
-
-def test_the_cache_is_rebuilt_when_another_event_holds_its_sequence_number(
-    container: Container, tmp_path: Path
+        "DELETE FROM events WHERE seq = (SELECT min(seq) FROM events)",
+        # As many events as before, another one at the cache's sequence number: what a store
+        # recreated under the same address can look like.
+        "UPDATE events SET event_id = 'other' WHERE seq = (SELECT max(seq) FROM events)",
+    ],
+    ids=["an-event-below-its-seq-gone", "another-event-at-its-seq"],
+)
+def test_the_cache_is_rebuilt_when_the_store_changed_under_it(
+    container: Container, tmp_path: Path, change: str
 ) -> None:
     _ingest(container, range(7))
     cache = HistoryCache(tmp_path / "cache", container.engine)
     _chunks(container, cache)
     with container.engine.begin() as connection:
-        # As many events as before, another one at the cache's sequence number: what a store
-        # recreated under the same address can look like.
-        connection.execute(
-            text("UPDATE events SET event_id = 'other' WHERE seq = (SELECT max(seq) FROM events)")
-        )
+        connection.execute(text(change))
 
     assert _same(_chunks(container, cache), _chunks(container, None))
 
