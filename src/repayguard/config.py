@@ -261,6 +261,11 @@ class DecisionSettings(BaseModel):
         description="Borrowers read, decided and written together in a whole-book run; about "
         "two chunks' history is in memory at once.",
     )
+    history_cache: bool = Field(
+        default=True,
+        description="Whole-book runs keep a columnar copy of the history window under "
+        "data_dir/history-cache and read only the events appended since the last run.",
+    )
 
 
 class EntitlementSettings(BaseModel):
@@ -883,3 +888,8 @@ class Settings(BaseSettings):
         if self.database.url:
             return self.database.url
         return f"sqlite:///{(self.data_dir / 'repayguard.db').as_posix()}"
+
+    @property
+    def history_cache_dir(self) -> Path | None:
+        """Where whole-book runs keep the columnar history cache (None: not kept)."""
+        return self.data_dir / "history-cache" if self.decisions.history_cache else None

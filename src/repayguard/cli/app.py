@@ -304,6 +304,7 @@ def decide_command(
                     engine=engine,
                     history_days=settings.decisions.history_days,
                     chunk_borrowers=settings.decisions.chunk_borrowers,
+                    history_cache=settings.history_cache_dir,
                 )
         seconds = time.perf_counter() - started
         newer = _published_since(container, run.lineage)

@@ -6,8 +6,9 @@ chunk by chunk of consecutive borrowers, so the decision frames, entitlement dif
 of a run hold one chunk at a time. Reading each chunk by its borrower range through the
 ``(borrower_id, occurred_at)`` index instead was measured 2.3× slower on SQLite (one table
 lookup per event: 137.6 s against 59.6 s for the same 1.89M events, under the same load), so the
-window is read whole; bounding the events frame itself at a million borrowers needs a columnar
-history cache keyed by the event sequence (docs/ARCHITECTURE.md, "Measured").
+window is read whole — or, with a :class:`~repayguard.decisions.history_cache.HistoryCache`,
+each chunk from its borrower-range buckets of a columnar copy that a run extends by the events
+appended since the last one (docs/ARCHITECTURE.md, "Measured").
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import polars as pl
 from sqlalchemy import Engine
 
 from repayguard import ingestion
+from repayguard.decisions.history_cache import HistoryCache
 
 
 @dataclass(slots=True)
@@ -66,10 +68,30 @@ def read_book(
     until: datetime,
     chunk_borrowers: int,
     watch: Stopwatch,
+    cache: HistoryCache | None = None,
 ) -> Iterator[BookChunk]:
     """Every borrower's events in [since, until], read in one pass, handed out chunk by chunk
-    of ``chunk_borrowers`` consecutive borrowers (in the order given)."""
+    of ``chunk_borrowers`` consecutive borrowers (in the order given). With a ``cache``
+    (best with ``borrowers`` sorted), each chunk is read from its buckets, after the events
+    appended since the cache's last run were added to them — which starts at this call."""
     parts = chunks_of(borrowers, chunk_borrowers)
+    if cache is not None and parts:
+        return _cached(cache.chunks(parts, since=since, until=until), parts, watch)
+    return _scanned(engine, parts, since=since, until=until, watch=watch)
+
+
+def _cached(
+    frames: Iterator[pl.DataFrame], parts: list[list[str]], watch: Stopwatch
+) -> Iterator[BookChunk]:
+    for part in parts:
+        with watch.stage("read_history"):
+            events = next(frames)
+        yield BookChunk(part, events)
+
+
+def _scanned(
+    engine: Engine, parts: list[list[str]], *, since: datetime, until: datetime, watch: Stopwatch
+) -> Iterator[BookChunk]:
     if not parts:
         return
     with watch.stage("read_history"):

@@ -6,9 +6,11 @@ import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any, Final, Literal
 
 import polars as pl
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from repayguard import entitlements, ingestion
@@ -16,6 +18,7 @@ from repayguard.core.pipeline import decide, decide_with_challenger
 from repayguard.decisions import repository, triggers
 from repayguard.decisions.book import BookChunk, Stopwatch, read_book
 from repayguard.decisions.engine import DecisionEngine
+from repayguard.decisions.history_cache import HistoryCache
 from repayguard.decisions.models import DecisionRow, DecisionRunRow
 from repayguard.decisions.writer import RunStamp, RunTally, write_decisions
 from repayguard.platform.messages import Message
@@ -75,6 +78,7 @@ def decide_borrowers(
     engine: DecisionEngine,
     history_days: int,
     chunk_borrowers: int = BOOK_CHUNK,
+    history_cache: Path | None = None,
 ) -> DecisionRunReport:
     """Run the decision core over the borrowers' recent history and apply the outcome.
 
@@ -87,8 +91,10 @@ def decide_borrowers(
     worker's evaluation cadence.
 
     The whole book (no ``borrower_ids``) is read, decided and written ``chunk_borrowers``
-    at a time (:mod:`repayguard.decisions.book`), the next chunk's history read while this
-    one is decided; the run still commits once, so it is applied whole or not at all.
+    at a time (:mod:`repayguard.decisions.book`); the run still commits once, so it is
+    applied whole or not at all. With ``history_cache`` (a folder), the whole book's history
+    is read from the columnar cache kept there, extended by the events appended since
+    (:mod:`repayguard.decisions.history_cache`): the same events, without re-reading them.
     """
     watch = Stopwatch()
     with uow:
@@ -100,23 +106,28 @@ def decide_borrowers(
         # Read before the history, in the same transaction: the events a replay of this run
         # gives it (``repayguard replay``).
         seen = ingestion.latest_seq(session)
-        with watch.stage("read_entitlements"):
-            named = None if cmd.borrower_ids is None else sorted(set(cmd.borrower_ids))
-            current = entitlements.current_frame(session, named)
-            # What an open case freezes is what the borrower has when this run is applied.
-            previous = entitlements.in_force_for_open_cases(session, current, as_of=run.told_at)
+        named = None if cmd.borrower_ids is None else sorted(set(cmd.borrower_ids))
         if named is None:
             with watch.stage("read_borrowers"):
                 everyone = ingestion.borrower_ids(session)
+            bind: Engine = session.get_bind()  # type: ignore[assignment]
+            cache = None if history_cache is None else HistoryCache(history_cache, bind)
+            # Started before the entitlements are read: a cache brings itself up to date
+            # meanwhile.
             chunks: Iterator[BookChunk] = read_book(
-                session.get_bind(),  # type: ignore[arg-type]
+                bind,
                 everyone,
                 since=since,
                 until=as_of,
                 chunk_borrowers=chunk_borrowers,
                 watch=watch,
+                cache=cache,
             )
-        else:
+        with watch.stage("read_entitlements"):
+            current = entitlements.current_frame(session, named)
+            # What an open case freezes is what the borrower has when this run is applied.
+            previous = entitlements.in_force_for_open_cases(session, current, as_of=run.told_at)
+        if named is not None:
             with watch.stage("read_history"):
                 events = ingestion.load_history(session, since=since, until=as_of, borrowers=named)
             chunks = iter([BookChunk(named, events)])

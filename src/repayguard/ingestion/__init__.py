@@ -13,14 +13,18 @@ from repayguard.ingestion.quarantine import (
     rotate_quarantine,
 )
 from repayguard.ingestion.repository import (
+    SEQUENCED_SCHEMA,
     borrower_ids,
+    count_through,
     events_between,
     latest_event_at,
     latest_seq,
     load_history,
     scan_borrower_range,
     scan_history,
+    scan_sequenced,
     seq_received_by,
+    sequence_state,
 )
 from repayguard.ingestion.service import (
     EVENTS_INGESTED,
@@ -39,6 +43,7 @@ __all__ = [
     "EXPIRY_JOB",
     "MAX_BATCH",
     "QUARANTINE_ROTATED",
+    "SEQUENCED_SCHEMA",
     "EventWindow",
     "FieldError",
     "FilesReport",
@@ -50,6 +55,7 @@ __all__ = [
     "Rejection",
     "borrower_ids",
     "count_records",
+    "count_through",
     "events_between",
     "expand_paths",
     "expire_quarantine",
@@ -64,5 +70,7 @@ __all__ = [
     "rotate_quarantine",
     "scan_borrower_range",
     "scan_history",
+    "scan_sequenced",
     "seq_received_by",
+    "sequence_state",
 ]

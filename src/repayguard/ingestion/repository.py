@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 import orjson
 import polars as pl
@@ -159,15 +159,12 @@ def scan_history(engine: Engine, *, since: datetime, until: datetime) -> pl.Data
     high: int | None = bounds[1]
     if low is None or high is None:
         return pl.DataFrame(schema=EVENT_SCHEMA)
-    parts = max(1, min(os.cpu_count() or 1, 4))
-    step = (high - low) // parts + 1
     query = (
         f"SELECT {', '.join(_COLUMNS)} FROM events "
         "WHERE seq >= ? AND seq < ? AND borrower_id IS NOT NULL "
         "AND occurred_at >= ? AND occurred_at <= ?"
     )
-    ranges = [[low + i * step, low + (i + 1) * step, since, until] for i in range(parts)]
-    return read_frame(engine, query, ranges, EVENT_SCHEMA)
+    return read_frame(engine, query, _seq_ranges(low, high, since, until), EVENT_SCHEMA)
 
 
 def events_between(session: Session, *, since: datetime, until: datetime) -> pl.DataFrame:
@@ -194,3 +191,49 @@ def scan_borrower_range(
         "AND occurred_at >= ? AND occurred_at <= ? ORDER BY seq"
     )
     return read_frame(engine, query, [[low, high, since, until]], EVENT_SCHEMA)
+
+
+SEQUENCED_SCHEMA: Final = pl.Schema({**EVENT_SCHEMA, "seq": pl.Int64()})
+"""EVENT_SCHEMA plus each event's place in the store's append sequence."""
+
+
+def sequence_state(engine: Engine) -> tuple[int, int, str | None]:
+    """The store's highest append sequence number (0 when empty), its number of events (read
+    in one statement: one snapshot) and the id of the event at that number."""
+    with engine.connect() as connection:
+        high, count = connection.execute(select(func.max(EventRow.seq), func.count())).one()
+        last = connection.execute(select(EventRow.event_id).where(EventRow.seq == high)).scalar()
+    return int(high or 0), int(count), last
+
+
+def count_through(engine: Engine, seq: int) -> tuple[int, str | None]:
+    """How many stored events have an append sequence number up to ``seq``, and the id of
+    the event at ``seq`` (None: none there). The count changes when an event below ``seq``
+    appears late (a concurrent writer committing after a later one) or disappears; the id
+    tells a store recreated under the same address from the one it replaced."""
+    with engine.connect() as connection:
+        count = connection.execute(select(func.count()).where(EventRow.seq <= seq)).scalar_one()
+        last = connection.execute(select(EventRow.event_id).where(EventRow.seq == seq)).scalar()
+    return int(count), last
+
+
+def scan_sequenced(engine: Engine, *, after: int, through: int, since: datetime) -> pl.DataFrame:
+    """Every borrower event with ``after`` < seq <= ``through`` that occurred at or after
+    ``since``, with its ``seq`` (SEQUENCED_SCHEMA), read columnar over disjoint ranges."""
+    if through <= after:
+        return pl.DataFrame(schema=SEQUENCED_SCHEMA)
+    query = (
+        f"SELECT {', '.join(_COLUMNS)}, seq FROM events "
+        "WHERE seq >= ? AND seq < ? AND seq <= ? AND borrower_id IS NOT NULL "
+        "AND occurred_at >= ?"
+    )
+    ranges = [[*bounds[:2], through, since] for bounds in _seq_ranges(after + 1, through)]
+    return read_frame(engine, query, ranges, SEQUENCED_SCHEMA)
+
+
+def _seq_ranges(low: int, high: int, *tail: Any) -> list[list[Any]]:
+    """[low, high] cut into one half-open range per core (at most four), each followed by
+    ``tail`` as further query parameters."""
+    parts = max(1, min(os.cpu_count() or 1, 4))
+    step = (high - low) // parts + 1
+    return [[low + i * step, low + (i + 1) * step, *tail] for i in range(parts)]

@@ -10,6 +10,8 @@ then skip). That is what makes an ``accepted`` count true under concurrency.
 
 from __future__ import annotations
 
+from typing import Any
+
 import polars as pl
 from sqlalchemy.orm import Session
 
@@ -24,7 +26,6 @@ def copy_new_rows(session: Session, table: str, frame: pl.DataFrame, *, key: str
         return []
     columns = ", ".join(frame.columns)
     staging = f"_incoming_{table}"
-    body = frame.write_csv(include_header=False, datetime_format=_CSV_TIME, null_value="")
     connection = session.connection().connection.driver_connection
     assert connection is not None
     with connection.cursor() as cursor:
@@ -34,8 +35,7 @@ def copy_new_rows(session: Session, table: str, frame: pl.DataFrame, *, key: str
             f"CREATE TEMP TABLE {staging} ON COMMIT DROP AS "
             f"SELECT {columns} FROM {table} WITH NO DATA"
         )
-        with cursor.copy(f"COPY {staging} ({columns}) FROM STDIN (FORMAT csv)") as copy:
-            copy.write(body.encode())
+        _copy(cursor, staging, frame)
         # In key order: two transactions appending overlapping keys then wait for each other
         # in one direction only, never in a cycle (frame order could deadlock them).
         cursor.execute(
@@ -43,3 +43,23 @@ def copy_new_rows(session: Session, table: str, frame: pl.DataFrame, *, key: str
             f"ORDER BY {key} ON CONFLICT ({key}) DO NOTHING RETURNING {key}"
         )
         return [row[0] for row in cursor.fetchall()]
+
+
+def copy_rows(session: Session, table: str, frame: pl.DataFrame) -> None:
+    """Append every row of ``frame`` (columns named as ``table``'s, values already in their
+    stored text form: lists as JSON) by one ``COPY`` inside the session's transaction; a
+    row colliding with a unique key fails the statement."""
+    if frame.is_empty():
+        return
+    connection = session.connection().connection.driver_connection
+    assert connection is not None
+    with connection.cursor() as cursor:
+        _copy(cursor, table, frame)
+
+
+def _copy(cursor: Any, table: str, frame: pl.DataFrame) -> None:
+    # CSV tells an empty string ("") from a null (nothing), as polars writes them.
+    body = frame.write_csv(include_header=False, datetime_format=_CSV_TIME, null_value="")
+    columns = ", ".join(frame.columns)
+    with cursor.copy(f"COPY {table} ({columns}) FROM STDIN (FORMAT csv)") as copy:
+        copy.write(body.encode())
