@@ -43,7 +43,7 @@ def _ingest(container: Container, borrowers: range) -> list[str]:
     for index in borrowers:
         history = failing_debits_history if index % 3 == 0 else healthy_history
         events += history(f"B{index:02d}", NOW)
-    ingest_events(IngestEvents(events, source="test"), uow=container.uow())
+    ingest_events(IngestEvents(events, source="test"), uow=container.uow(), setup=container.ingest)
     with container.session_factory() as session:
         return ingestion.borrower_ids(session)
 

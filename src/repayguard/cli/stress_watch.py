@@ -107,10 +107,12 @@ class Watch:
     def replay(self, day: date) -> None:
         """One day: its events in, everyone decided at its end, one worker pass at its end."""
         end = _midnight(day + timedelta(days=1))
+        # The day's events have all arrived by its end: ingested then, none is ahead of the
+        # clock (ingestion refuses events more than a few minutes in the future).
+        self._clock.at = end
         self._ingest(
             self._events.filter(pl.col("occurred_at").is_between(_midnight(day), end, "left"))
         )
-        self._clock.at = end
         self._decide()
         self._pass(day)
 
