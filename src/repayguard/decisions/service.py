@@ -156,18 +156,7 @@ def decide_borrowers(
             _close_run(cmd, run, tally, uow=uow, engine=engine, events_seq=seen)
         with watch.stage("commit"):
             uow.commit()
-    return DecisionRunReport(
-        run.run_id,
-        as_of,
-        tally.borrowers,
-        tally.changed,
-        tally.tightened,
-        tally.loosened,
-        tally.summary(),
-        held=tally.held,
-        lineage=engine.lineage,
-        seconds=watch.rounded(),
-    )
+    return _report(run, tally, engine=engine, watch=watch)
 
 
 def write_decided(
@@ -203,9 +192,15 @@ def write_decided(
     )
     repository.mark_latest(uow.session, run.run_id)
     _close_run(cmd, run, tally, uow=uow, engine=engine, events_seq=events_seq)
+    return _report(run, tally, engine=engine, watch=watch)
+
+
+def _report(
+    run: RunStamp, tally: RunTally, *, engine: DecisionEngine, watch: Stopwatch
+) -> DecisionRunReport:
     return DecisionRunReport(
         run.run_id,
-        as_of,
+        run.as_of,
         tally.borrowers,
         tally.changed,
         tally.tightened,
