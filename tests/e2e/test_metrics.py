@@ -236,6 +236,7 @@ def test_a_probe_that_fails_leaves_the_rest_of_the_scrape(
         raise RuntimeError("database gone")
 
     container.telemetry.probes.outbox = broken
+    container.telemetry.probes.portfolio = None  # bootstrap plugs the portfolio monitor in
     samples = _samples(TestClient(create_app(container)).get("/metrics").text)
     assert _value(samples, "repayguard_telemetry_probe_up", probe="outbox") == 0
     assert _value(samples, "repayguard_telemetry_probe_up", probe="leases") == 1
