@@ -2,7 +2,7 @@
 
 The graph is a GoRules JDM decision table -- the shipped CN policy exported to JDM (request ->
 decision table -> response: 9 rules, 6 input columns, 11 outputs incl. lists) -- imported with
-``repayguard.core.jdm.import_graph`` and evaluated with ``evaluate_frame`` over a frame of N
+``repayguard.rules.jdm.import_graph`` and evaluated with ``evaluate_frame`` over a frame of N
 requests (default 1M). Reference, measured in the same run: zen-engine's own batch evaluation
 of the same JSON graph at its best (DESIGN §7: static loader, ``ZenEngine.evaluate_batch``;
 bench/_zen.py) on a sample of the requests (its rate does not depend on the batch size, and
@@ -24,11 +24,11 @@ import numpy as np
 import polars as pl
 
 import _zen
-from repayguard.core.jdm import evaluate, evaluate_frame, import_graph
 from repayguard.core.policy import Policy
 from repayguard.core.policy.jdm import to_jdm
 from repayguard.policies import load_policy_text, profiles
 from repayguard.resources import read_text
+from repayguard.rules.jdm import evaluate, evaluate_frame, import_graph
 
 TARGET_RATIO = 100.0  # DESIGN §7: a portfolio ≥ 100× zen-engine's batch rate
 

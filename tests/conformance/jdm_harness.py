@@ -13,7 +13,7 @@ from typing import Any
 import zen
 from jdm_inputs import generate, same
 
-from repayguard.core.jdm import GraphEvaluationError, GraphRefused, evaluate, import_graph
+from repayguard.rules.jdm import GraphEvaluationError, GraphRefused, evaluate, import_graph
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "jdm-samples"
 """GoRules' own JDM test graphs (MIT, see LICENSE-gorules-zen there), kept with the tests."""

@@ -15,14 +15,14 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
-from repayguard.core.jdm.importer import (
+from repayguard.rules.jdm.importer import (
     Compiled,
     ExpressionIR,
     ImportedGraph,
     SwitchIR,
     TableIR,
 )
-from repayguard.core.zen import ast
+from repayguard.rules.zen import ast
 
 Path = tuple[str, ...]
 EACH = "[]"  # a path step into every element of a list

@@ -10,8 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from repayguard.core import guardrails
-from repayguard.core.policy import Policy, check_policy, compile_policy, parse_policy
+from repayguard.core.policy import Policy, check_policy, compile_policy, guardrails, parse_policy
 from repayguard.core.policy.analysis import policy_boxes
 from repayguard.core.policy.ir import build_ir
 from repayguard.core.policy.regions import free_left, merge_violations

@@ -11,7 +11,6 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from repayguard.core.guardrails import alerts, enforce
 from repayguard.core.policy import (
     NO_MATCH,
     JurisdictionProfile,
@@ -23,6 +22,7 @@ from repayguard.core.policy import (
     load_policy,
     load_profile,
 )
+from repayguard.core.policy.guardrails import alerts, enforce
 from repayguard.resources import read_text
 
 PROFILES = {

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from repayguard.core.jdm import GraphEvaluationError, evaluate, evaluate_frame, import_graph
+from repayguard.rules.jdm import GraphEvaluationError, evaluate, evaluate_frame, import_graph
 
 
 def _node(node_id: str, kind: str, content: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -11,11 +11,11 @@ import polars as pl
 import pytest
 import zen
 
-from repayguard.core.jdm import evaluate, evaluate_frame, import_graph
 from repayguard.core.policy import CompiledPolicy, Policy, RowDecision, merge
 from repayguard.core.policy.jdm import to_jdm, zen_context
 from repayguard.policies import compile_checked, load_policy_text, profiles
 from repayguard.resources import read_text
+from repayguard.rules.jdm import evaluate, evaluate_frame, import_graph
 
 SHIPPED = ["policies/cn-default.yaml", "policies/eu-example.yaml", "policies/us-example.yaml"]
 

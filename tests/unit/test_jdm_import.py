@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from repayguard.core.jdm import (
+from repayguard.rules.jdm import (
     GraphRefused,
     dump_document,
     evaluate,

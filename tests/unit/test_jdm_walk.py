@@ -11,8 +11,8 @@ import zen
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from repayguard.core.jdm import GraphEvaluationError, GraphRefused, evaluate, import_graph
-from repayguard.core.jdm.values import merge, merge_incoming
+from repayguard.rules.jdm import GraphEvaluationError, GraphRefused, evaluate, import_graph
+from repayguard.rules.jdm.values import merge, merge_incoming
 
 ENGINE = zen.ZenEngine()
 

@@ -11,8 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from repayguard import policies
-from repayguard.core import guardrails
-from repayguard.core.policy import CompiledPolicy
+from repayguard.core.policy import CompiledPolicy, guardrails
 from repayguard.core.policy.outcome import RANK
 from repayguard.core.policy.overlay import Overlay, apply_overlays, apply_overlays_row
 from repayguard.core.policy.playbook import (

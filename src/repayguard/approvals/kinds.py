@@ -28,8 +28,7 @@ from repayguard.approvals.documents import (
 )
 from repayguard.approvals.models import ApprovalRequestRow
 from repayguard.approvals.remedy_requests import settle_remedy
-from repayguard.core import guardrails
-from repayguard.core.policy import CompiledPolicy, Profiles
+from repayguard.core.policy import CompiledPolicy, Profiles, guardrails
 from repayguard.core.policy.outcome import restricts
 from repayguard.core.reasons import is_known
 from repayguard.decisions import DecisionEngine

@@ -25,7 +25,7 @@ from repayguard.errors import InvalidInput, RepayguardError
 if TYPE_CHECKING:
     from rich.table import Table
 
-    from repayguard.core.jdm import GraphDocument, ImportedGraph, Refusal
+    from repayguard.rules.jdm import GraphDocument, ImportedGraph, Refusal
 
 _PROGRESS_EVERY = 2_000
 _KIND_LABELS = {
@@ -84,7 +84,7 @@ def _read_jdm(path: Path) -> tuple[dict[str, Any], bytes]:
 def graph_document_of(text: str) -> tuple[ImportedGraph, GraphDocument] | None:
     """The imported graph a YAML text holds, or None when the text is not a decision-graph
     document (then it is a policy). A graph document that does not load is refused."""
-    from repayguard.core.jdm import GraphRefused, is_graph_document, load_graph_document
+    from repayguard.rules.jdm import GraphRefused, is_graph_document, load_graph_document
 
     try:
         data = load_yaml(text)
@@ -112,7 +112,7 @@ def evaluate_graph_file(
     """Write the graph's result for each input line to ``target``, in order: exactly the
     object (or list) zen-engine returns as ``result``. A line that is not a JSON object, or on
     which the graph fails, becomes ``{"line": n, "error": ...}`` in its place."""
-    from repayguard.core.jdm import evaluate
+    from repayguard.rules.jdm import evaluate
 
     return evaluate_lines(
         source,
@@ -154,7 +154,7 @@ def import_jdm(
 ) -> None:
     """Import a GoRules JDM graph; refused whole, with every reason, if any part is unsupported."""
     from repayguard.cli.output import console, errors
-    from repayguard.core.jdm import GraphRefused, dump_document, import_graph
+    from repayguard.rules.jdm import GraphRefused, dump_document, import_graph
 
     document, raw = _read_jdm(graph_file)
     try:
@@ -204,9 +204,9 @@ def export_jdm(
 ) -> None:
     """Export a policy's decision table (or an imported graph) as a GoRules JDM graph."""
     from repayguard.cli.output import console
-    from repayguard.core.jdm import graph_to_jdm
     from repayguard.core.policy.jdm import to_jdm
     from repayguard.policies import profiles, resolve
+    from repayguard.rules.jdm import graph_to_jdm
 
     path = Path(policy)
     loaded = graph_document_of(read(path)) if path.exists() else None

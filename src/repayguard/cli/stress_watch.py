@@ -20,7 +20,7 @@ from repayguard.cli.stress import (
     StressScenario,
     Tightened,
 )
-from repayguard.core.guardrails import g1_holds
+from repayguard.core.policy.guardrails import g1_holds
 from repayguard.core.policy.model import Methods
 from repayguard.platform.clock import FixedClock
 from repayguard.resources import read_text

@@ -17,8 +17,8 @@ from typing import Final
 import numpy as np
 import polars as pl
 
-from repayguard.core import guardrails
 from repayguard.core.features import as_utc, compute_features
+from repayguard.core.policy import guardrails
 from repayguard.core.policy.compiler import DTYPES, CompiledPolicy
 from repayguard.core.policy.overlay import Overlay, apply_overlays
 from repayguard.core.reasons import DIRECTIONS, MAX_REASONS, Reference, holds

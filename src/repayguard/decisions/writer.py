@@ -16,8 +16,8 @@ from datetime import datetime
 import polars as pl
 
 from repayguard import entitlements
-from repayguard.core import guardrails
 from repayguard.core.pipeline import METHOD_COLUMNS
+from repayguard.core.policy import guardrails
 from repayguard.decisions import repository
 from repayguard.decisions.book import Stopwatch
 from repayguard.decisions.engine import Challenger

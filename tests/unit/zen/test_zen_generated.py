@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from zen_fuzz import arithmetic, context, expression, soup, unary
 from zen_samples import Mode, Outcome, same, zen_outcome
 
-from repayguard.core.zen import ZenError, ZenUnsupported, compile_expression, compile_unary
+from repayguard.rules.zen import ZenError, ZenUnsupported, compile_expression, compile_unary
 
 CASES = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from repayguard.core.zen import (
+from repayguard.rules.zen import (
     ZenEvaluationError,
     ZenSyntaxError,
     ZenUnsupported,
@@ -24,7 +24,7 @@ from repayguard.core.zen import (
     to_host,
     to_value,
 )
-from repayguard.core.zen import ast as z
+from repayguard.rules.zen import ast as z
 
 
 def ev(source: str, **context: Any) -> Any:

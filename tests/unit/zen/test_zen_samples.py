@@ -14,7 +14,7 @@ import pytest
 import zen
 from zen_samples import Outcome, Sample, contexts, same, sample_expressions, zen_outcome
 
-from repayguard.core.zen import (
+from repayguard.rules.zen import (
     ZenError,
     ZenUnsupported,
     compile_expression,

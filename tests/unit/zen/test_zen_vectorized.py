@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from zen_fuzz import VECTOR_CELLS, vector_expression
 
-from repayguard.core.zen import (
+from repayguard.rules.zen import (
     ZenError,
     compile_expression,
     compile_unary,

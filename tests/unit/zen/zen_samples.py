@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 import zen
 
-from repayguard.core.zen import ZenError, ast, parse_expression, parse_unary, referenced_paths
+from repayguard.rules.zen import ZenError, ast, parse_expression, parse_unary, referenced_paths
 
 SAMPLES = Path(__file__).resolve().parents[2] / "data" / "jdm-samples"
 """GoRules' own JDM test graphs (MIT, see LICENSE-gorules-zen there), kept with the tests."""

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 import polars as pl
 
-from repayguard.core import guardrails  # module import: guardrails imports this package
+from repayguard.core.policy import guardrails
 from repayguard.core.policy.cells import Cell, Compare, Interval, Test
 from repayguard.core.policy.compiler import CompiledPolicy
 from repayguard.core.policy.counterfactual import WHY_NONE, Alternative, RiskMove, search

@@ -15,7 +15,7 @@ from typing import Any, Final
 
 import polars as pl
 
-from repayguard.core import guardrails  # module import: guardrails imports this package
+from repayguard.core.policy import guardrails
 from repayguard.core.policy.compiler import CompiledPolicy
 from repayguard.core.policy.outcome import METHODS, OPEN, RANK
 from repayguard.core.policy.vectorized import EVAL_DTYPES

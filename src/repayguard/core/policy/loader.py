@@ -6,7 +6,7 @@ channels; unknown reason codes; input declarations that do not fit their type; c
 not parse, name undeclared inputs or do not fit the input's type; rows no input can match,
 rows shadowed under ``first`` and gaps without a default row (:mod:`checks`); an evaluation
 cadence for a tier the ``tier`` input does not allow; and guardrails
-G1, G2 (with the jurisdiction's profile) and G4 (:mod:`repayguard.core.guardrails`).
+G1, G2 (with the jurisdiction's profile) and G4 (:mod:`repayguard.core.policy.guardrails`).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from repayguard.core import guardrails  # module import: guardrails imports this package
+from repayguard.core.policy import guardrails
 from repayguard.core.policy.analysis import policy_boxes
 from repayguard.core.policy.checks import reachability
 from repayguard.core.policy.ir import bind_cell, build_ir, dead_null_test

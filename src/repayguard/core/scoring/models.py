@@ -68,9 +68,9 @@ def fit_model(
 ) -> TrainedModel:
     """Fit a model of ``kind`` on ``frame`` and 0/1 ``target`` (fitting libraries load here)."""
     if kind == SCORECARD:
-        from repayguard.core.scoring.scorecard import ScorecardModel
+        from repayguard.core.scoring.scorecard_fit import fit_scorecard
 
-        return ScorecardModel.fit(frame, target, inputs, **params)
+        return fit_scorecard(frame, target, inputs, **params)
     if kind == LIGHTGBM:
         from repayguard.core.scoring.gbm import GbmModel
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Final, Self
 
@@ -253,15 +253,6 @@ class ScorecardModel:
     def files(self) -> dict[str, str]:
         """The artefact: one JSON points table."""
         return {FILE: dump_scorecard(self)}
-
-    @classmethod
-    def fit(
-        cls, frame: pl.DataFrame, target: Any, inputs: Sequence[InputColumn], **params: Any
-    ) -> ScorecardModel:
-        """Fit binning and the logistic regression (see ``scorecard_fit.fit_scorecard``)."""
-        from repayguard.core.scoring.scorecard_fit import fit_scorecard
-
-        return fit_scorecard(frame, target, inputs, **params)
 
 
 def _bin_doc(b: ScorecardBin, categorical: bool) -> dict[str, Any]:

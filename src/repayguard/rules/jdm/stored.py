@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from repayguard.core.jdm.document import GraphDocument, document_meta, read_document
-from repayguard.core.jdm.importer import ImportedGraph, import_graph
+from repayguard.rules.jdm.document import GraphDocument, document_meta, read_document
+from repayguard.rules.jdm.importer import ImportedGraph, import_graph
 
 
 def load_graph_document(data: Mapping[str, Any]) -> tuple[ImportedGraph, GraphDocument]:

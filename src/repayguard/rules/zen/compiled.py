@@ -8,11 +8,11 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from repayguard.core.zen import ast
-from repayguard.core.zen.errors import ZenEvaluationError
-from repayguard.core.zen.evaluator import Compiled, Frame, compile_node
-from repayguard.core.zen.parser import parse_expression, parse_unary
-from repayguard.core.zen.values import Value, to_host, to_value
+from repayguard.rules.zen import ast
+from repayguard.rules.zen.errors import ZenEvaluationError
+from repayguard.rules.zen.evaluator import Compiled, Frame, compile_node
+from repayguard.rules.zen.parser import parse_expression, parse_unary
+from repayguard.rules.zen.values import Value, to_host, to_value
 
 
 @dataclass(frozen=True, slots=True)

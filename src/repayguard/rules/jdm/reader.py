@@ -12,8 +12,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from repayguard.core.jdm.errors import GraphRefused, Refusal
-from repayguard.core.jdm.model import (
+from repayguard.rules.jdm.errors import GraphRefused, Refusal
+from repayguard.rules.jdm.model import (
     AnyNode,
     Assignment,
     Column,

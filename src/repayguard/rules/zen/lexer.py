@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from repayguard.core.zen.errors import ZenSyntaxError
+from repayguard.rules.zen.errors import ZenSyntaxError
 
 TokenKind = Literal[
     "number", "string", "word", "bool", "operator", "bracket",

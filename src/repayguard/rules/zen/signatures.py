@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Final, Literal
 
-from repayguard.core.zen import ast
+from repayguard.rules.zen import ast
 
 # name -> (fewest arguments, most arguments)
 ARITY: Final[dict[str, tuple[int, int]]] = {

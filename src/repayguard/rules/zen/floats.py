@@ -16,8 +16,8 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Final
 
-from repayguard.core.zen.errors import ZenError, ZenEvaluationError
-from repayguard.core.zen.numbers import MAX_MANTISSA, MAX_SCALE, make, parts
+from repayguard.rules.zen.errors import ZenError, ZenEvaluationError
+from repayguard.rules.zen.numbers import MAX_MANTISSA, MAX_SCALE, make, parts
 
 _POW10: Final = tuple(10**k for k in range(60))
 _POW5: Final = tuple(5**k for k in range(43))  # 5^42 exceeds 96 bits

@@ -22,11 +22,11 @@ from typing import Final, Literal, TypeAlias
 
 import polars as pl
 
-from repayguard.core.zen import ast, floats, numbers, tree
-from repayguard.core.zen.errors import ZenError
-from repayguard.core.zen.evaluator import Frame, compile_node
-from repayguard.core.zen.functions import CLOCK_FUNCTIONS
-from repayguard.core.zen.values import IntervalValue, Value
+from repayguard.rules.zen import ast, floats, numbers, tree
+from repayguard.rules.zen.errors import ZenError
+from repayguard.rules.zen.evaluator import Frame, compile_node
+from repayguard.rules.zen.functions import CLOCK_FUNCTIONS
+from repayguard.rules.zen.values import IntervalValue, Value
 
 Kind = Literal["int", "float", "str", "bool", "null"]
 ColumnRef: TypeAlias = pl.Expr | tuple[pl.Expr, pl.DataType]

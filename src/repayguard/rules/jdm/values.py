@@ -16,7 +16,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from repayguard.core.zen import to_host
+from repayguard.rules.zen import to_host
 
 NODES_KEY = "$nodes"
 

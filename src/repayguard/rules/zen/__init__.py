@@ -5,15 +5,15 @@ evaluate it row by row, or turn the vectorizable subset into a Polars expression
 docs/zen-language.md for what is supported and the few constructs refused.
 """
 
-from repayguard.core.zen import ast
-from repayguard.core.zen.ast import Node
-from repayguard.core.zen.compiled import Expression, UnaryTest, compile_expression, compile_unary
-from repayguard.core.zen.errors import ZenError, ZenEvaluationError, ZenSyntaxError, ZenUnsupported
-from repayguard.core.zen.functions import CLOCK_FUNCTIONS
-from repayguard.core.zen.parser import parse_expression, parse_unary
-from repayguard.core.zen.tree import referenced_paths
-from repayguard.core.zen.values import Value, to_host, to_value
-from repayguard.core.zen.vectorized import to_polars
+from repayguard.rules.zen import ast
+from repayguard.rules.zen.ast import Node
+from repayguard.rules.zen.compiled import Expression, UnaryTest, compile_expression, compile_unary
+from repayguard.rules.zen.errors import ZenError, ZenEvaluationError, ZenSyntaxError, ZenUnsupported
+from repayguard.rules.zen.functions import CLOCK_FUNCTIONS
+from repayguard.rules.zen.parser import parse_expression, parse_unary
+from repayguard.rules.zen.tree import referenced_paths
+from repayguard.rules.zen.values import Value, to_host, to_value
+from repayguard.rules.zen.vectorized import to_polars
 
 __all__ = [
     "CLOCK_FUNCTIONS",

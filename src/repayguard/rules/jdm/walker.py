@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from repayguard.core.jdm.model import InputNode, JdmGraph, SwitchNode
+from repayguard.rules.jdm.model import InputNode, JdmGraph, SwitchNode
 
 
 @dataclass(frozen=True, slots=True)

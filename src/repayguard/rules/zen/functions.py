@@ -14,9 +14,9 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Final
 
-from repayguard.core.zen import dates, numbers
-from repayguard.core.zen.errors import ZenEvaluationError, ZenUnsupported
-from repayguard.core.zen.values import IntervalValue, Value, equals, to_text, type_name
+from repayguard.rules.zen import dates, numbers
+from repayguard.rules.zen.errors import ZenEvaluationError, ZenUnsupported
+from repayguard.rules.zen.values import IntervalValue, Value, equals, to_text, type_name
 
 Clock = Callable[[], datetime]
 Function = Callable[[list[Value], Clock], Value]

@@ -1,6 +1,6 @@
 """Evaluate an imported graph on one request, exactly as zen-engine does.
 
-The walk (order, switch pruning, end) is :mod:`repayguard.core.jdm.walker`; this module runs
+The walk (order, switch pruning, end) is :mod:`repayguard.rules.jdm.walker`; this module runs
 the nodes. Per node kind:
 
 * **decision table** -- rules are tried in order; a non-empty cell of a column with a field
@@ -23,17 +23,17 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from repayguard.core.jdm.errors import GraphEvaluationError
-from repayguard.core.jdm.importer import (
+from repayguard.rules.jdm.errors import GraphEvaluationError
+from repayguard.rules.jdm.importer import (
     ExpressionIR,
     ImportedGraph,
     NodeIR,
     SwitchIR,
     TableIR,
 )
-from repayguard.core.jdm.model import InputNode, OutputNode, Transform
-from repayguard.core.jdm.schema import violations
-from repayguard.core.jdm.values import (
+from repayguard.rules.jdm.model import InputNode, OutputNode, Transform
+from repayguard.rules.jdm.schema import violations
+from repayguard.rules.jdm.values import (
     NODES_KEY,
     copy_value,
     dot_insert,
@@ -41,8 +41,8 @@ from repayguard.core.jdm.values import (
     merge_incoming,
     to_json,
 )
-from repayguard.core.jdm.walker import Walk
-from repayguard.core.zen import ZenEvaluationError, ZenUnsupported, to_value
+from repayguard.rules.jdm.walker import Walk
+from repayguard.rules.zen import ZenEvaluationError, ZenUnsupported, to_value
 
 
 def _truthy(value: Any) -> bool:

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from typing import Final
 
-from repayguard.core.zen import ast
-from repayguard.core.zen.errors import ZenSyntaxError, ZenUnsupported
-from repayguard.core.zen.lexer import Token, tokenize
-from repayguard.core.zen.numbers import parse_literal
-from repayguard.core.zen.signatures import ARITY, CLOSURES, unary_behaviour
+from repayguard.rules.zen import ast
+from repayguard.rules.zen.errors import ZenSyntaxError, ZenUnsupported
+from repayguard.rules.zen.lexer import Token, tokenize
+from repayguard.rules.zen.numbers import parse_literal
+from repayguard.rules.zen.signatures import ARITY, CLOSURES, unary_behaviour
 
 # operator -> (precedence, right-associative)
 _BINARY: Final[dict[str, tuple[int, bool]]] = {

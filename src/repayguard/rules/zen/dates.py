@@ -15,9 +15,9 @@ from datetime import UTC, datetime, time, timedelta, timezone
 from decimal import Decimal
 from typing import Final, NamedTuple
 
-from repayguard.core.zen import numbers
-from repayguard.core.zen.errors import ZenEvaluationError, ZenUnsupported
-from repayguard.core.zen.values import Value
+from repayguard.rules.zen import numbers
+from repayguard.rules.zen.errors import ZenEvaluationError, ZenUnsupported
+from repayguard.rules.zen.values import Value
 
 _EPOCH: Final = datetime(1970, 1, 1)
 _N: Final = r"\s*(\d{1,2})"

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, TypeAlias
 
-from repayguard.core.zen import floats, numbers
-from repayguard.core.zen.errors import ZenEvaluationError
+from repayguard.rules.zen import floats, numbers
+from repayguard.rules.zen.errors import ZenEvaluationError
 
 Value: TypeAlias = Any
 """None | bool | Decimal | str | list[Value] | dict[str, Value] | IntervalValue."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 from decimal import Context, Decimal, InvalidOperation
 from typing import Final
 
-from repayguard.core.zen.errors import ZenEvaluationError
+from repayguard.rules.zen.errors import ZenEvaluationError
 
 MAX_SCALE: Final = 28
 MAX_MANTISSA: Final = (1 << 96) - 1

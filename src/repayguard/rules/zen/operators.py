@@ -6,9 +6,9 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Final
 
-from repayguard.core.zen import numbers
-from repayguard.core.zen.errors import ZenEvaluationError, ZenUnsupported
-from repayguard.core.zen.values import IntervalValue, Value, equals
+from repayguard.rules.zen import numbers
+from repayguard.rules.zen.errors import ZenEvaluationError, ZenUnsupported
+from repayguard.rules.zen.values import IntervalValue, Value, equals
 
 
 def _fail(message: str) -> ZenEvaluationError:

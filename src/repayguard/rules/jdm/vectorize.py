@@ -15,10 +15,10 @@ from typing import Any, NamedTuple
 
 import polars as pl
 
-from repayguard.core.jdm.columns import ROOT, Cols, Leaf, Path
-from repayguard.core.jdm.importer import Compiled, ExpressionIR, SwitchIR, TableIR
-from repayguard.core.jdm.values import NODES_KEY, to_json
-from repayguard.core.zen import CLOCK_FUNCTIONS, ZenError, ast, referenced_paths, to_polars
+from repayguard.rules.jdm.columns import ROOT, Cols, Leaf, Path
+from repayguard.rules.jdm.importer import Compiled, ExpressionIR, SwitchIR, TableIR
+from repayguard.rules.jdm.values import NODES_KEY, to_json
+from repayguard.rules.zen import CLOCK_FUNCTIONS, ZenError, ast, referenced_paths, to_polars
 
 ColumnRef = tuple[pl.Expr, pl.DataType]
 SCOPE = "\x00scope"  # stands for ``$`` (the node's earlier results) in an expression node

@@ -12,10 +12,10 @@ from typing import Any
 
 import polars as pl
 
-from repayguard.core.jdm.columns import ROOT, Cols, Leaf, Path, compatible, series_of
-from repayguard.core.jdm.importer import TableIR
-from repayguard.core.jdm.vectorize import ColumnRef, Computed, Workspace, prefix_conflict
-from repayguard.core.zen import ast
+from repayguard.rules.jdm.columns import ROOT, Cols, Leaf, Path, compatible, series_of
+from repayguard.rules.jdm.importer import TableIR
+from repayguard.rules.jdm.vectorize import ColumnRef, Computed, Workspace, prefix_conflict
+from repayguard.rules.zen import ast
 
 
 def _field_refs(ir: TableIR, space: Workspace) -> list[tuple[ColumnRef, pl.Expr] | None] | None:

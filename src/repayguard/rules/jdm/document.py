@@ -17,8 +17,8 @@ from typing import Any, Final
 
 import yaml
 
-from repayguard.core.jdm.errors import GraphRefused, Refusal
-from repayguard.core.jdm.model import (
+from repayguard.rules.jdm.errors import GraphRefused, Refusal
+from repayguard.rules.jdm.model import (
     AnyNode,
     ExpressionNode,
     InputNode,

@@ -13,8 +13,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from repayguard.core.jdm.errors import GraphRefused, Refusal
-from repayguard.core.jdm.model import (
+from repayguard.rules.jdm.errors import GraphRefused, Refusal
+from repayguard.rules.jdm.model import (
     AnyNode,
     ExpressionNode,
     InputNode,
@@ -24,10 +24,10 @@ from repayguard.core.jdm.model import (
     TableNode,
     Transform,
 )
-from repayguard.core.jdm.reader import read_graph
-from repayguard.core.jdm.schema import unsupported_keywords
-from repayguard.core.jdm.walker import Topology
-from repayguard.core.zen import (
+from repayguard.rules.jdm.reader import read_graph
+from repayguard.rules.jdm.schema import unsupported_keywords
+from repayguard.rules.jdm.walker import Topology
+from repayguard.rules.zen import (
     ZenSyntaxError,
     ZenUnsupported,
     compile_expression,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from repayguard.core.zen import ast
+from repayguard.rules.zen import ast
 
 
 def referenced_paths(node: ast.Node) -> set[tuple[str, ...]]:

@@ -13,12 +13,12 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Final
 
-from repayguard.core.zen import ast, numbers
-from repayguard.core.zen.errors import ZenEvaluationError, ZenUnsupported
-from repayguard.core.zen.functions import FUNCTIONS
-from repayguard.core.zen.operators import OPERATORS, fetch
-from repayguard.core.zen.signatures import UNSUPPORTED
-from repayguard.core.zen.values import IntervalValue, Value, to_text, to_value, type_name
+from repayguard.rules.zen import ast, numbers
+from repayguard.rules.zen.errors import ZenEvaluationError, ZenUnsupported
+from repayguard.rules.zen.functions import FUNCTIONS
+from repayguard.rules.zen.operators import OPERATORS, fetch
+from repayguard.rules.zen.signatures import UNSUPPORTED
+from repayguard.rules.zen.values import IntervalValue, Value, to_text, to_value, type_name
 
 _MISSING: Final = object()
 

@@ -22,17 +22,17 @@ from typing import Any
 
 import polars as pl
 
-from repayguard.core.jdm import columns as jc
-from repayguard.core.jdm.columns import Cols
-from repayguard.core.jdm.errors import GraphEvaluationError
-from repayguard.core.jdm.importer import ExpressionIR, ImportedGraph, SwitchIR, TableIR
-from repayguard.core.jdm.model import InputNode, OutputNode
-from repayguard.core.jdm.rowwise import request_value, run_node, switch_branches
-from repayguard.core.jdm.tables import table_cols
-from repayguard.core.jdm.values import NODES_KEY, merge, merge_incoming, to_json
-from repayguard.core.jdm.vectorize import Workspace, expression_cols, reads_whole_input
-from repayguard.core.jdm.walker import Walk
-from repayguard.core.zen import to_value
+from repayguard.rules.jdm import columns as jc
+from repayguard.rules.jdm.columns import Cols
+from repayguard.rules.jdm.errors import GraphEvaluationError
+from repayguard.rules.jdm.importer import ExpressionIR, ImportedGraph, SwitchIR, TableIR
+from repayguard.rules.jdm.model import InputNode, OutputNode
+from repayguard.rules.jdm.rowwise import request_value, run_node, switch_branches
+from repayguard.rules.jdm.tables import table_cols
+from repayguard.rules.jdm.values import NODES_KEY, merge, merge_incoming, to_json
+from repayguard.rules.jdm.vectorize import Workspace, expression_cols, reads_whole_input
+from repayguard.rules.jdm.walker import Walk
+from repayguard.rules.zen import to_value
 
 Rows = list[Any]
 Data = Cols | Rows
