@@ -7,6 +7,7 @@ Entry points (API, CLI, tests) call :func:`bootstrap` with a :class:`Settings` a
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -86,12 +87,15 @@ from repayguard.platform.telemetry import Telemetry
 from repayguard.platform.uow import CommitObserver, CommittedObserver, UnitOfWork
 from repayguard.scheduler import JobRegistry, default_jobs
 
-__all__ = ["Container", "bootstrap"]
+__all__ = ["Container", "Plumbing", "bootstrap"]
 
 
-@dataclass(slots=True)
-class Container:
-    """Everything a running repayguard needs, built once per process."""
+@dataclass(frozen=True, slots=True)
+class Plumbing:
+    """What every feature is wired onto: the database, the clock, the bus and its relay, the
+    decision engine slot, the keys and the audit trail of this process. Built first; each
+    feature's ``_wire_*`` takes it (and the parts of other features it needs) and returns its
+    own part, so the order of wiring is what each one needs."""
 
     settings: Settings
     engine: Engine
@@ -103,32 +107,15 @@ class Container:
     """The decision engine in force (the store's published policy); see ``decision_engine``."""
     telemetry: Telemetry
     """This process's Prometheus instruments (``GET /metrics``, the worker's metrics port)."""
-    view: EntitlementView | None = None
-    tokens: TokenResolver | None = None
-    background: BackgroundRelay | None = None
-    observers: list[CommitObserver] = field(default_factory=list)
-    committed: list[CommittedObserver] = field(default_factory=list)
+    keyring: Keyring
+    pseudonymizer: Pseudonymizer
+    audit_trail: AuditTrail | None
+    observers: tuple[CommitObserver, ...]
+    committed: tuple[CommittedObserver, ...]
     """Told the messages of every unit of work after it committed (the metrics)."""
-    keyring: Keyring | None = None
-    pseudonymizer: Pseudonymizer | None = None
-    audit_trail: AuditTrail | None = None
-    approvals: ApprovalContext | None = None
-    notice_setup: notices.NoticeSetup | None = None
-    complaints: ComplaintSetup | None = None
-    hardship: HardshipSetup | None = None
-    remedy_setup: remedies.RemedySetup | None = None
-    channels: dict[str, notices.Channel] = field(default_factory=dict)
-    """The enabled external notice channels by name (the inbox is always on)."""
-    ledger: remedies.LedgerWebhook | None = None
-    """Where approved remedies are exported (None: ``remedies.ledger_webhook_url`` unset)."""
-    alerts: monitoring.AlertWebhooks | None = None
-    """Where incident alerts are sent (None: ``monitoring.alert_webhooks`` unset)."""
-    retry: notices.RetryPolicy = field(default_factory=notices.RetryPolicy)
-    jobs: JobRegistry = field(default_factory=JobRegistry)
-    """What 'repayguard worker' runs; a feature registers its timed jobs here."""
-    monitor: monitoring.PortfolioMonitor | None = None
-    """The portfolio metrics' sliding windows of this process (``current_snapshot``)."""
-    _closed: bool = field(default=False, repr=False)
+    background: BackgroundRelay | None
+    """The relay thread (``bus.relay = background``), started once everything is wired;
+    None: each commit drains the outbox inline."""
 
     @property
     def decision_engine(self) -> DecisionEngine:
@@ -136,14 +123,9 @@ class Container:
         published version of ``decisions.policy_name``. A run takes it once and keeps it."""
         return self.engines.current()
 
-    @decision_engine.setter
-    def decision_engine(self, engine: DecisionEngine) -> None:
-        self.engines.replace(engine)
-
     @property
     def ingest(self) -> ingestion.IngestSetup:
         """What ingestion needs from this process: the event time window and the keyring."""
-        assert self.keyring is not None  # opened before anything can ingest
         config = self.settings.ingestion
         return ingestion.IngestSetup.of(
             keyring=self.keyring,
@@ -165,35 +147,49 @@ class Container:
     def _drain(self) -> None:
         self.relay.drain()
 
-    def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        if self.background is not None:
-            self.background.stop()
-        self._seal_audit_chain()
-        self.bus.close()
-        for channel in self.channels.values():
-            close = getattr(channel, "close", None)
-            if callable(close):
-                close()
-        if self.ledger is not None:
-            self.ledger.close()
-        if self.alerts is not None:
-            self.alerts.close()
-        self.engine.dispose()
 
-    def _seal_audit_chain(self) -> None:
-        """A process that appended audit records signs the head as it stops, so its last
-        records are not left unsealed until the next timer (a failure is logged: shutdown
-        goes on, and the worker's timer seals them later)."""
-        trail = self.audit_trail
-        if trail is None or trail.checkpoints is None or not trail.appended:
-            return
-        try:
-            write_checkpoint_now(trail.checkpoints, uow=self.uow(), only_unsealed=True)
-        except Exception:  # the database may be what failed; the timer seals later
-            structlog.get_logger(__name__).warning("audit.seal_at_shutdown_failed", exc_info=True)
+@dataclass(frozen=True, slots=True)
+class NoticeWiring:
+    """The notices part: what the use-cases share, the enabled external channels by name (the
+    inbox is always on) and the delivery retry policy other exports reuse."""
+
+    setup: notices.NoticeSetup
+    channels: Mapping[str, notices.Channel]
+    retry: notices.RetryPolicy
+
+
+@dataclass(frozen=True, slots=True)
+class Container(Plumbing):
+    """Everything a running repayguard needs, built once per process by :func:`bootstrap`
+    and never changed afterwards: the plumbing plus the part each feature wired onto it.
+    ``close`` releases what it holds in the reverse order of opening."""
+
+    view: EntitlementView | None
+    """The in-memory entitlements authorize reads (``serve_view``), kept current from the bus."""
+    tokens: TokenResolver | None
+    approvals: ApprovalContext
+    notice_setup: notices.NoticeSetup
+    channels: Mapping[str, notices.Channel]
+    """The enabled external notice channels by name (the inbox is always on)."""
+    retry: notices.RetryPolicy
+    remedy_setup: remedies.RemedySetup
+    ledger: remedies.LedgerWebhook | None
+    """Where approved remedies are exported (None: ``remedies.ledger_webhook_url`` unset)."""
+    complaints: ComplaintSetup
+    hardship: HardshipSetup
+    alerts: monitoring.AlertWebhooks | None
+    """Where incident alerts are sent (None: ``monitoring.alert_webhooks`` unset)."""
+    jobs: JobRegistry
+    """What 'repayguard worker' runs; each feature registered its timed jobs here."""
+    monitor: monitoring.PortfolioMonitor
+    """The portfolio metrics' sliding windows of this process (``current_snapshot``)."""
+    resources: ExitStack = field(repr=False)
+    """What closing releases: relay thread, audit seal, bus, channels, webhooks, engine."""
+
+    def close(self) -> None:
+        """Stop the relay thread, seal the audit chain's head, stop the bus, close channels
+        and webhooks, dispose of the database engine (a second call does nothing)."""
+        self.resources.close()
 
     def __enter__(self) -> Container:
         return self
@@ -235,12 +231,44 @@ def bootstrap(
     rule, ``platform.nats_bus``). ``consume`` makes this process one of those that handle
     effects on a shared bus (serve and worker); a one-shot command only publishes and follows.
     The in-process bus delivers everything inline in the committing process either way.
+
+    Whatever is opened is registered on one exit stack as it opens: a failure anywhere while
+    wiring releases all of it, and the container's ``close`` does the same later.
     """
+    resources = ExitStack()
+    with ExitStack() as failing:
+        failing.callback(resources.close)
+        container = _wire(
+            resources,
+            _plumbing(resources, settings, clock=clock, bus=bus, migrate=migrate),
+            migrate=migrate,
+            serve_view=serve_view,
+            production_model=production_model,
+            offered=channels or {},
+            consume=consume,
+            ledger=ledger,
+            series=series or monitoring.daily_series,
+            alerts=alerts,
+        )
+        failing.pop_all()
+    return container
+
+
+def _plumbing(
+    resources: ExitStack,
+    settings: Settings,
+    *,
+    clock: Clock | None,
+    bus: Bus | None,
+    migrate: bool,
+) -> Plumbing:
+    """The database (migrated or checked current), the bus (opened before anything is loaded
+    from the database: the position following starts from), the engine slot, keys, audit."""
     engine = make_engine(settings.database_url, echo=settings.database.echo)
+    resources.callback(engine.dispose)
     if migrate:
         schema.upgrade(engine)
     elif not schema.is_current(engine):
-        engine.dispose()
         raise DatabaseNotReady(
             f"the database at {settings.database_url} is not at the current schema",
             hint="run 'repayguard db upgrade' first",
@@ -248,22 +276,29 @@ def bootstrap(
     session_factory = make_session_factory(engine)
     clock = clock or SystemClock()
     bus = bus or _bus_from(settings.bus)
-    try:
-        # Before anything is loaded from the database: the position following starts from.
-        bus.open()
-        engines = open_slot(
-            policy_name=settings.decisions.policy_name,
-            policy_path=settings.decisions.policy_path,
-            model_path=settings.decisions.model_path,
-            bands_path=settings.decisions.bands_path,
-            profiles=policies.profiles(),
-        )
-    except BaseException:
-        bus.close()
-        engine.dispose()
-        raise
+    resources.callback(bus.close)
+    bus.open()
+    engines = open_slot(
+        policy_name=settings.decisions.policy_name,
+        policy_path=settings.decisions.policy_path,
+        model_path=settings.decisions.model_path,
+        bands_path=settings.decisions.bands_path,
+        profiles=policies.profiles(),
+    )
     relay = OutboxRelay(session_factory, bus, clock=clock)
-    container = Container(
+    telemetry = Telemetry(clock=clock)
+    paths = keys.key_paths(settings)
+    keyring = keys.open_keyring(paths)
+    bus.follow(keys.KEYS_ROTATED, keys.reload_on_rotation(keyring))
+    pseudonymizer = keys.open_pseudonymizer(settings)
+    trail = (
+        make_audit_observer(
+            pseudonymizer=pseudonymizer, clock=clock, checkpoints=keys.open_checkpoints(paths)
+        )
+        if settings.audit.enabled
+        else None
+    )
+    return Plumbing(
         settings=settings,
         engine=engine,
         session_factory=session_factory,
@@ -271,114 +306,154 @@ def bootstrap(
         bus=bus,
         relay=relay,
         engines=engines,
-        telemetry=Telemetry(clock=clock),
+        telemetry=telemetry,
+        keyring=keyring,
+        pseudonymizer=pseudonymizer,
+        audit_trail=trail,
+        observers=(trail,) if trail is not None else (),
+        committed=(count_committed(telemetry),),
+        background=BackgroundRelay(relay) if settings.bus.relay == "background" else None,
     )
-    container.committed.append(count_committed(container.telemetry))
-    container.pseudonymizer = keys.open_pseudonymizer(settings)
-    try:
-        paths = keys.key_paths(settings)
-        container.keyring = keys.open_keyring(paths)
-        bus.follow(keys.KEYS_ROTATED, keys.reload_on_rotation(container.keyring))
-        if settings.audit.enabled:
-            container.audit_trail = make_audit_observer(
-                pseudonymizer=container.pseudonymizer,
-                clock=clock,
-                checkpoints=keys.open_checkpoints(paths),
-            )
-            container.observers.append(container.audit_trail)
-        seeded = migrate and _seed_shipped_policy(container)
-        _reload_policy(container)
-        _reload_challenger(container)
-        _reload_overlays(container)
-        if production_model and settings.decisions.model_path is None:
-            _decide_with_production_model(container)
-    except BaseException:
-        container.close()
-        raise
-    bus.follow(policies.POLICY_PUBLISHED, lambda message: _follow_policy(container, message))
-    bus.follow(shadow.CHALLENGER_CHANGED, lambda _: _reload_challenger(container))
-    if production_model and settings.decisions.model_path is None:
-        bus.follow(risk.MODEL_PROMOTED, lambda _: _decide_with_production_model(container))
-    if settings.decisions.online:
-        handler = OnlineHandler(
-            engine=lambda: container.decision_engine,
-            history_days=settings.decisions.history_days,
-        )
-        bus.subscribe_batch(
-            ingestion.EVENTS_INGESTED,
-            idempotent_batch("decisions.online", handler, uow=container.uow),
-            consumer="decisions.online",
-            max_batch=settings.decisions.online_coalesce,
-        )
-    _wire_approvals(container)
-    if settings.security.auth == "required":
-        container.tokens = TokenResolver(
-            session_factory,
-            clock=clock,
-            ttl=timedelta(seconds=settings.security.token_cache_seconds),
-        )
-        for name in ("repayguard.token.revoked", "repayguard.operator.disabled"):
-            bus.follow(name, container.tokens.on_revoked)
-    if serve_view:
-        in_force = container.decision_engine
-        view = EntitlementView(
-            defaults=in_force.defaults,
-            channels=in_force.policy.channels,
-            unknown_borrower=settings.entitlements.unknown_borrower,
-        )
-        with session_factory() as session:
-            view.load(entitlements.load(session).values())
-        bus.follow(entitlements.ENTITLEMENTS_CHANGED, view.on_changed)
-        container.view = view
-    try:
-        _wire_notices(container, channels or {})
-    except BaseException:
-        container.close()
-        raise
-    _wire_scheduler(container)
-    container.jobs.register(
-        ExpireOverdueRequests(every=timedelta(seconds=settings.approvals.expire_every_seconds))
-    )
-    container.jobs.register(
-        ingestion.expiry_job(
-            retention=timedelta(days=settings.ingestion.quarantine_retention_days),
-            every=timedelta(seconds=settings.ingestion.quarantine_expiry_every_seconds),
-        )
-    )
-    trail = container.audit_trail
-    if trail is not None and trail.checkpoints is not None and trail.checkpoints.seal_every:
-        container.jobs.register(seal_job(trail.checkpoints, trail.checkpoints.seal_every))
-    try:
-        _wire_remedies(container, ledger)
-        _wire_complaints(container)
-        _wire_hardship(container)
-        _wire_monitoring(container, series or monitoring.daily_series, alerts)
-        _wire_overlays(container)
-    except BaseException:
-        container.close()
-        raise
-    _wire_portfolio_monitor(container)
-    _reload_on_gap(container, production_model=production_model)
+
+
+def _wire(
+    resources: ExitStack,
+    plumbing: Plumbing,
+    *,
+    migrate: bool,
+    serve_view: bool,
+    production_model: bool,
+    offered: Mapping[str, notices.Channel],
+    consume: bool,
+    ledger: remedies.LedgerWebhook | None,
+    series: monitoring.SeriesSource,
+    alerts: monitoring.AlertWebhooks | None,
+) -> Container:
+    """Every feature onto the plumbing, each given what it needs, then the container; the bus
+    starts last, once every consumer is subscribed."""
+    p = plumbing
+    settings = p.settings
+    seeded = migrate and _seed_shipped_policy(p)
+    _reload_policy(p)
+    _reload_challenger(p)
+    _reload_overlays(p)
+    follows_model = production_model and settings.decisions.model_path is None
+    if follows_model:
+        _decide_with_production_model(p)
+    _wire_online(p)
+    approvals = _wire_approvals(p)
+    tokens = _wire_tokens(p)
+    view = _wire_view(p) if serve_view else None
+    _follow_engine(p, view=view, follows_model=follows_model)
+    wired = _wire_notices(p, offered, resources)
+    jobs = _wire_scheduler(p, wired)
+    remedy_setup, ledger = _wire_remedies(p, wired, approvals, jobs, ledger, resources)
+    complaints = _wire_complaints(p, wired.setup, approvals, remedy_setup, jobs)
+    hardship = _wire_hardship(p, wired.setup, jobs)
+    alerts = _wire_monitoring(p, jobs, series, alerts, wired.retry, resources)
+    _wire_overlays(p, jobs)
+    monitor = _wire_portfolio_monitor(p)
+    _reload_on_gap(p, view=view, tokens=tokens, follows_model=follows_model)
     plug_probes(
-        container.telemetry,
-        session_factory=session_factory,
-        clock=clock,
-        relay=relay,
-        bus=bus,
-        engines=engines,
-        view=container.view,
+        p.telemetry,
+        session_factory=p.session_factory,
+        clock=p.clock,
+        relay=p.relay,
+        bus=p.bus,
+        engines=p.engines,
+        view=view,
     )
-    if settings.bus.relay == "background":
-        container.background = BackgroundRelay(relay)
-        container.background.start()
+    container = Container(
+        **{name: getattr(p, name) for name in Plumbing.__dataclass_fields__},
+        view=view,
+        tokens=tokens,
+        approvals=approvals,
+        notice_setup=wired.setup,
+        channels=wired.channels,
+        retry=wired.retry,
+        remedy_setup=remedy_setup,
+        ledger=ledger,
+        complaints=complaints,
+        hardship=hardship,
+        alerts=alerts,
+        jobs=jobs,
+        monitor=monitor,
+        resources=resources,
+    )
+    # Closing runs these first (an exit stack unwinds in reverse): the relay thread stops,
+    # the audit chain's head is sealed, the bus stops before the channels its consumers use.
+    resources.callback(p.bus.close)
+    resources.callback(_seal_audit_chain, p)
+    if p.background is not None:
+        p.background.start()
+        resources.callback(p.background.stop)
     elif seeded:
-        container.relay.drain()  # the seed's messages, now that every consumer is wired
-    try:
-        bus.start(effects=consume)
-    except BaseException:
-        container.close()
-        raise
+        p.relay.drain()  # the seed's messages, now that every consumer is wired
+    p.bus.start(effects=consume)
     return container
+
+
+def _seal_audit_chain(plumbing: Plumbing) -> None:
+    """A process that appended audit records signs the head as it stops, so its last records
+    are not left unsealed until the next timer (a failure is logged: shutdown goes on, and the
+    worker's timer seals them later)."""
+    trail = plumbing.audit_trail
+    if trail is None or trail.checkpoints is None or not trail.appended:
+        return
+    try:
+        write_checkpoint_now(trail.checkpoints, uow=plumbing.uow(), only_unsealed=True)
+    except Exception:  # the database may be what failed; the timer seals later
+        structlog.get_logger(__name__).warning("audit.seal_at_shutdown_failed", exc_info=True)
+
+
+def _wire_online(p: Plumbing) -> None:
+    """The online driver: waiting ``events.ingested`` batches decided together, exactly once."""
+    config = p.settings.decisions
+    if not config.online:
+        return
+    handler = OnlineHandler(engine=lambda: p.decision_engine, history_days=config.history_days)
+    p.bus.subscribe_batch(
+        ingestion.EVENTS_INGESTED,
+        idempotent_batch("decisions.online", handler, uow=p.uow),
+        consumer="decisions.online",
+        max_batch=config.online_coalesce,
+    )
+
+
+def _wire_tokens(p: Plumbing) -> TokenResolver | None:
+    """API tokens resolved through a short cache that revocations empty on every process."""
+    security = p.settings.security
+    if security.auth != "required":
+        return None
+    tokens = TokenResolver(
+        p.session_factory, clock=p.clock, ttl=timedelta(seconds=security.token_cache_seconds)
+    )
+    for name in ("repayguard.token.revoked", "repayguard.operator.disabled"):
+        p.bus.follow(name, tokens.on_revoked)
+    return tokens
+
+
+def _wire_view(p: Plumbing) -> EntitlementView:
+    """The in-memory entitlements authorize reads, loaded now and kept current from the bus."""
+    in_force = p.decision_engine
+    view = EntitlementView(
+        defaults=in_force.defaults,
+        channels=in_force.policy.channels,
+        unknown_borrower=p.settings.entitlements.unknown_borrower,
+    )
+    with p.session_factory() as session:
+        view.load(entitlements.load(session).values())
+    p.bus.follow(entitlements.ENTITLEMENTS_CHANGED, view.on_changed)
+    return view
+
+
+def _follow_engine(p: Plumbing, *, view: EntitlementView | None, follows_model: bool) -> None:
+    """Swap what the engine slot holds when another process (or this one) publishes a policy
+    version, changes the challenger or promotes a model."""
+    p.bus.follow(policies.POLICY_PUBLISHED, lambda message: _follow_policy(p, view, message))
+    p.bus.follow(shadow.CHALLENGER_CHANGED, lambda _: _reload_challenger(p))
+    if follows_model:
+        p.bus.follow(risk.MODEL_PROMOTED, lambda _: _decide_with_production_model(p))
 
 
 def _bus_from(settings: BusSettings) -> Bus:
@@ -399,88 +474,94 @@ def _bus_from(settings: BusSettings) -> Bus:
     )
 
 
-def _reload_on_gap(container: Container, *, production_model: bool) -> None:
+def _reload_on_gap(
+    p: Plumbing,
+    *,
+    view: EntitlementView | None,
+    tokens: TokenResolver | None,
+    follows_model: bool,
+) -> None:
     """What rebuilds this process's followed state from its sources when the bus may have
     missed messages for it: the authorize view, the token cache, the policy in force, the
     keyring, the production model. Whatever else follows the bus registers its own reload
     here too."""
-    bus = container.bus
-    view = container.view
+    bus = p.bus
     if view is not None:
-        factory = container.session_factory
 
         def reload_view() -> None:
-            with factory() as session:
+            with p.session_factory() as session:
                 view.load(entitlements.load(session).values())
 
         bus.on_gap(reload_view)
-    if container.tokens is not None:
-        bus.on_gap(container.tokens.forget_all)
-    bus.on_gap(lambda: _refresh_policy(container))
-    keyring = container.keyring
-    if keyring is not None:
+    if tokens is not None:
+        bus.on_gap(tokens.forget_all)
+    bus.on_gap(lambda: _refresh_policy(p, view))
+    keyring = p.keyring
 
-        def reload_keys() -> None:
-            keyring.reload()  # in place: every holder shares this keyring
+    def reload_keys() -> None:
+        keyring.reload()  # in place: every holder shares this keyring
 
-        bus.on_gap(reload_keys)
-    if production_model and container.settings.decisions.model_path is None:
-        bus.on_gap(lambda: _decide_with_production_model(container))
+    bus.on_gap(reload_keys)
+    if follows_model:
+        bus.on_gap(lambda: _decide_with_production_model(p))
 
 
-def _wire_approvals(container: Container) -> None:
+def _wire_approvals(p: Plumbing) -> ApprovalContext:
     """Maker-checker: what applying an approved request needs, and decisions held for
     approval turned into requests (one pending per borrower)."""
-    hours = container.settings.approvals
+    hours = p.settings.approvals
     lifetimes = {kind: timedelta(hours=getattr(hours, f"{kind}_hours")) for kind in KINDS}
-    container.approvals = ApprovalContext(
+    approvals = ApprovalContext(
         profiles=policies.profiles(),
-        registry=risk.default_registry(container.settings.data_dir),
-        engine=lambda: container.decision_engine,
+        registry=risk.default_registry(p.settings.data_dir),
+        engine=lambda: p.decision_engine,
         lifetimes=lifetimes,
     )
-    container.bus.subscribe(
+    p.bus.subscribe(
         entitlements.DECISIONS_HELD,
         idempotent(
             "approvals.held_decisions",
             HeldDecisions(lifetime=lifetimes["decision"]),
-            uow=container.uow,
+            uow=p.uow,
         ),
         consumer="approvals.held_decisions",
     )
     superseded = SupersededHeldDecisions()
-    container.bus.subscribe(
+    p.bus.subscribe(
         entitlements.ENTITLEMENTS_CHANGED,
-        idempotent("approvals.superseded_by_change", superseded.on_changed, uow=container.uow),
+        idempotent("approvals.superseded_by_change", superseded.on_changed, uow=p.uow),
         consumer="approvals.superseded_by_change",
     )
-    container.bus.subscribe(
+    p.bus.subscribe(
         decisions.RUN_COMPLETED,
-        idempotent("approvals.superseded_by_run", superseded.on_run, uow=container.uow),
+        idempotent("approvals.superseded_by_run", superseded.on_run, uow=p.uow),
         consumer="approvals.superseded_by_run",
     )
+    return approvals
 
 
-def _wire_notices(container: Container, offered: Mapping[str, notices.Channel]) -> None:
+def _wire_notices(
+    p: Plumbing, offered: Mapping[str, notices.Channel], resources: ExitStack
+) -> NoticeWiring:
     """Notices: written when entitlements change (after the view has them) or go live, in the
     inbox at once and delivered through the enabled external channels."""
-    config = container.settings.notices
+    config = p.settings.notices
     composer = notices.NoticeComposer(
-        policy=lambda: container.decision_engine.compiled,
+        policy=lambda: p.decision_engine.compiled,
         zone=ZoneInfo(config.timezone),
         templates_dir=config.templates_dir,
-        risk=lambda: tier_move(container.decision_engine.model, container.decision_engine.bands),
+        risk=lambda: tier_move(p.decision_engine.model, p.decision_engine.bands),
     )
     composer.check_templates()
-    made = _built_in_channels(container, offered=offered)
+    made = _built_in_channels(p, offered=offered)
     built = {**offered, **made}
-    try:
-        container.channels = notices.resolve_channels(config.channels, built=built)
-    except BaseException:
-        _close_channels(made.values())
-        raise
-    _close_channels(c for name, c in built.items() if name not in container.channels)
-    container.retry = notices.RetryPolicy(
+    with ExitStack() as failing:
+        failing.callback(_close_channels, made.values())
+        channels = notices.resolve_channels(config.channels, built=built)
+        failing.pop_all()
+    _close_channels(c for name, c in built.items() if name not in channels)
+    resources.callback(_close_channels, list(channels.values()))
+    retry = notices.RetryPolicy(
         max_attempts=config.max_attempts,
         base_seconds=config.backoff_base_seconds,
         cap_seconds=config.backoff_cap_seconds,
@@ -490,16 +571,15 @@ def _wire_notices(container: Container, offered: Mapping[str, notices.Channel]) 
     )
     setup = notices.NoticeSetup(
         composer=composer,
-        defaults=lambda: container.decision_engine.defaults,
+        defaults=lambda: p.decision_engine.defaults,
         read_inputs=decisions.inputs_of,
-        channels=tuple(container.channels),
+        channels=tuple(channels),
         default_locale=config.default_locale,
     )
-    container.notice_setup = setup
-    bus = container.bus
+    bus = p.bus
     bus.subscribe(
         entitlements.ENTITLEMENTS_CHANGED,
-        idempotent("notices.changed", notices.NoticeHandler(setup=setup), uow=container.uow),
+        idempotent("notices.changed", notices.NoticeHandler(setup=setup), uow=p.uow),
         consumer="notices.changed",
     )
     bus.subscribe(
@@ -507,27 +587,26 @@ def _wire_notices(container: Container, offered: Mapping[str, notices.Channel]) 
         idempotent(
             "notices.activated",
             notices.NoticeHandler(setup=setup, activated=True),
-            uow=container.uow,
+            uow=p.uow,
         ),
         consumer="notices.activated",
     )
-    if container.channels:
+    if channels:
         bus.subscribe(
             notices.NOTICES_CREATED,
-            notices.DispatchHandler(
-                uow=container.uow, channels=container.channels, retry=container.retry
-            ),
+            notices.DispatchHandler(uow=p.uow, channels=channels, retry=retry),
             consumer="notices.dispatch",
         )
+    return NoticeWiring(setup=setup, channels=channels, retry=retry)
 
 
 def _built_in_channels(
-    container: Container, *, offered: Mapping[str, notices.Channel]
+    p: Plumbing, *, offered: Mapping[str, notices.Channel]
 ) -> dict[str, notices.Channel]:
     """The built-in channels the settings enable and nothing offered replaces: the webhook,
     and sms and email when their settings are given (otherwise an installed adapter of that
     name is, which the settings checked). SMS and e-mail read contacts from the profiles."""
-    config = container.settings.notices
+    config = p.settings.notices
     enabled = set(config.channels) - set(offered)
     made: dict[str, notices.Channel] = {}
     try:
@@ -538,16 +617,13 @@ def _built_in_channels(
                 url=config.webhook_url,
                 secret=config.webhook_secret.get_secret_value().encode(),
                 timeout_seconds=config.webhook_timeout_seconds,
-                clock=container.clock,
+                clock=p.clock,
             )
-        assert container.keyring is not None  # opened before any feature is wired
-        contacts = borrowers.ContactBook(
-            session_factory=container.session_factory, keyring=container.keyring
-        )
+        contacts = borrowers.ContactBook(session_factory=p.session_factory, keyring=p.keyring)
         if notices.SMS in enabled and config.sms_configured:
             made[notices.SMS] = _sms_channel(config, contacts)
         if notices.EMAIL in enabled and config.email_configured:
-            made[notices.EMAIL] = _email_channel(config, contacts, clock=container.clock)
+            made[notices.EMAIL] = _email_channel(config, contacts, clock=p.clock)
     except BaseException:
         _close_channels(made.values())
         raise
@@ -594,15 +670,20 @@ def _close_channels(channels: Iterable[notices.Channel]) -> None:
             close()
 
 
-def _wire_remedies(container: Container, ledger: remedies.LedgerWebhook | None) -> None:
+def _wire_remedies(
+    p: Plumbing,
+    wired: NoticeWiring,
+    approvals: ApprovalContext,
+    jobs: JobRegistry,
+    ledger: remedies.LedgerWebhook | None,
+    resources: ExitStack,
+) -> tuple[remedies.RemedySetup, remedies.LedgerWebhook | None]:
     """Remedies of reversed restrictions: how they are computed, the approval requests of
     those above the auto-approval amount, and approved ones exported to the lender's ledger
-    (when a ledger webhook is configured or given)."""
-    config = container.settings.remedies
-    assert container.notice_setup is not None  # notices are wired before remedies
-    assert container.approvals is not None
-    container.remedy_setup = remedies.RemedySetup(
-        notices=container.notice_setup,
+    (when a ledger webhook is configured or given). Returns the setup and the ledger."""
+    config = p.settings.remedies
+    setup = remedies.RemedySetup(
+        notices=wired.setup,
         rates=remedies.Rates(
             failed_debit_fee=config.failed_debit_fee,
             failed_debit_penalty_rate=config.failed_debit_penalty_rate,
@@ -612,13 +693,13 @@ def _wire_remedies(container: Container, ledger: remedies.LedgerWebhook | None) 
         currency=config.currency,
         auto_approve_up_to_minor=round(config.auto_approve_up_to * 100),
     )
-    bus = container.bus
+    bus = p.bus
     bus.subscribe(
         remedies.REMEDY_PROPOSED,
         idempotent(
             "approvals.proposed_remedies",
-            ProposedRemedies(lifetime=container.approvals.lifetimes["remedy"]),
-            uow=container.uow,
+            ProposedRemedies(lifetime=approvals.lifetimes["remedy"]),
+            uow=p.uow,
         ),
         consumer="approvals.proposed_remedies",
     )
@@ -628,113 +709,119 @@ def _wire_remedies(container: Container, ledger: remedies.LedgerWebhook | None) 
             url=config.ledger_webhook_url,
             secret=config.ledger_webhook_secret.get_secret_value().encode(),
             timeout_seconds=config.ledger_webhook_timeout_seconds,
-            clock=container.clock,
+            clock=p.clock,
         )
-    if ledger is not None:
-        container.ledger = ledger
-        bus.subscribe(
-            remedies.REMEDY_APPROVED,
-            idempotent(
-                "remedies.ledger",
-                remedies.LedgerExport(ledger=ledger, retry=container.retry),
-                uow=container.uow,
-            ),
-            consumer="remedies.ledger",
+    if ledger is None:
+        return setup, None
+    resources.callback(ledger.close)
+    bus.subscribe(
+        remedies.REMEDY_APPROVED,
+        idempotent(
+            "remedies.ledger",
+            remedies.LedgerExport(ledger=ledger, retry=wired.retry),
+            uow=p.uow,
+        ),
+        consumer="remedies.ledger",
+    )
+    jobs.register(
+        remedies.ExportRemedies(
+            ledger=ledger,
+            retry=wired.retry,
+            every=timedelta(seconds=config.export_every_seconds),
         )
-        container.jobs.register(
-            remedies.ExportRemedies(
-                ledger=ledger,
-                retry=container.retry,
-                every=timedelta(seconds=container.settings.remedies.export_every_seconds),
-            )
-        )
+    )
+    return setup, ledger
 
 
-def _wire_complaints(container: Container) -> None:
+def _wire_complaints(
+    p: Plumbing,
+    notice_setup: notices.NoticeSetup,
+    approvals: ApprovalContext,
+    remedy_setup: remedies.RemedySetup,
+    jobs: JobRegistry,
+) -> ComplaintSetup:
     """Complaints and appeals: the setup the use-cases share, the borrower re-decided when a
     case opens or closes, reversals followed through their approval, SLA escalation on the
     worker. What the borrower is told about a case goes out as notices (inbox and channels)."""
-    settings = container.settings
+    settings = p.settings
     config = settings.complaints
-    assert container.keyring is not None  # opened before any feature is wired
-    assert container.approvals is not None
-    assert container.notice_setup is not None  # notices are wired before complaints
     setup = ComplaintSetup(
-        keyring=container.keyring,
-        notices=container.notice_setup,
-        approvals=container.approvals,
-        engine=lambda: container.decision_engine,
+        keyring=p.keyring,
+        notices=notice_setup,
+        approvals=approvals,
+        engine=lambda: p.decision_engine,
         sla=timedelta(days=config.sla_days),
         escalate_before=timedelta(days=config.escalate_before_days),
         reversal_days=config.reversal_days,
-        remedies=container.remedy_setup,
+        remedies=remedy_setup,
     )
-    container.complaints = setup
-    bus = container.bus
+    bus = p.bus
     redecide = idempotent(
         "complaints.redecide",
-        Redecide(
-            engine=lambda: container.decision_engine,
-            history_days=settings.decisions.history_days,
-        ),
-        uow=container.uow,
+        Redecide(engine=lambda: p.decision_engine, history_days=settings.decisions.history_days),
+        uow=p.uow,
     )
     for name in (COMPLAINT_FILED, COMPLAINT_RESOLVED):
         bus.subscribe(name, redecide, consumer="complaints.redecide")
-    reversals = idempotent("complaints.reversals", ReversalOutcomes(setup=setup), uow=container.uow)
+    reversals = idempotent("complaints.reversals", ReversalOutcomes(setup=setup), uow=p.uow)
     for name in (APPROVAL_APPROVED, APPROVAL_REJECTED, APPROVAL_WITHDRAWN, APPROVAL_EXPIRED):
         bus.subscribe(name, reversals, consumer="complaints.reversals")
-    container.jobs.register(
+    jobs.register(
         escalation_job(
             every=timedelta(seconds=config.escalate_every_seconds),
             escalate_before=timedelta(days=config.escalate_before_days),
             batch=settings.scheduler.batch_size,
         )
     )
+    return setup
 
 
-def _wire_hardship(container: Container) -> None:
+def _wire_hardship(
+    p: Plumbing, notice_setup: notices.NoticeSetup, jobs: JobRegistry
+) -> HardshipSetup:
     """Hardship cases: their setup, the borrower re-decided when a case opens or closes (the
     same consumer as appeals, with its own trigger), SLA escalation on the worker."""
-    settings = container.settings
+    settings = p.settings
     config = settings.hardship
-    assert container.keyring is not None  # opened before any feature is wired
-    assert container.notice_setup is not None  # notices are wired before hardship
-    container.hardship = HardshipSetup(
-        keyring=container.keyring,
-        notices=container.notice_setup,
+    setup = HardshipSetup(
+        keyring=p.keyring,
+        notices=notice_setup,
         sla=timedelta(days=config.sla_days),
         escalate_before=timedelta(days=config.escalate_before_days),
     )
     redecide = idempotent(
         "hardship.redecide",
         Redecide(
-            engine=lambda: container.decision_engine,
+            engine=lambda: p.decision_engine,
             history_days=settings.decisions.history_days,
             trigger=decisions.triggers.HARDSHIP,
         ),
-        uow=container.uow,
+        uow=p.uow,
     )
     for name in (HARDSHIP_OPENED, HARDSHIP_CLOSED):
-        container.bus.subscribe(name, redecide, consumer="hardship.redecide")
-    container.jobs.register(
+        p.bus.subscribe(name, redecide, consumer="hardship.redecide")
+    jobs.register(
         hardship_escalation_job(
             every=timedelta(seconds=config.escalate_every_seconds),
             escalate_before=timedelta(days=config.escalate_before_days),
             batch=settings.scheduler.batch_size,
         )
     )
+    return setup
 
 
 def _wire_monitoring(
-    container: Container,
-    series: monitoring.SeriesSource | None,
+    p: Plumbing,
+    jobs: JobRegistry,
+    series: monitoring.SeriesSource,
     alerts: monitoring.AlertWebhooks | None,
-) -> None:
+    retry: notices.RetryPolicy,
+    resources: ExitStack,
+) -> monitoring.AlertWebhooks | None:
     """Monitoring: the thresholds (checked at start-up, so a bad file stops the process with
-    the key named), the detection job when a series source is given, and incident alerts to
-    the configured webhooks (first attempt by a consumer, retries on the worker)."""
-    config = container.settings.monitoring
+    the key named), the detection job over ``series``, and incident alerts to the configured
+    webhooks (first attempt by a consumer, retries on the worker). Returns the alert sender."""
+    config = p.settings.monitoring
     thresholds = monitoring.load_thresholds(config.thresholds_path)
     webhooks = tuple(config.alert_webhooks)
     if alerts is None and webhooks:
@@ -742,68 +829,68 @@ def _wire_monitoring(
         alerts = monitoring.AlertWebhooks(
             secret=config.alert_secret.get_secret_value().encode(),
             timeout_seconds=config.alert_timeout_seconds,
-            clock=container.clock,
+            clock=p.clock,
         )
-    if series is not None:
-        container.jobs.register(
-            monitoring.DetectIncidents(
-                source=series,
-                thresholds=thresholds,
-                every=timedelta(seconds=config.detect_every_seconds),
-                alert_webhooks=webhooks if alerts is not None else (),
-            )
+    jobs.register(
+        monitoring.DetectIncidents(
+            source=series,
+            thresholds=thresholds,
+            every=timedelta(seconds=config.detect_every_seconds),
+            alert_webhooks=webhooks if alerts is not None else (),
         )
+    )
     if alerts is None:
-        return
-    container.alerts = alerts
-    container.bus.subscribe(
+        return None
+    resources.callback(alerts.close)
+    p.bus.subscribe(
         monitoring.INCIDENT_OPENED,
         idempotent(
             "monitoring.alerts",
-            monitoring.AlertOnIncident(sender=alerts, retry=container.retry, uow=container.uow),
-            uow=container.uow,
+            monitoring.AlertOnIncident(sender=alerts, retry=retry, uow=p.uow),
+            uow=p.uow,
         ),
         consumer="monitoring.alerts",
     )
-    container.jobs.register(
+    jobs.register(
         monitoring.RetryAlerts(
             sender=alerts,
-            retry=container.retry,
+            retry=retry,
             every=timedelta(seconds=config.alert_retry_every_seconds),
         )
     )
+    return alerts
 
 
-def _wire_overlays(container: Container) -> None:
+def _wire_overlays(p: Plumbing, jobs: JobRegistry) -> None:
     """Emergency overlays: every process swaps the overlays in force when one starts or ends;
     one consumer re-decides the overlay's segment at once; incidents arm matching playbooks;
     the worker ends overlays past their expiry or review deadline."""
-    settings = container.settings
-    bus = container.bus
+    settings = p.settings
+    bus = p.bus
     redecide = idempotent(
         "overlays.redecide",
         overlays.RedecideSegment(
-            engine=lambda: container.decision_engine,
-            refresh=lambda: _reload_overlays(container),
-            reader=container.uow,
+            engine=lambda: p.decision_engine,
+            refresh=lambda: _reload_overlays(p),
+            reader=p.uow,
             history_days=settings.decisions.history_days,
         ),
-        uow=container.uow,
+        uow=p.uow,
     )
     for name in overlays.CHANGES:
-        bus.follow(name, lambda _: _reload_overlays(container))
+        bus.follow(name, lambda _: _reload_overlays(p))
         bus.subscribe(name, redecide, consumer="overlays.redecide")
     if settings.overlays.arm_on_incidents:
         bus.subscribe(
             overlays.INCIDENT_OPENED,
             idempotent(
                 "overlays.incidents",
-                overlays.ArmOnIncident(uow=container.uow, profiles=policies.profiles),
-                uow=container.uow,
+                overlays.ArmOnIncident(uow=p.uow, profiles=policies.profiles),
+                uow=p.uow,
             ),
             consumer="overlays.incidents",
         )
-    container.jobs.register(
+    jobs.register(
         overlays.expire_job(
             every=timedelta(seconds=settings.overlays.expire_every_seconds),
             batch=settings.scheduler.batch_size,
@@ -811,22 +898,25 @@ def _wire_overlays(container: Container) -> None:
     )
 
 
-def _reload_overlays(container: Container) -> None:
+def _reload_overlays(p: Plumbing) -> None:
     """Put the overlays in force (armed or reviewed, in arming order) into the engine slot."""
-    with container.session_factory() as session:
+    with p.session_factory() as session:
         found = overlays.active_overlays(session)
-    container.engines.use_overlays(found)
+    p.engines.use_overlays(found)
 
 
-def _wire_scheduler(container: Container) -> None:
-    """The timed transitions 'repayguard worker' runs (features register more jobs here)."""
-    config = container.settings.scheduler
-    container.jobs = JobRegistry(
+def _wire_scheduler(p: Plumbing, wired: NoticeWiring) -> JobRegistry:
+    """The timed transitions 'repayguard worker' runs, and the housekeeping every process
+    shares (approval expiry, quarantine expiry, sealing the audit chain); features register
+    their own jobs into the registry this returns."""
+    settings = p.settings
+    config = settings.scheduler
+    jobs = JobRegistry(
         default_jobs(
-            engine=lambda: container.decision_engine,
-            history_days=container.settings.decisions.history_days,
-            channels=container.channels,
-            retry=container.retry,
+            engine=lambda: p.decision_engine,
+            history_days=settings.decisions.history_days,
+            channels=wired.channels,
+            retry=wired.retry,
             activate_every=timedelta(seconds=config.activate_every_seconds),
             review_every=timedelta(seconds=config.review_every_seconds),
             deliver_every=timedelta(seconds=config.deliver_every_seconds),
@@ -834,36 +924,46 @@ def _wire_scheduler(container: Container) -> None:
             batch=config.batch_size,
         )
     )
+    jobs.register(
+        ExpireOverdueRequests(every=timedelta(seconds=settings.approvals.expire_every_seconds))
+    )
+    jobs.register(
+        ingestion.expiry_job(
+            retention=timedelta(days=settings.ingestion.quarantine_retention_days),
+            every=timedelta(seconds=settings.ingestion.quarantine_expiry_every_seconds),
+        )
+    )
+    trail = p.audit_trail
+    if trail is not None and trail.checkpoints is not None and trail.checkpoints.seal_every:
+        jobs.register(seal_job(trail.checkpoints, trail.checkpoints.seal_every))
+    return jobs
 
 
-def _wire_portfolio_monitor(container: Container) -> None:
+def _wire_portfolio_monitor(p: Plumbing) -> monitoring.PortfolioMonitor:
     """The portfolio monitor, made stale by every message that changes the portfolio; its
     latest day is what ``/metrics`` exports as ``repayguard_portfolio``."""
-    registry = risk.default_registry(container.settings.data_dir)
-    container.monitor = monitoring.PortfolioMonitor(
-        uow=container.uow,
-        clock=container.clock,
-        refresh=timedelta(seconds=container.settings.monitoring.refresh_seconds),
-        score_reference=lambda: monitoring.production_reference(
-            uow=container.uow(), registry=registry
-        ),
+    registry = risk.default_registry(p.settings.data_dir)
+    monitor = monitoring.PortfolioMonitor(
+        uow=p.uow,
+        clock=p.clock,
+        refresh=timedelta(seconds=p.settings.monitoring.refresh_seconds),
+        score_reference=lambda: monitoring.production_reference(uow=p.uow(), registry=registry),
     )
     for name in monitoring.FOLLOWED:
-        container.bus.follow(name, container.monitor.on_message)
-    container.telemetry.probes.portfolio = monitoring.PortfolioGauges(container.monitor)
+        p.bus.follow(name, monitor.on_message)
+    p.telemetry.probes.portfolio = monitoring.PortfolioGauges(monitor)
+    return monitor
 
 
-def _seed_shipped_policy(container: Container) -> bool:
+def _seed_shipped_policy(p: Plumbing) -> bool:
     """Publish the shipped policy as version 1 when it is the configured policy and the store
     has no version of it (policies/seed.py); True when it did. Its messages stay in the
     outbox until every consumer is wired (the caller drains or the relay thread does)."""
     source = resources.read_text(decisions.DEFAULT_POLICY)
     shipped = policies.load_policy_text(source, profiles=policies.profiles()).name
-    if container.settings.decisions.policy_name != shipped:
+    if p.settings.decisions.policy_name != shipped:
         return False
-    uow = UnitOfWork(
-        container.session_factory, clock=container.clock, observers=container.observers
-    )
+    uow = UnitOfWork(p.session_factory, clock=p.clock, observers=p.observers)
     with acting_as(SYSTEM_ACTOR):
         published = policies.seed_policy(
             policies.SeedPolicy(source),
@@ -874,40 +974,40 @@ def _seed_shipped_policy(container: Container) -> bool:
     return published is not None
 
 
-def _reload_policy(container: Container) -> bool:
+def _reload_policy(p: Plumbing) -> bool:
     """Take the latest published version of the policy in force from the store."""
-    with container.session_factory() as session:
-        return container.engines.reload_policy(session, profiles=policies.profiles())
+    with p.session_factory() as session:
+        return p.engines.reload_policy(session, profiles=policies.profiles())
 
 
-def _reload_challenger(container: Container) -> None:
+def _reload_challenger(p: Plumbing) -> None:
     """Put the shadow challenger in effect (or none) into this process's engine slot."""
-    with container.session_factory() as session:
+    with p.session_factory() as session:
         challenger = shadow.load_challenger(session, profiles=policies.profiles())
-    container.engines.use_challenger(challenger)
+    p.engines.use_challenger(challenger)
 
 
-def _follow_policy(container: Container, message: Message) -> None:
+def _follow_policy(p: Plumbing, view: EntitlementView | None, message: Message) -> None:
     """A version was published (here or in another process): when it is of the policy in
     force, swap the engine and the authorize view's defaults and declared channels."""
-    if message.payload.get("name") == container.engines.policy_name:
-        _refresh_policy(container)
+    if message.payload.get("name") == p.engines.policy_name:
+        _refresh_policy(p, view)
 
 
-def _refresh_policy(container: Container) -> None:
+def _refresh_policy(p: Plumbing, view: EntitlementView | None) -> None:
     """Reload the policy in force from the store; when it moved, the view's defaults and
     declared channels follow."""
-    if not _reload_policy(container):
+    if not _reload_policy(p):
         return
-    engine = container.engines.loaded
-    if container.view is not None and engine is not None:
-        container.view.use_defaults(engine.defaults, channels=engine.policy.channels)
+    engine = p.engines.loaded
+    if view is not None and engine is not None:
+        view.use_defaults(engine.defaults, channels=engine.policy.channels)
 
 
-def _decide_with_production_model(container: Container) -> None:
+def _decide_with_production_model(p: Plumbing) -> None:
     """Put the registry's production model (verified) into the decision engine, if any."""
-    registry = risk.default_registry(container.settings.data_dir)
-    uow = UnitOfWork(container.session_factory, clock=container.clock)
+    registry = risk.default_registry(p.settings.data_dir)
+    uow = UnitOfWork(p.session_factory, clock=p.clock)
     model = risk.load_production_model(uow=uow, registry=registry)
     if model is None:
         return
@@ -918,4 +1018,4 @@ def _decide_with_production_model(container: Container) -> None:
             f"{', '.join(missing)}",
             hint="promote a model trained from the event store ('repayguard model train')",
         )
-    container.engines.use_model(model)
+    p.engines.use_model(model)

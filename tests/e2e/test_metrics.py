@@ -4,6 +4,7 @@ the worker and a message left in the outbox — every value exact, on SQLite and
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from datetime import timedelta
@@ -199,12 +200,15 @@ def test_metrics_need_the_token_when_one_is_set(
     served: tuple[Container, RecordingBus],
 ) -> None:
     container, _ = served
-    container.settings = container.settings.model_copy(
-        update={
-            "telemetry": container.settings.telemetry.model_copy(
-                update={"metrics_token": SecretStr(TOKEN)}
-            )
-        }
+    container = dataclasses.replace(
+        container,
+        settings=container.settings.model_copy(
+            update={
+                "telemetry": container.settings.telemetry.model_copy(
+                    update={"metrics_token": SecretStr(TOKEN)}
+                )
+            }
+        ),
     )
     client = TestClient(create_app(container, bind_host="0.0.0.0"))
     refused = client.get("/metrics", headers={"Authorization": "Bearer wrong-token-0123456789"})
