@@ -10,6 +10,7 @@ from repayguard.approvals import repository
 from repayguard.approvals.models import ApprovalRequestRow
 from repayguard.approvals.repository import QueueFilter
 from repayguard.errors import ApprovalNotFound
+from repayguard.platform.records import record_of
 from repayguard.platform.uow import UnitOfWork
 
 
@@ -44,24 +45,10 @@ class ApprovalPage:
 
 
 def read(row: ApprovalRequestRow) -> ApprovalRead:
-    return ApprovalRead(
-        request_id=row.request_id,
-        kind=row.kind,
-        subject=row.subject,
-        category=row.category,
-        summary=row.summary,
+    return record_of(
+        ApprovalRead,
+        row,
         payload=dict(row.payload),
-        payload_sha256=row.payload_sha256,
-        reason=row.reason,
-        maker_id=row.maker_id,
-        maker_name=row.maker_name,
-        state=row.state,
-        created_at=row.created_at,
-        expires_at=row.expires_at,
-        checker_id=row.checker_id,
-        checker_name=row.checker_name,
-        comment=row.comment,
-        decided_at=row.decided_at,
         outcome=dict(row.outcome) if row.outcome is not None else None,
     )
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from repayguard.audit.chain import ChainRecord
 from repayguard.audit.models import AuditHeadRow, AuditRecordRow
 from repayguard.platform.db import table_of
+from repayguard.platform.records import record_of
 
 _RECORDS = table_of(AuditRecordRow)
 _HEAD = table_of(AuditHeadRow)
@@ -102,18 +103,7 @@ def append(session: Session, records: Sequence[ChainRecord]) -> None:
 
 
 def _record(row: Any) -> ChainRecord:
-    return ChainRecord(
-        seq=int(row.seq),
-        message_id=row.message_id,
-        occurred_at=row.occurred_at,
-        actor=row.actor,
-        action=row.action,
-        subject=row.subject,
-        payload=row.payload,
-        payload_sha256=row.payload_sha256,
-        prev_hash=row.prev_hash,
-        hash=row.hash,
-    )
+    return record_of(ChainRecord, row, seq=int(row.seq))
 
 
 def first_seq_since(session: Session, since: datetime) -> int | None:

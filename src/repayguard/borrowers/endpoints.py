@@ -10,6 +10,7 @@ from repayguard.borrowers.schemas import ProfileIn, ProfileRead, ProfileSavedRea
 from repayguard.borrowers.service import ReadProfile, SaveProfile, read_profile, save_profile
 from repayguard.platform.crypto import Keyring
 from repayguard.platform.dto import BorrowerKey
+from repayguard.platform.records import record_of
 from repayguard.platform.uow import UnitOfWorkFactory
 
 router = APIRouter(tags=["borrowers"])
@@ -57,15 +58,4 @@ def get_profile(
     profile = read_profile(
         ReadProfile(borrower_id=borrower_id, reveal=reveal), uow=uow(), keyring=keyring
     )
-    return ProfileRead(
-        borrower_id=profile.borrower_id,
-        name=profile.name,
-        phone=profile.phone,
-        national_id=profile.national_id,
-        email=profile.email,
-        region=profile.region,
-        birth_year=profile.birth_year,
-        locale=profile.locale,
-        masked=profile.masked,
-        updated_at=profile.updated_at,
-    )
+    return record_of(ProfileRead, profile)

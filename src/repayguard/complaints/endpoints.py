@@ -35,6 +35,7 @@ from repayguard.identity import acting_operator
 from repayguard.notices import DeliveryRead, NoticeInfo
 from repayguard.platform.clock import Clock
 from repayguard.platform.dto import SQL_BIGINT_MAX, BorrowerKey
+from repayguard.platform.records import record_of
 from repayguard.platform.uow import UnitOfWorkFactory
 
 router = APIRouter(tags=["complaints"])
@@ -93,13 +94,9 @@ def _read(found: ComplaintInfo, *, operator: bool = True) -> ComplaintRead:
 
 
 def _notice(sent: NoticeInfo, *, operator: bool) -> CaseNoticeRead:
-    return CaseNoticeRead(
-        notice_id=sent.notice_id,
-        kind=sent.kind,
-        locale=sent.locale,
-        subject=sent.subject,
-        body=sent.body,
-        created_at=sent.created_at,
+    return record_of(
+        CaseNoticeRead,
+        sent,
         deliveries=[DeliveryRead.of(d, operator=operator) for d in sent.deliveries],
     )
 
@@ -211,29 +208,14 @@ def case_read(case: ComplaintCase, *, locale: str, now: datetime) -> ComplaintCa
     decision = None
     if lineage is not None:
         d = lineage.decision
-        decision = DecisionLineageRead(
-            decision_id=d.decision_id,
-            run_id=d.run_id,
-            as_of=d.as_of,
-            pd=d.pd,
-            tier=d.tier,
-            model_version=d.model_version,
-            policy_version=d.policy_version,
-            policy_hash=d.policy_hash,
-            rule_id=d.rule_id,
+        decision = record_of(
+            DecisionLineageRead,
+            d,
             states=d.states.as_dict(),
             reasons=[
                 ReasonTextRead(code=r.code, text=r.texts.get(locale, r.code), texts=r.texts)
                 for r in lineage.reasons
             ],
-            requires_approval=d.requires_approval,
-            notice_days=d.notice_days,
-            max_days=d.max_days,
-            review_after_days=d.review_after_days,
-            guardrail=d.guardrail,
-            overlay_id=d.overlay_id,
-            input_hash=d.input_hash,
-            inputs=d.inputs,
             explanation=lineage.explanation,
             explained_with=lineage.explained_with,
             note=lineage.note,

@@ -33,6 +33,7 @@ from repayguard.errors import (
     DecisionNotFound,
 )
 from repayguard.platform.crypto import Keyring
+from repayguard.platform.records import record_of
 from repayguard.platform.uow import UnitOfWork
 from repayguard.remedies import RemedySetup
 
@@ -108,22 +109,11 @@ def info(
     told: Sequence[notices.NoticeInfo] = (),
     statement: str | None = None,
 ) -> ComplaintInfo:
-    return ComplaintInfo(
-        complaint_id=row.complaint_id,
-        borrower_id=row.borrower_id,
-        decision_id=row.decision_id,
+    return record_of(
+        ComplaintInfo,
+        row,
         contested=tuple(row.contested),
-        status=row.status,
-        filed_by=row.filed_by,
-        filed_at=row.filed_at,
-        due_at=row.due_at,
         overdue=row.status in ACTIVE and row.due_at <= now,
-        escalation=row.escalation,
-        escalated_at=row.escalated_at,
-        reviewer_name=row.reviewer_name,
-        comment=row.comment,
-        approval_id=row.approval_id,
-        resolved_at=row.resolved_at,
         notices=tuple(told),
         statement=statement,
     )

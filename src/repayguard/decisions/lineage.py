@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from repayguard.decisions import repository
 from repayguard.decisions.models import DecisionRow
 from repayguard.entitlements import MethodStates
+from repayguard.platform.records import record_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,29 +45,14 @@ class LoggedDecision:
 
 
 def _logged(row: DecisionRow) -> LoggedDecision:
-    return LoggedDecision(
-        decision_id=row.decision_id,
-        run_id=row.run_id,
-        borrower_id=row.borrower_id,
-        as_of=row.as_of,
-        pd=row.pd,
-        tier=row.tier,
-        model_version=row.model_version,
-        policy_version=row.policy_version,
-        policy_hash=row.policy_hash,
-        rule_id=row.rule_id,
+    return record_of(
+        LoggedDecision,
+        row,
         states=MethodStates(
             row.auto_debit, row.early_repayment, row.manual, tuple(row.manual_channels)
         ),
         reasons=tuple(row.reasons),
-        requires_approval=row.requires_approval,
-        notice_days=row.notice_days,
-        max_days=row.max_days,
-        review_after_days=row.review_after_days,
-        guardrail=row.guardrail,
-        input_hash=row.input_hash,
         inputs=orjson.loads(row.inputs),
-        overlay_id=row.overlay_id,
     )
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from repayguard.decisions import repository
 from repayguard.decisions.models import DecisionRunRow
+from repayguard.platform.records import record_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,20 +40,7 @@ class RunInfo:
 
 
 def _info(row: DecisionRunRow) -> RunInfo:
-    return RunInfo(
-        run_id=row.run_id,
-        mode=row.mode,
-        trigger=row.trigger,
-        as_of=row.as_of,
-        started_at=row.started_at,
-        borrowers=row.borrowers,
-        changed=row.changed,
-        tightened=row.tightened,
-        loosened=row.loosened,
-        model_version=row.model_version,
-        policy_version=row.policy_version,
-        policy_hash=row.policy_hash,
-    )
+    return record_of(RunInfo, row)
 
 
 def recent_runs(session: Session, *, limit: int = 20) -> list[RunInfo]:

@@ -30,6 +30,7 @@ from repayguard.identity import acting_operator
 from repayguard.notices import DeliveryRead
 from repayguard.platform.clock import Clock
 from repayguard.platform.dto import SQL_BIGINT_MAX, BorrowerKey
+from repayguard.platform.records import record_of
 from repayguard.platform.uow import UnitOfWorkFactory
 
 router = APIRouter(tags=["hardship"])
@@ -70,13 +71,9 @@ def hardship_read(found: HardshipInfo, *, operator: bool = True) -> HardshipRead
             "reviewer_name": found.reviewer_name,
             "closed_at": found.closed_at,
             "notices": [
-                HardshipNoticeRead(
-                    notice_id=n.notice_id,
-                    kind=n.kind,
-                    locale=n.locale,
-                    subject=n.subject,
-                    body=n.body,
-                    created_at=n.created_at,
+                record_of(
+                    HardshipNoticeRead,
+                    n,
                     deliveries=[DeliveryRead.of(d, operator=operator) for d in n.deliveries],
                 )
                 for n in found.notices

@@ -46,6 +46,7 @@ from repayguard.hardship.notes import evidence_of, note_of, seal_notes
 from repayguard.hardship.repository import HardshipFilter
 from repayguard.identity import OperatorRead
 from repayguard.platform.crypto import Keyring
+from repayguard.platform.records import record_of
 from repayguard.platform.uow import UnitOfWork
 
 MAX_NOTE: Final = 4_000
@@ -141,19 +142,10 @@ def info(
     keyring: Keyring | None = None,
 ) -> HardshipInfo:
     """The case as callers see it; with ``keyring``, its notes unsealed."""
-    return HardshipInfo(
-        case_id=row.case_id,
-        borrower_id=row.borrower_id,
-        reason=row.reason,
-        status=row.status,
-        opened_by=row.opened_by,
-        opened_at=row.opened_at,
-        due_at=row.due_at,
+    return record_of(
+        HardshipInfo,
+        row,
         overdue=row.status == OPEN and row.due_at <= now,
-        escalation=row.escalation,
-        escalated_at=row.escalated_at,
-        reviewer_name=row.reviewer_name,
-        closed_at=row.closed_at,
         notices=tuple(told),
         evidence=evidence_of(keyring, row) if keyring is not None else None,
         note=note_of(keyring, row) if keyring is not None else None,

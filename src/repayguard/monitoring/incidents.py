@@ -37,6 +37,7 @@ from repayguard.monitoring.incident_models import (
     IncidentRow,
 )
 from repayguard.platform.messages import Message
+from repayguard.platform.records import record_of
 from repayguard.platform.uow import UnitOfWork
 
 INCIDENT_OPENED: Final = "repayguard.monitoring.incident_opened"
@@ -168,29 +169,9 @@ def info(
     row: IncidentRow, *, evidence: bool = False, alerts: Sequence[IncidentAlertRow] = ()
 ) -> IncidentInfo:
     """The incident as callers see it (its chart only when asked: it is the bulky part)."""
-    return IncidentInfo(
-        incident_id=row.incident_id,
-        metric=row.metric,
-        segment=row.segment,
-        detector=row.detector,
-        direction=row.direction,
-        state=row.state,
-        since_day=row.since_day,
-        last_day=row.last_day,
-        value=row.value,
-        baseline=row.baseline,
-        sigma=row.sigma,
-        deviation_sigma=row.deviation_sigma,
-        change_pct=row.change_pct,
-        thresholds_version=row.thresholds_version,
-        thresholds_sha256=row.thresholds_sha256,
-        opened_at=row.opened_at,
-        opened_by=row.opened_by,
-        acknowledged_at=row.acknowledged_at,
-        acknowledged_by=row.acknowledged_by,
-        resolved_at=row.resolved_at,
-        resolved_by=row.resolved_by,
-        note=row.note,
+    return record_of(
+        IncidentInfo,
+        row,
         evidence=tuple(row.evidence) if evidence else (),
         alerts=tuple(
             AlertInfo(a.webhook, a.attempts, a.delivered_at, a.next_attempt_at, a.last_error)
@@ -256,19 +237,7 @@ def open_incident(
 
 def opened(row: IncidentRow) -> IncidentOpened:
     """The ``incident_opened`` payload of an incident."""
-    return IncidentOpened(
-        incident_id=row.incident_id,
-        metric=row.metric,
-        segment=row.segment,
-        direction=row.direction,
-        detector=row.detector,
-        deviation_sigma=row.deviation_sigma,
-        change_pct=row.change_pct,
-        since=row.since_day.isoformat(),
-        value=row.value,
-        baseline=row.baseline,
-        thresholds_version=row.thresholds_version,
-    )
+    return record_of(IncidentOpened, row, since=row.since_day.isoformat())
 
 
 def acknowledge_incident(cmd: AcknowledgeIncident, *, uow: UnitOfWork) -> IncidentInfo:

@@ -10,6 +10,7 @@ from repayguard.core.reasons import CATALOG
 from repayguard.notices.schemas import DeliveryRead, NoticePage, NoticeRead, NoticeReasonRead
 from repayguard.notices.service import ListNotices, list_notices
 from repayguard.platform.dto import BorrowerKey
+from repayguard.platform.records import record_of
 from repayguard.platform.uow import UnitOfWorkFactory
 
 router = APIRouter(tags=["notices"])
@@ -45,23 +46,15 @@ def borrower_notices(
     return NoticePage(
         borrower_id=borrower_id,
         notices=[
-            NoticeRead(
-                notice_id=n.notice_id,
-                kind=n.kind,
-                locale=n.locale,
-                subject=n.subject,
-                body=n.body,
+            record_of(
+                NoticeRead,
+                n,
                 reasons=[
                     NoticeReasonRead(code=code, text=CATALOG.get(code, {}).get(n.locale, code))
                     for code in n.reasons
                 ],
                 changes=list(n.changes),
                 what_would_change=list(n.what_would_change),
-                effective_at=n.effective_at,
-                created_at=n.created_at,
-                decision_id=n.decision_id,
-                rule_id=n.rule_id,
-                occasion_id=n.occasion_id,
                 deliveries=[DeliveryRead.of(d, operator=operator) for d in n.deliveries],
             )
             for n in found

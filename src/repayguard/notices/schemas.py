@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import Field
 
 from repayguard.platform.dto import Schema
+from repayguard.platform.records import record_of
 
 if TYPE_CHECKING:
     from repayguard.notices.service import DeliveryInfo
@@ -29,14 +30,7 @@ class DeliveryRead(Schema):
     @classmethod
     def of(cls, delivery: DeliveryInfo, *, operator: bool) -> DeliveryRead:
         """One delivery as the API shows it; its last error only to operators."""
-        return cls(
-            channel=delivery.channel,
-            status=delivery.status,
-            attempts=delivery.attempts,
-            next_attempt_at=delivery.next_attempt_at,
-            delivered_at=delivery.delivered_at,
-            last_error=delivery.last_error if operator else None,
-        )
+        return record_of(cls, delivery, last_error=delivery.last_error if operator else None)
 
 
 class NoticeRead(Schema):

@@ -27,6 +27,7 @@ from repayguard.notices.planning import (
     plan_change,
 )
 from repayguard.platform.messages import Message
+from repayguard.platform.records import record_of
 from repayguard.platform.uow import UnitOfWork, UnitOfWorkFactory
 
 log = structlog.get_logger(__name__)
@@ -487,21 +488,12 @@ def notice_infos(session: Session, rows: Sequence[NoticeRow]) -> list[NoticeInfo
     """``rows`` as callers see them, each with its delivery record per channel."""
     deliveries = repository.deliveries_of(session, [r.notice_id for r in rows])
     return [
-        NoticeInfo(
-            notice_id=row.notice_id,
-            borrower_id=row.borrower_id,
-            kind=row.kind,
-            locale=row.locale,
-            subject=row.subject,
-            body=row.body,
+        record_of(
+            NoticeInfo,
+            row,
             reasons=tuple(row.reasons),
             changes=tuple(row.changes),
             what_would_change=tuple(row.what_would_change),
-            effective_at=row.effective_at,
-            created_at=row.created_at,
-            decision_id=row.decision_id,
-            rule_id=row.rule_id,
-            occasion_id=row.occasion_id,
             deliveries=tuple(
                 DeliveryInfo(
                     d.channel, d.status, d.attempts, d.next_attempt_at, d.delivered_at, d.last_error

@@ -9,6 +9,7 @@ from pydantic import Field
 
 from repayguard.overlays.models import OverlayRow, PlaybookRow
 from repayguard.platform.dto import Schema
+from repayguard.platform.records import record_of
 
 
 class PlaybookRead(Schema):
@@ -26,17 +27,7 @@ class PlaybookRead(Schema):
 
     @classmethod
     def of(cls, row: PlaybookRow) -> PlaybookRead:
-        return cls(
-            name=row.name,
-            version=row.version,
-            content_hash=row.content_hash,
-            state=row.state,
-            submitted_by=row.submitted_by,
-            submitted_at=row.submitted_at,
-            approved_by=row.approved_by,
-            approved_at=row.approved_at,
-            content=dict(row.content),
-        )
+        return record_of(cls, row, content=dict(row.content))
 
     def audit(self) -> dict[str, Any]:
         """The message payload (and audit record) of a step on this playbook."""

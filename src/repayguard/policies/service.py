@@ -27,6 +27,7 @@ from repayguard.errors import (
     PolicyVersionTampered,
 )
 from repayguard.platform.messages import Message
+from repayguard.platform.records import record_of
 from repayguard.platform.uow import UnitOfWork
 from repayguard.policies import repository
 from repayguard.policies.models import PolicyDraftRow, PolicyVersionRow
@@ -113,15 +114,8 @@ class VersionPage:
 
 def _draft_info(row: PolicyDraftRow) -> DraftInfo:
     doc = row.document
-    return DraftInfo(
-        draft_id=row.draft_id,
-        name=row.name,
-        stated_version=doc.get("version"),
-        content_hash=row.content_hash,
-        rows=len(doc.get("rows", [])),
-        submitted_by=row.submitted_by,
-        submitted_at=row.submitted_at,
-        published_version=row.published_version,
+    return record_of(
+        DraftInfo, row, stated_version=doc.get("version"), rows=len(doc.get("rows", []))
     )
 
 
@@ -137,16 +131,9 @@ def verified(row: PolicyVersionRow) -> Policy:
 
 
 def _version_info(row: PolicyVersionRow, *, full: bool = False) -> VersionInfo:
-    return VersionInfo(
-        name=row.name,
-        version=row.version,
-        content_hash=row.content_hash,
-        jurisdiction=row.jurisdiction,
-        hit_policy=row.hit_policy,
-        rows=row.rows,
-        draft_id=row.draft_id,
-        published_by=row.published_by,
-        published_at=row.published_at,
+    return record_of(
+        VersionInfo,
+        row,
         source=row.source if full else None,
         policy=verified(row) if full else None,
     )

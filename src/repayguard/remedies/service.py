@@ -22,6 +22,7 @@ from typing import Any, Final
 
 from repayguard import ingestion, notices
 from repayguard.errors import ApprovalPayloadChanged
+from repayguard.platform.records import record_of
 from repayguard.platform.uow import UnitOfWork
 from repayguard.remedies import repository
 from repayguard.remedies.compute import Rates, harms
@@ -98,24 +99,7 @@ class RemedyInfo:
 
 
 def info(row: RemedyRow) -> RemedyInfo:
-    return RemedyInfo(
-        remedy_id=row.remedy_id,
-        complaint_id=row.complaint_id,
-        borrower_id=row.borrower_id,
-        kind=row.kind,
-        amount_minor=row.amount_minor,
-        currency=row.currency,
-        state=row.state,
-        basis=dict(row.basis),
-        maker_name=row.maker_name,
-        approval_id=row.approval_id,
-        decided_by=row.decided_by,
-        created_at=row.created_at,
-        decided_at=row.decided_at,
-        exported_at=row.exported_at,
-        export_attempts=row.export_attempts,
-        export_error=row.export_error,
-    )
+    return record_of(RemedyInfo, row, basis=dict(row.basis))
 
 
 def record_remedies(

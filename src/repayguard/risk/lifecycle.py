@@ -18,6 +18,7 @@ from repayguard.errors import (
     ModelVersionNotFound,
 )
 from repayguard.platform.messages import Message
+from repayguard.platform.records import record_of
 from repayguard.platform.uow import UnitOfWork
 from repayguard.risk import repository
 from repayguard.risk.models import ModelPromotionRow, ModelVersionRow
@@ -68,21 +69,7 @@ class ModelDetails:
 def registered(row: ModelVersionRow | None) -> RegisteredModel:
     if row is None:  # pragma: no cover - callers pass rows they just read
         raise ModelVersionNotFound("model version not found")
-    return RegisteredModel(
-        version=row.version,
-        kind=row.kind,
-        state=row.state,
-        created_at=row.created_at,
-        created_by=row.created_by,
-        source=row.source,
-        target=row.target,
-        training_from=row.training_from,
-        training_until=row.training_until,
-        metrics=dict(row.metrics),
-        card_sha256=row.card_sha256,
-        promoted_at=row.promoted_at,
-        promoted_by=row.promoted_by,
-    )
+    return record_of(RegisteredModel, row, metrics=dict(row.metrics))
 
 
 def _row(session: Session, version: str) -> ModelVersionRow:

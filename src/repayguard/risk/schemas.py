@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import Field
 
 from repayguard.platform.dto import Schema
+from repayguard.platform.records import record_of
 from repayguard.risk.lifecycle import ModelDetails, RegisteredModel
 
 
@@ -28,21 +29,7 @@ class ModelVersionRead(Schema):
 
     @classmethod
     def of(cls, model: RegisteredModel) -> ModelVersionRead:
-        return cls(
-            version=model.version,
-            kind=model.kind,
-            state=model.state,
-            created_at=model.created_at,
-            created_by=model.created_by,
-            source=model.source,
-            target=model.target,
-            training_from=model.training_from,
-            training_until=model.training_until,
-            metrics=model.metrics,
-            card_sha256=model.card_sha256,
-            promoted_at=model.promoted_at,
-            promoted_by=model.promoted_by,
-        )
+        return record_of(cls, model)
 
 
 class ModelPage(Schema):
@@ -68,10 +55,7 @@ class ModelCardRead(Schema):
             model=ModelVersionRead.of(details.model),
             card=details.card,
             history=[
-                StateChangeRead(
-                    from_state=h.from_state, to_state=h.to_state, actor=h.actor, at=h.at,
-                    note=h.note,
-                )
+                record_of(StateChangeRead, h)
                 for h in details.history
             ],
         )  # fmt: skip
