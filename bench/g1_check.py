@@ -42,7 +42,7 @@ DEFAULT_ROW = {
 
 
 def crowded(fillers: int) -> dict[str, Any]:
-    """The case of tests/merge_kit.py: overlapping fillers, then two rows whose channels
+    """The case of tests/support/merge.py: overlapping fillers, then two rows whose channels
     intersect to the paid one (45 fillers: 48 rows)."""
     patterns = (
         ["app_balance", "wallet", "counter", "kiosk", "bank_transfer"],

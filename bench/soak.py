@@ -6,7 +6,7 @@ status counts, server errors, RSS per process, the check's findings).
     .venv/bin/python bench/soak.py --minutes 10
 
 Needs PostgreSQL on 127.0.0.1:5432 and NATS on 127.0.0.1:4222 (as the tests do). The drivers
-and the check are ``tests/soak_kit.py``, the same code ``tests/e2e/test_soak.py`` runs for a
+and the check are ``tests/support/soak.py``, the same code ``tests/e2e/test_soak.py`` runs for a
 minute at low rates.
 """
 
@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from soak_kit import SoakPlan, soak
+from support.soak import SoakPlan, soak
 
 
 def main() -> None:

@@ -34,10 +34,10 @@ from repayguard.ingestion import IngestEvents, ingest_events
 from repayguard.platform.bus import RecordingBus
 from repayguard.platform.clock import FixedClock
 
-from approvals_kit import APPROVAL_POLICY, make_team, submit_draft
-from builders import failing_debits_history, healthy_history
-from complaints_kit import file
-from conftest import NOW, fresh_database, make_settings
+from support.approvals import APPROVAL_POLICY, make_team, submit_draft
+from support.builders import failing_debits_history, healthy_history
+from support.common import NOW, fresh_database, make_settings
+from support.complaints import file
 
 ADMIN: Final = "amy"
 """The caller: an admin holds every operator permission, so every handler runs."""

@@ -16,9 +16,9 @@ from repayguard.ingestion import IngestEvents, ingest_events
 from repayguard.platform.bus import RecordingBus
 from repayguard.platform.clock import FixedClock
 
-from approvals_kit import APPROVAL_POLICY, Api, make_team, override, team_tokens
-from builders import failing_debits_history, healthy_history
-from conftest import NOW, make_settings
+from support.approvals import APPROVAL_POLICY, Api, make_team, override, team_tokens
+from support.builders import failing_debits_history, healthy_history
+from support.common import NOW, make_settings
 
 
 @pytest.fixture

@@ -15,8 +15,8 @@ from repayguard.cli.app import app
 from repayguard.cli.settings import load_settings, one_shot
 from repayguard.ingestion import IngestEvents, ingest_events
 
-from builders import failing_debits_history, healthy_history
-from conftest import NOW, OPERATOR_PASSWORD
+from support.builders import failing_debits_history, healthy_history
+from support.common import NOW, OPERATOR_PASSWORD
 
 runner = CliRunner()
 

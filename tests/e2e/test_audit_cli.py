@@ -19,10 +19,10 @@ from repayguard.borrowers import SaveProfile, save_profile
 from repayguard.config import Settings
 from repayguard.ingestion import IngestEvents, ingest_events
 from repayguard.keys import key_paths, open_keyring
-from tampering import reseal
 
-from builders import healthy_history
-from conftest import NOW
+from support.builders import healthy_history
+from support.common import NOW
+from support.tampering import reseal
 
 REPAYGUARD = str(Path(sys.executable).parent / "repayguard")
 

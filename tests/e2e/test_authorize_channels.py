@@ -23,7 +23,7 @@ from repayguard.platform.bus import RecordingBus
 from repayguard.platform.clock import FixedClock
 from repayguard.resources import read_text
 
-from conftest import NOW, make_settings
+from support.common import NOW, make_settings
 
 SHIPPED = sorted(
     entry.name

@@ -16,8 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from builders import due, failing_debits_history
-from conftest import NOW
+from support.builders import due, failing_debits_history
+from support.common import NOW
 
 REPAYGUARD = str(Path(sys.executable).parent / "repayguard")
 

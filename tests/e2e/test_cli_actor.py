@@ -18,8 +18,8 @@ from repayguard.cli.settings import load_settings, one_shot
 from repayguard.identity import CreateToken, create_token
 from repayguard.ingestion import IngestEvents, ingest_events
 
-from builders import failing_debits_history
-from conftest import NOW, OPERATOR_PASSWORD
+from support.builders import failing_debits_history
+from support.common import NOW, OPERATOR_PASSWORD
 
 runner = CliRunner()
 

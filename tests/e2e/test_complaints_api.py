@@ -17,10 +17,10 @@ from repayguard.ingestion import IngestEvents, ingest_events
 from repayguard.platform.bus import RecordingBus
 from repayguard.platform.clock import FixedClock
 
-from approvals_kit import Api, make_team, team_tokens
-from builders import failing_debits_history, healthy_history
-from complaints_kit import STATEMENT
-from conftest import NOW, make_settings
+from support.approvals import Api, make_team, team_tokens
+from support.builders import failing_debits_history, healthy_history
+from support.common import NOW, make_settings
+from support.complaints import STATEMENT
 
 
 @pytest.fixture

@@ -17,9 +17,9 @@ from repayguard.cli.app import app
 from repayguard.cli.settings import load_settings, one_shot
 from repayguard.ingestion import IngestEvents, ingest_events
 
-from builders import failing_debits_history, healthy_history
-from complaints_kit import STATEMENT
-from conftest import OPERATOR_PASSWORD
+from support.builders import failing_debits_history, healthy_history
+from support.common import OPERATOR_PASSWORD
+from support.complaints import STATEMENT
 
 runner = CliRunner()
 

@@ -11,7 +11,6 @@ from urllib.parse import unquote
 
 import pytest
 
-from console_kit import csrf_of, logged_in
 from repayguard import approvals, entitlements
 from repayguard.api.app import create_app
 from repayguard.bootstrap import Container, bootstrap
@@ -19,9 +18,10 @@ from repayguard.ingestion import IngestEvents, ingest_events
 from repayguard.platform.bus import RecordingBus
 from repayguard.platform.clock import FixedClock
 
-from approvals_kit import APPROVAL_POLICY, make_team
-from builders import failing_debits_history, healthy_history
-from conftest import NOW, make_settings
+from support.approvals import APPROVAL_POLICY, make_team
+from support.builders import failing_debits_history, healthy_history
+from support.common import NOW, make_settings
+from support.console import csrf_of, logged_in
 
 HELD = "/console/approvals?kind=decision"
 

@@ -18,7 +18,6 @@ import yaml
 from fastapi.testclient import TestClient
 from sqlalchemy import select, text, update
 
-from console_kit import PASSWORD, csrf_of, logged_in
 from repayguard.api.app import create_app
 from repayguard.audit import ChainRecord
 from repayguard.audit.models import AuditRecordRow
@@ -30,11 +29,12 @@ from repayguard.platform.bus import RecordingBus
 from repayguard.platform.clock import FixedClock
 from repayguard.platform.db import table_of
 from repayguard.platform.messages import Message
-from tampering import EDITS
 
-from approvals_kit import make_team, policy_source, team_tokens
-from builders import failing_debits_history, healthy_history
-from conftest import NOW, make_settings
+from support.approvals import make_team, policy_source, team_tokens
+from support.builders import failing_debits_history, healthy_history
+from support.common import NOW, make_settings
+from support.console import PASSWORD, csrf_of, logged_in
+from support.tampering import EDITS
 
 POLICY = "cn-consumer-credit-line"
 RECORDS = table_of(AuditRecordRow)

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, expect
 
-from browser_kit import PASSWORD, chromium, log_in, served
 from repayguard import approvals, entitlements, policies, resources, shadow
 from repayguard.bootstrap import Container, bootstrap
 from repayguard.decisions import DEFAULT_POLICY, DecideBorrowers, decide_borrowers, triggers
@@ -19,10 +18,11 @@ from repayguard.ingestion import IngestEvents, ingest_events
 from repayguard.platform.bus import RecordingBus
 from repayguard.platform.clock import FixedClock
 
-from approvals_kit import context_of, make_team, override
-from builders import failing_debits_history, healthy_history
-from complaints_kit import file
-from conftest import NOW, make_settings
+from support.approvals import context_of, make_team, override
+from support.browser import PASSWORD, chromium, log_in, served
+from support.builders import failing_debits_history, healthy_history
+from support.common import NOW, make_settings
+from support.complaints import file
 
 
 @pytest.fixture(scope="module")

@@ -16,8 +16,6 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from httpx import Response
 
-from console_kit import csrf_of, logged_in
-from notice_kit import NOTICE_POLICY, failed_debits
 from repayguard import approvals, complaints
 from repayguard.api.app import create_app
 from repayguard.audit import AuditQuery, recent_records
@@ -28,10 +26,12 @@ from repayguard.ingestion import IngestEvents, ingest_events
 from repayguard.platform.bus import RecordingBus
 from repayguard.platform.clock import FixedClock
 
-from approvals_kit import make_team
-from builders import failing_debits_history, healthy_history
-from complaints_kit import STATEMENT, file, published
-from conftest import NOW, make_settings
+from support.approvals import make_team
+from support.builders import failing_debits_history, healthy_history
+from support.common import NOW, make_settings
+from support.complaints import STATEMENT, file, published
+from support.console import csrf_of, logged_in
+from support.notices import NOTICE_POLICY, failed_debits
 
 CASE_URL = "/console/complaints/{}"
 

@@ -11,15 +11,15 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, expect
 
-from browser_kit import PASSWORD, chromium, log_in, served
 from repayguard.bootstrap import Container, bootstrap
 from repayguard.identity import SetPassword, set_password
 from repayguard.platform.bus import RecordingBus
 from repayguard.platform.clock import FixedClock
 
-from approvals_kit import make_team
-from conftest import NOW, make_settings
-from incident_kit import open_stepped_incident
+from support.approvals import make_team
+from support.browser import PASSWORD, chromium, log_in, served
+from support.common import NOW, make_settings
+from support.incidents import open_stepped_incident
 
 SCREENSHOT = Path("/tmp/incident.png")
 

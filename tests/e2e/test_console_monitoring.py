@@ -12,7 +12,6 @@ import pytest
 from fastapi.testclient import TestClient
 from playwright.sync_api import expect
 
-from browser_kit import PASSWORD, chromium, log_in, served
 from repayguard.api.app import create_app
 from repayguard.bootstrap import Container, bootstrap
 from repayguard.config import Settings
@@ -23,8 +22,9 @@ from repayguard.platform.bus import RecordingBus
 from repayguard.platform.clock import FixedClock
 from repayguard.simulation import PortfolioSpec, generate_portfolio
 
-from approvals_kit import Api, make_team, team_tokens
-from conftest import make_settings
+from support.approvals import Api, make_team, team_tokens
+from support.browser import PASSWORD, chromium, log_in, served
+from support.common import make_settings
 
 START = datetime(2025, 1, 1, tzinfo=UTC)
 NOW = datetime(2025, 4, 1, 12, tzinfo=UTC)

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from console_kit import logged_in
 from repayguard import policies, resources, shadow
 from repayguard.api.app import create_app
 from repayguard.bootstrap import Container, bootstrap
@@ -20,9 +19,10 @@ from repayguard.ingestion import IngestEvents, ingest_events
 from repayguard.platform.bus import RecordingBus
 from repayguard.platform.clock import FixedClock
 
-from approvals_kit import make_team, team_tokens
-from builders import failing_debits_history, healthy_history
-from conftest import NOW, make_settings
+from support.approvals import make_team, team_tokens
+from support.builders import failing_debits_history, healthy_history
+from support.common import NOW, make_settings
+from support.console import logged_in
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from console_kit import logged_in
 from repayguard import policies, resources
 from repayguard.api.app import create_app
 from repayguard.bootstrap import Container, bootstrap
@@ -26,8 +25,9 @@ from repayguard.simulation import (
     save_run,
 )
 
-from approvals_kit import make_team
-from conftest import make_settings
+from support.approvals import make_team
+from support.common import make_settings
+from support.console import logged_in
 
 
 def _policy(path: str, label: str) -> ArmPolicy:

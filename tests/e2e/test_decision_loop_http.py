@@ -13,9 +13,9 @@ from repayguard.bootstrap import Container, bootstrap
 from repayguard.platform.bus import RecordingBus
 from repayguard.platform.clock import FixedClock
 
-from approvals_kit import APPROVAL_POLICY
-from builders import failing_debits_history, healthy_history
-from conftest import NOW, make_settings
+from support.approvals import APPROVAL_POLICY
+from support.builders import failing_debits_history, healthy_history
+from support.common import NOW, make_settings
 
 
 @pytest.fixture

@@ -12,9 +12,9 @@ import pytest
 
 from repayguard import resources
 
-from conftest import fresh_database
-from deployment_kit import Deployment, Replica, deployment
-from nats_kit import wait_until
+from support.common import fresh_database
+from support.deployment import Deployment, Replica, deployment
+from support.nats import wait_until
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 

@@ -21,11 +21,11 @@ from repayguard.bootstrap import bootstrap
 from repayguard.platform.bus import RecordingBus
 from repayguard.platform.clock import FixedClock
 
-from builders import healthy_history
-from conftest import fresh_database, make_settings
-from deployment_kit import Deployment, Replica, deployment
-from nats_kit import wait_until
-from postgres_kit import own_postgres
+from support.builders import healthy_history
+from support.common import fresh_database, make_settings
+from support.deployment import Deployment, Replica, deployment
+from support.nats import wait_until
+from support.postgres import own_postgres
 
 PROBLEM = "application/problem+json"
 

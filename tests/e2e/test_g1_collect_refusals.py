@@ -19,7 +19,7 @@ from repayguard.cli.policy import policy_app
 from repayguard.platform import schema
 from repayguard.platform.db import make_engine
 
-from merge_kit import crowded_collect_yaml
+from support.merge import crowded_collect_yaml
 
 BORROWER = {"dpd_now": 1, "failed_debits_30d": 3}
 runner = CliRunner()

@@ -12,7 +12,6 @@ from urllib.parse import unquote
 import pytest
 from fastapi.testclient import TestClient
 
-from console_kit import csrf_of, logged_in
 from repayguard.api.app import create_app
 from repayguard.bootstrap import Container, bootstrap
 from repayguard.identity import CreateToken, create_token
@@ -20,10 +19,11 @@ from repayguard.ingestion import IngestEvents, ingest_events
 from repayguard.platform.bus import RecordingBus
 from repayguard.platform.clock import FixedClock
 
-from approvals_kit import Api, make_team, team_tokens
-from builders import failing_debits_history, healthy_history
-from conftest import NOW, make_settings
-from hardship_kit import EVIDENCE
+from support.approvals import Api, make_team, team_tokens
+from support.builders import failing_debits_history, healthy_history
+from support.common import NOW, make_settings
+from support.console import csrf_of, logged_in
+from support.hardship import EVIDENCE
 
 
 @pytest.fixture

@@ -17,9 +17,9 @@ from repayguard.cli.settings import load_settings, one_shot
 from repayguard.hardship.models import HardshipCaseRow
 from repayguard.ingestion import IngestEvents, ingest_events
 
-from builders import failing_debits_history, healthy_history
-from conftest import OPERATOR_PASSWORD
-from hardship_kit import EVIDENCE
+from support.builders import failing_debits_history, healthy_history
+from support.common import OPERATOR_PASSWORD
+from support.hardship import EVIDENCE
 
 runner = CliRunner()
 

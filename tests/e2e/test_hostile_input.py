@@ -20,8 +20,8 @@ from repayguard.ingestion.models import EventRow, QuarantineRow
 from repayguard.platform.bus import RecordingBus
 from repayguard.platform.clock import FixedClock
 
-from builders import due, healthy_history
-from conftest import make_settings
+from support.builders import due, healthy_history
+from support.common import make_settings
 
 EVENTS_LIMIT = 64 * 1024
 OTHER_LIMIT = 16 * 1024

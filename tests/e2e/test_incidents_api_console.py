@@ -12,16 +12,16 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from console_kit import logged_in
 from repayguard.api.app import create_app
 from repayguard.bootstrap import Container, bootstrap
 from repayguard.identity import CreateToken, create_token
 from repayguard.platform.bus import RecordingBus
 from repayguard.platform.clock import FixedClock
 
-from approvals_kit import make_team
-from conftest import NOW, make_settings
-from incident_kit import open_stepped_incident
+from support.approvals import make_team
+from support.common import NOW, make_settings
+from support.console import logged_in
+from support.incidents import open_stepped_incident
 
 LAST_DAY = NOW.date() - timedelta(days=1)
 

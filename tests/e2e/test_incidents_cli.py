@@ -13,8 +13,8 @@ from repayguard.bootstrap import bootstrap
 from repayguard.cli.app import app
 from repayguard.cli.settings import load_settings, one_shot
 
-from conftest import OPERATOR_PASSWORD
-from incident_kit import open_stepped_incident
+from support.common import OPERATOR_PASSWORD
+from support.incidents import open_stepped_incident
 
 runner = CliRunner()
 

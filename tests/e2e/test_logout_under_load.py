@@ -21,8 +21,8 @@ from repayguard.platform.bus import InProcessBus
 from repayguard.platform.messages import Message
 from repayguard.platform.outbox import OutboxRow
 
-from builders import healthy_history
-from conftest import NOW, make_settings
+from support.builders import healthy_history
+from support.common import NOW, make_settings
 
 PASSWORD = "correct horse battery staple"
 

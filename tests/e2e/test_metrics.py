@@ -25,8 +25,8 @@ from repayguard.platform.messages import Message
 from repayguard.platform.uow import UnitOfWork
 from repayguard.scheduler import Worker
 
-from builders import failing_debits_history, healthy_history
-from conftest import NOW, make_settings
+from support.builders import failing_debits_history, healthy_history
+from support.common import NOW, make_settings
 
 TOKEN = "scrape-me-please-0123456789"
 

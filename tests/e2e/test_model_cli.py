@@ -16,7 +16,7 @@ from repayguard.cli.model import model_app
 from repayguard.core.scoring.metrics import auc
 from repayguard.simulation import PortfolioSpec, generate_portfolio
 
-from conftest import OPERATOR_PASSWORD
+from support.common import OPERATOR_PASSWORD
 
 runner = CliRunner()
 

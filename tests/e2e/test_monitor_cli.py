@@ -16,8 +16,8 @@ from repayguard.ingestion import IngestEvents, ingest_events
 from repayguard.platform.bus import RecordingBus
 from repayguard.platform.clock import FixedClock
 
-from builders import due, healthy_history
-from conftest import NOW, make_settings
+from support.builders import due, healthy_history
+from support.common import NOW, make_settings
 
 runner = CliRunner()
 

@@ -16,9 +16,9 @@ from repayguard.platform.bus import RecordingBus
 from repayguard.platform.clock import FixedClock
 from repayguard.resources import read_text
 
-from approvals_kit import Api, make_team, team_tokens
-from builders import failing_debits_history
-from conftest import NOW, make_settings
+from support.approvals import Api, make_team, team_tokens
+from support.builders import failing_debits_history
+from support.common import NOW, make_settings
 
 
 @pytest.fixture

@@ -15,8 +15,8 @@ from repayguard.cli.app import app
 from repayguard.ingestion import IngestEvents, ingest_events
 from repayguard.platform.clock import FixedClock
 
-from builders import failing_debits_history, healthy_history
-from conftest import NOW, OPERATOR_PASSWORD, make_settings
+from support.builders import failing_debits_history, healthy_history
+from support.common import NOW, OPERATOR_PASSWORD, make_settings
 
 runner = CliRunner()
 

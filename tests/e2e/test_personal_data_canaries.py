@@ -17,8 +17,6 @@ import structlog
 from fastapi.testclient import TestClient
 from sqlalchemy import inspect, text
 
-from channel_kit import running_gateway, running_smtp
-from privacy_kit import Privacy, install, make_privacy
 from repayguard.api.app import create_app
 from repayguard.audit import ExportAudit, export_audit, write_checkpoint_now
 from repayguard.bootstrap import Container, bootstrap
@@ -30,8 +28,10 @@ from repayguard.platform.bus import RecordingBus
 from repayguard.platform.clock import FixedClock
 from repayguard.platform.redaction import Redactor
 
-from builders import failing_debits_history
-from conftest import NOW, make_settings
+from support.builders import failing_debits_history
+from support.channels import running_gateway, running_smtp
+from support.common import NOW, make_settings
+from support.privacy import Privacy, install, make_privacy
 
 BORROWER = "B-CANARY"
 

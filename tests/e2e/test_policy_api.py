@@ -17,8 +17,8 @@ from repayguard.platform.bus import RecordingBus
 from repayguard.platform.clock import FixedClock
 from repayguard.resources import read_text
 
-from builders import failing_debits_history, healthy_history
-from conftest import NOW, make_settings
+from support.builders import failing_debits_history, healthy_history
+from support.common import NOW, make_settings
 
 Team = tuple[TestClient, dict[str, dict[str, str]]]
 

@@ -20,7 +20,7 @@ from repayguard.platform import schema
 from repayguard.platform.db import make_engine
 from repayguard.resources import read_text
 
-from conftest import OPERATOR_PASSWORD
+from support.common import OPERATOR_PASSWORD
 
 CN = read_text("policies/cn-default.yaml")
 runner = CliRunner()

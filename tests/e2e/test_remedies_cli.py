@@ -18,9 +18,9 @@ from repayguard.cli.settings import load_settings, one_shot
 from repayguard.ingestion import IngestEvents, ingest_events
 from repayguard.platform.clock import FixedClock
 
-from builders import debit_attempt, failing_debits_history, policy_text
-from complaints_kit import STATEMENT
-from conftest import OPERATOR_PASSWORD
+from support.builders import debit_attempt, failing_debits_history, policy_text
+from support.common import OPERATOR_PASSWORD
+from support.complaints import STATEMENT
 
 runner = CliRunner()
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from soak_kit import SoakPlan, soak
+from support.soak import SoakPlan, soak
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 

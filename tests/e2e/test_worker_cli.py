@@ -14,10 +14,11 @@ from pathlib import Path
 
 import httpx
 
-from notice_kit import NOTICE_POLICY, failed_debits, inbox, ingest, open_container
 from repayguard.config import Settings
 from repayguard.identity import AddOperator, CreateToken, add_operator, create_token
 from repayguard.platform.clock import FixedClock
+
+from support.notices import NOTICE_POLICY, failed_debits, inbox, ingest, open_container
 
 REPAYGUARD = str(Path(sys.executable).parent / "repayguard")
 

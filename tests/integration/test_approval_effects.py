@@ -33,9 +33,9 @@ from repayguard.platform.messages import Message
 from repayguard.platform.uow import UnitOfWork
 from repayguard.risk.models import ModelVersionRow
 
-from approvals_kit import APPROVAL_POLICY, context_of, make_team, override
-from builders import failing_debits_history, healthy_history
-from conftest import NOW, make_settings
+from support.approvals import APPROVAL_POLICY, context_of, make_team, override
+from support.builders import failing_debits_history, healthy_history
+from support.common import NOW, make_settings
 
 
 def ask(

@@ -28,9 +28,9 @@ from repayguard.errors import ApprovalNotPending, PendingApprovalExists, Repaygu
 from repayguard.ingestion import IngestEvents, ingest_events
 from repayguard.platform.bus import RecordingBus
 
-from approvals_kit import context_of, make_team, override, submit_draft
-from builders import healthy_history
-from conftest import NOW
+from support.approvals import context_of, make_team, override, submit_draft
+from support.builders import healthy_history
+from support.common import NOW
 
 ROUNDS: Final = 10
 BARRIER_TIMEOUT: Final = 30.0

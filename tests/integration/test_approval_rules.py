@@ -43,9 +43,9 @@ from repayguard.errors import (
 from repayguard.ingestion import IngestEvents, ingest_events
 from repayguard.platform.clock import FixedClock
 
-from approvals_kit import TEAM, context_of, make_team, override, submit_draft
-from builders import healthy_history
-from conftest import NOW
+from support.approvals import TEAM, context_of, make_team, override, submit_draft
+from support.builders import healthy_history
+from support.common import NOW
 
 KINDS = ("policy_publish", "override", "emergency_review")
 BORROWERS = ("SM-0", "SM-1", "SM-2")

@@ -30,9 +30,9 @@ from repayguard.platform.clock import FixedClock
 from repayguard.platform.jobs import JobContext
 from repayguard.policies.models import PolicyDraftRow
 
-from approvals_kit import TRIAL, context_of, make_team, override, submit_draft
-from builders import healthy_history
-from conftest import NOW
+from support.approvals import TRIAL, context_of, make_team, override, submit_draft
+from support.builders import healthy_history
+from support.common import NOW
 
 
 @pytest.fixture

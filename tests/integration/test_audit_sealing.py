@@ -13,14 +13,6 @@ from pathlib import Path
 import orjson
 import pytest
 
-from privacy_kit import (
-    Privacy,
-    drop_append_only_triggers,
-    make_privacy,
-    store_chain,
-    stored_chain,
-    untrailed_container,
-)
 from repayguard.audit import (
     ExportAudit,
     VerifyChain,
@@ -35,9 +27,17 @@ from repayguard.platform.bus import RecordingBus
 from repayguard.platform.clock import FixedClock
 from repayguard.platform.jobs import JobContext
 from repayguard.platform.messages import Message
-from tampering import reseal
 
-from conftest import make_settings
+from support.common import make_settings
+from support.privacy import (
+    Privacy,
+    drop_append_only_triggers,
+    make_privacy,
+    store_chain,
+    stored_chain,
+    untrailed_container,
+)
+from support.tampering import reseal
 
 SEAL_EVERY = timedelta(minutes=5)
 

@@ -14,14 +14,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import DBAPIError
 
-from privacy_kit import (
-    Privacy,
-    drop_append_only_triggers,
-    make_privacy,
-    store_chain,
-    stored_chain,
-    untrailed_container,
-)
 from repayguard.audit import (
     ExportAudit,
     VerifyChain,
@@ -41,10 +33,18 @@ from repayguard.ingestion import IngestEvents, ingest_events
 from repayguard.platform.clock import FixedClock
 from repayguard.platform.db import table_of
 from repayguard.platform.messages import Message
-from tampering import KINDS, tamper
 
-from builders import healthy_history
-from conftest import NOW
+from support.builders import healthy_history
+from support.common import NOW
+from support.privacy import (
+    Privacy,
+    drop_append_only_triggers,
+    make_privacy,
+    store_chain,
+    stored_chain,
+    untrailed_container,
+)
+from support.tampering import KINDS, tamper
 
 RECORDS = table_of(AuditRecordRow)
 HEAD = table_of(AuditHeadRow)

@@ -26,8 +26,8 @@ from repayguard.platform.bus import RecordingBus
 from repayguard.platform.clock import FixedClock
 from repayguard.platform.db import make_engine
 
-from builders import failing_debits_history, healthy_history
-from conftest import NOW, fresh_database, make_settings
+from support.builders import failing_debits_history, healthy_history
+from support.common import NOW, fresh_database, make_settings
 
 
 def fill(container: Container) -> None:

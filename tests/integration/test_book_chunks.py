@@ -21,8 +21,8 @@ from repayguard.ingestion import IngestEvents, ingest_events
 from repayguard.platform.bus import RecordingBus
 from repayguard.platform.clock import FixedClock
 
-from builders import failing_debits_history, healthy_history
-from conftest import NOW, make_settings
+from support.builders import failing_debits_history, healthy_history
+from support.common import NOW, make_settings
 
 STATES = ["borrower_id", "tier", "rule_id", "auto_debit", "early_repayment", "manual", "reasons"]
 

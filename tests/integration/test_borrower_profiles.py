@@ -10,7 +10,6 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, text, update
 
-from privacy_kit import Privacy, install, make_privacy
 from repayguard.api.app import create_app
 from repayguard.audit.models import AuditRecordRow
 from repayguard.bootstrap import Container
@@ -32,6 +31,8 @@ from repayguard.borrowers.models import BorrowerProfileRow
 from repayguard.errors import BorrowerProfileNotFound, PersonalDataUnreadable
 from repayguard.platform.bus import RecordingBus
 from repayguard.platform.crypto import Keyring
+
+from support.privacy import Privacy, install, make_privacy
 
 NAME, PHONE, NATIONAL_ID = "王小明", "13912345678", "11010519491231002X"
 

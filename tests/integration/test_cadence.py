@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import MetaData, Table, create_engine, insert, select, text
 
-from notice_kit import one_pass, open_container, published
 from repayguard import decisions
 from repayguard.bootstrap import Container
 from repayguard.config import Settings
@@ -27,8 +26,9 @@ from repayguard.platform.clock import FixedClock
 from repayguard.platform.jobs import JobRegistry
 from repayguard.scheduler import EvaluateOnCadence, JobReport, Worker
 
-from builders import failing_debits_history, healthy_history, policy_text
-from conftest import NOW, make_settings
+from support.builders import failing_debits_history, healthy_history, policy_text
+from support.common import NOW, make_settings
+from support.notices import one_pass, open_container, published
 
 LOW = ["L1", "L2", "L3"]  # healthy histories: tier T1
 HIGH = ["H1", "H2", "H3"]  # failing auto-debits: tier T5

@@ -7,7 +7,6 @@ from datetime import timedelta
 
 import pytest
 
-from notice_kit import inbox, profile
 from repayguard import approvals, complaints, entitlements
 from repayguard.bootstrap import Container
 from repayguard.errors import (
@@ -19,10 +18,11 @@ from repayguard.errors import (
 from repayguard.ingestion import IngestEvents, ingest_events
 from repayguard.platform.clock import FixedClock
 
-from approvals_kit import context_of, make_team, override
-from builders import failing_debits_history
-from complaints_kit import entitlement, file, latest_decision, published, resolve
-from conftest import NOW
+from support.approvals import context_of, make_team, override
+from support.builders import failing_debits_history
+from support.common import NOW
+from support.complaints import entitlement, file, latest_decision, published, resolve
+from support.notices import inbox, profile
 
 
 @pytest.fixture

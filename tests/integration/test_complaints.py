@@ -11,7 +11,6 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from notice_kit import failed_debits, inbox, one_pass, profile
 from repayguard import complaints, entitlements
 from repayguard.bootstrap import Container, bootstrap
 from repayguard.complaints.models import ComplaintRow
@@ -26,9 +25,10 @@ from repayguard.ingestion import IngestEvents, ingest_events
 from repayguard.platform.bus import RecordingBus
 from repayguard.platform.clock import FixedClock
 
-from approvals_kit import make_team
-from builders import failing_debits_history, healthy_history
-from complaints_kit import (
+from support.approvals import make_team
+from support.builders import failing_debits_history, healthy_history
+from support.common import NOW, make_settings
+from support.complaints import (
     FREEZING_POLICY,
     SUSPENDING_POLICY,
     entitlement,
@@ -38,7 +38,7 @@ from complaints_kit import (
     resolve,
     setup_of,
 )
-from conftest import NOW, make_settings
+from support.notices import failed_debits, inbox, one_pass, profile
 
 
 def ingest(container: Container, events: list[dict[str, object]]) -> None:

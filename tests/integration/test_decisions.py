@@ -18,8 +18,8 @@ from repayguard.ingestion import EVENTS_INGESTED, IngestEvents, ingest_events
 from repayguard.platform.bus import RecordingBus
 from repayguard.platform.clock import FixedClock
 
-from builders import failing_debits_history, healthy_history, policy_text
-from conftest import NOW, make_settings
+from support.builders import failing_debits_history, healthy_history, policy_text
+from support.common import NOW, make_settings
 
 NOTICE_POLICY = policy_text(
     "notice-test",

@@ -4,12 +4,12 @@ thresholds watch is one the series computes, so the job runs instead of failing 
 
 from __future__ import annotations
 
-from notice_kit import ingest, one_pass
 from repayguard import monitoring
 from repayguard.bootstrap import Container
 
-from builders import healthy_history
-from conftest import NOW
+from support.builders import healthy_history
+from support.common import NOW
+from support.notices import ingest, one_pass
 
 
 def test_the_shipped_thresholds_watch_only_metrics_the_series_computes(

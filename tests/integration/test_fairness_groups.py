@@ -8,12 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from privacy_kit import Privacy, make_privacy
 from repayguard.bootstrap import Container
 from repayguard.borrowers import ReadProfile, SaveProfile, read_profile, save_profile
 from repayguard.borrowers.models import BorrowerProfileRow
 from repayguard.platform.redaction import REDACTED, Redactor
 from repayguard.shadow import profile_attributes
+
+from support.privacy import Privacy, make_privacy
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from notice_kit import failed_debits, inbox, one_pass, profile
 from repayguard import decisions, hardship
 from repayguard.bootstrap import Container, bootstrap
 from repayguard.errors import (
@@ -27,11 +26,12 @@ from repayguard.ingestion import IngestEvents, ingest_events
 from repayguard.platform.bus import RecordingBus
 from repayguard.platform.clock import FixedClock
 
-from approvals_kit import make_team
-from builders import failing_debits_history, healthy_history
-from complaints_kit import entitlement, latest_decision, published
-from conftest import NOW, make_settings
-from hardship_kit import EVIDENCE, HARDSHIP_FREEZING_POLICY, close_case, open_case, setup_of
+from support.approvals import make_team
+from support.builders import failing_debits_history, healthy_history
+from support.common import NOW, make_settings
+from support.complaints import entitlement, latest_decision, published
+from support.hardship import EVIDENCE, HARDSHIP_FREEZING_POLICY, close_case, open_case, setup_of
+from support.notices import failed_debits, inbox, one_pass, profile
 
 
 def ingest(container: Container, events: list[dict[str, object]]) -> None:

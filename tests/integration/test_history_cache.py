@@ -24,8 +24,8 @@ from repayguard.ingestion import IngestEvents, ingest_events
 from repayguard.platform.bus import RecordingBus
 from repayguard.platform.clock import FixedClock
 
-from builders import failing_debits_history, healthy_history
-from conftest import NOW, make_settings
+from support.builders import failing_debits_history, healthy_history
+from support.common import NOW, make_settings
 
 DAYS = 200
 SINCE = NOW - timedelta(days=DAYS)

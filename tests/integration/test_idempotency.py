@@ -17,7 +17,6 @@ from fastapi.responses import JSONResponse
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from privacy_kit import install, make_privacy
 from repayguard.api.app import create_app
 from repayguard.api.idempotency import (
     Claimed,
@@ -28,6 +27,8 @@ from repayguard.api.idempotency import (
 from repayguard.audit.models import AuditRecordRow
 from repayguard.bootstrap import Container
 from repayguard.platform.clock import FixedClock
+
+from support.privacy import install, make_privacy
 
 
 @dataclass

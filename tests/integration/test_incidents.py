@@ -21,9 +21,9 @@ from repayguard.platform.bus import RecordingBus
 from repayguard.platform.clock import FixedClock
 from repayguard.platform.jobs import JobContext
 
-from approvals_kit import make_team
-from conftest import NOW, make_settings
-from incident_kit import ALERT_SECRET, FixedSeries, Receiver, rate_series, running_receiver
+from support.approvals import make_team
+from support.common import NOW, make_settings
+from support.incidents import ALERT_SECRET, FixedSeries, Receiver, rate_series, running_receiver
 
 LAST_DAY = NOW.date() - timedelta(days=1)
 STEP_AT = 140  # of 150 days: ten days out of control at the end

@@ -14,8 +14,8 @@ from repayguard.ingestion.models import EventRow, QuarantineRow
 from repayguard.platform.bus import RecordingBus
 from repayguard.platform.crypto import Keyring
 
-from builders import due, make_event, paid
-from conftest import NOW
+from support.builders import due, make_event, paid
+from support.common import NOW
 
 
 def _batch(size: int, prefix: str) -> list[dict[str, object]]:

@@ -15,8 +15,8 @@ from repayguard.ingestion import EVENTS_INGESTED, IngestEvents, IngestReport, in
 from repayguard.ingestion.models import EventRow
 from repayguard.platform.bus import RecordingBus
 
-from builders import due
-from conftest import NOW
+from support.builders import due
+from support.common import NOW
 
 CALLERS = 20
 EVENTS = 300

@@ -28,9 +28,9 @@ from repayguard.platform.clock import FixedClock
 from repayguard.platform.messages import Message
 from repayguard.platform.outbox import OutboxRow
 
-from builders import failing_debits_history
-from complaints_kit import file, setup_of
-from conftest import NOW, make_settings
+from support.builders import failing_debits_history
+from support.common import NOW, make_settings
+from support.complaints import file, setup_of
 
 REPAYGUARD = str(Path(sys.executable).parent / "repayguard")
 STATEMENT = "my card changed and the debits failed: canary-k3y"

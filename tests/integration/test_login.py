@@ -29,7 +29,7 @@ from repayguard.identity.passwords import LOCKOUT, MAX_FAILURES
 from repayguard.platform.bus import RecordingBus
 from repayguard.platform.clock import FixedClock
 
-from conftest import NOW, make_settings
+from support.common import NOW, make_settings
 
 PASSWORD = "correct horse battery staple"
 

@@ -30,7 +30,7 @@ from repayguard.platform.clock import FixedClock
 from repayguard.risk.endpoints import router
 from repayguard.simulation import PortfolioSpec, generate_portfolio
 
-from conftest import make_settings
+from support.common import make_settings
 
 
 def _table(path: Path, rows: int = 1500, seed: int = 0) -> Path:

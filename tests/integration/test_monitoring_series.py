@@ -15,8 +15,8 @@ from repayguard.errors import MetricRangeInvalid, UnknownMetric
 from repayguard.ingestion import IngestEvents, ingest_events
 from repayguard.platform.clock import FixedClock
 
-from builders import due, failing_debits_history, healthy_history, make_event, paid
-from conftest import NOW
+from support.builders import due, failing_debits_history, healthy_history, make_event, paid
+from support.common import NOW
 
 TODAY = NOW.date()
 

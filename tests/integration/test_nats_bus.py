@@ -24,7 +24,7 @@ from repayguard.platform.nats_bus import NatsBus
 from repayguard.platform.outbox import ProcessedMessage
 from repayguard.platform.uow import UnitOfWork
 
-from nats_kit import NATS_URL, Names, jetstream_call, wait_until
+from support.nats import NATS_URL, Names, jetstream_call, wait_until
 
 EFFECT = "repayguard.test.effect"
 FOLLOWED = "repayguard.test.followed"

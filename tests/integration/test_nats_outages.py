@@ -24,8 +24,8 @@ from repayguard.platform.nats_bus import NatsBus
 from repayguard.platform.outbox import OutboxRelay, ProcessedMessage
 from repayguard.platform.uow import UnitOfWork
 
-from conftest import NOW, make_settings
-from nats_kit import Names, OwnNatsServer, own_nats_server, wait_until
+from support.common import NOW, make_settings
+from support.nats import Names, OwnNatsServer, own_nats_server, wait_until
 
 EFFECT = "repayguard.test.effect"
 

@@ -14,9 +14,9 @@ from repayguard.platform.clock import FixedClock
 from repayguard.platform.nats_bus import NatsBus
 from repayguard.platform.nats_io import durable_name
 
-from builders import failing_debits_history
-from conftest import NOW, make_settings
-from nats_kit import NATS_URL, Names, jetstream_call, wait_until
+from support.builders import failing_debits_history
+from support.common import NOW, make_settings
+from support.nats import NATS_URL, Names, jetstream_call, wait_until
 
 
 def _on_nats(database_url: str, data_dir: Path, names: Names) -> Settings:

@@ -19,9 +19,6 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from channel_kit import SmsGateway, SmtpSink, running_gateway, running_smtp, self_signed
-from notice_kit import failed_debits, inbox, ingest, notice_settings, one_pass, open_container
-from privacy_kit import install, make_privacy
 from repayguard import notices
 from repayguard.api.app import create_app
 from repayguard.bootstrap import Container
@@ -41,7 +38,10 @@ from repayguard.platform.bus import RecordingBus
 from repayguard.platform.clock import FixedClock
 from repayguard.platform.crypto import Keyring
 
-from conftest import NOW
+from support.channels import SmsGateway, SmtpSink, running_gateway, running_smtp, self_signed
+from support.common import NOW
+from support.notices import failed_debits, inbox, ingest, notice_settings, one_pass, open_container
+from support.privacy import install, make_privacy
 
 PHONE, E164 = "139 1234 5678", "+8613912345678"
 ADDRESS = "wang.xiaoming@example.cn"

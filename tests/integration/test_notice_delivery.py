@@ -19,7 +19,13 @@ from typing import Any
 
 import pytest
 
-from notice_kit import (
+from repayguard import notices
+from repayguard.bootstrap import Container
+from repayguard.errors import NoticesMisconfigured
+from repayguard.platform.clock import FixedClock
+
+from support.common import NOW
+from support.notices import (
     failed_debits,
     inbox,
     ingest,
@@ -28,12 +34,6 @@ from notice_kit import (
     open_container,
     published,
 )
-from repayguard import notices
-from repayguard.bootstrap import Container
-from repayguard.errors import NoticesMisconfigured
-from repayguard.platform.clock import FixedClock
-
-from conftest import NOW
 
 SECRET = "shared-webhook-secret-for-tests"
 

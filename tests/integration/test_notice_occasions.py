@@ -13,7 +13,6 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.exc import IntegrityError
 
-from notice_kit import inbox, notice_count, notice_settings, open_container, profile, published
 from repayguard import notices
 from repayguard.api.app import create_app
 from repayguard.bootstrap import Container
@@ -21,7 +20,8 @@ from repayguard.identity import AddOperator, CreateToken, add_operator, create_t
 from repayguard.notices.models import NoticeRow
 from repayguard.platform.clock import FixedClock
 
-from conftest import NOW
+from support.common import NOW
+from support.notices import inbox, notice_count, notice_settings, open_container, profile, published
 
 FACTS: dict[str, Any] = {
     "case": "case-1",

@@ -10,15 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from notice_kit import (
-    decide,
-    failed_debits,
-    inbox,
-    ingest,
-    notice_settings,
-    one_pass,
-    open_container,
-)
 from repayguard import entitlements
 from repayguard.bootstrap import Container
 from repayguard.decisions import DecideBorrowers, decide_borrowers, triggers
@@ -27,7 +18,16 @@ from repayguard.ingestion import IngestEvents, ingest_events
 from repayguard.platform.clock import FixedClock
 from repayguard.platform.uow import UnitOfWork
 
-from conftest import NOW
+from support.common import NOW
+from support.notices import (
+    decide,
+    failed_debits,
+    inbox,
+    ingest,
+    notice_settings,
+    one_pass,
+    open_container,
+)
 
 NOTICE = timedelta(days=14)
 """The notice period of NOTICE_POLICY's ``some-failed-debits`` row."""

@@ -12,7 +12,15 @@ import polars as pl
 import pytest
 from fastapi.testclient import TestClient
 
-from notice_kit import (
+from repayguard import entitlements
+from repayguard.api.app import create_app
+from repayguard.bootstrap import Container
+from repayguard.identity import AddOperator, CreateToken, add_operator, create_token
+from repayguard.platform.bus import RecordingBus
+from repayguard.platform.clock import FixedClock
+
+from support.common import NOW
+from support.notices import (
     decide,
     failed_debits,
     inbox,
@@ -24,14 +32,6 @@ from notice_kit import (
     profile,
     published,
 )
-from repayguard import entitlements
-from repayguard.api.app import create_app
-from repayguard.bootstrap import Container
-from repayguard.identity import AddOperator, CreateToken, add_operator, create_token
-from repayguard.platform.bus import RecordingBus
-from repayguard.platform.clock import FixedClock
-
-from conftest import NOW
 
 
 @pytest.fixture

@@ -17,9 +17,9 @@ from repayguard.platform.clock import FixedClock
 from repayguard.platform.outbox import ProcessedMessage
 from repayguard.platform.uow import UnitOfWork
 
-from builders import failing_debits_history, healthy_history
-from conftest import NOW, make_settings
-from nats_kit import Names, wait_until
+from support.builders import failing_debits_history, healthy_history
+from support.common import NOW, make_settings
+from support.nats import Names, wait_until
 
 BORROWERS = ("B1", "B2", "B3")
 

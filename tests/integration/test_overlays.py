@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-from notice_kit import decide, inbox, ingest, one_pass, profile
 from repayguard import approvals, entitlements, overlays, policies
 from repayguard.bootstrap import Container
 from repayguard.entitlements import AuthorizeRequest
@@ -19,10 +18,11 @@ from repayguard.platform.clock import FixedClock
 from repayguard.platform.messages import Message
 from repayguard.resources import read_text
 
-from approvals_kit import context_of, make_team
-from builders import failing_debits_history, healthy_history
-from complaints_kit import latest_decision
-from conftest import NOW
+from support.approvals import context_of, make_team
+from support.builders import failing_debits_history, healthy_history
+from support.common import NOW
+from support.complaints import latest_decision
+from support.notices import decide, inbox, ingest, one_pass, profile
 
 PLAYBOOK = read_text("playbooks/market-stress.yaml")
 

@@ -32,9 +32,9 @@ from repayguard.platform.clock import FixedClock
 from repayguard.platform.db import make_engine
 from repayguard.resources import read_text
 
-from approvals_kit import context_of, make_team, override
-from builders import failing_debits_history, healthy_history
-from conftest import NOW, make_settings
+from support.approvals import context_of, make_team, override
+from support.builders import failing_debits_history, healthy_history
+from support.common import NOW, make_settings
 
 CN_NAME = "cn-consumer-credit-line"
 SHIPPED = read_text("policies/cn-default.yaml")

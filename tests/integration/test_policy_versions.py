@@ -22,8 +22,8 @@ from repayguard.platform.bus import RecordingBus
 from repayguard.policies.models import PolicyVersionRow
 from repayguard.resources import read_text
 
-from builders import failing_debits_history, healthy_history
-from conftest import NOW
+from support.builders import failing_debits_history, healthy_history
+from support.common import NOW
 
 # A store starts with the shipped policy published as version 1 of its name (the seed), so
 # these tests work on the same document under a name the store has no version of yet.

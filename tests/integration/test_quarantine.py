@@ -25,7 +25,7 @@ from repayguard.platform.clock import FixedClock
 from repayguard.platform.crypto import Keyring
 from repayguard.platform.jobs import JobContext
 
-from builders import due
+from support.builders import due
 
 
 def _reject(container: Container, tag: str, count: int = 1) -> str:

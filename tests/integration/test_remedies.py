@@ -13,7 +13,6 @@ import httpx
 import orjson
 import pytest
 
-from notice_kit import inbox, profile
 from repayguard import approvals, notices, remedies
 from repayguard.bootstrap import Container, bootstrap
 from repayguard.errors import ApprovalCheckerNotAllowed, MakerCannotApprove
@@ -21,10 +20,11 @@ from repayguard.ingestion import IngestEvents, ingest_events
 from repayguard.platform.bus import RecordingBus
 from repayguard.platform.clock import FixedClock
 
-from approvals_kit import context_of, make_team
-from builders import debit_attempt, due, failing_debits_history, paid, policy_text
-from complaints_kit import file, latest_decision, published, resolve
-from conftest import NOW, make_settings
+from support.approvals import context_of, make_team
+from support.builders import debit_attempt, due, failing_debits_history, paid, policy_text
+from support.common import NOW, make_settings
+from support.complaints import file, latest_decision, published, resolve
+from support.notices import inbox, profile
 
 SECRET = b"ledger-secret-0123456789"
 

@@ -17,9 +17,9 @@ from repayguard.cli.replay import known_models
 from repayguard.decisions.models import DecisionRow, DecisionRunRow
 from repayguard.ingestion import IngestEvents, ingest_events
 
-from approvals_kit import context_of, make_team, override
-from builders import debit_attempt, failing_debits_history, healthy_history, paid
-from conftest import NOW
+from support.approvals import context_of, make_team, override
+from support.builders import debit_attempt, failing_debits_history, healthy_history, paid
+from support.common import NOW
 
 PROFILES = policies.profiles()
 

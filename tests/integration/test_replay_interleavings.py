@@ -21,8 +21,8 @@ from repayguard.ingestion import IngestEvents, ingest_events
 from repayguard.platform.bus import RecordingBus
 from repayguard.platform.clock import FixedClock
 
-from builders import debit_attempt, failing_debits_history, healthy_history, paid
-from conftest import NOW, make_settings
+from support.builders import debit_attempt, failing_debits_history, healthy_history, paid
+from support.common import NOW, make_settings
 
 BORROWERS = ("B1", "B2", "B3")
 

@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
-from notice_kit import failed_debits, inbox, ingest, notice_settings, open_container
 from repayguard import entitlements
 from repayguard.bootstrap import Container
 from repayguard.entitlements.models import EntitlementRow
@@ -23,7 +22,8 @@ from repayguard.scheduler import JobReport, Worker
 from repayguard.scheduler import repository as leases
 from repayguard.scheduler.models import JobLeaseRow, JobRunRow
 
-from conftest import NOW
+from support.common import NOW
+from support.notices import failed_debits, inbox, ingest, notice_settings, open_container
 
 BORROWERS = [f"R{i}" for i in range(6)]
 MINUTE = timedelta(minutes=1)

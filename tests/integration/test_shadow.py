@@ -15,8 +15,8 @@ from repayguard.decisions import DEFAULT_POLICY, DecideBorrowers, decide_borrowe
 from repayguard.decisions.models import DecisionRow, ShadowDecisionRow
 from repayguard.ingestion import IngestEvents, ingest_events
 
-from builders import failing_debits_history, healthy_history, policy_text
-from conftest import NOW
+from support.builders import failing_debits_history, healthy_history, policy_text
+from support.common import NOW
 
 STRICT = policy_text(
     "strict",

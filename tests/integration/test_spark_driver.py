@@ -40,7 +40,7 @@ from repayguard.platform.bus import RecordingBus
 from repayguard.platform.clock import FixedClock
 from repayguard.simulation import PortfolioSpec, generate_portfolio
 
-from conftest import fresh_database, make_settings
+from support.common import fresh_database, make_settings
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("spark")]
 

@@ -29,7 +29,7 @@ from repayguard.identity.permissions import Kind
 from repayguard.platform.bus import RecordingBus
 from repayguard.platform.clock import FixedClock
 
-from conftest import NOW, make_settings
+from support.common import NOW, make_settings
 
 
 @pytest.fixture

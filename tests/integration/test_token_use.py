@@ -34,8 +34,8 @@ from repayguard.platform.bus import RecordingBus
 from repayguard.platform.clock import FixedClock
 from repayguard.platform.uow import UnitOfWork
 
-from builders import healthy_history
-from conftest import NOW, make_settings
+from support.builders import healthy_history
+from support.common import NOW, make_settings
 
 BORROWER = "B-TOKEN-USE-7c1e"
 

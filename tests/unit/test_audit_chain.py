@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 from repayguard.audit import GENESIS_HASH, ChainRecord, ChainVerifier, CheckpointSigner
 from repayguard.audit.chain import canonical_json, seal
 from repayguard.audit.checkpoints import Checkpoint, TrustedKeys
-from tampering import EDITS, KINDS, reseal, tamper
+
+from support.tampering import EDITS, KINDS, reseal, tamper
 
 T0 = datetime(2026, 3, 1, 12, tzinfo=UTC)
 

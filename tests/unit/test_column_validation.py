@@ -13,8 +13,8 @@ from repayguard.core.events import EVENT_SCHEMA, EVENT_TYPES
 from repayguard.ingestion.columns import INDEX, validate_batch
 from repayguard.ingestion.validation import EventWindow, validate_records
 
-from builders import credit_report, debit_attempt, failing_debits_history, healthy_history
-from conftest import NOW
+from support.builders import credit_report, debit_attempt, failing_debits_history, healthy_history
+from support.common import NOW
 
 AT_NOW: Final = {"now": NOW, "window": EventWindow(timedelta(minutes=5), timedelta(days=3650))}
 """The service's default window (five minutes ahead of the clock, ten years back) at NOW."""

@@ -7,7 +7,7 @@ from typing import Final
 
 from repayguard.ingestion.validation import EventWindow, FieldError, MalformedLine, validate_records
 
-from conftest import NOW
+from support.common import NOW
 
 AT_NOW: Final = {"now": NOW, "window": EventWindow(timedelta(minutes=5), timedelta(days=3650))}
 

@@ -18,7 +18,7 @@ from repayguard.core.policy.rowform import RowEvaluator
 from repayguard.policies import profiles
 from repayguard.resources import read_text
 
-from merge_kit import crowded_collect
+from support.merge import crowded_collect
 
 
 def g1_problems(doc: dict[str, Any]) -> list[Any]:

@@ -15,7 +15,7 @@ from repayguard.decisions import LOGGED_SCHEMA
 from repayguard.monitoring import MetricInputs, ScoreReference, compute_series, window_values
 from repayguard.monitoring.book import day_end, delinquency_by_day
 
-from builders import debit_attempt, due, make_event, paid
+from support.builders import debit_attempt, due, make_event, paid
 
 JAN1 = datetime(2026, 1, 1, 9, tzinfo=UTC)
 BORROWERS = [f"b{i}" for i in range(10)]

@@ -10,7 +10,7 @@ import polars as pl
 from repayguard.core.events import EVENT_SCHEMA
 from repayguard.remedies import Rates, harms
 
-from builders import debit_attempt, due, paid
+from support.builders import debit_attempt, due, paid
 
 START = datetime(2026, 3, 1, tzinfo=UTC)
 END = START + timedelta(days=40)

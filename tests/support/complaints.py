@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from notice_kit import SOME_FAILED_DEBITS_ROW
 from repayguard import complaints, decisions, entitlements
 from repayguard.bootstrap import Container
 
-from builders import policy_text
+from support.builders import policy_text
+from support.notices import SOME_FAILED_DEBITS_ROW
 
 STATEMENT = "I paid every instalment by card; the debits failed because the bank changed my card."
 

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from nats_kit import NATS_URL, Names, delete_stream, free_port, require_nats, wait_until
+from support.nats import NATS_URL, Names, delete_stream, free_port, require_nats, wait_until
 
 REPAYGUARD = [str(Path(sys.executable).with_name("repayguard"))]
 SECRET = "deployment-test-secret-0123456789abcdef"

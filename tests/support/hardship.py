@@ -3,11 +3,11 @@ the methods in force (like the shipped ``hardship-freeze``) beside a row with a 
 
 from __future__ import annotations
 
-from notice_kit import SOME_FAILED_DEBITS_ROW
 from repayguard import hardship
 from repayguard.bootstrap import Container
 
-from builders import policy_text
+from support.builders import policy_text
+from support.notices import SOME_FAILED_DEBITS_ROW
 
 EVIDENCE = "Laid off on 2 February; severance letter on file. Expect new work by May."
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from nats_kit import free_port
+from support.nats import free_port
 
 
 def _binaries() -> Path:

@@ -21,8 +21,8 @@ from repayguard.platform.bus import RecordingBus
 from repayguard.platform.clock import FixedClock
 from repayguard.scheduler import JobReport, Worker
 
-from builders import debit_attempt, due, healthy_history, policy_text
-from conftest import make_settings
+from support.builders import debit_attempt, due, healthy_history, policy_text
+from support.common import make_settings
 
 SOME_FAILED_DEBITS_ROW = """\
   - id: some-failed-debits

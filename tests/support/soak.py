@@ -21,10 +21,16 @@ from sqlalchemy import create_engine, text
 
 from repayguard.entitlements import OVERRIDE_RULE
 
-from builders import debit_attempt, failing_debits_history, healthy_history, make_event, paid
-from conftest import fresh_database
-from deployment_kit import Deployment, Process, Replica, deployment
-from nats_kit import wait_until
+from support.builders import (
+    debit_attempt,
+    failing_debits_history,
+    healthy_history,
+    make_event,
+    paid,
+)
+from support.common import fresh_database
+from support.deployment import Deployment, Process, Replica, deployment
+from support.nats import wait_until
 
 AUTHORIZE_METHODS = ("auto_debit", "early_repayment", "manual")
 

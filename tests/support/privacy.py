@@ -32,7 +32,7 @@ from repayguard.platform.crypto import Keyring, Pseudonymizer
 from repayguard.platform.db import table_of
 from repayguard.platform.uow import UnitOfWork, UnitOfWorkFactory
 
-from conftest import make_settings
+from support.common import make_settings
 
 _RECORDS = table_of(AuditRecordRow)
 _HEAD = table_of(AuditHeadRow)

@@ -13,7 +13,7 @@ from repayguard.bootstrap import Container
 from repayguard.identity import AddOperator, CreateToken, add_operator, create_token
 from repayguard.resources import read_text
 
-from builders import policy_text
+from support.builders import policy_text
 
 CN = read_text("policies/cn-default.yaml")
 TRIAL = "cn-credit-line-trial"
