@@ -42,6 +42,17 @@ class FrameKind:
         return native
 
 
+ID = "borrower_id"
+"""A column echoed at the front of each row-aligned result when the input frame has it."""
+
+
+def with_id(native: pl.DataFrame, result: pl.DataFrame) -> pl.DataFrame:
+    """``result`` with the input's ``borrower_id`` in front (when it has one)."""
+    if ID in native.columns and ID not in result.columns:
+        return result.insert_column(0, native[ID])
+    return result
+
+
 def to_polars(frame: Any, *, what: str) -> tuple[pl.DataFrame, FrameKind]:
     """``frame`` as a Polars frame, and its kind to convert results back to.
 

@@ -22,7 +22,7 @@ from repayguard.core.policy.counterfactual import WHY_NONE, Alternative
 from repayguard.core.policy.explain import explain as explain_one
 from repayguard.core.reasons import CATALOG, LOCALES
 from repayguard.errors import InvalidInput
-from repayguard.notebook.frames import to_polars
+from repayguard.notebook.frames import to_polars, with_id
 from repayguard.notebook.inputs import typed_inputs
 from repayguard.notebook.store import read_store
 
@@ -31,8 +31,6 @@ SHIPPED: Final = {"cn-default": "policies/cn-default.yaml",
                   "us-example": "policies/us-example.yaml"}  # fmt: skip
 """Policies shipped with repayguard by name; ``cn-default`` is the one a new store publishes."""
 DEFAULT: Final = "cn-default"
-ID: Final = "borrower_id"
-"""A column echoed beside each result row when the input frame has it."""
 EXPLAIN_SCHEMA: Final = pl.Schema(
     {
         "rule_id": pl.String(), "decided_by": pl.String(), "why": pl.String(),
@@ -87,7 +85,7 @@ class FramePolicy:
         a value that does not fit (each bad row named by position)."""
         native, kind = to_polars(frame, what="frame")
         decided = self.compiled.evaluate(typed_inputs(self.compiled, native))
-        return kind.back(_with_id(native, decided))
+        return kind.back(with_id(native, decided))
 
     def explain(self, frame: Any, *, locale: str = "en") -> Any:
         """Why each row of ``frame`` is decided as it is, as the same kind of frame:
@@ -102,7 +100,7 @@ class FramePolicy:
         native, kind = to_polars(frame, what="frame")
         typed = typed_inputs(self.compiled, native)
         rows = [self._explained(inputs, locale) for inputs in typed.iter_rows(named=True)]
-        return kind.back(_with_id(native, pl.DataFrame(rows, schema=EXPLAIN_SCHEMA, orient="row")))
+        return kind.back(with_id(native, pl.DataFrame(rows, schema=EXPLAIN_SCHEMA, orient="row")))
 
     def _explained(self, inputs: dict[str, Any], locale: str) -> dict[str, Any]:
         trace = explain_one(self.compiled, inputs)
@@ -131,12 +129,6 @@ def _suggestion(alternative: Alternative) -> str:
         for c in alternative.changes
     )
     return f"{moves}: {alternative.rule_id} loosens {', '.join(alternative.loosens)}"
-
-
-def _with_id(native: pl.DataFrame, result: pl.DataFrame) -> pl.DataFrame:
-    if ID in native.columns and ID not in result.columns:
-        return result.insert_column(0, native[ID])
-    return result
 
 
 def load_policy(

@@ -17,10 +17,8 @@ from repayguard import risk
 from repayguard.core.reasons import CATALOG, LOCALES, MAX_REASONS
 from repayguard.core.scoring import InputColumn, InputsInvalid, TrainedModel, reason_texts
 from repayguard.errors import InvalidInput, ModelVersionNotFound
-from repayguard.notebook.frames import to_polars
+from repayguard.notebook.frames import to_polars, with_id
 from repayguard.notebook.store import read_store
-
-ID = "borrower_id"
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +48,7 @@ class FrameModel:
         InvalidInput naming the model inputs the frame lacks."""
         native, kind = to_polars(frame, what="frame")
         pd = self._checked(lambda: self.model.predict_pd(native))
-        return kind.back(_with_id(native, pl.DataFrame([pd.alias("pd")])))
+        return kind.back(with_id(native, pl.DataFrame([pd.alias("pd")])))
 
     def reasons(self, frame: Any, *, top: int = MAX_REASONS, locale: str = "en") -> Any:
         """Per row, the (at most ``top``) factors that raise its risk, most important first:
@@ -69,7 +67,7 @@ class FrameModel:
             .list.eval(pl.element().replace_strict(lookup, default=pl.element()))
             .alias("reason_texts")
         )
-        return kind.back(_with_id(native, out))
+        return kind.back(with_id(native, out))
 
     def _checked(self, score: Any) -> pl.Series:
         try:
@@ -81,12 +79,6 @@ class FrameModel:
                 + ", ".join(c.name for c in self.model.inputs),
             ) from exc
         return result
-
-
-def _with_id(native: pl.DataFrame, result: pl.DataFrame) -> pl.DataFrame:
-    if ID in native.columns:
-        return result.insert_column(0, native[ID])
-    return result
 
 
 def load_model(*, data_dir: str | Path | None = None, version: str | None = None) -> FrameModel:
