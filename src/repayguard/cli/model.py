@@ -107,7 +107,9 @@ def train(
             help="Also offer features decisions cannot yet compute reliably (utilization).",
         ),
     ] = False,
-    kind: Annotated[str, typer.Option(help="scorecard or lightgbm.")] = "scorecard",
+    kind: Annotated[
+        str, typer.Option(help="scorecard (needs the train extra) or lightgbm.")
+    ] = "scorecard",
     challenger: Annotated[
         str,
         typer.Option(

@@ -2,8 +2,8 @@
 
 The decision core works on Polars. A caller's frame (pandas, Polars, PyArrow, Modin, cuDF…) is
 read through narwhals, so none of those libraries is needed unless the caller uses it, and a
-result goes back as the caller's kind: pandas in, pandas out (with the input's index, list
-columns as Python lists); Polars in, Polars out.
+result goes back as the caller's kind: pandas in, pandas out (with the input's index; list
+columns Arrow-backed, each cell a Python list); Polars in, Polars out.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from typing import Any
 
 import narwhals as nw
 import polars as pl
-from narwhals.dependencies import is_pandas_like_dataframe
+import pyarrow as pa
+from narwhals.dependencies import is_pandas_dataframe
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,23 +24,26 @@ class FrameKind:
     frame: nw.DataFrame[Any]
 
     def back(self, result: pl.DataFrame, *, row_aligned: bool = True) -> Any:
-        """``result`` as a frame of the caller's kind; a ``row_aligned`` pandas-like result
-        takes the input's index (so ``df.join(result)`` lines up)."""
-        if isinstance(self.frame.to_native(), pl.DataFrame):
+        """``result`` as a frame of the caller's kind; a ``row_aligned`` pandas result takes
+        the input's index (so ``df.join(result)`` lines up)."""
+        native_in = self.frame.to_native()
+        if isinstance(native_in, pl.DataFrame):
             return result
         backend = nw.get_native_namespace(self.frame)
-        out = nw.from_arrow(result.to_arrow(), backend=backend)
-        native = out.to_native()
-        if not is_pandas_like_dataframe(native):
-            return native
-        for name, dtype in result.schema.items():
-            if isinstance(dtype, pl.List):  # numpy arrays per cell would surprise a pandas user
-                native[name] = [None if v is None else list(v) for v in native[name]]
-        if row_aligned:
-            index = nw.maybe_get_index(self.frame)
-            if index is not None and len(index) == len(native):
-                native.index = index
-        return native
+        if not is_pandas_dataframe(native_in):
+            return nw.from_arrow(result.to_arrow(), backend=backend).to_native()
+        # List columns stay Arrow-backed (each cell reads as a Python list): converting them to
+        # numpy arrays per cell costs seconds a million rows, and would surprise a pandas user.
+        out = result.to_arrow().to_pandas(
+            types_mapper=lambda t: backend.ArrowDtype(t) if _is_list(t) else None
+        )
+        if row_aligned and len(native_in.index) == len(out):
+            out.index = native_in.index
+        return out
+
+
+def _is_list(dtype: pa.DataType) -> bool:
+    return bool(pa.types.is_list(dtype) or pa.types.is_large_list(dtype))
 
 
 ID = "borrower_id"
