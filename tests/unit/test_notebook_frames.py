@@ -195,6 +195,19 @@ def test_decide_gives_the_same_entitlements_for_pandas_and_polars_events() -> No
     assert polars_out["as_of"].dt.date().to_list() == [AS_OF, AS_OF]
 
 
+def test_decide_keeps_current_methods_given_in_previous_while_an_appeal_is_open() -> None:
+    previous = pd.DataFrame(
+        {"borrower_id": ["B2"], "tier": [2], "auto_debit": ["optional"],
+         "early_repayment": ["allowed"], "manual": ["allowed"],
+         "manual_channels": [["app_balance", "bank_card"]], "open_appeal": [True]}
+    )  # fmt: skip
+    out = repayguard.decide(pl.DataFrame(EVENTS), as_of=AS_OF, previous=previous)
+    b2 = out.row(1, named=True)
+    assert (b2["rule_id"], b2["auto_debit"], b2["manual_channels"]) == (
+        "appeal-freeze", "optional", ["app_balance", "bank_card"],
+    )  # fmt: skip
+
+
 def test_decide_with_another_policy_names_it_in_the_lineage() -> None:
     us = repayguard.load_policy("us-example")
     out = repayguard.decide(pl.DataFrame(EVENTS), as_of=AS_OF, policy=us)
