@@ -51,6 +51,20 @@ class UnreadableFile(InvalidInput):
     code = "unreadable_file"
 
 
+class EventsInvalid(InvalidInput):
+    """A frame of events handed to ``repayguard.decide`` holds records ingestion would
+    reject; ``detail["rejections"]`` lists each (position, event id, field, reason)."""
+
+    code = "events_invalid"
+
+
+class ExtraNotInstalled(RepayguardError):
+    """A feature needs an optional dependency group (an extra) that is not installed."""
+
+    code = "extra_not_installed"
+    http_status = 501
+
+
 class ConfigurationInvalid(RepayguardError):
     code = "configuration_invalid"
     http_status = 500

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from repayguard.cli.actor import As, Token, acting, recorded_actor
@@ -38,9 +39,10 @@ def _friendly(command: Callable[P, R]) -> Callable[P, R]:
         try:
             return command(*args, **kwargs)
         except RepayguardError as exc:
-            errors.print(f"[bold red]error:[/bold red] {exc.message}")
+            # Escaped: a message may hold brackets ("pip install 'repayguard[train]'").
+            errors.print(f"[bold red]error:[/bold red] {escape(exc.message)}")
             if exc.hint:
-                errors.print(f"[bold]what to do:[/bold] {exc.hint}")
+                errors.print(f"[bold]what to do:[/bold] {escape(exc.hint)}")
             raise typer.Exit(2) from exc
 
     return run
@@ -105,7 +107,9 @@ def train(
             help="Also offer features decisions cannot yet compute reliably (utilization).",
         ),
     ] = False,
-    kind: Annotated[str, typer.Option(help="scorecard or lightgbm.")] = "scorecard",
+    kind: Annotated[
+        str, typer.Option(help="scorecard (needs the train extra) or lightgbm.")
+    ] = "scorecard",
     challenger: Annotated[
         str,
         typer.Option(

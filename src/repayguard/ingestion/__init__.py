@@ -1,5 +1,6 @@
 """Ingestion: typed events in from REST and files, validated, de-duplicated, quarantined."""
 
+from repayguard.ingestion.columns import ValidatedFrame, validate_batch
 from repayguard.ingestion.files import count_records, expand_paths
 from repayguard.ingestion.quarantine import (
     EXPIRY_JOB,
@@ -53,6 +54,7 @@ __all__ = [
     "QuarantineRotation",
     "QuarantinedRecord",
     "Rejection",
+    "ValidatedFrame",
     "borrower_ids",
     "count_records",
     "count_through",
@@ -73,4 +75,5 @@ __all__ = [
     "scan_sequenced",
     "seq_received_by",
     "sequence_state",
+    "validate_batch",
 ]

@@ -32,7 +32,8 @@ from repayguard.core.scoring import (
     train,
 )
 from repayguard.core.scoring.calibration import METHODS as CALIBRATIONS
-from repayguard.errors import ModelTrainingFailed, ModelVersionExists
+from repayguard.core.scoring.models import TRAIN_EXTRA_HINT, missing_for_fitting
+from repayguard.errors import ExtraNotInstalled, ModelTrainingFailed, ModelVersionExists
 from repayguard.platform.messages import Message
 from repayguard.platform.uow import UnitOfWork, UnitOfWorkFactory
 from repayguard.risk import repository
@@ -93,6 +94,15 @@ class TrainModel:
             )
         if self.version is not None:
             check_version_name(self.version)
+        for kind in (self.kind, self.challenger):
+            missing = missing_for_fitting(kind) if kind is not None else ()
+            if missing:
+                raise ExtraNotInstalled(
+                    f"training a {kind} model needs {', '.join(missing)}, which is not "
+                    "installed (it is in repayguard's 'train' extra)",
+                    hint=f"{TRAIN_EXTRA_HINT}; or train --kind lightgbm, which needs no extra",
+                    missing=list(missing),
+                )
 
     def steps(self) -> int:
         """Units of progress training reports: reading data, each fold and fit, the report."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Mapping, Sequence
 from typing import Any, Final, Protocol, Self, runtime_checkable
 
@@ -15,6 +16,15 @@ from repayguard.core.scoring.points import FloatArray
 SCORECARD: Final = "scorecard"
 LIGHTGBM: Final = "lightgbm"
 KINDS: Final = (SCORECARD, LIGHTGBM)
+FIT_NEEDS: Final[Mapping[str, tuple[str, ...]]] = {SCORECARD: ("optbinning",)}
+"""Packages fitting a kind needs beyond the base install: the ``train`` extra. Scoring a
+stored model of any kind never needs them."""
+TRAIN_EXTRA_HINT: Final = "pip install 'repayguard[train]' (or: uv sync --extra train)"
+
+
+def missing_for_fitting(kind: str) -> tuple[str, ...]:
+    """The packages fitting ``kind`` needs that are not installed (empty: it can be fitted)."""
+    return tuple(p for p in FIT_NEEDS.get(kind, ()) if importlib.util.find_spec(p) is None)
 
 
 class ModelKindUnknown(ValueError):

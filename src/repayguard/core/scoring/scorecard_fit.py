@@ -21,6 +21,7 @@ import numpy as np
 import polars as pl
 
 from repayguard.core.scoring.inputs import InputColumn, check_columns
+from repayguard.core.scoring.models import TRAIN_EXTRA_HINT
 from repayguard.core.scoring.points import FloatArray
 from repayguard.core.scoring.scorecard import (
     ScorecardBin,
@@ -116,7 +117,13 @@ def _bin_input(
     frame: pl.DataFrame, y: np.ndarray[Any, Any], column: InputColumn, size: float, max_bins: int
 ) -> ScorecardFeature:
     """Optimal binning of one input; its bins score their WoE (points are set later)."""
-    from optbinning import OptimalBinning  # type: ignore[import-untyped]
+    try:
+        from optbinning import OptimalBinning  # type: ignore[import-untyped]
+    except ImportError as exc:  # the train extra: serving and scoring never need it
+        raise ModuleNotFoundError(
+            f"fitting a scorecard needs optbinning, which is not installed: {TRAIN_EXTRA_HINT}",
+            name="optbinning",
+        ) from exc
 
     series = frame.get_column(column.name)
     if column.categorical:
