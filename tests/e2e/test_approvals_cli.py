@@ -90,7 +90,7 @@ def test_an_override_is_asked_shown_refused_to_its_maker_and_rejected(data_dir: 
     assert unknown.exit_code == 3
     assert "the username or password is wrong" in said(unknown)  # names are not confirmed
     no_reason = run(data_dir, "approvals", "reject", rid, "--as", "pat")
-    assert no_reason.exit_code == 3
+    assert no_reason.exit_code == 2  # --comment is required: a usage error
 
     rejected = run(data_dir, "approvals", "reject", rid, "--as", "pat", "--comment", "no proof")
 

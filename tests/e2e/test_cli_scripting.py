@@ -19,11 +19,8 @@ import typer.main
 from typer.testing import CliRunner, Result
 
 from repayguard import __version__
-from repayguard.bootstrap import bootstrap
 from repayguard.cli import exits
 from repayguard.cli.app import app
-from repayguard.cli.settings import load_settings, one_shot
-from repayguard.ingestion import IngestEvents, ingest_events
 from repayguard.resources import read_text
 
 from builders import failing_debits_history, healthy_history
@@ -131,13 +128,15 @@ def book(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     an input file for ``policy eval``, an events file and a score-able frame."""
     root = tmp_path_factory.mktemp("scripting")
     folder = root / "data"
-    with bootstrap(one_shot(load_settings(folder), online=True), migrate=True) as container:
-        events = failing_debits_history("B1", NOW) + healthy_history("B2", NOW)
-        ingest_events(
-            IngestEvents(events, source="test"), uow=container.uow(), setup=container.ingest
-        )
-    for name, role in (("cara", "cs_agent"), ("pat", "approver"), ("amy", "admin")):
-        assert run(folder, "user", "add", name, "--role", role).exit_code == 0
+    history = root / "history.jsonl"
+    events = failing_debits_history("B1", NOW) + healthy_history("B2", NOW)
+    history.write_text("".join(json.dumps(e) + "\n" for e in events), encoding="utf-8")
+    landed = run(folder, "ingest", str(history))  # lands and decides both borrowers
+    assert landed.exit_code == 0, landed.output
+    team = {"cara": "cs_agent", "pat": "approver", "amy": "admin"}
+    for name in team:
+        added = run(folder, "user", "add", name, "--role", team[name])
+        assert added.exit_code == 0, added.output
         assert run(folder, "user", "password", name, "--password-stdin").exit_code == 0
     asked = run(
         folder, "approvals", "override", "B1", "--as", "cara",

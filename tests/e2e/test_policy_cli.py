@@ -302,9 +302,10 @@ def test_deciding_with_a_policy_file_warns_that_it_is_an_unpublished_override(
     assert result.exit_code == 0, result.output
     assert f"WARNING development override in effect (policy: {cn_file})" in said(result)
     assert "stamped 'unpublished'" in said(result)
-    refused = runner.invoke(cli_app, ["decide", "--all", "--data-dir", str(data_dir)])
+    refused = runner.invoke(cli_app, ["decide", "--all", "--json", "--data-dir", str(data_dir)])
     assert "WARNING" not in said(refused)
-    # 'main' prints a refusal's message and hint; the app under test raises it
-    assert isinstance(refused.exception, PolicyNotInForce), "the store published nothing"
-    assert "no version of policy 'cn-consumer-credit-line'" in refused.exception.message
-    assert "repayguard db upgrade" in str(refused.exception.hint)
+    assert refused.exit_code == 3, "the store published nothing"
+    problem = json.loads(refused.stdout)
+    assert problem["code"] == PolicyNotInForce.code
+    assert "no version of policy 'cn-consumer-credit-line'" in problem["detail"]
+    assert "repayguard db upgrade" in problem["hint"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
+from contextvars import ContextVar
 from typing import Any
 
 import typer
@@ -122,12 +123,28 @@ def wants_json(args: Sequence[str]) -> bool:
     return "--json" in args
 
 
+_ROOT: ContextVar[bool | None] = ContextVar("root_command", default=None)
+"""While the root command runs: whether its command line asked for --json (None: a command
+group runs on its own, as tests do, and reports its errors itself)."""
+
+
+def root_reports() -> bool:
+    """Whether the root command runs and will report an error escaping a command."""
+    return _ROOT.get() is not None
+
+
+def json_asked() -> bool:
+    """Whether the root command's command line asked for --json."""
+    return bool(_ROOT.get())
+
+
 class ScriptableGroup(TyperGroup):
     """The root command: an expected error anywhere below it ends with its exit code and
     message (``report``), never a traceback."""
 
     def main(self, args: Sequence[str] | None = None, *rest: Any, **options: Any) -> Any:
         given = list(sys.argv[1:] if args is None else args)
+        running = _ROOT.set(wants_json(given))
         try:
             return super().main(args, *rest, **options)
         except Exception as exc:
@@ -135,3 +152,5 @@ class ScriptableGroup(TyperGroup):
             if found is None:
                 raise
             sys.exit(report(found, as_json=wants_json(given)))
+        finally:
+            _ROOT.reset(running)

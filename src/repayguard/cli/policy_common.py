@@ -43,7 +43,7 @@ def friendly(command: Callable[P, R]) -> Callable[P, R]:
             found = exits.expected(exc)
             if found is None:
                 raise
-            as_json = bool(kwargs.get("as_json") or kwargs.get("json_out"))
+            as_json = bool(kwargs.get("as_json") or kwargs.get("json_out") or exits.json_asked())
             problems = isinstance(found, RepayguardError) and found.detail.get("problems")
             if problems and not as_json:
                 from repayguard.cli.policy_views import problems_table
@@ -54,6 +54,8 @@ def friendly(command: Callable[P, R]) -> Callable[P, R]:
                     for p in problems
                 ]
                 console.print(problems_table(shown, title=f"{len(shown)} problem(s)"))
+            if exits.root_reports():
+                raise  # the root command reports it, knowing the whole command line
             raise typer.Exit(exits.report(found, as_json=as_json)) from exc
 
     return run
