@@ -78,19 +78,19 @@ def test_an_override_is_asked_shown_refused_to_its_maker_and_rejected(data_dir: 
     assert pending["payload_sha256"] in said(shown)
     assert "hardship call" in said(shown)
     again = ask_override(data_dir, "B1")
-    assert again.exit_code == 2
+    assert again.exit_code == 3
     assert "already pending" in said(again)
     checker_only = ask_override(data_dir, "B2", who="pat")
-    assert checker_only.exit_code == 2
+    assert checker_only.exit_code == 3
     assert "checkers decide requests, they never make them" in said(checker_only)
     own = run(data_dir, "approvals", "approve", rid, "--as", "cara")
-    assert own.exit_code == 2
+    assert own.exit_code == 3
     assert "may not approve or reject" in said(own)
     unknown = run(data_dir, "approvals", "approve", rid, "--as", "mallory")
-    assert unknown.exit_code == 2
+    assert unknown.exit_code == 3
     assert "the username or password is wrong" in said(unknown)  # names are not confirmed
     no_reason = run(data_dir, "approvals", "reject", rid, "--as", "pat")
-    assert no_reason.exit_code == 2
+    assert no_reason.exit_code == 2  # --comment is required: a usage error
 
     rejected = run(data_dir, "approvals", "reject", rid, "--as", "pat", "--comment", "no proof")
 
@@ -109,12 +109,12 @@ def test_the_maker_withdraws_an_admin_approves_and_overdue_requests_expire(
     assert (first.exit_code, second.exit_code) == (0, 0)
     by_subject = {r["subject"]: r["request_id"] for r in queue(data_dir)}
     not_theirs = run(data_dir, "approvals", "withdraw", by_subject["B1"], "--as", "amy")
-    assert not_theirs.exit_code == 2
+    assert not_theirs.exit_code == 3
     assert "only cara" in said(not_theirs)
     withdrawn = run(data_dir, "approvals", "withdraw", by_subject["B1"], "--as", "cara")
     assert "is withdrawn" in said(withdrawn)
     own = run(data_dir, "approvals", "approve", by_subject["B2"], "--as", "amy")
-    assert own.exit_code == 2
+    assert own.exit_code == 3
     assert "cannot decide it" in said(own)
     approved = run(data_dir, "approvals", "approve", by_subject["B2"], "--as", "pat")
     assert approved.exit_code == 0, approved.output

@@ -130,7 +130,7 @@ def test_keys_generate_refuses_to_overwrite_and_rotate_re_encrypts(
 
     assert made.returncode == 0, made.stderr
     assert (tmp_path / "extra.pem.pub").exists()
-    assert again.returncode == 2
+    assert again.returncode == 3
     assert "never overwritten" in again.stderr
     assert rotated.returncode == 0, rotated.stderr
     assert "4 profiles re-encrypted" in rotated.stdout

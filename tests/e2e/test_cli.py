@@ -157,11 +157,11 @@ def test_ingest_reports_counts_and_quarantines_the_bad_line(tmp_path: Path) -> N
 
     first = run("ingest", str(source), "--no-decide", cwd=tmp_path)
 
-    assert first.returncode == 0, first.stderr
+    assert first.returncode == 1, first.stderr  # a record was rejected: findings
     assert f"{len(events):,}" in first.stdout
     assert "line 3 is not valid JSON" in first.stdout
     assert "quarantined" in first.stdout
-    again = run("ingest", str(source), "--no-decide", "--json", cwd=tmp_path)
+    again = run("ingest", str(source), "--no-decide", "--json", "--allow-partial", cwd=tmp_path)
     assert again.returncode == 0, again.stderr
     outcome = json.loads(again.stdout)
     assert (outcome["accepted"], outcome["duplicates"], outcome["rejected"]) == (
@@ -217,9 +217,9 @@ def test_user_mistakes_get_a_message_and_a_next_step_not_a_traceback(tmp_path: P
     missing = run("ingest", str(tmp_path / "nope.csv"), cwd=tmp_path)
     unsure = run("decide", cwd=tmp_path)
 
-    assert missing.returncode == 2
+    assert missing.returncode == 3
     assert "no such file or folder" in missing.stderr
-    assert unsure.returncode == 2
+    assert unsure.returncode == 3
     assert "what to do" in unsure.stderr
     assert "Traceback" not in missing.stderr + unsure.stderr
 

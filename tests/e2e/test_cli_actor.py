@@ -81,12 +81,12 @@ def test_a_name_without_proof_acts_for_nobody_and_says_how_to_authenticate(
 ) -> None:
     rid = pending_id(data_dir)
     bare = run(data_dir, "approvals", "approve", rid)
-    assert bare.exit_code == 2
+    assert bare.exit_code == 3
     assert "approving a request needs to know which operator acts" in said(bare)
     for way in ("--token", "REPAYGUARD_TOKEN", "repayguard token create --operator", "--as NAME"):
         assert way in said(bare)
     guessed = run(data_dir, "approvals", "approve", rid, "--as", "pat", typed="not-pats-password")
-    assert guessed.exit_code == 2
+    assert guessed.exit_code == 3
     assert "the username or password is wrong" in said(guessed)
     assert "pending" in said(run(data_dir, "approvals", "show", rid))
 
@@ -95,10 +95,10 @@ def test_an_operator_token_proves_who_acts_and_no_other_token_does(data_dir: Pat
     rid = pending_id(data_dir)
     secrets = tokens(data_dir)
     service = run(data_dir, "approvals", "approve", rid, token=secrets["app"])
-    assert service.exit_code == 2
+    assert service.exit_code == 3
     assert "a service token, not an operator's" in said(service)
     someone_else = run(data_dir, "approvals", "approve", rid, "--as", "paul", token=secrets["pat"])
-    assert someone_else.exit_code == 2
+    assert someone_else.exit_code == 3
     assert "the token is pat's, not paul's" in said(someone_else)
 
     approved = run(data_dir, "approvals", "approve", rid, "--token", secrets["pat"])

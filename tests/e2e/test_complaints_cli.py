@@ -95,7 +95,7 @@ def test_an_agent_lists_shows_upholds_and_reverses_complaints(tmp_path: Path) ->
         folder, "complaints", "resolve", by_borrower["B2"], "--as", "pat",
         "--outcome", "uphold", "--comment", "x",
     )  # fmt: skip
-    assert not_agent.exit_code == 2
+    assert not_agent.exit_code == 3
     assert "an approver may not resolve complaints" in said(not_agent)
     reversed_ = run(
         folder, "complaints", "resolve", by_borrower["B2"], "--as", "cara",

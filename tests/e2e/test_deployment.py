@@ -141,7 +141,7 @@ def test_a_policy_file_override_is_refused_in_production(running: Deployment) ->
         env={"REPAYGUARD_ENV": "production", "REPAYGUARD_DECISIONS__POLICY_PATH": str(draft)},
     )
 
-    assert refused.returncode == 2
+    assert refused.returncode == 3
     assert "POLICY_PATH" in refused.stderr + refused.stdout
 
 

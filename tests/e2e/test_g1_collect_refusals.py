@@ -64,7 +64,7 @@ def test_policy_submit_refuses_the_48_row_case(crowded_file: Path, tmp_path: Pat
     finally:
         engine.dispose()
     result = invoke("submit", str(crowded_file), "--data-dir", str(data_dir))
-    assert result.exit_code == 2, result.output
+    assert result.exit_code == 3, result.output
     text = " ".join(result.output.split())
     assert all(word in text for word in ("failing", "G1"))
 

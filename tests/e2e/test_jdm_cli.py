@@ -291,7 +291,7 @@ def test_a_stored_graph_edited_after_import_is_refused(tmp_path: Path) -> None:
     lines = tmp_path / "in.jsonl"
     lines.write_text('{"items": []}\n', encoding="utf-8")
     result = invoke("eval", str(stored), "--input", str(lines), "--out", str(tmp_path / "o.jsonl"))
-    assert result.exit_code == 2
+    assert result.exit_code == 3
     assert "content hash" in said(result)
 
 

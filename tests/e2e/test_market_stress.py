@@ -87,5 +87,5 @@ def test_the_unreviewed_overlay_lapses_at_its_deadline_and_methods_restore_with_
 def test_a_shock_outside_the_watch_is_refused_with_what_to_change(tmp_path: Path) -> None:
     args = ["monitor", "stress", "--watch-days", "4", "--shock-after", "4"]
     result = runner.invoke(app, [*args, "--work-dir", str(tmp_path / "run")])
-    assert result.exit_code == 2
+    assert result.exit_code == 2  # options that do not fit together: usage
     assert "shock must start within the watch" in result.output

@@ -135,13 +135,13 @@ def test_a_changed_byte_in_a_stored_model_stops_scoring_with_what_to_do(
     table.write_bytes(bytes(data))
     result = model(tmp_path, "score", "--model", "scorecard-v1", "--data", str(holdout),
                    "--out", str(tmp_path / "s.csv"))  # fmt: skip
-    assert result.exit_code == 2
+    assert result.exit_code == 3
     assert "scorecard.json failed its integrity check" in result.output
     assert "what to do:" in result.output
     assert not (tmp_path / "s.csv").exists()
     team(tmp_path)
     promote = model(tmp_path, "promote", "scorecard-v1", "--as", "ana")
-    assert promote.exit_code == 2
+    assert promote.exit_code == 3
     assert "integrity check" in promote.output, "refused when asked, not only when approved"
 
 
@@ -150,18 +150,18 @@ def test_list_show_and_promote_guide_the_analyst(
 ) -> None:
     train, _, _ = held_out
     empty = model(tmp_path, "train", "--data", str(train))
-    assert empty.exit_code == 2
+    assert empty.exit_code == 3
     assert "--data needs --target" in empty.output
     bad_name = model(tmp_path, "train", "--data", str(train), "--target", "creditability",
                      "--positive", "bad", "--version", "../escape")  # fmt: skip
-    assert bad_name.exit_code == 2
+    assert bad_name.exit_code == 3
     assert "is not a valid name" in bad_name.output
     bad_calibration = model(tmp_path, "train", "--data", str(train), "--target", "creditability",
                             "--calibration", "magic")  # fmt: skip
-    assert bad_calibration.exit_code == 2
+    assert bad_calibration.exit_code == 3
     assert "unknown calibration 'magic'" in bad_calibration.output
     fresh = model(tmp_path, "list")
-    assert fresh.exit_code == 2
+    assert fresh.exit_code == 3
     assert "run 'repayguard db upgrade' first" in fresh.output
     assert model(tmp_path, "train", "--data", str(train), "--target", "creditability",
                  "--positive", "bad", "--cv", "0").exit_code == 0  # fmt: skip
@@ -171,15 +171,15 @@ def test_list_show_and_promote_guide_the_analyst(
     assert "creditability == 'bad'" in shown.output
     assert "card sha256" in shown.output
     no_by = model(tmp_path, "promote", "scorecard-v1")
-    assert no_by.exit_code == 2
+    assert no_by.exit_code == 3
     assert "--as" in no_by.output
     team(tmp_path)
     tabular = model(tmp_path, "promote", "scorecard-v1", "--as", "ana")
-    assert tabular.exit_code == 2
+    assert tabular.exit_code == 3
     assert "cannot decide repayment methods" in tabular.output
     assert "train it from the event store" in tabular.output
     missing = model(tmp_path, "show", "nope")
-    assert missing.exit_code == 2
+    assert missing.exit_code == 3
     assert "'repayguard model list' shows them" in missing.output
 
 
@@ -220,11 +220,11 @@ def test_a_synthetic_portfolio_is_validated_out_of_time_against_the_lightgbm_cha
     request_id = " ".join(asked.output.split()).split("Approval request ")[1].split()[0]
     assert {row["state"] for row in listed(tmp_path)} == {"candidate"}, "not before approval"
     own = cli(tmp_path, "approvals", "approve", request_id, "--as", "ana")
-    assert own.exit_code == 2
+    assert own.exit_code == 3
     approved = cli(tmp_path, "approvals", "approve", request_id, "--as", "bob")
     assert approved.exit_code == 0, approved.output
     again = model(tmp_path, "promote", "scorecard-v1", "--as", "ana")
-    assert again.exit_code == 2
+    assert again.exit_code == 3
     assert "already in production" in again.output
     rows = {row["version"]: row for row in listed(tmp_path)}
     assert (rows["scorecard-v1"]["state"], rows["scorecard-v1"]["promoted_by"]) == (

@@ -55,11 +55,11 @@ def test_the_catalogue_and_the_refusals(data_dir: Path) -> None:
     unknown = runner.invoke(
         app, ["monitor", "metrics", "--metric", "nope", "--data-dir", str(data_dir)]
     )
-    assert unknown.exit_code == 2
+    assert unknown.exit_code == 3
     assert "unknown metric" in unknown.output
     reversed_ = runner.invoke(
         app, ["monitor", "metrics", "--from", "2026-03-02", "--to", "2026-03-01",
               "--data-dir", str(data_dir)],
     )  # fmt: skip
-    assert reversed_.exit_code == 2
+    assert reversed_.exit_code == 3
     assert "before it starts" in reversed_.output

@@ -58,7 +58,7 @@ def test_a_playbook_is_approved_armed_reviewed_and_lifted_from_the_cli(tmp_path:
     code, out = cli(
         "overlays", "arm", "market-stress", "--reason", "bond stress", "--as", "pat", *where
     )
-    assert code == 2, "an approver does not arm overlays"
+    assert code == 3, "an approver does not arm overlays"
     code, out = cli(
         "overlays", "arm", "market-stress", "--reason", "bond stress", "--as", "ana", *where
     )

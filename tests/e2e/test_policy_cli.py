@@ -137,7 +137,7 @@ def test_explain_shows_rows_outcome_and_what_would_change(cn_file: Path) -> None
         "loosens": ["auto_debit"],
     }
     bad = invoke("explain", str(cn_file), "--input", '{"tier": "T9"}')
-    assert bad.exit_code == 2
+    assert bad.exit_code == 3
     assert "tier" in said(bad)
 
 
@@ -209,7 +209,7 @@ def test_submit_publish_list_show_and_refer_to_versions(
     draft_id = submitted.output.split("Draft ")[1].split()[0]
     team(data_dir)
     nobody = invoke("publish", draft_id, "--as", "mallory", *db)
-    assert nobody.exit_code == 2
+    assert nobody.exit_code == 3
     assert "the username or password is wrong" in said(nobody)  # names are not confirmed
     asked = invoke("publish", draft_id, "--as", "ann", *db)
     assert asked.exit_code == 0, asked.output
@@ -219,13 +219,13 @@ def test_submit_publish_list_show_and_refer_to_versions(
     listed = json.loads(invoke("list", "--json", *db).output)
     assert [(v["version"], v["published_by"]) for v in listed["items"]] == seeded
     own = approvals("approve", request_id, "--as", "ann", *db)
-    assert own.exit_code == 2
+    assert own.exit_code == 3
     assert "may not approve or reject" in said(own)
     approved = approvals("approve", request_id, "--as", "bob", "--comment", "ok", *db)
     assert approved.exit_code == 0, approved.output
     assert "is approved" in said(approved)
     again = invoke("publish", draft_id, "--as", "ann", *db)
-    assert again.exit_code == 2
+    assert again.exit_code == 3
     assert "already published" in said(again)
     listed = json.loads(invoke("list", "--json", *db).output)
     assert [(v["version"], v["published_by"]) for v in listed["items"]] == [
@@ -245,7 +245,7 @@ def test_submit_publish_list_show_and_refer_to_versions(
     )
     assert json.loads(explained.output)["outcome"]["keep"] is True
     missing = invoke("show", "cn-consumer-credit-line@7", *db)
-    assert missing.exit_code == 2
+    assert missing.exit_code == 3
     assert "no published version 7" in said(missing)
 
 
@@ -274,7 +274,7 @@ def test_submitting_an_invalid_policy_lists_every_problem(tmp_path: Path, data_d
     doc = yaml.safe_load(CN)
     doc["jurisdiction"] = "US"  # severe-delinquency and high-risk make auto-debit mandatory
     result = invoke("submit", str(write_doc(tmp_path, "us.yaml", doc)), "--data-dir", str(data_dir))
-    assert result.exit_code == 2
+    assert result.exit_code == 3
     assert "severe-delinquency" in said(result)
     assert "high-risk" in said(result)
     assert "G2 (US)" in said(result)
@@ -302,9 +302,10 @@ def test_deciding_with_a_policy_file_warns_that_it_is_an_unpublished_override(
     assert result.exit_code == 0, result.output
     assert f"WARNING development override in effect (policy: {cn_file})" in said(result)
     assert "stamped 'unpublished'" in said(result)
-    refused = runner.invoke(cli_app, ["decide", "--all", "--data-dir", str(data_dir)])
+    refused = runner.invoke(cli_app, ["decide", "--all", "--json", "--data-dir", str(data_dir)])
     assert "WARNING" not in said(refused)
-    # 'main' prints a refusal's message and hint; the app under test raises it
-    assert isinstance(refused.exception, PolicyNotInForce), "the store published nothing"
-    assert "no version of policy 'cn-consumer-credit-line'" in refused.exception.message
-    assert "repayguard db upgrade" in str(refused.exception.hint)
+    assert refused.exit_code == 3, "the store published nothing"
+    problem = json.loads(refused.stdout)
+    assert problem["code"] == PolicyNotInForce.code
+    assert "no version of policy 'cn-consumer-credit-line'" in problem["detail"]
+    assert "repayguard db upgrade" in problem["hint"]

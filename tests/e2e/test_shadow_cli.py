@@ -46,9 +46,9 @@ def test_shadow_set_status_clear_and_replay(tmp_path: Path) -> None:
     assert "No challenger is set" in out
 
     code, out = cli("shadow", "set", "cn-consumer-credit-line@1", *where)
-    assert code == 2, "who sets the challenger must prove it"
+    assert code == 3, "who sets the challenger must prove it"
     code, out = cli("shadow", "set", "cn-consumer-credit-line@1", "--as", "ana", *where)
-    assert code == 2, "an analyst does not set the challenger"
+    assert code == 3, "an analyst does not set the challenger"
 
     code, out = cli("shadow", "set", "cn-consumer-credit-line@1", "--as", "ops", *where)
     assert code == 0, out
@@ -70,7 +70,7 @@ def test_shadow_set_status_clear_and_replay(tmp_path: Path) -> None:
     assert len(replayed["runs"]) == 1
 
     code, out = cli("shadow", "set", "no-such-draft", "--as", "ops", *where)
-    assert code == 2
+    assert code == 3
     assert "no policy draft" in out
 
     code, out = cli("shadow", "clear", "--as", "ops", *where)

@@ -42,5 +42,5 @@ def test_simulate_refuses_a_policy_it_cannot_find(tmp_path: Path) -> None:
     result = CliRunner().invoke(
         app, ["simulate", "--policy", str(none), "--vs", "no/such/file.yaml", "--seeds", "1"]
     )
-    assert result.exit_code == 2
+    assert result.exit_code == 3
     assert "NAME@VERSION" in result.output

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from pydantic import ValidationError
 
 from repayguard.audit import set_actor
 from repayguard.cli import backup as backup_command
@@ -21,21 +18,24 @@ from repayguard.cli.approvals import approvals_app
 from repayguard.cli.audit import audit_app
 from repayguard.cli.complaints import complaints_app
 from repayguard.cli.decide_runs import runs as decide_runs
+from repayguard.cli.exits import FINDINGS, ScriptableGroup
 from repayguard.cli.hardship import hardship_app
 from repayguard.cli.identity import token_app, user_app
 from repayguard.cli.incidents import incidents_app
 from repayguard.cli.keys import keys_app
 from repayguard.cli.model import model_app
 from repayguard.cli.monitor import monitor_app
-from repayguard.cli.options import DataDir
+from repayguard.cli.options import AsJson, DataDir
 from repayguard.cli.output import (
     console,
     errors,
     ingest_table,
     lineage_line,
+    print_json,
     progress_bar,
     rejections_table,
     report_json,
+    run_json,
     summary_table,
     warn_overrides,
 )
@@ -62,6 +62,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
+    cls=ScriptableGroup,
 )
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -85,8 +86,33 @@ app.command("replay")(replay_command)
 app.command("simulate-case-study")(case_study_command)
 
 
+def _print_version(asked: bool) -> None:
+    if asked:
+        from repayguard import __version__
+
+        typer.echo(f"repayguard {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            is_eager=True,
+            callback=_print_version,
+            help="Print 'repayguard VERSION' and exit.",
+        ),
+    ] = False,
+) -> None:
+    """Decide, enforce and explain which repayment methods each borrower may use.
+
+    Exit codes: 0 ok, 1 findings, 2 usage, 3 refused, 4 unavailable (docs/cli.md)."""
+
+
 @db_app.command("upgrade")
-def db_upgrade(data_dir: DataDir = None) -> None:
+def db_upgrade(as_json: AsJson = False, data_dir: DataDir = None) -> None:
     """Apply pending schema migrations (serve and demo do this by themselves)."""
     from repayguard.platform import schema
     from repayguard.platform.db import make_engine
@@ -99,6 +125,10 @@ def db_upgrade(data_dir: DataDir = None) -> None:
         after = schema.current_revisions(engine)
     finally:
         engine.dispose()
+    if as_json:
+        in_force = _seed_policy(settings)
+        print_json({"before": sorted(before), "after": sorted(after), "in_force": in_force})
+        return
     shown = ", ".join(sorted(after))
     if before == after:
         console.print(f"Database already at revision [bold]{shown}[/bold]: nothing to do.")
@@ -108,9 +138,19 @@ def db_upgrade(data_dir: DataDir = None) -> None:
     _seed_and_show_policy(settings)
 
 
-def _seed_and_show_policy(settings: Settings) -> None:
+def _seed_policy(settings: Settings) -> dict[str, str] | None:
     """Publish the shipped policy as version 1 if the store has none (bootstrap's seed, with
-    its audit record) and say which policy is in force."""
+    its audit record); the lineage of the policy in force (None: nothing is published)."""
+    from repayguard.bootstrap import bootstrap
+
+    with bootstrap(one_shot(settings), migrate=True, production_model=False) as container:
+        engine = container.engines.loaded
+        warn_overrides(container.engines.overrides)
+    return None if engine is None else dict(engine.lineage)
+
+
+def _seed_and_show_policy(settings: Settings) -> None:
+    """Seed the shipped policy (as ``_seed_policy``) and say which policy is in force."""
     from repayguard.bootstrap import bootstrap
 
     with bootstrap(one_shot(settings), migrate=True, production_model=False) as container:
@@ -141,6 +181,7 @@ def generate(
         ),
     ] = None,
     workers: Annotated[int, typer.Option(min=1, help="Processes to use.")] = 2,
+    as_json: AsJson = False,
 ) -> None:
     """Write a synthetic portfolio's events as Parquet files (see docs/synthetic-data.md)."""
     from repayguard.simulation import PortfolioSpec, generate_portfolio
@@ -154,11 +195,21 @@ def generate(
         borrowers=borrowers, months=months, seed=seed, start=start.replace(tzinfo=UTC)
     )
     started = time.perf_counter()
-    with progress_bar("Generating", borrowers, "borrowers") as bar:
+    with progress_bar("Generating", borrowers, "borrowers", quiet=as_json) as bar:
         summary = generate_portfolio(
             spec, out, progress=lambda done: bar.set(done), workers=workers
         )
     seconds = time.perf_counter() - started
+    if as_json:
+        print_json(
+            {
+                "out": out,
+                "borrowers": borrowers,
+                "events": summary.total_events,
+                "seconds": round(seconds, 3),
+            }
+        )
+        return
     console.print(
         f"Wrote {summary.total_events:,} events for {borrowers:,} borrowers into {out} "
         f"in {seconds:.1f} s. Next: [bold]repayguard ingest {out}[/bold]"
@@ -175,12 +226,21 @@ def ingest(
         bool, typer.Option(help="Re-decide the affected borrowers after the import.")
     ] = True,
     batch_size: Annotated[int, typer.Option(min=1, max=10_000)] = 10_000,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print the outcome as JSON (for scripts).")
+    allow_partial: Annotated[
+        bool,
+        typer.Option(
+            "--allow-partial",
+            help="Exit 0 when some records were rejected but others landed (default: exit 1 "
+            "when any record was rejected; exit 1 always when none landed).",
+        ),
     ] = False,
+    as_json: AsJson = False,
     data_dir: DataDir = None,
 ) -> None:
-    """Import event files: bad records are quarantined with their reasons, the rest land."""
+    """Import event files: bad records are quarantined with their reasons, the rest land.
+
+    Exit 0: every record landed; 1: some record was rejected (0 with --allow-partial when
+    others landed)."""
     from repayguard.bootstrap import bootstrap
     from repayguard.decisions import DecideBorrowers, decide_borrowers, triggers
     from repayguard.ingestion import count_records, expand_paths, ingest_files
@@ -199,18 +259,19 @@ def ingest(
                 batch_size=batch_size,
                 on_batch=lambda n: bar.advance(n),
             )
-        if as_json:
-            typer.echo(json.dumps(report_json(report), ensure_ascii=False))
-            return
-        console.print(ingest_table(report, time.perf_counter() - started))
-        if report.rejections:
-            console.print(rejections_table(report))
-            console.print(
-                f"{report.rejected:,} records were quarantined with their reasons (table "
-                "'quarantine'); fix them and ingest them again."
-            )
+        if not as_json:
+            console.print(ingest_table(report, time.perf_counter() - started))
+            if report.rejections:
+                console.print(rejections_table(report))
+                console.print(
+                    f"{report.rejected:,} records were quarantined with their reasons (table "
+                    "'quarantine'); fix them and ingest them again."
+                )
+        run = None
         if decide and report.borrower_ids:
-            with console.status(f"Deciding {len(report.borrower_ids):,} affected borrowers…"):
+            with (errors if as_json else console).status(
+                f"Deciding {len(report.borrower_ids):,} affected borrowers…"
+            ):
                 run = decide_borrowers(
                     DecideBorrowers(
                         borrower_ids=sorted(report.borrower_ids),
@@ -223,7 +284,16 @@ def ingest(
                     engine=container.decision_engine,
                     history_days=settings.decisions.history_days,
                 )
-            console.print(summary_table(run.summary, title="Decisions for affected borrowers"))
+    if as_json:
+        document = report_json(report)
+        if run is not None:
+            document["decisions"] = run_json(run)
+        print_json(document)
+    elif run is not None:
+        console.print(summary_table(run.summary, title="Decisions for affected borrowers"))
+    landed = report.accepted + report.duplicates
+    if report.rejected and (landed == 0 or not allow_partial):
+        raise typer.Exit(FINDINGS)
 
 
 decide_app = typer.Typer()
@@ -265,6 +335,7 @@ def decide_command(
     partitions: Annotated[
         int | None, typer.Option(help="Spark: borrower partitions (default: spark.partitions).")
     ] = None,
+    as_json: AsJson = False,
     data_dir: DataDir = None,
 ) -> None:
     """Run the decision core and update entitlements; prints tiers and method states.
@@ -291,9 +362,10 @@ def decide_command(
                 events=events or [],
                 master=spark_master,
                 partitions=partitions,
+                quiet=as_json,
             )
         else:
-            with console.status("Deciding…"):
+            with (errors if as_json else console).status("Deciding…"):
                 run = decide_borrowers(
                     DecideBorrowers(
                         borrower_ids=None if all_borrowers else borrower,
@@ -308,6 +380,9 @@ def decide_command(
                 )
         seconds = time.perf_counter() - started
         newer = _published_since(container, run.lineage)
+    if as_json:
+        print_json({**run_json(run), "seconds": round(seconds, 3), "published_since": newer})
+        return
     if run.borrowers == 0:
         console.print(
             "No borrower has events yet, so there was nobody to decide. "
@@ -390,20 +465,8 @@ app.command(name="restore")(backup_command.restore)
 
 
 def main() -> None:
-    """Entry point: expected errors print what went wrong and what to do, never a traceback."""
+    """Entry point: expected errors print what went wrong and what to do, never a traceback,
+    and end with their exit code (``repayguard.cli.exits``, applied by the root command)."""
     configure_logging(json=False, level="WARNING")
     set_actor(cli_actor())  # the audit trail names who ran the command (the API sets its own)
-    try:
-        app()
-    except RepayguardError as exc:
-        errors.print(f"[bold red]error:[/bold red] {exc.message}")
-        if exc.hint:
-            errors.print(f"[bold]what to do:[/bold] {exc.hint}")
-        sys.exit(2)
-    except ValidationError as exc:
-        errors.print("[bold red]error:[/bold red] the configuration is not valid:")
-        for error in exc.errors(include_url=False):
-            message = error["msg"].removeprefix("Value error, ")
-            field = "__".join(str(p) for p in error["loc"]).upper()
-            errors.print(f"  REPAYGUARD_{field}: {message}" if field else f"  {message}")
-        sys.exit(2)
+    app()

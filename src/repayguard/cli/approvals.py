@@ -19,6 +19,7 @@ import typer
 from rich.table import Table
 
 from repayguard.cli.actor import As, Token, acting
+from repayguard.cli.exits import FINDINGS
 from repayguard.cli.options import AsJson
 from repayguard.cli.policy_common import DataDir, friendly
 
@@ -246,10 +247,11 @@ def bulk_approve(
     limit: Annotated[int, typer.Option(min=1, max=1000)] = 500,
     operator: As = None,
     token: Token = None,
+    json_out: AsJson = False,
     data_dir: DataDir = None,
 ) -> None:
     """Approve pending routine decisions (held by policy rows that require approval), oldest
-    first, each on its own; refusals are listed with why."""
+    first, each on its own; refusals are listed with why (exit 1 when any was refused)."""
     from repayguard.approvals import BulkApprove
     from repayguard.approvals import bulk_approve as approve_all
     from repayguard.cli.output import console
@@ -263,14 +265,21 @@ def bulk_approve(
             uow=container.uow,
             context=context(container),
         )
-    console.print(f"Approved {len(outcome.approved):,} held decisions.")
-    if outcome.refused:
+    if json_out:
+        refused = [{"id": r.request_id, "code": r.code, "why": r.message} for r in outcome.refused]
+        document = {"approved": [as_json(r) for r in outcome.approved], "refused": refused}
+        typer.echo(json.dumps(document, ensure_ascii=False))
+    else:
+        console.print(f"Approved {len(outcome.approved):,} held decisions.")
+    if outcome.refused and not json_out:
         table = Table(title=f"Refused ({len(outcome.refused):,})", title_justify="left")
         for column in ("id", "code", "why"):
             table.add_column(column, overflow="fold")
         for r in outcome.refused:
             table.add_row(r.request_id, r.code, r.message)
         console.print(table)
+    if outcome.refused:
+        raise typer.Exit(FINDINGS)
 
 
 @approvals_app.command("override")
@@ -322,13 +331,16 @@ def override(
 
 @approvals_app.command("expire")
 @friendly
-def expire(data_dir: DataDir = None) -> None:
+def expire(json_out: AsJson = False, data_dir: DataDir = None) -> None:
     """Close pending requests whose time has passed (the worker does this on its own)."""
     from repayguard.approvals import expire_due
     from repayguard.cli.output import console
 
     with wired(data_dir) as container:
         closed = expire_due(datetime.now(UTC), uow=container.uow())
+    if json_out:
+        typer.echo(json.dumps({"expired": [as_json(r) for r in closed]}, ensure_ascii=False))
+        return
     console.print(f"{len(closed):,} overdue request(s) expired.")
 
 

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from repayguard.cli.options import DataDir
+from repayguard.cli.exits import FINDINGS
+from repayguard.cli.options import AsJson, DataDir
 from repayguard.keys import key_paths, open_checkpoints, open_trusted_keys
 
 if TYPE_CHECKING:
@@ -64,7 +65,7 @@ def verify(
     export: Annotated[
         Path | None, typer.Option(help="Verify this JSONL export instead of the database.")
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the outcome as JSON.")] = False,
+    as_json: AsJson = False,
     data_dir: DataDir = None,
 ) -> None:
     """Walk the chain: every hash, link and signed checkpoint. Exit 1 at the first break, or
@@ -94,21 +95,33 @@ def verify(
         source = "database"
     _print_report(report, seconds=time.perf_counter() - started, as_json=as_json, source=source)
     if not report.ok or report.findings:
-        raise typer.Exit(1)
+        raise typer.Exit(FINDINGS)
 
 
 @audit_app.command("checkpoint")
-def checkpoint(data_dir: DataDir = None) -> None:
+def checkpoint(as_json: AsJson = False, data_dir: DataDir = None) -> None:
     """Sign the chain's current head now and write the checkpoint file."""
     from repayguard.audit import write_checkpoint_now
     from repayguard.bootstrap import bootstrap
-    from repayguard.cli.output import console
+    from repayguard.cli.output import console, print_json
     from repayguard.cli.settings import load_settings, one_shot
 
     settings = one_shot(load_settings(data_dir))
     policy = open_checkpoints(key_paths(settings))
     with bootstrap(settings, production_model=False) as container:
         written = write_checkpoint_now(policy, uow=container.uow())
+    if as_json:
+        print_json(
+            None
+            if written is None
+            else {
+                "seq": written.seq,
+                "hash": written.hash,
+                "key_id": written.key_id,
+                "file": policy.directory / written.file_name(),
+            }
+        )
+        return
     if written is None:
         console.print("The audit chain is empty: nothing to checkpoint yet.")
         return
@@ -128,12 +141,13 @@ def export_command(
             help="First day (UTC) to export; records from then to the end. Default: all.",
         ),
     ] = None,
+    as_json: AsJson = False,
     data_dir: DataDir = None,
 ) -> None:
     """Write the chain as JSONL for a third-party auditor (borrowers appear as pseudonyms)."""
     from repayguard.audit import ExportAudit, export_audit, export_size
     from repayguard.bootstrap import bootstrap
-    from repayguard.cli.output import console, progress_bar
+    from repayguard.cli.output import console, print_json, progress_bar
     from repayguard.cli.settings import load_settings, one_shot
 
     settings = one_shot(load_settings(data_dir))
@@ -141,8 +155,19 @@ def export_command(
     cmd = ExportAudit(out=out, signer=signer, since=since.replace(tzinfo=UTC) if since else None)
     with bootstrap(settings, production_model=False) as container:
         total = export_size(cmd, uow=container.uow())
-        with progress_bar("Exporting", total, "records") as bar:
+        with progress_bar("Exporting", total, "records", quiet=as_json) as bar:
             report = export_audit(cmd, uow=container.uow(), on_records=bar.advance)
+    if as_json:
+        print_json(
+            {
+                "out": out,
+                "records": report.records,
+                "first_seq": report.first_seq if report.records else None,
+                "last_seq": report.last_seq if report.records else None,
+                "chain_id": report.chain_id,
+            }
+        )
+        return
     if not report.records:
         after = f" since {since:%Y-%m-%d}" if since else ""
         console.print(f"No audit records{after}; wrote {out} with only its signed end line.")

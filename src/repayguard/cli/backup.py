@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from repayguard.cli.exits import FINDINGS
 from repayguard.cli.options import AsJson, DataDir
 
 
@@ -127,4 +128,4 @@ def restore(
         for table in report.mismatched:
             errors.print(f"[bold red]{table} differs from the source's checksum[/bold red]")
     if not report.ok:
-        raise typer.Exit(1)
+        raise typer.Exit(FINDINGS)

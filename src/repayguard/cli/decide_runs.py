@@ -9,13 +9,14 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from repayguard.cli.options import AsJson
 from repayguard.cli.output import console
 from repayguard.decisions import RunInfo
 
 
 def runs(
     limit: Annotated[int, typer.Option(min=1, max=1_000, help="How many runs to show.")] = 20,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON (for scripts).")] = False,
+    as_json: AsJson = False,
     data_dir: Annotated[
         Path | None,
         typer.Option(

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from repayguard.bootstrap import Container
-from repayguard.cli.output import console, progress_bar
+from repayguard.cli.output import console, errors, progress_bar
 from repayguard.decisions import DecisionRunReport
 from repayguard.errors import RepayguardError
 
@@ -19,9 +19,11 @@ def decide_on_spark(
     events: Sequence[str],
     master: str | None,
     partitions: int | None,
+    quiet: bool = False,
 ) -> DecisionRunReport:
     """Start Spark (``spark.master`` unless ``master`` is given), decide every borrower with
-    the container's engine and write the run to its store; a bar follows the partitions."""
+    the container's engine and write the run to its store; a bar follows the partitions
+    (on stderr and hidden when ``quiet``, for ``--json``)."""
     from repayguard.decisions import DecideOnSpark, open_spark
     from repayguard.decisions import decide_on_spark as run_on_spark
 
@@ -31,10 +33,12 @@ def decide_on_spark(
     count = partitions or settings.spark.partitions
     if count < 1:
         raise RepayguardError("--partitions must be at least 1", hint="e.g. --partitions 8")
-    with console.status(f"Starting Spark ({master or settings.spark.master})…"):
+    with (errors if quiet else console).status(
+        f"Starting Spark ({master or settings.spark.master})…"
+    ):
         spark = open_spark(master or settings.spark.master)
     try:
-        with progress_bar("Deciding on Spark", count, "partitions") as bar:
+        with progress_bar("Deciding on Spark", count, "partitions", quiet=quiet) as bar:
             return run_on_spark(
                 DecideOnSpark(as_of=as_of, events=tuple(events), partitions=count),
                 uow=container.uow(),

@@ -12,8 +12,8 @@ if TYPE_CHECKING:
 import typer
 from rich.table import Table
 
-from repayguard.cli.options import DataDir
-from repayguard.cli.output import console
+from repayguard.cli.options import AsJson, DataDir
+from repayguard.cli.output import console, print_json
 from repayguard.cli.settings import load_settings, one_shot
 
 user_app = typer.Typer(help="Operators and their roles.", no_args_is_help=True)
@@ -32,6 +32,7 @@ def user_add(
     username: Annotated[str, typer.Argument(help="Login name.")],
     role: Annotated[str, typer.Option(help="admin, analyst, approver, cs_agent or auditor.")],
     name: Annotated[str, typer.Option(help="Display name.")] = "",
+    as_json: AsJson = False,
     data_dir: DataDir = None,
 ) -> None:
     """Add an operator with a role."""
@@ -39,6 +40,9 @@ def user_add(
 
     with _container(data_dir) as container:
         operator = add_operator(AddOperator(username, role, name), uow=container.uow())
+    if as_json:
+        print_json({"username": operator.username, "role": operator.role})
+        return
     console.print(
         f"Added [bold]{operator.username}[/bold] as {operator.role}. Next: "
         f"[bold]repayguard token create --operator {operator.username}[/bold]"
@@ -46,12 +50,28 @@ def user_add(
 
 
 @user_app.command("list")
-def user_list(data_dir: DataDir = None) -> None:
+def user_list(as_json: AsJson = False, data_dir: DataDir = None) -> None:
     """List operators."""
     from repayguard.identity import list_operators
 
     with _container(data_dir) as container, container.session_factory() as session:
         operators = list_operators(session)
+    if as_json:
+        print_json(
+            {
+                "operators": [
+                    {
+                        "username": o.username,
+                        "name": o.display_name,
+                        "role": o.role,
+                        "active": o.active,
+                        "since": o.created_at,
+                    }
+                    for o in operators
+                ]
+            }
+        )
+        return
     table = Table(title="Operators", title_justify="left")
     for column in ("username", "name", "role", "active", "since"):
         table.add_column(column)
@@ -108,6 +128,7 @@ def token_create(
     service: Annotated[str | None, typer.Option(help="For this app (a name).")] = None,
     borrower: Annotated[str | None, typer.Option(help="For this borrower (id).")] = None,
     days: Annotated[int | None, typer.Option(min=1, help="Expire after this many days.")] = None,
+    as_json: AsJson = False,
     data_dir: DataDir = None,
 ) -> None:
     """Create a token for an operator, a service or a borrower; the secret is shown once."""
@@ -127,6 +148,11 @@ def token_create(
     kind, subject = chosen[0]
     with _container(data_dir) as container:
         issued = create_token(CreateToken(kind, subject, days), uow=container.uow())
+    if as_json:
+        print_json(
+            {"token_id": issued.token_id, "kind": kind, "for": subject, "secret": issued.secret}
+        )
+        return
     console.print(f"Token [bold]{issued.token_id}[/bold] for {kind} {subject}:")
     console.print(issued.secret, soft_wrap=True)
     console.print(
@@ -146,12 +172,31 @@ def token_revoke(token_id: str, data_dir: DataDir = None) -> None:
 
 
 @token_app.command("list")
-def token_list(data_dir: DataDir = None) -> None:
+def token_list(as_json: AsJson = False, data_dir: DataDir = None) -> None:
     """List tokens (ids and owners; never secrets)."""
     from repayguard.identity import list_tokens
 
     with _container(data_dir) as container, container.session_factory() as session:
         tokens = list_tokens(session)
+    if as_json:
+        print_json(
+            {
+                "tokens": [
+                    {
+                        "id": t.token_id,
+                        "kind": t.kind,
+                        "for": t.name,
+                        "created": t.created_at,
+                        "expires": t.expires_at,
+                        "last_used": t.last_used_at,
+                        "revoked": t.revoked_at,
+                        "state": "revoked" if t.revoked_at else "active",
+                    }
+                    for t in tokens
+                ]
+            }
+        )
+        return
     table = Table(title="API tokens", title_justify="left")
     for column in ("id", "kind", "for", "created", "expires", "last used", "state"):
         table.add_column(column)

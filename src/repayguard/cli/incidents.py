@@ -19,7 +19,7 @@ from rich.table import Table
 
 from repayguard.cli.actor import As, Token, acting
 from repayguard.cli.approvals import wired
-from repayguard.cli.policy_common import DataDir, friendly
+from repayguard.cli.policy_common import AsJson, DataDir, friendly
 
 if TYPE_CHECKING:
     from repayguard.monitoring import IncidentInfo
@@ -28,7 +28,7 @@ incidents_app = typer.Typer(
     help="Monitoring incidents: list them, show one, acknowledge, resolve.",
     no_args_is_help=True,
 )
-AsJson = Annotated[bool, typer.Option("--json", help="Print JSON (for scripts).")]
+
 STATE_FILTERS = ("unresolved", "open", "acknowledged", "resolved", "all")
 
 

@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-import functools
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, ParamSpec, TypeVar
+from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from repayguard.cli.actor import As, Token, acting, recorded_actor
 from repayguard.cli.options import AsJson as Json
 from repayguard.cli.options import DataDir
-from repayguard.cli.output import console, errors, progress_bar
+from repayguard.cli.output import console, errors, print_json, progress_bar
+from repayguard.cli.policy_common import friendly as _friendly
 from repayguard.cli.settings import load_settings, one_shot
 from repayguard.errors import RepayguardError
 
@@ -26,26 +25,6 @@ model_app = typer.Typer(
     help="Risk models: train a scorecard or LightGBM, evaluate, register, promote, score.",
     no_args_is_help=True,
 )
-
-P = ParamSpec("P")
-R = TypeVar("R")
-
-
-def _friendly(command: Callable[P, R]) -> Callable[P, R]:
-    """Expected errors print what went wrong and what to do next, then exit with 2."""
-
-    @functools.wraps(command)
-    def run(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return command(*args, **kwargs)
-        except RepayguardError as exc:
-            # Escaped: a message may hold brackets ("pip install 'repayguard[train]'").
-            errors.print(f"[bold red]error:[/bold red] {escape(exc.message)}")
-            if exc.hint:
-                errors.print(f"[bold]what to do:[/bold] {escape(exc.hint)}")
-            raise typer.Exit(2) from exc
-
-    return run
 
 
 @contextmanager
@@ -373,13 +352,22 @@ def score(
         typer.Option(help="Add the principal reasons (LightGBM: about 0.3 ms a row)."),
     ] = True,
     locale: Annotated[str, typer.Option(help="Language of reason texts: en or zh-CN.")] = "en",
+    as_json: Json = False,
     data_dir: DataDir = None,
 ) -> None:
     """Write one PD per input row, in input order, plus its reasons."""
     from repayguard.risk import ScoreFile, score_file
 
     cmd = ScoreFile(model, data, out, id_column=id_column, reasons=reasons, locale=locale)
-    with _container(data_dir) as (container, registry), console.status("Scoring…"):
+    with (
+        _container(data_dir) as (container, registry),
+        (errors if as_json else console).status("Scoring…"),
+    ):
         outcome = score_file(cmd, uow=container.uow(), registry=registry)
+    if as_json:
+        print_json(
+            {"model": model, "rows": outcome.rows, "mean_pd": outcome.mean_pd, "out": outcome.out}
+        )
+        return
     mean = f", mean PD {outcome.mean_pd:.2%}" if outcome.mean_pd is not None else ""
     console.print(f"Scored {outcome.rows:,} rows with {model}{mean} into {outcome.out}.")

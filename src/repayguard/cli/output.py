@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
+import typer
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -22,8 +27,27 @@ from rich.table import Table
 
 from repayguard.ingestion import FilesReport
 
+if TYPE_CHECKING:
+    from repayguard.decisions import DecisionRunReport
+
 console = Console(highlight=False)
 errors = Console(stderr=True, highlight=False)
+
+
+def print_json(document: Any) -> None:
+    """One JSON document on stdout for ``--json``: dates and times ISO-8601, paths and decimals
+    as strings (progress, warnings and hints go to stderr, so stdout parses as one document)."""
+    typer.echo(json.dumps(document, ensure_ascii=False, default=_json_value))
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, date):  # datetime is a date
+        return value.isoformat()
+    if isinstance(value, Path | Decimal):
+        return str(value)
+    if isinstance(value, set | frozenset | tuple):
+        return sorted(value) if isinstance(value, set | frozenset) else list(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
 class Bar:
@@ -106,6 +130,22 @@ def report_json(report: FilesReport, limit: int = 100) -> dict[str, Any]:
             }
             for name, r in report.rejections[:limit]
         ],
+    }
+
+
+def run_json(run: DecisionRunReport) -> dict[str, Any]:
+    """A decision run for scripts: its id, as-of time, counts, lineage and the per-tier
+    summary (the rows ``summary_table`` shows)."""
+    return {
+        "run_id": run.run_id,
+        "as_of": run.as_of,
+        "borrowers": run.borrowers,
+        "changed": run.changed,
+        "tightened": run.tightened,
+        "loosened": run.loosened,
+        "held": run.held,
+        "lineage": run.lineage,
+        "summary": run.summary.to_dicts(),
     }
 
 

@@ -113,11 +113,13 @@ def list_(as_json: AsJson = False, data_dir: DataDir = None) -> None:
 def show(
     name: Annotated[str, typer.Argument(help="Playbook name.")],
     version: Annotated[int, typer.Argument(help="Version number.")],
+    as_json: AsJson = False,
     data_dir: DataDir = None,
 ) -> None:
-    """One playbook version as stored (canonical JSON with its state)."""
+    """One playbook version as stored (canonical JSON with its state; --json on one line)."""
     from repayguard import overlays
 
     with database(data_dir) as built, built.session_factory() as session:
         found = overlays.find_playbook(session, name, version)
-    typer.echo(json.dumps(found.model_dump(mode="json"), indent=2, ensure_ascii=False))
+    indent = None if as_json else 2
+    typer.echo(json.dumps(found.model_dump(mode="json"), indent=indent, ensure_ascii=False))

@@ -2,7 +2,8 @@
 
 A policy is named by a YAML file, or by ``NAME@VERSION`` / ``NAME@latest`` for a published
 version (read from the database). Commands that only read files need no database.
-Exit codes: 0 done, 1 the policy or some input lines have problems, 2 a refused command.
+Exit codes (``repayguard.cli.exits``): 0 done, 1 the policy or some input lines have
+problems, 2 usage, 3 a refused command, 4 the database does not answer.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Annotated
 
 import typer
 
+from repayguard.cli.exits import FINDINGS
 from repayguard.cli.policy_common import (
     AsJson,
     DataDir,
@@ -65,7 +67,7 @@ def check(
             problems_table(result.problems, title=f"{file}: {len(result.problems)} problem(s)")
         )
     if not result.valid:
-        raise typer.Exit(1)
+        raise typer.Exit(FINDINGS)
 
 
 @policy_app.command()
@@ -91,6 +93,7 @@ def eval_command(
     file: Annotated[Path, typer.Argument(help="Policy YAML, or a graph from import-jdm.")],
     input_path: Annotated[Path, typer.Option("--input", help="JSONL: one input object per line.")],
     out: Annotated[Path, typer.Option("--out", help="JSONL: one decision per line, same order.")],
+    as_json: AsJson = False,
 ) -> None:
     """Decide every line of a JSONL file; bad lines are reported and the rest still decided.
 
@@ -104,16 +107,21 @@ def eval_command(
     text = read(file)
     graph = graph_document_of(text)
     if graph is not None:
-        eval_graph(graph, input_path, out)
+        eval_graph(graph, input_path, out, as_json=as_json)
         return
     known = profiles()
     policy = load_policy_text(text, profiles=known)
     compiled = compile_checked(policy, profiles=known)
     with input_path.open("rb") as counting:
         total = sum(1 for _ in counting)
-    with progress_bar("Evaluating", total, "lines") as bar:
+    with progress_bar("Evaluating", total, "lines", quiet=as_json) as bar:
         report = evaluate_file(compiled, input_path, out, on_progress=bar.advance)
-    print_outcome(report, f"{report.decided:,} of {report.lines:,} lines decided into {out}")
+    print_outcome(
+        report,
+        f"{report.decided:,} of {report.lines:,} lines decided into {out}",
+        as_json=as_json,
+        out=out,
+    )
 
 
 @policy_app.command()

@@ -28,29 +28,35 @@ PolicyArg = Annotated[
 
 
 def friendly(command: Callable[P, R]) -> Callable[P, R]:
-    """Expected refusals print what went wrong and what to do (exit 2), never a traceback."""
+    """Expected refusals print what went wrong and what to do, never a traceback, and end
+    with their exit code (3 refused, 4 unavailable: ``repayguard.cli.exits``); with ``--json``
+    stdout carries the problem as JSON as well."""
 
     @functools.wraps(command)
     def run(*args: P.args, **kwargs: P.kwargs) -> R:
-        from repayguard.cli.output import console, errors
+        from repayguard.cli import exits
+        from repayguard.cli.output import console
 
         try:
             return command(*args, **kwargs)
-        except RepayguardError as exc:
-            problems = exc.detail.get("problems")
-            if problems:
+        except Exception as exc:
+            found = exits.expected(exc)
+            if found is None:
+                raise
+            as_json = bool(kwargs.get("as_json") or kwargs.get("json_out") or exits.json_asked())
+            problems = isinstance(found, RepayguardError) and found.detail.get("problems")
+            if problems and not as_json:
                 from repayguard.cli.policy_views import problems_table
                 from repayguard.core.policy import PolicyProblem
 
-                found = [
+                shown = [
                     PolicyProblem(p["row_id"], p["field"], p["message"], p["counter_example"])
                     for p in problems
                 ]
-                console.print(problems_table(found, title=f"{len(found)} problem(s)"))
-            errors.print(f"[bold red]error:[/bold red] {exc.message.splitlines()[0]}")
-            if exc.hint:
-                errors.print(f"[bold]what to do:[/bold] {exc.hint}")
-            raise typer.Exit(2) from exc
+                console.print(problems_table(shown, title=f"{len(shown)} problem(s)"))
+            if exits.root_reports():
+                raise  # the root command reports it, knowing the whole command line
+            raise typer.Exit(exits.report(found, as_json=as_json)) from exc
 
     return run
 

@@ -106,17 +106,34 @@ def _bad(report: EvalReport, number: int, reason: str) -> dict[str, Any]:
     return {"line": number, "error": reason}
 
 
-def print_outcome(report: EvalReport, headline: str) -> None:
+def print_outcome(
+    report: EvalReport, headline: str, *, as_json: bool = False, out: Path | None = None
+) -> None:
     """Print ``headline`` (what was evaluated into where) and the count of bad lines; with bad
-    lines, also the first 20 with their problem, then exit with 1."""
-    from repayguard.cli.output import console
+    lines, also the first 20 with their problem, then exit with 1 (findings). With
+    ``as_json``: one document with the counts, the output file and every bad line."""
+    import typer
 
+    from repayguard.cli.exits import FINDINGS
+    from repayguard.cli.output import console, print_json
+
+    if as_json:
+        print_json(
+            {
+                "out": str(out) if out is not None else None,
+                "lines": report.lines,
+                "decided": report.decided,
+                "bad": [{"line": number, "reason": why} for number, why in report.bad],
+            }
+        )
+        if report.bad:
+            raise typer.Exit(FINDINGS)
+        return
     console.print(
         headline
         + (f"; [bold red]{len(report.bad):,} bad line(s)[/bold red]" if report.bad else ".")
     )
     if report.bad:
-        import typer
         from rich.table import Table
 
         table = Table(title=f"Bad lines (first {min(len(report.bad), 20)})", title_justify="left")
@@ -125,4 +142,4 @@ def print_outcome(report: EvalReport, headline: str) -> None:
         for number, message in report.bad[:20]:
             table.add_row(str(number), message)
         console.print(table)
-        raise typer.Exit(1)
+        raise typer.Exit(FINDINGS)

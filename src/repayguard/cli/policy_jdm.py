@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 import yaml
 
+from repayguard.cli.exits import FINDINGS
 from repayguard.cli.policy_common import DataDir, PolicyArg, friendly, maybe_db, policy_ref, read
 from repayguard.cli.policy_eval import EvalReport, evaluate_lines, print_outcome
 from repayguard.core.policy.safe_yaml import load_yaml
@@ -123,7 +124,13 @@ def evaluate_graph_file(
     )
 
 
-def eval_graph(loaded: tuple[ImportedGraph, GraphDocument], input_path: Path, out: Path) -> None:
+def eval_graph(
+    loaded: tuple[ImportedGraph, GraphDocument],
+    input_path: Path,
+    out: Path,
+    *,
+    as_json: bool = False,
+) -> None:
     """``policy eval`` on a decision-graph document, with a progress bar and a summary."""
     from repayguard.cli.output import progress_bar
 
@@ -136,12 +143,14 @@ def eval_graph(loaded: tuple[ImportedGraph, GraphDocument], input_path: Path, ou
             f"cannot read {input_path}: {exc.strerror}",
             hint="give a JSONL file: one JSON object of inputs per line",
         ) from exc
-    with progress_bar(f"Evaluating {meta.name}", total, "lines") as bar:
+    with progress_bar(f"Evaluating {meta.name}", total, "lines", quiet=as_json) as bar:
         report = evaluate_graph_file(graph, input_path, out, on_progress=bar.advance)
     print_outcome(
         report,
         f"{report.decided:,} of {report.lines:,} lines evaluated into {out} "
         f"(graph {meta.name}, content hash {meta.content_hash[:16]}…)",
+        as_json=as_json,
+        out=out,
     )
 
 
@@ -173,7 +182,7 @@ def import_jdm(
             "[bold]what to do:[/bold] change the parts listed above in the GoRules editor and "
             "import again (docs/jdm.md lists what is supported)."
         )
-        raise typer.Exit(1) from refused
+        raise typer.Exit(FINDINGS) from refused
     graph_name = _slug(name or graph_file.stem)
     text = dump_document(
         imported.graph,

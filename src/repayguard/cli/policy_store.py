@@ -235,6 +235,7 @@ def list_command(
 @friendly
 def show(
     policy: Annotated[str, typer.Argument(help="NAME@VERSION or NAME@latest.")],
+    as_json: AsJson = False,
     data_dir: DataDir = None,
 ) -> None:
     """Print a published version's YAML as its author wrote it."""
@@ -245,6 +246,20 @@ def show(
         raise RepayguardError("show reads a published version", hint="give NAME@VERSION")
     with database(data_dir) as container:
         info = get_version(GetPolicyVersion(named.name, named.version), uow=container.uow())
+    if as_json:
+        from repayguard.cli.output import print_json
+
+        print_json(
+            {
+                "name": info.name,
+                "version": info.version,
+                "content_hash": info.content_hash,
+                "published_by": info.published_by,
+                "published_at": info.published_at,
+                "source": info.source,
+            }
+        )
+        return
     typer.echo(
         f"# {info.name} version {info.version}, content hash {info.content_hash}, "
         f"published by {info.published_by} at {info.published_at.isoformat()}"

@@ -11,15 +11,13 @@ import typer
 from rich.progress import Progress
 from rich.table import Table
 
-from repayguard.cli.output import console
+from repayguard.cli.exits import FINDINGS, USAGE
+from repayguard.cli.output import console, errors
 from repayguard.cli.policy_common import AsJson, DataDir, database, friendly
 
 if TYPE_CHECKING:
     from repayguard.core.scoring import RiskModel
     from repayguard.decisions import DecisionEngine, ReplayVerdict
-
-EXIT_DIVERGENT = 1
-EXIT_INCONCLUSIVE = 2
 
 
 def replay(
@@ -31,26 +29,24 @@ def replay(
 ) -> None:
     """Replay every recorded decision run from the event log, with its recorded policy, model,
     bands and as-of time, and compare the rebuilt decision log and entitlements with the
-    store's. Exit 0: identical; 1: a divergence (the first one is named); 2: some run could
-    not be recomputed. Writes nothing."""
+    store's. Exit 0: identical; 1: a divergence (the first one is named) or some run could
+    not be recomputed (the JSON 'verdict' says which); 2: no --verify. Writes nothing."""
     if not verify:
         console.print("Nothing to do. Run [bold]repayguard replay --verify[/bold].")
-        raise typer.Exit(2)
+        raise typer.Exit(USAGE)
     verdict = friendly(_verify)(data_dir)
     if as_json:
         typer.echo(json.dumps(verdict.as_json(), ensure_ascii=False))
     else:
         _print(verdict)
-    if verdict.verdict == "divergent":
-        raise typer.Exit(EXIT_DIVERGENT)
-    if verdict.verdict == "inconclusive":
-        raise typer.Exit(EXIT_INCONCLUSIVE)
+    if verdict.verdict in ("divergent", "inconclusive"):
+        raise typer.Exit(FINDINGS)
 
 
 def _verify(data_dir: DataDir) -> ReplayVerdict:
     from repayguard import decisions
 
-    with database(data_dir) as built, Progress(console=console, transient=True) as bar:
+    with database(data_dir) as built, Progress(console=errors, transient=True) as bar:
         task = bar.add_task("replaying decision runs", total=None)
         return decisions.verify_replay(
             decisions.VerifyReplay(history_days=built.settings.decisions.history_days),

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from repayguard.cli.options import DataDir
+from repayguard.cli.options import AsJson, DataDir
 from repayguard.cli.policy_common import friendly
 from repayguard.errors import RepayguardError
 
@@ -66,7 +66,7 @@ def simulate(
         Path | None, typer.Option(help="A YAML file overriding some assumptions.")
     ] = None,
     workers: Annotated[int, typer.Option(min=1, help="Processes to use.")] = 2,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    as_json: AsJson = False,
     html_out: Annotated[Path | None, typer.Option("--html", help="Write an HTML report.")] = None,
     save: Annotated[
         bool, typer.Option("--save", help="Keep the report for the console's Simulations page.")

@@ -15,6 +15,7 @@ import typer
 
 from repayguard.audit import acting_as, set_actor
 from repayguard.bootstrap import Container
+from repayguard.cli.exits import FINDINGS
 from repayguard.cli.output import console, warn_overrides
 from repayguard.cli.settings import load_settings
 from repayguard.scheduler import JobReport, Worker, worker_name
@@ -81,7 +82,7 @@ def worker(
             for report in reports:
                 _print(report)
             if any(r.status == "failed" for r in reports):
-                raise typer.Exit(code=1)
+                raise typer.Exit(code=FINDINGS)
             return
         # One line however many jobs features register (the terminal wraps it, not rich), so
         # a supervisor reading the first line sees the whole banner.
