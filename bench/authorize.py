@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from repayguard.bootstrap import bootstrap
-from repayguard.cli.settings import load_settings
+from repayguard.cli.shared import load_settings
 from repayguard.identity import CreateToken, create_token
 
 from _common import median

@@ -12,7 +12,7 @@ from typer.testing import CliRunner, Result
 
 from repayguard.bootstrap import bootstrap
 from repayguard.cli.app import app
-from repayguard.cli.settings import load_settings, one_shot
+from repayguard.cli.shared import load_settings, one_shot
 from repayguard.ingestion import IngestEvents, ingest_events
 
 from support.builders import failing_debits_history, healthy_history

@@ -13,7 +13,7 @@ from typer.testing import CliRunner, Result
 
 from repayguard.bootstrap import bootstrap
 from repayguard.cli.app import app
-from repayguard.cli.settings import load_settings, one_shot
+from repayguard.cli.shared import load_settings, one_shot
 from repayguard.hardship.models import HardshipCaseRow
 from repayguard.ingestion import IngestEvents, ingest_events
 

@@ -11,7 +11,7 @@ from typer.testing import CliRunner, Result
 
 from repayguard.bootstrap import bootstrap
 from repayguard.cli.app import app
-from repayguard.cli.settings import load_settings, one_shot
+from repayguard.cli.shared import load_settings, one_shot
 
 from support.common import OPERATOR_PASSWORD
 from support.incidents import open_stepped_incident

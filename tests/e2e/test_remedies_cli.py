@@ -14,7 +14,7 @@ from typer.testing import CliRunner, Result
 from repayguard import complaints
 from repayguard.bootstrap import bootstrap
 from repayguard.cli.app import app
-from repayguard.cli.settings import load_settings, one_shot
+from repayguard.cli.shared import load_settings, one_shot
 from repayguard.ingestion import IngestEvents, ingest_events
 from repayguard.platform.clock import FixedClock
 

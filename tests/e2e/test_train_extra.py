@@ -34,7 +34,7 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from repayguard.api.app import create_server
 from repayguard.bootstrap import bootstrap
-from repayguard.cli.settings import load_settings, one_shot
+from repayguard.cli.shared import load_settings, one_shot
 
 with bootstrap(one_shot(load_settings(Path(sys.argv[1]))), serve_view=True) as built:
     with TestClient(create_server(built)) as client:

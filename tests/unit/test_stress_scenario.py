@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import polars as pl
 import pytest
 
-from repayguard.cli.stress import SIGNAL, StressScenario, shock_events
+from repayguard.cli.monitor.stress import SIGNAL, StressScenario, shock_events
 from repayguard.core.events import EVENT_SCHEMA
 
 SCENARIO = StressScenario(borrowers=20, history_days=60, watch_days=4, shock_after=2)

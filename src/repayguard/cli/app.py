@@ -11,13 +11,13 @@ import typer
 
 from repayguard.audit import set_actor
 from repayguard.cli import backup as backup_command
-from repayguard.cli import decide_spark
 from repayguard.cli import demo as demo_command
 from repayguard.cli.actor import cli_actor
 from repayguard.cli.approvals import approvals_app
 from repayguard.cli.audit import audit_app
 from repayguard.cli.complaints import complaints_app
-from repayguard.cli.decide_runs import runs as decide_runs
+from repayguard.cli.decide import spark as decide_spark
+from repayguard.cli.decide.runs import runs as decide_runs
 from repayguard.cli.exits import FINDINGS, ScriptableGroup
 from repayguard.cli.hardship import hardship_app
 from repayguard.cli.identity import token_app, user_app
@@ -25,7 +25,6 @@ from repayguard.cli.incidents import incidents_app
 from repayguard.cli.keys import keys_app
 from repayguard.cli.model import model_app
 from repayguard.cli.monitor import monitor_app
-from repayguard.cli.options import AsJson, DataDir
 from repayguard.cli.output import (
     console,
     errors,
@@ -43,9 +42,9 @@ from repayguard.cli.overlays import overlays_app
 from repayguard.cli.playbooks import playbooks_app
 from repayguard.cli.policy import policy_app
 from repayguard.cli.replay import replay as replay_command
-from repayguard.cli.settings import load_settings, one_shot
 from repayguard.cli.shadow import replay as policy_replay
 from repayguard.cli.shadow import shadow_app
+from repayguard.cli.shared import AsJson, DataDir, load_settings, one_shot
 from repayguard.cli.simulate import case_study as case_study_command
 from repayguard.cli.simulate import simulate as simulate_command
 from repayguard.cli.worker import worker as worker_command

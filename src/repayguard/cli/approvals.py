@@ -9,8 +9,7 @@ the same rules hold (the maker never approves, checkers never initiate).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -20,8 +19,7 @@ from rich.table import Table
 
 from repayguard.cli.actor import As, Token, acting
 from repayguard.cli.exits import FINDINGS
-from repayguard.cli.options import AsJson
-from repayguard.cli.policy_common import DataDir, friendly
+from repayguard.cli.shared import AsJson, DataDir, friendly, open_container
 
 if TYPE_CHECKING:
     from repayguard.approvals import ApprovalRead
@@ -33,22 +31,6 @@ approvals_app = typer.Typer(
 )
 Comment = Annotated[str, typer.Option(help="Why (kept with the decision).")]
 RequestId = Annotated[str, typer.Argument(help="The request id.")]
-
-
-@contextmanager
-def wired(data_dir: Path | None) -> Iterator[Container]:
-    """repayguard for one command (inline relay; model management never blocked by a damaged
-    production artefact)."""
-    from repayguard.bootstrap import bootstrap
-    from repayguard.cli.settings import load_settings, one_shot
-
-    with bootstrap(one_shot(load_settings(data_dir)), production_model=False) as container:
-        yield container
-
-
-def context(container: Container) -> Any:
-    assert container.approvals is not None
-    return container.approvals
 
 
 def _when(moment: datetime | None) -> str:
@@ -105,7 +87,7 @@ def list_command(
     where = QueueFilter(
         state=None if state == "all" else state, kind=kind, subject=subject, category=category
     )
-    with wired(data_dir) as container:
+    with open_container(data_dir, production_model=False) as container:
         page = list_requests(where, uow=container.uow(), limit=limit)
     if json_out:
         typer.echo(json.dumps({"items": [as_json(r) for r in page.items], "total": page.total}))
@@ -127,7 +109,7 @@ def show(
     from repayguard.approvals import get_request
     from repayguard.cli.output import console, record_table
 
-    with wired(data_dir) as container:
+    with open_container(data_dir, production_model=False) as container:
         found = get_request(request_id, uow=container.uow())
     if json_out:
         typer.echo(json.dumps(as_json(found), ensure_ascii=False))
@@ -161,7 +143,7 @@ def settle(
     from repayguard.cli.output import console
 
     with (
-        wired(data_dir) as container,
+        open_container(data_dir, production_model=False) as container,
         acting(container, operator, token, needed_for=needed_for) as by,
     ):
         done = decide(container, by)
@@ -186,7 +168,7 @@ def approve(
         operator,
         token,
         lambda container, by: approve_request(
-            Approve(request_id, by, comment), uow=container.uow(), context=context(container)
+            Approve(request_id, by, comment), uow=container.uow(), context=container.approvals
         ),
         needed_for="approving a request",
     )
@@ -257,13 +239,13 @@ def bulk_approve(
     from repayguard.cli.output import console
 
     with (
-        wired(data_dir) as container,
+        open_container(data_dir, production_model=False) as container,
         acting(container, operator, token, needed_for="approving held decisions") as by,
     ):
         outcome = approve_all(
             BulkApprove(by, comment, category=category, subject=subject, limit=limit),
             uow=container.uow,
-            context=context(container),
+            context=container.approvals,
         )
     if json_out:
         refused = [{"id": r.request_id, "code": r.code, "why": r.message} for r in outcome.refused]
@@ -318,13 +300,13 @@ def override(
         "note": note,
     }
     with (
-        wired(data_dir) as container,
+        open_container(data_dir, production_model=False) as container,
         acting(container, operator, token, needed_for="asking for an override") as by,
     ):
         made = request_approval(
             RequestApproval("override", payload, by=by, reason=note),
             uow=container.uow(),
-            context=context(container),
+            context=container.approvals,
         )
     console.print(next_step(made))
 
@@ -336,7 +318,7 @@ def expire(json_out: AsJson = False, data_dir: DataDir = None) -> None:
     from repayguard.approvals import expire_due
     from repayguard.cli.output import console
 
-    with wired(data_dir) as container:
+    with open_container(data_dir, production_model=False) as container:
         closed = expire_due(datetime.now(UTC), uow=container.uow())
     if json_out:
         typer.echo(json.dumps({"expired": [as_json(r) for r in closed]}, ensure_ascii=False))

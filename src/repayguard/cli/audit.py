@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from repayguard.cli.exits import FINDINGS
-from repayguard.cli.options import AsJson, DataDir
+from repayguard.cli.shared import AsJson, DataDir
 from repayguard.keys import key_paths, open_checkpoints, open_trusted_keys
 
 if TYPE_CHECKING:
@@ -73,7 +73,7 @@ def verify(
     from repayguard.audit import VerifyChain, load_trusted_keys, verify_chain, verify_export
     from repayguard.bootstrap import bootstrap
     from repayguard.cli.output import console
-    from repayguard.cli.settings import load_settings, one_shot
+    from repayguard.cli.shared import load_settings, one_shot
 
     settings = one_shot(load_settings(data_dir))
     paths = key_paths(settings)
@@ -104,7 +104,7 @@ def checkpoint(as_json: AsJson = False, data_dir: DataDir = None) -> None:
     from repayguard.audit import write_checkpoint_now
     from repayguard.bootstrap import bootstrap
     from repayguard.cli.output import console, print_json
-    from repayguard.cli.settings import load_settings, one_shot
+    from repayguard.cli.shared import load_settings, one_shot
 
     settings = one_shot(load_settings(data_dir))
     policy = open_checkpoints(key_paths(settings))
@@ -148,7 +148,7 @@ def export_command(
     from repayguard.audit import ExportAudit, export_audit, export_size
     from repayguard.bootstrap import bootstrap
     from repayguard.cli.output import console, print_json, progress_bar
-    from repayguard.cli.settings import load_settings, one_shot
+    from repayguard.cli.shared import load_settings, one_shot
 
     settings = one_shot(load_settings(data_dir))
     signer = open_checkpoints(key_paths(settings)).signer

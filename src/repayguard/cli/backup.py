@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from repayguard.cli.exits import FINDINGS
-from repayguard.cli.options import AsJson, DataDir
+from repayguard.cli.shared import AsJson, DataDir
 
 
 def backup(
@@ -30,7 +30,7 @@ def backup(
     """Back up the store online: database snapshot, key files, signed checkpoints, manifest."""
     from repayguard.backup import BackupStore, backup_store
     from repayguard.cli.output import console
-    from repayguard.cli.settings import load_settings
+    from repayguard.cli.shared import load_settings
     from repayguard.keys import key_paths, open_checkpoints
     from repayguard.platform.clock import SystemClock
     from repayguard.platform.db import make_engine
@@ -79,7 +79,7 @@ def restore(
     """Restore a backup into an empty store, then prove it (audit verify + checksums)."""
     from repayguard.backup import RestoreStore, restore_store
     from repayguard.cli.output import console, errors
-    from repayguard.cli.settings import load_settings
+    from repayguard.cli.shared import load_settings
     from repayguard.keys import key_paths
     from repayguard.platform.clock import SystemClock
     from repayguard.platform.db import make_engine

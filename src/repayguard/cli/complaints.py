@@ -19,9 +19,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from repayguard.cli.actor import As, Token, acting
-from repayguard.cli.approvals import wired
-from repayguard.cli.options import AsJson
-from repayguard.cli.policy_common import DataDir, friendly
+from repayguard.cli.shared import AsJson, DataDir, friendly, open_container
 from repayguard.core.policy.counterfactual import WHY_NONE, changes_of
 
 if TYPE_CHECKING:
@@ -110,7 +108,7 @@ def list_command(
         escalated=escalated,
         borrower_id=borrower,
     )
-    with wired(data_dir) as container:
+    with open_container(data_dir, production_model=False) as container:
         page = list_complaints(where, uow=container.uow(), limit=limit)
     if json_out:
         typer.echo(json.dumps({"items": [case_json(c) for c in page.items], "total": page.total}))
@@ -199,7 +197,7 @@ def show(
     from repayguard.remedies import ListRemedies, list_remedies
 
     with ExitStack() as stack:
-        container = stack.enter_context(wired(data_dir))
+        container = stack.enter_context(open_container(data_dir, production_model=False))
         if operator or token:  # a proven reader is recorded; else the audit names cli:<user>
             stack.enter_context(acting(container, operator, token, needed_for="reading a case"))
         assert container.complaints is not None
@@ -266,7 +264,7 @@ def resolve(
         days=days,
     )
     with (
-        wired(data_dir) as container,
+        open_container(data_dir, production_model=False) as container,
         acting(container, operator, token, needed_for="resolving a complaint") as by,
     ):
         assert container.complaints is not None

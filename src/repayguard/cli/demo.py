@@ -23,7 +23,7 @@ from repayguard.cli.output import (
     summary_table,
     warn_overrides,
 )
-from repayguard.cli.settings import one_shot
+from repayguard.cli.shared import one_shot
 from repayguard.cli.worker import run_in_background
 from repayguard.config import Settings
 from repayguard.entitlements import Entitlement

@@ -19,9 +19,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from repayguard.cli.actor import As, Token, acting
-from repayguard.cli.approvals import wired
-from repayguard.cli.options import AsJson
-from repayguard.cli.policy_common import DataDir, friendly
+from repayguard.cli.shared import AsJson, DataDir, friendly, open_container
 
 if TYPE_CHECKING:
     from repayguard.hardship import HardshipInfo
@@ -61,7 +59,7 @@ def open_command(
     from repayguard.hardship import OpenHardship, open_hardship
 
     with (
-        wired(data_dir) as container,
+        open_container(data_dir, production_model=False) as container,
         acting(container, operator, token, needed_for="opening a hardship case") as by,
     ):
         assert container.hardship is not None
@@ -104,7 +102,7 @@ def list_command(
     where = HardshipFilter(
         status=None if status == "all" else status, overdue=overdue, borrower_id=borrower
     )
-    with wired(data_dir) as container:
+    with open_container(data_dir, production_model=False) as container:
         page = list_hardship(where, uow=container.uow(), limit=limit)
     if json_out:
         typer.echo(json.dumps({"items": [case_json(c) for c in page.items], "total": page.total}))
@@ -144,7 +142,7 @@ def show(
     from repayguard.hardship import GetHardship, get_hardship
 
     with (
-        wired(data_dir) as container,
+        open_container(data_dir, production_model=False) as container,
         acting(container, operator, token, needed_for="reading a hardship case"),
     ):
         assert container.hardship is not None
@@ -187,7 +185,7 @@ def close(
     from repayguard.hardship import CloseHardship, close_hardship
 
     with (
-        wired(data_dir) as container,
+        open_container(data_dir, production_model=False) as container,
         acting(container, operator, token, needed_for="closing a hardship case") as by,
     ):
         assert container.hardship is not None

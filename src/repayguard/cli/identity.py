@@ -2,29 +2,19 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 if TYPE_CHECKING:
-    from repayguard.bootstrap import Container
     from repayguard.identity.permissions import Kind
 
 import typer
 from rich.table import Table
 
-from repayguard.cli.options import AsJson, DataDir
 from repayguard.cli.output import console, print_json
-from repayguard.cli.settings import load_settings, one_shot
+from repayguard.cli.shared import AsJson, DataDir, open_container
 
 user_app = typer.Typer(help="Operators and their roles.", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens (shown once, stored hashed).", no_args_is_help=True)
-
-
-def _container(data_dir: Path | None) -> Container:
-    from repayguard.bootstrap import bootstrap
-
-    settings = one_shot(load_settings(data_dir))
-    return bootstrap(settings, migrate=True, production_model=False)
 
 
 @user_app.command("add")
@@ -38,7 +28,7 @@ def user_add(
     """Add an operator with a role."""
     from repayguard.identity import AddOperator, add_operator
 
-    with _container(data_dir) as container:
+    with open_container(data_dir, migrate=True, production_model=False) as container:
         operator = add_operator(AddOperator(username, role, name), uow=container.uow())
     if as_json:
         print_json({"username": operator.username, "role": operator.role})
@@ -54,7 +44,10 @@ def user_list(as_json: AsJson = False, data_dir: DataDir = None) -> None:
     """List operators."""
     from repayguard.identity import list_operators
 
-    with _container(data_dir) as container, container.session_factory() as session:
+    with (
+        open_container(data_dir, migrate=True, production_model=False) as container,
+        container.session_factory() as session,
+    ):
         operators = list_operators(session)
     if as_json:
         print_json(
@@ -103,7 +96,7 @@ def user_password(
         password = sys.stdin.readline().rstrip("\n")
     else:
         password = typer.prompt("New password", hide_input=True, confirmation_prompt=True)
-    with _container(data_dir) as container:
+    with open_container(data_dir, migrate=True, production_model=False) as container:
         operator = set_password(SetPassword(username, password), uow=container.uow())
     console.print(
         f"Password set for [bold]{operator.username}[/bold] ({operator.role}). They log in "
@@ -117,7 +110,7 @@ def user_disable(username: str, data_dir: DataDir = None) -> None:
     """Disable an operator and revoke all their tokens."""
     from repayguard.identity import DisableOperator, disable_operator
 
-    with _container(data_dir) as container:
+    with open_container(data_dir, migrate=True, production_model=False) as container:
         disable_operator(DisableOperator(username), uow=container.uow(), tokens=container.tokens)
     console.print(f"Disabled [bold]{username}[/bold]; their tokens no longer work.")
 
@@ -146,7 +139,7 @@ def token_create(
             "say whose token it is", hint="use exactly one of --operator, --service, --borrower"
         )
     kind, subject = chosen[0]
-    with _container(data_dir) as container:
+    with open_container(data_dir, migrate=True, production_model=False) as container:
         issued = create_token(CreateToken(kind, subject, days), uow=container.uow())
     if as_json:
         print_json(
@@ -166,7 +159,7 @@ def token_revoke(token_id: str, data_dir: DataDir = None) -> None:
     """Revoke a token by its id (the short id shown at creation and in 'token list')."""
     from repayguard.identity import RevokeToken, revoke_token
 
-    with _container(data_dir) as container:
+    with open_container(data_dir, migrate=True, production_model=False) as container:
         revoke_token(RevokeToken(token_id), uow=container.uow(), tokens=container.tokens)
     console.print(f"Revoked token [bold]{token_id}[/bold].")
 
@@ -176,7 +169,10 @@ def token_list(as_json: AsJson = False, data_dir: DataDir = None) -> None:
     """List tokens (ids and owners; never secrets)."""
     from repayguard.identity import list_tokens
 
-    with _container(data_dir) as container, container.session_factory() as session:
+    with (
+        open_container(data_dir, migrate=True, production_model=False) as container,
+        container.session_factory() as session,
+    ):
         tokens = list_tokens(session)
     if as_json:
         print_json(

@@ -18,8 +18,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from repayguard.cli.actor import As, Token, acting
-from repayguard.cli.approvals import wired
-from repayguard.cli.policy_common import AsJson, DataDir, friendly
+from repayguard.cli.shared import AsJson, DataDir, friendly, open_container
 
 if TYPE_CHECKING:
     from repayguard.monitoring import IncidentInfo
@@ -64,7 +63,7 @@ def list_command(
 
     if state not in STATE_FILTERS:
         raise InvalidInput(f"unknown state {state!r}", hint=f"one of: {', '.join(STATE_FILTERS)}")
-    with wired(data_dir) as container:
+    with open_container(data_dir, production_model=False) as container:
         page = list_incidents(
             uow=container.uow(), state=None if state == "all" else state, metric=metric,
             limit=limit,
@@ -107,7 +106,7 @@ def show(
     from repayguard.cli.output import console, record_table
     from repayguard.monitoring import get_incident
 
-    with wired(data_dir) as container:
+    with open_container(data_dir, production_model=False) as container:
         found = get_incident(incident_id, uow=container.uow())
     if json_out:
         typer.echo(json.dumps(incident_json(found), ensure_ascii=False))
@@ -152,7 +151,7 @@ def acknowledge(
     from repayguard.monitoring import AcknowledgeIncident, acknowledge_incident
 
     with (
-        wired(data_dir) as container,
+        open_container(data_dir, production_model=False) as container,
         acting(container, operator, token, needed_for="acknowledging an incident") as by,
     ):
         done = acknowledge_incident(AcknowledgeIncident(incident_id, by, note), uow=container.uow())
@@ -177,7 +176,7 @@ def resolve(
     from repayguard.monitoring import ResolveIncident, resolve_incident
 
     with (
-        wired(data_dir) as container,
+        open_container(data_dir, production_model=False) as container,
         acting(container, operator, token, needed_for="resolving an incident") as by,
     ):
         done = resolve_incident(ResolveIncident(incident_id, by, note), uow=container.uow())

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 import typer
 
 from repayguard.cli.actor import cli_actor
-from repayguard.cli.options import DataDir
+from repayguard.cli.shared import DataDir
 from repayguard.errors import KeyringInvalid, RepayguardError
 from repayguard.keys import RecordKeyRotation, key_paths, open_keyring, record_key_rotation
 
@@ -29,7 +29,7 @@ def generate(
     """Write a new key file (mode 0600); an existing file is never overwritten."""
     from repayguard.audit import CheckpointSigner, public_key_path, write_signing_key
     from repayguard.cli.output import console
-    from repayguard.cli.settings import load_settings
+    from repayguard.cli.shared import load_settings
     from repayguard.platform.crypto import Keyring, write_keyring
 
     paths = key_paths(load_settings(data_dir))
@@ -71,7 +71,7 @@ def rotate(
     from repayguard.bootstrap import bootstrap
     from repayguard.borrowers import RotateKeys, key_usage, pending_rotation, rotate_keys
     from repayguard.cli.output import console, progress_bar
-    from repayguard.cli.settings import load_settings, one_shot
+    from repayguard.cli.shared import load_settings, one_shot
     from repayguard.complaints import rotate_statements, statement_key_usage
     from repayguard.hardship import note_key_usage, rotate_notes
     from repayguard.ingestion import quarantine_key_usage, rotate_quarantine

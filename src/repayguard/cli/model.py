@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,27 +12,16 @@ import typer
 from rich.table import Table
 
 from repayguard.cli.actor import As, Token, acting, recorded_actor
-from repayguard.cli.options import AsJson as Json
-from repayguard.cli.options import DataDir
 from repayguard.cli.output import console, errors, print_json, progress_bar
-from repayguard.cli.policy_common import friendly as _friendly
-from repayguard.cli.settings import load_settings, one_shot
+from repayguard.cli.shared import AsJson as Json
+from repayguard.cli.shared import DataDir, open_container
+from repayguard.cli.shared import friendly as _friendly
 from repayguard.errors import RepayguardError
 
 model_app = typer.Typer(
     help="Risk models: train a scorecard or LightGBM, evaluate, register, promote, score.",
     no_args_is_help=True,
 )
-
-
-@contextmanager
-def _container(data_dir: Path | None, *, migrate: bool = False) -> Iterator[Any]:
-    from repayguard.bootstrap import bootstrap
-    from repayguard.risk import default_registry
-
-    settings = one_shot(load_settings(data_dir))
-    with bootstrap(settings, migrate=migrate, production_model=False) as container:
-        yield container, default_registry(settings.data_dir)
 
 
 def _utc(dates: list[datetime] | None) -> tuple[datetime, ...]:
@@ -136,7 +123,8 @@ def train(
         params={"lightgbm": {"trees": trees}},
     )  # fmt: skip
     cmd.check()
-    with _container(data_dir, migrate=True) as (container, registry):
+    with open_container(data_dir, migrate=True, production_model=False) as container:
+        registry = container.approvals.registry
         # A name recorded as who trained is a proven operator or the os user, never a guess.
         cmd = replace(cmd, trained_by=recorded_actor(container, username=operator, token=token))
         with progress_bar("Training", cmd.steps(), "steps", quiet=as_json) as bar:
@@ -210,12 +198,14 @@ def evaluate(
             validation_as_of=_utc([as_of] if as_of else []), files=tuple(events or ())
         )
     )
-    with _container(data_dir) as (container, registry):
+    with open_container(data_dir, production_model=False) as container:
         stamp = container.clock.now().strftime("%Y%m%dT%H%M%SZ")
         folder = out or container.settings.data_dir / "reports" / f"{stamp}-{'-vs-'.join(model)}"
         with console.status("Evaluating…"):
             outcome = evaluate_models(
-                EvaluateModel(tuple(model), source, folder), uow=container.uow, registry=registry
+                EvaluateModel(tuple(model), source, folder),
+                uow=container.uow,
+                registry=container.approvals.registry,
             )
     if as_json:
         typer.echo(json.dumps(outcome.report["models"], default=str))
@@ -243,7 +233,7 @@ def list_command(
     """Registered versions, newest first."""
     from repayguard.risk import list_models
 
-    with _container(data_dir) as (container, _):
+    with open_container(data_dir, production_model=False) as container:
         models = list_models(state, uow=container.uow())
     if as_json:
         typer.echo(json.dumps([_model_json(m) for m in models], default=str))
@@ -276,8 +266,8 @@ def show(
     """A version's model card (verified against its sha256) and state history."""
     from repayguard.risk import show_model
 
-    with _container(data_dir) as (container, registry):
-        details = show_model(version, uow=container.uow(), registry=registry)
+    with open_container(data_dir, production_model=False) as container:
+        details = show_model(version, uow=container.uow(), registry=container.approvals.registry)
     if as_json:
         typer.echo(json.dumps(details.card, ensure_ascii=False))
         return
@@ -325,17 +315,17 @@ def promote(
     """Ask for a version to become the production model (the previous one is retired) once a
     second person approves ('repayguard approvals approve')."""
     from repayguard.approvals import RequestApproval, request_approval
-    from repayguard.cli.approvals import context, next_step
+    from repayguard.cli.approvals import next_step
 
     with (
-        _container(data_dir) as (container, _),
+        open_container(data_dir, production_model=False) as container,
         acting(container, operator, token, needed_for="asking to promote a model") as by,
     ):
         made = request_approval(
             RequestApproval("model_promote", {"version": version, "note": note}, by=by,
                             reason=note),
             uow=container.uow(),
-            context=context(container),
+            context=container.approvals,
         )  # fmt: skip
     console.print(next_step(made))
 
@@ -360,10 +350,10 @@ def score(
 
     cmd = ScoreFile(model, data, out, id_column=id_column, reasons=reasons, locale=locale)
     with (
-        _container(data_dir) as (container, registry),
+        open_container(data_dir, production_model=False) as container,
         (errors if as_json else console).status("Scoring…"),
     ):
-        outcome = score_file(cmd, uow=container.uow(), registry=registry)
+        outcome = score_file(cmd, uow=container.uow(), registry=container.approvals.registry)
     if as_json:
         print_json(
             {"model": model, "rows": outcome.rows, "mean_pd": outcome.mean_pd, "out": outcome.out}

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from repayguard.cli.actor import As, Token, permitted_operator
 from repayguard.cli.output import console
-from repayguard.cli.policy_common import AsJson, DataDir, database, friendly
+from repayguard.cli.shared import AsJson, DataDir, friendly, open_container
 
 overlays_app = typer.Typer(help="Emergency overlays: armed playbooks tightening a segment.")
 OverlayId = Annotated[str, typer.Argument(help="The overlay id ('repayguard overlays list').")]
@@ -30,7 +30,7 @@ def arm(
     overlay expires on its own and lapses unless a second person reviews it in time."""
     from repayguard import overlays, policies
 
-    with database(data_dir) as built:
+    with open_container(data_dir) as built:
         by = permitted_operator(
             built,
             username=operator,
@@ -59,7 +59,7 @@ def review(
     """Endorse an armed overlay after the fact (never by whoever armed it)."""
     from repayguard import overlays
 
-    with database(data_dir) as built:
+    with open_container(data_dir) as built:
         by = permitted_operator(
             built,
             username=operator,
@@ -87,7 +87,7 @@ def lift(
     """End an overlay now: its segment is re-decided and methods restore with notices."""
     from repayguard import overlays
 
-    with database(data_dir) as built:
+    with open_container(data_dir) as built:
         by = permitted_operator(
             built,
             username=operator,
@@ -111,7 +111,7 @@ def list_(
     """Overlays, newest first, with who armed them and where they stand."""
     from repayguard import overlays
 
-    with database(data_dir) as built, built.session_factory() as session:
+    with open_container(data_dir) as built, built.session_factory() as session:
         found = overlays.list_overlays(session, active_only=active)
     if as_json:
         typer.echo(json.dumps([o.model_dump(mode="json") for o in found], ensure_ascii=False))

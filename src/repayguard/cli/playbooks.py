@@ -11,7 +11,7 @@ from rich.table import Table
 
 from repayguard.cli.actor import As, Token, permitted_operator
 from repayguard.cli.output import console
-from repayguard.cli.policy_common import AsJson, DataDir, database, friendly
+from repayguard.cli.shared import AsJson, DataDir, friendly, open_container
 
 playbooks_app = typer.Typer(help="Emergency playbooks: overlays approved in advance.")
 
@@ -27,7 +27,7 @@ def submit(
     """Check a playbook against every jurisdiction it lists and store it as a draft."""
     from repayguard import overlays, policies
 
-    with database(data_dir) as built:
+    with open_container(data_dir) as built:
         by = permitted_operator(
             built,
             username=operator,
@@ -61,7 +61,7 @@ def request_approval(
     """Ask a second person to approve a playbook draft (a ``playbook_approve`` request)."""
     from repayguard import approvals
 
-    with database(data_dir) as built:
+    with open_container(data_dir) as built:
         by = permitted_operator(
             built,
             username=operator,
@@ -89,7 +89,7 @@ def list_(as_json: AsJson = False, data_dir: DataDir = None) -> None:
     """Every playbook version, drafts and approved."""
     from repayguard import overlays
 
-    with database(data_dir) as built, built.session_factory() as session:
+    with open_container(data_dir) as built, built.session_factory() as session:
         found = overlays.list_playbooks(session)
     if as_json:
         typer.echo(json.dumps([p.model_dump(mode="json") for p in found], ensure_ascii=False))
@@ -119,7 +119,7 @@ def show(
     """One playbook version as stored (canonical JSON with its state; --json on one line)."""
     from repayguard import overlays
 
-    with database(data_dir) as built, built.session_factory() as session:
+    with open_container(data_dir) as built, built.session_factory() as session:
         found = overlays.find_playbook(session, name, version)
     indent = None if as_json else 2
     typer.echo(json.dumps(found.model_dump(mode="json"), indent=indent, ensure_ascii=False))

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from repayguard.cli.exits import FINDINGS, USAGE
 from repayguard.cli.output import console, errors
-from repayguard.cli.policy_common import AsJson, DataDir, database, friendly
+from repayguard.cli.shared import AsJson, DataDir, friendly, open_container
 
 if TYPE_CHECKING:
     from repayguard.core.scoring import RiskModel
@@ -46,7 +46,7 @@ def replay(
 def _verify(data_dir: DataDir) -> ReplayVerdict:
     from repayguard import decisions
 
-    with database(data_dir) as built, Progress(console=errors, transient=True) as bar:
+    with open_container(data_dir) as built, Progress(console=errors, transient=True) as bar:
         task = bar.add_task("replaying decision runs", total=None)
         return decisions.verify_replay(
             decisions.VerifyReplay(history_days=built.settings.decisions.history_days),

@@ -15,7 +15,8 @@ from rich.table import Table
 
 from repayguard.cli.actor import As, Token, proven_operator
 from repayguard.cli.output import console
-from repayguard.cli.policy_common import AsJson, DataDir, database, friendly, policy_ref
+from repayguard.cli.policy.common import policy_ref
+from repayguard.cli.shared import AsJson, DataDir, friendly, open_container
 
 shadow_app = typer.Typer(help="Shadow mode: a challenger policy beside every decision.")
 Attributes = Annotated[
@@ -67,7 +68,7 @@ def set_(
     admin's setting: prove who acts with --as NAME and the password, or --token)."""
     from repayguard import policies, shadow
 
-    with database(data_dir) as built:
+    with open_container(data_dir) as built:
         by = _admin(built, operator, token, what="setting the shadow challenger")
         info = shadow.set_challenger(
             shadow.SetChallenger(_challenger_ref(policy), actor=by),
@@ -90,7 +91,7 @@ def clear(
     """Stop shadow mode (the shadow log stays); an admin's setting, like 'shadow set'."""
     from repayguard import shadow
 
-    with database(data_dir) as built:
+    with open_container(data_dir) as built:
         by = _admin(built, operator, token, what="clearing the shadow challenger")
         cleared = shadow.clear_challenger(by, uow=built.uow())
     console.print("Shadow mode is off." if cleared else "No challenger was set.")
@@ -104,7 +105,7 @@ def status(
     """The challenger in effect, how often it disagrees with production, and by group."""
     from repayguard import shadow
 
-    with database(data_dir) as built:
+    with open_container(data_dir) as built:
         settings = built.settings.fairness
         frame = (
             shadow.read_attributes(attributes, on=built.clock.now().date()) if attributes else None
@@ -148,7 +149,7 @@ def disagreements(
     """The latest decisions where the challenger differs, side by side."""
     from repayguard import shadow
 
-    with database(data_dir) as built:
+    with open_container(data_dir) as built:
         rows = shadow.list_disagreements(uow=built.uow(), limit=limit)
     if as_json:
         typer.echo(json.dumps({"disagreements": rows}, default=str, ensure_ascii=False))
@@ -198,7 +199,7 @@ def _replay(
     )
     first = start.replace(tzinfo=start.tzinfo or UTC)
     last = datetime.combine(end.date(), time.max, tzinfo=end.tzinfo or UTC)
-    with database(data_dir) as built, Progress(console=console, transient=True) as bar:
+    with open_container(data_dir) as built, Progress(console=console, transient=True) as bar:
         task = bar.add_task("replaying decision runs", total=None)
         report = shadow.replay(
             shadow.ReplayPolicy(ref, first, last),

@@ -9,8 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from repayguard.cli.options import AsJson, DataDir
-from repayguard.cli.policy_common import friendly
+from repayguard.cli.shared import AsJson, DataDir, friendly
 from repayguard.errors import RepayguardError
 
 if TYPE_CHECKING:
@@ -19,7 +18,8 @@ if TYPE_CHECKING:
 
 def arm_policy(arg: str, data_dir: Path | None) -> ArmPolicy:
     """A YAML file, a published version ``NAME@N`` (``NAME@latest``) or a stored draft id."""
-    from repayguard.cli.policy_common import database, read
+    from repayguard.cli.policy.common import read
+    from repayguard.cli.shared import open_container
     from repayguard.policies import DraftRef, SourceRef, VersionRef, profiles, resolve
     from repayguard.simulation import ArmPolicy
 
@@ -47,7 +47,7 @@ def arm_policy(arg: str, data_dir: Path | None) -> ArmPolicy:
             hint="give a YAML file, NAME@VERSION (NAME@latest), or a draft id from "
             "'repayguard policy drafts'",
         )
-    with database(data_dir) as built:
+    with open_container(data_dir) as built:
         uow = built.uow()
         with uow:
             policy = resolve(ref, session=uow.session, profiles=known)
@@ -77,7 +77,7 @@ def simulate(
     from datetime import UTC, datetime
 
     from repayguard.cli.output import console, progress_bar
-    from repayguard.cli.settings import load_settings
+    from repayguard.cli.shared import load_settings
     from repayguard.simulation import (
         GROUP_ATTRIBUTES,
         PortfolioSpec,

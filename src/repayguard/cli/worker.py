@@ -17,7 +17,7 @@ from repayguard.audit import acting_as, set_actor
 from repayguard.bootstrap import Container
 from repayguard.cli.exits import FINDINGS
 from repayguard.cli.output import console, warn_overrides
-from repayguard.cli.settings import load_settings
+from repayguard.cli.shared import load_settings
 from repayguard.scheduler import JobReport, Worker, worker_name
 
 log = structlog.get_logger(__name__)

@@ -1,5 +1,5 @@
 """The stress test's day-by-day replay over a live container: ingest, decide, one worker pass,
-and what the detectors and overlays did (``repayguard.cli.stress`` runs it)."""
+and what the detectors and overlays did (``repayguard.cli.monitor.stress`` runs it)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import polars as pl
 
 from repayguard import approvals, decisions, entitlements, monitoring, notices, overlays, policies
 from repayguard.bootstrap import Container
-from repayguard.cli.stress import (
+from repayguard.cli.monitor.stress import (
     CHECKER,
     MAKER,
     PLAYBOOK,

@@ -18,8 +18,9 @@ import typer
 import yaml
 
 from repayguard.cli.exits import FINDINGS
-from repayguard.cli.policy_common import DataDir, PolicyArg, friendly, maybe_db, policy_ref, read
-from repayguard.cli.policy_eval import EvalReport, evaluate_lines, print_outcome
+from repayguard.cli.policy.common import PolicyArg, maybe_db, policy_ref, read
+from repayguard.cli.policy.eval import EvalReport, evaluate_lines, print_outcome
+from repayguard.cli.shared import DataDir, friendly
 from repayguard.core.policy.safe_yaml import load_yaml
 from repayguard.errors import InvalidInput, RepayguardError
 

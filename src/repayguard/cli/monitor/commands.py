@@ -12,10 +12,10 @@ import typer
 from rich.table import Table
 
 from repayguard.cli.output import console, progress_bar
-from repayguard.cli.policy_common import AsJson, DataDir, database, friendly
+from repayguard.cli.shared import AsJson, DataDir, friendly, open_container
 
 if TYPE_CHECKING:
-    from repayguard.cli.stress import StressReport
+    from repayguard.cli.monitor.stress import StressReport
 
 monitor_app = typer.Typer(help="Portfolio monitoring: metric series, windows, catalogue.")
 
@@ -63,7 +63,7 @@ def metrics(
     chunks(last, last)  # a day off the calendar is refused before any arithmetic on it
     first = start.date() if start else last - timedelta(days=29)
     spans = chunks(first, last)
-    with database(data_dir) as built:
+    with open_container(data_dir) as built:
         assert built.monitor is not None  # bootstrap always wires it
         reference = built.monitor.score_reference()
         with progress_bar("Computing", total=len(spans), unit="spans", quiet=as_json) as bar:
@@ -165,7 +165,7 @@ def stress(
     import tempfile
     from dataclasses import asdict
 
-    from repayguard.cli.stress import StressScenario, run_stress
+    from repayguard.cli.monitor.stress import StressScenario, run_stress
 
     try:
         scenario = StressScenario(

@@ -9,17 +9,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from repayguard.cli.actor import As, Token, acting, recorded_actor
-from repayguard.cli.policy_common import (
-    AsJson,
-    DataDir,
-    PolicyArg,
-    database,
-    friendly,
-    json_arg,
-    maybe_db,
-    policy_ref,
-    read,
-)
+from repayguard.cli.policy.common import PolicyArg, json_arg, maybe_db, policy_ref, read
+from repayguard.cli.shared import AsJson, DataDir, friendly, open_container
 from repayguard.errors import RepayguardError
 
 if TYPE_CHECKING:
@@ -99,7 +90,7 @@ def impact(
     """Preview what a candidate would change if it went live now: by method, tier, direction,
     and restriction rates by group (a warning past ``fairness.max_disparity_ratio``)."""
     from repayguard.cli.output import console
-    from repayguard.cli.policy_views import impact_tables
+    from repayguard.cli.policy.views import impact_tables
     from repayguard.cli.shadow import fairness_json, fairness_of, print_fairness
     from repayguard.policies import PreviewImpact, preview_impact, preview_snapshot, profiles
 
@@ -113,7 +104,7 @@ def impact(
             if attributes is not None:
                 fairness = fairness_of(None, attributes, report.restricted)
         else:
-            with database(data_dir) as container:
+            with open_container(data_dir) as container:
                 report = preview_impact(
                     cmd, uow=container.uow(), profiles=profiles(), portfolio=_portfolio_reader()
                 )
@@ -153,7 +144,7 @@ def submit(
     from repayguard.cli.output import console
     from repayguard.policies import SubmitPolicy, profiles, submit_policy
 
-    with database(data_dir) as container:
+    with open_container(data_dir) as container:
         by = recorded_actor(container, username=operator, token=token)
         draft = submit_policy(
             SubmitPolicy(read(file), by), uow=container.uow(), profiles=profiles()
@@ -176,17 +167,17 @@ def publish(
     """Ask for a draft to be published; it becomes the next version once a second person
     approves ('repayguard approvals approve')."""
     from repayguard.approvals import RequestApproval, request_approval
-    from repayguard.cli.approvals import context, next_step
+    from repayguard.cli.approvals import next_step
     from repayguard.cli.output import console
 
     with (
-        database(data_dir) as container,
+        open_container(data_dir) as container,
         acting(container, operator, token, needed_for="asking to publish a policy") as by,
     ):
         made = request_approval(
             RequestApproval("policy_publish", {"draft_id": draft_id}, by=by, reason=reason),
             uow=container.uow(),
-            context=context(container),
+            context=container.approvals,
         )
     console.print(next_step(made))
 
@@ -200,10 +191,10 @@ def list_command(
 ) -> None:
     """List published versions, newest first."""
     from repayguard.cli.output import console
-    from repayguard.cli.policy_views import versions_table
+    from repayguard.cli.policy.views import versions_table
     from repayguard.policies import ListPolicyVersions, list_versions
 
-    with database(data_dir) as container:
+    with open_container(data_dir) as container:
         page = list_versions(ListPolicyVersions(name, limit), uow=container.uow())
     if as_json:
         items = [
@@ -244,7 +235,7 @@ def show(
     named = policy_ref(policy)
     if not isinstance(named, VersionRef):
         raise RepayguardError("show reads a published version", hint="give NAME@VERSION")
-    with database(data_dir) as container:
+    with open_container(data_dir) as container:
         info = get_version(GetPolicyVersion(named.name, named.version), uow=container.uow())
     if as_json:
         from repayguard.cli.output import print_json

@@ -15,18 +15,10 @@ from typing import Annotated
 import typer
 
 from repayguard.cli.exits import FINDINGS
-from repayguard.cli.policy_common import (
-    AsJson,
-    DataDir,
-    PolicyArg,
-    friendly,
-    json_arg,
-    maybe_db,
-    policy_ref,
-    read,
-)
-from repayguard.cli.policy_jdm import add_jdm_commands
-from repayguard.cli.policy_store import add_store_commands
+from repayguard.cli.policy.common import PolicyArg, json_arg, maybe_db, policy_ref, read
+from repayguard.cli.policy.jdm import add_jdm_commands
+from repayguard.cli.policy.store import add_store_commands
+from repayguard.cli.shared import AsJson, DataDir, friendly
 
 policy_app = typer.Typer(
     name="policy",
@@ -43,7 +35,7 @@ def check(
 ) -> None:
     """Run every static check: schema, types, unreachable rows, gaps, guardrails G1 G2 G4."""
     from repayguard.cli.output import console
-    from repayguard.cli.policy_views import problems_table
+    from repayguard.cli.policy.views import problems_table
     from repayguard.policies import check_text, profiles
     from repayguard.policies.sources import content_hash_of
 
@@ -100,8 +92,8 @@ def eval_command(
     FILE may also be a decision graph imported with ``import-jdm``: each output line is then
     the graph's result for that input line."""
     from repayguard.cli.output import progress_bar
-    from repayguard.cli.policy_eval import evaluate_file, print_outcome
-    from repayguard.cli.policy_jdm import eval_graph, graph_document_of
+    from repayguard.cli.policy.eval import evaluate_file, print_outcome
+    from repayguard.cli.policy.jdm import eval_graph, graph_document_of
     from repayguard.policies import compile_checked, load_policy_text, profiles
 
     text = read(file)
@@ -137,7 +129,7 @@ def explain(
 ) -> None:
     """Show how one input is decided: each row and cell, the outcome, what would change it."""
     from repayguard.cli.output import console
-    from repayguard.cli.policy_views import trace_tables
+    from repayguard.cli.policy.views import trace_tables
     from repayguard.policies import ExplainInputs, explain_inputs, profiles
 
     cmd = ExplainInputs(
@@ -173,7 +165,7 @@ def diff(
 ) -> None:
     """Show added, removed, changed and moved rows and every changed field from A to B."""
     from repayguard.cli.output import console
-    from repayguard.cli.policy_views import diff_tables
+    from repayguard.cli.policy.views import diff_tables
     from repayguard.policies import DiffPolicies, profiles
     from repayguard.policies import diff as diff_policies
 
@@ -197,6 +189,3 @@ def diff(
 
 add_store_commands(policy_app)
 add_jdm_commands(policy_app)
-
-if __name__ == "__main__":  # python -m repayguard.cli.policy
-    policy_app()

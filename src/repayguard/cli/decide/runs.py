@@ -9,8 +9,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from repayguard.cli.options import AsJson
 from repayguard.cli.output import console
+from repayguard.cli.shared import AsJson
 from repayguard.decisions import RunInfo
 
 
@@ -26,7 +26,7 @@ def runs(
 ) -> None:
     """The latest decision runs, newest first, and what caused each (its trigger)."""
     from repayguard.bootstrap import bootstrap
-    from repayguard.cli.settings import load_settings, one_shot
+    from repayguard.cli.shared import load_settings, one_shot
     from repayguard.decisions import recent_runs
 
     settings = one_shot(load_settings(data_dir))

@@ -223,8 +223,8 @@ def run_stress(
     """Replay ``scenario`` in ``work_dir`` (a fresh scratch folder) and report what happened.
     ``on_day`` is told each day once it is replayed (a progress bar)."""
     from repayguard.bootstrap import bootstrap
-    from repayguard.cli.settings import one_shot
-    from repayguard.cli.stress_watch import Watch
+    from repayguard.cli.monitor.watch import Watch
+    from repayguard.cli.shared import one_shot
     from repayguard.config import Settings
     from repayguard.platform.bus import InProcessBus
     from repayguard.platform.clock import FixedClock
