@@ -4,8 +4,11 @@ The server under test is ``repayguard serve`` on a decided synthetic portfolio, 
 0; the load comes from ``wrk`` (Debian package ``wrk``) pinned to core 1, keep-alive
 connections, each request for a random borrower and method, with a service token. References,
 measured in the same run with the same load: a minimal FastAPI endpoint (a pydantic body, a
-fixed answer, no auth) and a raw ASGI callable (the ceiling of one uvicorn worker). Rates and
-latency percentiles are medians over ``--repeat`` runs. Prints one JSON object.
+fixed answer, no auth) and a raw ASGI callable (the ceiling of one uvicorn worker). The server
+runs with its per-token rate limit checked on every call (the default memory storage, the
+budget raised above the load so nothing is refused) and, in the same run, with rate limits
+off: ``rate_limit_ratio`` is the first's rate over the second's. Rates and latency percentiles
+are medians over ``--repeat`` runs. Prints one JSON object.
 """
 
 from __future__ import annotations
@@ -170,7 +173,12 @@ def main() -> None:
         results: dict[str, dict[str, Any]] = {}
         port = _free_port()
         serve = [REPAYGUARD, "serve", "--data-dir", str(data_dir), "--port", str(port)]
-        results["repayguard"] = _measure(serve, port, secured, args, env)
+        limited = {**env, "REPAYGUARD_RATE_LIMIT__AUTHORIZE": "10000000/second"}
+        results["repayguard"] = _measure(serve, port, secured, args, limited)
+        port = _free_port()
+        serve = [REPAYGUARD, "serve", "--data-dir", str(data_dir), "--port", str(port)]
+        unlimited = {**env, "REPAYGUARD_RATE_LIMIT__ENABLED": "false"}
+        results["repayguard_unlimited"] = _measure(serve, port, secured, args, unlimited)
         for name in ("fastapi_app", "raw_asgi"):
             port = _free_port()
             uvicorn = [sys.executable, "-m", "uvicorn", f"_asgi_references:{name}"]
@@ -186,6 +194,10 @@ def main() -> None:
                 "seconds": args.seconds,
                 "repeat": args.repeat,
                 "repayguard": ours,
+                "repayguard_without_rate_limits": results["repayguard_unlimited"],
+                "rate_limit_ratio": round(
+                    ours["requests_per_s"] / results["repayguard_unlimited"]["requests_per_s"], 3
+                ),
                 "reference_minimal_fastapi": results["fastapi_app"],
                 "reference_raw_asgi": results["raw_asgi"],
                 "ratio_to_minimal_fastapi": round(

@@ -108,20 +108,21 @@ def test_a_token_over_its_authorize_budget_is_refused_on_the_fast_path_alone(
 ) -> None:
     client = served.client()
     answers = [
-        client.post("/v1/authorize", json=AUTHORIZE, headers=served.auth("app-a"))
-        for _ in range(3)
+        client.post("/v1/authorize", json=AUTHORIZE, headers=served.auth("app-a")) for _ in range(3)
     ]
     assert [r.status_code for r in answers] == [200, 200, 200]
     assert [_budget(r) for r in answers] == [("3", n, "3600") for n in ("2", "1", "0")]
     # The first call resolved the token through the framework; the others were answered
     # before it, headers and all.
-    assert served.framework.seen == ["/v1/authorize"] and served.server.answered == 2
+    assert served.framework.seen == ["/v1/authorize"]
+    assert served.server.answered == 2
 
     over = client.post("/v1/authorize", json=AUTHORIZE, headers=served.auth("app-a"))
     assert over.status_code == 429
     assert served.framework.seen == ["/v1/authorize"]  # refused by the fast path itself
     assert over.headers["content-type"] == "application/problem+json"
-    assert _budget(over) == ("3", "0", "3600") and over.headers["retry-after"] == "3600"
+    assert _budget(over) == ("3", "0", "3600")
+    assert over.headers["retry-after"] == "3600"
     problem = over.json()
     assert (problem["code"], problem["status"]) == ("rate_limited", 429)
     assert problem["detail"] == "this token is over its authorize rate limit (3 per 1 hour)"
@@ -130,7 +131,8 @@ def test_a_token_over_its_authorize_budget_is_refused_on_the_fast_path_alone(
     assert served.refused("authorize") == 1
 
     other = client.post("/v1/authorize", json=AUTHORIZE, headers=served.auth("app-b"))
-    assert other.status_code == 200 and _budget(other) == ("3", "2", "3600")
+    assert other.status_code == 200
+    assert _budget(other) == ("3", "2", "3600")
 
 
 def test_the_framework_refuses_authorize_as_the_fast_path_does(served: Served) -> None:
@@ -138,8 +140,10 @@ def test_the_framework_refuses_authorize_as_the_fast_path_does(served: Served) -
     for _ in range(3):
         assert bare.post("/v1/authorize", json=AUTHORIZE, headers=served.auth("app-a")).is_success
     over = bare.post("/v1/authorize", json=AUTHORIZE, headers=served.auth("app-a"))
-    assert over.status_code == 429 and over.json()["code"] == "rate_limited"
-    assert _budget(over) == ("3", "0", "3600") and over.headers["retry-after"] == "3600"
+    assert over.status_code == 429
+    assert over.json()["code"] == "rate_limited"
+    assert _budget(over) == ("3", "0", "3600")
+    assert over.headers["retry-after"] == "3600"
     # The budget is one: the fast path sees it spent too.
     fast = served.client().post("/v1/authorize", json=AUTHORIZE, headers=served.auth("app-a"))
     assert fast.status_code == 429
@@ -170,12 +174,15 @@ def test_the_budget_comes_back_when_the_window_resets(served: Served) -> None:
         client.get(METHODS, headers=served.auth("app-a"))
     served.clock.advance(timedelta(minutes=59, seconds=59))
     late = client.post("/v1/authorize", json=AUTHORIZE, headers=served.auth("app-a"))
-    assert late.status_code == 429 and late.headers["retry-after"] == "1"
+    assert late.status_code == 429
+    assert late.headers["retry-after"] == "1"
     served.clock.advance(timedelta(seconds=1))
     again = client.post("/v1/authorize", json=AUTHORIZE, headers=served.auth("app-a"))
-    assert again.status_code == 200 and _budget(again) == ("3", "2", "3600")
+    assert again.status_code == 200
+    assert _budget(again) == ("3", "2", "3600")
     page = client.get(METHODS, headers=served.auth("app-a"))
-    assert page.status_code == 200 and _budget(page) == ("2", "1", "3600")
+    assert page.status_code == 200
+    assert _budget(page) == ("2", "1", "3600")
 
 
 def test_password_logins_are_limited_by_client_address(served: Served) -> None:
@@ -194,7 +201,8 @@ def test_password_logins_are_limited_by_client_address(served: Served) -> None:
     # Another address has a budget of its own.
     right = {"username": "ana", "password": "correct horse battery staple"}
     session = served.client("127.0.0.3").post("/v1/sessions", json=right)
-    assert session.status_code == 201 and _budget(session) == ("2", "1", "3600")
+    assert session.status_code == 201
+    assert _budget(session) == ("2", "1", "3600")
 
 
 def test_health_readiness_and_the_login_page_are_not_limited(served: Served) -> None:

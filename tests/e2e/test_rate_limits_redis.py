@@ -83,10 +83,12 @@ def test_two_instances_share_a_token_budget_through_redis_and_not_in_memory(
         third = two.post("/v1/authorize", json=AUTHORIZE, headers=auth)
         if shared:  # the second instance counts on from the first's two calls
             assert remaining == ["1", "0"]
-            assert third.status_code == 429 and third.headers["retry-after"] == "3600"
+            assert third.status_code == 429
+            assert third.headers["retry-after"] == "3600"
             assert third.json()["code"] == "rate_limited"
         else:
-            assert remaining == ["3", "2"] and third.status_code == 200
+            assert remaining == ["3", "2"]
+            assert third.status_code == 200
 
 
 @pytest.fixture
@@ -126,14 +128,13 @@ def test_a_redis_outage_leaves_authorize_answering_unlimited_with_a_warning_and_
         server = create_server(container)
         client, auth = TestClient(server), {"Authorization": bearer}
         before = client.post("/v1/authorize", json=AUTHORIZE, headers=auth)
-        assert before.status_code == 200 and before.headers["ratelimit-remaining"] == "1"
+        assert before.status_code == 200
+        assert before.headers["ratelimit-remaining"] == "1"
 
         redis_server.kill()
         redis_server.wait(timeout=10)
         with structlog.testing.capture_logs() as logs:
-            during = [
-                client.post("/v1/authorize", json=AUTHORIZE, headers=auth) for _ in range(3)
-            ]
+            during = [client.post("/v1/authorize", json=AUTHORIZE, headers=auth) for _ in range(3)]
             page = client.get("/v1/borrowers/B-1/repayment-methods", headers=auth)
         assert [r.status_code for r in during] == [200, 200, 200]  # past the budget of 2
         assert all("ratelimit-limit" not in r.headers for r in during)
@@ -141,9 +142,8 @@ def test_a_redis_outage_leaves_authorize_answering_unlimited_with_a_warning_and_
         assert page.status_code == 200
         warnings = [e for e in logs if e["event"] == "rate_limit.storage_unavailable"]
         assert len(warnings) == 1  # then the storage is left alone for storage_retry_seconds
-        assert warnings[0]["storage"] == url and "REPAYGUARD_RATE_LIMIT__STORAGE_URI" in (
-            warnings[0]["hint"]
-        )
+        assert warnings[0]["storage"] == url
+        assert "REPAYGUARD_RATE_LIMIT__STORAGE_URI" in (warnings[0]["hint"])
         errors = container.telemetry.registry.get_sample_value(
             "repayguard_rate_limit_storage_errors_total"
         )

@@ -23,7 +23,9 @@ def test_a_fixed_window_counts_down_then_refuses_until_the_clock_reaches_its_end
     clock = FixedClock(HOUR_START + timedelta(minutes=15))
     limiter = _limiter(clock, api="2/hour")
     first, second, third = (limiter.check("api", "tok-a") for _ in range(3))
-    assert first is not None and second is not None and third is not None
+    assert first is not None
+    assert second is not None
+    assert third is not None
     assert (first.allowed, first.limit, first.remaining, first.reset_seconds) == (
         True,
         2,
@@ -34,10 +36,13 @@ def test_a_fixed_window_counts_down_then_refuses_until_the_clock_reaches_its_end
     assert (third.allowed, third.remaining, third.reset_seconds) == (False, 0, 45 * 60)
     clock.advance(timedelta(minutes=45) - timedelta(microseconds=1))
     late = limiter.check("api", "tok-a")
-    assert late is not None and not late.allowed and late.reset_seconds == 1
+    assert late is not None
+    assert not late.allowed
+    assert late.reset_seconds == 1
     clock.advance(timedelta(microseconds=1))  # the next window
     fresh = limiter.check("api", "tok-a")
-    assert fresh is not None and (fresh.allowed, fresh.remaining, fresh.reset_seconds) == (
+    assert fresh is not None
+    assert (fresh.allowed, fresh.remaining, fresh.reset_seconds) == (
         True,
         1,
         3600,
@@ -50,8 +55,10 @@ def test_each_token_and_each_route_class_has_a_budget_of_its_own() -> None:
     assert [v.allowed for v in spent if v is not None] == [True, False]
     other = limiter.check("api", "tok-b")
     authorize = limiter.check("authorize", "tok-a")
-    assert other is not None and other.allowed
-    assert authorize is not None and authorize.allowed
+    assert other is not None
+    assert other.allowed
+    assert authorize is not None
+    assert authorize.allowed
 
 
 def test_a_token_override_replaces_the_class_budget_for_that_token_only() -> None:
@@ -67,7 +74,8 @@ def test_a_token_override_replaces_the_class_budget_for_that_token_only() -> Non
 def test_the_headers_carry_limit_remaining_reset_and_retry_after_only_on_a_refusal() -> None:
     limiter = _limiter(FixedClock(HOUR_START + timedelta(seconds=0.5)), login="1/minute")
     allowed, refused = limiter.check("login", "10.0.0.1"), limiter.check("login", "10.0.0.1")
-    assert allowed is not None and refused is not None
+    assert allowed is not None
+    assert refused is not None
     assert allowed.headers() == [
         (b"ratelimit-limit", b"1"),
         (b"ratelimit-remaining", b"0"),
@@ -77,7 +85,8 @@ def test_the_headers_carry_limit_remaining_reset_and_retry_after_only_on_a_refus
     problem = refused.refusal()
     assert (problem.code, problem.http_status) == ("rate_limited", 429)
     assert "address is over its login rate limit (1 per 1 minute)" in problem.message
-    assert problem.hint is not None and problem.hint.startswith("retry in 60 s")
+    assert problem.hint is not None
+    assert problem.hint.startswith("retry in 60 s")
 
 
 def test_the_moving_window_strategy_refuses_past_its_budget() -> None:

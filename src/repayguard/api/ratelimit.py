@@ -139,9 +139,7 @@ class RateLimiter:
             *(base if isinstance(base, tuple) else (base,)),
         )
         self._moving = (
-            MovingWindowRateLimiter(self._storage)
-            if settings.strategy == "moving-window"
-            else None
+            MovingWindowRateLimiter(self._storage) if settings.strategy == "moving-window" else None
         )
         self._limits: dict[str, RateLimitItem] = {
             name: parse_limit(getattr(settings, name)) for name in ("authorize", "api", "login")
