@@ -825,7 +825,8 @@ class RateLimitSettings(BaseModel):
     strategy: Literal["fixed-window", "moving-window"] = Field(
         default="fixed-window",
         description="fixed-window: one counter per window, aligned to the clock (one storage "
-        "call a request); moving-window: the last N calls' times (smoother, ~10x the cost).",
+        "call a request); moving-window: the last N calls' times (smoother, several times the "
+        "cost).",
     )
     authorize: str = Field(
         default="1000/second", description="Each token's POST /v1/authorize budget."
