@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
-from repayguard.api.ratelimit import RateLimiter, build_limiter
+from repayguard.api.ratelimit import ProcessCounters, RateLimiter, build_limiter
 from repayguard.config import RateLimitSettings, Settings
 from repayguard.platform.clock import FixedClock
 
@@ -122,3 +122,15 @@ def test_unreadable_settings_are_refused_saying_what_to_write(
 ) -> None:
     with pytest.raises(ValidationError, match=message.replace("[", r"\[").replace("]", r"\]")):
         Settings(rate_limit=settings)
+
+
+def test_process_counters_forget_windows_that_ended_and_keep_the_live_ones() -> None:
+    counters = ProcessCounters()
+    assert counters.incr("ended", 0, now=0.0, ends_at=1.0) == 1
+    assert counters.incr("live", 0, now=0.5, ends_at=3600.0) == 1
+    assert counters.incr("live", 0, now=0.6, ends_at=3600.0) == 2
+    assert len(counters) == 2  # the next sweep is a minute after the first
+    assert counters.incr("new", 61, now=61.0, ends_at=62.0) == 1
+    assert len(counters) == 2  # "ended" is gone
+    assert counters.incr("live", 0, now=61.5, ends_at=3600.0) == 3
+    assert counters.incr("live", 1, now=3600.0, ends_at=7200.0) == 1  # a new window

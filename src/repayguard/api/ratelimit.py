@@ -15,8 +15,8 @@ call is the same anonymous caller.
 The counts are kept by the ``limits`` library's storage: in memory (each process its own
 budget) or in Redis (every replica sharing one Redis shares each budget). The default
 fixed-window strategy keeps one counter per caller and window, windows aligned to the wall
-clock, so each check is one storage call (a Redis round trip, or ~2 µs in memory) and every
-replica agrees on when a window resets. The moving-window strategy (the library's own) keeps
+clock, so each check is one storage call (a Redis round trip, or ~2 µs in this process's
+own table, :class:`ProcessCounters`) and every replica agrees on when a window resets. The moving-window strategy (the library's own) keeps
 the times of the last calls: smoother, several times the cost.
 
 A storage that fails (Redis down or slow) never takes the API down: the call goes through
@@ -228,9 +228,9 @@ class ProcessCounters:
     past their end swept once a minute.
 
     Not the ``limits`` library's memory storage: while it holds counts it starts an expiry
-    thread every 10 ms, and the thread starts and the lock hand-offs with them cost the
-    authorize fast path ~45 µs a call on this machine (in-process, 30 µs a call without any
-    limit); this costs about 2 µs. The moving window still uses the library's storage.
+    thread every 10 ms, and those thread starts and hand-offs made an authorize call on the
+    fast path take 77.8 µs instead of 30.5 µs in-process on a loaded machine. A whole check
+    here costs ~2.3 µs of CPU. The moving window still uses the library's storage.
     """
 
     SWEEP_SECONDS: Final = 60.0
