@@ -12,12 +12,13 @@ Other public routes (health, readiness, metrics, the console's login page and as
 limited. With access control off (``security.auth = off``, a local trial) nothing is: every
 call is the same anonymous caller.
 
-The counts are kept by the ``limits`` library's storage: in memory (each process its own
-budget) or in Redis (every replica sharing one Redis shares each budget). The default
-fixed-window strategy keeps one counter per caller and window, windows aligned to the wall
-clock, so each check is one storage call (a Redis round trip, or ~2 µs in this process's
-own table, :class:`ProcessCounters`) and every replica agrees on when a window resets. The moving-window strategy (the library's own) keeps
-the times of the last calls: smoother, several times the cost.
+The counts are kept in memory (each process its own budget) or in Redis through the ``limits``
+library's storage (every replica sharing one Redis shares each budget). The default
+fixed-window strategy keeps one counter per caller and window, windows aligned to the
+container's clock, so each check is one storage call (a Redis round trip, or ~2 µs in this
+process's own table, :class:`ProcessCounters`) and every replica agrees on when a window
+resets. The moving-window strategy (the library's own, in its storages) keeps the times of
+the last calls: smoother, several times the cost.
 
 A storage that fails (Redis down or slow) never takes the API down: the call goes through
 unlimited, a warning is logged and ``repayguard_rate_limit_storage_errors_total`` counts it;
