@@ -4,7 +4,10 @@ The server under test is ``repayguard serve`` on a decided synthetic portfolio, 
 0; the load comes from ``wrk`` (Debian package ``wrk``) pinned to core 1, keep-alive
 connections, each request for a random borrower and method, with a service token. References,
 measured in the same run with the same load: a minimal FastAPI endpoint (a pydantic body, a
-fixed answer, no auth) and a raw ASGI callable (the ceiling of one uvicorn worker). Rates and
+fixed answer, no auth) and a raw ASGI callable (the ceiling of one uvicorn worker). The server
+runs with its per-token rate limit checked on every call (the default memory storage, the
+budget raised above the load so nothing is refused) and, alternated with it in the same run,
+with rate limits off: ``rate_limit_ratio`` is the first's rate over the second's. Rates and
 latency percentiles are medians over ``--repeat`` runs. Prints one JSON object.
 """
 
@@ -151,6 +154,30 @@ def _portfolio(data_dir: Path, borrowers: int) -> str:
         return create_token(CreateToken("service", "bench-app"), uow=container.uow()).secret
 
 
+def _with_and_without_rate_limits(
+    data_dir: Path, script: Path, args: argparse.Namespace, env: dict[str, str]
+) -> dict[str, dict[str, Any]]:
+    """``repayguard serve`` with its rate limit checked on every call (the budget above the
+    load) and with rate limits off, a fresh server per run, the two alternated over
+    ``--repeat`` rounds (the first server on a new portfolio also runs the jobs that are
+    due, so a fixed order would favour the second); medians per arm."""
+    arms = {
+        "repayguard_unlimited": {**env, "REPAYGUARD_RATE_LIMIT__ENABLED": "false"},
+        "repayguard": {**env, "REPAYGUARD_RATE_LIMIT__AUTHORIZE": "10000000/second"},
+    }
+    once = argparse.Namespace(**{**vars(args), "repeat": 1})
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in arms}
+    for round_ in range(args.repeat):
+        for name in list(arms) if round_ % 2 == 0 else list(reversed(arms)):
+            port = _free_port()
+            serve = [REPAYGUARD, "serve", "--data-dir", str(data_dir), "--port", str(port)]
+            runs[name].append(_measure(serve, port, script, once, arms[name]))
+    return {
+        name: {key: round(median([run[key] for run in found]), 3) for key in found[0]}
+        for name, found in runs.items()
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--borrowers", type=int, default=5_000)
@@ -167,10 +194,7 @@ def main() -> None:
         secured, open_ = Path(folder) / "secured.lua", Path(folder) / "open.lua"
         _lua(secured, args.borrowers, token)
         _lua(open_, args.borrowers, None)
-        results: dict[str, dict[str, Any]] = {}
-        port = _free_port()
-        serve = [REPAYGUARD, "serve", "--data-dir", str(data_dir), "--port", str(port)]
-        results["repayguard"] = _measure(serve, port, secured, args, env)
+        results = _with_and_without_rate_limits(data_dir, secured, args, env)
         for name in ("fastapi_app", "raw_asgi"):
             port = _free_port()
             uvicorn = [sys.executable, "-m", "uvicorn", f"_asgi_references:{name}"]
@@ -186,6 +210,10 @@ def main() -> None:
                 "seconds": args.seconds,
                 "repeat": args.repeat,
                 "repayguard": ours,
+                "repayguard_without_rate_limits": results["repayguard_unlimited"],
+                "rate_limit_ratio": round(
+                    ours["requests_per_s"] / results["repayguard_unlimited"]["requests_per_s"], 3
+                ),
                 "reference_minimal_fastapi": results["fastapi_app"],
                 "reference_raw_asgi": results["raw_asgi"],
                 "ratio_to_minimal_fastapi": round(

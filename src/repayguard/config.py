@@ -11,11 +11,12 @@ import re
 from email.utils import parseaddr
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import ClassVar, Literal, Self
+from typing import ClassVar, Final, Literal, Self
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
+from limits import parse as parse_rate_limit
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -802,6 +803,86 @@ class TelemetrySettings(BaseModel):
         return self
 
 
+_RATE_CLASSES: Final = ("authorize", "api", "login")
+_RATE_STORAGES: Final = ("memory", "redis", "rediss", "redis+unix")
+
+
+class RateLimitSettings(BaseModel):
+    """Per-caller API rate limits (api/ratelimit.py): a budget per token for authorize and for
+    the rest of the API, per client address for password logins. A limit reads like
+    ``1000/second``, ``30/minute`` or ``500 per 10 seconds``."""
+
+    enabled: bool = Field(
+        default=True,
+        description="Limit callers (only while security.auth is 'required': a local trial "
+        "with access control off has no callers to tell apart).",
+    )
+    storage_uri: str = Field(
+        default="memory://",
+        description="Where the counts live: memory:// (each process its own), or "
+        "redis://host:port/db (every replica sharing one Redis shares each budget).",
+    )
+    strategy: Literal["fixed-window", "moving-window"] = Field(
+        default="fixed-window",
+        description="fixed-window: one counter per window, aligned to the clock (one storage "
+        "call a request); moving-window: the last N calls' times (smoother, several times the "
+        "cost).",
+    )
+    authorize: str = Field(
+        default="1000/second", description="Each token's POST /v1/authorize budget."
+    )
+    api: str = Field(
+        default="100/second",
+        description="Each token's budget for every other route that needs a token (the "
+        "console included).",
+    )
+    login: str = Field(
+        default="30/minute",
+        description="Each client address's budget for POST /v1/sessions and POST /console/login.",
+    )
+    overrides: dict[str, dict[Literal["authorize", "api"], str]] = Field(
+        default_factory=dict,
+        description="Budgets of particular tokens, by token id: "
+        '{"<token id>": {"authorize": "5000/second"}}.',
+    )
+    storage_timeout_seconds: float = Field(
+        default=0.1,
+        gt=0,
+        le=5,
+        description="How long a call to Redis may take before the limit is skipped (fail open).",
+    )
+    storage_retry_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        le=300,
+        description="After Redis failed, how long calls go unlimited before it is tried again.",
+    )
+
+    @model_validator(mode="after")
+    def _limits_readable(self) -> Self:
+        named = [(f"REPAYGUARD_RATE_LIMIT__{n.upper()}", getattr(self, n)) for n in _RATE_CLASSES]
+        named += [
+            (f"REPAYGUARD_RATE_LIMIT__OVERRIDES[{token!r}][{cls!r}]", text)
+            for token, limits in self.overrides.items()
+            for cls, text in limits.items()
+        ]
+        for name, text in named:
+            try:
+                parse_rate_limit(text)
+            except ValueError:
+                raise ValueError(
+                    f"{name} is {text!r}, not a rate limit; write it like '1000/second', "
+                    "'30/minute' or '500 per 10 seconds'"
+                ) from None
+        scheme = urlsplit(self.storage_uri).scheme
+        if scheme not in _RATE_STORAGES:
+            raise ValueError(
+                f"REPAYGUARD_RATE_LIMIT__STORAGE_URI has the scheme {scheme!r}; use memory:// "
+                "or redis://host:port/db (also rediss://, redis+unix://)"
+            )
+        return self
+
+
 class SparkSettings(BaseModel):
     """The distributed batch driver (``repayguard decide --all --engine spark``)."""
 
@@ -852,6 +933,7 @@ class Settings(BaseSettings):
     telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
     overlays: OverlaySettings = Field(default_factory=OverlaySettings)
     spark: SparkSettings = Field(default_factory=SparkSettings)
+    rate_limit: RateLimitSettings = Field(default_factory=RateLimitSettings)
 
     @model_validator(mode="after")
     def _no_development_secrets_in_production(self) -> Settings:

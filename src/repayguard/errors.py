@@ -246,6 +246,14 @@ class LoginLocked(RepayguardError):
     http_status = 429
 
 
+class RateLimited(RepayguardError):
+    """A caller went over its rate limit (``rate_limit`` settings): retry once the window
+    resets (the ``Retry-After`` header says when)."""
+
+    code = "rate_limited"
+    http_status = 429
+
+
 class PasswordRejected(InvalidInput):
     """A new password does not meet the rules (length, not the username)."""
 

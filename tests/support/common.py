@@ -54,13 +54,15 @@ def fresh_database(kind: str, directory: Path) -> Iterator[str]:
 def make_settings(
     database_url: str, data_dir: Path, *, auth: str = "off", **decisions: object
 ) -> Settings:
-    """Test settings: inline relay; access control off unless a test is about it."""
+    """Test settings: inline relay; access control and rate limits off unless a test is
+    about them."""
     settings = Settings(
         env="test",
         data_dir=data_dir,
         database={"url": database_url},
         bus={"relay": "inline"},
         security={"auth": auth},
+        rate_limit={"enabled": False},
     )
     if decisions:
         settings = settings.model_copy(

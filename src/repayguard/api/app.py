@@ -24,6 +24,7 @@ from repayguard.api.idempotency import IdempotencyMiddleware, IdempotencyStore
 from repayguard.api.limits import BodySizeLimit
 from repayguard.api.metrics_endpoint import MetricsAccess
 from repayguard.api.metrics_endpoint import router as metrics_router
+from repayguard.api.ratelimit import RateLimitHeaders, build_limiter
 from repayguard.api.security import attribute, guard
 from repayguard.approvals.endpoints import router as approvals_router
 from repayguard.bootstrap import Container
@@ -68,6 +69,7 @@ def create_server(container: Container, *, bind_host: str = LOOPBACK) -> Authori
         tokens=container.tokens,
         usage=app.state.token_usage,
         meter=container.telemetry.fast_authorize,
+        limiter=app.state.rate_limiter,
     )
 
 
@@ -110,6 +112,9 @@ def create_app(container: Container, *, bind_host: str = LOOPBACK) -> FastAPI:
     app.state.clock = container.clock
     app.state.tokens = container.tokens
     app.state.token_usage = usage
+    app.state.rate_limiter = build_limiter(
+        container.settings, clock=container.clock, meter=container.telemetry
+    )
     app.state.keyring = container.keyring
     app.state.telemetry = container.telemetry
     app.state.authorize_meter = container.telemetry.route_authorize
@@ -147,6 +152,7 @@ def create_app(container: Container, *, bind_host: str = LOOPBACK) -> FastAPI:
         store=IdempotencyStore(container.session_factory, clock=container.clock),
         fingerprint_key=keys.derived_key(container.settings, "idempotency"),
     )
+    app.add_middleware(RateLimitHeaders)
     security = container.settings.security
     app.add_middleware(
         BodySizeLimit,

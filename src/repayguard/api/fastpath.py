@@ -9,7 +9,9 @@ This middleware answers the ordinary case directly, with the same pieces the rou
   permission (the one permission map);
 - the body is validated by the route's own model (``AuthorizeIn``) and answered by the route's
   own function (``answer_authorize``), so the two paths cannot drift apart;
-- the call is counted for its token like any other (``TokenUsage``), and for the metrics
+- the call is counted against its token's rate limit (``RateLimiter``, api/ratelimit.py;
+  over it: 429 with the ``RateLimit-*`` headers, as the route would answer), for its token like
+  any other (``TokenUsage``), and for the metrics
   (``meter``: outcome, reason, method, and the seconds from the request reaching this layer to
   the response handed to the server).
 
@@ -28,6 +30,7 @@ from typing import Final
 from pydantic import ValidationError
 
 from repayguard.api.asgi import ASGIApp, Receive, Scope, Send, read_body, replaying
+from repayguard.api.ratelimit import RateLimiter, send_refusal
 from repayguard.entitlements.endpoints import (
     AuthorizeMeter,
     answer_authorize,
@@ -37,7 +40,7 @@ from repayguard.entitlements.endpoints import (
 from repayguard.entitlements.schemas import AuthorizeIn, AuthorizeOut
 from repayguard.entitlements.view import EntitlementView
 from repayguard.errors import RepayguardError
-from repayguard.identity import TokenResolver, TokenUsage, allows
+from repayguard.identity import Principal, TokenResolver, TokenUsage, allows
 from repayguard.platform.clock import Clock
 
 PATH: Final = "/v1/authorize"
@@ -61,6 +64,7 @@ class AuthorizeFastPath:
         tokens: TokenResolver | None,
         usage: TokenUsage | None,
         meter: AuthorizeMeter | None = None,
+        limiter: RateLimiter | None = None,
     ) -> None:
         self.app = app
         self._view = view
@@ -68,6 +72,7 @@ class AuthorizeFastPath:
         self._tokens = tokens
         self._usage = usage
         self._meter = meter
+        self._limiter = limiter
         self.answered = 0
         """Calls answered here rather than by the full application (since start)."""
 
@@ -86,24 +91,32 @@ class AuthorizeFastPath:
         if answered is None:
             await self.app(scope, replaying(body, receive, more=more), send)
             return  # the route answers, and counts the call itself
-        method, answer = answered
+        principal, method, answer = answered
+        headers = [*_HEADERS]
+        if self._limiter is not None and principal is not None:
+            verdict = await self._limiter.check_async("authorize", principal.token_id)
+            if verdict is not None:
+                if not verdict.allowed:
+                    await send_refusal(send, verdict)
+                    return
+                headers += verdict.headers()
+        if principal is not None and self._usage is not None:
+            self._usage.record(principal, ROUTE, allowed=True)
+        self.answered += 1
         payload = answer.model_dump_json().encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 200,
-                "headers": [*_HEADERS, (b"content-length", str(len(payload)).encode())],
-            }
-        )
+        headers.append((b"content-length", str(len(payload)).encode()))
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": payload})
         if self._meter is not None:
             self._meter.record(
                 method, answer.allowed, first_reason(answer), perf_counter() - started
             )
 
-    def _answer(self, scope: Scope, body: bytes) -> tuple[str, AuthorizeOut] | None:
-        """The method asked about and the answer, or None when the full application must
-        answer."""
+    def _answer(
+        self, scope: Scope, body: bytes
+    ) -> tuple[Principal | None, str, AuthorizeOut] | None:
+        """The caller (None with access control off), the method asked about and the answer,
+        or None when the full application must answer."""
         authorization = content_type = accept_language = None
         for name, value in scope["headers"]:
             if name == b"authorization":
@@ -136,7 +149,4 @@ class AuthorizeFastPath:
             answer = answer_authorize(request, self._view, self._clock, locale)
         except RepayguardError:
             return None  # e.g. an undeclared channel: the route words the problem
-        if principal is not None and self._usage is not None:
-            self._usage.record(principal, ROUTE, allowed=True)
-        self.answered += 1
-        return request.method, answer
+        return principal, request.method, answer

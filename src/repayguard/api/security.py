@@ -8,6 +8,7 @@ from fastapi import Depends, Request
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from repayguard.api.ratelimit import AUTHORIZE_ROUTE, RateLimiter, enforce, login_class
 from repayguard.audit import set_actor
 from repayguard.console import COOKIE as CONSOLE_COOKIE
 from repayguard.console import PREFIX as CONSOLE_PREFIX
@@ -25,7 +26,8 @@ def guard(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> None:
-    """App-wide dependency: resolve the caller and check the route's permission.
+    """App-wide dependency: resolve the caller, count the call against its rate limit
+    (api/ratelimit.py) and check the route's permission.
 
     A route missing from the map is closed (a test keeps the map complete). With
     ``security.auth = off`` (a local trial) every call is let through as is.
@@ -39,7 +41,12 @@ def guard(
     if permission is None:
         raise PermissionDenied(f"{request.method} {path} is not in the permission map")
     resolver: TokenResolver | None = request.app.state.tokens
+    limiter: RateLimiter | None = request.app.state.rate_limiter
     if permission == PUBLIC or resolver is None:
+        route_class = login_class(request.method, path)
+        if limiter is not None and route_class is not None:
+            address = request.client.host if request.client is not None else "unknown"
+            enforce(limiter, request.scope.setdefault("state", {}), route_class, address)
         return
     secret, by_cookie = _secret(request, credentials)
     if secret is None:
@@ -55,6 +62,9 @@ def guard(
         if usage is not None:
             usage.record_rejected(route_name)
         raise
+    if limiter is not None:
+        route_class = "authorize" if (request.method, path) == AUTHORIZE_ROUTE else "api"
+        enforce(limiter, request.scope.setdefault("state", {}), route_class, principal.token_id)
     borrower_id = request.path_params.get("borrower_id")
     allowed = allows(principal, permission, borrower_id=borrower_id)
     if usage is not None:

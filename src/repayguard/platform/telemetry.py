@@ -208,6 +208,17 @@ class Telemetry:
         self._job_failures = counter(
             "repayguard_job_failures", "Scheduler job runs that raised, by job.", "job"
         )
+        self._rate_limited = counter(
+            "repayguard_rate_limited",
+            "API calls refused for going over their rate limit (429), by route class "
+            "(authorize, api, login).",
+            "route_class",
+        )
+        self._rate_limit_storage_errors = counter(
+            "repayguard_rate_limit_storage_errors",
+            "Rate-limit checks skipped because the storage (Redis) failed; those calls went "
+            "unlimited.",
+        )
         r.register(ScrapeTimeGauges(self.probes, clock=clock))
 
     # --- counters: called where the work is done -------------------------------------------
@@ -239,6 +250,14 @@ class Telemetry:
         self._job_runs.labels(job=job, status=status).inc()
         if status == "failed":
             self._job_failures.labels(job=job).inc()
+
+    def rate_limited(self, route_class: str) -> None:
+        """A call refused with 429. Meets ``api.ratelimit.RateLimitMeter``."""
+        self._rate_limited.labels(route_class=route_class).inc()
+
+    def rate_limit_storage_failed(self) -> None:
+        """A rate-limit check the storage could not answer (the call went unlimited)."""
+        self._rate_limit_storage_errors.inc()
 
     # --- serving ---------------------------------------------------------------------------
 
