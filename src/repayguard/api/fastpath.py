@@ -28,6 +28,8 @@ from typing import Final
 from pydantic import ValidationError
 
 from repayguard.api.asgi import ASGIApp, Receive, Scope, Send, read_body, replaying
+from repayguard.api.requestid import HEADER as REQUEST_ID
+from repayguard.api.requestid import AccessLog, accepted
 from repayguard.entitlements.endpoints import (
     AuthorizeMeter,
     answer_authorize,
@@ -61,8 +63,10 @@ class AuthorizeFastPath:
         tokens: TokenResolver | None,
         usage: TokenUsage | None,
         meter: AuthorizeMeter | None = None,
+        access_log: bool = False,
     ) -> None:
         self.app = app
+        self._access_log = AccessLog() if access_log else None
         self._view = view
         self._clock = clock
         self._tokens = tokens
@@ -86,25 +90,35 @@ class AuthorizeFastPath:
         if answered is None:
             await self.app(scope, replaying(body, receive, more=more), send)
             return  # the route answers, and counts the call itself
-        method, answer = answered
+        method, answer, request_id, token_id = answered
         payload = answer.model_dump_json().encode()
         await send(
             {
                 "type": "http.response.start",
                 "status": 200,
-                "headers": [*_HEADERS, (b"content-length", str(len(payload)).encode())],
+                "headers": [
+                    *_HEADERS,
+                    (b"content-length", str(len(payload)).encode()),
+                    (REQUEST_ID, request_id),
+                ],
             }
         )
         await send({"type": "http.response.body", "body": payload})
+        seconds = perf_counter() - started
         if self._meter is not None:
-            self._meter.record(
-                method, answer.allowed, first_reason(answer), perf_counter() - started
+            self._meter.record(method, answer.allowed, first_reason(answer), seconds)
+        if self._access_log is not None:
+            self._access_log.line(
+                scope, 200, seconds, request_id.decode(), path=PATH, token_id=token_id
             )
 
-    def _answer(self, scope: Scope, body: bytes) -> tuple[str, AuthorizeOut] | None:
-        """The method asked about and the answer, or None when the full application must
-        answer."""
-        authorization = content_type = accept_language = None
+    def _answer(
+        self, scope: Scope, body: bytes
+    ) -> tuple[str, AuthorizeOut, bytes, str | None] | None:
+        """The method asked about, the answer, the request id (the caller's when sane, else
+        a new one) and the calling token's id; None when the full application must answer
+        (its request-id middleware then takes or makes the id)."""
+        authorization = content_type = accept_language = given_id = None
         for name, value in scope["headers"]:
             if name == b"authorization":
                 authorization = value
@@ -112,6 +126,8 @@ class AuthorizeFastPath:
                 content_type = value
             elif name == b"accept-language":
                 accept_language = value
+            elif name == REQUEST_ID:
+                given_id = value
             elif name == b"idempotency-key":
                 return None
         if content_type is None or content_type.split(b";")[0].strip().lower() != _JSON:
@@ -139,4 +155,5 @@ class AuthorizeFastPath:
         if principal is not None and self._usage is not None:
             self._usage.record(principal, ROUTE, allowed=True)
         self.answered += 1
-        return request.method, answer
+        token_id = principal.token_id if principal is not None else None
+        return request.method, answer, accepted(given_id), token_id
