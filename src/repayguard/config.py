@@ -840,9 +840,9 @@ class Settings(BaseSettings):
         "text elsewhere.",
     )
     access_log: Literal["all", "framework", "off"] = Field(
-        default="all",
-        description="One log line per API request: 'all', 'framework' (not the authorize "
-        "calls the fast path answers) or 'off'.",
+        default="framework",
+        description="One log line per API request: 'framework' (every request except the "
+        "authorize calls the fast path answers, which metrics count), 'all' or 'off'.",
     )
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     bus: BusSettings = Field(default_factory=BusSettings)

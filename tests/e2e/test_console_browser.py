@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, expect
 
-from browser_kit import PASSWORD, chromium, log_in, served
+from browser_kit import PASSWORD, chromium, console_errors, log_in, served
 from repayguard import approvals, entitlements, policies, resources, shadow
 from repayguard.bootstrap import Container, bootstrap
 from repayguard.decisions import DEFAULT_POLICY, DecideBorrowers, decide_borrowers, triggers
@@ -266,6 +266,7 @@ def test_a_saved_simulation_opens_with_its_charts(
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     problems: list[str] = []
     page.on("pageerror", lambda error: problems.append(str(error)))
+    page.on("console", lambda note: problems.extend(console_errors(note)))
     log_in(page, base, "amy")
     page.locator("header nav").get_by_role("link", name="Simulations", exact=True).click()
     page.locator(f"a[href='/console/simulations/{run.run_id}']").click()
@@ -274,4 +275,4 @@ def test_a_saved_simulation_opens_with_its_charts(
     page.locator("#report").click()
     expect(page.locator("#group-0 .main-svg").first).to_be_attached()
     page.screenshot(path=str(tmp_path / "simulation-report.png"), full_page=True)
-    assert problems == [], "the report's charts draw without script errors"
+    assert problems == [], "the report's charts draw without script or CSP errors"

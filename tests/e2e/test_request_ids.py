@@ -77,7 +77,7 @@ def _served(tmp_path: Path, **settings_update: Any) -> Iterator[tuple[Container,
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[Container, str, str]]:
-    yield from _served(tmp_path)
+    yield from _served(tmp_path, access_log="all")
 
 
 def _access(err: str) -> list[dict[str, Any]]:
@@ -136,7 +136,9 @@ def test_each_request_gets_one_access_line_with_its_template_and_token_id_only(
         routed = http.get(
             "/v1/borrowers/B1/repayment-methods", headers={**auth, "X-Request-ID": "trace-routed"}
         )
-        refused = http.get("/v1/borrowers/B1/repayment-methods", headers={"X-Request-ID": "trace-401"})
+        refused = http.get(
+            "/v1/borrowers/B1/repayment-methods", headers={"X-Request-ID": "trace-401"}
+        )
         fast = http.post("/v1/authorize", json=AUTHORIZE, headers={**auth, "X-Request-ID": "f1"})
         again = http.post("/v1/authorize", json=AUTHORIZE, headers={**auth, "X-Request-ID": "f2"})
         missing = http.get("/v1/nothing/here/B1", headers={"X-Request-ID": "trace-404"})
@@ -192,13 +194,14 @@ def test_log_lines_written_while_a_request_is_handled_carry_its_id(
     assert all(line["request_id"] == "trace-outage" for line in outage)
 
 
-def test_the_fast_path_access_line_can_be_turned_off_and_all_of_them_too(
+def test_fast_path_lines_are_off_by_default_and_every_line_can_be_turned_off(
     tmp_path: Path, json_logs: Logs
 ) -> None:
-    for setting, expected in (("framework", {"routed"}), ("off", set())):
-        folder = tmp_path / setting
+    for setting, expected in ((None, {"routed"}), ("off", set())):
+        folder = tmp_path / str(setting)
         folder.mkdir()
-        for container, secret, _ in _served(folder, access_log=setting):
+        update = {"access_log": setting} if setting else {}
+        for container, secret, _ in _served(folder, **update):
             auth = {"Authorization": f"Bearer {secret}"}
             server = create_server(container)
             with TestClient(server) as http:
