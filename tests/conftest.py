@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections.abc import Iterator
@@ -10,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import structlog
 from sqlalchemy import create_engine, text
 
 # The CLI's rich consoles take their width from COLUMNS when first imported; give every test
@@ -100,6 +102,20 @@ def container(database_url: str, tmp_path: Path, clock: FixedClock) -> Iterator[
         settings, clock=clock, bus=RecordingBus(), migrate=True, serve_view=True
     ) as built:
         yield built
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    """Put the process's logging back as it was after a test that configured it."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    structlog.reset_defaults()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    for handler in handlers:
+        root.addHandler(handler)
+    root.setLevel(level)
 
 
 _SUMMARIES: dict[str, list[str]] = {}

@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import structlog
 from fastapi.testclient import TestClient
 from sqlalchemy import event
 
@@ -46,18 +44,10 @@ class Logs:
 
 
 @pytest.fixture
-def json_logs() -> Iterator[Logs]:
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
+def json_logs(restore_logging: None) -> Logs:
     logs = Logs()
     configure_logging(json=True, level="INFO", stream=logs.buffer)
-    yield logs
-    structlog.reset_defaults()
-    for handler in list(root.handlers):
-        root.removeHandler(handler)
-    for handler in handlers:
-        root.addHandler(handler)
-    root.setLevel(level)
+    return logs
 
 
 def _served(tmp_path: Path, **settings_update: Any) -> Iterator[tuple[Container, str, str]]:

@@ -6,7 +6,6 @@ uvicorn and repayguard alike."""
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import os
 import ssl
@@ -14,17 +13,13 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
+from channel_kit import self_signed
 from repayguard.bootstrap import bootstrap
 from repayguard.identity import AddOperator, SetPassword, add_operator, set_password
 
@@ -57,7 +52,9 @@ def store(tmp_path: Path) -> dict[str, str]:
 
 
 @contextmanager
-def serving(env: dict[str, str], log: Path, *options: str, scheme: str = "http") -> Iterator[str]:
+def serving(
+    env: dict[str, str], log: Path, *options: str, verify: ssl.SSLContext | None = None
+) -> Iterator[str]:
     port = free_port()
     with log.open("wb") as out:
         process = subprocess.Popen(
@@ -67,14 +64,14 @@ def serving(env: dict[str, str], log: Path, *options: str, scheme: str = "http")
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
         )
-    base = f"{scheme}://127.0.0.1:{port}"
-    verify: Any = ssl.create_default_context(cafile=env["CA"]) if "CA" in env else True
+    base = f"{'https' if verify is not None else 'http'}://127.0.0.1:{port}"
 
     def up() -> bool:
         if process.poll() is not None:
             pytest.fail(f"serve exited {process.returncode}:\n{log.read_text()}")
         try:
-            return httpx.get(f"{base}/livez", verify=verify, timeout=2).status_code == 200
+            answer = httpx.get(f"{base}/livez", verify=verify or True, timeout=2)
+            return answer.status_code == 200
         except httpx.TransportError:
             return False
 
@@ -155,47 +152,14 @@ def test_without_proxy_headers_forwarded_ones_are_ignored(
     assert _access(log, "spoofed")["client"] == "127.0.0.1"
 
 
-def _self_signed(folder: Path) -> tuple[Path, Path]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.now(UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5))
-        .not_valid_after(now + timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_file, key_file = folder / "cert.pem", folder / "key.pem"
-    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_file, key_file
-
-
 @pytest.mark.slow
 def test_serve_speaks_tls_with_the_given_certificate(store: dict[str, str], tmp_path: Path) -> None:
-    cert_file, key_file = _self_signed(tmp_path)
-    env = {**store, "CA": str(cert_file)}
+    tls = self_signed(tmp_path)
     log = tmp_path / "tls.log"
-    options = ("--ssl-certfile", str(cert_file), "--ssl-keyfile", str(key_file))
-    trusted = ssl.create_default_context(cafile=str(cert_file))
+    options = ("--ssl-certfile", str(tls.cert_file), "--ssl-keyfile", str(tls.key_file))
     with (
-        serving(env, log, *options, scheme="https") as base,
-        httpx.Client(verify=trusted) as http,
+        serving(store, log, *options, verify=tls.client) as base,
+        httpx.Client(verify=tls.client) as http,
     ):
         assert base.startswith("https://")
         ready = http.get(f"{base}/readyz")
@@ -211,9 +175,9 @@ def test_serve_speaks_tls_with_the_given_certificate(store: dict[str, str], tmp_
 def test_a_certificate_without_its_key_is_refused_with_what_to_pass(
     store: dict[str, str], tmp_path: Path
 ) -> None:
-    cert_file, _ = _self_signed(tmp_path)
+    tls = self_signed(tmp_path)
     done = subprocess.run(
-        [REPAYGUARD, "serve", "--ssl-certfile", str(cert_file)],
+        [REPAYGUARD, "serve", "--ssl-certfile", str(tls.cert_file)],
         env=store,
         capture_output=True,
         text=True,

@@ -11,7 +11,10 @@ This middleware answers the ordinary case directly, with the same pieces the rou
   own function (``answer_authorize``), so the two paths cannot drift apart;
 - the call is counted for its token like any other (``TokenUsage``), and for the metrics
   (``meter``: outcome, reason, method, and the seconds from the request reaching this layer to
-  the response handed to the server).
+  the response handed to the server);
+- the answer carries ``X-Request-ID`` (the caller's when sane, else a new one: api/requestid.py),
+  and an access line only when ``access_log`` is on (a line costs about as much as the answer;
+  settings ``access_log = all``).
 
 Everything else — another path, an unknown or uncached token, a refusal, an invalid body (or a
 channel the policy in force does not declare), an ``Idempotency-Key``, a non-JSON content type
