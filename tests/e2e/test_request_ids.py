@@ -16,9 +16,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import event
 
-from repayguard.api.app import create_server
+from repayguard.api.app import create_app, create_server
 from repayguard.bootstrap import Container, bootstrap
-from repayguard.identity import CreateToken, create_token
+from repayguard.identity import PUBLIC, ROUTES, CreateToken, create_token
 from repayguard.ingestion import IngestEvents, ingest_events
 from repayguard.platform.bus import RecordingBus
 from repayguard.platform.clock import FixedClock
@@ -202,3 +202,25 @@ def test_fast_path_lines_are_off_by_default_and_every_line_can_be_turned_off(
             assert server.answered == 1
             logged = {line["request_id"] for line in _access(json_logs.take())}
             assert logged == expected, setting
+
+
+def test_a_request_that_fails_still_answers_with_its_id_and_logs_the_failure(
+    served: tuple[Container, str, str], json_logs: Logs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    container, _, _ = served
+    app = create_app(container)
+    monkeypatch.setitem(ROUTES, ("GET", "/broken"), PUBLIC)
+
+    @app.get("/broken")
+    def broken() -> None:
+        raise RuntimeError("the handler broke")
+
+    with TestClient(app, raise_server_exceptions=False) as http:
+        json_logs.take()
+        failed = http.get("/broken", headers={"X-Request-ID": "trace-500"})
+
+    assert failed.status_code == 500
+    assert failed.headers["x-request-id"] == "trace-500"
+    (line,) = [line for line in _access(json_logs.take()) if line["request_id"] == "trace-500"]
+    assert (line["status"], line["level"], line["path"]) == (500, "error", "/broken")
+    assert "the handler broke" in line["exception"]

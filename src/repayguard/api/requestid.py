@@ -109,11 +109,15 @@ class RequestContext:
                 message = with_request_id(message, request_id)
             await send(message)
 
+        failure: Exception | None = None
         try:
             await self.app(scope, receive, sending)
+        except Exception as exc:
+            failure = exc  # answered 500 by the framework; the server logs it again
+            raise
         finally:
             if self.access is not None:
-                self.access.line(scope, status, perf_counter() - started, text)
+                self.access.line(scope, status, perf_counter() - started, text, failure=failure)
             structlog.contextvars.reset_contextvars(**bound)
 
 
@@ -132,8 +136,9 @@ class AccessLog:
         *,
         path: str | None = None,
         token_id: str | None = None,
+        failure: Exception | None = None,
     ) -> None:
-        """The access line of one request."""
+        """The access line of one request (an error with its traceback when it failed)."""
         fields: dict[str, Any] = {
             "method": scope["method"],
             "path": path or path_template(scope),
@@ -147,4 +152,7 @@ class AccessLog:
         token = token_id or token_id_of(scope)
         if token is not None:
             fields["token_id"] = token
-        self._log.info(ACCESS_EVENT, **fields)
+        if failure is not None:
+            self._log.error(ACCESS_EVENT, exc_info=failure, **fields)
+        else:
+            self._log.info(ACCESS_EVENT, **fields)
