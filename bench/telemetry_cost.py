@@ -3,8 +3,10 @@
 The fast path (``api/fastpath.AuthorizeFastPath``) is driven in-process, without a server or
 a network, over a decided synthetic portfolio: the same ASGI call with and without its meter,
 alternated in rounds so both see the same machine, each figure the best round (the least
-disturbed by other work). The reference is the same call without metrics. Prints one JSON
-object. Over HTTP the difference drowns in uvicorn's own cost; bench/authorize.py measures that.
+disturbed by other work). The reference is the same call without metrics. A third variant
+writes the call's access line too (``access_log = all``, JSON to /dev/null), what that setting
+costs each fast-path call. Prints one JSON object. Over HTTP the difference drowns in
+uvicorn's own cost; bench/authorize.py measures that.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import tempfile
 import time
@@ -24,6 +27,7 @@ from repayguard.bootstrap import bootstrap
 from repayguard.decisions import DecideBorrowers, decide_borrowers, triggers
 from repayguard.ingestion import ingest_files
 from repayguard.platform.clock import FixedClock
+from repayguard.platform.logging import configure_logging
 
 from _common import AS_OF, embedded, portfolio
 
@@ -79,9 +83,20 @@ def main() -> None:
             # Token checks cost the same with or without metrics; leave them out.
             security = container.settings.security.model_copy(update={"auth": "off"})
             settings = container.settings.model_copy(update={"security": security})
+        devnull = open(os.devnull, "w")  # noqa: SIM115 - open for the whole run
+        configure_logging(json=True, level="INFO", stream=devnull)
         with bootstrap(settings, clock=FixedClock(AS_OF), serve_view=True) as served:
             assert served.view is not None
             metered = create_server(served)
+            logged = AuthorizeFastPath(
+                metered.app,
+                view=served.view,
+                clock=served.clock,
+                tokens=None,
+                usage=None,
+                meter=served.telemetry.fast_authorize,
+                access_log=True,
+            )
             bare = AuthorizeFastPath(
                 metered.app, view=served.view, clock=served.clock, tokens=None, usage=None
             )
@@ -93,11 +108,12 @@ def main() -> None:
                 ).encode()
                 for _ in range(args.calls)
             ]
-            with_metrics, without = [], []
+            with_metrics, without, with_lines = [], [], []
             for _ in range(args.rounds):
                 without.append(asyncio.run(_drive(bare, bodies)))
                 with_metrics.append(asyncio.run(_drive(metered, bodies)))
-    best_with, best_without = min(with_metrics), min(without)
+                with_lines.append(asyncio.run(_drive(logged, bodies)))
+    best_with, best_without, best_lines = min(with_metrics), min(without), min(with_lines)
     print(
         json.dumps(
             {
@@ -109,6 +125,8 @@ def main() -> None:
                 "us_per_call_without_metrics": round(best_without * 1e6, 2),
                 "metrics_cost_us": round((best_with - best_without) * 1e6, 2),
                 "metrics_cost_share": round(best_with / best_without - 1, 3),
+                "us_per_call_with_access_line": round(best_lines * 1e6, 2),
+                "access_line_ratio": round(best_lines / best_with, 2),
             },
             indent=2,
         )

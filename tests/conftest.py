@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import structlog
 
 # The CLI's rich consoles take their width from COLUMNS when first imported; give every test
 # the same wide terminal, whatever runs first, so tables never wrap an id under test.
@@ -43,6 +45,20 @@ def container(database_url: str, tmp_path: Path, clock: FixedClock) -> Iterator[
         settings, clock=clock, bus=RecordingBus(), migrate=True, serve_view=True
     ) as built:
         yield built
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    """Put the process's logging back as it was after a test that configured it."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    structlog.reset_defaults()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    for handler in handlers:
+        root.addHandler(handler)
+    root.setLevel(level)
 
 
 _SUMMARIES: dict[str, list[str]] = {}

@@ -915,6 +915,16 @@ class Settings(BaseSettings):
     data_dir: Path = Field(
         default=DEFAULT_DATA_DIR, description="Folder for the SQLite file and artefacts."
     )
+    log_format: Literal["json", "console"] | None = Field(
+        default=None,
+        description="Log lines as JSON or as readable text; unset: JSON in production, "
+        "text elsewhere.",
+    )
+    access_log: Literal["all", "framework", "off"] = Field(
+        default="framework",
+        description="One log line per API request: 'framework' (every request except the "
+        "authorize calls the fast path answers, which metrics count), 'all' or 'off'.",
+    )
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     bus: BusSettings = Field(default_factory=BusSettings)
     ingestion: IngestionSettings = Field(default_factory=IngestionSettings)

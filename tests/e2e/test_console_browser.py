@@ -19,7 +19,7 @@ from repayguard.platform.bus import RecordingBus
 from repayguard.platform.clock import FixedClock
 
 from support.approvals import context_of, make_team, override
-from support.browser import PASSWORD, chromium, log_in, served
+from support.browser import PASSWORD, chromium, console_errors, log_in, served
 from support.builders import failing_debits_history, healthy_history
 from support.common import NOW, make_settings
 from support.complaints import file
@@ -266,6 +266,7 @@ def test_a_saved_simulation_opens_with_its_charts(
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     problems: list[str] = []
     page.on("pageerror", lambda error: problems.append(str(error)))
+    page.on("console", lambda note: problems.extend(console_errors(note)))
     log_in(page, base, "amy")
     page.locator("header nav").get_by_role("link", name="Simulations", exact=True).click()
     page.locator(f"a[href='/console/simulations/{run.run_id}']").click()
@@ -274,4 +275,4 @@ def test_a_saved_simulation_opens_with_its_charts(
     page.locator("#report").click()
     expect(page.locator("#group-0 .main-svg").first).to_be_attached()
     page.screenshot(path=str(tmp_path / "simulation-report.png"), full_page=True)
-    assert problems == [], "the report's charts draw without script errors"
+    assert problems == [], "the report's charts draw without script or CSP errors"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 
 from repayguard.api.app import create_server
 from repayguard.bootstrap import Container
@@ -72,3 +72,14 @@ def log_in(page: Page, base: str, username: str, password: str = PASSWORD) -> No
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()
+
+
+def console_errors(note: ConsoleMessage) -> list[str]:
+    """The errors a console message reports (a refused script or style under the console's
+    Content-Security-Policy among them); the browser's own request for a favicon a page does
+    not declare (a simulation's offline report) is not one."""
+    if note.type != "error":
+        return []
+    if note.location.get("url", "").endswith("/favicon.ico"):
+        return []
+    return [note.text]

@@ -193,10 +193,12 @@ def running_smtp(
 @dataclass(frozen=True)
 class Tls:
     """A certificate for 127.0.0.1 made at run time: the server's context, and a client's
-    context that trusts it (and nothing else)."""
+    context that trusts it (and nothing else); the PEM files for a server that takes paths."""
 
     server: ssl.SSLContext
     client: ssl.SSLContext
+    cert_file: Path
+    key_file: Path
 
 
 def self_signed(folder: Path) -> Tls:
@@ -231,4 +233,4 @@ def self_signed(folder: Path) -> Tls:
     server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     server.load_cert_chain(cert_file, key_file)
     client = ssl.create_default_context(cadata=cert_pem.decode())
-    return Tls(server, client)
+    return Tls(server, client, cert_file, key_file)

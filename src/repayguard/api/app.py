@@ -13,7 +13,6 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -25,11 +24,14 @@ from repayguard.api.limits import BodySizeLimit
 from repayguard.api.metrics_endpoint import MetricsAccess
 from repayguard.api.metrics_endpoint import router as metrics_router
 from repayguard.api.ratelimit import RateLimitHeaders, build_limiter
+from repayguard.api.readiness import readiness
+from repayguard.api.requestid import RequestContext
 from repayguard.api.security import attribute, guard
 from repayguard.approvals.endpoints import router as approvals_router
 from repayguard.bootstrap import Container
 from repayguard.borrowers.endpoints import router as borrowers_router
 from repayguard.complaints.endpoints import router as complaints_router
+from repayguard.console.headers import SecurityHeaders
 from repayguard.decisions.endpoints import router as decisions_router
 from repayguard.entitlements.endpoints import router as entitlements_router
 from repayguard.errors import (
@@ -70,7 +72,20 @@ def create_server(container: Container, *, bind_host: str = LOOPBACK) -> Authori
         usage=app.state.token_usage,
         meter=container.telemetry.fast_authorize,
         limiter=app.state.rate_limiter,
+        access_log=container.settings.access_log == "all",
     )
+
+
+class _Api(FastAPI):
+    """FastAPI with the request-id middleware outside its whole stack (the server-error
+    middleware included), so a failed request's 500 carries its id and gets its access line,
+    and the console's security headers just inside it."""
+
+    access_log: bool = True
+
+    def build_middleware_stack(self) -> Any:
+        inner = SecurityHeaders(super().build_middleware_stack())
+        return RequestContext(inner, access=self.access_log)
 
 
 def create_app(container: Container, *, bind_host: str = LOOPBACK) -> FastAPI:
@@ -99,13 +114,14 @@ def create_app(container: Container, *, bind_host: str = LOOPBACK) -> FastAPI:
                 usage.flush(uow=container.uow)  # what the last window counted
             container.close()
 
-    app = FastAPI(
+    app = _Api(
         title="repayguard",
         version=__version__,
         summary="Decide, enforce and explain which repayment methods each borrower may use.",
         lifespan=lifespan,
         dependencies=[Depends(guard), Depends(attribute)],
     )
+    app.access_log = container.settings.access_log != "off"
     app.state.container = container
     app.state.uow = container.uow
     app.state.view = container.view
@@ -160,12 +176,23 @@ def create_app(container: Container, *, bind_host: str = LOOPBACK) -> FastAPI:
         by_path={"/v1/events": security.max_events_body_bytes},
     )
 
+    @app.get("/livez", tags=["operations"])
+    def live() -> dict[str, str]:
+        """Whether the process answers at all (no database, bus or file touched): a failing
+        liveness probe means restart it."""
+        return {"status": "alive"}
+
     @app.get("/healthz", tags=["operations"])
     def health() -> dict[str, Any]:
+        """The informational status page: what this process runs (policy, model, bands,
+        overrides, the view's size) and the readiness checks as they stand. Always 200 while
+        the process answers; probes use ``/livez`` and ``/readyz``."""
         engine = container.engines.loaded
         lineage = engine.lineage if engine is not None else {}
+        checks = readiness(container)
         return {
-            "status": "ok",
+            "status": "ok" if checks.ready else "degraded",
+            "checks": checks.body(),
             # The policy in force: the store's published version (None until one is), or
             # 'unpublished' under a development override.
             "policy": {
@@ -185,10 +212,11 @@ def create_app(container: Container, *, bind_host: str = LOOPBACK) -> FastAPI:
         responses={503: {"description": "Not ready: the problem says why (code not_ready)."}},
     )
     def ready() -> dict[str, Any]:
-        """Whether this process should get traffic: its database answers and the state it
-        follows from the bus (authorize view, token cache, engine) is no older than
-        ``bus.max_view_age_seconds``. A process that lost the bus still answers authorize
-        from its view; only this changes."""
+        """Whether this process should get traffic, as named checks: ``database`` (it
+        answers), ``migrations`` (its revision is the code's Alembic head), ``authorize_view``
+        (loaded, in a process that serves one) and ``bus`` (the state it follows is no older
+        than ``bus.max_view_age_seconds``). A process that lost the bus still answers
+        authorize from its view; only this changes."""
         return _readiness(container)
 
     @app.exception_handler(RepayguardError)
@@ -266,38 +294,26 @@ def database_outage(exc: OperationalError) -> DatabaseUnavailable:
 
 
 def _readiness(container: Container) -> dict[str, Any]:
-    problems: list[str] = []
-    try:
-        with container.session_factory() as session:
-            session.execute(text("SELECT 1"))
-    except Exception as exc:
-        problems.append(f"the database does not answer ({type(exc).__name__})")
-    health = container.bus.health()
-    bound = container.settings.bus.max_view_age_seconds
-    if health.staleness_seconds > bound:
-        why = (
-            f"the state followed from the bus is {health.staleness_seconds:.1f} s old "
-            f"(bound {bound:g} s)"
-        )
-        if health.disconnected_since is not None:
-            why += f"; bus disconnected since {health.disconnected_since.isoformat()}"
-        if health.problem:
-            why += f"; {health.problem}"
-        problems.append(why)
-    if problems:
+    checks = readiness(container)
+    if not checks.ready:
+        health = checks.bus
         raise NotReady(
-            "; ".join(problems),
-            hint="authorize keeps answering from memory; readiness returns once the database "
-            "and the bus do",
-            bus_connected=health.connected,
-            staleness_seconds=round(health.staleness_seconds, 3),
+            checks.summary(),
+            hint="authorize keeps answering from memory; readiness returns once every check "
+            "passes (run 'repayguard db upgrade' when the migrations are behind)",
+            checks=checks.body(),
+            bus_connected=health.connected if health is not None else False,
+            staleness_seconds=round(health.staleness_seconds, 3) if health is not None else None,
         )
+    health = checks.bus
+    assert health is not None
     return {
         "status": "ready",
+        "checks": checks.body(),
         "bus": container.settings.bus.kind,
         "bus_connected": health.connected,
         "staleness_seconds": round(health.staleness_seconds, 3),
-        "max_view_age_seconds": bound,
+        "max_view_age_seconds": container.settings.bus.max_view_age_seconds,
     }
 
 

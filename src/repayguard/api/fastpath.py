@@ -13,7 +13,10 @@ This middleware answers the ordinary case directly, with the same pieces the rou
   over it: 429 with the ``RateLimit-*`` headers, as the route would answer), for its token like
   any other (``TokenUsage``), and for the metrics
   (``meter``: outcome, reason, method, and the seconds from the request reaching this layer to
-  the response handed to the server).
+  the response handed to the server);
+- the answer carries ``X-Request-ID`` (the caller's when sane, else a new one: api/requestid.py),
+  and an access line only when ``access_log`` is on (a line costs about as much as the answer;
+  settings ``access_log = all``).
 
 Everything else — another path, an unknown or uncached token, a refusal, an invalid body (or a
 channel the policy in force does not declare), an ``Idempotency-Key``, a non-JSON content type
@@ -31,6 +34,8 @@ from pydantic import ValidationError
 
 from repayguard.api.asgi import ASGIApp, Receive, Scope, Send, read_body, replaying
 from repayguard.api.ratelimit import RateLimiter, send_refusal
+from repayguard.api.requestid import HEADER as REQUEST_ID
+from repayguard.api.requestid import AccessLog, accepted
 from repayguard.entitlements.endpoints import (
     AuthorizeMeter,
     answer_authorize,
@@ -65,8 +70,10 @@ class AuthorizeFastPath:
         usage: TokenUsage | None,
         meter: AuthorizeMeter | None = None,
         limiter: RateLimiter | None = None,
+        access_log: bool = False,
     ) -> None:
         self.app = app
+        self._access_log = AccessLog() if access_log else None
         self._view = view
         self._clock = clock
         self._tokens = tokens
@@ -91,13 +98,13 @@ class AuthorizeFastPath:
         if answered is None:
             await self.app(scope, replaying(body, receive, more=more), send)
             return  # the route answers, and counts the call itself
-        principal, method, answer = answered
-        headers = [*_HEADERS]
+        principal, method, answer, request_id = answered
+        headers = [*_HEADERS, (REQUEST_ID, request_id)]
         if self._limiter is not None and principal is not None:
             verdict = await self._limiter.check_async("authorize", principal.token_id)
             if verdict is not None:
                 if not verdict.allowed:
-                    await send_refusal(send, verdict)
+                    await send_refusal(send, verdict, headers=[(REQUEST_ID, request_id)])
                     return
                 headers += verdict.headers()
         if principal is not None and self._usage is not None:
@@ -107,17 +114,26 @@ class AuthorizeFastPath:
         headers.append((b"content-length", str(len(payload)).encode()))
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": payload})
+        seconds = perf_counter() - started
         if self._meter is not None:
-            self._meter.record(
-                method, answer.allowed, first_reason(answer), perf_counter() - started
+            self._meter.record(method, answer.allowed, first_reason(answer), seconds)
+        if self._access_log is not None:
+            self._access_log.line(
+                scope,
+                200,
+                seconds,
+                request_id.decode(),
+                path=PATH,
+                token_id=principal.token_id if principal is not None else None,
             )
 
     def _answer(
         self, scope: Scope, body: bytes
-    ) -> tuple[Principal | None, str, AuthorizeOut] | None:
-        """The caller (None with access control off), the method asked about and the answer,
-        or None when the full application must answer."""
-        authorization = content_type = accept_language = None
+    ) -> tuple[Principal | None, str, AuthorizeOut, bytes] | None:
+        """The caller (None with access control off), the method asked about, the answer and
+        the request id (the caller's when sane, else a new one); None when the full
+        application must answer (its request-id middleware then takes or makes the id)."""
+        authorization = content_type = accept_language = given_id = None
         for name, value in scope["headers"]:
             if name == b"authorization":
                 authorization = value
@@ -125,6 +141,8 @@ class AuthorizeFastPath:
                 content_type = value
             elif name == b"accept-language":
                 accept_language = value
+            elif name == REQUEST_ID:
+                given_id = value
             elif name == b"idempotency-key":
                 return None
         if content_type is None or content_type.split(b";")[0].strip().lower() != _JSON:
@@ -149,4 +167,4 @@ class AuthorizeFastPath:
             answer = answer_authorize(request, self._view, self._clock, locale)
         except RepayguardError:
             return None  # e.g. an undeclared channel: the route words the problem
-        return principal, request.method, answer
+        return principal, request.method, answer, accepted(given_id)

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Hashable, MutableMapping
+from collections.abc import Hashable, MutableMapping, Sequence
 from math import ceil
 from typing import Any, Final, Literal, NamedTuple, Protocol
 
@@ -312,9 +312,11 @@ class RateLimitHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-async def send_refusal(send: Send, verdict: Verdict) -> None:
+async def send_refusal(
+    send: Send, verdict: Verdict, *, headers: Sequence[tuple[bytes, bytes]] = ()
+) -> None:
     """Answer a refused call outside the framework (the authorize fast path): the same
-    problem document and headers the framework sends."""
+    problem document and headers the framework sends, plus ``headers`` (the request id)."""
     refusal = verdict.refusal()
     body = orjson.dumps(
         {
@@ -331,6 +333,7 @@ async def send_refusal(send: Send, verdict: Verdict) -> None:
         (b"content-type", _PROBLEM),
         (b"content-length", str(len(body)).encode()),
         *verdict.headers(),
+        *headers,
     ]
     await send({"type": "http.response.start", "status": refusal.http_status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

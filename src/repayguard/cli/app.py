@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -50,7 +51,7 @@ from repayguard.cli.simulate import simulate as simulate_command
 from repayguard.cli.worker import worker as worker_command
 from repayguard.config import Settings
 from repayguard.errors import RepayguardError
-from repayguard.platform.logging import configure_logging
+from repayguard.platform.logging import configure_logging, json_from_environment
 
 if TYPE_CHECKING:
     from repayguard.bootstrap import Container
@@ -452,9 +453,35 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     data_dir: DataDir = None,
+    proxy_headers: Annotated[
+        bool,
+        typer.Option(
+            help="Behind a TLS-terminating proxy: take the scheme and client address from "
+            "X-Forwarded-Proto / X-Forwarded-For sent by --forwarded-allow-ips."
+        ),
+    ] = False,
+    forwarded_allow_ips: Annotated[
+        str,
+        typer.Option(
+            help="Comma-separated proxy addresses (or networks) whose forwarded headers are "
+            "trusted with --proxy-headers; '*' trusts any."
+        ),
+    ] = "127.0.0.1",
+    ssl_certfile: Annotated[
+        Path | None, typer.Option(help="Serve HTTPS with this PEM certificate (chain).")
+    ] = None,
+    ssl_keyfile: Annotated[
+        Path | None, typer.Option(help="The PEM private key of --ssl-certfile.")
+    ] = None,
 ) -> None:
     """Serve the REST API (authorize, repayment methods, events) until interrupted."""
-    demo_command.serve_api(load_settings(data_dir), host=host, port=port)
+    listening = demo_command.Listening(
+        proxy_headers=proxy_headers,
+        forwarded_allow_ips=forwarded_allow_ips,
+        ssl_certfile=ssl_certfile,
+        ssl_keyfile=ssl_keyfile,
+    )
+    demo_command.serve_api(load_settings(data_dir), host=host, port=port, listening=listening)
 
 
 app.command(name="demo")(demo_command.demo)
@@ -466,6 +493,6 @@ app.command(name="restore")(backup_command.restore)
 def main() -> None:
     """Entry point: expected errors print what went wrong and what to do, never a traceback,
     and end with their exit code (``repayguard.cli.exits``, applied by the root command)."""
-    configure_logging(json=False, level="WARNING")
+    configure_logging(json=json_from_environment(os.environ), level="WARNING")
     set_actor(cli_actor())  # the audit trail names who ran the command (the API sets its own)
     app()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import shutil
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -27,6 +28,7 @@ from repayguard.cli.shared import one_shot
 from repayguard.cli.worker import run_in_background
 from repayguard.config import Settings
 from repayguard.entitlements import Entitlement
+from repayguard.errors import InvalidInput
 
 DEMO_DIR = Path(".repayguard") / "demo"
 
@@ -34,23 +36,54 @@ DEMO_DIR = Path(".repayguard") / "demo"
 DEMO_OPERATOR = "demo-admin"
 
 
-def serve_api(settings: Settings, *, host: str, port: int) -> None:
+@dataclass(frozen=True)
+class Listening:
+    """How ``serve`` listens: behind which proxies, and with which certificate (uvicorn's)."""
+
+    proxy_headers: bool = False
+    """Trust ``X-Forwarded-Proto`` / ``X-Forwarded-For`` from ``forwarded_allow_ips``."""
+    forwarded_allow_ips: str = "127.0.0.1"
+    ssl_certfile: Path | None = None
+    ssl_keyfile: Path | None = None
+
+    def __post_init__(self) -> None:
+        if (self.ssl_certfile is None) != (self.ssl_keyfile is None):
+            raise InvalidInput(
+                "TLS needs both a certificate and its private key",
+                hint="pass --ssl-certfile and --ssl-keyfile together (PEM files)",
+            )
+        for path in (self.ssl_certfile, self.ssl_keyfile):
+            if path is not None and not path.is_file():
+                raise InvalidInput(
+                    f"{path} is not a file", hint="pass the path of a PEM certificate or key"
+                )
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.ssl_certfile is not None else "http"
+
+
+def serve_api(
+    settings: Settings, *, host: str, port: int, listening: Listening | None = None
+) -> None:
     """Build the container with the entitlement view and run uvicorn (one worker)."""
     import uvicorn
 
     from repayguard.api.app import create_server
     from repayguard.bootstrap import bootstrap
-    from repayguard.platform.logging import configure_logging
+    from repayguard.platform.logging import configure_logging, log_format
     from repayguard.platform.net import is_loopback
 
-    configure_logging(json=settings.env == "production", level="INFO")
+    listening = listening or Listening()
+    configure_logging(json=log_format(settings.env, settings.log_format) == "json", level="INFO")
     # A server handles effects (notices, online decisions, …) from the shared bus too.
     container = bootstrap(settings, migrate=True, serve_view=True, consume=True)
     warn_overrides(container.engines.overrides)
     view_size = len(container.view) if container.view is not None else 0
+    url = f"{listening.scheme}://{host}:{port}"
     console.print(
-        f"Serving repayguard on [bold]http://{host}:{port}[/bold] "
-        f"({view_size:,} entitlements in memory). API docs: http://{host}:{port}/docs — "
+        f"Serving repayguard on [bold]{url}[/bold] "
+        f"({view_size:,} entitlements in memory). API docs: {url}/docs — "
         "Ctrl+C stops."
     )
     if settings.telemetry.metrics_token is None and not is_loopback(host):
@@ -65,7 +98,20 @@ def serve_api(settings: Settings, *, host: str, port: int) -> None:
     # is what the authorize path's tail latency would otherwise pay for.
     gc.freeze()
     try:
-        uvicorn.run(server, host=host, port=port, log_level="warning")
+        uvicorn.run(
+            server,
+            host=host,
+            port=port,
+            # uvicorn's loggers go through repayguard's logging (configure_logging); its
+            # access log is replaced by the API's own (api/requestid.py).
+            log_config=None,
+            log_level="info",
+            access_log=False,
+            proxy_headers=listening.proxy_headers,
+            forwarded_allow_ips=listening.forwarded_allow_ips,
+            ssl_certfile=str(listening.ssl_certfile) if listening.ssl_certfile else None,
+            ssl_keyfile=str(listening.ssl_keyfile) if listening.ssl_keyfile else None,
+        )
     finally:
         if stop_jobs is not None:
             stop_jobs()

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from repayguard import simulation
+from repayguard.console.headers import CSP, policy, script_hashes
 from repayguard.console.web import PREFIX, render
 from repayguard.errors import NotFound
 from repayguard.simulation import METRICS
@@ -71,4 +72,6 @@ def simulation_report(request: Request, run_id: str) -> Response:
     path = simulation.run_file(_root(request), run_id, "report.html")
     if path is None:
         raise _missing(run_id)
-    return HTMLResponse(path.read_text(encoding="utf-8"))
+    html = path.read_text(encoding="utf-8")
+    # Written earlier (by the CLI), so its inline scripts are allowed by their hashes.
+    return HTMLResponse(html, headers={CSP.decode(): policy(script_hashes(html))})

@@ -104,6 +104,7 @@ def render(
         current=request.url.path,
         csrf=console.csrf(principal) if principal is not None else "",
         flash=request.query_params.get("done"),
+        csp_nonce=getattr(request.state, "csp_nonce", ""),
         **context,
     )
     return HTMLResponse(page, status_code=status_code)

@@ -96,6 +96,7 @@ PUBLIC: Final = "public"
 ROUTES: Final[dict[tuple[str, str], str]] = {
     ("GET", "/healthz"): PUBLIC,
     ("GET", "/readyz"): PUBLIC,
+    ("GET", "/livez"): PUBLIC,
     # Prometheus: guarded by the metrics token, not API tokens (api/metrics_endpoint.py).
     ("GET", "/metrics"): PUBLIC,
     ("POST", "/v1/sessions"): PUBLIC,
