@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
-from fastapi.routing import APIRoute
+from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
 from httpx import Response
 
@@ -78,9 +78,9 @@ def _endpoints(app: FastAPI) -> list[tuple[str, str]]:
     published = [(method.upper(), path) for path, item in paths.items() for method in item]
     pages = [
         (method, route.path)
-        for route in app.routes
-        if isinstance(route, APIRoute) and route.path.startswith(CONSOLE_PREFIX)
-        for method in sorted(route.methods)
+        for route in iter_route_contexts(app.routes)
+        if route.path is not None and route.path.startswith(CONSOLE_PREFIX)
+        for method in sorted(route.methods or ())
     ]
     return published + pages
 

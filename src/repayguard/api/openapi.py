@@ -32,7 +32,6 @@ import fastapi_offline
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
-from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
@@ -495,6 +494,7 @@ def build_contract(app: FastAPI) -> dict[str, Any]:
     }
     components["headers"] = _HEADERS
     document["security"] = [{BEARER: []}]
+    _name_clashing_models(document)
     if "EventBatch" in schemas:
         events = schemas["EventBatch"]["properties"]["events"]
         events["items"] = _event_union(schemas)
@@ -503,6 +503,40 @@ def build_contract(app: FastAPI) -> dict[str, Any]:
         for method, operation in item.items():
             _complete(operation, method.upper(), path, idempotency)
     return document
+
+
+_QUALIFIED: Final = re.compile(r"^repayguard__(?P<package>[a-z]+)__(?:\w+__)?(?P<model>\w+)$")
+
+
+def _name_clashing_models(document: dict[str, Any]) -> None:
+    """FastAPI names two models of the same class name by their module path
+    (``repayguard__complaints__schemas__ResolveIn``), and client generators name classes by
+    title, where the two still clash: name each after its package (``ComplaintsResolveIn``)."""
+    schemas: dict[str, Any] = document["components"]["schemas"]
+    renamed: dict[str, str] = {}
+    for name in list(schemas):
+        match = _QUALIFIED.match(name)
+        if match is None:
+            continue
+        new = f"{match['package'].title()}{match['model']}"
+        if new in schemas:
+            raise ConfigurationInvalid(f"the API schema {name} cannot be named {new}: taken")
+        schemas[new] = {**schemas.pop(name), "title": new}
+        renamed[f"#/components/schemas/{name}"] = f"#/components/schemas/{new}"
+
+    def rewrite(node: Any) -> None:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref in renamed:
+                node["$ref"] = renamed[ref]
+            for value in node.values():
+                rewrite(value)
+        elif isinstance(node, list):
+            for value in node:
+                rewrite(value)
+
+    if renamed:
+        rewrite(document)
 
 
 def _complete(
@@ -602,16 +636,6 @@ def install(app: FastAPI) -> None:
     app.add_route("/redoc", redoc, include_in_schema=False)
 
 
-def published_routes(app: FastAPI) -> list[tuple[str, str]]:
-    """(METHOD, path) of every API route in the contract (console pages are not)."""
-    return sorted(
-        (method, route.path)
-        for route in app.routes
-        if isinstance(route, APIRoute) and route.include_in_schema
-        for method in route.methods
-    )
-
-
 __all__ = [
     "DOMAIN_ERRORS",
     "OPERATION_IDS",
@@ -621,5 +645,4 @@ __all__ = [
     "ValidationProblem",
     "build_contract",
     "install",
-    "published_routes",
 ]
