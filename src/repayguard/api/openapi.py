@@ -464,6 +464,11 @@ def _event_union(schemas: dict[str, Any]) -> dict[str, Any]:
     for name, schema in union.pop("$defs", {}).items():
         if name in schemas:
             raise ConfigurationInvalid(f"the event schema {name} clashes with an API schema")
+        for field in schema["properties"].values():
+            # ``schema_version: 1`` as a one-value enum: generators type a numeric ``const``
+            # badly (openapi-python-client 0.29 writes code that does not parse).
+            if isinstance(field.get("const"), int):
+                field["enum"] = [field.pop("const")]
         schemas[name] = schema
     return union
 
