@@ -144,7 +144,9 @@ def _round_trip(
     unknown = methods.sync("B-NOBODY", client=as_("cara"))
     assert isinstance(unknown, Problem) and unknown.code == "borrower_not_found"
 
-    complaint = model("ComplaintIn").from_dict({"contested": ["auto_debit"], "statement": STATEMENT})
+    complaint = model("ComplaintIn").from_dict(
+        {"contested": ["auto_debit"], "statement": STATEMENT}
+    )
     filed = api("complaints.file_complaint").sync("B1", client=as_("B1"), body=complaint)
     assert (filed.status, filed.decision_id) == ("open", mine.decision_id)
     twice = api("complaints.file_complaint").sync("B1", client=as_("B1"), body=complaint)

@@ -17,8 +17,9 @@ the places that already hold the truth, instead of a dict per endpoint:
 - the ``Idempotency-Key`` request header, and the ``X-Request-ID`` and rate-limit response
   headers.
 
-``/docs`` and ``/redoc`` are served from the Swagger UI and ReDoc files installed with the
-``fastapi-offline`` package: the pages load nothing from another host.
+``/docs`` is served from the Swagger UI files installed with the ``fastapi-offline`` package:
+the page loads nothing from another host. There is no ``/redoc``: ReDoc's page fetches its
+logo from its vendor's CDN.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from typing import Any, Final
 
 import fastapi_offline
 from fastapi import FastAPI
-from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
@@ -278,8 +279,7 @@ class Problem(BaseModel):
     )
     extra: dict[str, Any] | None = Field(
         default=None,
-        description="Details specific to the code (for example the findings of a refused "
-        "policy).",
+        description="Details specific to the code (for example the findings of a refused policy).",
         examples=[{"problems": []}],
     )
 
@@ -561,9 +561,7 @@ def _complete(
     validated = responses.pop("422", None) is not None
     idempotent = (
         idempotency
-        if idempotency is not None
-        and method in WRITE_METHODS
-        and path not in idempotency.exempt
+        if idempotency is not None and method in WRITE_METHODS and path not in idempotency.exempt
         else None
     )
     if idempotent is not None:
@@ -603,8 +601,8 @@ def _complete(
 
 
 def install(app: FastAPI) -> None:
-    """Publish the completed contract at the app's ``openapi_url`` and serve ``/docs`` and
-    ``/redoc`` from local assets. The app is created with ``docs_url=None, redoc_url=None``."""
+    """Publish the completed contract at the app's ``openapi_url`` and serve ``/docs`` from
+    local assets. The app is created with ``docs_url=None, redoc_url=None``."""
 
     def contract() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -627,18 +625,7 @@ def install(app: FastAPI) -> None:
             swagger_ui_parameters={"validatorUrl": None},
         )
 
-    async def redoc(request: Request) -> Response:
-        root = request.scope.get("root_path", "")
-        return get_redoc_html(
-            openapi_url=f"{root}{openapi_url}",
-            title=f"{app.title} API",
-            redoc_js_url=f"{root}{DOCS_ASSETS}/redoc.standalone.js",
-            redoc_favicon_url=f"{root}{DOCS_ASSETS}/favicon.png",
-            with_google_fonts=False,
-        )
-
     app.add_route("/docs", swagger, include_in_schema=False)
-    app.add_route("/redoc", redoc, include_in_schema=False)
 
 
 __all__ = [
