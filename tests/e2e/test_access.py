@@ -14,8 +14,8 @@ from fastapi.testclient import TestClient
 from httpx import Response
 
 from repayguard.api.app import create_app
-from repayguard.console import PREFIX as CONSOLE_PREFIX
 from repayguard.bootstrap import Container, bootstrap
+from repayguard.console import PREFIX as CONSOLE_PREFIX
 from repayguard.identity import (
     ROLES,
     ROUTES,

@@ -12,11 +12,11 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, Route, expect
 
+from browser_kit import chromium, served
 from repayguard.bootstrap import bootstrap
 from repayguard.platform.bus import RecordingBus
 from repayguard.platform.clock import FixedClock
 
-from browser_kit import chromium, served
 from conftest import NOW, make_settings
 
 

@@ -18,13 +18,13 @@ from typing import Any, Final
 import httpx
 import pytest
 
+from browser_kit import served
 from repayguard.bootstrap import Container, bootstrap
 from repayguard.identity import CreateToken, create_token
 from repayguard.platform.bus import RecordingBus
 from repayguard.platform.clock import FixedClock
 
 from approvals_kit import make_team, team_tokens
-from browser_kit import served
 from builders import failing_debits_history, healthy_history
 from complaints_kit import STATEMENT
 from conftest import NOW, make_settings
@@ -115,7 +115,7 @@ def _round_trip(
 ) -> None:
     """Ingest, authorize, repayment methods, a complaint reversed through an approval."""
 
-    Problem = model("Problem")
+    problem = model("Problem")
     events = failing_debits_history("B1", NOW) + healthy_history("B2", NOW)
     batch = model("EventBatch").from_dict({"events": events})
     assert {type(e).__name__ for e in batch.events} >= {"Repayment", "CreditReport"}
@@ -140,9 +140,11 @@ def _round_trip(
     assert mine.methods.auto_debit == "disabled"
     theirs = methods.sync_detailed("B2", client=as_("B1"))
     assert theirs.status_code == 403
-    assert isinstance(theirs.parsed, Problem) and theirs.parsed.code == "permission_denied"
+    assert isinstance(theirs.parsed, problem)
+    assert theirs.parsed.code == "permission_denied"
     unknown = methods.sync("B-NOBODY", client=as_("cara"))
-    assert isinstance(unknown, Problem) and unknown.code == "borrower_not_found"
+    assert isinstance(unknown, problem)
+    assert unknown.code == "borrower_not_found"
 
     complaint = model("ComplaintIn").from_dict(
         {"contested": ["auto_debit"], "statement": STATEMENT}
@@ -150,7 +152,8 @@ def _round_trip(
     filed = api("complaints.file_complaint").sync("B1", client=as_("B1"), body=complaint)
     assert (filed.status, filed.decision_id) == ("open", mine.decision_id)
     twice = api("complaints.file_complaint").sync("B1", client=as_("B1"), body=complaint)
-    assert isinstance(twice, Problem) and twice.code == "complaint_already_open"
+    assert isinstance(twice, problem)
+    assert twice.code == "complaint_already_open"
     reverse = model("ComplaintsResolveIn").from_dict(
         {"outcome": "reverse", "comment": "the bank replaced the card"}
     )
@@ -164,7 +167,8 @@ def _round_trip(
     approve = api("approvals.approve_request")
     body = model("ApproveIn").from_dict({"comment": "the card was replaced"})
     own = approve.sync(asked.approval_id, client=as_("cara"), body=body)
-    assert isinstance(own, Problem) and own.code == "permission_denied"
+    assert isinstance(own, problem)
+    assert own.code == "permission_denied"
     approved = approve.sync(asked.approval_id, client=as_("pat"), body=body)
     assert approved.state == "approved"
 

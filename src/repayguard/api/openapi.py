@@ -25,6 +25,7 @@ logo from its vendor's CDN.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -356,10 +357,12 @@ class _Idempotency:
 
 def _idempotency(app: FastAPI) -> _Idempotency | None:
     for middleware in app.user_middleware:
-        if middleware.cls is IdempotencyMiddleware:
-            options = middleware.kwargs
+        factory: object = middleware.cls
+        if factory is IdempotencyMiddleware:
+            options: dict[str, Any] = dict(middleware.kwargs)
+            exempt: Iterable[str] = options.get("exempt", ("/v1/authorize",))
             return _Idempotency(
-                frozenset(options.get("exempt", ("/v1/authorize",))),
+                frozenset(exempt),
                 bool(options.get("required", False)),
             )
     return None
@@ -568,8 +571,8 @@ def _complete(
         operation.setdefault("parameters", []).append(IDEMPOTENCY_KEY)
     limited = path.startswith("/v1/")
     success = ("X-Request-ID", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset")
-    for status, response in responses.items():
-        if status.startswith("2"):
+    for answered, response in responses.items():
+        if answered.startswith("2"):
             names = success if limited else success[:1]
             if idempotent is not None:
                 names = (*names, "Idempotent-Replayed")
@@ -584,7 +587,8 @@ def _complete(
     by_status: dict[int, list[Refusal]] = {}
     for refusal in refusals:
         by_status.setdefault(refusal.status, []).append(refusal)
-    for status, group in sorted(by_status.items()):
+    for code, group in sorted(by_status.items()):
+        status: int = code
         model = "ValidationProblem" if status == 422 else "Problem"
         headers = ["X-Request-ID"]
         if status == 429:
