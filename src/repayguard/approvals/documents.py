@@ -77,7 +77,9 @@ class EmergencyReviewDocument(_Document):
     scope: Annotated[str, Field(max_length=500)] = Field(
         default="", description="Whom or what it affected."
     )
-    description: Annotated[str, Field(min_length=1, max_length=2000)]
+    description: Annotated[str, Field(min_length=1, max_length=2000)] = Field(
+        description="What the action was and why it could not wait."
+    )
 
 
 class PlaybookApproveDocument(_Document):
