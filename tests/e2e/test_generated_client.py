@@ -33,6 +33,9 @@ PACKAGE: Final = "repayguard_generated_client"
 GENERATOR: Final = Path(sys.executable).parent / "openapi-python-client"
 CONFIG: Final = f"package_name_override: {PACKAGE}\npost_hooks: []\n"
 """No post-hooks: the generated code is imported, not formatted (and generation stays fast)."""
+PATIENCE: Final = httpx.Timeout(120.0)
+"""How long a call may take on a loaded test machine (the generated client's default is 5 s;
+ingesting a batch decides its borrowers before it answers)."""
 
 
 @pytest.fixture
@@ -104,7 +107,9 @@ def test_a_generated_client_runs_the_lenders_round_trip(
 
     with ExitStack() as clients:
         callers = {
-            who: clients.enter_context(generated.AuthenticatedClient(base_url=base, token=token))
+            who: clients.enter_context(
+                generated.AuthenticatedClient(base_url=base, token=token, timeout=PATIENCE)
+            )
             for who, token in tokens.items()
         }
         _round_trip(api, model, callers.__getitem__)
