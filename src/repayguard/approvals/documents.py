@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal, TypeVar
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from repayguard.errors import ApprovalPayloadInvalid
+from repayguard.platform.dto import SQL_INTEGER_MAX
 
 
 class _Document(BaseModel):
@@ -88,7 +89,11 @@ class PlaybookApproveDocument(_Document):
     name: Annotated[str, Field(min_length=1, max_length=64)] = Field(
         description="The playbook's name."
     )
-    version: Annotated[int, Field(ge=1)] = Field(description="The playbook version.")
+    # Within the Integer column it is looked up in: a larger one is invalid input (422), not a
+    # driver error (a 500 on PostgreSQL).
+    version: Annotated[int, Field(ge=1, le=SQL_INTEGER_MAX)] = Field(
+        description="The playbook version."
+    )
 
 
 def parse(document: type[D], given: Mapping[str, Any]) -> D:

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from repayguard.overlays.models import OverlayRow, PlaybookRow
-from repayguard.platform.dto import Schema
+from repayguard.platform.dto import SQL_INTEGER_MAX, Schema
 
 
 class PlaybookRead(Schema):
@@ -99,7 +99,7 @@ class OverlayArm(Schema):
     reason: Annotated[str, Field(min_length=1, max_length=2000)] = Field(
         description="Why it is armed."
     )
-    version: Annotated[int | None, Field(ge=1)] = Field(
+    version: Annotated[int | None, Field(ge=1, le=SQL_INTEGER_MAX)] = Field(
         default=None, description="The approved version to arm (default: the latest approved)."
     )
 
