@@ -9,11 +9,13 @@ from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
+from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
 from httpx import Response
 
 from repayguard.api.app import create_app
 from repayguard.bootstrap import Container, bootstrap
+from repayguard.console import PREFIX as CONSOLE_PREFIX
 from repayguard.identity import (
     ROLES,
     ROUTES,
@@ -70,10 +72,17 @@ def _principal(name: str) -> Principal:
 
 
 def _endpoints(app: FastAPI) -> list[tuple[str, str]]:
-    """(METHOD, path template) of every endpoint the application publishes: the API and the
-    console's pages."""
+    """(METHOD, path template) of every endpoint the application publishes: the API (its
+    OpenAPI document) and the console's pages (kept out of that document)."""
     paths: dict[str, dict[str, object]] = app.openapi()["paths"]
-    return [(method.upper(), path) for path, item in paths.items() for method in item]
+    published = [(method.upper(), path) for path, item in paths.items() for method in item]
+    pages = [
+        (method, route.path)
+        for route in iter_route_contexts(app.routes)
+        if route.path is not None and route.path.startswith(CONSOLE_PREFIX)
+        for method in sorted(route.methods or ())
+    ]
+    return published + pages
 
 
 def _refused(response: Response) -> bool:

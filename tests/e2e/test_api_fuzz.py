@@ -1,6 +1,6 @@
-"""Schemathesis over the whole API: every operation of the application's OpenAPI document — the
-API under /v1 and the console's pages under /console — fuzzed as an admin operator answers
-without a server error (0 × 5xx), on SQLite and on PostgreSQL.
+"""Schemathesis over the whole API: every operation of the application's OpenAPI document (the
+API; the console's pages are not in it) fuzzed as an admin operator answers without a server
+error (0 × 5xx), on SQLite and on PostgreSQL.
 
 The database holds borrowers, a policy draft, held decisions and a complaint, and generated path
 and query values are mixed with their ids, so cases reach the handlers' work and not only their

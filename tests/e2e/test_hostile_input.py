@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from repayguard.api.app import create_server
 from repayguard.bootstrap import Container, bootstrap
+from repayguard.core.events import EVENT_TYPES
 from repayguard.ingestion.models import EventRow, QuarantineRow
 from repayguard.platform.bus import RecordingBus
 from repayguard.platform.clock import FixedClock
@@ -171,8 +172,13 @@ def test_an_event_time_outside_the_plausible_window_is_rejected_per_record(
     assert stored_events_and_quarantine(limited) == (1, 2)
 
 
-def test_the_openapi_batch_takes_any_element_and_says_why(client: TestClient) -> None:
+def test_the_openapi_batch_documents_the_event_types_and_says_bad_ones_are_rejected_alone(
+    client: TestClient,
+) -> None:
+    """The items are the six event types (for clients); the endpoint still takes any element
+    and rejects a bad one with its index (the test above), which the description says."""
     schema = client.get("/openapi.json").json()["components"]["schemas"]["EventBatch"]
     events = schema["properties"]["events"]
-    assert events["items"] == {}
+    assert events["items"]["discriminator"]["propertyName"] == "type"
+    assert sorted(events["items"]["discriminator"]["mapping"]) == sorted(EVENT_TYPES)
     assert "a record is a JSON object" in events["description"]

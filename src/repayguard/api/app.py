@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from repayguard import __version__, console, decisions, keys, policies
+from repayguard.api import openapi
 from repayguard.api.fastpath import AuthorizeFastPath
 from repayguard.api.idempotency import IdempotencyMiddleware, IdempotencyStore
 from repayguard.api.limits import BodySizeLimit
@@ -119,6 +120,8 @@ def create_app(container: Container, *, bind_host: str = LOOPBACK) -> FastAPI:
         version=__version__,
         summary="Decide, enforce and explain which repayment methods each borrower may use.",
         lifespan=lifespan,
+        docs_url=None,  # served from local assets by api/openapi.py
+        redoc_url=None,
         dependencies=[Depends(guard), Depends(attribute)],
     )
     app.access_log = container.settings.access_log != "off"
@@ -273,6 +276,7 @@ def create_app(container: Container, *, bind_host: str = LOOPBACK) -> FastAPI:
         }
         return JSONResponse(body, status_code=422, media_type=PROBLEM)
 
+    openapi.install(app)
     return app
 
 

@@ -48,21 +48,21 @@ class ProfileIn(Schema):
 
 
 class ProfileSavedRead(Schema):
-    borrower_id: str
-    created: bool
+    borrower_id: str = Field(description="The borrower.", examples=["B-1042"])
+    created: bool = Field(description="True when the profile was new, false when replaced.")
     changed_fields: list[str] = Field(description="Fields whose values changed (no values).")
-    locale: str
-    updated_at: datetime
+    locale: str = Field(description="The locale notices are written in.", examples=["en"])
+    updated_at: datetime = Field(description="When the profile was last written.")
 
 
 class ProfileRead(Schema):
-    borrower_id: str
-    name: str
-    phone: str | None
-    national_id: str | None
+    borrower_id: str = Field(description="The borrower.", examples=["B-1042"])
+    name: str = Field(description="The borrower's name (masked unless revealed).")
+    phone: str | None = Field(description="The phone number (masked unless revealed).")
+    national_id: str | None = Field(description="The national id (masked unless revealed).")
     email: str | None = Field(default=None, description="Masked like z***@example.com.")
     region: str | None = Field(default=None, description="Masked as ***.")
     birth_year: str | None = Field(default=None, description="Masked to the decade (199*).")
-    locale: str
+    locale: str = Field(description="The locale notices are written in.", examples=["en"])
     masked: bool = Field(description="True unless the values were asked for with reveal=true.")
-    updated_at: datetime
+    updated_at: datetime = Field(description="When the profile was last written.")

@@ -21,7 +21,7 @@ from repayguard.console import (
 )
 from repayguard.console.web import COOKIE, PREFIX, Console, error_page, login_redirect
 
-router = APIRouter(tags=["console"], default_response_class=HTMLResponse)
+router = APIRouter(tags=["console"], default_response_class=HTMLResponse, include_in_schema=False)
 router.include_router(pages.router)
 router.include_router(approvals.router)
 router.include_router(complaints.router)

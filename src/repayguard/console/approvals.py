@@ -23,7 +23,7 @@ from repayguard.errors import InvalidInput
 from repayguard.identity import acting_operator, role_allows
 from repayguard.platform.dto import SQL_BIGINT_MAX
 
-router = APIRouter(tags=["console"], default_response_class=HTMLResponse)
+router = APIRouter(tags=["console"], default_response_class=HTMLResponse, include_in_schema=False)
 PAGE: Final = 50
 
 

@@ -34,7 +34,7 @@ from repayguard.console.web import PREFIX, form_of, render
 from repayguard.platform.crypto import Pseudonymizer
 from repayguard.platform.dto import SQL_BIGINT_MAX
 
-router = APIRouter(tags=["console"], default_response_class=HTMLResponse)
+router = APIRouter(tags=["console"], default_response_class=HTMLResponse, include_in_schema=False)
 PAGE: Final = 50
 PAYLOAD_CHARS: Final = 20_000
 """A run's record lists thousands of changes: the page shows the start, the export has all."""

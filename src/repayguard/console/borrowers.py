@@ -28,7 +28,7 @@ from repayguard.errors import BorrowerNotFound, BorrowerProfileNotFound
 from repayguard.identity import permissions_of
 from repayguard.platform.uow import UnitOfWork
 
-router = APIRouter(tags=["console"], default_response_class=HTMLResponse)
+router = APIRouter(tags=["console"], default_response_class=HTMLResponse, include_in_schema=False)
 
 LISTED: Final = 50
 """Borrowers the watch list shows: a short list to start from, not a report."""

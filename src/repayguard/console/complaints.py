@@ -32,7 +32,7 @@ REMEDY_LABELS: Final = {
 }
 """How the case page names each kind of remedy."""
 
-router = APIRouter(tags=["console"], default_response_class=HTMLResponse)
+router = APIRouter(tags=["console"], default_response_class=HTMLResponse, include_in_schema=False)
 
 PAGE: Final = 50
 STATUSES: Final = ("active", "open", "closed", "all")

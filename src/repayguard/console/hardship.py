@@ -20,7 +20,7 @@ from repayguard.errors import ConfigurationInvalid, InvalidInput
 from repayguard.identity import acting_operator, permissions_of
 from repayguard.platform.dto import SQL_BIGINT_MAX
 
-router = APIRouter(tags=["console"], default_response_class=HTMLResponse)
+router = APIRouter(tags=["console"], default_response_class=HTMLResponse, include_in_schema=False)
 
 PAGE: Final = 50
 STATUSES: Final = ("open", "closed", "all")

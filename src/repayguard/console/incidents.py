@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 from repayguard import monitoring
 from repayguard.console.web import PREFIX, render
 
-router = APIRouter(tags=["console"], default_response_class=HTMLResponse)
+router = APIRouter(tags=["console"], default_response_class=HTMLResponse, include_in_schema=False)
 STATES: Final = ("unresolved", "open", "acknowledged", "resolved", "all")
 _PAGE: Final = 50
 

@@ -16,7 +16,7 @@ from repayguard.console.web import PREFIX, render
 from repayguard.errors import MetricRangeInvalid
 from repayguard.monitoring.endpoints import date_range, monitor_of, reference_label
 
-router = APIRouter(tags=["console"], default_response_class=HTMLResponse)
+router = APIRouter(tags=["console"], default_response_class=HTMLResponse, include_in_schema=False)
 
 _LAYOUT: Final = {
     "margin": {"l": 56, "r": 16, "t": 8, "b": 40},

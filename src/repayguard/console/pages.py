@@ -24,7 +24,7 @@ from repayguard.entitlements import METHODS, EntitlementView
 from repayguard.errors import LoginFailed, LoginLocked, PasswordRejected
 from repayguard.identity import LogIn, RevokeToken, log_in, revoke_token
 
-router = APIRouter(tags=["console"], default_response_class=HTMLResponse)
+router = APIRouter(tags=["console"], default_response_class=HTMLResponse, include_in_schema=False)
 _STATIC: Final = Path(__file__).parent / "static"
 _STATE_LABELS: Final = {
     "auto_debit": "Auto-debit",

@@ -20,7 +20,7 @@ from repayguard.core.policy.outcome import METHODS, OPEN
 from repayguard.core.reasons import UnknownReasonCode, explain
 from repayguard.platform.dto import SQL_INTEGER_MAX, SQL_INTEGER_MIN
 
-router = APIRouter(tags=["console"], default_response_class=HTMLResponse)
+router = APIRouter(tags=["console"], default_response_class=HTMLResponse, include_in_schema=False)
 VERSIONS: Final = 500
 """Versions the list reads at once (every name's history; far more than any lender keeps)."""
 LABELS: Final = {

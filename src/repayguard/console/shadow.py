@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 from repayguard import shadow
 from repayguard.console.web import PREFIX, render
 
-router = APIRouter(tags=["console"], default_response_class=HTMLResponse)
+router = APIRouter(tags=["console"], default_response_class=HTMLResponse, include_in_schema=False)
 PAGE: Final = 50
 
 

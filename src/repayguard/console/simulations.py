@@ -20,7 +20,7 @@ from repayguard.console.web import PREFIX, render
 from repayguard.errors import NotFound
 from repayguard.simulation import METRICS
 
-router = APIRouter(tags=["console"], default_response_class=HTMLResponse)
+router = APIRouter(tags=["console"], default_response_class=HTMLResponse, include_in_schema=False)
 
 
 def _root(request: Request) -> Path:

@@ -86,40 +86,69 @@ policy version no longer declares still happened. At most 16 characters: the sto
 width."""
 
 
+_TYPE: Final = "The event type; selects the fields below."
+
+
 class _Event(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    event_id: Identifier
-    schema_version: Literal[1] = SCHEMA_VERSION
-    borrower_id: Identifier
-    loan_id: Identifier | None = None
-    occurred_at: UtcDatetime
+    event_id: Identifier = Field(
+        description="The sender's unique id of the event; a resent id is a duplicate, ignored.",
+        examples=["e-000123"],
+    )
+    schema_version: Literal[1] = Field(
+        default=SCHEMA_VERSION, description="The payload version (1).", examples=[1]
+    )
+    borrower_id: Identifier = Field(description="The borrower it is about.", examples=["B-1042"])
+    loan_id: Identifier | None = Field(
+        default=None, description="The loan it is about, if any.", examples=["B-1042-L1"]
+    )
+    occurred_at: UtcDatetime = Field(
+        description="When it happened, with a time zone (stored in UTC).",
+        examples=["2026-02-27T09:30:00Z"],
+    )
 
 
 class CreditReport(_Event):
     """A bureau pull: score, hard inquiries in the last 90 days, debt held elsewhere."""
 
-    type: Literal["credit_report"]
-    kind: Literal["report"] = "report"
-    score: Annotated[float, Field(ge=300, le=900)]
-    inquiries: Annotated[int, Field(ge=0, le=1000)]
-    external_debt: Money
+    type: Literal["credit_report"] = Field(description=_TYPE)
+    kind: Literal["report"] = Field(default="report", description="Always report.")
+    score: Annotated[float, Field(ge=300, le=900)] = Field(
+        description="The bureau score (300 to 900).", examples=[680]
+    )
+    inquiries: Annotated[int, Field(ge=0, le=1000)] = Field(
+        description="Hard inquiries in the last 90 days.", examples=[2]
+    )
+    external_debt: Money = Field(
+        description="Debt the borrower holds with other lenders.", examples=[4200.0]
+    )
 
 
 class Behaviour(_Event):
     """Something the borrower did in the app that risk cares about."""
 
-    type: Literal["behaviour"]
-    kind: Literal["login", "device_change", "contact_change"]
+    type: Literal["behaviour"] = Field(description=_TYPE)
+    kind: Literal["login", "device_change", "contact_change"] = Field(
+        description="What the borrower did.", examples=["device_change"]
+    )
 
 
 class Transaction(_Event):
     """Money in or out of the borrower's linked account, or a balance reading."""
 
-    type: Literal["transaction"]
-    kind: Literal["inflow", "outflow", "balance"]
-    amount: Money | None = None
-    balance: Annotated[float, Field(allow_inf_nan=False)]
+    type: Literal["transaction"] = Field(description=_TYPE)
+    kind: Literal["inflow", "outflow", "balance"] = Field(
+        description="Money in, money out, or a balance reading.", examples=["inflow"]
+    )
+    amount: Money | None = Field(
+        default=None,
+        description="The amount moved (required for inflow and outflow).",
+        examples=[1500.0],
+    )
+    balance: Annotated[float, Field(allow_inf_nan=False)] = Field(
+        description="The account balance after it.", examples=[2300.0]
+    )
 
     @model_validator(mode="after")
     def _amount_for_flows(self) -> Transaction:
@@ -136,14 +165,29 @@ class Repayment(_Event):
     ``status`` succeeded/failed; a succeeded attempt is followed by its ``paid`` event.
     """
 
-    type: Literal["repayment"]
-    kind: Literal["due", "paid", "auto_debit_attempt"]
-    loan_id: Identifier
-    amount: Money
-    method: Literal["auto_debit", "manual"] | None = None
-    channel: ChannelName | None = None
-    status: Literal["succeeded", "failed"] | None = None
-    early: bool | None = None
+    type: Literal["repayment"] = Field(description=_TYPE)
+    kind: Literal["due", "paid", "auto_debit_attempt"] = Field(
+        description="An instalment falling due, a payment, or an auto-debit attempt.",
+        examples=["paid"],
+    )
+    loan_id: Identifier = Field(description="The loan repaid.", examples=["B-1042-L1"])
+    amount: Money = Field(description="The instalment or payment amount.", examples=[250.0])
+    method: Literal["auto_debit", "manual"] | None = Field(
+        default=None, description="How it was paid (required when paid).", examples=["manual"]
+    )
+    channel: ChannelName | None = Field(
+        default=None,
+        description="The manual channel it was paid through (required for a manual payment).",
+        examples=["bank_card"],
+    )
+    status: Literal["succeeded", "failed"] | None = Field(
+        default=None,
+        description="The outcome of an auto-debit attempt (required for one).",
+        examples=["failed"],
+    )
+    early: bool | None = Field(
+        default=None, description="Whether it was paid ahead of the due date.", examples=[False]
+    )
 
     @model_validator(mode="after")
     def _fields_for_kind(self) -> Repayment:
@@ -159,10 +203,12 @@ class Repayment(_Event):
 class Loan(_Event):
     """A drawdown on the credit line (amount drawn) or a new credit limit (amount = limit)."""
 
-    type: Literal["loan"]
-    kind: Literal["drawdown", "limit_change"]
-    loan_id: Identifier
-    amount: Money
+    type: Literal["loan"] = Field(description=_TYPE)
+    kind: Literal["drawdown", "limit_change"] = Field(
+        description="A drawdown, or a new credit limit.", examples=["drawdown"]
+    )
+    loan_id: Identifier = Field(description="The loan.", examples=["B-1042-L1"])
+    amount: Money = Field(description="The amount drawn, or the new limit.", examples=[3000.0])
 
 
 class MarketSignal(BaseModel):
@@ -170,15 +216,25 @@ class MarketSignal(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    event_id: Identifier
-    type: Literal["market_signal"]
-    schema_version: Literal[1] = SCHEMA_VERSION
-    borrower_id: None = None
-    loan_id: None = None
-    occurred_at: UtcDatetime
-    kind: Literal["value"] = "value"
-    series: Identifier
-    value: Annotated[float, Field(allow_inf_nan=False)]
+    event_id: Identifier = Field(
+        description="The sender's unique id of the event; a resent id is a duplicate, ignored.",
+        examples=["m-000045"],
+    )
+    type: Literal["market_signal"] = Field(description=_TYPE)
+    schema_version: Literal[1] = Field(
+        default=SCHEMA_VERSION, description="The payload version (1).", examples=[1]
+    )
+    borrower_id: None = Field(default=None, description="Always absent: not about a borrower.")
+    loan_id: None = Field(default=None, description="Always absent: not about a loan.")
+    occurred_at: UtcDatetime = Field(
+        description="The date the value is for, with a time zone.",
+        examples=["2026-02-01T00:00:00Z"],
+    )
+    kind: Literal["value"] = Field(default="value", description="Always value.")
+    series: Identifier = Field(description="The market series.", examples=["unemployment_rate"])
+    value: Annotated[float, Field(allow_inf_nan=False)] = Field(
+        description="The series' value.", examples=[5.2]
+    )
 
 
 Event = Annotated[

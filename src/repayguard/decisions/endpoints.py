@@ -15,30 +15,30 @@ router = APIRouter(tags=["decisions"])
 
 
 class ChangeRead(Schema):
-    input: str
-    from_: Any = Field(alias="from")
-    to: Any
+    input: str = Field(description="The policy input that would change.")
+    from_: Any = Field(alias="from", description="Its value now.")
+    to: Any = Field(description="The value that would change the outcome.")
     derived: bool = Field(
         default=False, description="Follows from the other changes (the risk tier, the PD)."
     )
 
 
 class SuggestionRead(Schema):
-    changes: list[ChangeRead]
-    rule_id: str
-    loosens: list[str]
-    distance: float
+    changes: list[ChangeRead] = Field(description="The input changes, together.")
+    rule_id: str = Field(description="The policy row that would decide then.")
+    loosens: list[str] = Field(description="The methods it would give back.")
+    distance: float = Field(description="How large the change is (smallest first).")
 
 
 class WhatWouldChangeRead(Schema):
     """Smallest changes first (actionable inputs only); when none, why not."""
 
-    borrower_id: BorrowerKey
-    decision_id: str
-    rule_id: str
-    suggestions: list[SuggestionRead]
-    why_none: str | None
-    why_none_text: str | None
+    borrower_id: BorrowerKey = Field(description="The borrower.", examples=["B-1042"])
+    decision_id: str = Field(description="The decision in force.")
+    rule_id: str = Field(description="The policy row that decided it.")
+    suggestions: list[SuggestionRead] = Field(description="What would change the outcome.")
+    why_none: str | None = Field(description="A code saying why nothing would, if nothing would.")
+    why_none_text: str | None = Field(description="That reason in words.")
 
 
 @router.get("/v1/borrowers/{borrower_id}/what-would-change", response_model=WhatWouldChangeRead)

@@ -18,16 +18,28 @@ router = APIRouter(tags=["identity"])
 
 
 class LoginIn(Schema):
-    username: str = Field(min_length=1, max_length=64)
-    password: str = Field(min_length=1, max_length=256)
+    username: str = Field(
+        min_length=1, max_length=64, description="The operator's login name.", examples=["cara"]
+    )
+    password: str = Field(
+        min_length=1,
+        max_length=256,
+        description="The operator's password.",
+        examples=["a long and private passphrase"],
+    )
 
 
 class SessionOut(Schema):
     token: str = Field(description="Bearer token of the session; shown this once.")
-    token_id: str
-    expires_at: datetime | None
-    username: str
-    role: str
+    token_id: str = Field(
+        description="The session token's id (what audit records and revocation name).",
+        examples=["tok_3f9a"],
+    )
+    expires_at: datetime | None = Field(
+        description="When the session ends by itself.", examples=["2026-03-01T20:00:00Z"]
+    )
+    username: str = Field(description="The operator logged in.", examples=["cara"])
+    role: str = Field(description="The operator's role.", examples=["cs_agent"])
 
 
 @router.post("/v1/sessions", response_model=SessionOut, status_code=201)

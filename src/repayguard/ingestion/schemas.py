@@ -23,19 +23,28 @@ class EventBatch(Schema):
 
 
 class FieldErrorRead(Schema):
-    field: str
-    reason: str
+    field: str = Field(description="The record's field that is wrong.", examples=["occurred_at"])
+    reason: str = Field(description="Why, in words.", examples=["timestamp needs a time zone"])
 
 
 class RejectionRead(Schema):
     index: int = Field(description="Position of the record in the submitted batch (from 0).")
-    event_id: str | None
-    errors: list[FieldErrorRead]
+    event_id: str | None = Field(
+        description="The record's event_id, when it had a readable one.", examples=["e-000123"]
+    )
+    errors: list[FieldErrorRead] = Field(description="Every reason the record was refused.")
 
 
 class IngestReportRead(Schema):
-    batch_id: str
-    accepted: int
-    duplicates: int
-    rejected: int
-    rejections: list[RejectionRead]
+    batch_id: str = Field(
+        description="The id this batch was recorded under.", examples=["b-5c1e2f"]
+    )
+    accepted: int = Field(description="Records stored by this batch.", examples=[998])
+    duplicates: int = Field(
+        description="Records whose event_id was already stored (ignored, not an error).",
+        examples=[1],
+    )
+    rejected: int = Field(description="Records refused (see rejections).", examples=[1])
+    rejections: list[RejectionRead] = Field(
+        description="Each refused record with its index and reasons; the others still landed."
+    )

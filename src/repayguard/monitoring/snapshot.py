@@ -16,9 +16,10 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Final
+from typing import Annotated, Final
 
 import polars as pl
+from pydantic import Field
 
 from repayguard.monitoring.psi import ScoreReference
 from repayguard.monitoring.series import daily_series
@@ -41,12 +42,12 @@ class WindowValue:
     """One metric in one segment over the last ``window_days`` days (Σ numerator / Σ
     denominator of its daily rows; for counts and values the daily mean)."""
 
-    metric: str
-    segment: str
-    window_days: int
-    value: float
-    numerator: float
-    denominator: float
+    metric: Annotated[str, Field(description="The metric.")]
+    segment: Annotated[str, Field(description="The borrower segment (all for the whole book).")]
+    window_days: Annotated[int, Field(description="The window, in days.")]
+    value: Annotated[float, Field(description="The metric over the window.")]
+    numerator: Annotated[float, Field(description="Σ of the daily numerators (for rates).")]
+    denominator: Annotated[float, Field(description="Σ of the daily denominators (for rates).")]
 
 
 @dataclass(frozen=True, slots=True)

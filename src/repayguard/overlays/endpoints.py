@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Path, Query, Request, status
 
 from repayguard import policies
 from repayguard.identity.callers import acting_operator
@@ -19,6 +19,7 @@ from repayguard.overlays.schemas import (
     PlaybookRead,
     PlaybookSubmit,
 )
+from repayguard.platform.dto import SQL_INTEGER_MAX
 from repayguard.platform.uow import UnitOfWorkFactory
 
 router = APIRouter(tags=["overlays"])
@@ -44,7 +45,11 @@ def list_playbooks(request: Request) -> list[PlaybookRead]:
 
 
 @router.get("/v1/playbooks/{name}/{version}", response_model=PlaybookRead)
-def show_playbook(name: str, version: int, request: Request) -> PlaybookRead:
+def show_playbook(
+    name: str,
+    version: Annotated[int, Path(ge=1, le=SQL_INTEGER_MAX, description="The playbook version.")],
+    request: Request,
+) -> PlaybookRead:
     with _uow(request)() as uow:
         return service.find_playbook(uow.session, name, version)
 
