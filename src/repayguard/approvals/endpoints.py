@@ -33,13 +33,9 @@ from repayguard.errors import ConfigurationInvalid
 from repayguard.identity import acting_operator
 from repayguard.platform.dto import SQL_BIGINT_MAX
 from repayguard.platform.uow import UnitOfWorkFactory
+from repayguard.platform.web import UnitsOfWork
 
 router = APIRouter(tags=["approvals"])
-
-
-def _uow(request: Request) -> UnitOfWorkFactory:
-    factory: UnitOfWorkFactory = request.app.state.uow
-    return factory
 
 
 def _context(request: Request) -> ApprovalContext:
@@ -59,6 +55,7 @@ def _read(found: queue.ApprovalRead) -> ApprovalRead:
 
 def _ask(
     request: Request,
+    work: UnitOfWorkFactory,
     kind: str,
     payload: dict[str, Any],
     *,
@@ -75,7 +72,7 @@ def _ask(
             reason=reason,
             expires_in=lifetime,
         ),
-        uow=_uow(request)(),
+        uow=work(),
         context=_context(request),
     )
     return _read(made)
@@ -84,6 +81,7 @@ def _ask(
 @router.get("/v1/approvals", response_model=ApprovalPage)
 def list_queue(
     request: Request,
+    work: UnitsOfWork,
     state: Annotated[str, Query(pattern=f"^({'|'.join((*STATES, 'all'))})$")] = "pending",
     kind: Annotated[str | None, Query(pattern=f"^({'|'.join(KINDS)})$")] = None,
     subject: Annotated[str | None, Query(max_length=200)] = None,
@@ -95,23 +93,24 @@ def list_queue(
     where = QueueFilter(
         state=None if state == "all" else state, kind=kind, subject=subject, category=category
     )
-    page = queue.list_requests(where, uow=_uow(request)(), limit=limit, offset=offset)
+    page = queue.list_requests(where, uow=work(), limit=limit, offset=offset)
     return ApprovalPage(
         items=[_read(r) for r in page.items], total=page.total, limit=limit, offset=offset
     )
 
 
 @router.get("/v1/approvals/{request_id}", response_model=ApprovalRead)
-def one(request_id: str, request: Request) -> ApprovalRead:
+def one(request_id: str, request: Request, work: UnitsOfWork) -> ApprovalRead:
     """One request with its pinned payload, its maker and, once decided, its checker."""
-    return _read(queue.get_request(request_id, uow=_uow(request)()))
+    return _read(queue.get_request(request_id, uow=work()))
 
 
 @router.post("/v1/approvals", response_model=ApprovalRead, status_code=status.HTTP_201_CREATED)
-def submit(body: SubmitIn, request: Request) -> ApprovalRead:
+def submit(body: SubmitIn, request: Request, work: UnitsOfWork) -> ApprovalRead:
     """Ask for an approval; the caller is the maker and can never approve it."""
     return _ask(
         request,
+        work,
         body.kind,
         body.payload.model_dump(mode="json"),
         reason=body.reason,
@@ -125,11 +124,14 @@ def submit(body: SubmitIn, request: Request) -> ApprovalRead:
     status_code=status.HTTP_202_ACCEPTED,
     tags=["policies"],
 )
-def publish(draft_id: str, body: PublishRequestIn, request: Request) -> ApprovalRead:
+def publish(
+    draft_id: str, body: PublishRequestIn, request: Request, work: UnitsOfWork
+) -> ApprovalRead:
     """Ask for a draft to be published: 202 with the approval request; a second person's
     approval publishes exactly this draft as the next version."""
     return _ask(
         request,
+        work,
         "policy_publish",
         {"draft_id": draft_id},
         reason=body.reason,
@@ -138,36 +140,38 @@ def publish(draft_id: str, body: PublishRequestIn, request: Request) -> Approval
 
 
 @router.post("/v1/approvals/{request_id}/approve", response_model=ApprovalRead)
-def approve(request_id: str, body: ApproveIn, request: Request) -> ApprovalRead:
+def approve(request_id: str, body: ApproveIn, request: Request, work: UnitsOfWork) -> ApprovalRead:
     """Approve and apply the pinned payload; 403 ``maker_cannot_approve`` for the maker."""
     decided = service.approve(
         service.Approve(request_id, _operator(request), body.comment),
-        uow=_uow(request)(),
+        uow=work(),
         context=_context(request),
     )
     return _read(decided)
 
 
 @router.post("/v1/approvals/{request_id}/reject", response_model=ApprovalRead)
-def reject(request_id: str, body: RejectIn, request: Request) -> ApprovalRead:
+def reject(request_id: str, body: RejectIn, request: Request, work: UnitsOfWork) -> ApprovalRead:
     """Reject with a comment; nothing of the request is applied."""
     decided = service.reject(
-        service.Reject(request_id, _operator(request), body.comment), uow=_uow(request)()
+        service.Reject(request_id, _operator(request), body.comment), uow=work()
     )
     return _read(decided)
 
 
 @router.post("/v1/approvals/{request_id}/withdraw", response_model=ApprovalRead)
-def withdraw(request_id: str, body: WithdrawIn, request: Request) -> ApprovalRead:
+def withdraw(
+    request_id: str, body: WithdrawIn, request: Request, work: UnitsOfWork
+) -> ApprovalRead:
     """The maker takes back a pending request."""
     done = service.withdraw(
-        service.Withdraw(request_id, _operator(request), body.comment), uow=_uow(request)()
+        service.Withdraw(request_id, _operator(request), body.comment), uow=work()
     )
     return _read(done)
 
 
 @router.post("/v1/approvals/bulk-approve", response_model=BulkOutcomeRead)
-def bulk_approve(body: BulkApproveIn, request: Request) -> BulkOutcomeRead:
+def bulk_approve(body: BulkApproveIn, request: Request, work: UnitsOfWork) -> BulkOutcomeRead:
     """Approve routine held decisions matching the filter, each on its own; refusals listed."""
     outcome = bulk.bulk_approve(
         bulk.BulkApprove(
@@ -178,7 +182,7 @@ def bulk_approve(body: BulkApproveIn, request: Request) -> BulkOutcomeRead:
             created_before=body.created_before,
             limit=body.limit,
         ),
-        uow=_uow(request),
+        uow=work,
         context=_context(request),
     )
     return BulkOutcomeRead(

@@ -11,15 +11,16 @@ from repayguard.borrowers.service import ReadProfile, SaveProfile, read_profile,
 from repayguard.platform.crypto import Keyring
 from repayguard.platform.dto import BorrowerKey
 from repayguard.platform.records import record_of
-from repayguard.platform.uow import UnitOfWorkFactory
+from repayguard.platform.web import UnitsOfWork
 
 router = APIRouter(tags=["borrowers"])
 
 
 @router.put("/v1/borrowers/{borrower_id}/profile", response_model=ProfileSavedRead)
-def put_profile(borrower_id: BorrowerKey, body: ProfileIn, request: Request) -> ProfileSavedRead:
+def put_profile(
+    borrower_id: BorrowerKey, body: ProfileIn, request: Request, uow: UnitsOfWork
+) -> ProfileSavedRead:
     """Register or replace a borrower's profile; personal fields are encrypted one by one."""
-    uow: UnitOfWorkFactory = request.app.state.uow
     keyring: Keyring = request.app.state.keyring
     saved = save_profile(
         SaveProfile(
@@ -48,12 +49,12 @@ def put_profile(borrower_id: BorrowerKey, body: ProfileIn, request: Request) -> 
 def get_profile(
     borrower_id: BorrowerKey,
     request: Request,
+    uow: UnitsOfWork,
     reveal: Annotated[
         bool, Query(description="Return full values instead of masked ones (audited).")
     ] = False,
 ) -> ProfileRead:
     """A borrower's profile, masked unless ``reveal=true``; every read is audited."""
-    uow: UnitOfWorkFactory = request.app.state.uow
     keyring: Keyring = request.app.state.keyring
     profile = read_profile(
         ReadProfile(borrower_id=borrower_id, reveal=reveal), uow=uow(), keyring=keyring

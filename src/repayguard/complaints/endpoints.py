@@ -36,17 +36,12 @@ from repayguard.notices import DeliveryRead, NoticeInfo
 from repayguard.platform.clock import Clock
 from repayguard.platform.dto import SQL_BIGINT_MAX, BorrowerKey
 from repayguard.platform.records import record_of
-from repayguard.platform.uow import UnitOfWorkFactory
+from repayguard.platform.web import UnitsOfWork
 
 router = APIRouter(tags=["complaints"])
 
 Locale = Literal["en", "zh-CN"]
 StatusFilter = Literal["active", "closed", "all", "open", "reversal_pending", "upheld", "reversed"]
-
-
-def _uow(request: Request) -> UnitOfWorkFactory:
-    factory: UnitOfWorkFactory = request.app.state.uow
-    return factory
 
 
 def _setup(request: Request) -> ComplaintSetup:
@@ -106,7 +101,9 @@ def _notice(sent: NoticeInfo, *, operator: bool) -> CaseNoticeRead:
     response_model=ComplaintRead,
     status_code=status.HTTP_201_CREATED,
 )
-def file(borrower_id: BorrowerKey, body: ComplaintIn, request: Request) -> ComplaintRead:
+def file(
+    borrower_id: BorrowerKey, body: ComplaintIn, request: Request, work: UnitsOfWork
+) -> ComplaintRead:
     """File a complaint against one of the borrower's decisions (their latest by default).
     The case gets its SLA deadline; while it is open the policy sees the borrower's open
     appeal; the borrower gets a notice saying it was received (inbox and every channel)."""
@@ -118,7 +115,7 @@ def file(borrower_id: BorrowerKey, body: ComplaintIn, request: Request) -> Compl
             decision_id=body.decision_id,
             filed_by=_filed_by(request),
         ),
-        uow=_uow(request)(),
+        uow=work(),
         setup=_setup(request),
     )
     return _read(filed, operator=_principal_kind(request) != "borrower")
@@ -128,11 +125,12 @@ def file(borrower_id: BorrowerKey, body: ComplaintIn, request: Request) -> Compl
 def borrower_cases(
     borrower_id: BorrowerKey,
     request: Request,
+    work: UnitsOfWork,
     limit: Annotated[int, Query(ge=1, le=200, description="Newest first.")] = 50,
 ) -> BorrowerComplaintsRead:
     """A borrower's cases, newest first, with the notices they were sent about each. A
     borrower token reads only its own borrower's cases (never an agent's comment)."""
-    found = service.borrower_complaints(borrower_id, uow=_uow(request)(), limit=limit)
+    found = service.borrower_complaints(borrower_id, uow=work(), limit=limit)
     operator = _principal_kind(request) != "borrower"
     return BorrowerComplaintsRead(
         borrower_id=borrower_id, complaints=[_read(c, operator=operator) for c in found]
@@ -142,6 +140,7 @@ def borrower_cases(
 @router.get("/v1/complaints", response_model=ComplaintPageRead)
 def queue(
     request: Request,
+    work: UnitsOfWork,
     status_: Annotated[StatusFilter, Query(alias="status")] = "active",
     overdue: Annotated[bool, Query(description="Only active cases past their deadline.")] = False,
     escalated: Annotated[bool, Query(description="Only cases escalated at least once.")] = False,
@@ -157,7 +156,7 @@ def queue(
         escalated=escalated,
         borrower_id=borrower_id,
     )
-    page = service.list_complaints(where, uow=_uow(request)(), limit=limit, offset=offset)
+    page = service.list_complaints(where, uow=work(), limit=limit, offset=offset)
     return ComplaintPageRead(
         items=[_read(c) for c in page.items], total=page.total, limit=limit, offset=offset
     )
@@ -167,17 +166,20 @@ def queue(
 def one(
     complaint_id: str,
     request: Request,
+    work: UnitsOfWork,
     locale: Annotated[Locale, Query(description="Language of the reason texts.")] = "en",
 ) -> ComplaintCaseRead:
     """One case for review: the borrower's statement (the reading is audited), the contested
     decision's lineage and explanation, and the borrower's methods now."""
-    case = get_complaint(GetComplaint(complaint_id), uow=_uow(request)(), setup=_setup(request))
+    case = get_complaint(GetComplaint(complaint_id), uow=work(), setup=_setup(request))
     clock: Clock = request.app.state.clock
     return case_read(case, locale=locale, now=clock.now())
 
 
 @router.post("/v1/complaints/{complaint_id}/resolve", response_model=ComplaintRead)
-def resolve(complaint_id: str, body: ResolveIn, request: Request) -> ComplaintRead:
+def resolve(
+    complaint_id: str, body: ResolveIn, request: Request, work: UnitsOfWork
+) -> ComplaintRead:
     """Uphold the decision (the case closes), or reverse it: a manual override request the
     caller makes and a second person approves (the case closes as reversed when they do)."""
     given = body.reversal
@@ -196,7 +198,7 @@ def resolve(complaint_id: str, body: ResolveIn, request: Request) -> ComplaintRe
     by = acting_operator(request, needed_for="resolving a complaint")
     done = resolve_complaint(
         ResolveComplaint(complaint_id, by, body.outcome, body.comment, reversal),
-        uow=_uow(request),
+        uow=work,
         setup=_setup(request),
     )
     return _read(done)

@@ -22,6 +22,7 @@ from repayguard.console.web import PREFIX, done, form_of, principal_of, render
 from repayguard.errors import InvalidInput
 from repayguard.identity import acting_operator, role_allows
 from repayguard.platform.dto import SQL_BIGINT_MAX
+from repayguard.platform.web import UnitsOfWork
 
 router = APIRouter(tags=["console"], default_response_class=HTMLResponse, include_in_schema=False)
 PAGE: Final = 50
@@ -30,6 +31,7 @@ PAGE: Final = 50
 @router.get(f"{PREFIX}/approvals")
 def inbox(
     request: Request,
+    work: UnitsOfWork,
     state: str = "pending",
     kind: str | None = None,
     offset: Annotated[int, Query(le=SQL_BIGINT_MAX)] = 0,
@@ -39,9 +41,7 @@ def inbox(
     if kind is not None and kind not in KINDS:
         raise InvalidInput(f"kind must be one of {', '.join(KINDS)}")
     where = approvals.QueueFilter(state=None if state == "all" else state, kind=kind)
-    page = approvals.list_requests(
-        where, uow=request.app.state.uow(), limit=PAGE, offset=max(offset, 0)
-    )
+    page = approvals.list_requests(where, uow=work(), limit=PAGE, offset=max(offset, 0))
     principal = principal_of(request)
     routine = kind == approvals.BULK_KIND and state == "pending" and page.total > 0
     return render(
@@ -61,7 +61,7 @@ def inbox(
 
 
 @router.post(f"{PREFIX}/approvals/bulk-approve")
-async def bulk_approve(request: Request) -> Response:
+async def bulk_approve(request: Request, work: UnitsOfWork) -> Response:
     """Approve the routine held decisions the checker was shown: one policy row (category),
     only requests made before the page was drawn, each in its own transaction."""
     form = await form_of(request)
@@ -79,7 +79,7 @@ async def bulk_approve(request: Request) -> Response:
             created_before=seen,
             limit=limit,
         ),
-        uow=request.app.state.uow,
+        uow=work,
         context=request.app.state.container.approvals,
     )
     told = f"Approved {len(outcome.approved)} held decision(s)."
@@ -91,8 +91,8 @@ async def bulk_approve(request: Request) -> Response:
 
 
 @router.get(f"{PREFIX}/approvals/{{request_id}}")
-def one(request: Request, request_id: str) -> Response:
-    found = approvals.get_request(request_id, uow=request.app.state.uow())
+def one(request: Request, work: UnitsOfWork, request_id: str) -> Response:
+    found = approvals.get_request(request_id, uow=work())
     principal = principal_of(request)
     own = principal.operator_id is not None and principal.operator_id == found.maker_id
     return render(
@@ -112,24 +112,24 @@ def one(request: Request, request_id: str) -> Response:
 
 
 @router.post(f"{PREFIX}/approvals/{{request_id}}/approve")
-async def approve(request: Request, request_id: str) -> Response:
+async def approve(request: Request, work: UnitsOfWork, request_id: str) -> Response:
     form = await form_of(request)
     await run_in_threadpool(
         approvals.approve,
         approvals.Approve(request_id, _operator(request), form.get("comment", "")),
-        uow=request.app.state.uow(),
+        uow=work(),
         context=request.app.state.container.approvals,
     )
     return done(f"{PREFIX}/approvals", f"Approved and applied request {request_id[:8]}.")
 
 
 @router.post(f"{PREFIX}/approvals/{{request_id}}/reject")
-async def reject(request: Request, request_id: str) -> Response:
+async def reject(request: Request, work: UnitsOfWork, request_id: str) -> Response:
     form = await form_of(request)
     await run_in_threadpool(
         approvals.reject,
         approvals.Reject(request_id, _operator(request), form.get("comment", "")),
-        uow=request.app.state.uow(),
+        uow=work(),
     )
     return done(f"{PREFIX}/approvals", f"Rejected request {request_id[:8]}; nothing applied.")
 

@@ -33,6 +33,8 @@ from repayguard.bootstrap import Container
 from repayguard.console.web import PREFIX, form_of, render
 from repayguard.platform.crypto import Pseudonymizer
 from repayguard.platform.dto import SQL_BIGINT_MAX
+from repayguard.platform.uow import UnitOfWorkFactory
+from repayguard.platform.web import UnitsOfWork
 
 router = APIRouter(tags=["console"], default_response_class=HTMLResponse, include_in_schema=False)
 PAGE: Final = 50
@@ -105,6 +107,7 @@ class Filters:
 @router.get(f"{PREFIX}/audit")
 def audit_page(
     request: Request,
+    work: UnitsOfWork,
     action: str = "",
     subject: str = "",
     actor: str = "",
@@ -112,17 +115,19 @@ def audit_page(
     before_seq: Annotated[int | None, Query(le=SQL_BIGINT_MAX)] = None,
 ) -> Response:
     filters = Filters(action.strip(), subject.strip(), actor.strip(), borrower.strip())
-    return _page(request, filters, before_seq=before_seq)
+    return _page(request, work, filters, before_seq=before_seq)
 
 
 @router.post(f"{PREFIX}/audit/verify")
-async def verify(request: Request) -> Response:
+async def verify(request: Request, work: UnitsOfWork) -> Response:
     """Walk the whole chain now (in a worker thread: a long chain takes a while)."""
     await form_of(request)
     container: Container = request.app.state.container
     report, seconds = await run_in_threadpool(_verify, container)
     verified = _report_view(report, seconds)
-    return await run_in_threadpool(_page, request, Filters(), before_seq=None, verified=verified)
+    return await run_in_threadpool(
+        _page, request, work, Filters(), before_seq=None, verified=verified
+    )
 
 
 def _verify(container: Container) -> tuple[VerifyReport, float]:
@@ -140,6 +145,7 @@ def _verify(container: Container) -> tuple[VerifyReport, float]:
 
 def _page(
     request: Request,
+    work: UnitOfWorkFactory,
     filters: Filters,
     *,
     before_seq: int | None,
@@ -154,12 +160,12 @@ def _page(
         borrower=pseudonym,
         before_seq=before_seq if before_seq is None or before_seq > 0 else None,
     )
-    page = recent_records(query, uow=request.app.state.uow(), limit=PAGE)
+    page = recent_records(query, uow=work(), limit=PAGE)
     checkpoint_dir = keys.key_paths(container.settings).checkpoint_dir
     return render(
         request,
         "audit.html",
-        head=chain_head(uow=request.app.state.uow(), checkpoint_dir=checkpoint_dir),
+        head=chain_head(uow=work(), checkpoint_dir=checkpoint_dir),
         entries=[_entry_view(e, filters) for e in page.items],
         filters=filters,
         pills=_pills(filters),

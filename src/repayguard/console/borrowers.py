@@ -26,7 +26,8 @@ from repayguard.decisions import LoggedDecision
 from repayguard.entitlements import METHODS, Entitlement, EntitlementView, MethodStates
 from repayguard.errors import BorrowerNotFound, BorrowerProfileNotFound
 from repayguard.identity import permissions_of
-from repayguard.platform.uow import UnitOfWork
+from repayguard.platform.uow import UnitOfWork, UnitOfWorkFactory
+from repayguard.platform.web import UnitsOfWork
 
 router = APIRouter(tags=["console"], default_response_class=HTMLResponse, include_in_schema=False)
 
@@ -126,10 +127,12 @@ def changes_between(now: MethodStates, then: MethodStates) -> list[Change]:
 
 
 @router.get(f"{PREFIX}/borrowers")
-def search(request: Request, q: Annotated[str, Query(max_length=64)] = "") -> Response:
+def search(
+    request: Request, work: UnitsOfWork, q: Annotated[str, Query(max_length=64)] = ""
+) -> Response:
     """Find a borrower by exact id, or start from the borrowers under restriction."""
     wanted = q.strip()
-    if wanted and _decided(request.app.state.uow(), wanted):
+    if wanted and _decided(work(), wanted):
         return RedirectResponse(f"{PREFIX}/borrowers/{quote(wanted, safe='')}", status_code=303)
     view: EntitlementView | None = request.app.state.view
     now: datetime = request.app.state.clock.now()
@@ -171,12 +174,11 @@ def _watched(entitlement: Entitlement, now: datetime) -> Watched:
 
 
 @router.get(f"{PREFIX}/borrowers/{{borrower_id}}")
-def borrower(request: Request, borrower_id: str) -> Response:
+def borrower(request: Request, uow: UnitsOfWork, borrower_id: str) -> Response:
     """One borrower: methods and reasons, decisions with lineage, and what the operator's
     permissions let them see besides (notices, complaints, the masked profile)."""
     caller = principal_of(request)
     held = permissions_of(caller)
-    uow = request.app.state.uow
     now: datetime = request.app.state.clock.now()
     entitlement, recent = snapshot(uow(), borrower_id, limit=DECISIONS_SHOWN)
     if entitlement is None and not recent:
@@ -192,13 +194,13 @@ def borrower(request: Request, borrower_id: str) -> Response:
         e=entitlement,
         **standing(entitlement, now),
         decisions=[_decision(d, entitlement) for d in recent],
-        outlook=_outlook(request, borrower_id) if entitlement is not None else None,
+        outlook=_outlook(request, uow, borrower_id) if entitlement is not None else None,
         notices=_notices(uow(), borrower_id) if "notices:read" in held else None,
         cases=complaints.borrower_complaints(borrower_id, uow=uow(), limit=COMPLAINTS_SHOWN)
         if "complaints:read" in held
         else None,
         show_profile="profiles:read" in held,
-        profile=_profile(request, borrower_id) if "profiles:read" in held else None,
+        profile=_profile(request, uow, borrower_id) if "profiles:read" in held else None,
         labels=METHOD_LABELS,
         now=now,
     )
@@ -247,10 +249,10 @@ def _decision(decision: LoggedDecision, entitlement: Entitlement | None) -> dict
     }
 
 
-def _outlook(request: Request, borrower_id: str) -> dict[str, Any]:
+def _outlook(request: Request, work: UnitOfWorkFactory, borrower_id: str) -> dict[str, Any]:
     """What would loosen the methods in force, as the borrower API gives it."""
     found = decisions.what_would_change(
-        borrower_id, uow=request.app.state.uow(), engine=request.app.state.container.decision_engine
+        borrower_id, uow=work(), engine=request.app.state.container.decision_engine
     )
     why = found.counterfactual.why_none
     return {
@@ -263,12 +265,12 @@ def _notices(uow: UnitOfWork, borrower_id: str) -> list[notices.NoticeInfo]:
     return notices.list_notices(notices.ListNotices(borrower_id, limit=NOTICES_SHOWN), uow=uow)
 
 
-def _profile(request: Request, borrower_id: str) -> BorrowerProfile | None:
+def _profile(request: Request, work: UnitOfWorkFactory, borrower_id: str) -> BorrowerProfile | None:
     """The masked profile (never revealed on this page), None when there is none on file."""
     try:
         return read_profile(
             ReadProfile(borrower_id, reveal=False, purpose=PROFILE_PURPOSE),
-            uow=request.app.state.uow(),
+            uow=work(),
             keyring=request.app.state.keyring,
         )
     except BorrowerProfileNotFound:

@@ -23,6 +23,7 @@ from repayguard.core.policy.outcome import RANK
 from repayguard.errors import ConfigurationInvalid, InvalidInput
 from repayguard.identity import acting_operator, permissions_of
 from repayguard.platform.dto import SQL_BIGINT_MAX
+from repayguard.platform.web import UnitsOfWork
 
 REMEDY_LABELS: Final = {
     "fee_refund": "Refund of failed-debit fees and penalties",
@@ -71,6 +72,7 @@ class Queue:
 @router.get(f"{PREFIX}/complaints")
 def queue(
     request: Request,
+    work: UnitsOfWork,
     status: str = "active",
     overdue: bool = False,
     escalated: bool = False,
@@ -83,9 +85,7 @@ def queue(
     where = complaints.QueueFilter(
         status=None if status == "all" else status, overdue=overdue, escalated=escalated
     )
-    page = complaints.list_complaints(
-        where, uow=request.app.state.uow(), limit=PAGE, offset=filters.offset
-    )
+    page = complaints.list_complaints(where, uow=work(), limit=PAGE, offset=filters.offset)
     return render(
         request,
         "complaints.html",
@@ -99,13 +99,13 @@ def queue(
 
 
 @router.get(f"{PREFIX}/complaints/{{complaint_id}}")
-def case(request: Request, complaint_id: str) -> Response:
+def case(request: Request, work: UnitsOfWork, complaint_id: str) -> Response:
     """One case with everything a reviewer needs, and the resolve form for those who may."""
     held = permissions_of(principal_of(request))
     setup = _setup(request)
     found = complaints.get_complaint(
         complaints.GetComplaint(complaint_id, reveal=True, purpose=REVIEW_PURPOSE),
-        uow=request.app.state.uow(),
+        uow=work(),
         setup=setup,
     )
     now = request.app.state.clock.now()
@@ -126,15 +126,13 @@ def case(request: Request, complaint_id: str) -> Response:
         channel_field=CHANNEL_FIELD,
         labels=METHOD_LABELS,
         now=now,
-        remedies=remedies.list_remedies(
-            remedies.ListRemedies(complaint_id), uow=request.app.state.uow()
-        ),
+        remedies=remedies.list_remedies(remedies.ListRemedies(complaint_id), uow=work()),
         remedy_labels=REMEDY_LABELS,
     )
 
 
 @router.post(f"{PREFIX}/complaints/{{complaint_id}}/resolve")
-async def resolve(request: Request, complaint_id: str) -> Response:
+async def resolve(request: Request, work: UnitsOfWork, complaint_id: str) -> Response:
     """Uphold (the case closes) or reverse (an override request waits for a checker)."""
     form = await form_of(request)
     outcome = _outcome(form.get("outcome", ""))
@@ -149,7 +147,7 @@ async def resolve(request: Request, complaint_id: str) -> Response:
     # Two or three transactions (a reversal asks approvals first): off the event loop, in a
     # worker thread that inherits the request's audit actor.
     resolved = await run_in_threadpool(
-        complaints.resolve_complaint, command, uow=request.app.state.uow, setup=_setup(request)
+        complaints.resolve_complaint, command, uow=work, setup=_setup(request)
     )
     return done(f"{PREFIX}/complaints/{resolved.complaint_id}", what_happened(resolved))
 

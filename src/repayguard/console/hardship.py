@@ -19,6 +19,7 @@ from repayguard.console.web import PREFIX, done, form_of, principal_of, render
 from repayguard.errors import ConfigurationInvalid, InvalidInput
 from repayguard.identity import acting_operator, permissions_of
 from repayguard.platform.dto import SQL_BIGINT_MAX
+from repayguard.platform.web import UnitsOfWork
 
 router = APIRouter(tags=["console"], default_response_class=HTMLResponse, include_in_schema=False)
 
@@ -60,6 +61,7 @@ class Queue:
 @router.get(f"{PREFIX}/hardship")
 def queue(
     request: Request,
+    work: UnitsOfWork,
     status: str = "open",
     overdue: bool = False,
     offset: Annotated[int, Query(le=SQL_BIGINT_MAX)] = 0,
@@ -69,9 +71,7 @@ def queue(
         raise InvalidInput(f"status must be one of {', '.join(STATUSES)}")
     filters = Queue(status, overdue, max(offset, 0))
     where = hardship.HardshipFilter(status=None if status == "all" else status, overdue=overdue)
-    page = hardship.list_hardship(
-        where, uow=request.app.state.uow(), limit=PAGE, offset=filters.offset
-    )
+    page = hardship.list_hardship(where, uow=work(), limit=PAGE, offset=filters.offset)
     return render(
         request,
         "hardship.html",
@@ -86,7 +86,7 @@ def queue(
 
 
 @router.post(f"{PREFIX}/hardship")
-async def open_case(request: Request) -> Response:
+async def open_case(request: Request, work: UnitsOfWork) -> Response:
     """Open a case for a borrower, as the signed-in agent."""
     form = await form_of(request)
     command = hardship.OpenHardship(
@@ -96,7 +96,7 @@ async def open_case(request: Request) -> Response:
         operator_id=acting_operator(request, needed_for="opening a hardship case"),
     )
     opened = await run_in_threadpool(
-        hardship.open_hardship, command, uow=request.app.state.uow(), setup=_setup(request)
+        hardship.open_hardship, command, uow=work(), setup=_setup(request)
     )
     return done(
         f"{PREFIX}/hardship/{opened.case_id}",
@@ -106,12 +106,12 @@ async def open_case(request: Request) -> Response:
 
 
 @router.get(f"{PREFIX}/hardship/{{case_id}}")
-def case(request: Request, case_id: str) -> Response:
+def case(request: Request, work: UnitsOfWork, case_id: str) -> Response:
     """One case with its evidence and the close form for those who may."""
     held = permissions_of(principal_of(request))
     found = hardship.get_hardship(
         hardship.GetHardship(case_id, reveal=True, purpose=REVIEW_PURPOSE),
-        uow=request.app.state.uow(),
+        uow=work(),
         setup=_setup(request),
     )
     now = request.app.state.clock.now()
@@ -135,7 +135,7 @@ def case(request: Request, case_id: str) -> Response:
 
 
 @router.post(f"{PREFIX}/hardship/{{case_id}}/close")
-async def close(request: Request, case_id: str) -> Response:
+async def close(request: Request, work: UnitsOfWork, case_id: str) -> Response:
     """Close the case; the borrower is told and decided afresh."""
     form = await form_of(request)
     command = hardship.CloseHardship(
@@ -145,7 +145,7 @@ async def close(request: Request, case_id: str) -> Response:
         form.get("note", ""),
     )
     closed = await run_in_threadpool(
-        hardship.close_hardship, command, uow=request.app.state.uow(), setup=_setup(request)
+        hardship.close_hardship, command, uow=work(), setup=_setup(request)
     )
     return done(
         f"{PREFIX}/hardship/{closed.case_id}",

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from repayguard import monitoring
 from repayguard.console.web import PREFIX, render
+from repayguard.platform.web import UnitsOfWork
 
 router = APIRouter(tags=["console"], default_response_class=HTMLResponse, include_in_schema=False)
 STATES: Final = ("unresolved", "open", "acknowledged", "resolved", "all")
@@ -18,11 +19,11 @@ _PAGE: Final = 50
 
 
 @router.get(f"{PREFIX}/incidents")
-def incidents_page(request: Request, state: str = "unresolved") -> Response:
+def incidents_page(request: Request, work: UnitsOfWork, state: str = "unresolved") -> Response:
     """Incidents of one state (unresolved unless asked), newest first."""
     state = state if state in STATES else "unresolved"
     page = monitoring.list_incidents(
-        uow=request.app.state.uow(), state=None if state == "all" else state, limit=_PAGE
+        uow=work(), state=None if state == "all" else state, limit=_PAGE
     )
     return render(
         request,
@@ -35,9 +36,9 @@ def incidents_page(request: Request, state: str = "unresolved") -> Response:
 
 
 @router.get(f"{PREFIX}/incidents/{{incident_id}}")
-def incident_page(request: Request, incident_id: str) -> Response:
+def incident_page(request: Request, work: UnitsOfWork, incident_id: str) -> Response:
     """One incident: the facts, its alerts and the evidence chart."""
-    found = monitoring.get_incident(incident_id, uow=request.app.state.uow())
+    found = monitoring.get_incident(incident_id, uow=work())
     return render(
         request,
         "incident.html",

@@ -15,6 +15,7 @@ from repayguard import monitoring
 from repayguard.console.web import PREFIX, render
 from repayguard.errors import MetricRangeInvalid
 from repayguard.monitoring.endpoints import date_range, monitor_of, reference_label
+from repayguard.platform.web import UnitsOfWork
 
 router = APIRouter(tags=["console"], default_response_class=HTMLResponse, include_in_schema=False)
 
@@ -184,14 +185,14 @@ def charts(series: pl.DataFrame) -> list[tuple[str, str, str, dict[str, Any]]]:
 
 
 @router.get(f"{PREFIX}/monitoring")
-def monitoring_page(request: Request, start: str | None = None, end: str | None = None) -> Response:
+def monitoring_page(
+    request: Request, work: UnitsOfWork, start: str | None = None, end: str | None = None
+) -> Response:
     """The date-range form, the snapshot table and the charts of the range."""
     first, last = date_range(request, _day(start, "from"), _day(end, "to"))
     monitor = monitor_of(request)
     reference = monitor.score_reference()
-    series = monitoring.daily_series(
-        request.app.state.uow(), start=first, end=last, score_reference=reference
-    )
+    series = monitoring.daily_series(work(), start=first, end=last, score_reference=reference)
     snapshot = monitor.current_snapshot()
     table = [
         (label, [snapshot.value(metric, "all", width) for width in snapshot.windows],

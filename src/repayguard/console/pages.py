@@ -23,6 +23,7 @@ from repayguard.console.web import (
 from repayguard.entitlements import METHODS, EntitlementView
 from repayguard.errors import LoginFailed, LoginLocked, PasswordRejected
 from repayguard.identity import LogIn, RevokeToken, log_in, revoke_token
+from repayguard.platform.web import UnitsOfWork
 
 router = APIRouter(tags=["console"], default_response_class=HTMLResponse, include_in_schema=False)
 _STATIC: Final = Path(__file__).parent / "static"
@@ -39,7 +40,7 @@ def login_page(request: Request, next: str = f"{PREFIX}/") -> Response:
 
 
 @router.post(f"{PREFIX}/login")
-async def login(request: Request) -> Response:
+async def login(request: Request, work: UnitsOfWork) -> Response:
     form = await form_of(request)
     username, password = form.get("username", "").strip(), form.get("password", "")
     next_page = _safe_next(form.get("next", ""))
@@ -57,7 +58,7 @@ async def login(request: Request) -> Response:
         session = await run_in_threadpool(
             log_in,  # argon2 takes tens of milliseconds on purpose: off the event loop
             LogIn(username, password, lifetime=timedelta(hours=settings.session_hours)),
-            uow=request.app.state.uow(),
+            uow=work(),
         )
     except (LoginFailed, LoginLocked, PasswordRejected) as refused:
         return render(
@@ -83,12 +84,10 @@ async def login(request: Request) -> Response:
 
 
 @router.post(f"{PREFIX}/logout")
-async def logout(request: Request) -> Response:
+async def logout(request: Request, work: UnitsOfWork) -> Response:
     await form_of(request)
     ended = RevokeToken(principal_of(request).token_id)
-    await run_in_threadpool(
-        revoke_token, ended, uow=request.app.state.uow(), tokens=request.app.state.tokens
-    )
+    await run_in_threadpool(revoke_token, ended, uow=work(), tokens=request.app.state.tokens)
     to = RedirectResponse(f"{PREFIX}/login", status_code=303)
     to.delete_cookie(COOKIE, path=PREFIX)
     return to
@@ -100,10 +99,9 @@ def to_overview() -> Response:
 
 
 @router.get(f"{PREFIX}/")
-def overview(request: Request) -> Response:
+def overview(request: Request, uow: UnitsOfWork) -> Response:
     """What needs attention (pending approvals, complaints near or past their deadline) and
     how the portfolio's repayment methods stand, by risk tier."""
-    uow = request.app.state.uow
     now: datetime = request.app.state.clock.now()
     pending = approvals.list_requests(approvals.QueueFilter(), uow=uow(), limit=5)
     active = complaints.list_complaints(complaints.QueueFilter(), uow=uow(), limit=5)

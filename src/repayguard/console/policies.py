@@ -19,6 +19,8 @@ from repayguard.core.policy.impact import ImpactReport
 from repayguard.core.policy.outcome import METHODS, OPEN
 from repayguard.core.reasons import UnknownReasonCode, explain
 from repayguard.platform.dto import SQL_INTEGER_MAX, SQL_INTEGER_MIN
+from repayguard.platform.uow import UnitOfWorkFactory
+from repayguard.platform.web import UnitsOfWork
 
 router = APIRouter(tags=["console"], default_response_class=HTMLResponse, include_in_schema=False)
 VERSIONS: Final = 500
@@ -32,11 +34,9 @@ LABELS: Final = {
 
 
 @router.get(f"{PREFIX}/policies")
-def versions(request: Request) -> Response:
+def versions(request: Request, work: UnitsOfWork) -> Response:
     """Published versions grouped by policy name, newest first, the one in force marked."""
-    page = policies.list_versions(
-        policies.ListPolicyVersions(limit=VERSIONS), uow=request.app.state.uow()
-    )
+    page = policies.list_versions(policies.ListPolicyVersions(limit=VERSIONS), uow=work())
     groups: dict[str, list[policies.VersionInfo]] = {}
     for info in page.items:
         groups.setdefault(info.name, []).append(info)
@@ -56,6 +56,7 @@ def versions(request: Request) -> Response:
 @router.get(f"{PREFIX}/policies/diff")
 def compare(
     request: Request,
+    uow: UnitsOfWork,
     name: str = "",
     before: Annotated[int | None, Query(alias="from", ge=1, le=SQL_INTEGER_MAX)] = None,
     after: Annotated[int | None, Query(alias="to", ge=1, le=SQL_INTEGER_MAX)] = None,
@@ -63,7 +64,6 @@ def compare(
     """What changes from version ``from`` to ``to`` (the two latest when not given; the only
     policy when no name is), and what ``to`` would change for today's borrowers if it went
     live now."""
-    uow = request.app.state.uow
     name = name.strip()
     listed = policies.list_versions(policies.ListPolicyVersions(limit=VERSIONS), uow=uow())
     names = sorted({v.name for v in listed.items})
@@ -95,7 +95,7 @@ def compare(
     changed = (c for c in (*found.document, *found.inputs, *found.channels) if c.field != "version")
     fields = [_change_view(c) for c in changed]
     rows = _row_changes(found, old.policy, new.policy)
-    impact = _impact(request, policies.VersionRef(name, after), profiles)
+    impact = _impact(request, uow, policies.VersionRef(name, after), profiles)
     compiled = _compiled(request)
     return render(
         request,
@@ -120,12 +120,12 @@ def compare(
 @router.get(f"{PREFIX}/policies/{{name}}/{{version}}")
 def version(
     request: Request,
+    uow: UnitsOfWork,
     name: str,
     version: Annotated[int, Path(ge=SQL_INTEGER_MIN, le=SQL_INTEGER_MAX)],
 ) -> Response:
     """One published version as a decision table: inputs, rows, reasons in plain words, terms,
     and the jurisdiction profile it was checked against."""
-    uow = request.app.state.uow
     info = policies.get_version(policies.GetPolicyVersion(name, version), uow=uow())
     policy = info.policy
     assert policy is not None  # a single version is read with its policy
@@ -202,7 +202,10 @@ def _why_no_diff(
 
 
 def _impact(
-    request: Request, candidate: policies.VersionRef, profiles: dict[str, JurisdictionProfile]
+    request: Request,
+    work: UnitOfWorkFactory,
+    candidate: policies.VersionRef,
+    profiles: dict[str, JurisdictionProfile],
 ) -> ImpactReport | None:
     """The impact preview of ``candidate`` (None where the app has no portfolio reader)."""
     reader: policies.PortfolioReader | None = getattr(request.app.state, "portfolio_reader", None)
@@ -210,7 +213,7 @@ def _impact(
         return None
     return policies.preview_impact(
         policies.PreviewImpact(candidate, samples=0),
-        uow=request.app.state.uow(),
+        uow=work(),
         profiles=profiles,
         portfolio=reader,
     )

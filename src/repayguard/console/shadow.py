@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from repayguard import shadow
 from repayguard.console.web import PREFIX, render
+from repayguard.platform.web import UnitsOfWork
 
 router = APIRouter(tags=["console"], default_response_class=HTMLResponse, include_in_schema=False)
 PAGE: Final = 50
@@ -19,10 +20,9 @@ PAGE: Final = 50
 
 @router.get(f"{PREFIX}/shadow")
 def shadow_page(
-    request: Request, offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0
+    request: Request, uow: UnitsOfWork, offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0
 ) -> Response:
     """The challenger, its disagreement counts and transitions, a page of disagreements."""
-    uow = request.app.state.uow
     settings = request.app.state.container.settings.fairness
     groups = shadow.profile_attributes(
         uow=uow(), keyring=request.app.state.keyring, on=request.app.state.clock.now().date()

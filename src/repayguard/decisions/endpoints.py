@@ -10,6 +10,7 @@ from pydantic import Field
 from repayguard.core.policy.counterfactual import WHY_NONE
 from repayguard.decisions.outlook import what_would_change
 from repayguard.platform.dto import BorrowerKey, Schema
+from repayguard.platform.web import UnitsOfWork
 
 router = APIRouter(tags=["decisions"])
 
@@ -45,14 +46,13 @@ class WhatWouldChangeRead(Schema):
 def borrower_what_would_change(
     borrower_id: BorrowerKey,
     request: Request,
+    work: UnitsOfWork,
     accept_language: Annotated[str | None, Header(alias="Accept-Language")] = None,
 ) -> WhatWouldChangeRead:
     """What would loosen the borrower's repayment methods, under the policy and model in
     force: changes of actionable inputs only (one or several), smallest first; or why none."""
     container = request.app.state.container
-    found = what_would_change(
-        borrower_id, uow=request.app.state.uow(), engine=container.decision_engine
-    )
+    found = what_would_change(borrower_id, uow=work(), engine=container.decision_engine)
     locale = "zh-CN" if accept_language and accept_language.lower().startswith("zh") else "en"
     why = found.counterfactual.why_none
     return WhatWouldChangeRead(

@@ -31,16 +31,11 @@ from repayguard.notices import DeliveryRead
 from repayguard.platform.clock import Clock
 from repayguard.platform.dto import SQL_BIGINT_MAX, BorrowerKey
 from repayguard.platform.records import record_of
-from repayguard.platform.uow import UnitOfWorkFactory
+from repayguard.platform.web import UnitsOfWork
 
 router = APIRouter(tags=["hardship"])
 
 StatusFilter = Literal["open", "closed", "all", "granted", "declined", "withdrawn"]
-
-
-def _uow(request: Request) -> UnitOfWorkFactory:
-    factory: UnitOfWorkFactory = request.app.state.uow
-    return factory
 
 
 def _setup(request: Request) -> HardshipSetup:
@@ -87,7 +82,9 @@ def hardship_read(found: HardshipInfo, *, operator: bool = True) -> HardshipRead
     response_model=HardshipRead,
     status_code=status.HTTP_201_CREATED,
 )
-def open_case(borrower_id: BorrowerKey, body: HardshipIn, request: Request) -> HardshipRead:
+def open_case(
+    borrower_id: BorrowerKey, body: HardshipIn, request: Request, work: UnitsOfWork
+) -> HardshipRead:
     """Ask for hardship relief. The case gets its SLA deadline; while it is open the policy
     sees the borrower's open hardship case; the borrower gets a notice saying it was
     received. An operator's token opens it for the borrower (that operator never decides it)."""
@@ -100,7 +97,7 @@ def open_case(borrower_id: BorrowerKey, body: HardshipIn, request: Request) -> H
             evidence=body.evidence,
             operator_id=operator_id if getattr(principal, "kind", None) == "operator" else None,
         ),
-        uow=_uow(request)(),
+        uow=work(),
         setup=_setup(request),
     )
     return hardship_read(opened, operator=_is_operator(request))
@@ -110,11 +107,12 @@ def open_case(borrower_id: BorrowerKey, body: HardshipIn, request: Request) -> H
 def borrower_cases(
     borrower_id: BorrowerKey,
     request: Request,
+    work: UnitsOfWork,
     limit: Annotated[int, Query(ge=1, le=200, description="Newest first.")] = 50,
 ) -> BorrowerHardshipRead:
     """A borrower's hardship cases, newest first, with the notices they were sent about each.
     A borrower token reads only its own borrower's cases."""
-    found = service.borrower_hardship(borrower_id, uow=_uow(request)(), limit=limit)
+    found = service.borrower_hardship(borrower_id, uow=work(), limit=limit)
     operator = _is_operator(request)
     return BorrowerHardshipRead(
         borrower_id=borrower_id, cases=[hardship_read(c, operator=operator) for c in found]
@@ -124,6 +122,7 @@ def borrower_cases(
 @router.get("/v1/hardship", response_model=HardshipPageRead)
 def queue(
     request: Request,
+    work: UnitsOfWork,
     status_: Annotated[StatusFilter, Query(alias="status")] = "open",
     overdue: Annotated[bool, Query(description="Only open cases past their deadline.")] = False,
     borrower_id: Annotated[str | None, Query(max_length=64)] = None,
@@ -135,19 +134,17 @@ def queue(
     where = HardshipFilter(
         status=None if status_ == "all" else status_, overdue=overdue, borrower_id=borrower_id
     )
-    page = service.list_hardship(where, uow=_uow(request)(), limit=limit, offset=offset)
+    page = service.list_hardship(where, uow=work(), limit=limit, offset=offset)
     return HardshipPageRead(
         items=[hardship_read(c) for c in page.items], total=page.total, limit=limit, offset=offset
     )
 
 
 @router.get("/v1/hardship/{case_id}", response_model=HardshipCaseRead)
-def one(case_id: str, request: Request) -> HardshipCaseRead:
+def one(case_id: str, request: Request, work: UnitsOfWork) -> HardshipCaseRead:
     """One case for review: its evidence and note (the reading is audited) and the
     borrower's methods in force."""
-    found = service.get_hardship(
-        service.GetHardship(case_id), uow=_uow(request)(), setup=_setup(request)
-    )
+    found = service.get_hardship(service.GetHardship(case_id), uow=work(), setup=_setup(request))
     clock: Clock = request.app.state.clock
     current = found.current
     return HardshipCaseRead(
@@ -159,13 +156,13 @@ def one(case_id: str, request: Request) -> HardshipCaseRead:
 
 
 @router.post("/v1/hardship/{case_id}/close", response_model=HardshipRead)
-def close(case_id: str, body: CloseIn, request: Request) -> HardshipRead:
+def close(case_id: str, body: CloseIn, request: Request, work: UnitsOfWork) -> HardshipRead:
     """Close the case as granted, declined or withdrawn, with a note; the borrower is told and
     decided afresh. The operator who opened the case may only record a withdrawal."""
     by = acting_operator(request, needed_for="closing a hardship case")
     done = service.close_hardship(
         service.CloseHardship(case_id, by, body.outcome, body.note),
-        uow=_uow(request)(),
+        uow=work(),
         setup=_setup(request),
     )
     return hardship_read(done)

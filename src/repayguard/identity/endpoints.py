@@ -12,7 +12,7 @@ from repayguard.identity.passwords import LogIn, log_in
 from repayguard.identity.permissions import Principal
 from repayguard.identity.service import RevokeToken, revoke_token
 from repayguard.platform.dto import Schema
-from repayguard.platform.uow import UnitOfWorkFactory
+from repayguard.platform.web import UnitsOfWork
 
 router = APIRouter(tags=["identity"])
 
@@ -43,9 +43,8 @@ class SessionOut(Schema):
 
 
 @router.post("/v1/sessions", response_model=SessionOut, status_code=201)
-def start_session(body: LoginIn, request: Request) -> SessionOut:
+def start_session(body: LoginIn, request: Request, uow: UnitsOfWork) -> SessionOut:
     """Log in with a password: the answer's token acts as the operator until it expires."""
-    uow: UnitOfWorkFactory = request.app.state.uow
     hours: float = request.app.state.container.settings.security.session_hours
     session = log_in(
         LogIn(body.username, body.password, lifetime=timedelta(hours=hours)), uow=uow()
@@ -60,11 +59,10 @@ def start_session(body: LoginIn, request: Request) -> SessionOut:
 
 
 @router.delete("/v1/sessions/current", status_code=204)
-def end_session(request: Request) -> Response:
+def end_session(request: Request, uow: UnitsOfWork) -> Response:
     """Log out: the token that made this call stops working at once."""
     principal: Principal | None = getattr(request.state, "principal", None)
     if principal is None or principal.kind != "operator":
         raise InvalidInput("this call carries no operator session to end")
-    uow: UnitOfWorkFactory = request.app.state.uow
     revoke_token(RevokeToken(principal.token_id), uow=uow(), tokens=request.app.state.tokens)
     return Response(status_code=204)

@@ -13,7 +13,7 @@ from repayguard.ingestion.schemas import (
     RejectionRead,
 )
 from repayguard.ingestion.service import IngestEvents, IngestSetup, ingest_events
-from repayguard.platform.uow import UnitOfWorkFactory
+from repayguard.platform.web import UnitsOfWork
 
 router = APIRouter(tags=["ingestion"])
 
@@ -27,9 +27,8 @@ class IngestMeter(Protocol):
 
 
 @router.post("/v1/events", response_model=IngestReportRead)
-def post_events(batch: EventBatch, request: Request) -> IngestReportRead:
+def post_events(batch: EventBatch, request: Request, uow: UnitsOfWork) -> IngestReportRead:
     """Append a batch: invalid records are rejected one by one, the valid ones land."""
-    uow: UnitOfWorkFactory = request.app.state.uow
     setup: IngestSetup = request.app.state.container.ingest
     report = ingest_events(IngestEvents(batch.events, source="api"), uow=uow(), setup=setup)
     meter: IngestMeter | None = request.app.state.ingest_meter

@@ -18,6 +18,7 @@ from repayguard.monitoring.psi import BASELINE_SOURCE, ScoreReference
 from repayguard.monitoring.schemas import SeriesRead, SnapshotRead
 from repayguard.monitoring.series import chunks, daily_series
 from repayguard.monitoring.snapshot import PortfolioMonitor
+from repayguard.platform.web import UnitsOfWork
 
 router = APIRouter(tags=["monitoring"])
 
@@ -56,6 +57,7 @@ def reference_label(reference: ScoreReference | None) -> str:
 @router.get("/v1/monitoring/metrics")
 def metric_series(
     request: Request,
+    work: UnitsOfWork,
     start: date | None = None,
     end: date | None = None,
     metric: Annotated[list[str] | None, Query(max_length=64)] = None,
@@ -65,9 +67,7 @@ def metric_series(
     days), limited to the named metrics and segments when given (docs/monitoring.md)."""
     first, last = date_range(request, start, end)
     reference = monitor_of(request).score_reference()
-    series = daily_series(
-        request.app.state.uow(), start=first, end=last, metrics=metric, score_reference=reference
-    )
+    series = daily_series(work(), start=first, end=last, metrics=metric, score_reference=reference)
     if segment:
         series = series.filter(pl.col("segment").is_in(segment))
     return SeriesRead.of(series, start=first, end=last, reference=reference_label(reference))

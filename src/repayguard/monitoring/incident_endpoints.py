@@ -18,21 +18,17 @@ from repayguard.monitoring.incident_schemas import (
     ResolveIn,
 )
 from repayguard.platform.dto import SQL_BIGINT_MAX
-from repayguard.platform.uow import UnitOfWorkFactory
+from repayguard.platform.web import UnitsOfWork
 
 router = APIRouter(tags=["incidents"])
 
 StateFilter = Literal["unresolved", "open", "acknowledged", "resolved", "all"]
 
 
-def _uow(request: Request) -> UnitOfWorkFactory:
-    factory: UnitOfWorkFactory = request.app.state.uow
-    return factory
-
-
 @router.get("/v1/incidents", response_model=IncidentPageRead)
 def list_incidents(
     request: Request,
+    work: UnitsOfWork,
     state: Annotated[StateFilter, Query()] = "unresolved",
     metric: Annotated[str | None, Query(max_length=80)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
@@ -40,7 +36,7 @@ def list_incidents(
 ) -> IncidentPageRead:
     """Incidents, newest first (unresolved ones unless ``state`` says otherwise)."""
     page = incidents.list_incidents(
-        uow=_uow(request)(),
+        uow=work(),
         state=None if state == "all" else state,
         metric=metric,
         limit=limit,
@@ -55,26 +51,28 @@ def list_incidents(
 
 
 @router.get("/v1/incidents/{incident_id}", response_model=IncidentDetailRead)
-def one(incident_id: str, request: Request) -> IncidentDetailRead:
+def one(incident_id: str, request: Request, work: UnitsOfWork) -> IncidentDetailRead:
     """One incident: what moved, by how much, since when, its evidence chart and alerts."""
-    return IncidentDetailRead.of(incidents.get_incident(incident_id, uow=_uow(request)()))
+    return IncidentDetailRead.of(incidents.get_incident(incident_id, uow=work()))
 
 
 @router.post("/v1/incidents/{incident_id}/acknowledge", response_model=IncidentRead)
-def acknowledge(incident_id: str, body: AcknowledgeIn, request: Request) -> IncidentRead:
+def acknowledge(
+    incident_id: str, body: AcknowledgeIn, request: Request, work: UnitsOfWork
+) -> IncidentRead:
     """Say the incident is being looked into."""
     by = acting_operator(request, needed_for="acknowledging an incident")
     done = incidents.acknowledge_incident(
-        incidents.AcknowledgeIncident(incident_id, by, body.note), uow=_uow(request)()
+        incidents.AcknowledgeIncident(incident_id, by, body.note), uow=work()
     )
     return IncidentRead.of(done)
 
 
 @router.post("/v1/incidents/{incident_id}/resolve", response_model=IncidentRead)
-def resolve(incident_id: str, body: ResolveIn, request: Request) -> IncidentRead:
+def resolve(incident_id: str, body: ResolveIn, request: Request, work: UnitsOfWork) -> IncidentRead:
     """Close the incident with a note saying why."""
     by = acting_operator(request, needed_for="resolving an incident")
     done = incidents.resolve_incident(
-        incidents.ResolveIncident(incident_id, by, body.note), uow=_uow(request)()
+        incidents.ResolveIncident(incident_id, by, body.note), uow=work()
     )
     return IncidentRead.of(done)

@@ -11,7 +11,7 @@ from repayguard.notices.schemas import DeliveryRead, NoticePage, NoticeRead, Not
 from repayguard.notices.service import ListNotices, list_notices
 from repayguard.platform.dto import BorrowerKey
 from repayguard.platform.records import record_of
-from repayguard.platform.uow import UnitOfWorkFactory
+from repayguard.platform.web import UnitsOfWork
 
 router = APIRouter(tags=["notices"])
 
@@ -20,6 +20,7 @@ router = APIRouter(tags=["notices"])
 def borrower_notices(
     borrower_id: BorrowerKey,
     request: Request,
+    uow: UnitsOfWork,
     limit: Annotated[int, Query(ge=1, le=200, description="Newest first, at most this many.")] = 50,
     kind: Annotated[
         Literal[
@@ -39,7 +40,6 @@ def borrower_notices(
 ) -> NoticePage:
     """The borrower's in-app inbox: every notice they were sent, in their language, and how
     each was delivered. A borrower token reads only its own borrower's notices."""
-    uow: UnitOfWorkFactory = request.app.state.uow
     principal = getattr(request.state, "principal", None)
     operator = principal is None or principal.kind == "operator"
     found = list_notices(ListNotices(borrower_id, limit=limit, kind=kind), uow=uow())

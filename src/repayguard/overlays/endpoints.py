@@ -20,14 +20,9 @@ from repayguard.overlays.schemas import (
     PlaybookSubmit,
 )
 from repayguard.platform.dto import SQL_INTEGER_MAX
-from repayguard.platform.uow import UnitOfWorkFactory
+from repayguard.platform.web import UnitsOfWork
 
 router = APIRouter(tags=["overlays"])
-
-
-def _uow(request: Request) -> UnitOfWorkFactory:
-    factory: UnitOfWorkFactory = request.app.state.uow
-    return factory
 
 
 def _operator(request: Request, needed_for: str) -> tuple[str, str]:
@@ -38,9 +33,9 @@ def _operator(request: Request, needed_for: str) -> tuple[str, str]:
 
 
 @router.get("/v1/playbooks", response_model=list[PlaybookRead])
-def list_playbooks(request: Request) -> list[PlaybookRead]:
+def list_playbooks(request: Request, work: UnitsOfWork) -> list[PlaybookRead]:
     """Every playbook version, drafts and approved."""
-    with _uow(request)() as uow:
+    with work() as uow:
         return service.list_playbooks(uow.session)
 
 
@@ -49,33 +44,36 @@ def show_playbook(
     name: str,
     version: Annotated[int, Path(ge=1, le=SQL_INTEGER_MAX, description="The playbook version.")],
     request: Request,
+    work: UnitsOfWork,
 ) -> PlaybookRead:
-    with _uow(request)() as uow:
+    with work() as uow:
         return service.find_playbook(uow.session, name, version)
 
 
 @router.post("/v1/playbooks", response_model=PlaybookRead, status_code=status.HTTP_201_CREATED)
-def submit_playbook(body: PlaybookSubmit, request: Request) -> PlaybookRead:
+def submit_playbook(body: PlaybookSubmit, request: Request, work: UnitsOfWork) -> PlaybookRead:
     """Store a playbook draft (checked against every listed jurisdiction profile); a second
     person approves it with an approval request of kind ``playbook_approve``."""
     _, name = _operator(request, "submitting a playbook")
     return service.submit_playbook(
         service.SubmitPlaybook(body.document, by=name),
-        uow=_uow(request)(),
+        uow=work(),
         profiles=policies.profiles(),
     )
 
 
 @router.get("/v1/overlays", response_model=list[OverlayRead])
 def list_overlays(
-    request: Request, active: Annotated[bool, Query(description="Only armed or reviewed.")] = False
+    request: Request,
+    work: UnitsOfWork,
+    active: Annotated[bool, Query(description="Only armed or reviewed.")] = False,
 ) -> list[OverlayRead]:
-    with _uow(request)() as uow:
+    with work() as uow:
         return service.list_overlays(uow.session, active_only=active)
 
 
 @router.post("/v1/overlays", response_model=OverlayRead, status_code=status.HTTP_201_CREATED)
-def arm_overlay(body: OverlayArm, request: Request) -> OverlayRead:
+def arm_overlay(body: OverlayArm, request: Request, work: UnitsOfWork) -> OverlayRead:
     """Arm an approved playbook now: its segment is re-decided at once, without notice period."""
     operator_id, name = _operator(request, "arming an overlay")
     return service.arm_overlay(
@@ -86,25 +84,27 @@ def arm_overlay(body: OverlayArm, request: Request) -> OverlayRead:
             armed_by=name,
             armed_by_id=operator_id,
         ),
-        uow=_uow(request)(),
+        uow=work(),
         profiles=policies.profiles(),
     )
 
 
 @router.post("/v1/overlays/{overlay_id}/lift", response_model=OverlayRead)
-def lift_overlay(overlay_id: str, body: OverlayLift, request: Request) -> OverlayRead:
+def lift_overlay(
+    overlay_id: str, body: OverlayLift, request: Request, work: UnitsOfWork
+) -> OverlayRead:
     """End an overlay; methods restore through a re-decision, with restoration notices."""
     _, name = _operator(request, "lifting an overlay")
     return service.lift_overlay(
-        service.LiftOverlay(overlay_id, by=name, reason=body.reason), uow=_uow(request)()
+        service.LiftOverlay(overlay_id, by=name, reason=body.reason), uow=work()
     )
 
 
 @router.post("/v1/overlays/{overlay_id}/review", response_model=OverlayRead)
-def review_overlay(overlay_id: str, request: Request) -> OverlayRead:
+def review_overlay(overlay_id: str, request: Request, work: UnitsOfWork) -> OverlayRead:
     """The after-the-fact review by a second person (never whoever armed it)."""
     operator_id, name = _operator(request, "reviewing an overlay")
     return service.review_overlay(
         service.ReviewOverlay(overlay_id, reviewer=name, reviewer_id=operator_id),
-        uow=_uow(request)(),
+        uow=work(),
     )

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Path, Query, Request, status
 from repayguard.core.policy import Profiles, policy_json_schema
 from repayguard.errors import ConfigurationInvalid
 from repayguard.platform.dto import SQL_BIGINT_MAX, SQL_INTEGER_MAX, SQL_INTEGER_MIN
-from repayguard.platform.uow import UnitOfWorkFactory
+from repayguard.platform.web import UnitsOfWork
 from repayguard.policies import review, service
 from repayguard.policies.schemas import (
     CheckRead,
@@ -37,11 +37,6 @@ from repayguard.policies.schemas import (
 from repayguard.policies.sources import check_text, content_hash_of, profiles
 
 router = APIRouter(tags=["policies"])
-
-
-def _uow(request: Request) -> UnitOfWorkFactory:
-    factory: UnitOfWorkFactory = request.app.state.uow
-    return factory
 
 
 def _profiles(request: Request) -> Profiles:
@@ -97,33 +92,32 @@ def check(body: PolicySourceIn, request: Request) -> CheckRead:
 
 
 @router.post("/v1/policies/drafts", response_model=DraftRead, status_code=status.HTTP_201_CREATED)
-def submit(body: PolicySourceIn, request: Request) -> DraftRead:
+def submit(body: PolicySourceIn, request: Request, work: UnitsOfWork) -> DraftRead:
     """Store a draft that passes every check; 422 ``policy_rejected`` with every problem."""
     info = service.submit_policy(
         service.SubmitPolicy(body.source, _actor(request, body.submitted_by)),
-        uow=_uow(request)(),
+        uow=work(),
         profiles=_profiles(request),
     )
     return DraftRead.model_validate(info, from_attributes=True)
 
 
 @router.get("/v1/policies/drafts/{draft_id}", response_model=DraftRead)
-def draft(draft_id: str, request: Request) -> DraftRead:
-    info, _ = service.get_draft(draft_id, uow=_uow(request)())
+def draft(draft_id: str, request: Request, work: UnitsOfWork) -> DraftRead:
+    info, _ = service.get_draft(draft_id, uow=work())
     return DraftRead.model_validate(info, from_attributes=True)
 
 
 @router.get("/v1/policies/versions", response_model=VersionPage)
 def versions(
     request: Request,
+    work: UnitsOfWork,
     name: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=SQL_BIGINT_MAX)] = 0,
 ) -> VersionPage:
     """Published versions, newest first per policy name."""
-    page = service.list_versions(
-        service.ListPolicyVersions(name, limit, offset), uow=_uow(request)()
-    )
+    page = service.list_versions(service.ListPolicyVersions(name, limit, offset), uow=work())
     return VersionPage(
         items=[VersionRead.model_validate(_version(v)) for v in page.items],
         total=page.total,
@@ -140,9 +134,9 @@ def _detail(info: service.VersionInfo) -> VersionDetail:
 
 
 @router.get("/v1/policies/versions/{name}", response_model=VersionDetail)
-def latest_version(name: str, request: Request) -> VersionDetail:
+def latest_version(name: str, request: Request, work: UnitsOfWork) -> VersionDetail:
     """The latest published version of a policy, with its source and canonical document."""
-    return _detail(service.get_version(service.GetPolicyVersion(name), uow=_uow(request)()))
+    return _detail(service.get_version(service.GetPolicyVersion(name), uow=work()))
 
 
 @router.get("/v1/policies/versions/{name}/{version}", response_model=VersionDetail)
@@ -150,32 +144,33 @@ def one_version(
     name: str,
     version: Annotated[int, Path(ge=SQL_INTEGER_MIN, le=SQL_INTEGER_MAX)],
     request: Request,
+    work: UnitsOfWork,
 ) -> VersionDetail:
     """One published version, with its source and canonical document."""
-    info = service.get_version(service.GetPolicyVersion(name, version), uow=_uow(request)())
+    info = service.get_version(service.GetPolicyVersion(name, version), uow=work())
     return _detail(info)
 
 
 @router.post("/v1/policies/diff", response_model=DiffRead)
-def diff(body: DiffIn, request: Request) -> DiffRead:
+def diff(body: DiffIn, request: Request, work: UnitsOfWork) -> DiffRead:
     """Rows added, removed, changed and moved, and every changed field."""
     found = review.diff(
         review.DiffPolicies(_ref(body.before), _ref(body.after)),
-        uow=_uow(request)(),
+        uow=work(),
         profiles=_profiles(request),
     )
     return DiffRead.model_validate(found.as_dict())
 
 
 @router.post("/v1/policies/impact", response_model=ImpactRead)
-def impact(body: ImpactIn, request: Request) -> ImpactRead:
+def impact(body: ImpactIn, request: Request, work: UnitsOfWork) -> ImpactRead:
     """How many borrowers' methods the candidate would change, by tier and direction."""
     reader: review.PortfolioReader | None = getattr(request.app.state, "portfolio_reader", None)
     if reader is None:
         raise ConfigurationInvalid("impact previews need the decision log's portfolio reader")
     report = review.preview_impact(
         review.PreviewImpact(_ref(body.candidate), body.samples),
-        uow=_uow(request)(),
+        uow=work(),
         profiles=_profiles(request),
         portfolio=reader,
     )
@@ -183,7 +178,7 @@ def impact(body: ImpactIn, request: Request) -> ImpactRead:
 
 
 @router.post("/v1/policies/explain", response_model=TraceRead)
-def explain(body: ExplainIn, request: Request) -> TraceRead:
+def explain(body: ExplainIn, request: Request, work: UnitsOfWork) -> TraceRead:
     """The trace of one decision: rows tested and why, outcome, guardrail, what would change."""
     trace = review.explain_inputs(
         review.ExplainInputs(
@@ -191,7 +186,7 @@ def explain(body: ExplainIn, request: Request) -> TraceRead:
             body.inputs,
             body.current.model_dump() if body.current is not None else None,
         ),
-        uow=_uow(request)(),
+        uow=work(),
         profiles=_profiles(request),
     )
     return TraceRead.model_validate(trace.as_dict())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from repayguard.platform.uow import UnitOfWorkFactory
+from repayguard.platform.web import UnitsOfWork
 from repayguard.remedies.schemas import RemedyPage, RemedyRead
 from repayguard.remedies.service import ListRemedies, RemedyInfo, list_remedies
 
@@ -34,9 +34,8 @@ def remedy_read(found: RemedyInfo) -> RemedyRead:
 
 
 @router.get("/v1/complaints/{complaint_id}/remedies", response_model=RemedyPage)
-def of_case(complaint_id: str, request: Request) -> RemedyPage:
+def of_case(complaint_id: str, request: Request, factory: UnitsOfWork) -> RemedyPage:
     """The remedies recorded when the case was reversed — refunds, a bureau correction, the
     apology — with their approval and export to the lender's ledger (empty until then)."""
-    factory: UnitOfWorkFactory = request.app.state.uow
     found = list_remedies(ListRemedies(complaint_id), uow=factory())
     return RemedyPage(complaint_id=complaint_id, remedies=[remedy_read(r) for r in found])

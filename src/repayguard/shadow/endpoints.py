@@ -9,23 +9,17 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
-from repayguard.platform.uow import UnitOfWorkFactory
+from repayguard.platform.web import UnitsOfWork
 from repayguard.shadow import service
 from repayguard.shadow.fairness import profile_attributes, stated
 
 router = APIRouter(tags=["shadow"])
 
 
-def _uow(request: Request) -> UnitOfWorkFactory:
-    factory: UnitOfWorkFactory = request.app.state.uow
-    return factory
-
-
 @router.get("/v1/shadow/summary")
-def shadow_summary(request: Request) -> dict[str, Any]:
+def shadow_summary(request: Request, uow: UnitsOfWork) -> dict[str, Any]:
     """The challenger in effect and how often, and how, it disagrees with production; with
     restriction rates by group (from borrower profiles) when any profile states a group."""
-    uow = _uow(request)
     settings = request.app.state.container.settings.fairness
     groups = profile_attributes(
         uow=uow(), keyring=request.app.state.keyring, on=request.app.state.clock.now().date()
@@ -63,9 +57,10 @@ def shadow_summary(request: Request) -> dict[str, Any]:
 @router.get("/v1/shadow/disagreements")
 def shadow_disagreements(
     request: Request,
+    work: UnitsOfWork,
     limit: Annotated[int, Query(ge=1, le=1_000)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> dict[str, Any]:
     """The latest decisions where the challenger differs, both outcomes side by side."""
-    rows = service.list_disagreements(uow=_uow(request)(), limit=limit, offset=offset)
+    rows = service.list_disagreements(uow=work(), limit=limit, offset=offset)
     return {"disagreements": [{**r, "as_of": r["as_of"].isoformat()} for r in rows]}
