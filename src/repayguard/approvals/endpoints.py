@@ -30,7 +30,7 @@ from repayguard.approvals.schemas import (
     WithdrawIn,
 )
 from repayguard.errors import ConfigurationInvalid
-from repayguard.identity import acting_operator
+from repayguard.identity import Caller, Principal, acting_operator
 from repayguard.platform.dto import SQL_BIGINT_MAX
 from repayguard.platform.uow import UnitOfWorkFactory
 from repayguard.platform.web import UnitsOfWork
@@ -45,8 +45,8 @@ def _context(request: Request) -> ApprovalContext:
     return context
 
 
-def _operator(request: Request) -> str:
-    return acting_operator(request, needed_for="maker-checker")
+def _operator(caller: Principal | None) -> str:
+    return acting_operator(caller, needed_for="maker-checker")
 
 
 def _read(found: queue.ApprovalRead) -> ApprovalRead:
@@ -56,6 +56,7 @@ def _read(found: queue.ApprovalRead) -> ApprovalRead:
 def _ask(
     request: Request,
     work: UnitOfWorkFactory,
+    caller: Principal | None,
     kind: str,
     payload: dict[str, Any],
     *,
@@ -68,7 +69,7 @@ def _ask(
         service.RequestApproval(
             kind,
             payload,
-            by=_operator(request),
+            by=_operator(caller),
             reason=reason,
             expires_in=lifetime,
         ),
@@ -106,11 +107,12 @@ def one(request_id: str, request: Request, work: UnitsOfWork) -> ApprovalRead:
 
 
 @router.post("/v1/approvals", response_model=ApprovalRead, status_code=status.HTTP_201_CREATED)
-def submit(body: SubmitIn, request: Request, work: UnitsOfWork) -> ApprovalRead:
+def submit(body: SubmitIn, request: Request, work: UnitsOfWork, caller: Caller) -> ApprovalRead:
     """Ask for an approval; the caller is the maker and can never approve it."""
     return _ask(
         request,
         work,
+        caller,
         body.kind,
         body.payload.model_dump(mode="json"),
         reason=body.reason,
@@ -125,13 +127,14 @@ def submit(body: SubmitIn, request: Request, work: UnitsOfWork) -> ApprovalRead:
     tags=["policies"],
 )
 def publish(
-    draft_id: str, body: PublishRequestIn, request: Request, work: UnitsOfWork
+    draft_id: str, body: PublishRequestIn, request: Request, work: UnitsOfWork, caller: Caller
 ) -> ApprovalRead:
     """Ask for a draft to be published: 202 with the approval request; a second person's
     approval publishes exactly this draft as the next version."""
     return _ask(
         request,
         work,
+        caller,
         "policy_publish",
         {"draft_id": draft_id},
         reason=body.reason,
@@ -140,10 +143,12 @@ def publish(
 
 
 @router.post("/v1/approvals/{request_id}/approve", response_model=ApprovalRead)
-def approve(request_id: str, body: ApproveIn, request: Request, work: UnitsOfWork) -> ApprovalRead:
+def approve(
+    request_id: str, body: ApproveIn, request: Request, work: UnitsOfWork, caller: Caller
+) -> ApprovalRead:
     """Approve and apply the pinned payload; 403 ``maker_cannot_approve`` for the maker."""
     decided = service.approve(
-        service.Approve(request_id, _operator(request), body.comment),
+        service.Approve(request_id, _operator(caller), body.comment),
         uow=work(),
         context=_context(request),
     )
@@ -151,31 +156,35 @@ def approve(request_id: str, body: ApproveIn, request: Request, work: UnitsOfWor
 
 
 @router.post("/v1/approvals/{request_id}/reject", response_model=ApprovalRead)
-def reject(request_id: str, body: RejectIn, request: Request, work: UnitsOfWork) -> ApprovalRead:
+def reject(
+    request_id: str, body: RejectIn, request: Request, work: UnitsOfWork, caller: Caller
+) -> ApprovalRead:
     """Reject with a comment; nothing of the request is applied."""
     decided = service.reject(
-        service.Reject(request_id, _operator(request), body.comment), uow=work()
+        service.Reject(request_id, _operator(caller), body.comment), uow=work()
     )
     return _read(decided)
 
 
 @router.post("/v1/approvals/{request_id}/withdraw", response_model=ApprovalRead)
 def withdraw(
-    request_id: str, body: WithdrawIn, request: Request, work: UnitsOfWork
+    request_id: str, body: WithdrawIn, request: Request, work: UnitsOfWork, caller: Caller
 ) -> ApprovalRead:
     """The maker takes back a pending request."""
     done = service.withdraw(
-        service.Withdraw(request_id, _operator(request), body.comment), uow=work()
+        service.Withdraw(request_id, _operator(caller), body.comment), uow=work()
     )
     return _read(done)
 
 
 @router.post("/v1/approvals/bulk-approve", response_model=BulkOutcomeRead)
-def bulk_approve(body: BulkApproveIn, request: Request, work: UnitsOfWork) -> BulkOutcomeRead:
+def bulk_approve(
+    body: BulkApproveIn, request: Request, work: UnitsOfWork, caller: Caller
+) -> BulkOutcomeRead:
     """Approve routine held decisions matching the filter, each on its own; refusals listed."""
     outcome = bulk.bulk_approve(
         bulk.BulkApprove(
-            by=_operator(request),
+            by=_operator(caller),
             comment=body.comment,
             category=body.category,
             subject=body.subject,

@@ -31,7 +31,7 @@ from repayguard.complaints.schemas import (
 )
 from repayguard.complaints.service import ComplaintInfo, ComplaintSetup
 from repayguard.errors import ConfigurationInvalid
-from repayguard.identity import acting_operator
+from repayguard.identity import Caller, Principal, acting_operator
 from repayguard.notices import DeliveryRead, NoticeInfo
 from repayguard.platform.clock import Clock
 from repayguard.platform.dto import SQL_BIGINT_MAX, BorrowerKey
@@ -51,18 +51,16 @@ def _setup(request: Request) -> ComplaintSetup:
     return setup
 
 
-def _principal_kind(request: Request) -> str | None:
-    principal = getattr(request.state, "principal", None)
-    return getattr(principal, "kind", None)
+def _principal_kind(caller: Principal | None) -> str | None:
+    return getattr(caller, "kind", None)
 
 
-def _filed_by(request: Request) -> str:
-    principal = getattr(request.state, "principal", None)
-    if principal is None:
+def _filed_by(caller: Principal | None) -> str:
+    if caller is None:
         return "api"
-    if principal.kind == "operator":
-        return f"operator:{principal.operator_id}"
-    return str(principal.kind)
+    if caller.kind == "operator":
+        return f"operator:{caller.operator_id}"
+    return str(caller.kind)
 
 
 def _read(found: ComplaintInfo, *, operator: bool = True) -> ComplaintRead:
@@ -102,7 +100,7 @@ def _notice(sent: NoticeInfo, *, operator: bool) -> CaseNoticeRead:
     status_code=status.HTTP_201_CREATED,
 )
 def file(
-    borrower_id: BorrowerKey, body: ComplaintIn, request: Request, work: UnitsOfWork
+    borrower_id: BorrowerKey, body: ComplaintIn, request: Request, work: UnitsOfWork, caller: Caller
 ) -> ComplaintRead:
     """File a complaint against one of the borrower's decisions (their latest by default).
     The case gets its SLA deadline; while it is open the policy sees the borrower's open
@@ -113,12 +111,12 @@ def file(
             statement=body.statement,
             contested=body.contested,
             decision_id=body.decision_id,
-            filed_by=_filed_by(request),
+            filed_by=_filed_by(caller),
         ),
         uow=work(),
         setup=_setup(request),
     )
-    return _read(filed, operator=_principal_kind(request) != "borrower")
+    return _read(filed, operator=_principal_kind(caller) != "borrower")
 
 
 @router.get("/v1/borrowers/{borrower_id}/complaints", response_model=BorrowerComplaintsRead)
@@ -126,12 +124,13 @@ def borrower_cases(
     borrower_id: BorrowerKey,
     request: Request,
     work: UnitsOfWork,
+    caller: Caller,
     limit: Annotated[int, Query(ge=1, le=200, description="Newest first.")] = 50,
 ) -> BorrowerComplaintsRead:
     """A borrower's cases, newest first, with the notices they were sent about each. A
     borrower token reads only its own borrower's cases (never an agent's comment)."""
     found = service.borrower_complaints(borrower_id, uow=work(), limit=limit)
-    operator = _principal_kind(request) != "borrower"
+    operator = _principal_kind(caller) != "borrower"
     return BorrowerComplaintsRead(
         borrower_id=borrower_id, complaints=[_read(c, operator=operator) for c in found]
     )
@@ -178,7 +177,7 @@ def one(
 
 @router.post("/v1/complaints/{complaint_id}/resolve", response_model=ComplaintRead)
 def resolve(
-    complaint_id: str, body: ResolveIn, request: Request, work: UnitsOfWork
+    complaint_id: str, body: ResolveIn, request: Request, work: UnitsOfWork, caller: Caller
 ) -> ComplaintRead:
     """Uphold the decision (the case closes), or reverse it: a manual override request the
     caller makes and a second person approves (the case closes as reversed when they do)."""
@@ -195,7 +194,7 @@ def resolve(
         if given is not None
         else Reversal()
     )
-    by = acting_operator(request, needed_for="resolving a complaint")
+    by = acting_operator(caller, needed_for="resolving a complaint")
     done = resolve_complaint(
         ResolveComplaint(complaint_id, by, body.outcome, body.comment, reversal),
         uow=work,

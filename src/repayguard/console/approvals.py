@@ -20,7 +20,7 @@ from repayguard import approvals
 from repayguard.approvals.models import KINDS, STATES
 from repayguard.console.web import PREFIX, done, form_of, principal_of, render
 from repayguard.errors import InvalidInput
-from repayguard.identity import acting_operator, role_allows
+from repayguard.identity import acting_operator, caller_of, role_allows
 from repayguard.platform.dto import SQL_BIGINT_MAX
 from repayguard.platform.web import UnitsOfWork
 
@@ -135,4 +135,4 @@ async def reject(request: Request, work: UnitsOfWork, request_id: str) -> Respon
 
 
 def _operator(request: Request) -> str:
-    return acting_operator(request, needed_for="maker-checker")
+    return acting_operator(caller_of(request), needed_for="maker-checker")

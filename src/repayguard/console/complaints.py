@@ -21,7 +21,7 @@ from repayguard.console.web import PREFIX, done, form_of, principal_of, render
 from repayguard.core.policy.counterfactual import WHY_NONE, changes_of
 from repayguard.core.policy.outcome import RANK
 from repayguard.errors import ConfigurationInvalid, InvalidInput
-from repayguard.identity import acting_operator, permissions_of
+from repayguard.identity import acting_operator, caller_of, permissions_of
 from repayguard.platform.dto import SQL_BIGINT_MAX
 from repayguard.platform.web import UnitsOfWork
 
@@ -139,7 +139,7 @@ async def resolve(request: Request, work: UnitsOfWork, complaint_id: str) -> Res
     reversal = reversal_of(form) if outcome == "reverse" else complaints.Reversal()
     command = complaints.ResolveComplaint(
         complaint_id,
-        acting_operator(request, needed_for="resolving a complaint"),
+        acting_operator(caller_of(request), needed_for="resolving a complaint"),
         outcome,
         form.get("comment", ""),
         reversal,

@@ -17,7 +17,7 @@ from repayguard import hardship
 from repayguard.console.borrowers import METHOD_LABELS, method_rows
 from repayguard.console.web import PREFIX, done, form_of, principal_of, render
 from repayguard.errors import ConfigurationInvalid, InvalidInput
-from repayguard.identity import acting_operator, permissions_of
+from repayguard.identity import acting_operator, caller_of, permissions_of
 from repayguard.platform.dto import SQL_BIGINT_MAX
 from repayguard.platform.web import UnitsOfWork
 
@@ -93,7 +93,7 @@ async def open_case(request: Request, work: UnitsOfWork) -> Response:
         form.get("borrower_id", "").strip(),
         form.get("reason", ""),
         form.get("evidence", ""),
-        operator_id=acting_operator(request, needed_for="opening a hardship case"),
+        operator_id=acting_operator(caller_of(request), needed_for="opening a hardship case"),
     )
     opened = await run_in_threadpool(
         hardship.open_hardship, command, uow=work(), setup=_setup(request)
@@ -140,7 +140,7 @@ async def close(request: Request, work: UnitsOfWork, case_id: str) -> Response:
     form = await form_of(request)
     command = hardship.CloseHardship(
         case_id,
-        acting_operator(request, needed_for="closing a hardship case"),
+        acting_operator(caller_of(request), needed_for="closing a hardship case"),
         form.get("outcome", ""),
         form.get("note", ""),
     )

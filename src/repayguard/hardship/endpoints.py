@@ -26,7 +26,7 @@ from repayguard.hardship.schemas import (
     HardshipRead,
 )
 from repayguard.hardship.service import HardshipInfo, HardshipSetup
-from repayguard.identity import acting_operator
+from repayguard.identity import Caller, Principal, acting_operator
 from repayguard.notices import DeliveryRead
 from repayguard.platform.clock import Clock
 from repayguard.platform.dto import SQL_BIGINT_MAX, BorrowerKey
@@ -45,8 +45,8 @@ def _setup(request: Request) -> HardshipSetup:
     return setup
 
 
-def _is_operator(request: Request) -> bool:
-    return getattr(getattr(request.state, "principal", None), "kind", None) != "borrower"
+def _is_operator(caller: Principal | None) -> bool:
+    return getattr(caller, "kind", None) != "borrower"
 
 
 def hardship_read(found: HardshipInfo, *, operator: bool = True) -> HardshipRead:
@@ -83,24 +83,23 @@ def hardship_read(found: HardshipInfo, *, operator: bool = True) -> HardshipRead
     status_code=status.HTTP_201_CREATED,
 )
 def open_case(
-    borrower_id: BorrowerKey, body: HardshipIn, request: Request, work: UnitsOfWork
+    borrower_id: BorrowerKey, body: HardshipIn, request: Request, work: UnitsOfWork, caller: Caller
 ) -> HardshipRead:
     """Ask for hardship relief. The case gets its SLA deadline; while it is open the policy
     sees the borrower's open hardship case; the borrower gets a notice saying it was
     received. An operator's token opens it for the borrower (that operator never decides it)."""
-    principal = getattr(request.state, "principal", None)
-    operator_id = getattr(principal, "operator_id", None)
+    operator_id = getattr(caller, "operator_id", None)
     opened = service.open_hardship(
         service.OpenHardship(
             borrower_id=borrower_id,
             reason=body.reason,
             evidence=body.evidence,
-            operator_id=operator_id if getattr(principal, "kind", None) == "operator" else None,
+            operator_id=operator_id if getattr(caller, "kind", None) == "operator" else None,
         ),
         uow=work(),
         setup=_setup(request),
     )
-    return hardship_read(opened, operator=_is_operator(request))
+    return hardship_read(opened, operator=_is_operator(caller))
 
 
 @router.get("/v1/borrowers/{borrower_id}/hardship", response_model=BorrowerHardshipRead)
@@ -108,12 +107,13 @@ def borrower_cases(
     borrower_id: BorrowerKey,
     request: Request,
     work: UnitsOfWork,
+    caller: Caller,
     limit: Annotated[int, Query(ge=1, le=200, description="Newest first.")] = 50,
 ) -> BorrowerHardshipRead:
     """A borrower's hardship cases, newest first, with the notices they were sent about each.
     A borrower token reads only its own borrower's cases."""
     found = service.borrower_hardship(borrower_id, uow=work(), limit=limit)
-    operator = _is_operator(request)
+    operator = _is_operator(caller)
     return BorrowerHardshipRead(
         borrower_id=borrower_id, cases=[hardship_read(c, operator=operator) for c in found]
     )
@@ -156,10 +156,12 @@ def one(case_id: str, request: Request, work: UnitsOfWork) -> HardshipCaseRead:
 
 
 @router.post("/v1/hardship/{case_id}/close", response_model=HardshipRead)
-def close(case_id: str, body: CloseIn, request: Request, work: UnitsOfWork) -> HardshipRead:
+def close(
+    case_id: str, body: CloseIn, request: Request, work: UnitsOfWork, caller: Caller
+) -> HardshipRead:
     """Close the case as granted, declined or withdrawn, with a note; the borrower is told and
     decided afresh. The operator who opened the case may only record a withdrawal."""
-    by = acting_operator(request, needed_for="closing a hardship case")
+    by = acting_operator(caller, needed_for="closing a hardship case")
     done = service.close_hardship(
         service.CloseHardship(case_id, by, body.outcome, body.note),
         uow=work(),

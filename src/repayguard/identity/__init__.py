@@ -1,7 +1,7 @@
 """Identity and access: operators with roles and passwords, API tokens and sessions, and the
 one permission map."""
 
-from repayguard.identity.callers import acting_operator
+from repayguard.identity.callers import Caller, acting_operator, caller_of
 from repayguard.identity.passwords import (
     LoggedIn,
     LogIn,
@@ -45,6 +45,7 @@ __all__ = [
     "TOKEN_REJECTED",
     "TOKEN_USED",
     "AddOperator",
+    "Caller",
     "CreateToken",
     "DisableOperator",
     "IssuedToken",
@@ -59,6 +60,7 @@ __all__ = [
     "acting_operator",
     "add_operator",
     "allows",
+    "caller_of",
     "create_token",
     "disable_operator",
     "find_operator",

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Request, Response
 from pydantic import Field
 
 from repayguard.errors import InvalidInput
+from repayguard.identity.callers import Caller
 from repayguard.identity.passwords import LogIn, log_in
-from repayguard.identity.permissions import Principal
 from repayguard.identity.service import RevokeToken, revoke_token
 from repayguard.platform.dto import Schema
 from repayguard.platform.web import UnitsOfWork
@@ -59,10 +59,9 @@ def start_session(body: LoginIn, request: Request, uow: UnitsOfWork) -> SessionO
 
 
 @router.delete("/v1/sessions/current", status_code=204)
-def end_session(request: Request, uow: UnitsOfWork) -> Response:
+def end_session(request: Request, uow: UnitsOfWork, caller: Caller) -> Response:
     """Log out: the token that made this call stops working at once."""
-    principal: Principal | None = getattr(request.state, "principal", None)
-    if principal is None or principal.kind != "operator":
+    if caller is None or caller.kind != "operator":
         raise InvalidInput("this call carries no operator session to end")
-    revoke_token(RevokeToken(principal.token_id), uow=uow(), tokens=request.app.state.tokens)
+    revoke_token(RevokeToken(caller.token_id), uow=uow(), tokens=request.app.state.tokens)
     return Response(status_code=204)

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 
-from repayguard.identity import acting_operator
+from repayguard.identity import Caller, acting_operator
 from repayguard.monitoring import incidents
 from repayguard.monitoring.incident_schemas import (
     AcknowledgeIn,
@@ -58,10 +58,10 @@ def one(incident_id: str, request: Request, work: UnitsOfWork) -> IncidentDetail
 
 @router.post("/v1/incidents/{incident_id}/acknowledge", response_model=IncidentRead)
 def acknowledge(
-    incident_id: str, body: AcknowledgeIn, request: Request, work: UnitsOfWork
+    incident_id: str, body: AcknowledgeIn, request: Request, work: UnitsOfWork, caller: Caller
 ) -> IncidentRead:
     """Say the incident is being looked into."""
-    by = acting_operator(request, needed_for="acknowledging an incident")
+    by = acting_operator(caller, needed_for="acknowledging an incident")
     done = incidents.acknowledge_incident(
         incidents.AcknowledgeIncident(incident_id, by, body.note), uow=work()
     )
@@ -69,9 +69,11 @@ def acknowledge(
 
 
 @router.post("/v1/incidents/{incident_id}/resolve", response_model=IncidentRead)
-def resolve(incident_id: str, body: ResolveIn, request: Request, work: UnitsOfWork) -> IncidentRead:
+def resolve(
+    incident_id: str, body: ResolveIn, request: Request, work: UnitsOfWork, caller: Caller
+) -> IncidentRead:
     """Close the incident with a note saying why."""
-    by = acting_operator(request, needed_for="resolving an incident")
+    by = acting_operator(caller, needed_for="resolving an incident")
     done = incidents.resolve_incident(
         incidents.ResolveIncident(incident_id, by, body.note), uow=work()
     )

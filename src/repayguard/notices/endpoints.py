@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request
 
 from repayguard.core.reasons import CATALOG
+from repayguard.identity import Caller
 from repayguard.notices.schemas import DeliveryRead, NoticePage, NoticeRead, NoticeReasonRead
 from repayguard.notices.service import ListNotices, list_notices
 from repayguard.platform.dto import BorrowerKey
@@ -21,6 +22,7 @@ def borrower_notices(
     borrower_id: BorrowerKey,
     request: Request,
     uow: UnitsOfWork,
+    caller: Caller,
     limit: Annotated[int, Query(ge=1, le=200, description="Newest first, at most this many.")] = 50,
     kind: Annotated[
         Literal[
@@ -40,8 +42,7 @@ def borrower_notices(
 ) -> NoticePage:
     """The borrower's in-app inbox: every notice they were sent, in their language, and how
     each was delivered. A borrower token reads only its own borrower's notices."""
-    principal = getattr(request.state, "principal", None)
-    operator = principal is None or principal.kind == "operator"
+    operator = caller is None or caller.kind == "operator"
     found = list_notices(ListNotices(borrower_id, limit=limit, kind=kind), uow=uow())
     return NoticePage(
         borrower_id=borrower_id,

@@ -10,6 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, status
 
 from repayguard import policies
+from repayguard.identity import Caller, Principal
 from repayguard.identity.callers import acting_operator
 from repayguard.overlays import service
 from repayguard.overlays.schemas import (
@@ -25,10 +26,10 @@ from repayguard.platform.web import UnitsOfWork
 router = APIRouter(tags=["overlays"])
 
 
-def _operator(request: Request, needed_for: str) -> tuple[str, str]:
+def _operator(caller: Principal | None, needed_for: str) -> tuple[str, str]:
     """The acting operator's id and name (overlays name who armed, reviewed or lifted)."""
-    operator_id = acting_operator(request, needed_for=needed_for)
-    name = getattr(request.state.principal, "username", None) or operator_id
+    operator_id = acting_operator(caller, needed_for=needed_for)
+    name = getattr(caller, "username", None) or operator_id
     return operator_id, str(name)
 
 
@@ -51,10 +52,12 @@ def show_playbook(
 
 
 @router.post("/v1/playbooks", response_model=PlaybookRead, status_code=status.HTTP_201_CREATED)
-def submit_playbook(body: PlaybookSubmit, request: Request, work: UnitsOfWork) -> PlaybookRead:
+def submit_playbook(
+    body: PlaybookSubmit, request: Request, work: UnitsOfWork, caller: Caller
+) -> PlaybookRead:
     """Store a playbook draft (checked against every listed jurisdiction profile); a second
     person approves it with an approval request of kind ``playbook_approve``."""
-    _, name = _operator(request, "submitting a playbook")
+    _, name = _operator(caller, "submitting a playbook")
     return service.submit_playbook(
         service.SubmitPlaybook(body.document, by=name),
         uow=work(),
@@ -73,9 +76,11 @@ def list_overlays(
 
 
 @router.post("/v1/overlays", response_model=OverlayRead, status_code=status.HTTP_201_CREATED)
-def arm_overlay(body: OverlayArm, request: Request, work: UnitsOfWork) -> OverlayRead:
+def arm_overlay(
+    body: OverlayArm, request: Request, work: UnitsOfWork, caller: Caller
+) -> OverlayRead:
     """Arm an approved playbook now: its segment is re-decided at once, without notice period."""
-    operator_id, name = _operator(request, "arming an overlay")
+    operator_id, name = _operator(caller, "arming an overlay")
     return service.arm_overlay(
         service.ArmOverlay(
             playbook=body.playbook,
@@ -91,19 +96,21 @@ def arm_overlay(body: OverlayArm, request: Request, work: UnitsOfWork) -> Overla
 
 @router.post("/v1/overlays/{overlay_id}/lift", response_model=OverlayRead)
 def lift_overlay(
-    overlay_id: str, body: OverlayLift, request: Request, work: UnitsOfWork
+    overlay_id: str, body: OverlayLift, request: Request, work: UnitsOfWork, caller: Caller
 ) -> OverlayRead:
     """End an overlay; methods restore through a re-decision, with restoration notices."""
-    _, name = _operator(request, "lifting an overlay")
+    _, name = _operator(caller, "lifting an overlay")
     return service.lift_overlay(
         service.LiftOverlay(overlay_id, by=name, reason=body.reason), uow=work()
     )
 
 
 @router.post("/v1/overlays/{overlay_id}/review", response_model=OverlayRead)
-def review_overlay(overlay_id: str, request: Request, work: UnitsOfWork) -> OverlayRead:
+def review_overlay(
+    overlay_id: str, request: Request, work: UnitsOfWork, caller: Caller
+) -> OverlayRead:
     """The after-the-fact review by a second person (never whoever armed it)."""
-    operator_id, name = _operator(request, "reviewing an overlay")
+    operator_id, name = _operator(caller, "reviewing an overlay")
     return service.review_overlay(
         service.ReviewOverlay(overlay_id, reviewer=name, reviewer_id=operator_id),
         uow=work(),

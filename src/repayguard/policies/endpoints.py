@@ -15,6 +15,7 @@ from fastapi import APIRouter, Path, Query, Request, status
 
 from repayguard.core.policy import Profiles, policy_json_schema
 from repayguard.errors import ConfigurationInvalid
+from repayguard.identity import Caller, Principal
 from repayguard.platform.dto import SQL_BIGINT_MAX, SQL_INTEGER_MAX, SQL_INTEGER_MIN
 from repayguard.platform.web import UnitsOfWork
 from repayguard.policies import review, service
@@ -44,9 +45,8 @@ def _profiles(request: Request) -> Profiles:
     return found if found is not None else profiles()
 
 
-def _actor(request: Request, given: str | None) -> str:
-    principal = getattr(request.state, "principal", None)
-    label = getattr(principal, "label", None)
+def _actor(caller: Principal | None, given: str | None) -> str:
+    label = getattr(caller, "label", None)
     return str(label or given or "anonymous")
 
 
@@ -92,10 +92,10 @@ def check(body: PolicySourceIn, request: Request) -> CheckRead:
 
 
 @router.post("/v1/policies/drafts", response_model=DraftRead, status_code=status.HTTP_201_CREATED)
-def submit(body: PolicySourceIn, request: Request, work: UnitsOfWork) -> DraftRead:
+def submit(body: PolicySourceIn, request: Request, work: UnitsOfWork, caller: Caller) -> DraftRead:
     """Store a draft that passes every check; 422 ``policy_rejected`` with every problem."""
     info = service.submit_policy(
-        service.SubmitPolicy(body.source, _actor(request, body.submitted_by)),
+        service.SubmitPolicy(body.source, _actor(caller, body.submitted_by)),
         uow=work(),
         profiles=_profiles(request),
     )
