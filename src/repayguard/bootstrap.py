@@ -65,7 +65,7 @@ from repayguard.config import BusSettings, NoticeSettings, Settings
 from repayguard.core.risk_moves import tier_move
 from repayguard.decisions import DecisionEngine, EngineSlot, OnlineHandler, open_slot
 from repayguard.entitlements import EntitlementView
-from repayguard.errors import DatabaseNotReady, ModelNotUsableForDecisions
+from repayguard.errors import DatabaseNotReady
 from repayguard.hardship import (
     HARDSHIP_CLOSED,
     HARDSHIP_OPENED,
@@ -85,6 +85,7 @@ from repayguard.platform.nats_bus import NatsBus
 from repayguard.platform.outbox import BackgroundRelay, OutboxRelay
 from repayguard.platform.telemetry import Telemetry
 from repayguard.platform.uow import CommitObserver, CommittedObserver, UnitOfWork
+from repayguard.risk.errors import ModelNotUsableForDecisions
 from repayguard.scheduler import JobRegistry, default_jobs
 
 __all__ = ["Container", "Plumbing", "bootstrap"]

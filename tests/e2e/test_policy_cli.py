@@ -15,9 +15,9 @@ from typer.testing import CliRunner
 
 from repayguard.cli.app import app as cli_app
 from repayguard.cli.policy import policy_app
-from repayguard.errors import PolicyNotInForce
 from repayguard.platform import schema
 from repayguard.platform.db import make_engine
+from repayguard.policies.errors import PolicyNotInForce
 from repayguard.resources import read_text
 
 from support.common import OPERATOR_PASSWORD

@@ -16,13 +16,10 @@ import pytest
 import repayguard
 from repayguard import risk
 from repayguard.bootstrap import bootstrap
-from repayguard.errors import (
-    DatabaseNotReady,
-    InvalidInput,
-    ModelVersionNotFound,
-    PolicyVersionNotFound,
-)
+from repayguard.errors import DatabaseNotReady, InvalidInput
 from repayguard.platform.bus import RecordingBus
+from repayguard.policies.errors import PolicyVersionNotFound
+from repayguard.risk.errors import ModelVersionNotFound
 from repayguard.simulation import PortfolioSpec, generate_portfolio
 
 from support.common import make_settings

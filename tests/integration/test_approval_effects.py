@@ -13,24 +13,23 @@ import pytest
 from sqlalchemy import update
 
 from repayguard import approvals, decisions, entitlements, risk
-from repayguard.approvals.models import ApprovalRequestRow
-from repayguard.bootstrap import Container, bootstrap
-from repayguard.decisions import DecideBorrowers, decide_borrowers, triggers
-from repayguard.errors import (
+from repayguard.approvals.errors import (
     ApprovalCheckerNotAllowed,
     ApprovalNotPending,
-    ApprovalPayloadChanged,
     ApprovalPayloadInvalid,
-    BorrowerNotFound,
-    InvalidInput,
     MakerCannotApprove,
-    ModelPromotionRefused,
 )
+from repayguard.approvals.models import ApprovalRequestRow
+from repayguard.bootstrap import Container, bootstrap
+from repayguard.borrowers.errors import BorrowerNotFound
+from repayguard.decisions import DecideBorrowers, decide_borrowers, triggers
+from repayguard.errors import ApprovalPayloadChanged, InvalidInput
 from repayguard.ingestion import IngestEvents, ingest_events
 from repayguard.platform.bus import RecordingBus
 from repayguard.platform.clock import FixedClock
 from repayguard.platform.messages import Message
 from repayguard.platform.uow import UnitOfWork
+from repayguard.risk.errors import ModelPromotionRefused
 from repayguard.risk.models import ModelVersionRow
 
 from support.approvals import APPROVAL_POLICY, context_of, make_team, override

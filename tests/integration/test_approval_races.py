@@ -22,9 +22,10 @@ from sqlalchemy import func, select
 
 from repayguard import approvals, entitlements, policies
 from repayguard.approvals import ApprovalRead
+from repayguard.approvals.errors import ApprovalNotPending, PendingApprovalExists
 from repayguard.bootstrap import Container
 from repayguard.entitlements.models import EntitlementOverrideRow
-from repayguard.errors import ApprovalNotPending, PendingApprovalExists, RepayguardError
+from repayguard.errors import RepayguardError
 from repayguard.ingestion import IngestEvents, ingest_events
 from repayguard.platform.bus import RecordingBus
 

@@ -27,9 +27,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from repayguard import approvals, entitlements, policies
-from repayguard.approvals.models import ApprovalRequestRow
-from repayguard.bootstrap import Container
-from repayguard.errors import (
+from repayguard.approvals.errors import (
     ApprovalCheckerNotAllowed,
     ApprovalExpired,
     ApprovalInitiatorNotAllowed,
@@ -37,11 +35,13 @@ from repayguard.errors import (
     ApprovalNotYours,
     MakerCannotApprove,
     PendingApprovalExists,
-    PolicyVersionConflict,
-    RepayguardError,
 )
+from repayguard.approvals.models import ApprovalRequestRow
+from repayguard.bootstrap import Container
+from repayguard.errors import RepayguardError
 from repayguard.ingestion import IngestEvents, ingest_events
 from repayguard.platform.clock import FixedClock
+from repayguard.policies.errors import PolicyVersionConflict
 
 from support.approvals import TEAM, context_of, make_team, override, submit_draft
 from support.builders import healthy_history

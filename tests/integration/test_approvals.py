@@ -12,18 +12,18 @@ from sqlalchemy import text, update
 from sqlalchemy.exc import DBAPIError
 
 from repayguard import approvals, policies
-from repayguard.approvals.models import ApprovalRequestRow
-from repayguard.bootstrap import Container
-from repayguard.errors import (
+from repayguard.approvals.errors import (
     ApprovalCheckerNotAllowed,
     ApprovalExpired,
     ApprovalInitiatorNotAllowed,
     ApprovalNotPending,
     ApprovalNotYours,
-    ApprovalPayloadChanged,
     MakerCannotApprove,
     PendingApprovalExists,
 )
+from repayguard.approvals.models import ApprovalRequestRow
+from repayguard.bootstrap import Container
+from repayguard.errors import ApprovalPayloadChanged
 from repayguard.ingestion import IngestEvents, ingest_events
 from repayguard.platform.bus import RecordingBus
 from repayguard.platform.clock import FixedClock

@@ -26,9 +26,9 @@ from repayguard.audit import (
     write_checkpoint_now,
 )
 from repayguard.audit.checkpoints import Checkpoint
+from repayguard.audit.errors import AuditChainUnavailable
 from repayguard.audit.models import AuditHeadRow, AuditRecordRow
 from repayguard.bootstrap import Container
-from repayguard.errors import AuditChainUnavailable
 from repayguard.ingestion import IngestEvents, ingest_events
 from repayguard.platform.clock import FixedClock
 from repayguard.platform.db import table_of

@@ -17,9 +17,9 @@ from repayguard.backup import (
     backup_store,
     restore_store,
 )
+from repayguard.backup.errors import BackupInvalid, RestoreRefused
 from repayguard.bootstrap import Container, bootstrap
 from repayguard.decisions import DecideBorrowers, decide_borrowers, triggers
-from repayguard.errors import BackupInvalid, RestoreRefused
 from repayguard.ingestion import IngestEvents, ingest_events
 from repayguard.keys import key_paths, open_checkpoints
 from repayguard.platform.bus import RecordingBus

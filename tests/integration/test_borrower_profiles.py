@@ -27,8 +27,9 @@ from repayguard.borrowers import (
     rotate_keys,
     save_profile,
 )
+from repayguard.borrowers.errors import BorrowerProfileNotFound
 from repayguard.borrowers.models import BorrowerProfileRow
-from repayguard.errors import BorrowerProfileNotFound, PersonalDataUnreadable
+from repayguard.errors import PersonalDataUnreadable
 from repayguard.platform.bus import RecordingBus
 from repayguard.platform.crypto import Keyring
 

@@ -8,13 +8,13 @@ from datetime import timedelta
 import pytest
 
 from repayguard import approvals, complaints, entitlements
-from repayguard.bootstrap import Container
-from repayguard.errors import (
+from repayguard.approvals.errors import (
     ApprovalCheckerNotAllowed,
-    ComplaintNotOpen,
     MakerCannotApprove,
     PendingApprovalExists,
 )
+from repayguard.bootstrap import Container
+from repayguard.complaints.errors import ComplaintNotOpen
 from repayguard.ingestion import IngestEvents, ingest_events
 from repayguard.platform.clock import FixedClock
 

@@ -13,14 +13,14 @@ import pytest
 
 from repayguard import complaints, entitlements
 from repayguard.bootstrap import Container, bootstrap
-from repayguard.complaints.models import ComplaintRow
-from repayguard.errors import (
+from repayguard.complaints.errors import (
     ComplaintAlreadyOpen,
     ComplaintInvalid,
     ComplaintNotOpen,
     ComplaintResolverNotAllowed,
-    DecisionNotFound,
 )
+from repayguard.complaints.models import ComplaintRow
+from repayguard.decisions.errors import DecisionNotFound
 from repayguard.ingestion import IngestEvents, ingest_events
 from repayguard.platform.bus import RecordingBus
 from repayguard.platform.clock import FixedClock

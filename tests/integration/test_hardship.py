@@ -14,8 +14,8 @@ import pytest
 
 from repayguard import decisions, hardship
 from repayguard.bootstrap import Container, bootstrap
-from repayguard.errors import (
-    BorrowerNotFound,
+from repayguard.borrowers.errors import BorrowerNotFound
+from repayguard.hardship.errors import (
     HardshipCaseAlreadyOpen,
     HardshipCaseInvalid,
     HardshipCaseNotOpen,

@@ -15,7 +15,8 @@ from sqlalchemy.exc import IntegrityError
 
 from repayguard import monitoring
 from repayguard.bootstrap import Container, bootstrap
-from repayguard.errors import IncidentAlreadyOpen, IncidentStateInvalid, PermissionDenied
+from repayguard.errors import PermissionDenied
+from repayguard.monitoring.errors import IncidentAlreadyOpen, IncidentStateInvalid
 from repayguard.monitoring.incident_models import IncidentRow
 from repayguard.platform.bus import RecordingBus
 from repayguard.platform.clock import FixedClock

@@ -13,7 +13,6 @@ from sqlalchemy import select
 from repayguard.api.app import create_app
 from repayguard.audit.models import AuditRecordRow
 from repayguard.bootstrap import Container, bootstrap
-from repayguard.errors import LoginFailed, LoginLocked, PasswordRejected
 from repayguard.identity import (
     AddOperator,
     DisableOperator,
@@ -24,6 +23,7 @@ from repayguard.identity import (
     log_in,
     set_password,
 )
+from repayguard.identity.errors import LoginFailed, LoginLocked, PasswordRejected
 from repayguard.identity.models import CredentialRow
 from repayguard.identity.passwords import LOCKOUT, MAX_FAILURES
 from repayguard.platform.bus import RecordingBus

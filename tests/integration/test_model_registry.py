@@ -17,17 +17,17 @@ from fastapi.testclient import TestClient
 from repayguard import resources, risk
 from repayguard.bootstrap import Container, bootstrap
 from repayguard.decisions import DecideBorrowers, decide_borrowers, triggers
-from repayguard.errors import (
-    ModelArtefactTampered,
-    ModelPromotionRefused,
-    ModelTrainingFailed,
-    ModelVersionNotFound,
-    RepayguardError,
-)
+from repayguard.errors import RepayguardError
 from repayguard.ingestion import expand_paths, ingest_files
 from repayguard.platform.bus import RecordingBus
 from repayguard.platform.clock import FixedClock
 from repayguard.risk.endpoints import router
+from repayguard.risk.errors import (
+    ModelArtefactTampered,
+    ModelPromotionRefused,
+    ModelTrainingFailed,
+    ModelVersionNotFound,
+)
 from repayguard.simulation import PortfolioSpec, generate_portfolio
 
 from support.common import make_settings

@@ -11,8 +11,8 @@ import pytest
 
 from repayguard import monitoring
 from repayguard.bootstrap import Container
-from repayguard.errors import MetricRangeInvalid, UnknownMetric
 from repayguard.ingestion import IngestEvents, ingest_events
+from repayguard.monitoring.errors import MetricRangeInvalid, UnknownMetric
 from repayguard.platform.clock import FixedClock
 
 from support.builders import due, failing_debits_history, healthy_history, make_event, paid

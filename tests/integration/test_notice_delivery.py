@@ -21,7 +21,7 @@ import pytest
 
 from repayguard import notices
 from repayguard.bootstrap import Container
-from repayguard.errors import NoticesMisconfigured
+from repayguard.notices.errors import NoticesMisconfigured
 from repayguard.platform.clock import FixedClock
 
 from support.common import NOW

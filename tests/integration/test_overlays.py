@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 
 from repayguard import approvals, entitlements, overlays, policies
+from repayguard.approvals.errors import MakerCannotApprove
 from repayguard.bootstrap import Container
 from repayguard.entitlements import AuthorizeRequest
-from repayguard.errors import MakerCannotApprove, OverlayReviewerNotAllowed, PlaybookNotApproved
+from repayguard.overlays.errors import OverlayReviewerNotAllowed, PlaybookNotApproved
 from repayguard.platform.clock import FixedClock
 from repayguard.platform.messages import Message
 from repayguard.resources import read_text

@@ -18,18 +18,19 @@ from sqlalchemy import select
 
 from repayguard import approvals, decisions, policies
 from repayguard.api.app import create_app
+from repayguard.approvals.errors import ApprovalPayloadInvalid
 from repayguard.audit.models import AuditRecordRow
 from repayguard.bootstrap import Container, bootstrap
 from repayguard.cli.app import _published_since
 from repayguard.config import Settings
 from repayguard.decisions.models import DecisionRunRow
 from repayguard.entitlements import AuthorizeRequest
-from repayguard.errors import ApprovalPayloadInvalid, PolicyNotInForce, PolicyVersionConflict
 from repayguard.ingestion import IngestEvents, ingest_events
 from repayguard.platform import schema
 from repayguard.platform.bus import RecordingBus
 from repayguard.platform.clock import FixedClock
 from repayguard.platform.db import make_engine
+from repayguard.policies.errors import PolicyNotInForce, PolicyVersionConflict
 from repayguard.resources import read_text
 
 from support.approvals import context_of, make_team, override

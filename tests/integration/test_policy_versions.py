@@ -10,15 +10,15 @@ from sqlalchemy import update
 
 from repayguard import decisions, policies
 from repayguard.bootstrap import Container
-from repayguard.errors import (
+from repayguard.ingestion import IngestEvents, ingest_events
+from repayguard.platform.bus import RecordingBus
+from repayguard.policies.errors import (
     PolicyDraftNotFound,
     PolicyRejected,
     PolicyVersionConflict,
     PolicyVersionNotFound,
     PolicyVersionTampered,
 )
-from repayguard.ingestion import IngestEvents, ingest_events
-from repayguard.platform.bus import RecordingBus
 from repayguard.policies.models import PolicyVersionRow
 from repayguard.resources import read_text
 

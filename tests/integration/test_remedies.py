@@ -14,8 +14,8 @@ import orjson
 import pytest
 
 from repayguard import approvals, notices, remedies
+from repayguard.approvals.errors import ApprovalCheckerNotAllowed, MakerCannotApprove
 from repayguard.bootstrap import Container, bootstrap
-from repayguard.errors import ApprovalCheckerNotAllowed, MakerCannotApprove
 from repayguard.ingestion import IngestEvents, ingest_events
 from repayguard.platform.bus import RecordingBus
 from repayguard.platform.clock import FixedClock

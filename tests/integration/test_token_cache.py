@@ -12,7 +12,6 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from repayguard.bootstrap import Container, bootstrap
-from repayguard.errors import TokenInvalid
 from repayguard.identity import (
     AddOperator,
     CreateToken,
@@ -25,6 +24,7 @@ from repayguard.identity import (
     disable_operator,
     revoke_token,
 )
+from repayguard.identity.errors import TokenInvalid
 from repayguard.identity.permissions import Kind
 from repayguard.platform.bus import RecordingBus
 from repayguard.platform.clock import FixedClock

@@ -14,8 +14,8 @@ from pydantic import ValidationError
 
 from repayguard.config import Settings
 from repayguard.core.policy import CompiledPolicy
-from repayguard.errors import NoticesMisconfigured
 from repayguard.notices import NoticeComposer, NoticeKind
+from repayguard.notices.errors import NoticesMisconfigured
 
 FILED = datetime(2026, 3, 1, 4, 0, tzinfo=UTC)
 

@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from repayguard.entitlements.errors import ChannelNotDeclared
 from repayguard.entitlements.states import Entitlement, MethodStates, interim_states, tightens
 from repayguard.entitlements.view import AuthorizeRequest, EntitlementView, decide_authorization
-from repayguard.errors import ChannelNotDeclared
 
 OPEN = MethodStates("optional", "allowed", "allowed", ("app_balance", "bank_card", "counter"))
 NOW = datetime(2026, 3, 1, tzinfo=UTC)

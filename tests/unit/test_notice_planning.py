@@ -11,7 +11,6 @@ import pytest
 
 from repayguard.decisions import DecisionEngine, load_engine
 from repayguard.entitlements import Entitlement, MethodStates
-from repayguard.errors import NoticesMisconfigured
 from repayguard.notices import (
     NoticeComposer,
     NoticeKind,
@@ -19,6 +18,7 @@ from repayguard.notices import (
     signature,
     verify_signature,
 )
+from repayguard.notices.errors import NoticesMisconfigured
 from repayguard.notices.planning import method_changes, plan_activation, plan_change
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

@@ -9,8 +9,8 @@ import pytest
 
 from repayguard.core.scoring import dump_expert_model
 from repayguard.decisions import load_engine, open_spark
+from repayguard.decisions.errors import SparkUnavailable
 from repayguard.decisions.spark_tasks import Document, EngineDocumentMismatch, EngineDocuments
-from repayguard.errors import SparkUnavailable
 
 
 def test_an_executor_rebuilds_the_engine_the_driver_decides_with() -> None:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from repayguard.errors import ThresholdsInvalid
 from repayguard.monitoring import METRIC_NAMES, CusumParams, EwmaParams, load_thresholds
+from repayguard.monitoring.errors import ThresholdsInvalid
 from repayguard.monitoring.thresholds import parse_thresholds
 
 GOOD = """\

@@ -35,17 +35,11 @@ from repayguard.complaints.endpoints import router as complaints_router
 from repayguard.console.headers import SecurityHeaders
 from repayguard.decisions.endpoints import router as decisions_router
 from repayguard.entitlements.endpoints import router as entitlements_router
-from repayguard.errors import (
-    DatabaseUnavailable,
-    InvalidInput,
-    NotFound,
-    NotReady,
-    RepayguardError,
-    TokenInvalid,
-)
+from repayguard.errors import DatabaseUnavailable, InvalidInput, NotFound, NotReady, RepayguardError
 from repayguard.hardship.endpoints import router as hardship_router
 from repayguard.identity import TokenUsage
 from repayguard.identity.endpoints import router as identity_router
+from repayguard.identity.errors import TokenInvalid
 from repayguard.ingestion.endpoints import router as ingestion_router
 from repayguard.monitoring.endpoints import router as monitoring_router
 from repayguard.monitoring.incident_endpoints import router as incidents_router

@@ -39,7 +39,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import Response
 
-from repayguard import errors
+from repayguard.api import error_tree as errors
 from repayguard.api.idempotency import WRITE_METHODS, IdempotencyMiddleware
 from repayguard.core.events import EVENT_ADAPTER
 from repayguard.errors import ConfigurationInvalid, RepayguardError

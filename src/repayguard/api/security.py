@@ -13,8 +13,9 @@ from repayguard.audit import set_actor
 from repayguard.console import COOKIE as CONSOLE_COOKIE
 from repayguard.console import PREFIX as CONSOLE_PREFIX
 from repayguard.core.articles import with_article
-from repayguard.errors import PermissionDenied, TokenInvalid
+from repayguard.errors import PermissionDenied
 from repayguard.identity import PUBLIC, ROUTES, Principal, TokenResolver, TokenUsage, allows
+from repayguard.identity.errors import TokenInvalid
 
 ANONYMOUS_ACTOR: Final = "api:unauthenticated"
 """The audit actor of a request made while access control is off (a local trial)."""

@@ -7,12 +7,13 @@ from datetime import UTC, datetime
 from typing import Final
 
 from repayguard.approvals import repository, rules, service
+from repayguard.approvals.errors import ApprovalCheckerNotAllowed
 from repayguard.approvals.kinds import ApprovalContext
 from repayguard.approvals.models import PENDING
 from repayguard.approvals.queue import ApprovalRead
 from repayguard.approvals.repository import QueueFilter
 from repayguard.core.articles import with_article
-from repayguard.errors import ApprovalCheckerNotAllowed, InvalidInput, RepayguardError
+from repayguard.errors import InvalidInput, RepayguardError
 from repayguard.identity import role_allows
 from repayguard.platform.uow import UnitOfWorkFactory
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
-from repayguard.errors import ApprovalPayloadInvalid
+from repayguard.approvals.errors import ApprovalPayloadInvalid
 from repayguard.platform.dto import SQL_INTEGER_MAX
 
 

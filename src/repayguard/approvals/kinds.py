@@ -26,24 +26,20 @@ from repayguard.approvals.documents import (
     PolicyPublishDocument,
     parse,
 )
+from repayguard.approvals.errors import ApprovalPayloadInvalid
 from repayguard.approvals.models import ApprovalRequestRow
 from repayguard.approvals.remedy_requests import settle_remedy
+from repayguard.borrowers.errors import BorrowerNotFound
 from repayguard.core.policy import CompiledPolicy, Profiles, guardrails
 from repayguard.core.policy.outcome import restricts
 from repayguard.core.reasons import is_known
 from repayguard.decisions import DecisionEngine
 from repayguard.entitlements import HeldDecision, MethodStates
-from repayguard.errors import (
-    ApprovalPayloadChanged,
-    ApprovalPayloadInvalid,
-    BorrowerNotFound,
-    NotFound,
-    PolicyDraftNotFound,
-    PolicyVersionConflict,
-)
+from repayguard.errors import ApprovalPayloadChanged, NotFound
 from repayguard.identity import OperatorRead
 from repayguard.platform.messages import Message
 from repayguard.platform.uow import UnitOfWork
+from repayguard.policies.errors import PolicyDraftNotFound, PolicyVersionConflict
 
 EMERGENCY_REVIEWED: Final = "repayguard.emergency.reviewed"
 

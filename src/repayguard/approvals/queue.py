@@ -7,9 +7,9 @@ from datetime import datetime
 from typing import Any
 
 from repayguard.approvals import repository
+from repayguard.approvals.errors import ApprovalNotFound
 from repayguard.approvals.models import ApprovalRequestRow
 from repayguard.approvals.repository import QueueFilter
-from repayguard.errors import ApprovalNotFound
 from repayguard.platform.records import record_of
 from repayguard.platform.uow import UnitOfWork
 

@@ -10,8 +10,9 @@ import orjson
 from sqlalchemy.orm import Session
 
 from repayguard.audit import canonical_json
-from repayguard.errors import NotFound, OperatorRequired, PermissionDenied
+from repayguard.errors import NotFound, PermissionDenied
 from repayguard.identity import OperatorRead, find_operator, role_allows
+from repayguard.identity.errors import OperatorRequired
 
 INITIATE: Final[Mapping[str, str]] = {
     "policy_publish": "policies:write",

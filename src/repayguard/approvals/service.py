@@ -32,6 +32,16 @@ from sqlalchemy.orm import Session
 
 from repayguard import policies
 from repayguard.approvals import kinds, repository
+from repayguard.approvals.errors import (
+    ApprovalCheckerNotAllowed,
+    ApprovalExpired,
+    ApprovalInitiatorNotAllowed,
+    ApprovalNotFound,
+    ApprovalNotPending,
+    ApprovalNotYours,
+    MakerCannotApprove,
+    PendingApprovalExists,
+)
 from repayguard.approvals.kinds import ApprovalContext
 from repayguard.approvals.messages import (
     APPROVAL_APPROVED,
@@ -59,18 +69,7 @@ from repayguard.approvals.rules import (
     payload_sha256,
 )
 from repayguard.core.articles import with_article
-from repayguard.errors import (
-    ApprovalCheckerNotAllowed,
-    ApprovalExpired,
-    ApprovalInitiatorNotAllowed,
-    ApprovalNotFound,
-    ApprovalNotPending,
-    ApprovalNotYours,
-    ApprovalPayloadChanged,
-    InvalidInput,
-    MakerCannotApprove,
-    PendingApprovalExists,
-)
+from repayguard.errors import ApprovalPayloadChanged, InvalidInput
 from repayguard.identity import OperatorRead, role_allows
 from repayguard.platform.messages import Message
 from repayguard.platform.uow import UnitOfWork

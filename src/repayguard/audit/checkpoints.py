@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from repayguard.audit.chain import canonical_json
-from repayguard.errors import SigningKeyInvalid
+from repayguard.audit.errors import SigningKeyInvalid
 
 CHECKPOINT_FORMAT: Final = "repayguard.audit.checkpoint/1"
 

@@ -26,7 +26,7 @@ from repayguard.audit.checkpoints import (
     CheckpointSigner,
     write_checkpoint,
 )
-from repayguard.errors import AuditChainUnavailable
+from repayguard.audit.errors import AuditChainUnavailable
 from repayguard.platform.clock import Clock
 from repayguard.platform.crypto import Pseudonymizer
 from repayguard.platform.jobs import Job, JobContext, JobOutcome, job

@@ -12,7 +12,7 @@ from typing import Any, Final
 import orjson
 
 from repayguard.backup.checksums import TableChecksum
-from repayguard.errors import BackupInvalid
+from repayguard.backup.errors import BackupInvalid
 
 MANIFEST: Final = "manifest.json"
 FORMAT: Final = "repayguard.backup/1"

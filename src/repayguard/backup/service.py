@@ -38,6 +38,7 @@ from repayguard.audit import (
     write_checkpoint_now,
 )
 from repayguard.backup.checksums import TableChecksum, store_checksums
+from repayguard.backup.errors import BackupFailed, BackupInvalid, BackupToolMissing, RestoreRefused
 from repayguard.backup.manifest import (
     MANIFEST,
     Manifest,
@@ -46,7 +47,6 @@ from repayguard.backup.manifest import (
     fsync_tree,
     write_durably,
 )
-from repayguard.errors import BackupFailed, BackupInvalid, BackupToolMissing, RestoreRefused
 from repayguard.keys import KeyPaths
 from repayguard.platform import schema
 from repayguard.platform.clock import Clock

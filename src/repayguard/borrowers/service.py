@@ -11,9 +11,9 @@ import polars as pl
 from sqlalchemy.orm import Session
 
 from repayguard.borrowers import repository
+from repayguard.borrowers.errors import BorrowerProfileNotFound
 from repayguard.borrowers.models import BorrowerProfileRow
 from repayguard.core.fairness import age_band
-from repayguard.errors import BorrowerProfileNotFound
 from repayguard.platform.crypto import Keyring
 from repayguard.platform.messages import Message
 from repayguard.platform.uow import UnitOfWork, UnitOfWorkFactory

@@ -72,7 +72,7 @@ def proven_operator(
     """The operator who acts, proven by ``token`` or by the password of ``username`` (asked
     at the prompt). Raises OperatorRequired saying how to authenticate when neither is
     given, and when the token is not an operator's or not ``username``'s."""
-    from repayguard.errors import OperatorRequired
+    from repayguard.identity.errors import OperatorRequired
 
     if token:
         return _by_token(container, token, username=username, needed_for=needed_for)
@@ -84,8 +84,9 @@ def proven_operator(
 def _by_token(
     container: Container, token: str, *, username: str | None, needed_for: str
 ) -> OperatorRead:
-    from repayguard.errors import NotFound, OperatorRequired, TokenInvalid
+    from repayguard.errors import NotFound
     from repayguard.identity import TokenResolver, find_operator, operator_named
+    from repayguard.identity.errors import OperatorRequired, TokenInvalid
 
     resolver = TokenResolver(container.session_factory, clock=container.clock, ttl=timedelta())
     try:
@@ -115,8 +116,8 @@ def _by_token(
 
 
 def _by_password(container: Container, username: str, *, needed_for: str) -> OperatorRead:
-    from repayguard.errors import LoginFailed
     from repayguard.identity import LogIn, log_in
+    from repayguard.identity.errors import LoginFailed
 
     password = typer.prompt(f"Password for {username}", hide_input=True, err=True)
     try:

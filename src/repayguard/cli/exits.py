@@ -19,14 +19,9 @@ import typer
 from pydantic import ValidationError
 from typer.core import TyperGroup
 
-from repayguard.errors import (
-    AuditChainUnavailable,
-    BusUnavailable,
-    DatabaseUnavailable,
-    NotReady,
-    RepayguardError,
-    SparkUnavailable,
-)
+from repayguard.audit.errors import AuditChainUnavailable
+from repayguard.decisions.errors import SparkUnavailable
+from repayguard.errors import BusUnavailable, DatabaseUnavailable, NotReady, RepayguardError
 
 OK = 0
 FINDINGS = 1

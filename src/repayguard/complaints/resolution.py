@@ -23,6 +23,11 @@ from sqlalchemy.orm import Session
 
 from repayguard import approvals, decisions, entitlements, identity, notices, remedies
 from repayguard.complaints import repository
+from repayguard.complaints.errors import (
+    ComplaintInvalid,
+    ComplaintNotOpen,
+    ComplaintResolverNotAllowed,
+)
 from repayguard.complaints.messages import (
     COMPLAINT_RESOLVED,
     COMPLAINT_REVERSAL_REFUSED,
@@ -49,17 +54,11 @@ from repayguard.core.articles import with_article
 from repayguard.core.policy.outcome import OPEN as OPEN_STATES
 from repayguard.core.policy.outcome import restricts
 from repayguard.decisions import LoggedDecision
+from repayguard.decisions.errors import DecisionNotFound
 from repayguard.entitlements import METHODS
-from repayguard.errors import (
-    ComplaintInvalid,
-    ComplaintNotOpen,
-    ComplaintResolverNotAllowed,
-    DecisionNotFound,
-    NotFound,
-    OperatorRequired,
-    PermissionDenied,
-)
+from repayguard.errors import NotFound, PermissionDenied
 from repayguard.identity import OperatorRead
+from repayguard.identity.errors import OperatorRequired
 from repayguard.platform.uow import UnitOfWork, UnitOfWorkFactory
 
 RESOLVE: Final = "complaints:resolve"

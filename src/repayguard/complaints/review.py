@@ -20,8 +20,8 @@ from repayguard.core.policy.inputs import InputsInvalid, coerce_inputs
 from repayguard.core.reasons import CATALOG, LOCALES
 from repayguard.decisions import UNPUBLISHED, LoggedDecision
 from repayguard.entitlements import Entitlement
-from repayguard.errors import PolicyVersionNotFound, PolicyVersionTampered
 from repayguard.platform.uow import UnitOfWork
+from repayguard.policies.errors import PolicyVersionNotFound, PolicyVersionTampered
 
 
 @dataclass(frozen=True, slots=True)

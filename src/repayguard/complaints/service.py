@@ -21,17 +21,13 @@ from sqlalchemy.orm import Session
 from repayguard import decisions, entitlements, notices
 from repayguard.approvals import ApprovalContext
 from repayguard.complaints import repository
+from repayguard.complaints.errors import ComplaintAlreadyOpen, ComplaintInvalid, ComplaintNotFound
 from repayguard.complaints.messages import COMPLAINT_FILED, message
 from repayguard.complaints.models import ACTIVE, CONTESTABLE, OPEN, ComplaintRow
 from repayguard.complaints.repository import QueueFilter
 from repayguard.complaints.statements import seal
 from repayguard.decisions import DecisionEngine, LoggedDecision
-from repayguard.errors import (
-    ComplaintAlreadyOpen,
-    ComplaintInvalid,
-    ComplaintNotFound,
-    DecisionNotFound,
-)
+from repayguard.decisions.errors import DecisionNotFound
 from repayguard.platform.crypto import Keyring
 from repayguard.platform.records import record_of
 from repayguard.platform.uow import UnitOfWork

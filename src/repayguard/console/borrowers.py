@@ -18,13 +18,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from repayguard import complaints, decisions, entitlements, notices
 from repayguard.borrowers import BorrowerProfile, ReadProfile, read_profile
+from repayguard.borrowers.errors import BorrowerNotFound, BorrowerProfileNotFound
 from repayguard.console.web import PREFIX, principal_of, render
 from repayguard.core.policy.counterfactual import WHY_NONE
 from repayguard.core.policy.outcome import OPEN
 from repayguard.core.reasons import UnknownReasonCode, explain, principal
 from repayguard.decisions import LoggedDecision
 from repayguard.entitlements import METHODS, Entitlement, EntitlementView, MethodStates
-from repayguard.errors import BorrowerNotFound, BorrowerProfileNotFound
 from repayguard.identity import permissions_of
 from repayguard.platform.uow import UnitOfWork, UnitOfWorkFactory
 from repayguard.platform.web import UnitsOfWork

@@ -13,8 +13,8 @@ from fastapi.responses import HTMLResponse, Response
 
 from repayguard import monitoring
 from repayguard.console.web import PREFIX, render
-from repayguard.errors import MetricRangeInvalid
 from repayguard.monitoring.endpoints import date_range, monitor_of, reference_label
+from repayguard.monitoring.errors import MetricRangeInvalid
 from repayguard.platform.web import UnitsOfWork
 
 router = APIRouter(tags=["console"], default_response_class=HTMLResponse, include_in_schema=False)

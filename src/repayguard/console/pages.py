@@ -21,8 +21,8 @@ from repayguard.console.web import (
     render,
 )
 from repayguard.entitlements import METHODS, EntitlementView
-from repayguard.errors import LoginFailed, LoginLocked, PasswordRejected
 from repayguard.identity import LogIn, RevokeToken, log_in, revoke_token
+from repayguard.identity.errors import LoginFailed, LoginLocked, PasswordRejected
 from repayguard.platform.web import UnitsOfWork
 
 router = APIRouter(tags=["console"], default_response_class=HTMLResponse, include_in_schema=False)

@@ -28,7 +28,7 @@ from repayguard.core.scoring import RiskModel
 from repayguard.core.scoring.expert import load_expert_model
 from repayguard.core.tiers import TierBands, load_bands
 from repayguard.entitlements import MethodStates
-from repayguard.errors import PolicyNotInForce
+from repayguard.policies.errors import PolicyNotInForce
 
 DEFAULT_POLICY = "policies/cn-default.yaml"
 DEFAULT_MODEL = "models/expert-v1.json"

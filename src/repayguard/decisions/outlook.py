@@ -11,12 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from repayguard import entitlements
+from repayguard.borrowers.errors import BorrowerNotFound
 from repayguard.core.policy.counterfactual import Counterfactual, search
 from repayguard.core.policy.inputs import InputsInvalid, coerce_inputs
 from repayguard.core.risk_moves import tier_move
 from repayguard.decisions.engine import DecisionEngine
 from repayguard.decisions.lineage import find_decision
-from repayguard.errors import BorrowerNotFound
 from repayguard.platform.uow import UnitOfWork
 
 

@@ -31,6 +31,7 @@ from repayguard.core.events import EVENT_SCHEMA
 from repayguard.core.pipeline import decide, empty_previous
 from repayguard.decisions import triggers
 from repayguard.decisions.engine import DecisionEngine
+from repayguard.decisions.errors import SparkUnavailable
 from repayguard.decisions.service import DecideBorrowers, DecisionRunReport, write_decided
 from repayguard.decisions.spark_tasks import (
     BORROWER_ROW,
@@ -45,7 +46,6 @@ from repayguard.decisions.spark_tasks import (
     decide_partition,
     from_ipc,
 )
-from repayguard.errors import SparkUnavailable
 from repayguard.platform.uow import UnitOfWork
 
 if TYPE_CHECKING:

@@ -8,6 +8,7 @@ from typing import Annotated, Protocol
 
 from fastapi import APIRouter, Header, Request
 
+from repayguard.borrowers.errors import BorrowerNotFound
 from repayguard.core.reasons import explain
 from repayguard.entitlements.schemas import (
     AlternativeRead,
@@ -20,7 +21,6 @@ from repayguard.entitlements.schemas import (
 )
 from repayguard.entitlements.states import MethodStates
 from repayguard.entitlements.view import Alternative, AuthorizeRequest, EntitlementView
-from repayguard.errors import BorrowerNotFound
 from repayguard.platform.clock import Clock
 from repayguard.platform.dto import BorrowerKey
 

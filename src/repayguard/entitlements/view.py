@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Final, Literal
 
+from repayguard.entitlements.errors import ChannelNotDeclared
 from repayguard.entitlements.states import Entitlement, MethodStates
-from repayguard.errors import ChannelNotDeclared
 from repayguard.platform.messages import Message
 
 NOT_YET_ASSESSED: Final = "NOT_YET_ASSESSED"

@@ -22,19 +22,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from repayguard import decisions, entitlements, identity, notices
+from repayguard.borrowers.errors import BorrowerNotFound
 from repayguard.entitlements import Entitlement
-from repayguard.errors import (
-    BorrowerNotFound,
+from repayguard.errors import NotFound, PermissionDenied
+from repayguard.hardship import repository
+from repayguard.hardship.errors import (
     HardshipCaseAlreadyOpen,
     HardshipCaseInvalid,
     HardshipCaseNotFound,
     HardshipCaseNotOpen,
     HardshipReviewerNotAllowed,
-    NotFound,
-    OperatorRequired,
-    PermissionDenied,
 )
-from repayguard.hardship import repository
 from repayguard.hardship.messages import (
     HARDSHIP_CLOSED,
     HARDSHIP_OPENED,
@@ -45,6 +43,7 @@ from repayguard.hardship.models import OPEN, OUTCOMES, REASONS, WITHDRAWN, Hards
 from repayguard.hardship.notes import evidence_of, note_of, seal_notes
 from repayguard.hardship.repository import HardshipFilter
 from repayguard.identity import OperatorRead
+from repayguard.identity.errors import OperatorRequired
 from repayguard.platform.crypto import Keyring
 from repayguard.platform.records import record_of
 from repayguard.platform.uow import UnitOfWork

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from repayguard.errors import OperatorRequired
+from repayguard.identity.errors import OperatorRequired
 from repayguard.identity.permissions import Principal
 
 

@@ -18,7 +18,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import select
 
 from repayguard.audit import acting_as
-from repayguard.errors import LoginFailed, LoginLocked, PasswordRejected
+from repayguard.identity.errors import LoginFailed, LoginLocked, PasswordRejected
 from repayguard.identity.models import CredentialRow, OperatorRow
 from repayguard.identity.service import (
     CreateToken,

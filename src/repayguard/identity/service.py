@@ -14,14 +14,8 @@ from typing import Final
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from repayguard.errors import (
-    InvalidInput,
-    NotFound,
-    OperatorExists,
-    OperatorRequired,
-    PermissionDenied,
-    TokenInvalid,
-)
+from repayguard.errors import InvalidInput, NotFound, PermissionDenied
+from repayguard.identity.errors import OperatorExists, OperatorRequired, TokenInvalid
 from repayguard.identity.models import OperatorRow, TokenRow
 from repayguard.identity.permissions import ROLES, Kind, Principal, Role, role_allows
 from repayguard.platform.clock import Clock

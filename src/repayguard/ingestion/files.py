@@ -10,7 +10,7 @@ import orjson
 import polars as pl
 import pyarrow.parquet as pq
 
-from repayguard.errors import UnreadableFile
+from repayguard.ingestion.errors import UnreadableFile
 from repayguard.ingestion.validation import MalformedLine
 
 SUFFIXES = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}

@@ -11,9 +11,9 @@ from typing import Any, Final
 
 import polars as pl
 
-from repayguard.errors import BatchTooLarge
 from repayguard.ingestion import repository
 from repayguard.ingestion.columns import validate_batch
+from repayguard.ingestion.errors import BatchTooLarge
 from repayguard.ingestion.files import read_batches
 from repayguard.ingestion.models import IngestBatchRow
 from repayguard.ingestion.quarantine import quarantine_rows

@@ -21,9 +21,9 @@ from typing import Protocol
 import polars as pl
 from sqlalchemy.orm import Session
 
-from repayguard.errors import IncidentAlreadyOpen
 from repayguard.monitoring import incident_repository as repository
 from repayguard.monitoring.detectors import Alarm, chart, current_alarm
+from repayguard.monitoring.errors import IncidentAlreadyOpen
 from repayguard.monitoring.incidents import OpenIncident, open_incident
 from repayguard.monitoring.thresholds import MetricThresholds, Thresholds
 from repayguard.platform.jobs import JobContext, JobOutcome

@@ -13,7 +13,8 @@ from typing import Annotated, Final
 import polars as pl
 from fastapi import APIRouter, Query, Request
 
-from repayguard.errors import MetricRangeInvalid, NotReady
+from repayguard.errors import NotReady
+from repayguard.monitoring.errors import MetricRangeInvalid
 from repayguard.monitoring.psi import BASELINE_SOURCE, ScoreReference
 from repayguard.monitoring.schemas import SeriesRead, SnapshotRead
 from repayguard.monitoring.series import chunks, daily_series

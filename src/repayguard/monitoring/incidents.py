@@ -21,14 +21,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from repayguard import identity
-from repayguard.errors import (
-    IncidentAlreadyOpen,
-    IncidentNotFound,
-    IncidentStateInvalid,
-    InvalidInput,
-)
+from repayguard.errors import InvalidInput
 from repayguard.monitoring import incident_repository as repository
 from repayguard.monitoring.detectors import Alarm
+from repayguard.monitoring.errors import IncidentAlreadyOpen, IncidentNotFound, IncidentStateInvalid
 from repayguard.monitoring.incident_models import (
     ACKNOWLEDGED,
     OPEN,

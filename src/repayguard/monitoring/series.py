@@ -13,8 +13,9 @@ import structlog
 from sqlalchemy.orm import Session
 
 from repayguard import approvals, complaints, decisions, ingestion, notices, risk
-from repayguard.errors import MetricRangeInvalid, RepayguardError, UnknownMetric
+from repayguard.errors import RepayguardError
 from repayguard.monitoring.book import day_end
+from repayguard.monitoring.errors import MetricRangeInvalid, UnknownMetric
 from repayguard.monitoring.metrics import ROLL_DAYS, SERIES_SCHEMA, MetricInputs, compute_series
 from repayguard.monitoring.metrics import wanted_metrics as _wanted
 from repayguard.monitoring.psi import ScoreReference

@@ -18,7 +18,6 @@ from typing import Any, Final, cast
 import yaml
 
 from repayguard import resources
-from repayguard.errors import ThresholdsInvalid
 from repayguard.monitoring.catalogue import METRICS
 from repayguard.monitoring.detectors import (
     CUSUM,
@@ -29,6 +28,7 @@ from repayguard.monitoring.detectors import (
     EwmaParams,
     Params,
 )
+from repayguard.monitoring.errors import ThresholdsInvalid
 
 THRESHOLDS_RESOURCE: Final = "monitoring/thresholds.yaml"
 ALL_SEGMENTS: Final = "all"

@@ -16,9 +16,10 @@ import polars as pl
 from repayguard import risk
 from repayguard.core.reasons import CATALOG, LOCALES, MAX_REASONS
 from repayguard.core.scoring import InputColumn, InputsInvalid, TrainedModel, reason_texts
-from repayguard.errors import InvalidInput, ModelVersionNotFound
+from repayguard.errors import InvalidInput
 from repayguard.notebook.frames import to_polars, with_id
 from repayguard.notebook.store import read_store
+from repayguard.risk.errors import ModelVersionNotFound
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,7 @@ import httpx
 import orjson
 
 from repayguard import __version__
-from repayguard.errors import NoticesMisconfigured
+from repayguard.notices.errors import NoticesMisconfigured
 from repayguard.platform.clock import Clock
 
 INBOX: Final = "inbox"

@@ -25,8 +25,8 @@ from repayguard.core.policy import CompiledPolicy
 from repayguard.core.policy.counterfactual import WHY_NONE, Alternative, RiskMove, search
 from repayguard.core.policy.inputs import InputsInvalid, coerce_inputs
 from repayguard.core.reasons import CATALOG, LOCALES, principal
-from repayguard.errors import NoticesMisconfigured
 from repayguard.notices import wording
+from repayguard.notices.errors import NoticesMisconfigured
 from repayguard.notices.planning import OCCASION_KINDS, MethodChange, NoticeKind, NoticePlan
 
 log = structlog.get_logger(__name__)

@@ -25,8 +25,8 @@ import orjson
 import phonenumbers
 
 from repayguard import __version__
-from repayguard.errors import NoticesMisconfigured
 from repayguard.notices.channels import ChannelError, Envelope
+from repayguard.notices.errors import NoticesMisconfigured
 from repayguard.platform.clock import Clock
 from repayguard.platform.net import is_loopback
 from repayguard.platform.redaction import REDACTED, scrub_text

@@ -21,7 +21,8 @@ from repayguard.core.policy.playbook import (
     load_playbook,
     playbook_of,
 )
-from repayguard.errors import (
+from repayguard.overlays import repository
+from repayguard.overlays.errors import (
     OverlayNotActive,
     OverlayNotFound,
     OverlayReviewerNotAllowed,
@@ -30,7 +31,6 @@ from repayguard.errors import (
     PlaybookRefused,
     PlaybookVersionConflict,
 )
-from repayguard.overlays import repository
 from repayguard.overlays.models import (
     ACTIVE,
     APPROVED,

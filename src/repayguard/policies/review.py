@@ -19,9 +19,10 @@ from repayguard.core.policy.diff import PolicyDiff, diff_policies
 from repayguard.core.policy.explain import Trace, explain
 from repayguard.core.policy.impact import PORTFOLIO_SCHEMA, ImpactReport, preview
 from repayguard.core.policy.inputs import InputsInvalid, coerce_inputs
-from repayguard.errors import PolicyDraftNotFound, PolicyInputsInvalid, PolicyVersionNotFound
+from repayguard.errors import PolicyInputsInvalid
 from repayguard.platform.uow import UnitOfWork
 from repayguard.policies import repository
+from repayguard.policies.errors import PolicyDraftNotFound, PolicyVersionNotFound
 from repayguard.policies.service import verified
 from repayguard.policies.sources import compile_checked, load_policy_text, rejected
 

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from typing import Final
 
 from repayguard.core.policy import Profiles
-from repayguard.errors import PolicyVersionConflict
 from repayguard.platform.uow import UnitOfWork
 from repayguard.policies import repository
+from repayguard.policies.errors import PolicyVersionConflict
 from repayguard.policies.service import (
     PublishPolicy,
     VersionInfo,

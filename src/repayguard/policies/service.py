@@ -19,17 +19,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from repayguard.core.policy import Policy, Profiles, canonical_json, check_policy, content_hash
-from repayguard.errors import (
-    ApprovalPayloadChanged,
+from repayguard.errors import ApprovalPayloadChanged
+from repayguard.platform.messages import Message
+from repayguard.platform.records import record_of
+from repayguard.platform.uow import UnitOfWork
+from repayguard.policies import repository
+from repayguard.policies.errors import (
     PolicyDraftNotFound,
     PolicyVersionConflict,
     PolicyVersionNotFound,
     PolicyVersionTampered,
 )
-from repayguard.platform.messages import Message
-from repayguard.platform.records import record_of
-from repayguard.platform.uow import UnitOfWork
-from repayguard.policies import repository
 from repayguard.policies.models import PolicyDraftRow, PolicyVersionRow
 from repayguard.policies.sources import check_text, rejected
 

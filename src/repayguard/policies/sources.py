@@ -18,7 +18,7 @@ from repayguard.core.policy import (
     load_profile,
     parse_policy,
 )
-from repayguard.errors import PolicyRejected
+from repayguard.policies.errors import PolicyRejected
 
 JURISDICTIONS = ("CN", "EU", "UK", "US")
 

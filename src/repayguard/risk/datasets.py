@@ -22,7 +22,8 @@ from repayguard.core.labels import (
     plan_out_of_time,
 )
 from repayguard.core.scoring import InputColumn, InputsInvalid, feature_inputs, tabular_inputs
-from repayguard.errors import ModelTrainingFailed, UnreadableFile
+from repayguard.ingestion.errors import UnreadableFile
+from repayguard.risk.errors import ModelTrainingFailed
 
 TABLE_SUFFIXES: Final = (".csv", ".parquet")
 WINDOW_UNSTABLE: Final = ("utilization",)

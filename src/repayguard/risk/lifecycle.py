@@ -11,16 +11,16 @@ from sqlalchemy.orm import Session
 
 from repayguard.core.features import FEATURE_NAMES
 from repayguard.core.scoring import Profile, TrainedModel, load_model
-from repayguard.errors import (
-    ApprovalPayloadChanged,
-    ModelArtefactTampered,
-    ModelPromotionRefused,
-    ModelVersionNotFound,
-)
+from repayguard.errors import ApprovalPayloadChanged
 from repayguard.platform.messages import Message
 from repayguard.platform.records import record_of
 from repayguard.platform.uow import UnitOfWork
 from repayguard.risk import repository
+from repayguard.risk.errors import (
+    ModelArtefactTampered,
+    ModelPromotionRefused,
+    ModelVersionNotFound,
+)
 from repayguard.risk.models import ModelPromotionRow, ModelVersionRow
 from repayguard.risk.registry import ModelRegistry, StoredModel
 

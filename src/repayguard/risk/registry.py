@@ -27,7 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from repayguard.errors import InvalidInput, ModelArtefactTampered, ModelVersionExists
+from repayguard.errors import InvalidInput
+from repayguard.risk.errors import ModelArtefactTampered, ModelVersionExists
 
 CARD: Final = "card.json"
 FOLDER: Final = "models"

@@ -10,7 +10,8 @@ import polars as pl
 
 from repayguard.core.reasons import CATALOG, LOCALES, MAX_REASONS
 from repayguard.core.scoring import InputsInvalid, reason_texts
-from repayguard.errors import InvalidInput, UnreadableFile
+from repayguard.errors import InvalidInput
+from repayguard.ingestion.errors import UnreadableFile
 from repayguard.platform.uow import UnitOfWork
 from repayguard.risk.datasets import TABLE_SUFFIXES, read_table
 from repayguard.risk.lifecycle import load_version

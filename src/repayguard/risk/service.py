@@ -33,7 +33,7 @@ from repayguard.core.scoring import (
 )
 from repayguard.core.scoring.calibration import METHODS as CALIBRATIONS
 from repayguard.core.scoring.models import TRAIN_EXTRA_HINT, missing_for_fitting
-from repayguard.errors import ExtraNotInstalled, ModelTrainingFailed, ModelVersionExists
+from repayguard.errors import ExtraNotInstalled
 from repayguard.platform.messages import Message
 from repayguard.platform.uow import UnitOfWork, UnitOfWorkFactory
 from repayguard.risk import repository
@@ -49,6 +49,7 @@ from repayguard.risk.datasets import (
     read_event_files,
     read_table,
 )
+from repayguard.risk.errors import ModelTrainingFailed, ModelVersionExists
 from repayguard.risk.lifecycle import RegisteredModel, load_version, registered
 from repayguard.risk.models import ModelVersionRow
 from repayguard.risk.registry import ModelRegistry, canonical_json, check_version_name

@@ -16,7 +16,7 @@ import polars as pl
 
 from repayguard import borrowers
 from repayguard.core.fairness import DisparityWarning, age_band, disparity, warnings
-from repayguard.errors import UnreadableFile
+from repayguard.ingestion.errors import UnreadableFile
 from repayguard.platform.crypto import Keyring
 from repayguard.platform.uow import UnitOfWork
 

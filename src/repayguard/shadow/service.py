@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session
 
 from repayguard import decisions, policies
 from repayguard.core.policy import Profiles
-from repayguard.errors import PolicyVersionTampered
 from repayguard.platform.messages import Message
 from repayguard.platform.uow import UnitOfWork
+from repayguard.policies.errors import PolicyVersionTampered
 from repayguard.shadow import repository
 from repayguard.shadow.fairness import FairnessComparison, compare
 from repayguard.shadow.models import ChallengerRow

@@ -23,6 +23,7 @@ from repayguard.cli.policy.eval import EvalReport, evaluate_lines, print_outcome
 from repayguard.cli.shared import DataDir, friendly
 from repayguard.core.policy.safe_yaml import load_yaml
 from repayguard.errors import InvalidInput, RepayguardError
+from repayguard.policies.errors import GraphNotImported
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -37,12 +38,6 @@ _KIND_LABELS = {
     "expressionNode": "expression",
     "switchNode": "switch",
 }
-
-
-class GraphNotImported(InvalidInput):
-    """A JDM graph refused at import; ``detail['refusals']`` lists every reason."""
-
-    code = "jdm_graph_refused"
 
 
 def refusals_table(refusals: tuple[Refusal, ...], *, title: str) -> Table:
