@@ -19,6 +19,7 @@ from rich.table import Table
 
 from repayguard.cli.actor import As, Token, acting
 from repayguard.cli.exits import FINDINGS
+from repayguard.cli.output import when
 from repayguard.cli.shared import AsJson, DataDir, friendly, open_container
 
 if TYPE_CHECKING:
@@ -31,10 +32,6 @@ approvals_app = typer.Typer(
 )
 Comment = Annotated[str, typer.Option(help="Why (kept with the decision).")]
 RequestId = Annotated[str, typer.Argument(help="The request id.")]
-
-
-def _when(moment: datetime | None) -> str:
-    return f"{moment:%Y-%m-%d %H:%M}" if moment else "-"
 
 
 def as_json(found: ApprovalRead) -> dict[str, Any]:
@@ -55,7 +52,7 @@ def queue_table(items: list[ApprovalRead], *, title: str) -> Table:
             r.summary,
             r.maker_name,
             r.state,
-            _when(r.expires_at),
+            when(r.expires_at),
             r.checker_name or "-",
         )
     return table
@@ -118,12 +115,12 @@ def show(
         ("kind", found.kind),
         ("about", found.subject),
         ("summary", found.summary),
-        ("maker", f"{found.maker_name} at {_when(found.created_at)}: {found.reason or '-'}"),
+        ("maker", f"{found.maker_name} at {when(found.created_at)}: {found.reason or '-'}"),
         ("state", found.state),
-        ("expires", _when(found.expires_at)),
+        ("expires", when(found.expires_at)),
         ("payload", json.dumps(found.payload, ensure_ascii=False, indent=1)),
         ("payload sha256", found.payload_sha256),
-        ("checker", f"{found.checker_name or '-'} at {_when(found.decided_at)}"),
+        ("checker", f"{found.checker_name or '-'} at {when(found.decided_at)}"),
         ("comment", found.comment or "-"),
         ("outcome", json.dumps(found.outcome, ensure_ascii=False) if found.outcome else "-"),
     ]
@@ -330,7 +327,7 @@ def next_step(made: ApprovalRead) -> str:
     """What the maker sees after asking: the request and what a checker runs next."""
     return (
         f"Approval request [bold]{made.request_id}[/bold] ({made.summary}) is pending until "
-        f"{_when(made.expires_at)} UTC. A second person approves it with: "
+        f"{when(made.expires_at)} UTC. A second person approves it with: "
         f"[bold]repayguard approvals approve {made.request_id} --as CHECKER[/bold] "
         "(or --token with the checker's operator token)"
     )

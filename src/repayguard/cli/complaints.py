@@ -19,6 +19,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from repayguard.cli.actor import As, Token, acting
+from repayguard.cli.output import when
 from repayguard.cli.shared import AsJson, DataDir, friendly, open_container
 from repayguard.core.policy.counterfactual import WHY_NONE, changes_of
 
@@ -30,10 +31,6 @@ complaints_app = typer.Typer(
     help="Complaints and appeals: the queue; show a case with its decision; resolve it.",
     no_args_is_help=True,
 )
-
-
-def _when(moment: datetime | None) -> str:
-    return f"{moment:%Y-%m-%d %H:%M}" if moment else "-"
 
 
 def _plain(value: Any) -> Any:
@@ -62,13 +59,13 @@ def queue_table(items: list[ComplaintInfo], *, title: str) -> Table:
     for column in ("id", "borrower", "contested", "status", "filed", "due", "escalation", "agent"):
         table.add_column(column, overflow="fold")
     for c in items:
-        due = _when(c.due_at) + (" [bold red]overdue[/bold red]" if c.overdue else "")
+        due = when(c.due_at) + (" [bold red]overdue[/bold red]" if c.overdue else "")
         table.add_row(
             c.complaint_id,
             escape(c.borrower_id),
             ", ".join(c.contested),
             c.status,
-            _when(c.filed_at),
+            when(c.filed_at),
             due,
             c.escalation or "-",
             escape(c.reviewer_name or "-"),
@@ -128,17 +125,17 @@ def _case_table(case: ComplaintCase, locale: str) -> Table:
         ("contested", ", ".join(c.contested)),
         ("statement", c.statement or "-"),
         ("status", c.status + (f" (override request {c.approval_id})" if c.approval_id else "")),
-        ("filed", f"{_when(c.filed_at)} by {c.filed_by}"),
-        ("deadline", _when(c.due_at) + (" — overdue" if c.overdue else "")),
-        ("escalation", f"{c.escalation} at {_when(c.escalated_at)}" if c.escalation else "-"),
+        ("filed", f"{when(c.filed_at)} by {c.filed_by}"),
+        ("deadline", when(c.due_at) + (" — overdue" if c.overdue else "")),
+        ("escalation", f"{c.escalation} at {when(c.escalated_at)}" if c.escalation else "-"),
         ("agent", f"{c.reviewer_name or '-'}: {c.comment or '-'}"),
-        ("resolved", _when(c.resolved_at)),
+        ("resolved", when(c.resolved_at)),
     ]
     lineage = case.lineage
     if lineage is not None:
         d = lineage.decision
         rows += [
-            ("decision", f"{d.decision_id} as of {_when(d.as_of)} (run {d.run_id})"),
+            ("decision", f"{d.decision_id} as of {when(d.as_of)} (run {d.run_id})"),
             ("policy", f"version {d.policy_version}, content hash {d.policy_hash}"),
             ("model", f"{d.model_version}: PD {d.pd:.3f}, tier T{d.tier}"),
             ("rule", d.rule_id + (f" (guardrail: {d.guardrail})" if d.guardrail else "")),

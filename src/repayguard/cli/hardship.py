@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
-from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -19,6 +18,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from repayguard.cli.actor import As, Token, acting
+from repayguard.cli.output import when
 from repayguard.cli.shared import AsJson, DataDir, friendly, open_container
 
 if TYPE_CHECKING:
@@ -28,10 +28,6 @@ hardship_app = typer.Typer(
     help="Hardship relief: open a case for a borrower, the queue, show a case, close it.",
     no_args_is_help=True,
 )
-
-
-def _when(moment: datetime | None) -> str:
-    return f"{moment:%Y-%m-%d %H:%M}" if moment else "-"
 
 
 def case_json(found: HardshipInfo) -> dict[str, Any]:
@@ -73,7 +69,7 @@ def open_command(
         return
     console.print(
         f"Hardship case [bold]{opened.case_id}[/bold] is open for {escape(borrower)} until "
-        f"{_when(opened.due_at)}; another agent closes it: [bold]repayguard hardship close "
+        f"{when(opened.due_at)}; another agent closes it: [bold]repayguard hardship close "
         f"{opened.case_id} --as AGENT --outcome granted|declined|withdrawn --note WHY[/bold]"
     )
 
@@ -119,8 +115,8 @@ def list_command(
             escape(c.borrower_id),
             c.reason,
             c.status,
-            f"{_when(c.opened_at)} by {c.opened_by}",
-            _when(c.due_at) + (" [bold red]overdue[/bold red]" if c.overdue else ""),
+            f"{when(c.opened_at)} by {c.opened_by}",
+            when(c.due_at) + (" [bold red]overdue[/bold red]" if c.overdue else ""),
             c.escalation or "-",
             escape(c.reviewer_name or "-"),
         )
@@ -158,10 +154,10 @@ def show(
         ("reason", c.reason),
         ("evidence", c.evidence or "-"),
         ("status", c.status),
-        ("opened", f"{_when(c.opened_at)} by {c.opened_by}"),
-        ("deadline", _when(c.due_at) + (" — overdue" if c.overdue else "")),
-        ("escalation", f"{c.escalation} at {_when(c.escalated_at)}" if c.escalation else "-"),
-        ("closed", f"{_when(c.closed_at)} by {c.reviewer_name}" if c.closed_at else "-"),
+        ("opened", f"{when(c.opened_at)} by {c.opened_by}"),
+        ("deadline", when(c.due_at) + (" — overdue" if c.overdue else "")),
+        ("escalation", f"{c.escalation} at {when(c.escalated_at)}" if c.escalation else "-"),
+        ("closed", f"{when(c.closed_at)} by {c.reviewer_name}" if c.closed_at else "-"),
         ("note", c.note or "-"),
         ("methods now", json.dumps(methods, ensure_ascii=False) if methods else "-"),
     ]

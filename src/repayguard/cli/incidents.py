@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
-from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -18,6 +17,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from repayguard.cli.actor import As, Token, acting
+from repayguard.cli.output import when
 from repayguard.cli.shared import AsJson, DataDir, friendly, open_container
 
 if TYPE_CHECKING:
@@ -29,10 +29,6 @@ incidents_app = typer.Typer(
 )
 
 STATE_FILTERS = ("unresolved", "open", "acknowledged", "resolved", "all")
-
-
-def _when(moment: datetime | None) -> str:
-    return f"{moment:%Y-%m-%d %H:%M}" if moment else "-"
 
 
 def incident_json(found: IncidentInfo) -> dict[str, Any]:
@@ -88,7 +84,7 @@ def list_command(
             i.since_day.isoformat(),
             i.detector,
             i.state,
-            _when(i.opened_at),
+            when(i.opened_at),
         )
     console.print(table)
     console.print("Show one: [bold]repayguard incidents show ID[/bold]")
@@ -118,19 +114,19 @@ def show(
         ("detector", f"{found.detector}, σ {found.sigma:.6g}"),
         ("thresholds", f"{found.thresholds_version} ({found.thresholds_sha256[:12]})"),
         ("state", found.state),
-        ("opened", f"{_when(found.opened_at)} by {found.opened_by}"),
-        ("acknowledged", f"{_when(found.acknowledged_at)} by {found.acknowledged_by}"
+        ("opened", f"{when(found.opened_at)} by {found.opened_by}"),
+        ("acknowledged", f"{when(found.acknowledged_at)} by {found.acknowledged_by}"
          if found.acknowledged_at else "-"),
-        ("resolved", f"{_when(found.resolved_at)} by {found.resolved_by}"
+        ("resolved", f"{when(found.resolved_at)} by {found.resolved_by}"
          if found.resolved_at else "-"),
         ("note", found.note or "-"),
     ]  # fmt: skip
     rows += [
         (
             f"alert: {a.webhook}",
-            f"delivered {_when(a.delivered_at)}"
+            f"delivered {when(a.delivered_at)}"
             if a.delivered_at
-            else f"{a.attempts} attempt(s), next {_when(a.next_attempt_at)}: {a.last_error}",
+            else f"{a.attempts} attempt(s), next {when(a.next_attempt_at)}: {a.last_error}",
         )
         for a in found.alerts
     ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -83,6 +83,11 @@ def progress_bar(
     )
     with progress:
         yield Bar(progress, progress.add_task(description, total=total))
+
+
+def when(moment: datetime | None) -> str:
+    """A moment as tables show it (to the minute), or a dash for none."""
+    return f"{moment:%Y-%m-%d %H:%M}" if moment else "-"
 
 
 def record_table(title: str, rows: Iterable[tuple[str, str]]) -> Table:
