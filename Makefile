@@ -8,7 +8,7 @@ UV_VERSION := 0.13.9
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: demo test check lint format typecheck contracts bench serve venv browser nats clean
+.PHONY: demo test check lint format typecheck contracts bench serve venv browser nats redis clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -48,7 +48,22 @@ nats:
 	  for _ in 1 2 3 4 5 6 7 8 9 10; do $(NATS_UP) 2>/dev/null && exit 0; sleep 1; done; \
 	  echo "NATS did not start; see $(TOOLS)/nats/server.log" >&2; exit 1; }
 
-test: venv browser nats ## the whole test suite (SQLite, PostgreSQL on 127.0.0.1:5432, NATS, Chromium)
+# The rate limits' shared-storage tests use a real Redis on 127.0.0.1:6379; started when absent.
+REDIS_SERVER ?= /usr/bin/redis-server
+REDIS_UP := $(PYTHON) -c "import socket; s = socket.create_connection(('127.0.0.1', 6379), 2); s.sendall(b'PING\r\n'); assert s.recv(5) == b'+PONG'"
+
+redis:
+	@$(REDIS_UP) 2>/dev/null || { \
+	  [ -x $(REDIS_SERVER) ] || { echo "installing Debian's redis-server for the rate-limit tests"; \
+	    $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq redis-server >/dev/null; }; \
+	  echo "starting Redis on 127.0.0.1:6379 (nothing kept on disk)"; \
+	  mkdir -p $(TOOLS)/redis; \
+	  $(REDIS_SERVER) --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no \
+	    --dir $(TOOLS)/redis --logfile $(abspath $(TOOLS))/redis/server.log; \
+	  for _ in 1 2 3 4 5 6 7 8 9 10; do $(REDIS_UP) 2>/dev/null && exit 0; sleep 1; done; \
+	  echo "Redis did not start; see $(TOOLS)/redis/server.log" >&2; exit 1; }
+
+test: venv browser nats redis ## the whole test suite (SQLite, PostgreSQL on 127.0.0.1:5432, NATS, Redis, Chromium)
 	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 lint: venv
