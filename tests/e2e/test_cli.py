@@ -244,8 +244,12 @@ def test_decide_on_spark_records_a_spark_run_and_prints_the_summary(tmp_path: Pa
 def test_decide_refuses_spark_options_it_would_ignore(tmp_path: Path) -> None:
     named = run("decide", "--borrower", "B1", "--engine", "spark", cwd=tmp_path)
     polars = run("decide", "--all", "--partitions", "4", cwd=tmp_path)
+    nobody = run("decide", cwd=tmp_path)
 
-    assert named.returncode != 0
+    # Usage mistakes (exit 2, with the usage line), not refusals by the domain (3).
+    assert named.returncode == 2
     assert "Spark decides the whole book only" in named.stdout + named.stderr
-    assert polars.returncode != 0
+    assert polars.returncode == 2
     assert "belong to the Spark engine" in polars.stdout + polars.stderr
+    assert nobody.returncode == 2
+    assert "say which borrowers to decide" in nobody.stdout + nobody.stderr

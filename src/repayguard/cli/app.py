@@ -50,7 +50,6 @@ from repayguard.cli.simulate import case_study as case_study_command
 from repayguard.cli.simulate import simulate as simulate_command
 from repayguard.cli.worker import worker as worker_command
 from repayguard.config import Settings
-from repayguard.errors import RepayguardError
 from repayguard.platform.logging import configure_logging, json_from_environment
 
 if TYPE_CHECKING:
@@ -345,9 +344,10 @@ def decide_command(
 
     if ctx.invoked_subcommand is not None:
         return
-    if all_borrowers == bool(borrower):
-        raise RepayguardError(
-            "say which borrowers to decide", hint="use --all, or --borrower ID (repeatable)"
+    if all_borrowers == bool(borrower):  # a usage mistake: exit 2 with the usage line
+        raise typer.BadParameter(
+            "say which borrowers to decide: --all, or --borrower ID (repeatable)",
+            param_hint="--all / --borrower",
         )
     on_spark = _engine_choice(engine_name, all_borrowers, events, spark_master, partitions)
     settings = one_shot(load_settings(data_dir))
@@ -420,16 +420,18 @@ def _engine_choice(
 ) -> bool:
     """Whether ``decide`` runs on Spark; refuses Spark options that would be ignored."""
     if name not in ("polars", "spark"):
-        raise RepayguardError(f"unknown engine {name!r}", hint="use --engine polars or spark")
+        raise typer.BadParameter(f"{name!r}: use polars or spark", param_hint="--engine")
     if name == "spark" and not all_borrowers:
-        raise RepayguardError(
-            "Spark decides the whole book only",
-            hint="use --all with --engine spark; decide named borrowers in-process",
+        raise typer.BadParameter(
+            "Spark decides the whole book only: use --all with --engine spark "
+            "(decide named borrowers in-process)",
+            param_hint="--engine",
         )
     if name == "polars" and (events or master or partitions):
-        raise RepayguardError(
-            "--events, --spark-master and --partitions belong to the Spark engine",
-            hint="add --engine spark, or drop them",
+        raise typer.BadParameter(
+            "--events, --spark-master and --partitions belong to the Spark engine: "
+            "add --engine spark, or drop them",
+            param_hint="--engine",
         )
     return name == "spark"
 
