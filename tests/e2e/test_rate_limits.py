@@ -205,6 +205,19 @@ def test_password_logins_are_limited_by_client_address(served: Served) -> None:
     assert _budget(session) == ("2", "1", "3600")
 
 
+def test_unknown_tokens_spend_the_address_login_budget(served: Served) -> None:
+    guess = {"Authorization": "Bearer rg_not-a-token-anyone-was-given-0123456789"}
+    client = served.client("127.0.0.4")
+    answers = [client.get(METHODS, headers=guess) for _ in range(3)]
+    assert [r.status_code for r in answers] == [401, 401, 429]
+    assert answers[2].json()["code"] == "rate_limited"
+    assert served.refused("login") == 1
+    # A real token from the same address still works: its own budget is untouched.
+    assert client.get(METHODS, headers=served.auth("app-a")).status_code == 200
+    # Another address guesses on a budget of its own.
+    assert served.client("127.0.0.5").get(METHODS, headers=guess).status_code == 401
+
+
 def test_health_readiness_and_the_login_page_are_not_limited(served: Served) -> None:
     client = served.client()
     for path in ("/healthz", "/readyz", "/console/login"):

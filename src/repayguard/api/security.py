@@ -62,6 +62,11 @@ def guard(
     except TokenInvalid:
         if usage is not None:
             usage.record_rejected(route_name)
+        if limiter is not None:
+            # A token that resolves to nobody is a guess until shown otherwise: it spends the
+            # address's login budget, so guessing tokens is as slow as guessing passwords.
+            address = request.client.host if request.client is not None else "unknown"
+            enforce(limiter, request.scope.setdefault("state", {}), "login", address)
         raise
     if limiter is not None:
         route_class = "authorize" if (request.method, path) == AUTHORIZE_ROUTE else "api"
