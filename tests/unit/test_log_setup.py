@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import logging.config
 from typing import Any
 
 import pytest
@@ -114,3 +115,25 @@ def test_the_format_follows_the_setting_else_the_environment() -> None:
 def test_an_unknown_level_is_refused_with_the_levels_to_use() -> None:
     with pytest.raises(ValueError, match="use DEBUG, INFO, WARNING or ERROR"):
         configure_logging(json=True, level="LOUD")
+
+
+@pytest.mark.usefixtures("restore_logging")
+def test_library_loggers_another_configuration_silenced_come_back(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # A configuration made elsewhere in the process (disable_existing_loggers, the default)
+    # silences every logger it does not name: uvicorn's included, when they already existed.
+    for name in ("uvicorn.error", "uvicorn.access"):
+        logging.getLogger(name)
+    logging.config.dictConfig({"version": 1})
+    # An embedded uvicorn.Server(log_level="warning") raises its loggers' levels.
+    logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
+    configure_logging(json=True, level="INFO")
+
+    logging.getLogger("uvicorn.error").info("Started server process [%d]", 7)
+    logging.getLogger("uvicorn.access").info("a request")
+
+    assert {line["event"] for line in _lines(capsys.readouterr().err)} == {
+        "Started server process [7]",
+        "a request",
+    }

@@ -113,5 +113,10 @@ def configure_logging(
         for existing in list(library.handlers):
             library.removeHandler(existing)
         library.propagate = True
+        # A library's own configuration elsewhere in the process (uvicorn's for an embedded
+        # server, an Alembic ini's) may have disabled these or raised their level: the
+        # process's level (below) governs them again.
+        library.disabled = False
+        library.setLevel(logging.NOTSET)
     # Statement logging is database.echo's to turn on (it sets its own logger's level).
     logging.getLogger("sqlalchemy").setLevel(max(numeric, logging.WARNING))
