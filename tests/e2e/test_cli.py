@@ -219,8 +219,8 @@ def test_user_mistakes_get_a_message_and_a_next_step_not_a_traceback(tmp_path: P
 
     assert missing.returncode == 3
     assert "no such file or folder" in missing.stderr
-    assert unsure.returncode == 3
-    assert "what to do" in unsure.stderr
+    assert unsure.returncode == 2  # a usage mistake: the usage line and what to add
+    assert "say which borrowers to decide: --all, or --borrower ID" in unsure.stderr
     assert "Traceback" not in missing.stderr + unsure.stderr
 
 
