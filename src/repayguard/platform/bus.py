@@ -25,16 +25,20 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol, cast
 
 import structlog
+from typing_extensions import TypeVar
 
 from repayguard.errors import BusMisconfigured
-from repayguard.platform.messages import Message
+from repayguard.platform.messages import Fact, Message
 
-Handler = Callable[[Message], None]
-BatchHandler = Callable[[Sequence[Message]], None]
+FactT = TypeVar("FactT", bound=Fact, default=Fact)
+Handler = Callable[[Message[FactT]], None]
+BatchHandler = Callable[[Sequence[Message[FactT]]], None]
 """Handles messages of one subject together, in publication order; raising fails them all."""
+Subject = str | type[FactT]
+"""What a subscription names: the fact's class (its ``NAME``), or the name itself."""
 Reload = Callable[[], None]
 log = structlog.get_logger(__name__)
 
@@ -56,13 +60,18 @@ class Bus(Protocol):
         """Deliver a committed message to every subscriber; raise if delivery failed."""
         ...
 
-    def subscribe(self, name: str, handler: Handler, *, consumer: str) -> None:
+    def subscribe(self, name: Subject[FactT], handler: Handler[FactT], *, consumer: str) -> None:
         """Handle ``name`` messages for an effect: one process of the deployment per
         ``consumer`` handles each message."""
         ...
 
     def subscribe_batch(
-        self, name: str, handler: BatchHandler, *, consumer: str, max_batch: int
+        self,
+        name: Subject[FactT],
+        handler: BatchHandler[FactT],
+        *,
+        consumer: str,
+        max_batch: int,
     ) -> None:
         """Handle ``name`` messages for an effect, up to ``max_batch`` of them at once: the
         messages already waiting when the handler is free come together, in order."""
@@ -73,7 +82,7 @@ class Bus(Protocol):
         together. Raise if delivery failed (then none counts as delivered)."""
         ...
 
-    def follow(self, name: str, handler: Handler) -> None:
+    def follow(self, name: Subject[FactT], handler: Handler[FactT]) -> None:
         """Apply ``name`` messages to this process's own state: every process gets each."""
         ...
 
@@ -109,24 +118,31 @@ class InProcessBus:
     """
 
     def __init__(self) -> None:
-        self._handlers: dict[str, list[BatchHandler]] = defaultdict(list)
+        self._handlers: dict[str, list[BatchHandler[Any]]] = defaultdict(list)
 
-    def subscribe(self, name: str, handler: Handler, *, consumer: str = "local") -> None:
-        self._handlers[name].append(one_by_one(handler))
+    def subscribe(
+        self, name: Subject[FactT], handler: Handler[FactT], *, consumer: str = "local"
+    ) -> None:
+        self._handlers[subject_name(name)].append(one_by_one(handler))
 
     def subscribe_batch(
-        self, name: str, handler: BatchHandler, *, consumer: str = "local", max_batch: int
+        self,
+        name: Subject[FactT],
+        handler: BatchHandler[FactT],
+        *,
+        consumer: str = "local",
+        max_batch: int,
     ) -> None:
-        self._handlers[name].append(_in_slices(handler, batch_size(max_batch)))
+        self._handlers[subject_name(name)].append(_in_slices(handler, batch_size(max_batch)))
 
-    def follow(self, name: str, handler: Handler) -> None:
+    def follow(self, name: Subject[FactT], handler: Handler[FactT]) -> None:
         # One process holds every handler: following is subscribing, in the same order.
-        self._handlers[name].append(one_by_one(handler))
+        self._handlers[subject_name(name)].append(one_by_one(handler))
 
-    def publish(self, message: Message) -> None:
+    def publish(self, message: Message[Fact]) -> None:
         self.publish_batch((message,))
 
-    def publish_batch(self, messages: Sequence[Message]) -> None:
+    def publish_batch(self, messages: Sequence[Message[Fact]]) -> None:
         if not messages:
             return
         names = {message.name for message in messages}
@@ -165,10 +181,15 @@ class RecordingBus(InProcessBus):
         self.published.extend(messages)
 
 
-def one_by_one(handler: Handler) -> BatchHandler:
+def subject_name(subject: Subject[Any]) -> str:
+    """The message name a subscription names."""
+    return subject if isinstance(subject, str) else cast(str, subject.NAME)
+
+
+def one_by_one(handler: Handler[FactT]) -> BatchHandler[FactT]:
     """A one-message handler as a batch handler: the messages in order, each on its own."""
 
-    def each(messages: Sequence[Message]) -> None:
+    def each(messages: Sequence[Message[FactT]]) -> None:
         for message in messages:
             handler(message)
 
@@ -186,8 +207,8 @@ def batch_size(max_batch: int) -> int:
     return max_batch
 
 
-def _in_slices(handler: BatchHandler, size: int) -> BatchHandler:
-    def sliced(messages: Sequence[Message]) -> None:
+def _in_slices(handler: BatchHandler[FactT], size: int) -> BatchHandler[FactT]:
+    def sliced(messages: Sequence[Message[FactT]]) -> None:
         for start in range(0, len(messages), size):
             handler(messages[start : start + size])
 

@@ -29,6 +29,7 @@ import asyncio
 import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any, cast
 
 import nats
 import structlog
@@ -40,10 +41,13 @@ from repayguard.errors import BusMisconfigured, BusUnavailable
 from repayguard.platform.bus import (
     BatchHandler,
     BusHealth,
+    FactT,
     Handler,
     Reload,
+    Subject,
     batch_size,
     one_by_one,
+    subject_name,
 )
 from repayguard.platform.messages import Message
 from repayguard.platform.nats_effects import EffectConsumer
@@ -102,12 +106,18 @@ class NatsBus:
 
     # -- the Bus protocol --------------------------------------------------------------------
 
-    def subscribe(self, name: str, handler: Handler, *, consumer: str) -> None:
+    def subscribe(self, name: Subject[FactT], handler: Handler[FactT], *, consumer: str) -> None:
         self.subscribe_batch(name, one_by_one(handler), consumer=consumer, max_batch=1)
 
     def subscribe_batch(
-        self, name: str, handler: BatchHandler, *, consumer: str, max_batch: int
+        self,
+        subject: Subject[FactT],
+        handler: BatchHandler[FactT],
+        *,
+        consumer: str,
+        max_batch: int,
     ) -> None:
+        name = subject_name(subject)
         effect = EffectConsumer(
             loop=self._loop,
             js=self._js,
@@ -115,7 +125,7 @@ class NatsBus:
             subject=self.subject(name),
             consumer=consumer,
             name=name,
-            handler=handler,
+            handler=cast(BatchHandler[Any], handler),
             max_batch=batch_size(max_batch),
             ack_wait_seconds=self._ack_wait,
             request_timeout=_REQUEST_SECONDS,
@@ -130,9 +140,10 @@ class NatsBus:
             if self._consuming:
                 effect.start()
 
-    def follow(self, name: str, handler: Handler) -> None:
+    def follow(self, subject: Subject[FactT], handler: Handler[FactT]) -> None:
+        name = subject_name(subject)
         self.subject(name)  # refuses a name outside the stream
-        self._follower.add(name, handler)
+        self._follower.add(name, cast(Handler[Any], handler))
 
     def on_gap(self, reload: Reload) -> None:
         self._follower.on_gap(reload)

@@ -73,11 +73,11 @@ def encode(message: Message) -> bytes:
 
 def decode(data: bytes) -> Message:
     body = orjson.loads(data)
-    return Message(
-        name=body["name"],
-        payload=body["payload"],
-        version=int(body["version"]),
+    return Message.decode(
+        body["name"],
+        body["payload"],
         message_id=body["message_id"],
+        version=int(body["version"]),
     )
 
 

@@ -110,7 +110,12 @@ class OutboxRelay:
                 if not rows:
                     return published
                 for group in _runs_of_one_subject(rows):
-                    messages = [Message(r.name, r.payload, r.version, r.message_id) for r in group]
+                    messages = [
+                        Message.decode(
+                            r.name, r.payload, message_id=r.message_id, version=r.version
+                        )
+                        for r in group
+                    ]
                     for row in group:
                         row.attempts += 1
                     try:
