@@ -30,12 +30,13 @@ types are never equal, and ``!= v`` matches null unless ``v`` is null. NaN count
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from typing import Final, Literal
+
+from repayguard.rules import zen
 
 Scalar = float | str | bool | date | None
 """A literal of a cell: number, string, boolean, date or null."""
@@ -43,6 +44,7 @@ Scalar = float | str | bool | date | None
 CompareOp = Literal["==", "!=", "<", "<=", ">", ">="]
 Join = Literal["or", "and"]
 ORDERING: Final = frozenset({"<", "<=", ">", ">="})
+_TESTS: Final = frozenset({"==", "!=", "in", "not in"}) | ORDERING
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,237 +141,224 @@ def literal_type(value: Scalar) -> str:
     return "number"
 
 
-# -- parser ---------------------------------------------------------------------------------
+# -- the view over the zen tree -------------------------------------------------------------
 
-_TOKEN: Final = re.compile(
-    r"""(?P<ws>\s+)
-    |(?P<number>\d[\d_]*(?:\.\d[\d_]*)?(?:[eE][+-]?\d+)?)
-    |(?P<string>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')
-    |(?P<range>\.\.)
-    |(?P<op>==|!=|<=|>=|<|>)
-    |(?P<minus>-)
-    |(?P<punct>[\[\]\(\),])
-    |(?P<word>[A-Za-z_$][A-Za-z0-9_$]*)
-    """,
-    re.VERBOSE,
-)
-_WORDS: Final = {"true": True, "false": False}
+_LITERALS: Final = "a number, a quoted string, true, false, null or d(...)"
 _DATE: Final = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_UNSUPPORTED_WORDS: Final = {
+_NAMES: Final = "names, $ and functions are not supported; quote strings"
+_HINTS: Final = {
     "date": 'date(...) is a Unix timestamp in ZEN; write a calendar date as d("2025-01-31")',
     "$": "'$' expressions are not supported in policy cells; use the unary forms (>= 3, [1..5])",
 }
-
-
-@dataclass(frozen=True, slots=True)
-class _Tok:
-    kind: str
-    text: str
-    pos: int
-
-
-def _tokenize(text: str) -> list[_Tok]:
-    tokens: list[_Tok] = []
-    pos = 0
-    while pos < len(text):
-        m = _TOKEN.match(text, pos)
-        if m is None:
-            raise CellSyntaxError(text, pos, f"unexpected character {text[pos]!r}")
-        kind = m.lastgroup or ""
-        if kind != "ws":
-            tokens.append(_Tok(kind, m.group(), pos))
-        pos = m.end()
-    tokens.append(_Tok("end", "", len(text)))
-    return tokens
-
-
-class _Parser:
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.tokens = _tokenize(text)
-        self.i = 0
-
-    @property
-    def tok(self) -> _Tok:
-        return self.tokens[self.i]
-
-    def peek(self, ahead: int = 1) -> _Tok:
-        return self.tokens[min(self.i + ahead, len(self.tokens) - 1)]
-
-    def fail(self, reason: str, tok: _Tok | None = None) -> CellSyntaxError:
-        return CellSyntaxError(self.text, (tok or self.tok).pos, reason)
-
-    def at(self, kind: str, text: str | None = None) -> bool:
-        return self.tok.kind == kind and (text is None or self.tok.text == text)
-
-    def take(self, kind: str, text: str | None = None) -> _Tok:
-        tok = self.tok
-        if not self.at(kind, text):
-            want = repr(text) if text is not None else kind
-            raise self.fail(f"expected {want} but found {_shown(tok)}")
-        self.i += 1
-        return tok
-
-    def cell(self) -> Cell:
-        tests = [self.test()]
-        joins: list[Join] = []
-        while True:
-            if self.at("punct", ",") or self.at("word", "or"):
-                joins.append("or")
-            elif self.at("word", "and"):
-                joins.append("and")
-            else:
-                break
-            self.i += 1
-            tests.append(self.test())
-        if not self.at("end"):
-            raise self.fail(
-                f"unexpected {self.tok.text!r}; join tests with ',' (or), 'or' or 'and'"
-            )
-        return Cell(self.text, tuple(tests), tuple(joins))
-
-    def test(self) -> Test:
-        tok = self.tok
-        if tok.kind == "op":
-            self.i += 1
-            value = self.literal()
-            if tok.text in ORDERING and literal_type(value) not in ("number", "date"):
-                raise self.fail(f"{tok.text} needs a number or a date d(...)", tok)
-            return Compare(tok.text, value)  # type: ignore[arg-type]  # regex guarantees the op
-        if tok.kind == "word" and tok.text == "not":
-            if self.peek().kind == "word" and self.peek().text == "in":
-                self.i += 2
-                return self.container(negated=True)
-            raise self.fail(
-                "not(...) is refused: ZEN raises an error on it, so the row would never match; "
-                'write != "T1" or not in ["T1", "T2"]'
-            )
-        if tok.kind == "word" and tok.text == "in":
-            self.i += 1
-            return self.container(negated=False)
-        if tok.kind == "punct" and tok.text in "[(":
-            return self.container(negated=False)
-        if tok.kind == "punct" and tok.text in "])":
-            raise self.fail(
-                "reversed interval brackets are refused: ZEN reads ]a..b[ as outside a..b; "
-                "write (a..b) for an open interval or not in [a..b] for outside"
-            )
-        return Compare("==", self.literal())
-
-    def container(self, *, negated: bool) -> Test:
-        opening = self.tok
-        if not (opening.kind == "punct" and opening.text in "[("):
-            raise self.fail(f"expected a list [..] or an interval but found {_shown(opening)}")
-        self.i += 1
-        first_tok = self.tok
-        first = self.literal()
-        if self.at("range"):
-            return self.interval(opening, first, first_tok, outside=negated)
-        if opening.text == "(":
-            raise self.fail("expected '..' in the interval")
-        values = [first]
-        while self.at("punct", ","):
-            self.i += 1
-            values.append(self.literal())
-        self.take("punct", "]")
-        return Member(tuple(values), negated)
-
-    def interval(self, opening: _Tok, first: Scalar, first_tok: _Tok, *, outside: bool) -> Interval:
-        if literal_type(first) != "number":
-            raise self.fail("an interval bound must be a number", first_tok)
-        assert isinstance(first, float)
-        low = first
-        self.take("range")
-        high = self.number()
-        closing = self.tok
-        if closing.kind != "punct" or closing.text not in "])[(":
-            raise self.fail("expected ] or ) to close the interval")
-        if closing.text in "[(":
-            raise self.fail(
-                "reversed interval brackets are refused: ZEN reads a closing [ or ( as "
-                "'outside'; close with ] (bound included) or ) (bound excluded)"
-            )
-        self.i += 1
-        result = Interval(low, high, opening.text == "[", closing.text == "]", outside)
-        if low > high or (low == high and not (result.low_closed and result.high_closed)):
-            raise self.fail("the interval is empty", opening)
-        return result
-
-    def number(self) -> float:
-        tok = self.tok
-        value = self.literal()
-        if literal_type(value) != "number":
-            raise self.fail("an interval bound must be a number", tok)
-        assert isinstance(value, float)
-        return value
-
-    def literal(self) -> Scalar:
-        tok = self.tok
-        if tok.kind == "minus" and self.peek().kind == "number":
-            self.i += 1
-            return -self.literal_number()
-        if tok.kind == "number":
-            return self.literal_number()
-        if tok.kind == "string":
-            self.i += 1
-            return _unquote(tok.text)
-        if tok.kind == "word":
-            if tok.text in _WORDS:
-                self.i += 1
-                return _WORDS[tok.text]
-            if tok.text == "null":
-                self.i += 1
-                return None
-            if tok.text == "d" and self.peek().kind == "punct" and self.peek().text == "(":
-                return self.date_literal()
-            hint = _UNSUPPORTED_WORDS.get(
-                tok.text, "names, $ and functions are not supported; quote strings"
-            )
-            raise self.fail(f"unsupported {tok.text!r}: {hint}")
-        raise self.fail(
-            f"expected a number, a quoted string, true, false, null or d(...); found {_shown(tok)}"
-        )
-
-    def literal_number(self) -> float:
-        tok = self.take("number")
-        value = float(tok.text.replace("_", ""))
-        if not math.isfinite(value):
-            raise self.fail("the number is too large", tok)
-        return value
-
-    def date_literal(self) -> date:
-        start = self.take("word", "d")
-        self.take("punct", "(")
-        tok = self.tok
-        if tok.kind != "string":
-            raise self.fail('d(...) takes a quoted date, e.g. d("2025-01-31")')
-        self.i += 1
-        self.take("punct", ")")
-        body = _unquote(tok.text)
-        try:
-            if not _DATE.match(body):
-                raise ValueError(body)
-            return date.fromisoformat(body)
-        except ValueError:
-            raise self.fail(f"{body!r} is not a calendar date YYYY-MM-DD", start) from None
-
-
-def _shown(tok: _Tok) -> str:
-    return repr(tok.text) if tok.kind != "end" else "the end of the cell"
-
-
-def _unquote(token: str) -> str:
-    body = token[1:-1]
-    return re.sub(r"\\(.)", r"\1", body)
+_NOT: Final = (
+    "not(...) is refused: ZEN raises an error on it, so the row would never match; "
+    'write != "T1" or not in ["T1", "T2"]'
+)
+_REVERSED_OPENING: Final = (
+    "reversed interval brackets are refused: ZEN reads ]a..b[ as outside a..b; "
+    "write (a..b) for an open interval or not in [a..b] for outside"
+)
+_REVERSED_CLOSING: Final = (
+    "reversed interval brackets are refused: ZEN reads a closing [ or ( as "
+    "'outside'; close with ] (bound included) or ) (bound excluded)"
+)
+_JOINS_EXPECTED: Final = "',', 'or' or 'and'"
 
 
 @lru_cache(maxsize=8192)
 def parse_cell(text: str) -> Cell:
-    """Parse one cell; raises CellSyntaxError with the cell text and position of the problem."""
-    stripped = text.strip()
-    if stripped in ("", "-"):
+    """Parse one cell; raises CellSyntaxError with the cell text and position of the problem.
+
+    The text goes through the ZEN parser (:func:`repayguard.rules.zen.parse_unary`), so a cell
+    means here what it means in zen-engine; this module only narrows the language to the forms
+    a policy may use and turns the tree into the typed form the policy's back ends share.
+    """
+    if text.strip() in ("", "-"):
         return Cell(text, ())
-    return _Parser(text).cell()
+    try:
+        node = zen.parse_unary(text)
+    except zen.ZenSyntaxError as exc:
+        raise _syntax_error(text, exc) from None
+    except zen.ZenError as exc:  # a construct ZEN itself refuses (assignments, methods)
+        raise CellSyntaxError(text, 0, exc.message) from None
+    return _View(text).cell(node)
+
+
+def _syntax_error(text: str, exc: zen.ZenSyntaxError) -> CellSyntaxError:
+    """The ZEN parser's complaint in the words a policy author reads elsewhere in this module."""
+    position, reason = exc.position, exc.reason
+    if exc.expected == _JOINS_EXPECTED:
+        return CellSyntaxError(
+            text, position, f"{reason}; join tests with ',' (or), 'or' or 'and'"
+        )
+    if exc.expected in ("a literal", "a value") and position >= len(text.rstrip()):
+        return CellSyntaxError(text, len(text), f"expected {_LITERALS}; found the end of the cell")
+    if reason.startswith("invalid number"):
+        return CellSyntaxError(
+            text, position, f"the number is too large or too precise: ZEN takes {exc.expected}"
+        )
+    if reason.startswith("unterminated string"):
+        return CellSyntaxError(
+            text, position, f"unexpected character {text[position]!r}: the string is never closed"
+        )
+    if reason == "unexpected character '\\\\'":
+        return CellSyntaxError(
+            text,
+            position,
+            f"{reason}: ZEN strings have no escapes, a string ends at its next quote; "
+            "put \" inside '...' and ' inside \"...\"",
+        )
+    if reason.startswith("unknown function"):
+        name = reason.removeprefix("unknown function ").strip("'")
+        return CellSyntaxError(text, position, f"unsupported {name!r}: {_NAMES}")
+    expected = "" if exc.expected is None else f"; expected {exc.expected}"
+    return CellSyntaxError(text, position, f"{reason}{expected}")
+
+
+class _View:
+    """Walks a cell's zen tree in source order with a cursor over the cell's zen tokens, so a
+    refusal names the character where the refused form starts (the tree has no positions)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.tokens = zen.tokenize(text)
+        self.i = 0
+
+    def position(self, index: int | None = None) -> int:
+        index = self.i if index is None else index
+        return self.tokens[index].start if index < len(self.tokens) else len(self.text)
+
+    def fail(self, reason: str, position: int | None = None) -> CellSyntaxError:
+        return CellSyntaxError(self.text, self.position() if position is None else position, reason)
+
+    def refuse(self) -> CellSyntaxError:
+        """A form outside the policy's language, named by the token it starts with."""
+        tok = self.tokens[self.i] if self.i < len(self.tokens) else None
+        if tok is None:
+            return self.fail(f"expected {_LITERALS}; found the end of the cell")
+        if tok.kind == "word":
+            return self.fail(f"unsupported {tok.value!r}: {_HINTS.get(tok.value, _NAMES)}")
+        if tok.kind == "operator" and tok.value in ("not", "!"):
+            return self.fail(_NOT)
+        if tok.kind == "bracket" and tok.value in "])":
+            return self.fail(_REVERSED_OPENING)
+        if tok.kind in ("number", "string", "bool"):
+            return self.fail(
+                "policy cells compare with plain literals; arithmetic, member access and other "
+                "expressions are not supported"
+            )
+        return self.fail(f"expected {_LITERALS}; found {self.text[tok.start : tok.end]!r}")
+
+    def cell(self, node: zen.Node) -> Cell:
+        tests: list[Test] = []
+        joins: list[Join] = []
+        self.fold(node, tests, joins)
+        return Cell(self.text, tuple(tests), tuple(joins))
+
+    def fold(self, node: zen.Node, tests: list[Test], joins: list[Join]) -> None:
+        """ZEN folds the tests of a cell to the left: ``(a or b) and c``."""
+        match node:
+            case zen.ast.Binary("or" | "and" as join, left, right):
+                self.fold(left, tests, joins)
+                self.i += 1  # the join: ',', 'or' or 'and'
+                joins.append(join)
+                tests.append(self.test(right))
+            case _:
+                tests.append(self.test(node))
+
+    def test(self, node: zen.Node) -> Test:
+        start = self.position()
+        match node:
+            case zen.ast.Binary(op, zen.ast.Identifier("$"), operand) if op in _TESTS:
+                tok = self.tokens[self.i]
+                explicit = tok.kind == "operator" and tok.value == op
+                self.i += explicit
+                if op in ("in", "not in"):
+                    return self.container(operand, negated=op == "not in", explicit=explicit)
+                value = self.literal(operand)
+                if op in ORDERING and literal_type(value) not in ("number", "date"):
+                    raise self.fail(f"{op} needs a number or a date d(...)", start)
+                return Compare(op, value)  # type: ignore[arg-type]  # guarded by _TESTS
+        raise self.refuse()  # a boolean expression as the test: contains($, "a"), $ > 3
+
+    def container(self, node: zen.Node, *, negated: bool, explicit: bool) -> Test:
+        match node:
+            case zen.ast.Array(items):
+                self.i += 1  # [
+                values: list[Scalar] = []
+                for k, item in enumerate(items):
+                    self.i += k > 0  # ,
+                    values.append(self.literal(item))
+                if not items or self.tokens[self.i].value == ",":
+                    self.i += bool(items)
+                    raise self.fail(f"expected {_LITERALS}; found ']'")
+                self.i += 1  # ]
+                return Member(tuple(values), negated)
+            case zen.ast.Interval(opening, low, high, closing):
+                start = self.position()
+                if opening not in "[(":
+                    raise self.fail(_REVERSED_OPENING)
+                self.i += 1
+                lo = self.bound(low)
+                self.i += 1  # ..
+                hi = self.bound(high)
+                if closing not in "])":
+                    raise self.fail(_REVERSED_CLOSING)
+                self.i += 1
+                result = Interval(lo, hi, opening == "[", closing == "]", negated)
+                if lo > hi or (lo == hi and not (result.low_closed and result.high_closed)):
+                    raise self.fail("the interval is empty", start)
+                return result
+        if explicit:
+            tok = self.tokens[self.i]
+            found = self.text[tok.start : tok.end]
+            raise self.fail(f"expected a list [..] or an interval but found {found!r}")
+        raise self.refuse()
+
+    def bound(self, node: zen.Node) -> float:
+        start = self.position()
+        value = self.literal(node)
+        if not isinstance(value, float):
+            raise self.fail("an interval bound must be a number", start)
+        return value
+
+    def literal(self, node: zen.Node) -> Scalar:
+        match node:
+            case zen.ast.Null():
+                value: Scalar = None
+            case zen.ast.Bool(flag):
+                value = flag
+            case zen.ast.String(body):
+                value = body
+            case zen.ast.Number(number):
+                value = float(number)
+            case zen.ast.Unary("-", zen.ast.Number(number)):
+                self.i += 1  # -
+                value = -float(number)
+            case zen.ast.Call("d", arguments):
+                return self.calendar_date(arguments)
+            case _:
+                raise self.refuse()
+        self.i += 1
+        return value
+
+    def calendar_date(self, arguments: tuple[zen.Node, ...]) -> date:
+        start = self.position()
+        match arguments:
+            case (zen.ast.String(body),):
+                pass
+            case _:
+                raise self.fail(
+                    'd(...) takes a quoted date, e.g. d("2025-01-31")', self.position(self.i + 2)
+                )
+        try:
+            if not _DATE.match(body):
+                raise ValueError(body)
+            day = date.fromisoformat(body)
+        except ValueError:
+            raise self.fail(f"{body!r} is not a calendar date YYYY-MM-DD", start) from None
+        self.i += 4  # d ( "..." )
+        return day
 
 
 def cell_text(value: object) -> str:

@@ -10,6 +10,7 @@ from repayguard.rules.zen.ast import Node
 from repayguard.rules.zen.compiled import Expression, UnaryTest, compile_expression, compile_unary
 from repayguard.rules.zen.errors import ZenError, ZenEvaluationError, ZenSyntaxError, ZenUnsupported
 from repayguard.rules.zen.functions import CLOCK_FUNCTIONS
+from repayguard.rules.zen.lexer import Token, tokenize
 from repayguard.rules.zen.parser import parse_expression, parse_unary
 from repayguard.rules.zen.tree import referenced_paths
 from repayguard.rules.zen.values import Value, to_host, to_value
@@ -24,6 +25,7 @@ __all__ = [
     "ZenError",
     "ZenEvaluationError",
     "ZenSyntaxError",
+    "Token",
     "ZenUnsupported",
     "ast",
     "compile_expression",
@@ -34,4 +36,5 @@ __all__ = [
     "to_host",
     "to_polars",
     "to_value",
+    "tokenize",
 ]
