@@ -119,6 +119,25 @@ def test_an_error_anywhere_fails_the_cell_as_in_zen(text: str, expected: list[Va
     assert matching(text, "number", NUMBERS) == expected
 
 
+FLOATS: list[Value] = [None, 0.29, 0.29999999999999993, 0.3, 0.1 + 0.2, 0.30000000000000010, 1.0]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("== 0.3", [0.3, 0.1 + 0.2]),  # 0.1 + 0.2 reads as 0.3000000000000000 in ZEN
+        ("> 0.3", [0.30000000000000010, 1.0]),
+        (">= 0.3", [0.3, 0.1 + 0.2, 0.30000000000000010, 1.0]),
+        ("< 0.3", [0.29, 0.29999999999999993]),
+        ("<= 0.3", [0.29, 0.29999999999999993, 0.3, 0.1 + 0.2]),
+        ("(0.3..1)", [0.30000000000000010]),
+        ("not in [0.3, 1]", [None, 0.29, 0.29999999999999993, 0.30000000000000010]),
+    ],
+)
+def test_floats_compare_as_zen_reads_them(text: str, expected: list[Value]) -> None:
+    assert matching(text, "number", FLOATS) == expected
+
+
 def test_zen_eval_reports_errors_as_none() -> None:
     assert zen_eval(parse_cell("> 3"), None) is None
     assert zen_eval(parse_cell("> 3"), "T1") is None

@@ -8,6 +8,7 @@ nulls -- including values of the wrong type, where ZEN raises and the rule does 
 from __future__ import annotations
 
 import json
+import math
 from datetime import date
 from typing import Any
 
@@ -62,7 +63,7 @@ def assert_cells_agree(cells: list[str], values: list[Any]) -> None:
         assert ours == theirs, f"value {value!r}: ours {sorted(ours)}, zen {sorted(theirs)}"
 
 
-_bound = st.sampled_from([-2, -1, -0.5, 0, 0.25, 0.5, 1, 2, 3, 29, 30])
+_bound = st.sampled_from([-2, -1, -0.5, 0, 0.25, 0.3, 0.5, 1, 2, 3, 29, 30])
 _number_test = st.one_of(
     st.builds(
         lambda op, k: f"{op} {k}", st.sampled_from(["<", "<=", ">", ">=", "==", "!="]), _bound
@@ -120,11 +121,15 @@ def _around(bounds: list[float]) -> list[Any]:
     out: list[Any] = []
     for b in bounds:
         out += [b, b - 1, b + 1, b - 0.5, b + 0.5, b - 1e-9, b + 1e-9]
+        # the engine reads a float as ~16 digits: the next floats may read as b itself
+        below, above = math.nextafter(b, -math.inf), math.nextafter(b, math.inf)
+        out += [below, above, math.nextafter(below, -math.inf), math.nextafter(above, math.inf)]
     return out
 
 
 NUMBER_VALUES = [
-    *_around([-2, -1, -0.5, 0, 0.25, 0.5, 1, 2, 3, 29, 30, 31]),
+    *_around([-2, -1, -0.5, 0, 0.25, 0.3, 0.5, 1, 2, 3, 29, 30, 31]),
+    0.1 + 0.2,
     None,
     "T1",
     "1",

@@ -23,7 +23,7 @@ from repayguard.core.policy.cells import (
 )
 from repayguard.core.policy.ir import PolicyIR
 from repayguard.core.policy.outcome import RowDecision, merge
-from repayguard.core.policy.semantics import zen_match
+from repayguard.core.policy.semantics import number_range, number_threshold, zen_match
 
 Predicate = Callable[[Any], bool]
 RowMatcher = Callable[[Callable[[str], Any]], bool]
@@ -49,7 +49,9 @@ def _equals(value: Scalar) -> Predicate:
         return lambda v: isinstance(v, str) and v == value
     if isinstance(value, date):
         return lambda v: type(v) is date and v == value
-    return lambda v: v is not True and v is not False and v == value
+    low, high = number_range(value)
+    num, slow = _NUMBER_TYPES, _is_number
+    return lambda v: (type(v) in num or slow(v)) and low <= v <= high
 
 
 def _ordering(op: str, x: Scalar) -> Predicate:
@@ -62,11 +64,12 @@ def _ordering(op: str, x: Scalar) -> Predicate:
         }
         return ops[op]
     num, slow = _NUMBER_TYPES, _is_number
+    t = number_threshold(op, x)  # type: ignore[arg-type]  # an order test holds a number here
     ops = {  # NaN fails every comparison, as null (an error in ZEN) does
-        "<": lambda v: (type(v) in num or slow(v)) and v < x,
-        "<=": lambda v: (type(v) in num or slow(v)) and v <= x,
-        ">": lambda v: (type(v) in num or slow(v)) and v > x,
-        ">=": lambda v: (type(v) in num or slow(v)) and v >= x,
+        "<": lambda v: (type(v) in num or slow(v)) and v < t,
+        "<=": lambda v: (type(v) in num or slow(v)) and v <= t,
+        ">": lambda v: (type(v) in num or slow(v)) and v > t,
+        ">=": lambda v: (type(v) in num or slow(v)) and v >= t,
     }
     return ops[op]
 
@@ -81,7 +84,9 @@ def test_predicate(test: Test) -> Predicate:
             return lambda v: not eq(v)
         return _ordering(test.op, test.value)
     if isinstance(test, Interval):
-        lo, hi, outside = test.low, test.high, test.outside
+        lo_op, hi_op = (">=" if test.low_closed else ">"), ("<=" if test.high_closed else "<")
+        lo, hi = number_threshold(lo_op, test.low), number_threshold(hi_op, test.high)
+        outside = test.outside
         above: Predicate = (lambda v: v >= lo) if test.low_closed else (lambda v: v > lo)
         below: Predicate = (lambda v: v <= hi) if test.high_closed else (lambda v: v < hi)
         if outside:
@@ -147,14 +152,19 @@ def cell_predicate(cell: Cell) -> Predicate:
     if not erring:
         return folded
     kinds = {literal_type(t.value) if isinstance(t, Compare) else "number" for t in erring}
+    on_null = zen_match(cell, None)  # null is common; the reference is the slow path
+
+    def reference(v: Any) -> bool:
+        return on_null if v is None else zen_match(cell, v)
+
     if kinds == {"number"}:  # no test errors on a number: the fold is exact there
         num = _NUMBER_TYPES
         return lambda v: (
-            folded(v) if (type(v) in num and v == v) or _is_number(v) else zen_match(cell, v)
+            folded(v) if (type(v) in num and v == v) or _is_number(v) else reference(v)
         )
     if kinds == {"date"}:
-        return lambda v: folded(v) if type(v) is date else zen_match(cell, v)
-    return lambda v: zen_match(cell, v)
+        return lambda v: folded(v) if type(v) is date else reference(v)
+    return reference
 
 
 def row_matcher(cells: list[tuple[str, Predicate]]) -> RowMatcher:

@@ -15,10 +15,10 @@ from typing import Any, Final
 import polars as pl
 
 from repayguard.core.articles import with_article
-from repayguard.core.policy.cells import Cell, Compare, Interval, Test, literal_type
+from repayguard.core.policy.cells import Cell, Compare, Interval, Scalar, Test, literal_type
 from repayguard.core.policy.ir import LITERAL_KIND, PolicyIR, RowIR
 from repayguard.core.policy.outcome import RowDecision
-from repayguard.core.policy.semantics import zen_match
+from repayguard.core.policy.semantics import number_range, number_threshold, zen_match
 
 DTYPES: Final[Mapping[str, pl.DataType]] = {
     "number": pl.Float64(),
@@ -61,23 +61,42 @@ def _test_expr(test: Test, col: pl.Expr, kind: str) -> Folded:
             same = test.op == "=="
             if literal_type(x) != kind:  # null, or another kind: never equal to a value
                 return not same
-            return col == pl.lit(x) if same else col != pl.lit(x)
+            equal = _equal(col, x, kind)
+            return equal if same else ~equal
         if literal_type(x) != kind:
             raise ValueError(f"cell test {test} does not fit {with_article(kind)} input")
-        lit = pl.lit(x)
+        lit = pl.lit(number_threshold(test.op, x) if isinstance(x, float) else x)
         return {"<": col < lit, "<=": col <= lit, ">": col > lit, ">=": col >= lit}[test.op]
     if isinstance(test, Interval):
         if kind != "number":
             raise ValueError(f"an interval does not fit {with_article(kind)} input")
-        above = col >= test.low if test.low_closed else col > test.low
-        below = col <= test.high if test.high_closed else col < test.high
+        if test.low_closed:
+            above = col >= number_threshold(">=", test.low)
+        else:
+            above = col > number_threshold(">", test.low)
+        if test.high_closed:
+            below = col <= number_threshold("<=", test.high)
+        else:
+            below = col < number_threshold("<", test.high)
         inside = above & below
         return ~inside if test.outside else inside
     values = [x for x in test.values if literal_type(x) == kind]
     if not values:
         return test.negated
-    found = col.is_in(pl.lit(pl.Series(values, dtype=_series_dtype(kind))).implode())
+    if kind == "number":  # each number matches a span of floats
+        found = pl.any_horizontal(_equal(col, x, kind) for x in values)
+    else:
+        found = col.is_in(pl.lit(pl.Series(values, dtype=_series_dtype(kind))).implode())
     return ~found if test.negated else found
+
+
+def _equal(col: pl.Expr, x: Scalar, kind: str) -> pl.Expr:
+    """``col == x`` as ZEN reads the column's numbers (every float that reads as ``x``)."""
+    if kind != "number":
+        return col == pl.lit(x)
+    assert isinstance(x, float)
+    low, high = number_range(x)
+    return col.is_between(low, high)  # no float reads as x when low > high: never equal
 
 
 def _series_dtype(kind: str) -> pl.DataType:

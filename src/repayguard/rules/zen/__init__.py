@@ -9,6 +9,7 @@ from repayguard.rules.zen import ast
 from repayguard.rules.zen.ast import Node
 from repayguard.rules.zen.compiled import Expression, UnaryTest, compile_expression, compile_unary
 from repayguard.rules.zen.errors import ZenError, ZenEvaluationError, ZenSyntaxError, ZenUnsupported
+from repayguard.rules.zen.floats import float_range, threshold
 from repayguard.rules.zen.functions import CLOCK_FUNCTIONS
 from repayguard.rules.zen.lexer import Token, tokenize
 from repayguard.rules.zen.parser import parse_expression, parse_unary
@@ -30,9 +31,11 @@ __all__ = [
     "ast",
     "compile_expression",
     "compile_unary",
+    "float_range",
     "parse_expression",
     "parse_unary",
     "referenced_paths",
+    "threshold",
     "to_host",
     "to_polars",
     "to_value",

@@ -211,3 +211,15 @@ def float_range(value: Decimal) -> tuple[float, float]:
     if low_key > top or high_key < -top or low_key > high_key:
         return (1.0, 0.0)
     return key_float(low_key), key_float(high_key)
+
+
+def threshold(operator: str, value: Decimal) -> float:
+    """The float ``t`` such that, for every float ``x`` the engine accepts, the engine's
+    ``x <op> value`` equals the host's ``x <op> t`` (``op`` one of ``< <= > >=``).
+
+    The reading is monotonic, so one threshold per literal lets a host compare floats (and
+    integers up to 2**53, which are floats read exactly) without reading each one.
+    """
+    if operator in (">=", "<"):
+        return key_float(first_at_least(value))
+    return key_float(last_at_most(value))
