@@ -188,9 +188,7 @@ def _syntax_error(text: str, exc: zen.ZenSyntaxError) -> CellSyntaxError:
     """The ZEN parser's complaint in the words a policy author reads elsewhere in this module."""
     position, reason = exc.position, exc.reason
     if exc.expected == _JOINS_EXPECTED:
-        return CellSyntaxError(
-            text, position, f"{reason}; join tests with ',' (or), 'or' or 'and'"
-        )
+        return CellSyntaxError(text, position, f"{reason}; join tests with ',' (or), 'or' or 'and'")
     if exc.expected in ("a literal", "a value") and position >= len(text.rstrip()):
         return CellSyntaxError(text, len(text), f"expected {_LITERALS}; found the end of the cell")
     if reason.startswith("invalid number"):

@@ -159,9 +159,7 @@ def cell_predicate(cell: Cell) -> Predicate:
 
     if kinds == {"number"}:  # no test errors on a number: the fold is exact there
         num = _NUMBER_TYPES
-        return lambda v: (
-            folded(v) if (type(v) in num and v == v) or _is_number(v) else reference(v)
-        )
+        return lambda v: folded(v) if (type(v) in num and v == v) or _is_number(v) else reference(v)
     if kinds == {"date"}:
         return lambda v: folded(v) if type(v) is date else reference(v)
     return reference
