@@ -1,4 +1,8 @@
-"""Unary-test cells of a decision table, in the GoRules ZEN unary syntax, parsed to typed form.
+"""Unary-test cells of a decision table: ZEN's unary tests, narrowed to a policy's typed form.
+
+The text is parsed by :mod:`repayguard.rules.zen` (one ZEN parser for policies and JDM tables);
+this module refuses the forms a policy does not take and turns the tree into Compare, Interval
+and Member tests, the view that the back ends, guardrails, explain and the JDM export share.
 
 A cell tests one input value (ZEN's ``$``). Supported forms, with ZEN's meaning:
 
@@ -18,9 +22,10 @@ A cell tests one input value (ZEN's ``$``). Supported forms, with ZEN's meaning:
 
 Refused with a clear message: ``not("T1")`` (ZEN raises an error on it, so such a row would
 never match -- write ``!= "T1"`` or ``not in ["T1"]``), ``date(...)`` (a Unix timestamp in
-ZEN), ``$`` expressions and functions.
+ZEN), ``$`` expressions and functions; and, as zen-engine refuses them, escapes in strings (a
+string ends at its next quote), ``1E3`` and numbers beyond 28 decimals or 96 bits.
 
-Evaluation (:mod:`repayguard.core.policy.semantics`) follows ZEN exactly: tests run left to
+Evaluation (:mod:`repayguard.core.policy.semantics`, ZEN's evaluator) is ZEN's: tests run left to
 right and short-circuit; an order comparison or an interval on a value that is not a number (or, for
 ``d(...)``, not a date) is an *error*, and an error anywhere makes the whole cell not match.
 So ``> 3, null`` does not match null (``> 3`` fails first) while ``null, > 3`` does.
