@@ -188,6 +188,9 @@ def test_boolean_cells(text: str, expected: list[Value]) -> None:
         ('< d("2025-01-01")', [date(2024, 12, 31)]),
         ('>= d("2025-01-01") and < d("2025-01-10")', [date(2025, 1, 1)]),
         ('!= d("2025-01-01")', [None, date(2024, 12, 31), date(2025, 1, 15)]),
+        ('[d("2025-01-01"), null]', [None, date(2025, 1, 1)]),
+        ('not in [d("2025-01-01"), d("2025-01-15")]', [None, date(2024, 12, 31)]),
+        ('> d("2025-01-01"), null', [date(2025, 1, 15)]),  # the order test errors on null first
     ],
 )
 def test_date_cells_compare_calendar_days(text: str, expected: list[Value]) -> None:
@@ -255,6 +258,10 @@ def test_cells_parse_to_a_typed_form() -> None:
         (r'"say \"hi\""', 9, "strings have no escapes"),
         ("1E3", 1, "unexpected 'E3'"),
         ("1.00000000000000000000000000001", 0, "too precise"),
+        ("foo(1)", 0, "unsupported 'foo'"),
+        ("> 1 + 2", 2, "plain literals"),
+        ("[1, 2,]", 6, "found ']'"),
+        ("a = 1", 0, "assignment"),
     ],
 )
 def test_syntax_errors_name_the_cell_and_position(text: str, position: int, fragment: str) -> None:

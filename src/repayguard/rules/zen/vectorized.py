@@ -375,30 +375,14 @@ def _uses_clock(node: ast.Node) -> bool:
 
 def _threshold(col: _Col, operator: str, value: Decimal) -> pl.Expr:
     """``col <op> value`` exactly, for an int or float column (null where the row errors)."""
+    ops = {"<": pl.Expr.lt, "<=": pl.Expr.le, ">": pl.Expr.gt, ">=": pl.Expr.ge}
     if col.kind == "int":
         floor_v, ceil_v = math.floor(value), math.ceil(value)
         bound = {"<": ceil_v, "<=": floor_v, ">": floor_v, ">=": ceil_v}[operator]
-        literal = pl.lit(bound, dtype=pl.Int128)
-        ops = {"<": pl.Expr.lt, "<=": pl.Expr.le, ">": pl.Expr.gt, ">=": pl.Expr.ge}
-        return ops[operator](col.value, literal)
-    top = floats.float_key(floats.max_float())
-    if operator in (">=", "<"):
-        key = floats.first_at_least(value)  # dec(x) >= value  <=>  x >= float(key)
-        if key > top:
-            above: pl.Expr = pl.lit(False)
-        elif key <= -top:
-            above = pl.lit(True)
-        else:
-            above = col.value >= floats.key_float(key)
-        return above if operator == ">=" else ~above
-    key = floats.last_at_most(value)  # dec(x) <= value  <=>  x <= float(key)
-    if key < -top:
-        below: pl.Expr = pl.lit(False)
-    elif key >= top:
-        below = pl.lit(True)
-    else:
-        below = col.value <= floats.key_float(key)
-    return below if operator == "<=" else ~below
+        return ops[operator](col.value, pl.lit(bound, dtype=pl.Int128))
+    # Floats beyond the engine's range are errors (col.error), so a threshold past either end
+    # of that range needs no special case.
+    return ops[operator](col.value, pl.lit(floats.threshold(operator, value)))
 
 
 def _interval(col: _Col, interval: IntervalValue) -> pl.Expr:
