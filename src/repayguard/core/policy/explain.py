@@ -15,11 +15,11 @@ from typing import Any, Literal
 import polars as pl
 
 from repayguard.core.policy import guardrails
-from repayguard.core.policy.cells import Cell, Compare, Interval, Test
+from repayguard.core.policy.cells import Cell, Test
 from repayguard.core.policy.compiler import CompiledPolicy
 from repayguard.core.policy.counterfactual import WHY_NONE, Alternative, RiskMove, search
 from repayguard.core.policy.inputs import json_value
-from repayguard.core.policy.semantics import test_value, zen_eval
+from repayguard.core.policy.semantics import test_value, zen_eval, zen_source
 
 Verdict = Literal["match", "no match", "error"]
 RowStatus = Literal["decided", "matched", "not matched", "not reached"]
@@ -105,18 +105,6 @@ def _shown(value: Any) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def _test_text(test: Test) -> str:
-    if isinstance(test, Compare):
-        return f"{test.op} {_shown(test.value)}"
-    if isinstance(test, Interval):
-        low = "[" if test.low_closed else "("
-        high = "]" if test.high_closed else ")"
-        return (
-            f"{'not in ' if test.outside else ''}{low}{_shown(test.low)}..{_shown(test.high)}{high}"
-        )
-    return f"{'not in' if test.negated else 'in'} [{', '.join(_shown(v) for v in test.values)}]"
-
-
 def _cell_trace(name: str, cell: Cell, value: Any) -> CellTrace:
     result = zen_eval(cell, value)
     verdict: Verdict = "error" if result is None else "match" if result else "no match"
@@ -129,7 +117,7 @@ def _cell_trace(name: str, cell: Cell, value: Any) -> CellTrace:
         if outcome is None:
             break
         if (join == "or" and outcome) or (join == "and" and not outcome):
-            parts.append(f"{join} {_test_text(test)}: not evaluated")
+            parts.append(f"{join} {zen_source(test)}: not evaluated")
             continue
         outcome = test_value(test, value)
         parts.append(f"{join} {_step(test, value, outcome)}")
@@ -141,8 +129,8 @@ def _cell_trace(name: str, cell: Cell, value: Any) -> CellTrace:
 
 def _step(test: Test, value: Any, outcome: bool | None) -> str:
     if outcome is None:
-        return f"{_shown(value)} {_test_text(test)}: error (not a comparable value)"
-    return f"{_shown(value)} {_test_text(test)}: {'yes' if outcome else 'no'}"
+        return f"{_shown(value)} {zen_source(test)}: error (not a comparable value)"
+    return f"{_shown(value)} {zen_source(test)}: {'yes' if outcome else 'no'}"
 
 
 def explain(

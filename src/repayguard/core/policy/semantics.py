@@ -41,13 +41,14 @@ def _decimal(x: float) -> Decimal:
 
 
 def zen_source(test: Test) -> str:
-    """A test as ZEN text (``>= 30.0``, ``not in [1.0..5.0)``, ``in ["a", null]``)."""
+    """A test as ZEN text (``>= 30``, ``not in [1..5)``, ``in ["a", null]``), for the evaluator
+    and for people (explain)."""
     if isinstance(test, Compare):
         return f"{test.op} {_literal(test.value)}"
     if isinstance(test, Interval):
         low, high = "[" if test.low_closed else "(", "]" if test.high_closed else ")"
         span = f"{low}{_literal(test.low)}..{_literal(test.high)}{high}"
-        return f"not in {span}" if test.outside else f"in {span}"
+        return f"not in {span}" if test.outside else span
     values = ", ".join(_literal(x) for x in test.values)
     return f"{'not in' if test.negated else 'in'} [{values}]"
 
@@ -61,7 +62,9 @@ def _literal(x: Scalar) -> str:
         return f"'{x}'" if '"' in x else f'"{x}"'
     if isinstance(x, date):
         return f'd("{x.isoformat()}")'
-    return repr(x)
+    if isinstance(x, float) and not (x.is_integer() and abs(x) < 1e16):
+        return repr(x)
+    return str(int(x))
 
 
 def test_value(test: Test, v: object) -> bool | None:
