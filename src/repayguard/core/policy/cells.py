@@ -239,13 +239,13 @@ class _View:
         tok = self.tokens[self.i] if self.i < len(self.tokens) else None
         if tok is None:
             return self.fail(f"expected {_LITERALS}; found the end of the cell")
-        if tok.kind == "word":
+        if tok.kind == "word" and tok.value != "null":
             return self.fail(f"unsupported {tok.value!r}: {_HINTS.get(tok.value, _NAMES)}")
         if tok.kind == "operator" and tok.value in ("not", "!"):
             return self.fail(_NOT)
         if tok.kind == "bracket" and tok.value in "])":
             return self.fail(_REVERSED_OPENING)
-        if tok.kind in ("number", "string", "bool"):
+        if tok.kind in ("number", "string", "bool", "word"):  # a literal, then more
             return self.fail(
                 "policy cells compare with plain literals; arithmetic, member access and other "
                 "expressions are not supported"
