@@ -122,7 +122,10 @@ async def _watch(
     else:
         seen.missed.append(borrower)
         return
-    methods = (await client.get(f"/v1/borrowers/{borrower}/repayment-methods")).json()
+    read = await client.get(f"/v1/borrowers/{borrower}/repayment-methods")
+    if read.status_code != 200:
+        raise SystemExit(f"reading {borrower}'s methods: {read.status_code} {read.text}")
+    methods = read.json()
     if methods["methods"]["auto_debit"] != "disabled" or methods["rule_id"] != "failed-debits":
         raise SystemExit(f"{borrower} was refused auto-debit for another reason: {methods}")
     landed = datetime.fromisoformat(methods["effective_at"]).timestamp() - wall
