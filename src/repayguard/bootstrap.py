@@ -342,9 +342,11 @@ def _wire(
     if follows_model:
         _decide_with_production_model(p)
     _wire_online(p)
+    # The view first: on the in-process bus an entitlement change reaches authorize before
+    # the effect consumers of the same message (approvals, notices) have run.
+    view = _wire_view(p) if serve_view else None
     approvals = _wire_approvals(p)
     tokens = _wire_tokens(p)
-    view = _wire_view(p) if serve_view else None
     _follow_engine(p, view=view, follows_model=follows_model)
     wired = _wire_notices(p, offered, resources)
     jobs = _wire_scheduler(p, wired)

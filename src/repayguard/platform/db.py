@@ -15,6 +15,7 @@ from sqlalchemy.orm import DeclarativeBase, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from repayguard.errors import InvalidInput
+from repayguard.platform.durability import restore_on_checkin
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -68,6 +69,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, echo=echo, connect_args={"timeout": 30}, **_JSON_CODEC)
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "checkin", restore_on_checkin)
         return engine
     engine = create_engine(url, echo=echo, pool_pre_ping=True, **_JSON_CODEC)
     event.listen(engine, "before_cursor_execute", _refuse_nul_text)

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 from repayguard.platform.bus import Bus
 from repayguard.platform.clock import Clock
 from repayguard.platform.db import Base, UtcDateTime
+from repayguard.platform.durability import relax_commit
 from repayguard.platform.messages import Message
 
 log = structlog.get_logger(__name__)
@@ -67,9 +68,10 @@ class OutboxRelay:
     while it was busy; a failed group stays pending whole.
 
     A message is marked published only after the bus accepted it, so a crash in between
-    republishes it: consumers are idempotent (``ProcessedMessage``). A message whose delivery
-    fails stays pending, later messages wait behind it (order is kept) and the failure is logged
-    with the attempt count.
+    republishes it: consumers are idempotent (``ProcessedMessage``). For the same reason the
+    marks are committed without waiting for the disk (:mod:`repayguard.platform.durability`).
+    A message whose delivery fails stays pending, later messages wait behind it (order is
+    kept) and the failure is logged with the attempt count.
     """
 
     def __init__(
@@ -124,6 +126,7 @@ class OutboxRelay:
                         error = f"{type(exc).__name__}: {exc}"[:2000]
                         for row in group:
                             row.last_error = error
+                        relax_commit(session)
                         session.commit()  # keeps the marks of the messages published before
                         log.error(
                             "outbox.delivery_failed",
@@ -138,7 +141,9 @@ class OutboxRelay:
                         row.published_at = published_at
                     published += len(group)
                 # One commit per fetched batch: a crash before it republishes the batch, which
-                # idempotent consumers absorb (delivery is at least once either way).
+                # idempotent consumers absorb (delivery is at least once either way) -- and so
+                # it need not wait for the disk (platform.durability).
+                relax_commit(session)
                 session.commit()
 
     def backlog(self) -> tuple[int, datetime | None]:
