@@ -95,21 +95,18 @@ def ingest_events(cmd: IngestEvents, *, uow: UnitOfWork, setup: IngestSetup) -> 
     with uow:
         now = uow.clock.now()
         session = uow.session
+        # The events go first: their insert is where concurrent senders of the same ids meet
+        # (the unique index decides), and the receipt is then written once, with its counts.
+        fresh = repository.append_new_events(session, unique, batch_id=batch_id)
         receipt = IngestBatchRow(
             batch_id=batch_id,
             source=cmd.source[:300],
             received_at=now,
-            accepted=0,
-            duplicates=0,
+            accepted=fresh.height,
+            duplicates=validated.rows.height - fresh.height,
             rejected=len(validated.rejections),
         )
         repository.add_batch(session, receipt)
-        # The receipt is written first: on SQLite that takes the write lock, so the lookup
-        # of already-stored ids inside append_new_events cannot go stale before the insert.
-        session.flush()
-        fresh = repository.append_new_events(session, unique, batch_id=batch_id)
-        receipt.accepted = fresh.height
-        receipt.duplicates = validated.rows.height - fresh.height
         repository.add_quarantined(
             session,
             quarantine_rows(
