@@ -29,8 +29,9 @@ def append_new_events(session: Session, events: pl.DataFrame, *, batch_id: str) 
 
     Both stores let the unique index on ``event_id`` decide — no lookup of stored ids first,
     so the count cannot be taken before another writer's insert. SQLite inserts or ignores
-    and counts the rows it changed; PostgreSQL copies the batch in and keeps what its
-    ``INSERT … ON CONFLICT DO NOTHING RETURNING`` returns (``platform.copy_in``).
+    and counts the rows it changed; PostgreSQL copies the batch straight in, or — when a key
+    collides — keeps what ``INSERT … ON CONFLICT DO NOTHING RETURNING`` returns
+    (``platform.copy_in``).
     """
     if events.is_empty():
         return events

@@ -187,6 +187,8 @@ def ingest_files(
 
 
 def _validated(cmd: IngestEvents, *, uow: UnitOfWork, setup: IngestSetup) -> ValidatedFrame:
+    """The batch split into rows and rejections at the unit of work's clock; a batch over
+    the size limit is refused whole, before any record is looked at."""
     if len(cmd.records) > MAX_BATCH:
         raise BatchTooLarge(
             f"a batch holds at most {MAX_BATCH:,} events; this one has {len(cmd.records):,}",
