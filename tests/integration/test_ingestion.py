@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from repayguard.bootstrap import Container
-from repayguard.ingestion import IngestEvents, ingest_events
+from repayguard.ingestion import EVENTS_INGESTED, IngestEvents, ingest_events
 from repayguard.ingestion import quarantined as quarantined_records
 from repayguard.ingestion.models import EventRow, QuarantineRow
 from repayguard.platform.bus import RecordingBus
@@ -105,6 +105,39 @@ def test_a_mixed_batch_resent_counts_its_valid_records_as_duplicates(container: 
     assert (again.accepted, again.duplicates, again.rejected) == (0, 19, 1)
     assert again.rejections[0].errors[0].field == "type"
     assert "unknown event type 'mortgage'" in again.rejections[0].errors[0].reason
+
+
+def test_a_batch_partly_stored_reports_and_announces_only_its_new_events(
+    container: Container,
+) -> None:
+    """The new half of a batch is told apart from the stored half in batch order: its count,
+    its borrowers and its newest time are the announcement's, the stored ones are not."""
+    stored = [paid(f"OLD{i:02d}", NOW - timedelta(days=1), event_id=f"P-{i:03d}") for i in range(6)]
+    ingest_events(IngestEvents(stored, source="test"), uow=container.uow(), setup=container.ingest)
+    new = [due(f"NEW{i:02d}", NOW - timedelta(days=10 - i)) for i in range(4)]
+    for i, event in enumerate(new):
+        event["event_id"] = f"P-{100 + i:03d}"
+    mixed = [stored[0], new[0], stored[1], new[1], new[2], stored[2], new[3]]
+    bus = container.bus
+    assert isinstance(bus, RecordingBus)
+    published_before = len(bus.published)
+
+    report = ingest_events(
+        IngestEvents(mixed, source="test"), uow=container.uow(), setup=container.ingest
+    )
+
+    assert (report.accepted, report.duplicates, report.rejected) == (4, 3, 0)
+    assert report.borrower_ids == ["NEW00", "NEW01", "NEW02", "NEW03"]
+    assert _count(container, EventRow) == 10
+    (announced,) = [
+        m.payload for m in bus.published[published_before:] if m.name == EVENTS_INGESTED
+    ]
+    assert announced["accepted"] == 4
+    assert announced["borrower_ids"] == ["NEW00", "NEW01", "NEW02", "NEW03"]
+    assert announced["latest_occurred_at"] == (NOW - timedelta(days=7)).isoformat()
+    with container.session_factory() as session:
+        newest = session.scalars(select(EventRow.event_id).order_by(EventRow.seq)).all()[-4:]
+    assert newest == ["P-100", "P-101", "P-102", "P-103"], "appended in batch order"
 
 
 def test_a_duplicate_within_one_batch_lands_once(container: Container) -> None:

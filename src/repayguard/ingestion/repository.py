@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, Final
 
-import orjson
 import polars as pl
-from sqlalchemy import Engine, func, insert, select, text
+from sqlalchemy import Connection, Engine, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from repayguard.core.events import EVENT_SCHEMA
@@ -24,30 +24,46 @@ _IN_CHUNK = 500  # well under SQLite's bound-parameter limit
 
 def append_new_events(session: Session, events: pl.DataFrame, *, batch_id: str) -> pl.DataFrame:
     """Append the events (EVENT_SCHEMA columns, unique ``event_id``) not yet stored and return
-    exactly those: the rows this transaction wrote, also while others append the same ids.
+    exactly those, in batch order: the rows this transaction wrote, also while others append
+    the same ids.
 
-    SQLite has one writer at a time: the caller has written in this transaction already (the
-    batch receipt), so it holds the write lock and the lookup of stored ids cannot go stale
-    before the insert. PostgreSQL copies the batch in and lets the unique index decide
-    (``platform.copy_in``), which is exact under concurrent writers.
+    Both stores let the unique index on ``event_id`` decide — no lookup of stored ids first,
+    so the count cannot be taken before another writer's insert. SQLite inserts or ignores
+    and counts the rows it changed; PostgreSQL copies the batch straight in, or — when a key
+    collides — keeps what ``INSERT … ON CONFLICT DO NOTHING RETURNING`` returns
+    (``platform.copy_in``).
     """
     if events.is_empty():
         return events
     stamped = events.select(EVENT_SCHEMA.names()).with_columns(batch_id=pl.lit(batch_id))
     connection = session.connection()
     if connection.dialect.name == "sqlite":
-        # One statement for the whole batch (ids as one JSON array): 20 IN-lists of 500
-        # spent more in SQLAlchemy's compiler than in SQLite (profiled).
-        ids = events["event_id"].to_list()
-        stored = connection.exec_driver_sql(
-            "SELECT event_id FROM events WHERE event_id IN (SELECT value FROM json_each(?))",
-            (orjson.dumps(ids).decode(),),
-        )
-        fresh = stamped.filter(~pl.col("event_id").is_in([row[0] for row in stored]))
-        append_frame(session, table_of(EventRow), fresh)
-        return fresh.drop("batch_id")
-    written = copy_new_rows(session, EventRow.__tablename__, stamped, key="event_id")
-    return events.filter(pl.col("event_id").is_in(written)).select(EVENT_SCHEMA.names())
+        driver = connection.connection.driver_connection
+        assert isinstance(driver, sqlite3.Connection)
+        before = driver.total_changes
+        append_frame(session, table_of(EventRow), stamped, ignore_conflicts=True)
+        written = driver.total_changes - before
+        if written == events.height:  # the usual case: every event new, nothing to look up
+            return events
+        return events.filter(pl.col("event_id").is_in(_last_appended(connection, written)))
+    written_ids = copy_new_rows(session, EventRow.__tablename__, stamped, key="event_id")
+    return events.filter(pl.col("event_id").is_in(written_ids)).select(EVENT_SCHEMA.names())
+
+
+def _last_appended(connection: Connection, count: int) -> list[str]:
+    """The ids of the ``count`` events appended last on SQLite, by this transaction.
+
+    SQLite has one writer at a time and this transaction has held the write lock since its
+    insert began, and a new row's ``seq`` (its rowid, without AUTOINCREMENT) is the highest
+    one plus one: so the rows it added are exactly the ``count`` highest sequence numbers —
+    read backwards along the primary key, without touching the other rows.
+    """
+    if count == 0:
+        return []
+    rows = connection.exec_driver_sql(
+        "SELECT event_id FROM events ORDER BY seq DESC LIMIT ?", (count,)
+    )
+    return [row[0] for row in rows]
 
 
 def add_quarantined(session: Session, rows: Sequence[dict[str, Any]]) -> None:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import Any, Final
 import polars as pl
 
 from repayguard.ingestion import repository
-from repayguard.ingestion.columns import validate_batch
+from repayguard.ingestion.columns import ValidatedFrame, validate_batch
 from repayguard.ingestion.errors import BatchTooLarge
 from repayguard.ingestion.files import read_batches
 from repayguard.ingestion.models import IngestBatchRow
@@ -70,7 +71,13 @@ class IngestReport:
         return len(self.rejections)
 
 
-def ingest_events(cmd: IngestEvents, *, uow: UnitOfWork, setup: IngestSetup) -> IngestReport:
+def ingest_events(
+    cmd: IngestEvents,
+    *,
+    uow: UnitOfWork,
+    setup: IngestSetup,
+    validated: ValidatedFrame | None = None,
+) -> IngestReport:
     """Land every valid, new record of the batch in one transaction.
 
     Invalid records are quarantined with their reasons and do not stop the others; a record
@@ -79,37 +86,29 @@ def ingest_events(cmd: IngestEvents, *, uow: UnitOfWork, setup: IngestSetup) -> 
     is invalid. Quarantined records are sealed under the data keyring. ``accepted`` counts the
     events this call stored — under concurrent senders of the same events their counts sum to
     what was stored — and only those reach the one ``repayguard.events.ingested`` message,
-    which names the affected borrowers.
+    which names the affected borrowers. ``validated``: the batch already validated by the
+    caller at the unit of work's clock (a file import validates the next batch meanwhile).
     """
-    if len(cmd.records) > MAX_BATCH:
-        raise BatchTooLarge(
-            f"a batch holds at most {MAX_BATCH:,} events; this one has {len(cmd.records):,}",
-            hint="split it into batches of 10,000 or fewer",
-        )
-    validated = validate_batch(
-        cmd.records, now=uow.clock.now(), window=setup.window, offset=cmd.offset
-    )
+    if validated is None:
+        validated = _validated(cmd, uow=uow, setup=setup)
     # In-batch duplicates: the first occurrence wins, as it would arriving one by one.
     unique = validated.rows.unique("event_id", keep="first", maintain_order=True)
     batch_id = uuid.uuid4().hex
     with uow:
         now = uow.clock.now()
         session = uow.session
+        # The events go first: their insert is where concurrent senders of the same ids meet
+        # (the unique index decides), and the receipt is then written once, with its counts.
+        fresh = repository.append_new_events(session, unique, batch_id=batch_id)
         receipt = IngestBatchRow(
             batch_id=batch_id,
             source=cmd.source[:300],
             received_at=now,
-            accepted=0,
-            duplicates=0,
+            accepted=fresh.height,
+            duplicates=validated.rows.height - fresh.height,
             rejected=len(validated.rejections),
         )
         repository.add_batch(session, receipt)
-        # The receipt is written first: on SQLite that takes the write lock, so the lookup
-        # of already-stored ids inside append_new_events cannot go stale before the insert.
-        session.flush()
-        fresh = repository.append_new_events(session, unique, batch_id=batch_id)
-        receipt.accepted = fresh.height
-        receipt.duplicates = validated.rows.height - fresh.height
         repository.add_quarantined(
             session,
             quarantine_rows(
@@ -164,22 +163,56 @@ def ingest_files(
 
     A crash mid-file loses nothing already committed, and running the import again only
     counts those records as duplicates. ``on_batch(n)`` reports progress in records.
+
+    While a batch is being stored, the next one is read and validated on a second thread:
+    the store's append, Parquet reading and Polars all run outside the interpreter lock, so
+    reading and checking a batch costs no time of its own once the store is the slower part.
     """
-    report = FilesReport()
-    for path in paths:
-        report.files += 1
-        offset = 0
-        for records in read_batches(path, size=batch_size):
-            result = ingest_events(
-                IngestEvents(records, source=f"file:{path.name}", offset=offset),
-                uow=uow(),
-                setup=setup,
-            )
-            offset += len(records)
+    report = FilesReport(files=len(paths))
+    batches = _file_batches(paths, batch_size)
+    with ThreadPoolExecutor(1, thread_name_prefix="ingest-read") as reader:
+        ahead = reader.submit(_next_prepared, batches, uow, setup)
+        while (prepared := ahead.result()) is not None:
+            ahead = reader.submit(_next_prepared, batches, uow, setup)
+            cmd, unit, validated = prepared
+            result = ingest_events(cmd, uow=unit, setup=setup, validated=validated)
             report.accepted += result.accepted
             report.duplicates += result.duplicates
-            report.rejections.extend((path.name, r) for r in result.rejections)
+            name = cmd.source.removeprefix("file:")
+            report.rejections.extend((name, r) for r in result.rejections)
             report.borrower_ids.update(result.borrower_ids)
             if on_batch is not None:
-                on_batch(len(records))
+                on_batch(len(cmd.records))
     return report
+
+
+def _validated(cmd: IngestEvents, *, uow: UnitOfWork, setup: IngestSetup) -> ValidatedFrame:
+    """The batch split into rows and rejections at the unit of work's clock; a batch over
+    the size limit is refused whole, before any record is looked at."""
+    if len(cmd.records) > MAX_BATCH:
+        raise BatchTooLarge(
+            f"a batch holds at most {MAX_BATCH:,} events; this one has {len(cmd.records):,}",
+            hint="split it into batches of 10,000 or fewer",
+        )
+    return validate_batch(cmd.records, now=uow.clock.now(), window=setup.window, offset=cmd.offset)
+
+
+def _file_batches(paths: Sequence[Path], size: int) -> Iterator[IngestEvents]:
+    """Every file's records as batches, numbered within their file."""
+    for path in paths:
+        offset = 0
+        for records in read_batches(path, size=size):
+            yield IngestEvents(records, source=f"file:{path.name}", offset=offset)
+            offset += len(records)
+
+
+def _next_prepared(
+    batches: Iterator[IngestEvents], uow: UnitOfWorkFactory, setup: IngestSetup
+) -> tuple[IngestEvents, UnitOfWork, ValidatedFrame] | None:
+    """The next batch with the unit of work it will be stored in, validated at that unit's
+    clock (None: no batch left)."""
+    cmd = next(batches, None)
+    if cmd is None:
+        return None
+    unit = uow()
+    return cmd, unit, _validated(cmd, uow=unit, setup=setup)

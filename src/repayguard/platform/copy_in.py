@@ -1,11 +1,16 @@
 """PostgreSQL bulk appends by ``COPY``: a frame in, only the rows with a new key kept.
 
 ``COPY`` moves rows at the server's own pace (no per-row statement), but it cannot skip a
-row that collides with a unique key. So the frame is copied into a temporary table of the
-same columns, and one ``INSERT … SELECT … ON CONFLICT DO NOTHING RETURNING`` moves it on: the
-returned keys are exactly the rows this transaction stored, also while other transactions
-insert the same keys (the unique index makes a second inserter wait for the first to commit,
-then skip). That is what makes an ``accepted`` count true under concurrency.
+row that collides with a unique key. So a frame is first copied straight into the table,
+inside a savepoint, in key order: when every key is new — a fresh batch, the usual case —
+that one ``COPY`` is the whole append, the work the store's own ceiling does. When a key
+collides (a re-sent batch, or another transaction appending the same key, which ``COPY``
+waits for to commit) the savepoint is rolled back and the frame goes through a temporary
+table of the same columns, and one ``INSERT … SELECT … ON CONFLICT DO NOTHING RETURNING``
+moves it on: the returned keys are exactly the rows this transaction stored, also while other
+transactions insert the same keys (the unique index makes a second inserter wait for the
+first to commit, then skip). Either way the keys reported are exactly the rows stored, which
+is what makes an ``accepted`` count true under concurrency.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 import polars as pl
+import psycopg
 from sqlalchemy.orm import Session
 
 _CSV_TIME = "%Y-%m-%dT%H:%M:%S%.6f%z"
@@ -24,25 +30,39 @@ def copy_new_rows(session: Session, table: str, frame: pl.DataFrame, *, key: str
     Text values must hold no NUL character (PostgreSQL keeps none)."""
     if frame.is_empty():
         return []
-    columns = ", ".join(frame.columns)
-    staging = f"_incoming_{table}"
+    # In key order: two transactions appending overlapping keys then wait for each other in
+    # one direction only, never in a cycle (frame order could deadlock them).
+    ordered = frame.sort(key)
     connection = session.connection().connection.driver_connection
     assert connection is not None
     with connection.cursor() as cursor:
-        # Dropped at commit, so a later schema change of ``table`` never meets a stale copy.
-        cursor.execute(f"DROP TABLE IF EXISTS pg_temp.{staging}")
-        cursor.execute(
-            f"CREATE TEMP TABLE {staging} ON COMMIT DROP AS "
-            f"SELECT {columns} FROM {table} WITH NO DATA"
-        )
-        _copy(cursor, staging, frame)
-        # In key order: two transactions appending overlapping keys then wait for each other
-        # in one direction only, never in a cycle (frame order could deadlock them).
-        cursor.execute(
-            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {staging} "
-            f"ORDER BY {key} ON CONFLICT ({key}) DO NOTHING RETURNING {key}"
-        )
-        return [row[0] for row in cursor.fetchall()]
+        cursor.execute("SAVEPOINT copy_new_rows")
+        try:
+            _copy(cursor, table, ordered)
+        except psycopg.errors.UniqueViolation:
+            cursor.execute("ROLLBACK TO SAVEPOINT copy_new_rows")
+        else:
+            cursor.execute("RELEASE SAVEPOINT copy_new_rows")
+            return ordered[key].to_list()
+        cursor.execute("RELEASE SAVEPOINT copy_new_rows")
+        return _insert_new(cursor, table, ordered, key=key)
+
+
+def _insert_new(cursor: Any, table: str, ordered: pl.DataFrame, *, key: str) -> list[str]:
+    """The rows of ``ordered`` whose key is not stored yet, through a temporary table."""
+    columns = ", ".join(ordered.columns)
+    staging = f"_incoming_{table}"
+    # Dropped at commit, so a later schema change of ``table`` never meets a stale copy.
+    cursor.execute(f"DROP TABLE IF EXISTS pg_temp.{staging}")
+    cursor.execute(
+        f"CREATE TEMP TABLE {staging} ON COMMIT DROP AS SELECT {columns} FROM {table} WITH NO DATA"
+    )
+    _copy(cursor, staging, ordered)
+    cursor.execute(
+        f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {staging} "
+        f"ORDER BY {key} ON CONFLICT ({key}) DO NOTHING RETURNING {key}"
+    )
+    return [row[0] for row in cursor.fetchall()]
 
 
 def copy_rows(session: Session, table: str, frame: pl.DataFrame) -> None:
