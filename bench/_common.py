@@ -12,7 +12,12 @@ from typing import TypeVar
 from repayguard.bootstrap import Container, bootstrap
 from repayguard.config import Settings
 from repayguard.platform.clock import FixedClock
+from repayguard.platform.logging import configure_logging
 from repayguard.simulation import PortfolioSpec, generate_portfolio
+
+# A benchmark's stdout is its one JSON object: log lines (an in-process server's access lines,
+# warnings) go to stderr, as the CLI's do, instead of structlog's default of stdout.
+configure_logging(json=False, level="WARNING")
 
 START = datetime(2025, 1, 1, tzinfo=UTC)
 AS_OF = datetime(2026, 1, 1, tzinfo=UTC)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -88,3 +89,17 @@ def test_fit_of_a_curve_reports_its_poor_r_squared() -> None:
     assert r2 < 0.5
     assert slope == pytest.approx(1.2)
     assert intercept == pytest.approx(2.6)
+
+
+def test_a_benchmark_keeps_stdout_for_its_json() -> None:
+    """The benchmarks' shared module sends log lines to stderr: an in-process server's access
+    lines once interleaved with ``bench/ingest.py``'s JSON, and ``make bench`` could not read it."""
+    logs = (
+        "import _common, structlog; "
+        "structlog.get_logger('bench').warning('bench.note', detail='to stderr')"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", logs], cwd=BENCH, capture_output=True, text=True, check=True
+    )
+    assert done.stdout == ""
+    assert "bench.note" in done.stderr
