@@ -295,6 +295,14 @@ def test_object_literals_keep_the_first_of_repeated_keys_and_build_from_the_end(
         ("string(-(0.0))", "-0.0"),
         ("string(trunc(1.2, 3))", "1.200"),
         ("string(round(1.2345, 2))", "1.23"),
+        # A negative product too small for 28 places is -0, and rounding keeps a zero's sign;
+        # a non-zero value rounded to zero is positive.
+        (
+            "string(round(-0.00000000000000000000024244 * 0.0000000000032768677851950310, 5))",
+            "-0.00000",
+        ),
+        ("string(round(-0.0, 2))", "-0.0"),
+        ("string(round(-0.004, 2))", "0.00"),
         ("string(2 ^ -1)", "0.50"),
         ("string(1.5 ^ 2)", "2.25"),
         ("1 / 3", 0.33333333333333337),  # the binding's own decimal-to-float steps

@@ -348,6 +348,10 @@ def rounded(value: Decimal, places: int, *, away_from_zero: bool) -> Decimal:
     negative, mantissa, scale = parts(value)
     if scale <= places:
         return value
+    if mantissa == 0:
+        # A zero keeps its sign (a negative product too small for 28 places is ``-0``);
+        # only a non-zero value rounded to zero comes out positive.
+        return make(negative, 0, places)
     quotient, rest = divmod(mantissa, _POW10[scale - places])
     if away_from_zero and rest * 2 >= _POW10[scale - places]:
         quotient += 1
