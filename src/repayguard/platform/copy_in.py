@@ -10,6 +10,7 @@ then skip). That is what makes an ``accepted`` count true under concurrency.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import polars as pl
@@ -55,6 +56,33 @@ def copy_rows(session: Session, table: str, frame: pl.DataFrame) -> None:
     assert connection is not None
     with connection.cursor() as cursor:
         _copy(cursor, table, frame)
+
+
+def copy_upsert(session: Session, table: str, frame: pl.DataFrame, *, key: Sequence[str]) -> None:
+    """Insert the rows of ``frame`` (stored text form, at most one row per ``key``), or
+    replace every other column of the row stored under the same ``key``, inside the session's
+    transaction: one ``COPY`` into a temporary table, then one ``INSERT … SELECT … ON
+    CONFLICT DO UPDATE`` in key order (two such writers wait for each other in one direction
+    only)."""
+    if frame.is_empty():
+        return
+    columns = ", ".join(frame.columns)
+    keys = ", ".join(key)
+    replaced = ", ".join(f"{c} = excluded.{c}" for c in frame.columns if c not in key)
+    staging = f"_upserted_{table}"
+    connection = session.connection().connection.driver_connection
+    assert connection is not None
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS pg_temp.{staging}")
+        cursor.execute(
+            f"CREATE TEMP TABLE {staging} ON COMMIT DROP AS "
+            f"SELECT {columns} FROM {table} WITH NO DATA"
+        )
+        _copy(cursor, staging, frame)
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {staging} "
+            f"ORDER BY {keys} ON CONFLICT ({keys}) DO UPDATE SET {replaced}"
+        )
 
 
 def _copy(cursor: Any, table: str, frame: pl.DataFrame) -> None:
