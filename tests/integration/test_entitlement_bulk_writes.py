@@ -4,33 +4,20 @@ frame a run reads (in its own session on SQLite) is what the store holds."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
-import polars as pl
-import pytest
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
-from repayguard.bootstrap import Container, bootstrap
+from repayguard.bootstrap import Container
 from repayguard.entitlements import repository
 from repayguard.entitlements.models import EntitlementRow
 from repayguard.entitlements.states import Entitlement, MethodStates
-from repayguard.platform.bus import RecordingBus
-from repayguard.platform.clock import FixedClock
 
-from support.common import NOW, make_settings
+from support.common import NOW
 
 _COLUMNS = [c.name for c in EntitlementRow.__table__.columns]
-
-
-@pytest.fixture
-def container(database_url: str, tmp_path: Path, clock: FixedClock) -> Iterator[Container]:
-    settings = make_settings(database_url, tmp_path, online=False)
-    with bootstrap(settings, clock=clock, bus=RecordingBus(), migrate=True) as built:
-        yield built
 
 
 def _entitlements(decision: str) -> list[Entitlement]:
@@ -114,17 +101,5 @@ def test_the_current_entitlement_frame_holds_every_stored_entitlement(
         current = repository.read_current(session)
 
     assert current.schema == repository.CURRENT_SCHEMA
-    expected = pl.DataFrame(
-        {
-            "borrower_id": [e.borrower_id for e in written],
-            "tier": [e.tier for e in written],
-            "tier_since": [e.tier_since for e in written],
-            "auto_debit": [e.states.auto_debit for e in written],
-            "early_repayment": [e.states.early_repayment for e in written],
-            "manual": [e.states.manual for e in written],
-            "manual_channels": [list(e.states.manual_channels) for e in written],
-            "reasons": [list(e.reasons) for e in written],
-        },
-        schema=repository.CURRENT_SCHEMA,
-    )
+    expected = repository.current_of(written)
     assert current.sort("borrower_id").equals(expected.sort("borrower_id"))

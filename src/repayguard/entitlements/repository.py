@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -48,6 +48,24 @@ def read_current(session: Session) -> pl.DataFrame:
     frame = read_in_session(session, query, ["*"], as_text)
     return frame.with_columns(
         pl.col(name).str.json_decode(CURRENT_SCHEMA[name]) for name in _JSON_COLUMNS
+    )
+
+
+def current_of(entitlements: Iterable[Entitlement]) -> pl.DataFrame:
+    """``entitlements`` as a frame of CURRENT_SCHEMA (what :func:`read_current` reads)."""
+    found = list(entitlements)
+    return pl.DataFrame(
+        {
+            "borrower_id": [e.borrower_id for e in found],
+            "tier": [e.tier for e in found],
+            "tier_since": [e.tier_since for e in found],
+            "auto_debit": [e.states.auto_debit for e in found],
+            "early_repayment": [e.states.early_repayment for e in found],
+            "manual": [e.states.manual for e in found],
+            "manual_channels": [list(e.states.manual_channels) for e in found],
+            "reasons": [list(e.reasons) for e in found],
+        },
+        schema=CURRENT_SCHEMA,
     )
 
 

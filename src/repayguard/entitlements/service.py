@@ -110,20 +110,7 @@ def current_frame(session: Session, borrowers: Sequence[str] | None) -> pl.DataF
     if borrowers is None:
         everyone = repository.read_current(session)
         return flags.with_flags(everyone, session, None)
-    current = repository.load(session, borrowers).values()
-    named = pl.DataFrame(
-        {
-            "borrower_id": [e.borrower_id for e in current],
-            "tier": [e.tier for e in current],
-            "tier_since": [e.tier_since for e in current],
-            "auto_debit": [e.states.auto_debit for e in current],
-            "early_repayment": [e.states.early_repayment for e in current],
-            "manual": [e.states.manual for e in current],
-            "manual_channels": [list(e.states.manual_channels) for e in current],
-            "reasons": [list(e.reasons) for e in current],
-        },
-        schema=repository.CURRENT_SCHEMA,
-    )
+    named = repository.current_of(repository.load(session, borrowers).values())
     return flags.with_flags(named, session, borrowers)
 
 

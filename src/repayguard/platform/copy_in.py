@@ -25,23 +25,11 @@ def copy_new_rows(session: Session, table: str, frame: pl.DataFrame, *, key: str
     Text values must hold no NUL character (PostgreSQL keeps none)."""
     if frame.is_empty():
         return []
-    columns = ", ".join(frame.columns)
-    staging = f"_incoming_{table}"
     connection = session.connection().connection.driver_connection
     assert connection is not None
     with connection.cursor() as cursor:
-        # Dropped at commit, so a later schema change of ``table`` never meets a stale copy.
-        cursor.execute(f"DROP TABLE IF EXISTS pg_temp.{staging}")
-        cursor.execute(
-            f"CREATE TEMP TABLE {staging} ON COMMIT DROP AS "
-            f"SELECT {columns} FROM {table} WITH NO DATA"
-        )
-        _copy(cursor, staging, frame)
-        # In key order: two transactions appending overlapping keys then wait for each other
-        # in one direction only, never in a cycle (frame order could deadlock them).
-        cursor.execute(
-            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {staging} "
-            f"ORDER BY {key} ON CONFLICT ({key}) DO NOTHING RETURNING {key}"
+        _through_staging(
+            cursor, table, frame, order=key, conflict=f"({key}) DO NOTHING RETURNING {key}"
         )
         return [row[0] for row in cursor.fetchall()]
 
@@ -66,23 +54,35 @@ def copy_upsert(session: Session, table: str, frame: pl.DataFrame, *, key: Seque
     only)."""
     if frame.is_empty():
         return
-    columns = ", ".join(frame.columns)
     keys = ", ".join(key)
     replaced = ", ".join(f"{c} = excluded.{c}" for c in frame.columns if c not in key)
-    staging = f"_upserted_{table}"
     connection = session.connection().connection.driver_connection
     assert connection is not None
     with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE IF EXISTS pg_temp.{staging}")
-        cursor.execute(
-            f"CREATE TEMP TABLE {staging} ON COMMIT DROP AS "
-            f"SELECT {columns} FROM {table} WITH NO DATA"
+        _through_staging(
+            cursor, table, frame, order=keys, conflict=f"({keys}) DO UPDATE SET {replaced}"
         )
-        _copy(cursor, staging, frame)
-        cursor.execute(
-            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {staging} "
-            f"ORDER BY {keys} ON CONFLICT ({keys}) DO UPDATE SET {replaced}"
-        )
+
+
+def _through_staging(
+    cursor: Any, table: str, frame: pl.DataFrame, *, order: str, conflict: str
+) -> None:
+    """``frame`` copied into a temporary twin of ``table``, then moved on by one ``INSERT …
+    SELECT … ORDER BY order ON CONFLICT conflict``."""
+    columns = ", ".join(frame.columns)
+    staging = f"_incoming_{table}"
+    # Dropped at commit, so a later schema change of ``table`` never meets a stale copy.
+    cursor.execute(f"DROP TABLE IF EXISTS pg_temp.{staging}")
+    cursor.execute(
+        f"CREATE TEMP TABLE {staging} ON COMMIT DROP AS SELECT {columns} FROM {table} WITH NO DATA"
+    )
+    _copy(cursor, staging, frame)
+    # In key order: two transactions writing overlapping keys then wait for each other in
+    # one direction only, never in a cycle (frame order could deadlock them).
+    cursor.execute(
+        f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {staging} "
+        f"ORDER BY {order} ON CONFLICT {conflict}"
+    )
 
 
 def _copy(cursor: Any, table: str, frame: pl.DataFrame) -> None:
