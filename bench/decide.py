@@ -188,7 +188,8 @@ def measure(args: argparse.Namespace, root: Path) -> dict[str, object]:
             split.append((features_s, score_s))
     ours = median([seconds for seconds, _ in runs])
     reference = median(core)
-    stages = runs[[seconds for seconds, _ in runs].index(ours)][1] if runs else {}
+    # The run nearest the median (with an even --repeat the median is no run's own time).
+    stages = min(runs, key=lambda run: abs(run[0] - ours))[1] if runs else {}
     features_s = median([f for f, _ in split])
     score_s = median([s for _, s in split])
     return {

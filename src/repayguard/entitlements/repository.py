@@ -166,8 +166,8 @@ _ROW_SCHEMA = pl.Schema(
         "auto_debit": pl.String(),
         "early_repayment": pl.String(),
         "manual": pl.String(),
-        "manual_channels": pl.List(pl.String()),
-        "reasons": pl.List(pl.String()),
+        "manual_channels": pl.String(),
+        "reasons": pl.String(),
         "interim": pl.String(),
         "effective_at": pl.Datetime("us", "UTC"),
         "expires_at": pl.Datetime("us", "UTC"),
@@ -187,7 +187,9 @@ def upsert_all(
     """Store ``entitlements`` (one per borrower, all loans) as :func:`upsert` stores their
     :func:`row_of` rows — the same values, JSON ``null`` for no interim states as the ORM
     writes it — in bulk: a run's changes are encoded column by column and written by one
-    statement (``platform.bulk.upsert_frame``), not row by row through SQLAlchemy."""
+    statement (``platform.bulk.upsert_frame``), not row by row through SQLAlchemy. JSON
+    columns are made as text here (the engine's own serializer, orjson): a Polars list column
+    built from 100k Python lists costs ten times more than the text."""
     if not entitlements:
         return
     frame = pl.DataFrame(
@@ -197,12 +199,9 @@ def upsert_all(
             "auto_debit": [e.states.auto_debit for e in entitlements],
             "early_repayment": [e.states.early_repayment for e in entitlements],
             "manual": [e.states.manual for e in entitlements],
-            "manual_channels": [list(e.states.manual_channels) for e in entitlements],
-            "reasons": [list(e.reasons) for e in entitlements],
-            "interim": [
-                orjson.dumps(e.interim.as_dict() if e.interim else None).decode()
-                for e in entitlements
-            ],
+            "manual_channels": [_json(list(e.states.manual_channels)) for e in entitlements],
+            "reasons": [_json(list(e.reasons)) for e in entitlements],
+            "interim": [_json(e.interim.as_dict() if e.interim else None) for e in entitlements],
             "effective_at": [e.effective_at for e in entitlements],
             "expires_at": [e.expires_at for e in entitlements],
             "review_at": [e.review_at for e in entitlements],
@@ -215,6 +214,10 @@ def upsert_all(
         schema=_ROW_SCHEMA,
     )
     upsert_frame(session, table_of(EntitlementRow), frame, key=("borrower_id", "loan_scope"))
+
+
+def _json(value: Any) -> str:
+    return orjson.dumps(value).decode()
 
 
 # -- timed transitions (the scheduler's queries) -------------------------------------------------
