@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -73,7 +74,9 @@ def read_book(
     """Every borrower's events in [since, until], read in one pass, handed out chunk by chunk
     of ``chunk_borrowers`` consecutive borrowers (in the order given). With a ``cache``
     (best with ``borrowers`` sorted), each chunk is read from its buckets, after the events
-    appended since the cache's last run were added to them — which starts at this call."""
+    appended since the cache's last run were added to them — which starts at this call, as
+    does the read of the first chunk; each later chunk is read in the background while the
+    caller works on the one before (at most two chunks' events held at once)."""
     parts = chunks_of(borrowers, chunk_borrowers)
     if cache is not None and parts:
         return _cached(cache.chunks(parts, since=since, until=until), parts, watch)
@@ -83,10 +86,29 @@ def read_book(
 def _cached(
     frames: Iterator[pl.DataFrame], parts: list[list[str]], watch: Stopwatch
 ) -> Iterator[BookChunk]:
-    for part in parts:
-        with watch.stage("read_history"):
-            events = next(frames)
-        yield BookChunk(part, events)
+    # The first chunk is asked for at once (the caller reads entitlements meanwhile), and
+    # each next one while the caller decides and writes the one before: reading a chunk's
+    # files is Polars work that leaves the interpreter free.
+    reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="book-read")
+    return _read_ahead(reader, reader.submit(next, frames), frames, parts, watch)
+
+
+def _read_ahead(
+    reader: ThreadPoolExecutor,
+    ahead: Future[pl.DataFrame],
+    frames: Iterator[pl.DataFrame],
+    parts: list[list[str]],
+    watch: Stopwatch,
+) -> Iterator[BookChunk]:
+    try:
+        for index, part in enumerate(parts):
+            with watch.stage("read_history"):
+                events = ahead.result()
+            if index + 1 < len(parts):
+                ahead = reader.submit(next, frames)
+            yield BookChunk(part, events)
+    finally:
+        reader.shutdown(wait=False)
 
 
 def _scanned(

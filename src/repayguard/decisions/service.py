@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any, Final, Literal
 
@@ -20,7 +21,7 @@ from repayguard.decisions.book import BookChunk, Stopwatch, read_book
 from repayguard.decisions.engine import DecisionEngine
 from repayguard.decisions.history_cache import HistoryCache
 from repayguard.decisions.models import DecisionRow, DecisionRunRow
-from repayguard.decisions.writer import RunStamp, RunTally, write_decisions
+from repayguard.decisions.writer import ChunkWriter, RunStamp, RunTally, write_decisions
 from repayguard.platform.messages import Message
 from repayguard.platform.uow import UnitOfWork
 
@@ -132,24 +133,29 @@ def decide_borrowers(
                 events = ingestion.load_history(session, since=since, until=as_of, borrowers=named)
             chunks = iter([BookChunk(named, events)])
         tally = RunTally()
-        for chunk in chunks:
-            whose = pl.col("borrower_id").is_in(chunk.borrowers)
-            decisions, shadow = decide_chunk(
-                chunk, as_of=as_of, engine=engine, previous=previous.filter(whose), watch=watch
-            )
-            # Anything that amends decisions before they take effect goes here, between the
-            # pure decide step and the write step.
-            write_decisions(
-                decisions,
-                uow=uow,
-                run=run,
-                current=current.filter(whose) if named is None else current,
-                defaults=engine.defaults,
-                tally=tally,
-                shadow=shadow,
-                challenger=engine.challenger,
-                watch=watch,
-            )
+        # A book-wide run writes each chunk while it decides the next (ChunkWriter).
+        with ChunkWriter(behind=named is None, watch=watch) as writer:
+            for chunk in chunks:
+                whose = pl.col("borrower_id").is_in(chunk.borrowers)
+                decisions, shadow = decide_chunk(
+                    chunk, as_of=as_of, engine=engine, previous=previous.filter(whose), watch=watch
+                )
+                # Anything that amends decisions before they take effect goes here, between
+                # the pure decide step and the write step.
+                writer.write(
+                    partial(
+                        write_decisions,
+                        decisions,
+                        uow=uow,
+                        run=run,
+                        current=current.filter(whose) if named is None else current,
+                        defaults=engine.defaults,
+                        tally=tally,
+                        shadow=shadow,
+                        challenger=engine.challenger,
+                        watch=watch,
+                    )
+                )
         with watch.stage("write_decisions"):
             repository.mark_latest(session, run.run_id)
         with watch.stage("outbox"):

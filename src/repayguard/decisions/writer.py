@@ -8,10 +8,14 @@ unit of work does, once per run.
 
 from __future__ import annotations
 
+import contextvars
 import secrets
 import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import TracebackType
 
 import polars as pl
 
@@ -72,6 +76,61 @@ class RunTally:
         if not self.flagged_sample:
             return pl.DataFrame()
         return pl.concat(self.flagged_sample, how="vertical_relaxed").head(GUARDRAIL_SAMPLE)
+
+
+class ChunkWriter:
+    """Writes a run's decided chunks in order — in one background thread when ``behind``, so
+    a chunk's decision log, entitlement changes and messages are written while the run
+    decides the next chunk (Polars works outside the interpreter, SQLite steps outside it).
+
+    The unit of work's session is used by one thread at a time: each write starts after the
+    one before it finished, and the run goes on with its session (``mark_latest``, the run
+    record, the commit) only after leaving this context, which waits for the last write. A
+    write's failure surfaces at the next write or on leaving; a failure of the run itself
+    waits for the write in progress before the unit of work rolls back. The time the run
+    waited for a write is the ``wait_write`` stage; the write stages themselves overlap the
+    next chunk's ``core``.
+    """
+
+    def __init__(self, *, behind: bool, watch: Stopwatch) -> None:
+        self._pool = (
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="book-write") if behind else None
+        )
+        self._watch = watch
+        self._pending: Future[object] | None = None
+
+    def __enter__(self) -> ChunkWriter:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        try:
+            if error is None:
+                self._wait()
+            elif self._pending is not None:
+                self._pending.exception()  # the run's own error wins
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
+
+    def write(self, write: Callable[[], object]) -> None:
+        """Run ``write`` once the previous write has finished (in the background if
+        ``behind``, with the caller's context: the audit actor and log fields)."""
+        self._wait()
+        if self._pool is None:
+            write()
+            return
+        self._pending = self._pool.submit(contextvars.copy_context().run, write)
+
+    def _wait(self) -> None:
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            with self._watch.stage("wait_write"):
+                pending.result()
 
 
 def write_decisions(

@@ -105,25 +105,12 @@ def current_frame(session: Session, borrowers: Sequence[str] | None) -> pl.DataF
     CURRENT_SCHEMA plus the open-case flags (``open_appeal``, ``open_hardship``, see
     ``flags``) — the decision core's ``previous`` input and the baseline of a run.
 
-    Everyone is read columnar (the batch path); a named micro-batch through the ORM session.
+    Everyone is read in bulk (the batch path); a named micro-batch through the ORM session.
     """
     if borrowers is None:
-        everyone = repository.read_current(session.get_bind())  # type: ignore[arg-type]
+        everyone = repository.read_current(session)
         return flags.with_flags(everyone, session, None)
-    current = repository.load(session, borrowers).values()
-    named = pl.DataFrame(
-        {
-            "borrower_id": [e.borrower_id for e in current],
-            "tier": [e.tier for e in current],
-            "tier_since": [e.tier_since for e in current],
-            "auto_debit": [e.states.auto_debit for e in current],
-            "early_repayment": [e.states.early_repayment for e in current],
-            "manual": [e.states.manual for e in current],
-            "manual_channels": [list(e.states.manual_channels) for e in current],
-            "reasons": [list(e.reasons) for e in current],
-        },
-        schema=repository.CURRENT_SCHEMA,
-    )
+    named = repository.current_of(repository.load(session, borrowers).values())
     return flags.with_flags(named, session, borrowers)
 
 
@@ -203,7 +190,6 @@ def apply_decisions(
     existing = repository.load(session, candidates.get_column("borrower_id").to_list())
     changed: list[Entitlement] = []
     held: list[HeldDecision] = []
-    rows: list[dict[str, Any]] = []
     tightened = loosened = overridden = 0
     for decision in candidates.iter_rows(named=True):
         found = existing.get(decision["borrower_id"])
@@ -253,8 +239,7 @@ def apply_decisions(
             tier_since=decision["tier_since"],
         )
         changed.append(entitlement)
-        rows.append(repository.row_of(entitlement, updated_at=now))
-    repository.upsert(session, rows)
+    repository.upsert_all(session, changed, updated_at=now)
     return AppliedDecisions(changed, tightened, loosened, held, overridden)
 
 

@@ -1,19 +1,23 @@
-"""Bulk appends: a Polars frame into a table through the driver's ``executemany``.
+"""Bulk appends and upserts: a Polars frame into a table through the driver's ``executemany``.
 
 SQLAlchemy's per-row parameter processing costs more than SQLite's insert itself (profiled at
 ~10 µs a row); a batch decision run writes 100,000 rows. Here the frame is encoded column by
 column — JSON text for list columns, the text form ``UtcDateTime`` stores on SQLite — and the
-rows go to the driver as plain tuples — or, on PostgreSQL when no row may be skipped, as one
-``COPY`` (``platform.copy_in``): no statement per row at all.
+rows go to the driver as plain tuples zipped from the encoded columns (each column turned into
+Python values once; ``DataFrame.rows()`` builds every tuple value by value and cost more) — or,
+on PostgreSQL, through one ``COPY`` (``platform.copy_in``): no statement per row at all.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 import polars as pl
 from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
-from repayguard.platform.copy_in import copy_rows
+from repayguard.platform.copy_in import copy_rows, copy_upsert
 
 _SQLITE_TIME = "%Y-%m-%d %H:%M:%S%.6f"
 
@@ -28,9 +32,7 @@ def append_frame(
         return
     connection = session.connection()
     sqlite = connection.dialect.name == "sqlite"
-    encoded = frame.select(
-        _encode(name, dtype, sqlite=sqlite) for name, dtype in frame.schema.items()
-    )
+    encoded = encode(frame, sqlite=sqlite)
     if not sqlite and not ignore_conflicts:
         copy_rows(session, table.name, encoded)
         return
@@ -40,7 +42,42 @@ def append_frame(
     verb = "INSERT OR IGNORE" if sqlite and ignore_conflicts else "INSERT"
     tail = " ON CONFLICT DO NOTHING" if ignore_conflicts and not sqlite else ""
     statement = f"{verb} INTO {table.name} ({columns}) VALUES ({marks}){tail}"
-    connection.exec_driver_sql(statement, encoded.rows())
+    connection.exec_driver_sql(statement, list(_tuples(encoded)))
+
+
+def upsert_frame(
+    session: Session, table: Table, frame: pl.DataFrame, *, key: Sequence[str]
+) -> None:
+    """Insert every row of ``frame`` (columns named as the table's, at most one row per
+    ``key``), or replace every other column of the stored row with the same ``key``, in the
+    session's transaction. Columns are encoded as :func:`append_frame` encodes them; a JSON
+    column that is not a list must arrive as its JSON text."""
+    if frame.is_empty():
+        return
+    connection = session.connection()
+    sqlite = connection.dialect.name == "sqlite"
+    encoded = encode(frame, sqlite=sqlite)
+    if not sqlite:
+        copy_upsert(session, table.name, encoded, key=key)
+        return
+    columns = ", ".join(frame.columns)
+    marks = ", ".join("?" for _ in frame.columns)
+    replaced = ", ".join(f"{c} = excluded.{c}" for c in frame.columns if c not in key)
+    statement = (
+        f"INSERT INTO {table.name} ({columns}) VALUES ({marks}) "
+        f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {replaced}"
+    )
+    connection.exec_driver_sql(statement, list(_tuples(encoded)))
+
+
+def encode(frame: pl.DataFrame, *, sqlite: bool) -> pl.DataFrame:
+    """``frame`` with every column in the form the store keeps it: list columns as JSON
+    arrays, and on SQLite datetimes as ``UtcDateTime``'s text."""
+    return frame.select(_encode(name, dtype, sqlite=sqlite) for name, dtype in frame.schema.items())
+
+
+def _tuples(frame: pl.DataFrame) -> Iterator[tuple[Any, ...]]:
+    return zip(*(column.to_list() for column in frame.iter_columns()), strict=True)
 
 
 def _encode(name: str, dtype: pl.DataType, *, sqlite: bool) -> pl.Expr:

@@ -15,6 +15,7 @@ is what makes an ``accepted`` count true under concurrency.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import polars as pl
@@ -45,24 +46,11 @@ def copy_new_rows(session: Session, table: str, frame: pl.DataFrame, *, key: str
             cursor.execute("RELEASE SAVEPOINT copy_new_rows")
             return ordered[key].to_list()
         cursor.execute("RELEASE SAVEPOINT copy_new_rows")
-        return _insert_new(cursor, table, ordered, key=key)
-
-
-def _insert_new(cursor: Any, table: str, ordered: pl.DataFrame, *, key: str) -> list[str]:
-    """The rows of ``ordered`` whose key is not stored yet, through a temporary table."""
-    columns = ", ".join(ordered.columns)
-    staging = f"_incoming_{table}"
-    # Dropped at commit, so a later schema change of ``table`` never meets a stale copy.
-    cursor.execute(f"DROP TABLE IF EXISTS pg_temp.{staging}")
-    cursor.execute(
-        f"CREATE TEMP TABLE {staging} ON COMMIT DROP AS SELECT {columns} FROM {table} WITH NO DATA"
-    )
-    _copy(cursor, staging, ordered)
-    cursor.execute(
-        f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {staging} "
-        f"ORDER BY {key} ON CONFLICT ({key}) DO NOTHING RETURNING {key}"
-    )
-    return [row[0] for row in cursor.fetchall()]
+        # Some key is stored already: only the new rows, through a temporary table.
+        _through_staging(
+            cursor, table, ordered, order=key, conflict=f"({key}) DO NOTHING RETURNING {key}"
+        )
+        return [row[0] for row in cursor.fetchall()]
 
 
 def copy_rows(session: Session, table: str, frame: pl.DataFrame) -> None:
@@ -75,6 +63,45 @@ def copy_rows(session: Session, table: str, frame: pl.DataFrame) -> None:
     assert connection is not None
     with connection.cursor() as cursor:
         _copy(cursor, table, frame)
+
+
+def copy_upsert(session: Session, table: str, frame: pl.DataFrame, *, key: Sequence[str]) -> None:
+    """Insert the rows of ``frame`` (stored text form, at most one row per ``key``), or
+    replace every other column of the row stored under the same ``key``, inside the session's
+    transaction: one ``COPY`` into a temporary table, then one ``INSERT … SELECT … ON
+    CONFLICT DO UPDATE`` in key order (two such writers wait for each other in one direction
+    only)."""
+    if frame.is_empty():
+        return
+    keys = ", ".join(key)
+    replaced = ", ".join(f"{c} = excluded.{c}" for c in frame.columns if c not in key)
+    connection = session.connection().connection.driver_connection
+    assert connection is not None
+    with connection.cursor() as cursor:
+        _through_staging(
+            cursor, table, frame, order=keys, conflict=f"({keys}) DO UPDATE SET {replaced}"
+        )
+
+
+def _through_staging(
+    cursor: Any, table: str, frame: pl.DataFrame, *, order: str, conflict: str
+) -> None:
+    """``frame`` copied into a temporary twin of ``table``, then moved on by one ``INSERT …
+    SELECT … ORDER BY order ON CONFLICT conflict``."""
+    columns = ", ".join(frame.columns)
+    staging = f"_incoming_{table}"
+    # Dropped at commit, so a later schema change of ``table`` never meets a stale copy.
+    cursor.execute(f"DROP TABLE IF EXISTS pg_temp.{staging}")
+    cursor.execute(
+        f"CREATE TEMP TABLE {staging} ON COMMIT DROP AS SELECT {columns} FROM {table} WITH NO DATA"
+    )
+    _copy(cursor, staging, frame)
+    # In key order: two transactions writing overlapping keys then wait for each other in
+    # one direction only, never in a cycle (frame order could deadlock them).
+    cursor.execute(
+        f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {staging} "
+        f"ORDER BY {order} ON CONFLICT {conflict}"
+    )
 
 
 def _copy(cursor: Any, table: str, frame: pl.DataFrame) -> None:
