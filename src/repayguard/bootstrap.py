@@ -72,7 +72,7 @@ from repayguard.hardship import (
     HardshipSetup,
     hardship_escalation_job,
 )
-from repayguard.identity import TokenResolver
+from repayguard.identity import OperatorDisabled, TokenResolver, TokenRevoked
 from repayguard.instrumentation import count_committed, plug_probes
 from repayguard.platform import schema
 from repayguard.platform.bus import Bus, InProcessBus
@@ -429,8 +429,8 @@ def _wire_tokens(p: Plumbing) -> TokenResolver | None:
     tokens = TokenResolver(
         p.session_factory, clock=p.clock, ttl=timedelta(seconds=security.token_cache_seconds)
     )
-    for name in ("repayguard.token.revoked", "repayguard.operator.disabled"):
-        p.bus.follow(name, tokens.on_revoked)
+    p.bus.follow(TokenRevoked, tokens.on_revoked)
+    p.bus.follow(OperatorDisabled, tokens.on_revoked)
     return tokens
 
 
