@@ -290,7 +290,7 @@ def _plumbing(
     telemetry = Telemetry(clock=clock)
     paths = keys.key_paths(settings)
     keyring = keys.open_keyring(paths)
-    bus.follow(keys.KEYS_ROTATED, keys.reload_on_rotation(keyring))
+    bus.follow(keys.KeysRotated, keys.reload_on_rotation(keyring))
     pseudonymizer = keys.open_pseudonymizer(settings)
     trail = (
         make_audit_observer(

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from repayguard.borrowers import BorrowerKeysRotated, BorrowerProfileSaved, BorrowerProfileViewed
 from repayguard.identity.messages import (
     LoginAttemptFailed,
     OperatorAdded,
@@ -18,6 +19,7 @@ from repayguard.identity.messages import (
     TokenRevoked,
     TokenUsed,
 )
+from repayguard.keys import KeysRotated
 from repayguard.platform.messages import Fact, JSONValue
 
 AT = datetime(2026, 12, 7, 9, 30, tzinfo=UTC)
@@ -85,7 +87,43 @@ IDENTITY: list[tuple[Fact, dict[str, JSONValue]]] = [
     ),
 ]
 
-CASES = IDENTITY
+KEYS_AND_BORROWERS: list[tuple[Fact, dict[str, JSONValue]]] = [
+    (
+        KeysRotated(subject="data_key:k2", active="k2", key_ids=("k1", "k2"), added="k2"),
+        {"subject": "data_key:k2", "active": "k2", "key_ids": ["k1", "k2"], "added": "k2"},
+    ),
+    (
+        BorrowerProfileSaved(
+            borrower_id="B1",
+            created=False,
+            changed_fields=("phone", "locale"),
+            locale="en",
+            key_id="k2",
+        ),
+        {
+            "borrower_id": "B1",
+            "created": False,
+            "changed_fields": ["phone", "locale"],
+            "locale": "en",
+            "key_id": "k2",
+        },
+    ),
+    (
+        BorrowerProfileViewed(borrower_id="B1", revealed=True, purpose="complaint"),
+        {"borrower_id": "B1", "revealed": True, "purpose": "complaint"},
+    ),
+    (
+        BorrowerKeysRotated(subject="data_key:k2", key_id="k2", profiles=40, at=AT),
+        {
+            "subject": "data_key:k2",
+            "key_id": "k2",
+            "profiles": 40,
+            "at": "2026-12-07T09:30:00+00:00",
+        },
+    ),
+]
+
+CASES = IDENTITY + KEYS_AND_BORROWERS
 
 
 @pytest.mark.parametrize(("fact", "expected"), CASES, ids=lambda v: getattr(v, "NAME", ""))
