@@ -451,10 +451,10 @@ def _wire_view(p: Plumbing) -> EntitlementView:
 def _follow_engine(p: Plumbing, *, view: EntitlementView | None, follows_model: bool) -> None:
     """Swap what the engine slot holds when another process (or this one) publishes a policy
     version, changes the challenger or promotes a model."""
-    p.bus.follow(policies.POLICY_PUBLISHED, lambda message: _follow_policy(p, view, message))
+    p.bus.follow(policies.PolicyPublished, lambda message: _follow_policy(p, view, message))
     p.bus.follow(shadow.CHALLENGER_CHANGED, lambda _: _reload_challenger(p))
     if follows_model:
-        p.bus.follow(risk.MODEL_PROMOTED, lambda _: _decide_with_production_model(p))
+        p.bus.follow(risk.ModelPromoted, lambda _: _decide_with_production_model(p))
 
 
 def _bus_from(settings: BusSettings) -> Bus:
@@ -988,10 +988,12 @@ def _reload_challenger(p: Plumbing) -> None:
     p.engines.use_challenger(challenger)
 
 
-def _follow_policy(p: Plumbing, view: EntitlementView | None, message: Message) -> None:
+def _follow_policy(
+    p: Plumbing, view: EntitlementView | None, message: Message[policies.PolicyPublished]
+) -> None:
     """A version was published (here or in another process): when it is of the policy in
     force, swap the engine and the authorize view's defaults and declared channels."""
-    if message.payload.get("name") == p.engines.policy_name:
+    if message.fact.name == p.engines.policy_name:
         _refresh_policy(p, view)
 
 
