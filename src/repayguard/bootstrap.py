@@ -452,7 +452,7 @@ def _follow_engine(p: Plumbing, *, view: EntitlementView | None, follows_model: 
     """Swap what the engine slot holds when another process (or this one) publishes a policy
     version, changes the challenger or promotes a model."""
     p.bus.follow(policies.PolicyPublished, lambda message: _follow_policy(p, view, message))
-    p.bus.follow(shadow.CHALLENGER_CHANGED, lambda _: _reload_challenger(p))
+    p.bus.follow(shadow.ChallengerChanged, lambda _: _reload_challenger(p))
     if follows_model:
         p.bus.follow(risk.ModelPromoted, lambda _: _decide_with_production_model(p))
 
