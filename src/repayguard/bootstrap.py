@@ -844,7 +844,7 @@ def _wire_monitoring(
         return None
     resources.callback(alerts.close)
     p.bus.subscribe(
-        monitoring.INCIDENT_OPENED,
+        monitoring.IncidentOpened,
         idempotent(
             "monitoring.alerts",
             monitoring.AlertOnIncident(sender=alerts, retry=retry, uow=p.uow),
@@ -878,17 +878,18 @@ def _wire_overlays(p: Plumbing, jobs: JobRegistry) -> None:
         ),
         uow=p.uow,
     )
-    for name in overlays.CHANGES:
-        bus.follow(name, lambda _: _reload_overlays(p))
-        bus.subscribe(name, redecide, consumer="overlays.redecide")
+    for change in overlays.CHANGES:
+        bus.follow(change, lambda _: _reload_overlays(p))
+        bus.subscribe(change, redecide, consumer="overlays.redecide")
     if settings.overlays.arm_on_incidents:
+        arm = overlays.ArmOnIncident(uow=p.uow, profiles=policies.profiles)
+
+        def arm_on(message: Message[monitoring.IncidentOpened], unit: UnitOfWork) -> None:
+            arm(overlays.IncidentOpened.of(message.fact), unit)
+
         bus.subscribe(
-            overlays.INCIDENT_OPENED,
-            idempotent(
-                "overlays.incidents",
-                overlays.ArmOnIncident(uow=p.uow, profiles=policies.profiles),
-                uow=p.uow,
-            ),
+            monitoring.IncidentOpened,
+            idempotent("overlays.incidents", arm_on, uow=p.uow),
             consumer="overlays.incidents",
         )
     jobs.register(

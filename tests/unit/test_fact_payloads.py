@@ -20,7 +20,12 @@ from repayguard.identity.messages import (
     TokenUsed,
 )
 from repayguard.keys import KeysRotated
+from repayguard.monitoring import IncidentAcknowledged, IncidentOpened, IncidentResolved
+from repayguard.overlays import OverlayArmed, OverlayReviewed, PlaybookApproved
 from repayguard.platform.messages import Fact, JSONValue
+from repayguard.policies import PolicyPublished, PolicySubmitted
+from repayguard.risk import ModelPromoted, ModelRegistered
+from repayguard.shadow import ChallengerChanged
 
 AT = datetime(2026, 12, 7, 9, 30, tzinfo=UTC)
 LATER = datetime(2026, 12, 7, 9, 45, tzinfo=UTC)
@@ -123,7 +128,156 @@ KEYS_AND_BORROWERS: list[tuple[Fact, dict[str, JSONValue]]] = [
     ),
 ]
 
-CASES = IDENTITY + KEYS_AND_BORROWERS
+OVERLAY_FIELDS: dict[str, JSONValue] = {
+    "subject": "overlay:ov1",
+    "overlay_id": "ov1",
+    "playbook_name": "market-shock",
+    "playbook_version": 2,
+    "playbook_hash": "h",
+    "armed_by": "amy",
+    "incident_id": None,
+    "armed_at": "2026-12-07T09:30:00Z",
+    "expires_at": "2026-12-08T09:30:00Z",
+    "review_due_at": "2026-12-07T13:30:00Z",
+    "state": "active",
+    "reason": "stress",
+    "reviewed_by": None,
+    "reviewed_at": None,
+    "lifted_by": None,
+    "lifted_at": None,
+}
+
+GOVERNANCE: list[tuple[Fact, dict[str, JSONValue]]] = [
+    (
+        ModelRegistered(
+            version="m2",
+            kind="scorecard",
+            card_sha256="c",
+            created_by="amy",
+            metrics={"evaluated_on": "2026-12-01", "auc": 0.8, "ks": None},
+        ),
+        {
+            "version": "m2",
+            "kind": "scorecard",
+            "card_sha256": "c",
+            "created_by": "amy",
+            "metrics": {"evaluated_on": "2026-12-01", "auc": 0.8, "ks": None},
+        },
+    ),
+    (
+        ModelPromoted(version="m2", kind="scorecard", previous=None, promoted_by="bo", note=""),
+        {"version": "m2", "kind": "scorecard", "previous": None, "promoted_by": "bo", "note": ""},
+    ),
+    (
+        PolicySubmitted(draft_id="d1", name="cn", content_hash="h", submitted_by="amy"),
+        {"draft_id": "d1", "name": "cn", "content_hash": "h", "submitted_by": "amy"},
+    ),
+    (
+        PolicyPublished(
+            name="cn",
+            version=3,
+            content_hash="h",
+            jurisdiction="CN",
+            hit_policy="first",
+            rows=12,
+            draft_id="d1",
+            published_by="bo",
+            published_at=AT,
+        ),
+        {
+            "name": "cn",
+            "version": 3,
+            "content_hash": "h",
+            "jurisdiction": "CN",
+            "hit_policy": "first",
+            "rows": 12,
+            "draft_id": "d1",
+            "published_by": "bo",
+            "published_at": "2026-12-07T09:30:00+00:00",
+        },
+    ),
+    (
+        ChallengerChanged(set_=True, name="cn", version="4", content_hash="h", set_by="amy"),
+        {"name": "cn", "version": "4", "content_hash": "h", "set_by": "amy", "set": True},
+    ),
+    (ChallengerChanged(set_=False, cleared_by="bo"), {"set": False, "cleared_by": "bo"}),
+    (
+        IncidentOpened(
+            incident_id="i1",
+            metric="overdue_rate_1p",
+            segment="tier=T5",
+            direction="up",
+            detector="ewma",
+            deviation_sigma=4.2,
+            change_pct=None,
+            since="2026-12-01",
+            value=0.12,
+            baseline=0.04,
+            thresholds_version="1",
+        ),
+        {
+            "subject": "incident:i1",
+            "incident_id": "i1",
+            "metric": "overdue_rate_1p",
+            "segment": "tier=T5",
+            "direction": "up",
+            "detector": "ewma",
+            "deviation_sigma": 4.2,
+            "change_pct": None,
+            "since": "2026-12-01",
+            "value": 0.12,
+            "baseline": 0.04,
+            "thresholds_version": "1",
+        },
+    ),
+    (
+        IncidentAcknowledged("i1", "utilization", "all", "acknowledged", "amy"),
+        {
+            "subject": "incident:i1",
+            "incident_id": "i1",
+            "metric": "utilization",
+            "segment": "all",
+            "state": "acknowledged",
+            "by": "amy",
+        },
+    ),
+    (
+        IncidentResolved("i1", "utilization", "all", "resolved", "bo"),
+        {
+            "subject": "incident:i1",
+            "incident_id": "i1",
+            "metric": "utilization",
+            "segment": "all",
+            "state": "resolved",
+            "by": "bo",
+        },
+    ),
+    (
+        PlaybookApproved(
+            subject="playbook:market-shock:2",
+            name="market-shock",
+            version=2,
+            content_hash="h",
+            state="approved",
+            by="bo",
+        ),
+        {
+            "subject": "playbook:market-shock:2",
+            "name": "market-shock",
+            "version": 2,
+            "content_hash": "h",
+            "state": "approved",
+            "by": "bo",
+        },
+    ),
+    (OverlayReviewed(**OVERLAY_FIELDS), OVERLAY_FIELDS),  # type: ignore[arg-type]
+    (
+        OverlayArmed(**OVERLAY_FIELDS, tiers=("T4", "T5")),  # type: ignore[arg-type]
+        {**OVERLAY_FIELDS, "tiers": ["T4", "T5"]},
+    ),
+]
+
+CASES = IDENTITY + KEYS_AND_BORROWERS + GOVERNANCE
 
 
 @pytest.mark.parametrize(("fact", "expected"), CASES, ids=lambda v: getattr(v, "NAME", ""))
