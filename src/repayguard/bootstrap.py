@@ -33,10 +33,7 @@ from repayguard import (
     shadow,
 )
 from repayguard.approvals import (
-    APPROVAL_APPROVED,
-    APPROVAL_EXPIRED,
-    APPROVAL_REJECTED,
-    APPROVAL_WITHDRAWN,
+    APPROVALS_DECIDED,
     KINDS,
     ApprovalContext,
     ExpireOverdueRequests,
@@ -54,8 +51,8 @@ from repayguard.audit import (
     write_checkpoint_now,
 )
 from repayguard.complaints import (
-    COMPLAINT_FILED,
-    COMPLAINT_RESOLVED,
+    ComplaintFiled,
+    ComplaintResolved,
     ComplaintSetup,
     Redecide,
     ReversalOutcomes,
@@ -67,8 +64,9 @@ from repayguard.decisions import DecisionEngine, EngineSlot, OnlineHandler, open
 from repayguard.entitlements import EntitlementView
 from repayguard.errors import DatabaseNotReady
 from repayguard.hardship import (
-    HARDSHIP_CLOSED,
-    HARDSHIP_OPENED,
+    HardshipClosed,
+    HardshipFact,
+    HardshipOpened,
     HardshipSetup,
     hardship_escalation_job,
 )
@@ -414,7 +412,7 @@ def _wire_online(p: Plumbing) -> None:
         return
     handler = OnlineHandler(engine=lambda: p.decision_engine, history_days=config.history_days)
     p.bus.subscribe_batch(
-        ingestion.EVENTS_INGESTED,
+        ingestion.EventsIngested,
         idempotent_batch("decisions.online", handler, uow=p.uow),
         consumer="decisions.online",
         max_batch=config.online_coalesce,
@@ -444,7 +442,7 @@ def _wire_view(p: Plumbing) -> EntitlementView:
     )
     with p.session_factory() as session:
         view.load(entitlements.load(session).values())
-    p.bus.follow(entitlements.ENTITLEMENTS_CHANGED, view.on_changed)
+    p.bus.follow(entitlements.EntitlementsChanged, view.on_changed)
     return view
 
 
@@ -519,7 +517,7 @@ def _wire_approvals(p: Plumbing) -> ApprovalContext:
         lifetimes=lifetimes,
     )
     p.bus.subscribe(
-        entitlements.DECISIONS_HELD,
+        entitlements.DecisionsHeld,
         idempotent(
             "approvals.held_decisions",
             HeldDecisions(lifetime=lifetimes["decision"]),
@@ -529,12 +527,12 @@ def _wire_approvals(p: Plumbing) -> ApprovalContext:
     )
     superseded = SupersededHeldDecisions()
     p.bus.subscribe(
-        entitlements.ENTITLEMENTS_CHANGED,
+        entitlements.EntitlementsChanged,
         idempotent("approvals.superseded_by_change", superseded.on_changed, uow=p.uow),
         consumer="approvals.superseded_by_change",
     )
     p.bus.subscribe(
-        decisions.RUN_COMPLETED,
+        decisions.RunCompleted,
         idempotent("approvals.superseded_by_run", superseded.on_run, uow=p.uow),
         consumer="approvals.superseded_by_run",
     )
@@ -579,12 +577,12 @@ def _wire_notices(
     )
     bus = p.bus
     bus.subscribe(
-        entitlements.ENTITLEMENTS_CHANGED,
+        entitlements.EntitlementsChanged,
         idempotent("notices.changed", notices.NoticeHandler(setup=setup), uow=p.uow),
         consumer="notices.changed",
     )
     bus.subscribe(
-        entitlements.ENTITLEMENTS_ACTIVATED,
+        entitlements.EntitlementsActivated,
         idempotent(
             "notices.activated",
             notices.NoticeHandler(setup=setup, activated=True),
@@ -594,7 +592,7 @@ def _wire_notices(
     )
     if channels:
         bus.subscribe(
-            notices.NOTICES_CREATED,
+            notices.NoticesCreated,
             notices.DispatchHandler(uow=p.uow, channels=channels, retry=retry),
             consumer="notices.dispatch",
         )
@@ -696,7 +694,7 @@ def _wire_remedies(
     )
     bus = p.bus
     bus.subscribe(
-        remedies.REMEDY_PROPOSED,
+        remedies.RemedyProposed,
         idempotent(
             "approvals.proposed_remedies",
             ProposedRemedies(lifetime=approvals.lifetimes["remedy"]),
@@ -716,7 +714,7 @@ def _wire_remedies(
         return setup, None
     resources.callback(ledger.close)
     bus.subscribe(
-        remedies.REMEDY_APPROVED,
+        remedies.RemedyApproved,
         idempotent(
             "remedies.ledger",
             remedies.LedgerExport(ledger=ledger, retry=wired.retry),
@@ -762,11 +760,11 @@ def _wire_complaints(
         Redecide(engine=lambda: p.decision_engine, history_days=settings.decisions.history_days),
         uow=p.uow,
     )
-    for name in (COMPLAINT_FILED, COMPLAINT_RESOLVED):
-        bus.subscribe(name, redecide, consumer="complaints.redecide")
+    for case in (ComplaintFiled, ComplaintResolved):
+        bus.subscribe(case, redecide, consumer="complaints.redecide")
     reversals = idempotent("complaints.reversals", ReversalOutcomes(setup=setup), uow=p.uow)
-    for name in (APPROVAL_APPROVED, APPROVAL_REJECTED, APPROVAL_WITHDRAWN, APPROVAL_EXPIRED):
-        bus.subscribe(name, reversals, consumer="complaints.reversals")
+    for decided in APPROVALS_DECIDED:
+        bus.subscribe(decided, reversals, consumer="complaints.reversals")
     jobs.register(
         escalation_job(
             every=timedelta(seconds=config.escalate_every_seconds),
@@ -790,17 +788,18 @@ def _wire_hardship(
         sla=timedelta(days=config.sla_days),
         escalate_before=timedelta(days=config.escalate_before_days),
     )
-    redecide = idempotent(
-        "hardship.redecide",
-        Redecide(
-            engine=lambda: p.decision_engine,
-            history_days=settings.decisions.history_days,
-            trigger=decisions.triggers.HARDSHIP,
-        ),
-        uow=p.uow,
-    )
-    for name in (HARDSHIP_OPENED, HARDSHIP_CLOSED):
-        p.bus.subscribe(name, redecide, consumer="hardship.redecide")
+    borrower = Redecide(
+        engine=lambda: p.decision_engine,
+        history_days=settings.decisions.history_days,
+        trigger=decisions.triggers.HARDSHIP,
+    ).borrower
+
+    def redecide_case(message: Message[HardshipFact], unit: UnitOfWork) -> None:
+        borrower(message.fact.borrower_id, unit)
+
+    redecide = idempotent("hardship.redecide", redecide_case, uow=p.uow)
+    for case in (HardshipOpened, HardshipClosed):
+        p.bus.subscribe(case, redecide, consumer="hardship.redecide")
     jobs.register(
         hardship_escalation_job(
             every=timedelta(seconds=config.escalate_every_seconds),
@@ -951,8 +950,8 @@ def _wire_portfolio_monitor(p: Plumbing) -> monitoring.PortfolioMonitor:
         refresh=timedelta(seconds=p.settings.monitoring.refresh_seconds),
         score_reference=lambda: monitoring.production_reference(uow=p.uow(), registry=registry),
     )
-    for name in monitoring.FOLLOWED:
-        p.bus.follow(name, monitor.on_message)
+    for followed in monitoring.FOLLOWED:
+        p.bus.follow(followed, monitor.on_message)
     p.telemetry.probes.portfolio = monitoring.PortfolioGauges(monitor)
     return monitor
 

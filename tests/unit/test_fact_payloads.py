@@ -7,7 +7,10 @@ from datetime import UTC, datetime
 
 import pytest
 
+from repayguard.approvals import ApprovalApproved, ApprovalRequested, EmergencyReviewed
 from repayguard.borrowers import BorrowerKeysRotated, BorrowerProfileSaved, BorrowerProfileViewed
+from repayguard.complaints import ComplaintFiled, ComplaintResolved
+from repayguard.hardship import HardshipClosed
 from repayguard.identity.messages import (
     LoginAttemptFailed,
     OperatorAdded,
@@ -24,6 +27,7 @@ from repayguard.monitoring import IncidentAcknowledged, IncidentOpened, Incident
 from repayguard.overlays import OverlayArmed, OverlayReviewed, PlaybookApproved
 from repayguard.platform.messages import Fact, JSONValue
 from repayguard.policies import PolicyPublished, PolicySubmitted
+from repayguard.remedies import RemedyApproved
 from repayguard.risk import ModelPromoted, ModelRegistered
 from repayguard.shadow import ChallengerChanged
 
@@ -277,7 +281,156 @@ GOVERNANCE: list[tuple[Fact, dict[str, JSONValue]]] = [
     ),
 ]
 
-CASES = IDENTITY + KEYS_AND_BORROWERS + GOVERNANCE
+APPROVAL_FIELDS: dict[str, object] = {
+    "subject": "approval:q1",
+    "request_id": "q1",
+    "kind": "override",
+    "category": "c",
+    "state": "approved",
+    "payload_sha256": "s",
+    "maker": "amy",
+    "checker": "bo",
+    "created_at": AT,
+    "expires_at": LATER,
+    "decided_at": LATER,
+    "comment_sha256": "e3b0",
+}
+APPROVAL_PAYLOAD: dict[str, JSONValue] = {
+    **APPROVAL_FIELDS,  # type: ignore[dict-item]
+    "created_at": "2026-12-07T09:30:00+00:00",
+    "expires_at": "2026-12-07T09:45:00+00:00",
+    "decided_at": "2026-12-07T09:45:00+00:00",
+}
+COMPLAINT_FIELDS: dict[str, object] = {
+    "subject": "complaint:c1",
+    "complaint_id": "c1",
+    "borrower_id": "B1",
+    "decision_id": "d1",
+    "contested": ("ach",),
+    "status": "open",
+    "filed_at": AT,
+    "due_at": LATER,
+    "escalation": None,
+    "approval_id": None,
+    "reviewer": None,
+    "comment_sha256": None,
+    "resolved_at": None,
+}
+COMPLAINT_PAYLOAD: dict[str, JSONValue] = {
+    **COMPLAINT_FIELDS,  # type: ignore[dict-item]
+    "contested": ["ach"],
+    "filed_at": "2026-12-07T09:30:00+00:00",
+    "due_at": "2026-12-07T09:45:00+00:00",
+}
+
+CASES_AND_APPROVALS: list[tuple[Fact, dict[str, JSONValue]]] = [
+    (
+        ApprovalApproved(**APPROVAL_FIELDS, borrower_id="B1", outcome={"decision_id": "d2"}),  # type: ignore[arg-type]
+        {**APPROVAL_PAYLOAD, "borrower_id": "B1", "outcome": {"decision_id": "d2"}},
+    ),
+    (
+        ApprovalRequested(**APPROVAL_FIELDS, target="cn"),  # type: ignore[arg-type]
+        {**APPROVAL_PAYLOAD, "target": "cn"},
+    ),
+    (
+        EmergencyReviewed(
+            subject="emergency:a1",
+            action_id="a1",
+            action="freeze",
+            taken_by="amy",
+            endorsed=True,
+            reviewed_by="bo",
+            request_id="q1",
+        ),
+        {
+            "subject": "emergency:a1",
+            "action_id": "a1",
+            "action": "freeze",
+            "taken_by": "amy",
+            "endorsed": True,
+            "reviewed_by": "bo",
+            "request_id": "q1",
+        },
+    ),
+    (
+        ComplaintFiled(**COMPLAINT_FIELDS, filed_by="agent"),  # type: ignore[arg-type]
+        {**COMPLAINT_PAYLOAD, "filed_by": "agent"},
+    ),
+    (
+        ComplaintResolved(**COMPLAINT_FIELDS, outcome="reversed", approved_by="bo"),  # type: ignore[arg-type]
+        {**COMPLAINT_PAYLOAD, "outcome": "reversed", "approved_by": "bo"},
+    ),
+    (
+        HardshipClosed(
+            subject="hardship:h1",
+            case_id="h1",
+            borrower_id="B1",
+            reason="job_loss",
+            status="closed",
+            opened_by="amy",
+            opened_at=AT,
+            due_at=LATER,
+            escalation=None,
+            reviewer="bo",
+            closed_at=LATER,
+            outcome="granted",
+        ),
+        {
+            "subject": "hardship:h1",
+            "case_id": "h1",
+            "borrower_id": "B1",
+            "reason": "job_loss",
+            "status": "closed",
+            "opened_by": "amy",
+            "opened_at": "2026-12-07T09:30:00+00:00",
+            "due_at": "2026-12-07T09:45:00+00:00",
+            "escalation": None,
+            "reviewer": "bo",
+            "closed_at": "2026-12-07T09:45:00+00:00",
+            "outcome": "granted",
+        },
+    ),
+    (
+        RemedyApproved(
+            subject="remedy:r1",
+            remedy_id="r1",
+            complaint_id="c1",
+            borrower_id="B1",
+            decision_id="d1",
+            kind="refund",
+            amount_minor=1250,
+            amount="12.50",
+            currency="CNY",
+            basis={"fees": [1, 2]},
+            state="approved",
+            maker_id=None,
+            maker="amy",
+            approval_id="q1",
+            decided_by="bo",
+            decided_at=LATER,
+        ),
+        {
+            "subject": "remedy:r1",
+            "remedy_id": "r1",
+            "complaint_id": "c1",
+            "borrower_id": "B1",
+            "decision_id": "d1",
+            "kind": "refund",
+            "amount_minor": 1250,
+            "amount": "12.50",
+            "currency": "CNY",
+            "basis": {"fees": [1, 2]},
+            "state": "approved",
+            "maker_id": None,
+            "maker": "amy",
+            "approval_id": "q1",
+            "decided_by": "bo",
+            "decided_at": "2026-12-07T09:45:00+00:00",
+        },
+    ),
+]
+
+CASES = IDENTITY + KEYS_AND_BORROWERS + GOVERNANCE + CASES_AND_APPROVALS
 
 
 @pytest.mark.parametrize(("fact", "expected"), CASES, ids=lambda v: getattr(v, "NAME", ""))
