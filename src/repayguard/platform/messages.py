@@ -26,7 +26,6 @@ import types
 import typing
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, ClassVar, Generic, Self
 
@@ -120,28 +119,14 @@ F = TypeVar("F", bound=Fact, covariant=True, default=Fact)
 
 class Message(Generic[F]):
     """One committed fact in its envelope. ``message_id`` is unique and stable across
-    redeliveries, so consumers can recognise a message they have already processed.
-
-    ``Message(name, payload)`` (a name and a dict) is the untyped form some producers still
-    use; it travels as an :class:`Untyped` fact.
-    """
+    redeliveries, so consumers can recognise a message they have already processed."""
 
     __slots__ = ("fact", "message_id")
 
     fact: F
     message_id: str
 
-    def __init__(
-        self,
-        fact: F | str,
-        payload: Mapping[str, Any] | None = None,
-        version: int = 1,
-        message_id: str | None = None,
-    ) -> None:
-        if isinstance(fact, str):
-            fact = typing.cast(F, Untyped(message_name=fact, body=dict(payload or {})))
-        elif payload is not None:
-            raise TypeError("a typed fact carries its own payload")
+    def __init__(self, fact: F, message_id: str | None = None) -> None:
         object.__setattr__(self, "fact", fact)
         object.__setattr__(self, "message_id", message_id or uuid.uuid4().hex)
 
@@ -164,8 +149,6 @@ class Message(Generic[F]):
     @property
     def name(self) -> str:
         """The bus subject and the audit action."""
-        if isinstance(self.fact, Untyped):
-            return self.fact.message_name
         return self.fact.NAME
 
     @property
@@ -181,21 +164,11 @@ class Message(Generic[F]):
     def decode(
         name: str, payload: Mapping[str, Any], *, message_id: str, version: int = 1
     ) -> Message[Fact]:
-        """A stored or received message back as its fact."""
-        if name not in _FACTS:
-            return Message(name, payload, version, message_id)
+        """A stored or received message back as its fact; :class:`UnknownMessage` when no fact
+        of this process declares ``name`` in that version (the features that declare facts
+        register them when imported: a process imports them all before it relays or
+        consumes)."""
         return Message(fact_named(name, version).from_payload(payload), message_id=message_id)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Untyped(Fact):
-    """A message whose producer has no fact declared yet: its name and its payload as given."""
-
-    message_name: str
-    body: dict[str, Any]
-
-    def payload(self) -> dict[str, JSONValue]:
-        return self.body
 
 
 def fact_named(name: str, version: int = 1) -> type[Fact]:
