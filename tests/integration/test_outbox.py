@@ -155,3 +155,34 @@ def test_a_failed_batch_stays_pending_whole_and_is_delivered_again(container: Co
     assert container.relay.drain() == 3
     assert sizes == [3, 3]
     assert _pending(container) == 0
+
+
+def test_a_row_no_fact_declares_stays_pending_with_the_reason(container: Container) -> None:
+    """A row written by a newer release (a name this one has no fact for) is not lost: it
+    waits, like a failed delivery, until a process that knows the name relays it."""
+    seen: list[Message] = []
+    container.bus.subscribe(Happened, seen.append)
+    with _held_relay(container) as uow:
+        uow.session.add(
+            OutboxRow(
+                message_id="from-a-newer-release",
+                name="repayguard.test.not_declared",
+                version=1,
+                payload={"n": 1},
+                created_at=container.clock.now(),
+                attempts=0,
+            )
+        )
+        uow.emit(Message(Happened(n=2)))
+        uow.commit()
+
+    assert container.relay.drain() == 0
+
+    with container.session_factory() as session:
+        row = session.scalars(
+            select(OutboxRow).where(OutboxRow.message_id == "from-a-newer-release")
+        ).one()
+    assert row.published_at is None
+    assert row.last_error is not None
+    assert row.last_error.startswith("UnknownMessage")
+    assert seen == [], "later rows wait behind it: order is kept"
