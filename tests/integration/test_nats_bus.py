@@ -283,3 +283,25 @@ def test_a_stream_of_another_deployment_is_refused(names: Names, tmp_path: Path)
     info = jetstream_call(NATS_URL, config)
     assert info.config.storage == api.StorageType.FILE
     assert info.config.subjects == [f"{names.prefix}repayguard.>"]
+
+
+def test_a_name_this_process_does_not_follow_is_passed_over_without_a_reload(
+    processes: Processes,
+) -> None:
+    """A message no fact of this release declares (a newer release's) is not read at all by
+    a follower: no reload, and the followed messages after it still arrive."""
+    reloads: list[bool] = []
+    seen: list[int] = []
+    follower = processes.open()
+    follower.follow(Followed, lambda m: seen.append(m.payload["n"]))
+    follower.on_gap(lambda: reloads.append(True))
+    follower.start(effects=False)
+    subject = follower.subject("repayguard.test.not_declared")
+    body = (
+        b'{"name": "repayguard.test.not_declared", "version": 1, "message_id": "x", "payload": {}}'
+    )
+    jetstream_call(NATS_URL, lambda js: js.publish(subject, body))
+    processes.open().publish(Message(Followed(n=1)))
+
+    wait_until(lambda: seen == [1], what="the followed message after the undeclared one")
+    assert reloads == []
