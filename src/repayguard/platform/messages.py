@@ -31,20 +31,13 @@ from typing import Any, ClassVar, Generic, Self
 
 from typing_extensions import TypeVar
 
-from repayguard.errors import RepayguardError
+from repayguard.errors import UnknownMessage
 
 JSONValue = None | bool | int | float | str | list["JSONValue"] | dict[str, "JSONValue"]
 """What a payload holds once serialised."""
 
 _OMIT_NONE: typing.Final = "repayguard.omit_none"
 _WIRE_KEY: typing.Final = "repayguard.wire_key"
-
-
-class UnknownMessage(RepayguardError):
-    """A message name no fact declares (a producer newer than this process, or a typo)."""
-
-    code = "unknown_message"
-    http_status = 500
 
 
 def omitted_when_none(*, key: str | None = None) -> Any:
