@@ -10,6 +10,13 @@ import pytest
 from repayguard.approvals import ApprovalApproved, ApprovalRequested, EmergencyReviewed
 from repayguard.borrowers import BorrowerKeysRotated, BorrowerProfileSaved, BorrowerProfileViewed
 from repayguard.complaints import ComplaintFiled, ComplaintResolved
+from repayguard.decisions import GuardrailApplied, RunCompleted
+from repayguard.entitlements import (
+    Entitlement,
+    EntitlementsActivated,
+    EntitlementsChanged,
+    MethodStates,
+)
 from repayguard.hardship import HardshipClosed
 from repayguard.identity.messages import (
     LoginAttemptFailed,
@@ -22,8 +29,10 @@ from repayguard.identity.messages import (
     TokenRevoked,
     TokenUsed,
 )
+from repayguard.ingestion import EventsIngested, QuarantineRotated
 from repayguard.keys import KeysRotated
 from repayguard.monitoring import IncidentAcknowledged, IncidentOpened, IncidentResolved
+from repayguard.notices import NoticeDeliveryFailed, NoticeRef, NoticesCreated
 from repayguard.overlays import OverlayArmed, OverlayReviewed, PlaybookApproved
 from repayguard.platform.messages import Fact, JSONValue
 from repayguard.policies import PolicyPublished, PolicySubmitted
@@ -430,7 +439,113 @@ CASES_AND_APPROVALS: list[tuple[Fact, dict[str, JSONValue]]] = [
     ),
 ]
 
-CASES = IDENTITY + KEYS_AND_BORROWERS + GOVERNANCE + CASES_AND_APPROVALS
+KEPT = Entitlement(
+    "B1",
+    MethodStates("optional", "allowed", "allowed", ("app_balance",)),
+    None,
+    AT,
+    None,
+    None,
+    ("R1",),
+    "D1",
+    "default",
+    1,
+    None,
+)
+
+RUNS: list[tuple[Fact, dict[str, JSONValue]]] = [
+    (
+        EventsIngested(batch_id="b1", accepted=2, borrower_ids=("B1", "B2"), latest_occurred_at=AT),
+        {
+            "batch_id": "b1",
+            "accepted": 2,
+            "borrower_ids": ["B1", "B2"],
+            "latest_occurred_at": "2026-12-07T09:30:00+00:00",
+        },
+    ),
+    (
+        QuarantineRotated(subject="data_key:k2", key_id="k2", records=5),
+        {"subject": "data_key:k2", "key_id": "k2", "records": 5},
+    ),
+    (
+        RunCompleted(
+            run_id="r1",
+            mode="batch",
+            trigger="cli",
+            as_of=AT,
+            borrowers=7,
+            changed=3,
+            held=1,
+            lineage={"policy_version": "3"},
+        ),
+        {
+            "run_id": "r1",
+            "mode": "batch",
+            "trigger": "cli",
+            "as_of": "2026-12-07T09:30:00+00:00",
+            "borrowers": 7,
+            "changed": 3,
+            "held": 1,
+            "lineage": {"policy_version": "3"},
+        },
+    ),
+    (
+        GuardrailApplied(
+            run_id="r1", policy_version="3", count=1, decisions=({"borrower_id": "B1"},)
+        ),
+        {"run_id": "r1", "policy_version": "3", "count": 1, "decisions": [{"borrower_id": "B1"}]},
+    ),
+    (
+        EntitlementsChanged(run_id="r1", told_at=AT, entitlements=(KEPT,)),
+        {
+            "run_id": "r1",
+            "told_at": "2026-12-07T09:30:00+00:00",
+            "entitlements": [KEPT.as_payload()],
+        },
+    ),
+    (
+        EntitlementsChanged(cause="expiry", entitlements=(KEPT,)),
+        {"cause": "expiry", "entitlements": [KEPT.as_payload()]},
+    ),
+    (
+        EntitlementsActivated(activated_at=AT, entitlements=(KEPT,)),
+        {"activated_at": "2026-12-07T09:30:00+00:00", "entitlements": [KEPT.as_payload()]},
+    ),
+    (
+        NoticesCreated(notices=(NoticeRef("n1", "B1", "advance", "D1"),)),
+        {
+            "notices": [
+                {
+                    "notice_id": "n1",
+                    "borrower_id": "B1",
+                    "kind": "advance",
+                    "decision_id": "D1",
+                    "occasion_id": None,
+                }
+            ]
+        },
+    ),
+    (
+        NoticeDeliveryFailed(
+            notice_id="n1",
+            delivery_id="d1",
+            borrower_id="B1",
+            channel="sms",
+            attempts=3,
+            error="timeout",
+        ),
+        {
+            "notice_id": "n1",
+            "delivery_id": "d1",
+            "borrower_id": "B1",
+            "channel": "sms",
+            "attempts": 3,
+            "error": "timeout",
+        },
+    ),
+]
+
+CASES = IDENTITY + KEYS_AND_BORROWERS + GOVERNANCE + CASES_AND_APPROVALS + RUNS
 
 
 @pytest.mark.parametrize(("fact", "expected"), CASES, ids=lambda v: getattr(v, "NAME", ""))
