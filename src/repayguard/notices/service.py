@@ -376,32 +376,16 @@ def _record(
             # Our claim ran out and another dispatcher took the row: its record wins.
             log.warning("notices.claim_lost", delivery_id=delivery_id)
             return None
-        envelope = item.envelope
+        which = {
+            "notice_id": item.envelope.notice_id,
+            "delivery_id": delivery_id,
+            "borrower_id": item.envelope.borrower_id,
+            "channel": item.channel,
+        }
         if status == "delivered":
-            unit.emit(
-                Message(
-                    NoticeDelivered(
-                        notice_id=envelope.notice_id,
-                        delivery_id=delivery_id,
-                        borrower_id=envelope.borrower_id,
-                        channel=item.channel,
-                        attempts=attempts,
-                    )
-                )
-            )
+            unit.emit(Message(NoticeDelivered(**which, attempts=attempts)))
         elif status == "failed":
-            unit.emit(
-                Message(
-                    NoticeDeliveryFailed(
-                        notice_id=envelope.notice_id,
-                        delivery_id=delivery_id,
-                        borrower_id=envelope.borrower_id,
-                        channel=item.channel,
-                        attempts=attempts,
-                        error=error,
-                    )
-                )
-            )
+            unit.emit(Message(NoticeDeliveryFailed(**which, attempts=attempts, error=error)))
         unit.commit()
     report.by_channel[item.channel] = report.by_channel.get(item.channel, 0) + 1
     if status == "delivered":
