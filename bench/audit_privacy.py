@@ -14,6 +14,7 @@ import secrets
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -36,10 +37,31 @@ from repayguard.borrowers import RotateKeys, SaveProfile, rotate_keys, save_prof
 from repayguard.config import Settings
 from repayguard.platform.clock import FixedClock
 from repayguard.platform.crypto import Keyring, Pseudonymizer
-from repayguard.platform.messages import Message
+from repayguard.platform.messages import Fact, JSONValue, Message, omitted_when_none
 from repayguard.platform.uow import CommitObserver, UnitOfWork
 
 from _common import AS_OF, median, timed
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BenchIngested(Fact):
+    """A small message, shaped like ``repayguard.events.ingested``."""
+
+    NAME = "bench.ingested"
+
+    batch_id: str
+    accepted: int | None = omitted_when_none()
+    borrower_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BenchChanged(Fact):
+    """A large message, shaped like a run's ``repayguard.entitlements.changed``."""
+
+    NAME = "bench.changed"
+
+    run_id: str
+    entitlements: tuple[dict[str, JSONValue], ...]
 
 
 def _container(data_dir: Path, url: str | None) -> Container:
@@ -107,16 +129,18 @@ def bench_audit(container: Container, root: Path, *, records: int) -> dict[str, 
     def small(i: int) -> list[Message]:
         return [
             Message(
-                "bench.ingested",
-                {"batch_id": f"b{i}", "accepted": 10, "borrower_ids": [f"B{k}" for k in range(10)]},
+                BenchIngested(
+                    batch_id=f"b{i}", accepted=10, borrower_ids=tuple(f"B{k}" for k in range(10))
+                )
             )
         ]
 
     def large(i: int) -> list[Message]:
         return [
             Message(
-                "bench.changed",
-                {"run_id": f"r{i}", "entitlements": [_entitlement(k) for k in range(2_000)]},
+                BenchChanged(
+                    run_id=f"r{i}", entitlements=tuple(_entitlement(k) for k in range(2_000))
+                )
             )
         ]
 
@@ -130,7 +154,7 @@ def bench_audit(container: Container, root: Path, *, records: int) -> dict[str, 
             container,
             [trail],
             [
-                Message("bench.ingested", {"batch_id": f"v{i}-{k}", "borrower_ids": [f"B{k}"]})
+                Message(BenchIngested(batch_id=f"v{i}-{k}", borrower_ids=(f"B{k}",)))
                 for k in range(per_commit)
             ],
         )

@@ -33,10 +33,7 @@ from repayguard import (
     shadow,
 )
 from repayguard.approvals import (
-    APPROVAL_APPROVED,
-    APPROVAL_EXPIRED,
-    APPROVAL_REJECTED,
-    APPROVAL_WITHDRAWN,
+    APPROVALS_DECIDED,
     KINDS,
     ApprovalContext,
     ExpireOverdueRequests,
@@ -54,8 +51,8 @@ from repayguard.audit import (
     write_checkpoint_now,
 )
 from repayguard.complaints import (
-    COMPLAINT_FILED,
-    COMPLAINT_RESOLVED,
+    ComplaintFiled,
+    ComplaintResolved,
     ComplaintSetup,
     Redecide,
     ReversalOutcomes,
@@ -67,12 +64,13 @@ from repayguard.decisions import DecisionEngine, EngineSlot, OnlineHandler, open
 from repayguard.entitlements import EntitlementView
 from repayguard.errors import DatabaseNotReady
 from repayguard.hardship import (
-    HARDSHIP_CLOSED,
-    HARDSHIP_OPENED,
+    HardshipClosed,
+    HardshipFact,
+    HardshipOpened,
     HardshipSetup,
     hardship_escalation_job,
 )
-from repayguard.identity import TokenResolver
+from repayguard.identity import OperatorDisabled, TokenResolver, TokenRevoked
 from repayguard.instrumentation import count_committed, plug_probes
 from repayguard.platform import schema
 from repayguard.platform.bus import Bus, InProcessBus
@@ -290,7 +288,7 @@ def _plumbing(
     telemetry = Telemetry(clock=clock)
     paths = keys.key_paths(settings)
     keyring = keys.open_keyring(paths)
-    bus.follow(keys.KEYS_ROTATED, keys.reload_on_rotation(keyring))
+    bus.follow(keys.KeysRotated, keys.reload_on_rotation(keyring))
     pseudonymizer = keys.open_pseudonymizer(settings)
     trail = (
         make_audit_observer(
@@ -416,7 +414,7 @@ def _wire_online(p: Plumbing) -> None:
         return
     handler = OnlineHandler(engine=lambda: p.decision_engine, history_days=config.history_days)
     p.bus.subscribe_batch(
-        ingestion.EVENTS_INGESTED,
+        ingestion.EventsIngested,
         idempotent_batch("decisions.online", handler, uow=p.uow),
         consumer="decisions.online",
         max_batch=config.online_coalesce,
@@ -431,8 +429,8 @@ def _wire_tokens(p: Plumbing) -> TokenResolver | None:
     tokens = TokenResolver(
         p.session_factory, clock=p.clock, ttl=timedelta(seconds=security.token_cache_seconds)
     )
-    for name in ("repayguard.token.revoked", "repayguard.operator.disabled"):
-        p.bus.follow(name, tokens.on_revoked)
+    p.bus.follow(TokenRevoked, tokens.on_revoked)
+    p.bus.follow(OperatorDisabled, tokens.on_revoked)
     return tokens
 
 
@@ -446,17 +444,17 @@ def _wire_view(p: Plumbing) -> EntitlementView:
     )
     with p.session_factory() as session:
         view.load(entitlements.load(session).values())
-    p.bus.follow(entitlements.ENTITLEMENTS_CHANGED, view.on_changed)
+    p.bus.follow(entitlements.EntitlementsChanged, view.on_changed)
     return view
 
 
 def _follow_engine(p: Plumbing, *, view: EntitlementView | None, follows_model: bool) -> None:
     """Swap what the engine slot holds when another process (or this one) publishes a policy
     version, changes the challenger or promotes a model."""
-    p.bus.follow(policies.POLICY_PUBLISHED, lambda message: _follow_policy(p, view, message))
-    p.bus.follow(shadow.CHALLENGER_CHANGED, lambda _: _reload_challenger(p))
+    p.bus.follow(policies.PolicyPublished, lambda message: _follow_policy(p, view, message))
+    p.bus.follow(shadow.ChallengerChanged, lambda _: _reload_challenger(p))
     if follows_model:
-        p.bus.follow(risk.MODEL_PROMOTED, lambda _: _decide_with_production_model(p))
+        p.bus.follow(risk.ModelPromoted, lambda _: _decide_with_production_model(p))
 
 
 def _bus_from(settings: BusSettings) -> Bus:
@@ -521,7 +519,7 @@ def _wire_approvals(p: Plumbing) -> ApprovalContext:
         lifetimes=lifetimes,
     )
     p.bus.subscribe(
-        entitlements.DECISIONS_HELD,
+        entitlements.DecisionsHeld,
         idempotent(
             "approvals.held_decisions",
             HeldDecisions(lifetime=lifetimes["decision"]),
@@ -531,12 +529,12 @@ def _wire_approvals(p: Plumbing) -> ApprovalContext:
     )
     superseded = SupersededHeldDecisions()
     p.bus.subscribe(
-        entitlements.ENTITLEMENTS_CHANGED,
+        entitlements.EntitlementsChanged,
         idempotent("approvals.superseded_by_change", superseded.on_changed, uow=p.uow),
         consumer="approvals.superseded_by_change",
     )
     p.bus.subscribe(
-        decisions.RUN_COMPLETED,
+        decisions.RunCompleted,
         idempotent("approvals.superseded_by_run", superseded.on_run, uow=p.uow),
         consumer="approvals.superseded_by_run",
     )
@@ -581,12 +579,12 @@ def _wire_notices(
     )
     bus = p.bus
     bus.subscribe(
-        entitlements.ENTITLEMENTS_CHANGED,
+        entitlements.EntitlementsChanged,
         idempotent("notices.changed", notices.NoticeHandler(setup=setup), uow=p.uow),
         consumer="notices.changed",
     )
     bus.subscribe(
-        entitlements.ENTITLEMENTS_ACTIVATED,
+        entitlements.EntitlementsActivated,
         idempotent(
             "notices.activated",
             notices.NoticeHandler(setup=setup, activated=True),
@@ -596,7 +594,7 @@ def _wire_notices(
     )
     if channels:
         bus.subscribe(
-            notices.NOTICES_CREATED,
+            notices.NoticesCreated,
             notices.DispatchHandler(uow=p.uow, channels=channels, retry=retry),
             consumer="notices.dispatch",
         )
@@ -698,7 +696,7 @@ def _wire_remedies(
     )
     bus = p.bus
     bus.subscribe(
-        remedies.REMEDY_PROPOSED,
+        remedies.RemedyProposed,
         idempotent(
             "approvals.proposed_remedies",
             ProposedRemedies(lifetime=approvals.lifetimes["remedy"]),
@@ -718,7 +716,7 @@ def _wire_remedies(
         return setup, None
     resources.callback(ledger.close)
     bus.subscribe(
-        remedies.REMEDY_APPROVED,
+        remedies.RemedyApproved,
         idempotent(
             "remedies.ledger",
             remedies.LedgerExport(ledger=ledger, retry=wired.retry),
@@ -764,11 +762,11 @@ def _wire_complaints(
         Redecide(engine=lambda: p.decision_engine, history_days=settings.decisions.history_days),
         uow=p.uow,
     )
-    for name in (COMPLAINT_FILED, COMPLAINT_RESOLVED):
-        bus.subscribe(name, redecide, consumer="complaints.redecide")
+    for case in (ComplaintFiled, ComplaintResolved):
+        bus.subscribe(case, redecide, consumer="complaints.redecide")
     reversals = idempotent("complaints.reversals", ReversalOutcomes(setup=setup), uow=p.uow)
-    for name in (APPROVAL_APPROVED, APPROVAL_REJECTED, APPROVAL_WITHDRAWN, APPROVAL_EXPIRED):
-        bus.subscribe(name, reversals, consumer="complaints.reversals")
+    for decided in APPROVALS_DECIDED:
+        bus.subscribe(decided, reversals, consumer="complaints.reversals")
     jobs.register(
         escalation_job(
             every=timedelta(seconds=config.escalate_every_seconds),
@@ -792,17 +790,18 @@ def _wire_hardship(
         sla=timedelta(days=config.sla_days),
         escalate_before=timedelta(days=config.escalate_before_days),
     )
-    redecide = idempotent(
-        "hardship.redecide",
-        Redecide(
-            engine=lambda: p.decision_engine,
-            history_days=settings.decisions.history_days,
-            trigger=decisions.triggers.HARDSHIP,
-        ),
-        uow=p.uow,
-    )
-    for name in (HARDSHIP_OPENED, HARDSHIP_CLOSED):
-        p.bus.subscribe(name, redecide, consumer="hardship.redecide")
+    borrower = Redecide(
+        engine=lambda: p.decision_engine,
+        history_days=settings.decisions.history_days,
+        trigger=decisions.triggers.HARDSHIP,
+    ).borrower
+
+    def redecide_case(message: Message[HardshipFact], unit: UnitOfWork) -> None:
+        borrower(message.fact.borrower_id, unit)
+
+    redecide = idempotent("hardship.redecide", redecide_case, uow=p.uow)
+    for case in (HardshipOpened, HardshipClosed):
+        p.bus.subscribe(case, redecide, consumer="hardship.redecide")
     jobs.register(
         hardship_escalation_job(
             every=timedelta(seconds=config.escalate_every_seconds),
@@ -846,7 +845,7 @@ def _wire_monitoring(
         return None
     resources.callback(alerts.close)
     p.bus.subscribe(
-        monitoring.INCIDENT_OPENED,
+        monitoring.IncidentOpened,
         idempotent(
             "monitoring.alerts",
             monitoring.AlertOnIncident(sender=alerts, retry=retry, uow=p.uow),
@@ -880,17 +879,18 @@ def _wire_overlays(p: Plumbing, jobs: JobRegistry) -> None:
         ),
         uow=p.uow,
     )
-    for name in overlays.CHANGES:
-        bus.follow(name, lambda _: _reload_overlays(p))
-        bus.subscribe(name, redecide, consumer="overlays.redecide")
+    for change in overlays.CHANGES:
+        bus.follow(change, lambda _: _reload_overlays(p))
+        bus.subscribe(change, redecide, consumer="overlays.redecide")
     if settings.overlays.arm_on_incidents:
+        arm = overlays.ArmOnIncident(uow=p.uow, profiles=policies.profiles)
+
+        def arm_on(message: Message[monitoring.IncidentOpened], unit: UnitOfWork) -> None:
+            arm(overlays.IncidentOpened.of(message.fact), unit)
+
         bus.subscribe(
-            overlays.INCIDENT_OPENED,
-            idempotent(
-                "overlays.incidents",
-                overlays.ArmOnIncident(uow=p.uow, profiles=policies.profiles),
-                uow=p.uow,
-            ),
+            monitoring.IncidentOpened,
+            idempotent("overlays.incidents", arm_on, uow=p.uow),
             consumer="overlays.incidents",
         )
     jobs.register(
@@ -952,8 +952,8 @@ def _wire_portfolio_monitor(p: Plumbing) -> monitoring.PortfolioMonitor:
         refresh=timedelta(seconds=p.settings.monitoring.refresh_seconds),
         score_reference=lambda: monitoring.production_reference(uow=p.uow(), registry=registry),
     )
-    for name in monitoring.FOLLOWED:
-        p.bus.follow(name, monitor.on_message)
+    for followed in monitoring.FOLLOWED:
+        p.bus.follow(followed, monitor.on_message)
     p.telemetry.probes.portfolio = monitoring.PortfolioGauges(monitor)
     return monitor
 
@@ -990,10 +990,12 @@ def _reload_challenger(p: Plumbing) -> None:
     p.engines.use_challenger(challenger)
 
 
-def _follow_policy(p: Plumbing, view: EntitlementView | None, message: Message) -> None:
+def _follow_policy(
+    p: Plumbing, view: EntitlementView | None, message: Message[policies.PolicyPublished]
+) -> None:
     """A version was published (here or in another process): when it is of the policy in
     force, swap the engine and the authorize view's defaults and declared channels."""
-    if message.payload.get("name") == p.engines.policy_name:
+    if message.fact.name == p.engines.policy_name:
         _refresh_policy(p, view)
 
 

@@ -83,6 +83,14 @@ class BusMisconfigured(ConfigurationInvalid):
     code = "bus_misconfigured"
 
 
+class UnknownMessage(RepayguardError):
+    """A message name (or version of it) no fact of this process declares: a producer newer
+    than this process, or a typo."""
+
+    code = "unknown_message"
+    http_status = 500
+
+
 class NotReady(RepayguardError):
     """This process should not get traffic now: its database does not answer, or the state it
     follows from the bus is older than ``bus.max_view_age_seconds``."""

@@ -9,7 +9,7 @@ authorize answer) and probes read when Prometheus scrapes (:func:`plug_probes`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import structlog
 from sqlalchemy.orm import Session, sessionmaker
@@ -18,7 +18,7 @@ from repayguard import decisions, entitlements, notices, scheduler
 from repayguard.entitlements import EntitlementView
 from repayguard.platform.bus import Bus
 from repayguard.platform.clock import Clock
-from repayguard.platform.messages import Message
+from repayguard.platform.messages import Fact, Message
 from repayguard.platform.outbox import OutboxRelay
 from repayguard.platform.telemetry import (
     BusReading,
@@ -35,30 +35,22 @@ log = structlog.get_logger(__name__)
 
 def count_committed(telemetry: Telemetry) -> CommittedObserver:
     """The observer every unit of work of this process reports its committed messages to."""
-    meters: dict[str, Callable[[Message], None]] = {
-        decisions.RUN_COMPLETED: lambda m: telemetry.decision_run(
-            str(m.payload.get("trigger", "unknown")),
-            borrowers=int(m.payload.get("borrowers", 0)),
-            held=int(m.payload.get("held", 0)),
-        ),
-        entitlements.ENTITLEMENTS_CHANGED: lambda m: telemetry.entitlements_changed(
-            len(m.payload.get("entitlements", ()))
-        ),
-        notices.NOTICE_DELIVERED: lambda m: telemetry.notice_delivery(
-            str(m.payload.get("channel")), delivered=True
-        ),
-        notices.NOTICE_DELIVERY_FAILED: lambda m: telemetry.notice_delivery(
-            str(m.payload.get("channel")), delivered=False
-        ),
-    }
+
+    def meter(fact: Fact) -> None:
+        match fact:
+            case decisions.RunCompleted():
+                telemetry.decision_run(fact.trigger, borrowers=fact.borrowers, held=fact.held)
+            case entitlements.EntitlementsChanged():
+                telemetry.entitlements_changed(len(fact.entitlements))
+            case notices.NoticeDelivered():
+                telemetry.notice_delivery(fact.channel, delivered=True)
+            case notices.NoticeDeliveryFailed():
+                telemetry.notice_delivery(fact.channel, delivered=False)
 
     def observe(messages: Sequence[Message]) -> None:
         for message in messages:
-            meter = meters.get(message.name)
-            if meter is None:
-                continue
             try:
-                meter(message)
+                meter(message.fact)
             except Exception:
                 # The use-case has committed: a metric must never turn it into an error.
                 log.exception("telemetry.count_failed", message=message.name)

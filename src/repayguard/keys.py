@@ -29,12 +29,13 @@ from repayguard.audit import (
 from repayguard.config import Settings
 from repayguard.errors import KeyringInvalid
 from repayguard.platform.crypto import Keyring, Pseudonymizer, load_keyring
-from repayguard.platform.messages import Message
+from repayguard.platform.messages import Fact, Message
 from repayguard.platform.uow import UnitOfWork
 
 __all__ = [
     "KEYS_ROTATED",
     "KeyPaths",
+    "KeysRotated",
     "RecordKeyRotation",
     "derived_key",
     "key_paths",
@@ -46,7 +47,6 @@ __all__ = [
     "reload_on_rotation",
 ]
 
-KEYS_ROTATED: Final = "repayguard.keys.rotated"
 log = structlog.get_logger(__name__)
 
 
@@ -105,6 +105,21 @@ class RecordKeyRotation:
     added: str | None = None
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KeysRotated(Fact):
+    """The data keyring changed: every process reloads its own. Key ids only."""
+
+    NAME = "repayguard.keys.rotated"
+
+    subject: str
+    active: str
+    key_ids: tuple[str, ...]
+    added: str | None
+
+
+KEYS_ROTATED: Final = KeysRotated.NAME
+
+
 def record_key_rotation(cmd: RecordKeyRotation, *, uow: UnitOfWork) -> None:
     """Announce a changed keyring (``repayguard.keys.rotated``, on the audit trail): every
     running process reloads its keyring when the message reaches it. Committed after the key
@@ -112,33 +127,32 @@ def record_key_rotation(cmd: RecordKeyRotation, *, uow: UnitOfWork) -> None:
     with uow:
         uow.emit(
             Message(
-                KEYS_ROTATED,
-                {
-                    "subject": f"data_key:{cmd.active}",
-                    "active": cmd.active,
-                    "key_ids": sorted(cmd.key_ids),
-                    "added": cmd.added,
-                },
+                KeysRotated(
+                    subject=f"data_key:{cmd.active}",
+                    active=cmd.active,
+                    key_ids=tuple(sorted(cmd.key_ids)),
+                    added=cmd.added,
+                )
             )
         )
         uow.commit()
 
 
-def reload_on_rotation(keyring: Keyring) -> Callable[[Message], None]:
+def reload_on_rotation(keyring: Keyring) -> Callable[[Message[KeysRotated]], None]:
     """The follow handler that reloads ``keyring`` in place when a rotation is announced.
 
     It never raises: a source that cannot be read now keeps the keys in use (and a record
     under an unknown key retries the reload when read), rather than holding the bus back.
     """
 
-    def reload(message: Message) -> None:
+    def reload(message: Message[KeysRotated]) -> None:
         try:
             keyring.reload()
         except (KeyringInvalid, OSError) as exc:
             log.error("keyring_reload_failed", error=str(exc))
             return
-        announced = message.payload.get("active")
-        if isinstance(announced, str) and announced not in keyring.keys:
+        announced = message.fact.active
+        if announced not in keyring.keys:
             # A keyring given in the environment cannot change under a running process.
             log.warning(
                 "keyring_rotation_not_visible",

@@ -23,6 +23,7 @@ from repayguard.audit import ChainRecord
 from repayguard.audit.models import AuditRecordRow
 from repayguard.bootstrap import Container, bootstrap
 from repayguard.core.reasons import explain
+from repayguard.decisions import GuardrailApplied
 from repayguard.identity import SetPassword, set_password
 from repayguard.ingestion import IngestEvents, ingest_events
 from repayguard.platform.bus import RecordingBus
@@ -133,9 +134,13 @@ def changed_cn() -> str:
 # -- audit viewer ---------------------------------------------------------------------------------
 
 
+def _guardrail(run_id: str) -> GuardrailApplied:
+    return GuardrailApplied(run_id=run_id, policy_version="1", count=0, decisions=())
+
+
 def test_the_audit_page_lists_records_newest_first_by_family_and_in_pages(world: World) -> None:
     world.ingest(healthy_history("B-LIST", NOW))
-    world.emit(*[Message("repayguard.guardrail.applied", {"run_id": f"r{n}"}) for n in range(60)])
+    world.emit(*[Message(_guardrail(f"r{n}")) for n in range(60)])
     browser = world.browser("aud")
 
     everything = browser.get("/console/audit")
@@ -200,7 +205,7 @@ def test_verify_says_the_chain_holds_then_names_the_first_record_tampered_with(
     world: World,
 ) -> None:
     world.ingest(healthy_history("B-VER", NOW))
-    world.emit(*[Message("repayguard.guardrail.applied", {"run_id": f"v{n}"}) for n in range(12)])
+    world.emit(*[Message(_guardrail(f"v{n}")) for n in range(12)])
     browser = world.browser("aud")
     token = csrf_of(browser.get("/console/audit"))
 

@@ -27,6 +27,7 @@ from repayguard.scheduler import Worker
 
 from support.builders import failing_debits_history, healthy_history
 from support.common import NOW, make_settings
+from support.facts import Stuck
 
 TOKEN = "scrape-me-please-0123456789"
 
@@ -127,7 +128,7 @@ def test_metrics_report_exact_values_after_a_known_sequence(
     ).run_once()
     # A message committed by a unit of work no relay drains: pending, and 90 s old at scrape.
     with UnitOfWork(container.session_factory, clock=container.clock) as unit:
-        unit.emit(Message("repayguard.test.stuck", {}))
+        unit.emit(Message(Stuck()))
         unit.commit()
     container.clock.advance(timedelta(seconds=90))  # type: ignore[attr-defined]
     container.telemetry.probes.portfolio = Segments({("overdue_rate", "T3"): 0.125})

@@ -29,6 +29,8 @@ from repayguard.platform.outbox import OutboxRelay
 from repayguard.platform.schema import upgrade
 from repayguard.platform.uow import UnitOfWork
 
+from support.facts import CrashHappened
+
 
 class Change(Base):
     """The use-case's own effect."""
@@ -78,7 +80,7 @@ def main() -> None:
         if point == "after_consumer" and message.payload["n"] == count - 1:
             die()
 
-    bus.subscribe("crash.happened", deliver)
+    bus.subscribe(CrashHappened, deliver)
 
     with Session(engine) as session:
         done = set(session.scalars(select(Change.n)))
@@ -87,7 +89,7 @@ def main() -> None:
             continue
         with uow() as unit:
             unit.session.add(Change(n=n))
-            unit.emit(Message("crash.happened", {"n": n}))
+            unit.emit(Message(CrashHappened(n=n)))
             if point == "before_commit" and n == count - 1:
                 unit.session.flush()
                 die()

@@ -271,7 +271,7 @@ def test_a_run_that_proposes_another_outcome_withdraws_the_held_one_by_itself(
         history_days=container.settings.decisions.history_days,
     )
     handler = approvals.SupersededHeldDecisions()
-    run = Message(decisions.RUN_COMPLETED, {"run_id": report.run_id})
+    run = Message(_run_completed(report.run_id))
 
     handler.on_run(run, container.uow())
 
@@ -279,8 +279,22 @@ def test_a_run_that_proposes_another_outcome_withdraws_the_held_one_by_itself(
     assert gone.request_id == request.request_id
     assert gone.comment is not None
     assert gone.comment.endswith("no longer proposes this change")
-    handler.on_run(Message(decisions.RUN_COMPLETED, {"run_id": report.run_id}), container.uow())
+    handler.on_run(Message(_run_completed(report.run_id)), container.uow())
     assert len(_withdrawn_decisions(container)) == 1, "nothing pending any more"
+
+
+def _run_completed(run_id: str) -> decisions.RunCompleted:
+    """The run's message as far as the handler reads it (its run id; the run is stored)."""
+    return decisions.RunCompleted(
+        run_id=run_id,
+        mode="batch",
+        trigger=triggers.CLI,
+        as_of=NOW,
+        borrowers=1,
+        changed=0,
+        held=1,
+        lineage={},
+    )
 
 
 def test_a_rejected_decision_is_not_proposed_again_and_a_stale_one_is_not_applied(

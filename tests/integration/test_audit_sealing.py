@@ -29,6 +29,7 @@ from repayguard.platform.jobs import JobContext
 from repayguard.platform.messages import Message
 
 from support.common import make_settings
+from support.facts import Happened
 from support.privacy import (
     Privacy,
     drop_append_only_triggers,
@@ -53,7 +54,7 @@ def privacy(database_url: str, tmp_path: Path, clock: FixedClock) -> Iterator[Pr
 def commit_records(privacy: Privacy, count: int) -> None:
     for n in range(count):
         with privacy.uow() as uow:
-            uow.emit(Message("test.happened", {"run_id": str(n), "n": n}))
+            uow.emit(Message(Happened(run_id=str(n), n=n)))
             uow.commit()
 
 
@@ -135,7 +136,7 @@ def test_a_process_that_appended_seals_the_head_at_shutdown(
         assert trail is not None
         assert trail.checkpoints is not None
         with built.uow() as uow:
-            uow.emit(Message("test.happened", {"run_id": "last"}))
+            uow.emit(Message(Happened(run_id="last")))
             uow.commit()
         directory = trail.checkpoints.directory
         before = set(directory.iterdir()) if directory.exists() else set()

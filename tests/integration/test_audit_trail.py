@@ -36,6 +36,17 @@ from repayguard.platform.messages import Message
 
 from support.builders import healthy_history
 from support.common import NOW
+from support.facts import (
+    Bulk,
+    ComplaintTouched,
+    Created,
+    Happened,
+    Later,
+    PolicyTouched,
+    ProfileTouched,
+    StepA,
+    StepB,
+)
 from support.privacy import (
     Privacy,
     drop_append_only_triggers,
@@ -94,7 +105,7 @@ def test_a_use_case_and_its_audit_record_commit_together(privacy: Privacy) -> No
 
 def test_a_rolled_back_use_case_leaves_no_record(privacy: Privacy) -> None:
     with privacy.uow() as uow:
-        uow.emit(Message("test.happened", {"n": 1}))
+        uow.emit(Message(Happened(n=1)))
         # leaving without commit rolls back
 
     assert stored_chain(privacy) == []
@@ -102,8 +113,8 @@ def test_a_rolled_back_use_case_leaves_no_record(privacy: Privacy) -> None:
 
 def test_records_name_the_actor_subject_and_redact_personal_fields(privacy: Privacy) -> None:
     with acting_as("operator:alice"):
-        commit(privacy, Message("test.profile", {"borrower_id": "B1", "phone": "13812345678"}))
-    commit(privacy, Message("test.policy", {"policy_version": "v3", "subject": "policy:v3"}))
+        commit(privacy, Message(ProfileTouched(borrower_id="B1", phone="13812345678")))
+    commit(privacy, Message(PolicyTouched(policy_version="v3", subject="policy:v3")))
 
     first, second = stored_chain(privacy)
     assert (first.actor, first.subject) == (
@@ -117,7 +128,7 @@ def test_records_name_the_actor_subject_and_redact_personal_fields(privacy: Priv
 
 def test_a_borrower_acting_for_themselves_appears_as_a_pseudonym(privacy: Privacy) -> None:
     with acting_as("borrower:B7"):
-        commit(privacy, Message("test.complaint_filed", {"borrower_id": "B7"}))
+        commit(privacy, Message(ComplaintTouched(borrower_id="B7")))
 
     [record] = stored_chain(privacy)
     assert record.actor == f"borrower:{privacy.pseudonymizer.pseudonym('B7')}"
@@ -135,11 +146,11 @@ def test_an_async_dependency_attributes_a_request_to_its_caller(privacy: Privacy
 
     @app.post("/things")
     def create() -> None:
-        commit(privacy, Message("test.created", {"run_id": "r1"}))
+        commit(privacy, Message(Created(run_id="r1")))
 
     with TestClient(app) as client:
         assert client.post("/things").status_code == 200
-    commit(privacy, Message("test.later", {"run_id": "r2"}))
+    commit(privacy, Message(Later(run_id="r2")))
 
     assert [r.actor for r in stored_chain(privacy)] == ["operator:alice", "test"]
 
@@ -155,8 +166,8 @@ def test_concurrent_use_cases_append_one_unbroken_chain(privacy: Privacy) -> Non
             for n in range(commits):
                 commit(
                     privacy,
-                    Message("test.a", {"run_id": f"{worker}-{n}"}),
-                    Message("test.b", {"run_id": f"{worker}-{n}"}),
+                    Message(StepA(run_id=f"{worker}-{n}")),
+                    Message(StepB(run_id=f"{worker}-{n}")),
                 )
         except BaseException as exc:  # pragma: no cover - reported below
             failures.append(exc)
@@ -177,7 +188,7 @@ def test_concurrent_use_cases_append_one_unbroken_chain(privacy: Privacy) -> Non
 
 def test_checkpoints_are_written_every_n_records_and_on_demand(privacy: Privacy) -> None:
     for n in range(12):
-        commit(privacy, Message("test.happened", {"run_id": str(n)}))
+        commit(privacy, Message(Happened(run_id=str(n))))
 
     files = sorted(p.name for p in privacy.checkpoint_dir.iterdir())
     assert [int(name[:12]) for name in files] == [5, 10]
@@ -194,7 +205,7 @@ def test_checkpoints_are_written_every_n_records_and_on_demand(privacy: Privacy)
 
 
 def test_the_database_refuses_to_change_or_remove_records(privacy: Privacy) -> None:
-    commit(privacy, Message("test.happened", {"n": 1}))
+    commit(privacy, Message(Happened(n=1)))
 
     for statement in (
         update(RECORDS).values(actor="mallory"),
@@ -209,7 +220,7 @@ def test_a_missing_head_row_stops_every_audited_write(privacy: Privacy) -> None:
         connection.execute(delete(HEAD))
 
     with pytest.raises(AuditChainUnavailable):
-        commit(privacy, Message("test.happened", {"n": 1}))
+        commit(privacy, Message(Happened(n=1)))
     assert verify(privacy).problem.kind == "head_missing"  # type: ignore[union-attr]
 
 
@@ -217,7 +228,7 @@ def test_the_export_is_pseudonymised_and_verifiable_on_its_own(
     privacy: Privacy, tmp_path: Path
 ) -> None:
     for n in range(7):
-        commit(privacy, Message("test.happened", {"borrower_id": f"B-{n}", "n": n}))
+        commit(privacy, Message(Happened(borrower_id=f"B-{n}", n=n)))
     write_checkpoint_now(privacy.policy(), uow=privacy.uow())
     out = tmp_path / "audit.jsonl"
 
@@ -247,7 +258,7 @@ def test_random_tampering_of_the_stored_chain_is_always_detected(
     for n in range(9):
         commit(
             privacy,
-            *[Message("test.happened", {"run_id": f"{n}-{k}", "n": k}) for k in range(n % 4 + 1)],
+            *[Message(Happened(run_id=f"{n}-{k}", n=k)) for k in range(n % 4 + 1)],
         )
     write_checkpoint_now(privacy.policy(), uow=privacy.uow())
     assert verify(privacy).ok
@@ -295,7 +306,7 @@ def _row_cp(checkpoint: Checkpoint) -> dict[str, object]:
 def test_verify_reads_a_large_chain_in_pages(privacy: Privacy) -> None:
     with privacy.uow() as uow:
         for n in range(2_500):
-            uow.emit(Message("test.bulk", {"n": n}))
+            uow.emit(Message(Bulk(n=n)))
         uow.commit()
 
     report = verify(privacy)

@@ -68,7 +68,7 @@ def rotate_from_the_cli(container: Container) -> Message:
     assert done.returncode == 0, done.stderr
     with container.session_factory() as session:
         (row,) = session.scalars(select(OutboxRow).where(OutboxRow.name == KEYS_ROTATED))
-        return Message(row.name, row.payload, row.version, row.message_id)
+        return Message.decode(row.name, row.payload, message_id=row.message_id, version=row.version)
 
 
 def write_after_rotation(container: Container) -> str:

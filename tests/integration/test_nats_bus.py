@@ -24,10 +24,8 @@ from repayguard.platform.nats_bus import NatsBus
 from repayguard.platform.outbox import ProcessedMessage
 from repayguard.platform.uow import UnitOfWork
 
+from support.facts import Effect, Everything, Followed, Happened, OtherOnBus
 from support.nats import NATS_URL, Names, jetstream_call, wait_until
-
-EFFECT = "repayguard.test.effect"
-FOLLOWED = "repayguard.test.followed"
 
 
 class Processes:
@@ -92,11 +90,11 @@ def test_each_effect_is_handled_once_across_processes_that_consume_it(
 
     for process in (1, 2):
         bus = processes.open()
-        bus.subscribe(EFFECT, effect(process), consumer="test.effect")
+        bus.subscribe(Effect, effect(process), consumer="test.effect")
         bus.start(effects=True)
     publisher = processes.open()
     publisher.start(effects=False)
-    sent = [Message(EFFECT, {"n": n}) for n in range(40)]
+    sent = [Message(Effect(n=n)) for n in range(40)]
     for message in sent:
         publisher.publish(message)
 
@@ -111,13 +109,13 @@ def test_every_process_follows_every_message_in_order(processes: Processes) -> N
     seen: dict[int, list[int]] = {1: [], 2: []}
     for process in (1, 2):
         bus = processes.open()
-        bus.follow(FOLLOWED, lambda m, p=process: seen[p].append(m.payload["n"]))
+        bus.follow(Followed, lambda m, p=process: seen[p].append(m.payload["n"]))
         bus.start(effects=False)
     publisher = processes.open()
     for n in range(60):
-        publisher.publish(Message(FOLLOWED, {"n": n}))
+        publisher.publish(Message(Followed(n=n)))
         if n % 3 == 0:  # names nobody follows share the stream and are skipped in order
-            publisher.publish(Message("repayguard.test.other", {"n": n}))
+            publisher.publish(Message(OtherOnBus(n=n)))
 
     wait_until(lambda: len(seen[1]) == 60 and len(seen[2]) == 60, what="both followers")
     assert seen[1] == seen[2] == list(range(60))
@@ -142,10 +140,10 @@ def test_a_failed_effect_comes_back_and_lands_once_before_later_messages(
         landed.append(n)
 
     bus = processes.open()
-    bus.subscribe(EFFECT, idempotent("test.flaky", flaky, uow=_uow(sessions)), consumer="t.f")
+    bus.subscribe(Effect, idempotent("test.flaky", flaky, uow=_uow(sessions)), consumer="t.f")
     bus.start(effects=True)
     for n in range(3):
-        bus.publish(Message(EFFECT, {"n": n}))
+        bus.publish(Message(Effect(n=n)))
 
     wait_until(lambda: len(landed) == 3, what="three effects after two failures")
     assert attempts[:3] == [0, 0, 0], "later messages waited behind the failing one"
@@ -157,14 +155,14 @@ def test_messages_published_while_a_process_loads_its_state_are_followed(
     processes: Processes,
 ) -> None:
     publisher = processes.open()
-    publisher.publish(Message(FOLLOWED, {"n": -1}))  # in the state the process will load
+    publisher.publish(Message(Followed(n=-1)))  # in the state the process will load
     late = processes.open()  # records the position, then "loads its state"
     for n in range(5):  # committed after the position was recorded, during the load
-        publisher.publish(Message(FOLLOWED, {"n": n}))
+        publisher.publish(Message(Followed(n=n)))
     seen: list[int] = []
-    late.follow(FOLLOWED, lambda m: seen.append(m.payload["n"]))
+    late.follow(Followed, lambda m: seen.append(m.payload["n"]))
     late.start(effects=False)
-    publisher.publish(Message(FOLLOWED, {"n": 5}))
+    publisher.publish(Message(Followed(n=5)))
 
     wait_until(lambda: len(seen) == 6, what="every message after the recorded position")
     assert seen == [0, 1, 2, 3, 4, 5]
@@ -176,13 +174,13 @@ def test_a_recreated_stream_makes_a_follower_reload_its_state(
     reloads: list[str] = []
     seen: list[int] = []
     follower = processes.open()
-    follower.follow(FOLLOWED, lambda m: seen.append(m.payload["n"]))
+    follower.follow(Followed, lambda m: seen.append(m.payload["n"]))
     follower.on_gap(lambda: reloads.append("view"))
     follower.on_gap(lambda: reloads.append("tokens"))
     follower.start(effects=False)
     publisher = processes.open()
     for n in range(3):
-        publisher.publish(Message(FOLLOWED, {"n": n}))
+        publisher.publish(Message(Followed(n=n)))
     wait_until(lambda: len(seen) == 3, what="the first messages")
 
     async def recreate(js: Any) -> None:
@@ -192,10 +190,10 @@ def test_a_recreated_stream_makes_a_follower_reload_its_state(
 
     jetstream_call(NATS_URL, recreate)
     for n in range(3, 6):
-        publisher.publish(Message(FOLLOWED, {"n": n}))
+        publisher.publish(Message(Followed(n=n)))
 
     wait_until(lambda: reloads == ["view", "tokens"], what="the reloads")
-    publisher.publish(Message(FOLLOWED, {"n": 6}))
+    publisher.publish(Message(Followed(n=6)))
     wait_until(lambda: 6 in seen, what="following after the reload")
     assert seen[:3] == [0, 1, 2]
     wait_until(lambda: follower.staleness() < 1.0, what="fresh again after the reload")
@@ -213,13 +211,13 @@ def test_messages_gone_from_the_stream_make_a_follower_reload(
         seen.append(message.payload["n"])
 
     follower = processes.open()
-    follower.follow(FOLLOWED, slow)
+    follower.follow(Followed, slow)
     follower.on_gap(lambda: reloads.append(len(seen)))
     follower.start(effects=False)
     publisher = processes.open()
-    publisher.publish(Message(FOLLOWED, {"n": 0}))  # the follower is stuck applying this one
+    publisher.publish(Message(Followed(n=0)))  # the follower is stuck applying this one
     for n in range(1, 6):
-        publisher.publish(Message(FOLLOWED, {"n": n}))
+        publisher.publish(Message(Followed(n=n)))
     wait_until(lambda: follower.staleness() > 0.5, what="the follower falling behind")
 
     async def purge(js: Any) -> None:  # retention removes what the follower has not read
@@ -230,7 +228,7 @@ def test_messages_gone_from_the_stream_make_a_follower_reload(
 
     wait_until(lambda: len(reloads) == 1, what="a reload after the gap")
     assert follower.health().problem is None
-    publisher.publish(Message(FOLLOWED, {"n": 9}))
+    publisher.publish(Message(Followed(n=9)))
     wait_until(lambda: 9 in seen, what="following after the reload")
     assert not set(seen) & {1, 2, 3, 4, 5}, "purged messages are never applied"
 
@@ -245,27 +243,27 @@ def test_a_follow_handler_that_fails_reloads_the_state(processes: Processes) -> 
         seen.append(message.payload["n"])
 
     follower = processes.open()
-    follower.follow(FOLLOWED, fragile)
+    follower.follow(Followed, fragile)
     follower.on_gap(lambda: reloads.append(True))
     follower.start(effects=False)
     publisher = processes.open()
     for n in range(3):
-        publisher.publish(Message(FOLLOWED, {"n": n}))
+        publisher.publish(Message(Followed(n=n)))
 
     wait_until(lambda: reloads == [True], what="a reload after the failed handler")
-    publisher.publish(Message(FOLLOWED, {"n": 3}))
+    publisher.publish(Message(Followed(n=3)))
     wait_until(lambda: 3 in seen, what="following after the reload")
 
 
 def test_only_names_of_the_stream_go_on_the_shared_bus(processes: Processes) -> None:
     bus = processes.open()
     with pytest.raises(BusMisconfigured, match="cannot go on the shared bus"):
-        bus.publish(Message("test.happened", {}))
+        bus.publish(Message(Happened()))
     with pytest.raises(BusMisconfigured):
-        bus.follow("repayguard.*", lambda m: None)
-    bus.subscribe(EFFECT, lambda m: None, consumer="one")
+        bus.follow(Everything, lambda m: None)
+    bus.subscribe(Effect, lambda m: None, consumer="one")
     with pytest.raises(BusMisconfigured, match="already handles"):
-        bus.subscribe(EFFECT, lambda m: None, consumer="one")
+        bus.subscribe(Effect, lambda m: None, consumer="one")
 
 
 def test_a_stream_of_another_deployment_is_refused(names: Names, tmp_path: Path) -> None:
@@ -285,3 +283,25 @@ def test_a_stream_of_another_deployment_is_refused(names: Names, tmp_path: Path)
     info = jetstream_call(NATS_URL, config)
     assert info.config.storage == api.StorageType.FILE
     assert info.config.subjects == [f"{names.prefix}repayguard.>"]
+
+
+def test_a_name_this_process_does_not_follow_is_passed_over_without_a_reload(
+    processes: Processes,
+) -> None:
+    """A message no fact of this release declares (a newer release's) is not read at all by
+    a follower: no reload, and the followed messages after it still arrive."""
+    reloads: list[bool] = []
+    seen: list[int] = []
+    follower = processes.open()
+    follower.follow(Followed, lambda m: seen.append(m.payload["n"]))
+    follower.on_gap(lambda: reloads.append(True))
+    follower.start(effects=False)
+    subject = follower.subject("repayguard.test.not_declared")
+    body = (
+        b'{"name": "repayguard.test.not_declared", "version": 1, "message_id": "x", "payload": {}}'
+    )
+    jetstream_call(NATS_URL, lambda js: js.publish(subject, body))
+    processes.open().publish(Message(Followed(n=1)))
+
+    wait_until(lambda: seen == [1], what="the followed message after the undeclared one")
+    assert reloads == []

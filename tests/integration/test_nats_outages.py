@@ -25,9 +25,8 @@ from repayguard.platform.outbox import OutboxRelay, ProcessedMessage
 from repayguard.platform.uow import UnitOfWork
 
 from support.common import NOW, make_settings
+from support.facts import Effect
 from support.nats import Names, OwnNatsServer, own_nats_server, wait_until
-
-EFFECT = "repayguard.test.effect"
 
 
 @pytest.fixture
@@ -38,7 +37,7 @@ def server(tmp_path: Path) -> Iterator[OwnNatsServer]:
 
 def _committed(sessions: sessionmaker[Session], n: int) -> None:
     with UnitOfWork(sessions, clock=SystemClock()) as uow:
-        uow.emit(Message(EFFECT, {"n": n}))
+        uow.emit(Message(Effect(n=n)))
         uow.commit()
 
 
@@ -80,13 +79,13 @@ def test_a_server_restart_mid_stream_loses_and_doubles_nothing(
             buses.append(bus)
             bus.open()
             bus.subscribe(
-                EFFECT,
+                Effect,
                 idempotent(
                     "test.effect", effect, uow=lambda: UnitOfWork(sessions, clock=SystemClock())
                 ),
                 consumer="test.effect",
             )
-            bus.follow(EFFECT, lambda m, p=process: followed[p].append(m.payload["n"]))
+            bus.follow(Effect, lambda m, p=process: followed[p].append(m.payload["n"]))
             bus.on_gap(lambda p=process: reloads.append(p))
             bus.start(effects=True)
         publisher = names.bus(server.url, **options)

@@ -14,6 +14,8 @@ from repayguard.platform.messages import Message
 from repayguard.platform.outbox import OutboxRow, ProcessedMessage
 from repayguard.platform.uow import UnitOfWork
 
+from support.facts import Batched, Counted, Flaky, Happened, Other, Retried
+
 
 def _pending(container: Container) -> int:
     return container.relay.pending()
@@ -21,12 +23,12 @@ def _pending(container: Container) -> int:
 
 def test_messages_of_a_rolled_back_use_case_are_never_published(container: Container) -> None:
     seen: list[Message] = []
-    container.bus.subscribe("test.happened", seen.append)
+    container.bus.subscribe(Happened, seen.append)
 
     with container.session_factory() as session:  # start-up's own (the policy seed's)
         before = session.scalar(select(func.count()).select_from(OutboxRow))
     with container.uow() as uow:
-        uow.emit(Message("test.happened", {"n": 1}))
+        uow.emit(Message(Happened(n=1)))
         # leaving without commit rolls back
 
     with container.session_factory() as session:
@@ -36,10 +38,10 @@ def test_messages_of_a_rolled_back_use_case_are_never_published(container: Conta
 
 def test_a_committed_message_is_published_after_commit_and_marked(container: Container) -> None:
     seen: list[Message] = []
-    container.bus.subscribe("test.happened", seen.append)
+    container.bus.subscribe(Happened, seen.append)
 
     with container.uow() as uow:
-        uow.emit(Message("test.happened", {"n": 1}))
+        uow.emit(Message(Happened(n=1)))
         assert seen == [], "nothing leaves before the commit"
         uow.commit()
 
@@ -55,9 +57,9 @@ def test_a_failed_delivery_stays_pending_and_is_delivered_again(container: Conta
         if len(attempts) == 1:
             raise ConnectionError("subscriber down")
 
-    container.bus.subscribe("test.flaky", flaky)
+    container.bus.subscribe(Flaky, flaky)
     with container.uow() as uow:
-        uow.emit(Message("test.flaky", {}))
+        uow.emit(Message(Flaky()))
         uow.commit()
     assert _pending(container) == 1
 
@@ -79,7 +81,7 @@ def test_an_idempotent_consumer_has_one_effect_however_often_a_message_arrives(
             uow.commit()
 
     handler = idempotent("test.counter", count_it, uow=container.uow)
-    message = Message("test.count", {"n": 7})
+    message = Message(Counted(n=7))
     for _ in range(3):
         handler(message)
 
@@ -99,7 +101,7 @@ def test_a_consumer_that_fails_leaves_no_marker_and_runs_again(container: Contai
             uow.commit()
 
     handler = idempotent("test.retry", fail_once, uow=container.uow)
-    message = Message("test.retry", {})
+    message = Message(Retried())
     with pytest.raises(RuntimeError):
         handler(message)
     handler(message)
@@ -118,16 +120,15 @@ def test_the_relay_hands_waiting_messages_of_one_subject_to_a_batch_handler_toge
 ) -> None:
     deliveries: list[tuple[str, ...]] = []
     container.bus.subscribe_batch(
-        "test.batched",
+        Batched,
         lambda messages: deliveries.append(tuple(m.payload["n"] for m in messages)),
         consumer="test",
         max_batch=2,
     )
-    container.bus.subscribe("test.other", lambda message: deliveries.append(("other",)))
+    container.bus.subscribe(Other, lambda message: deliveries.append(("other",)))
     with _held_relay(container) as uow:
-        for name, n in [("test.batched", "1"), ("test.batched", "2"), ("test.batched", "3"),
-                        ("test.other", "-"), ("test.batched", "4")]:  # fmt: skip
-            uow.emit(Message(name, {"n": n}))
+        for fact in [Batched(n="1"), Batched(n="2"), Batched(n="3"), Other(n="-"), Batched(n="4")]:
+            uow.emit(Message(fact))
         uow.commit()
 
     assert container.relay.drain() == 5
@@ -143,10 +144,10 @@ def test_a_failed_batch_stays_pending_whole_and_is_delivered_again(container: Co
         if len(sizes) == 1:
             raise ConnectionError("subscriber down")
 
-    container.bus.subscribe_batch("test.flaky", flaky, consumer="test", max_batch=10)
+    container.bus.subscribe_batch(Flaky, flaky, consumer="test", max_batch=10)
     with _held_relay(container) as uow:
         for n in range(3):
-            uow.emit(Message("test.flaky", {"n": n}))
+            uow.emit(Message(Flaky(n=n)))
         uow.commit()
 
     assert container.relay.drain() == 0
@@ -154,3 +155,34 @@ def test_a_failed_batch_stays_pending_whole_and_is_delivered_again(container: Co
     assert container.relay.drain() == 3
     assert sizes == [3, 3]
     assert _pending(container) == 0
+
+
+def test_a_row_no_fact_declares_stays_pending_with_the_reason(container: Container) -> None:
+    """A row written by a newer release (a name this one has no fact for) is not lost: it
+    waits, like a failed delivery, until a process that knows the name relays it."""
+    seen: list[Message] = []
+    container.bus.subscribe(Happened, seen.append)
+    with _held_relay(container) as uow:
+        uow.session.add(
+            OutboxRow(
+                message_id="from-a-newer-release",
+                name="repayguard.test.not_declared",
+                version=1,
+                payload={"n": 1},
+                created_at=container.clock.now(),
+                attempts=0,
+            )
+        )
+        uow.emit(Message(Happened(n=2)))
+        uow.commit()
+
+    assert container.relay.drain() == 0
+
+    with container.session_factory() as session:
+        row = session.scalars(
+            select(OutboxRow).where(OutboxRow.message_id == "from-a-newer-release")
+        ).one()
+    assert row.published_at is None
+    assert row.last_error is not None
+    assert row.last_error.startswith("UnknownMessage")
+    assert seen == [], "later rows wait behind it: order is kept"

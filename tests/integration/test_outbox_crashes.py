@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -11,6 +12,8 @@ import pytest
 from sqlalchemy import create_engine, text
 
 WORKER = Path(__file__).with_name("crash_worker.py")
+TESTS = Path(__file__).parents[1]
+"""Where the worker finds ``support`` (its facts), as pytest finds it for the tests."""
 COUNT = 5
 
 
@@ -21,6 +24,10 @@ def _run(database_url: str, point: str) -> int:
         text=True,
         timeout=120,
         check=False,
+        env={
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(TESTS), os.environ.get("PYTHONPATH")])),
+        },
     ).returncode
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from repayguard import approvals, entitlements, overlays, policies
+from repayguard import approvals, entitlements, monitoring, overlays, policies
 from repayguard.approvals.errors import MakerCannotApprove
 from repayguard.bootstrap import Container
 from repayguard.entitlements import AuthorizeRequest
@@ -67,17 +67,22 @@ def _approve(container: Container, who: str, request_id: str) -> approvals.Appro
 
 def _incident(container: Container, incident_id: str = "inc-1", **changes: Any) -> None:
     """Publish ``repayguard.monitoring.incident_opened`` as the detectors do (the outbox)."""
-    payload = {
+    values: dict[str, Any] = {
         "incident_id": incident_id,
         "metric": "overdue_rate_1p",
         "segment": "tier=T5",
         "direction": "up",
+        "detector": "ewma",
         "deviation_sigma": 4.2,
+        "change_pct": None,
         "since": "2026-02-27",
+        "value": 0.12,
+        "baseline": 0.04,
+        "thresholds_version": "1",
         **changes,
     }
     with container.uow() as uow:
-        uow.emit(Message(overlays.INCIDENT_OPENED, payload))
+        uow.emit(Message(monitoring.IncidentOpened(**values)))
         uow.commit()
 
 

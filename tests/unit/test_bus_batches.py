@@ -11,9 +11,11 @@ from repayguard.errors import BusMisconfigured
 from repayguard.platform.bus import InProcessBus
 from repayguard.platform.messages import Message
 
+from support.facts import Many, Probe, StepA, StepB
 
-def _messages(name: str, count: int) -> list[Message]:
-    return [Message(name, {"n": n}) for n in range(count)]
+
+def _messages(fact: type[Probe], count: int) -> list[Message]:
+    return [Message(fact(n=n)) for n in range(count)]
 
 
 def test_a_batch_subscriber_gets_the_batch_in_slices_and_a_single_one_each_message() -> None:
@@ -24,10 +26,10 @@ def test_a_batch_subscriber_gets_the_batch_in_slices_and_a_single_one_each_messa
     def record(messages: Sequence[Message]) -> None:
         batches.append([m.payload["n"] for m in messages])
 
-    bus.subscribe_batch("test.many", record, consumer="test", max_batch=2)
-    bus.subscribe("test.many", lambda message: singles.append(message.payload["n"]))
+    bus.subscribe_batch(Many, record, consumer="test", max_batch=2)
+    bus.subscribe(Many, lambda message: singles.append(message.payload["n"]))
 
-    bus.publish_batch(_messages("test.many", 5))
+    bus.publish_batch(_messages(Many, 5))
 
     assert batches == [[0, 1], [2, 3], [4]]
     assert singles == [0, 1, 2, 3, 4]
@@ -35,9 +37,9 @@ def test_a_batch_subscriber_gets_the_batch_in_slices_and_a_single_one_each_messa
 
 def test_a_batch_of_two_subjects_is_refused() -> None:
     with pytest.raises(ValueError, match="one subject"):
-        InProcessBus().publish_batch(_messages("test.a", 1) + _messages("test.b", 1))
+        InProcessBus().publish_batch(_messages(StepA, 1) + _messages(StepB, 1))
 
 
 def test_a_batch_size_below_one_is_refused() -> None:
     with pytest.raises(BusMisconfigured, match="at least 1"):
-        InProcessBus().subscribe_batch("test.many", lambda _: None, consumer="t", max_batch=0)
+        InProcessBus().subscribe_batch(Many, lambda _: None, consumer="t", max_batch=0)

@@ -7,10 +7,10 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from repayguard.errors import UnknownMessage
 from repayguard.platform.messages import (
     Fact,
     Message,
-    UnknownMessage,
     fact_named,
     omitted_when_none,
     wire_key,

@@ -12,7 +12,8 @@ import pytest
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from repayguard import decisions, entitlements, notices
+from repayguard import decisions, entitlements, notices, policies
+from repayguard.entitlements import Entitlement, MethodStates
 from repayguard.errors import ConfigurationInvalid
 from repayguard.instrumentation import count_committed
 from repayguard.platform.clock import FixedClock
@@ -61,18 +62,66 @@ def test_two_processes_never_share_a_count() -> None:
 def test_committed_messages_are_counted_by_what_they_say() -> None:
     telemetry = Telemetry(clock=FixedClock(NOW))
     observe = count_committed(telemetry)
+    states = MethodStates("optional", "allowed", "allowed", ("app_balance",))
+    kept = Entitlement("B1", states, None, NOW, None, None, (), "D1", "default", 1, None)
+
     observe(
         [
-            Message(decisions.RUN_COMPLETED, {"trigger": "review", "borrowers": 7, "held": 2}),
-            Message(entitlements.ENTITLEMENTS_CHANGED, {"entitlements": [{}, {}, {}]}),
-            Message(notices.NOTICE_DELIVERED, {"channel": "sms"}),
-            Message(notices.NOTICE_DELIVERY_FAILED, {"channel": "sms", "error": "timeout"}),
-            Message(notices.NOTICE_DELIVERY_FAILED, {"channel": "webhook", "error": "500"}),
-            Message("repayguard.policy.published", {"name": "cn"}),
+            Message(
+                decisions.RunCompleted(
+                    run_id="r1",
+                    mode="review",
+                    trigger="review",
+                    as_of=NOW,
+                    borrowers=7,
+                    changed=3,
+                    held=2,
+                    lineage={},
+                )
+            ),
+            Message(entitlements.EntitlementsChanged(entitlements=(kept, kept, kept))),
+            Message(
+                notices.NoticeDelivered(
+                    notice_id="n", delivery_id="d", borrower_id="B1", channel="sms", attempts=1
+                )
+            ),
+            Message(
+                notices.NoticeDeliveryFailed(
+                    notice_id="n",
+                    delivery_id="d",
+                    borrower_id="B1",
+                    channel="sms",
+                    attempts=3,
+                    error="timeout",
+                )
+            ),
+            Message(
+                notices.NoticeDeliveryFailed(
+                    notice_id="n",
+                    delivery_id="d",
+                    borrower_id="B1",
+                    channel="webhook",
+                    attempts=3,
+                    error="500",
+                )
+            ),
+            Message(
+                policies.PolicyPublished(
+                    name="cn",
+                    version=2,
+                    content_hash="h",
+                    jurisdiction="CN",
+                    hit_policy="first",
+                    rows=1,
+                    draft_id="d1",
+                    published_by="amy",
+                    published_at=NOW,
+                )
+            ),
         ]
     )
-    # A malformed payload is logged, never raised into a use-case that already committed.
-    observe([Message(entitlements.ENTITLEMENTS_CHANGED, {"entitlements": 3})])
+    # A meter that fails is logged, never raised into a use-case that already committed.
+    observe([Message(entitlements.EntitlementsChanged(entitlements=3))])  # type: ignore[arg-type]
     samples = _scrape(telemetry)
     assert samples[("repayguard_decision_runs_total", frozenset({("trigger", "review")}))] == 1
     assert samples[("repayguard_decisions_total", frozenset({("trigger", "review")}))] == 7

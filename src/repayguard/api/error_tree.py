@@ -69,6 +69,7 @@ from repayguard.errors import (
     PolicyInputsInvalid,
     RateLimited,
     RepayguardError,
+    UnknownMessage,
 )
 from repayguard.hardship.errors import (
     HardshipCaseAlreadyOpen,
@@ -217,6 +218,7 @@ __all__ = [
     "SparkUnavailable",
     "ThresholdsInvalid",
     "TokenInvalid",
+    "UnknownMessage",
     "UnknownMetric",
     "UnreadableFile",
 ]

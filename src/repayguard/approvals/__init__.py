@@ -10,7 +10,6 @@ from repayguard.approvals.consumers import (
 from repayguard.approvals.jobs import ExpireOverdueRequests
 from repayguard.approvals.kinds import (
     DEFAULT_LIFETIMES,
-    EMERGENCY_REVIEWED,
     ApprovalContext,
 )
 from repayguard.approvals.messages import (
@@ -19,6 +18,16 @@ from repayguard.approvals.messages import (
     APPROVAL_REJECTED,
     APPROVAL_REQUESTED,
     APPROVAL_WITHDRAWN,
+    APPROVALS_DECIDED,
+    EMERGENCY_REVIEWED,
+    ApprovalApproved,
+    ApprovalDecided,
+    ApprovalFact,
+    ApprovalRejected,
+    ApprovalRequested,
+    ApprovalRequestExpired,
+    ApprovalWithdrawn,
+    EmergencyReviewed,
 )
 from repayguard.approvals.models import KINDS, STATES, Kind
 from repayguard.approvals.queue import ApprovalPage, ApprovalRead, get_request, list_requests
@@ -38,6 +47,7 @@ from repayguard.approvals.service import (
 )
 
 __all__ = [
+    "APPROVALS_DECIDED",
     "APPROVAL_APPROVED",
     "APPROVAL_EXPIRED",
     "APPROVAL_REJECTED",
@@ -49,12 +59,20 @@ __all__ = [
     "INITIATE",
     "KINDS",
     "STATES",
+    "ApprovalApproved",
     "ApprovalContext",
+    "ApprovalDecided",
+    "ApprovalFact",
     "ApprovalPage",
     "ApprovalRead",
+    "ApprovalRejected",
+    "ApprovalRequestExpired",
+    "ApprovalRequested",
+    "ApprovalWithdrawn",
     "Approve",
     "BulkApprove",
     "BulkOutcome",
+    "EmergencyReviewed",
     "ExpireOverdueRequests",
     "HeldDecisions",
     "Kind",

@@ -12,7 +12,7 @@ from repayguard import decisions, remedies
 from repayguard.approvals import kinds, repository, rules, service
 from repayguard.approvals.kinds import Prepared
 from repayguard.approvals.models import REJECTED
-from repayguard.entitlements import HeldDecision
+from repayguard.entitlements import DecisionsHeld, EntitlementsChanged
 from repayguard.platform.messages import Message
 from repayguard.platform.uow import UnitOfWork
 
@@ -45,12 +45,11 @@ class HeldDecisions:
     def __init__(self, *, lifetime: timedelta) -> None:
         self._lifetime = lifetime
 
-    def __call__(self, message: Message, uow: UnitOfWork) -> None:
+    def __call__(self, message: Message[DecisionsHeld], uow: UnitOfWork) -> None:
         with uow:
             session = uow.session
             now = uow.clock.now()
-            for data in message.payload["decisions"]:
-                held = HeldDecision.from_payload(data)
+            for held in message.fact.decisions:
                 prepared = kinds.held_decision(held)
                 proposal = rules.canonical_payload(prepared.payload)
                 pending = repository.pending_for(session, "decision", held.borrower_id)
@@ -94,10 +93,10 @@ class SupersededHeldDecisions:
     without pending held decisions costs one indexed probe per message.
     """
 
-    def on_changed(self, message: Message, uow: UnitOfWork) -> None:
+    def on_changed(self, message: Message[EntitlementsChanged], uow: UnitOfWork) -> None:
         now_set_by = {
-            entitlement["borrower_id"]: entitlement["decision_id"]
-            for entitlement in message.payload["entitlements"]
+            entitlement.borrower_id: entitlement.decision_id
+            for entitlement in message.fact.entitlements
         }
         with uow:
             for row in repository.pending_about(uow.session, "decision", list(now_set_by)):
@@ -107,12 +106,12 @@ class SupersededHeldDecisions:
                     _emit(uow, service.system_withdraw(uow.session, row, uow.clock.now(), why))
             uow.commit()
 
-    def on_run(self, message: Message, uow: UnitOfWork) -> None:
+    def on_run(self, message: Message[decisions.RunCompleted], uow: UnitOfWork) -> None:
         with uow:
             session = uow.session
             pending = repository.pending_about(session, "decision", None)
             decided = decisions.run_outcomes(
-                session, message.payload["run_id"], [row.subject for row in pending]
+                session, message.fact.run_id, [row.subject for row in pending]
             )
             for row in pending:
                 outcome = decided.get(row.subject)
@@ -132,23 +131,23 @@ def _emit(uow: UnitOfWork, message: Message | None) -> None:
         uow.emit(message)
 
 
-def remedy_request(proposed: Mapping[str, Any]) -> Prepared:
+def remedy_request(proposed: remedies.RemedyFact) -> Prepared:
     """The request for a remedy above the auto-approval amount (``repayguard.remedy.proposed``):
     the remedy, its amount and currency pinned."""
-    amount = f"{proposed['amount']} {proposed['currency']}"
+    amount = f"{proposed.amount} {proposed.currency}"
     return Prepared(
-        subject=proposed["remedy_id"],
-        category=proposed["kind"],
-        summary=f"{proposed['kind'].replace('_', ' ')} of {amount} for "
-        f"{proposed['borrower_id']} (complaint {proposed['complaint_id']})",
+        subject=proposed.remedy_id,
+        category=proposed.kind,
+        summary=f"{proposed.kind.replace('_', ' ')} of {amount} for "
+        f"{proposed.borrower_id} (complaint {proposed.complaint_id})",
         payload={
-            "remedy_id": proposed["remedy_id"],
-            "complaint_id": proposed["complaint_id"],
-            "borrower_id": proposed["borrower_id"],
-            "kind": proposed["kind"],
-            "amount_minor": proposed["amount_minor"],
-            "currency": proposed["currency"],
-            "basis": proposed["basis"],
+            "remedy_id": proposed.remedy_id,
+            "complaint_id": proposed.complaint_id,
+            "borrower_id": proposed.borrower_id,
+            "kind": proposed.kind,
+            "amount_minor": proposed.amount_minor,
+            "currency": proposed.currency,
+            "basis": proposed.basis,
         },
     )
 
@@ -161,11 +160,11 @@ class ProposedRemedies:
     def __init__(self, *, lifetime: timedelta) -> None:
         self._lifetime = lifetime
 
-    def __call__(self, message: Message, uow: UnitOfWork) -> None:
-        proposed = message.payload
+    def __call__(self, message: Message[remedies.RemedyProposed], uow: UnitOfWork) -> None:
+        proposed = message.fact
         with uow:
             session = uow.session
-            if repository.latest_for(session, "remedy", proposed["remedy_id"]) is not None:
+            if repository.latest_for(session, "remedy", proposed.remedy_id) is not None:
                 return  # already asked (a redelivery after the marker was lost)
             row = service.system_request(
                 session,
@@ -173,10 +172,10 @@ class ProposedRemedies:
                 kind="remedy",
                 now=uow.clock.now(),
                 lifetime=self._lifetime,
-                maker_id=proposed["maker_id"],
-                maker_name=proposed["maker"],
-                reason=f"remedy for reversed complaint {proposed['complaint_id']}",
+                maker_id=proposed.maker_id,
+                maker_name=proposed.maker,
+                reason=f"remedy for reversed complaint {proposed.complaint_id}",
             )
-            remedies.link_approval(proposed["remedy_id"], row.request_id, uow=uow)
+            remedies.link_approval(proposed.remedy_id, row.request_id, uow=uow)
             uow.emit(service.requested(row))
             uow.commit()

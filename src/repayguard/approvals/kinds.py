@@ -27,6 +27,7 @@ from repayguard.approvals.documents import (
     parse,
 )
 from repayguard.approvals.errors import ApprovalPayloadInvalid
+from repayguard.approvals.messages import EmergencyReviewed
 from repayguard.approvals.models import ApprovalRequestRow
 from repayguard.approvals.remedy_requests import settle_remedy
 from repayguard.borrowers.errors import BorrowerNotFound
@@ -40,8 +41,6 @@ from repayguard.identity import OperatorRead
 from repayguard.platform.messages import Message
 from repayguard.platform.uow import UnitOfWork
 from repayguard.policies.errors import PolicyDraftNotFound, PolicyVersionConflict
-
-EMERGENCY_REVIEWED: Final = "repayguard.emergency.reviewed"
 
 DEFAULT_LIFETIMES: Final[Mapping[str, timedelta]] = {
     "policy_publish": timedelta(days=7),
@@ -401,16 +400,15 @@ def _reviewed(
 ) -> None:
     uow.emit(
         Message(
-            EMERGENCY_REVIEWED,
-            {
-                "subject": f"emergency:{row.payload['action_id']}",
-                "action_id": row.payload["action_id"],
-                "action": row.payload["action"],
-                "taken_by": row.payload["taken_by"],
-                "endorsed": endorsed,
-                "reviewed_by": checker.username,
-                "request_id": row.request_id,
-            },
+            EmergencyReviewed(
+                subject=f"emergency:{row.payload['action_id']}",
+                action_id=row.payload["action_id"],
+                action=row.payload["action"],
+                taken_by=row.payload["taken_by"],
+                endorsed=endorsed,
+                reviewed_by=checker.username,
+                request_id=row.request_id,
+            )
         )
     )
 

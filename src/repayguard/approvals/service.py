@@ -44,12 +44,11 @@ from repayguard.approvals.errors import (
 )
 from repayguard.approvals.kinds import ApprovalContext
 from repayguard.approvals.messages import (
-    APPROVAL_APPROVED,
-    APPROVAL_EXPIRED,
-    APPROVAL_REJECTED,
-    APPROVAL_REQUESTED,
-    APPROVAL_WITHDRAWN,
-    message,
+    ApprovalApproved,
+    ApprovalRejected,
+    ApprovalRequested,
+    ApprovalRequestExpired,
+    ApprovalWithdrawn,
 )
 from repayguard.approvals.models import (
     APPROVED,
@@ -154,7 +153,7 @@ def request_approval(
             now=now,
             lifetime=_lifetime(cmd, context),
         )
-        uow.emit(message(APPROVAL_REQUESTED, row))
+        uow.emit(Message(ApprovalRequested.of(row)))
         result = read(row)
         uow.commit()
     return result
@@ -268,7 +267,7 @@ def approve(cmd: Approve, *, uow: UnitOfWork, context: ApprovalContext) -> Appro
         outcome = kinds.apply(row, uow=uow, context=context, checker=checker)
         _decide(row, APPROVED, now, checker=checker, comment=cmd.comment, outcome=outcome)
         session.flush()
-        uow.emit(message(APPROVAL_APPROVED, row, outcome=outcome))
+        uow.emit(Message(ApprovalApproved.of(row, outcome=outcome)))
         result = read(row)
         uow.commit()
     return result
@@ -285,7 +284,7 @@ def reject(cmd: Reject, *, uow: UnitOfWork) -> ApprovalRead:
         _decide(row, REJECTED, now, checker=checker, comment=cmd.comment)
         session.flush()
         kinds.on_rejected(row, uow=uow, checker=checker)
-        uow.emit(message(APPROVAL_REJECTED, row))
+        uow.emit(Message(ApprovalRejected.of(row)))
         result = read(row)
         uow.commit()
     return result
@@ -304,7 +303,7 @@ def withdraw(cmd: Withdraw, *, uow: UnitOfWork) -> ApprovalRead:
             )
         _decide(row, WITHDRAWN, now, comment=cmd.comment)
         session.flush()
-        uow.emit(message(APPROVAL_WITHDRAWN, row))
+        uow.emit(Message(ApprovalWithdrawn.of(row)))
         result = read(row)
         uow.commit()
     return result
@@ -318,7 +317,7 @@ def expire_due(now: datetime, *, uow: UnitOfWork, limit: int = 1_000) -> list[Ap
         rows = [row for row in due if _claimed(uow.session, row)]
         for row in rows:
             _decide(row, EXPIRED, now, comment="not decided in time")
-            uow.emit(message(APPROVAL_EXPIRED, row))
+            uow.emit(Message(ApprovalRequestExpired.of(row)))
         uow.session.flush()
         result = [read(row) for row in rows]
         uow.commit()
@@ -377,7 +376,7 @@ def system_withdraw(
     if not _claimed(session, row):
         return None
     _decide(row, WITHDRAWN, now, comment=why)
-    return message(APPROVAL_WITHDRAWN, row)
+    return Message(ApprovalWithdrawn.of(row))
 
 
 def withdraw_outdated_publications(uow: UnitOfWork, published: policies.VersionInfo) -> None:
@@ -417,4 +416,4 @@ def _claimed(session: Session, row: ApprovalRequestRow) -> bool:
 
 
 def requested(row: ApprovalRequestRow) -> Message:
-    return message(APPROVAL_REQUESTED, row)
+    return Message(ApprovalRequested.of(row))

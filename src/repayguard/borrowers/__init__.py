@@ -1,11 +1,16 @@
 """Borrower profiles: personal data encrypted per field, read only by authorised callers."""
 
 from repayguard.borrowers.contacts import CONTACT_FIELDS, Contact, ContactBook, ContactField
-from repayguard.borrowers.service import (
+from repayguard.borrowers.messages import (
     KEYS_ROTATED,
-    PERSONAL_FIELDS,
     PROFILE_SAVED,
     PROFILE_VIEWED,
+    BorrowerKeysRotated,
+    BorrowerProfileSaved,
+    BorrowerProfileViewed,
+)
+from repayguard.borrowers.service import (
+    PERSONAL_FIELDS,
     BorrowerProfile,
     ProfileSaved,
     ReadProfile,
@@ -29,7 +34,10 @@ __all__ = [
     "PERSONAL_FIELDS",
     "PROFILE_SAVED",
     "PROFILE_VIEWED",
+    "BorrowerKeysRotated",
     "BorrowerProfile",
+    "BorrowerProfileSaved",
+    "BorrowerProfileViewed",
     "Contact",
     "ContactBook",
     "ContactField",

@@ -12,15 +12,17 @@ from sqlalchemy.orm import Session
 
 from repayguard.borrowers import repository
 from repayguard.borrowers.errors import BorrowerProfileNotFound
+from repayguard.borrowers.messages import (
+    BorrowerKeysRotated,
+    BorrowerProfileSaved,
+    BorrowerProfileViewed,
+)
 from repayguard.borrowers.models import BorrowerProfileRow
 from repayguard.core.fairness import age_band
 from repayguard.platform.crypto import Keyring
 from repayguard.platform.messages import Message
 from repayguard.platform.uow import UnitOfWork, UnitOfWorkFactory
 
-PROFILE_SAVED: Final = "repayguard.borrowers.profile_saved"
-PROFILE_VIEWED: Final = "repayguard.borrowers.profile_viewed"
-KEYS_ROTATED: Final = "repayguard.borrowers.keys_rotated"
 PERSONAL_FIELDS: Final = ("name", "phone", "national_id", "email", "region", "birth_year")
 """The encrypted fields of a profile, each in the column ``<field>_enc``: saving, reading,
 masking and key rotation all go through this list. Region and birth year are personal data
@@ -163,14 +165,13 @@ def save_profile(cmd: SaveProfile, *, uow: UnitOfWork, keyring: Keyring) -> Prof
             created = False
         uow.emit(
             Message(
-                PROFILE_SAVED,
-                {
-                    "borrower_id": cmd.borrower_id,
-                    "created": created,
-                    "changed_fields": list(changed),
-                    "locale": cmd.locale,
-                    "key_id": sealed["key_id"],
-                },
+                BorrowerProfileSaved(
+                    borrower_id=cmd.borrower_id,
+                    created=created,
+                    changed_fields=changed,
+                    locale=cmd.locale,
+                    key_id=str(sealed["key_id"]),
+                )
             )
         )
         uow.commit()
@@ -221,8 +222,9 @@ def read_profile(cmd: ReadProfile, *, uow: UnitOfWork, keyring: Keyring) -> Borr
         plain = _plain(row, keyring)
         uow.emit(
             Message(
-                PROFILE_VIEWED,
-                {"borrower_id": cmd.borrower_id, "revealed": cmd.reveal, "purpose": cmd.purpose},
+                BorrowerProfileViewed(
+                    borrower_id=cmd.borrower_id, revealed=cmd.reveal, purpose=cmd.purpose
+                )
             )
         )
         uow.commit()
@@ -321,13 +323,12 @@ def rotate_keys(
             if done:
                 unit.emit(
                     Message(
-                        KEYS_ROTATED,
-                        {
-                            "subject": f"data_key:{keyring.active}",
-                            "key_id": keyring.active,
-                            "profiles": done,
-                            "at": now.isoformat(),
-                        },
+                        BorrowerKeysRotated(
+                            subject=f"data_key:{keyring.active}",
+                            key_id=keyring.active,
+                            profiles=done,
+                            at=now,
+                        )
                     )
                 )
             unit.commit()

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from repayguard import approvals
+from repayguard.complaints.messages import ComplaintFact
 from repayguard.complaints.resolution import settle_reversal
 from repayguard.complaints.service import ComplaintSetup
 from repayguard.decisions import DecideBorrowers, DecisionEngine, decide_borrowers, triggers
@@ -15,9 +17,9 @@ from repayguard.platform.uow import UnitOfWork
 
 class Redecide:
     """Handles ``repayguard.complaint.filed`` and ``.resolved`` (and, with ``trigger``
-    ``hardship``, ``repayguard.hardship.opened`` and ``.closed``): the borrower named in the
-    payload is decided again at once, so the policy sees the open-case flags as they now are
-    (``mode = appeal``: a run about an open case)."""
+    ``hardship``, ``repayguard.hardship.opened`` and ``.closed``, through :meth:`borrower`):
+    the case's borrower is decided again at once, so the policy sees the open-case flags as
+    they now are (``mode = appeal``: a run about an open case)."""
 
     def __init__(
         self,
@@ -30,10 +32,14 @@ class Redecide:
         self._history_days = history_days
         self._trigger = trigger
 
-    def __call__(self, message: Message, uow: UnitOfWork) -> None:
+    def __call__(self, message: Message[ComplaintFact], uow: UnitOfWork) -> None:
+        self.borrower(message.fact.borrower_id, uow)
+
+    def borrower(self, borrower_id: str, uow: UnitOfWork) -> None:
+        """Decide ``borrower_id`` again in ``uow`` (a hardship case's consumer calls this)."""
         decide_borrowers(
             DecideBorrowers(
-                borrower_ids=[message.payload["borrower_id"]],
+                borrower_ids=[borrower_id],
                 mode="appeal",
                 trigger=self._trigger,
             ),
@@ -51,14 +57,10 @@ class ReversalOutcomes:
     def __init__(self, *, setup: ComplaintSetup) -> None:
         self._setup = setup
 
-    def __call__(self, message: Message, uow: UnitOfWork) -> None:
-        payload = message.payload
-        if payload.get("kind") != "override":
+    def __call__(self, message: Message[approvals.ApprovalDecided], uow: UnitOfWork) -> None:
+        decided = message.fact
+        if decided.kind != "override":
             return
         settle_reversal(
-            payload["request_id"],
-            payload["state"],
-            uow=uow,
-            setup=self._setup,
-            checker=payload.get("checker"),
+            decided.request_id, decided.state, uow=uow, setup=self._setup, checker=decided.checker
         )

@@ -12,9 +12,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from repayguard.complaints import repository
-from repayguard.complaints.messages import COMPLAINT_ESCALATED, message
+from repayguard.complaints.messages import (
+    ComplaintEscalated,
+)
 from repayguard.complaints.models import DUE_SOON, OVERDUE
 from repayguard.platform.jobs import FunctionJob, JobContext, JobOutcome, job
+from repayguard.platform.messages import Message
 from repayguard.platform.uow import UnitOfWork
 
 JOB_NAME = "complaints.escalate"
@@ -45,7 +48,7 @@ def escalate_due(
             row.escalated_at = now
             row.updated_at = now
             counts[level] += 1
-            uow.emit(message(COMPLAINT_ESCALATED, row, level=level))
+            uow.emit(Message(ComplaintEscalated.of(row, level=level)))
         uow.commit()
     return EscalationReport(counts[DUE_SOON], counts[OVERDUE], more=len(rows) == limit)
 

@@ -29,10 +29,9 @@ from repayguard.complaints.errors import (
     ComplaintResolverNotAllowed,
 )
 from repayguard.complaints.messages import (
-    COMPLAINT_RESOLVED,
-    COMPLAINT_REVERSAL_REFUSED,
-    COMPLAINT_REVERSAL_REQUESTED,
-    message,
+    ComplaintResolved,
+    ComplaintReversalRefused,
+    ComplaintReversalRequested,
 )
 from repayguard.complaints.models import (
     OPEN,
@@ -59,6 +58,7 @@ from repayguard.entitlements import METHODS
 from repayguard.errors import NotFound, PermissionDenied
 from repayguard.identity import OperatorRead
 from repayguard.identity.errors import OperatorRequired
+from repayguard.platform.messages import Message
 from repayguard.platform.uow import UnitOfWork, UnitOfWorkFactory
 
 RESOLVE: Final = "complaints:resolve"
@@ -203,7 +203,7 @@ def _uphold(
         reviewer = _resolver(session, cmd.by)
         row = _open(existing(session, cmd.complaint_id, for_update=True))
         _close(unit, row, UPHELD, now=now, setup=setup, reviewer=reviewer, comment=cmd.comment)
-        unit.emit(message(COMPLAINT_RESOLVED, row, outcome=UPHELD))
+        unit.emit(Message(ComplaintResolved.of(row, outcome=UPHELD)))
         result = info(row, now=now, told=told(unit, row))
         unit.commit()
     return result
@@ -281,7 +281,7 @@ def _reverse(
             row.reviewer_name = reviewer.username
             row.comment = cmd.comment[:2_000]
             row.updated_at = now
-            unit.emit(message(COMPLAINT_REVERSAL_REQUESTED, row))
+            unit.emit(Message(ComplaintReversalRequested.of(row)))
             result = info(row, now=now, told=told(unit, row))
             unit.commit()
     except ComplaintNotOpen:
@@ -365,11 +365,11 @@ def settle_reversal(
         if state == APPROVED:
             _close(uow, row, REVERSED, now=now, setup=setup)
             _remedy(uow, row, now=now, setup=setup)
-            uow.emit(message(COMPLAINT_RESOLVED, row, outcome=REVERSED, approved_by=checker))
+            uow.emit(Message(ComplaintResolved.of(row, outcome=REVERSED, approved_by=checker)))
         else:
             row.status = OPEN
             row.updated_at = now
-            uow.emit(message(COMPLAINT_REVERSAL_REFUSED, row, approval_state=state))
+            uow.emit(Message(ComplaintReversalRefused.of(row, approval_state=state)))
         result = info(row, now=now, told=told(uow, row))
         uow.commit()
     return result

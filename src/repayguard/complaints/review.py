@@ -11,7 +11,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from repayguard import decisions, entitlements, policies
-from repayguard.complaints.messages import COMPLAINT_VIEWED, message
+from repayguard.complaints.messages import (
+    ComplaintViewed,
+)
 from repayguard.complaints.service import ComplaintInfo, ComplaintSetup, existing, info, told
 from repayguard.complaints.statements import unseal
 from repayguard.core.policy import CompiledPolicy
@@ -20,6 +22,7 @@ from repayguard.core.policy.inputs import InputsInvalid, coerce_inputs
 from repayguard.core.reasons import CATALOG, LOCALES
 from repayguard.decisions import UNPUBLISHED, LoggedDecision
 from repayguard.entitlements import Entitlement
+from repayguard.platform.messages import Message
 from repayguard.platform.uow import UnitOfWork
 from repayguard.policies.errors import PolicyVersionNotFound, PolicyVersionTampered
 
@@ -81,7 +84,7 @@ def get_complaint(cmd: GetComplaint, *, uow: UnitOfWork, setup: ComplaintSetup) 
             current,
         )
         if cmd.reveal:
-            uow.emit(message(COMPLAINT_VIEWED, row, purpose=cmd.purpose[:100]))
+            uow.emit(Message(ComplaintViewed.of(row, purpose=cmd.purpose[:100])))
             uow.commit()
     return case
 

@@ -22,13 +22,16 @@ from repayguard import decisions, entitlements, notices
 from repayguard.approvals import ApprovalContext
 from repayguard.complaints import repository
 from repayguard.complaints.errors import ComplaintAlreadyOpen, ComplaintInvalid, ComplaintNotFound
-from repayguard.complaints.messages import COMPLAINT_FILED, message
+from repayguard.complaints.messages import (
+    ComplaintFiled,
+)
 from repayguard.complaints.models import ACTIVE, CONTESTABLE, OPEN, ComplaintRow
 from repayguard.complaints.repository import QueueFilter
 from repayguard.complaints.statements import seal
 from repayguard.decisions import DecisionEngine, LoggedDecision
 from repayguard.decisions.errors import DecisionNotFound
 from repayguard.platform.crypto import Keyring
+from repayguard.platform.messages import Message
 from repayguard.platform.records import record_of
 from repayguard.platform.uow import UnitOfWork
 from repayguard.remedies import RemedySetup
@@ -200,7 +203,7 @@ def file_complaint(cmd: FileComplaint, *, uow: UnitOfWork, setup: ComplaintSetup
         tell(
             uow, row, notices.NoticeKind.COMPLAINT_RECEIVED, decided_at=decision.as_of, setup=setup
         )
-        uow.emit(message(COMPLAINT_FILED, row, filed_by=row.filed_by))
+        uow.emit(Message(ComplaintFiled.of(row, filed_by=row.filed_by)))
         result = info(row, now=now, told=told(uow, row))
         uow.commit()
     return result

@@ -7,12 +7,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Final
 
+from repayguard.complaints.messages import StatementsRotated
 from repayguard.complaints.models import ComplaintRow
 from repayguard.platform import sealed
 from repayguard.platform.crypto import Keyring
 from repayguard.platform.uow import UnitOfWork, UnitOfWorkFactory
 
-STATEMENTS_ROTATED: Final = "repayguard.complaint.statements_rotated"
 StatementRotation = sealed.SealedRotation
 
 
@@ -26,8 +26,7 @@ SEALED: Final = sealed.SealedColumns(
     id_attribute="complaint_id",
     key_attribute="key_id",
     columns={"statement_enc": statement_context},
-    rotated_message=STATEMENTS_ROTATED,
-    noun="statements",
+    rotated=StatementsRotated.of,
 )
 
 

@@ -12,6 +12,12 @@ from repayguard.decisions.engine import (
     open_slot,
 )
 from repayguard.decisions.lineage import LoggedDecision, find_decision, recent_decisions
+from repayguard.decisions.messages import (
+    GUARDRAIL_APPLIED,
+    RUN_COMPLETED,
+    GuardrailApplied,
+    RunCompleted,
+)
 from repayguard.decisions.outlook import Outlook, what_would_change
 from repayguard.decisions.replay import VerifyReplay, verify_replay
 from repayguard.decisions.replay_digest import Divergence, ReplayVerdict, RunAgreement
@@ -23,7 +29,6 @@ from repayguard.decisions.repository import (
 )
 from repayguard.decisions.runs import RunInfo, due_borrowers, recent_runs
 from repayguard.decisions.service import (
-    RUN_COMPLETED,
     DecideBorrowers,
     DecisionRunReport,
     decide_borrowers,
@@ -48,6 +53,7 @@ from repayguard.decisions.writer import (
 
 __all__ = [
     "DEFAULT_POLICY",
+    "GUARDRAIL_APPLIED",
     "LOGGED_SCHEMA",
     "RUN_COMPLETED",
     "UNPUBLISHED",
@@ -58,11 +64,13 @@ __all__ = [
     "DecisionRunReport",
     "Divergence",
     "EngineSlot",
+    "GuardrailApplied",
     "LoggedDecision",
     "OnlineHandler",
     "Outlook",
     "ReplayVerdict",
     "RunAgreement",
+    "RunCompleted",
     "RunInfo",
     "RunStamp",
     "RunTally",

@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from repayguard.decisions import triggers
 from repayguard.decisions.engine import DecisionEngine
 from repayguard.decisions.service import DecideBorrowers, decide_borrowers
+from repayguard.ingestion import EventsIngested
 from repayguard.platform.messages import Message
 from repayguard.platform.uow import UnitOfWork
 
@@ -25,13 +26,9 @@ class OnlineHandler:
         self._engine = engine
         self._history_days = history_days
 
-    def __call__(self, messages: Sequence[Message], uow: UnitOfWork) -> None:
+    def __call__(self, messages: Sequence[Message[EventsIngested]], uow: UnitOfWork) -> None:
         borrowers = sorted(
-            {
-                borrower
-                for message in messages
-                for borrower in message.payload.get("borrower_ids") or ()
-            }
+            {borrower for message in messages for borrower in message.fact.borrower_ids}
         )
         if not borrowers:
             return

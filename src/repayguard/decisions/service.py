@@ -20,12 +20,12 @@ from repayguard.decisions import repository, triggers
 from repayguard.decisions.book import BookChunk, Stopwatch, read_book
 from repayguard.decisions.engine import DecisionEngine
 from repayguard.decisions.history_cache import HistoryCache
+from repayguard.decisions.messages import GuardrailApplied, RunCompleted
 from repayguard.decisions.models import DecisionRow, DecisionRunRow
 from repayguard.decisions.writer import ChunkWriter, RunStamp, RunTally, write_decisions
 from repayguard.platform.messages import Message
 from repayguard.platform.uow import UnitOfWork
 
-RUN_COMPLETED: Final = "repayguard.decisions.run_completed"
 BOOK_CHUNK: Final = 50_000
 """Borrowers per chunk of a book-wide run (the default of ``decisions.chunk_borrowers``)."""
 HISTORICAL_AFTER: Final = timedelta(days=1)
@@ -268,13 +268,12 @@ def _close_run(
         # Never silently applied: the runtime guardrail replaced these decisions.
         uow.emit(
             Message(
-                "repayguard.guardrail.applied",
-                {
-                    "run_id": run.run_id,
-                    "policy_version": engine.compiled.version,
-                    "count": tally.flagged,
-                    "decisions": tally.alerts().to_dicts(),
-                },
+                GuardrailApplied(
+                    run_id=run.run_id,
+                    policy_version=engine.compiled.version,
+                    count=tally.flagged,
+                    decisions=tuple(tally.alerts().to_dicts()),
+                )
             )
         )
     repository.add_run(
@@ -299,19 +298,18 @@ def _close_run(
     )
     uow.emit(
         Message(
-            RUN_COMPLETED,
-            {
-                "run_id": run.run_id,
-                "mode": cmd.mode,
-                "trigger": cmd.trigger,
-                "as_of": run.as_of.isoformat(),
-                "borrowers": tally.borrowers,
-                "changed": tally.changed,
-                "held": tally.held,
+            RunCompleted(
+                run_id=run.run_id,
+                mode=cmd.mode,
+                trigger=cmd.trigger,
+                as_of=run.as_of,
+                borrowers=tally.borrowers,
+                changed=tally.changed,
+                held=tally.held,
                 # The decision log has no bands column: the run's message (kept in the
                 # audit trail) names the bands with the rest of the run's lineage.
-                "lineage": engine.lineage,
-            },
+                lineage=engine.lineage,
+            )
         )
     )
 

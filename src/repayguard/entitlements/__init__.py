@@ -2,7 +2,6 @@
 
 from repayguard.entitlements import timed
 from repayguard.entitlements.approved import (
-    ENTITLEMENT_OVERRIDDEN,
     ApplyOverride,
     ReleaseDecision,
     apply_override,
@@ -16,14 +15,21 @@ from repayguard.entitlements.flags import (
     lower_flag,
     raise_flag,
 )
+from repayguard.entitlements.messages import (
+    DECISIONS_HELD,
+    ENTITLEMENT_OVERRIDDEN,
+    ENTITLEMENTS_ACTIVATED,
+    ENTITLEMENTS_CHANGED,
+    TOLD_AT,
+    DecisionsHeld,
+    EntitlementOverridden,
+    EntitlementsActivated,
+    EntitlementsChanged,
+)
 from repayguard.entitlements.repository import load, sample
 from repayguard.entitlements.service import (
-    DECISIONS_HELD,
-    ENTITLEMENTS_CHANGED,
     OVERRIDE_RULE,
-    TOLD_AT,
     AppliedDecisions,
-    HeldDecision,
     apply_decisions,
     change_messages,
     current_frame,
@@ -32,8 +38,14 @@ from repayguard.entitlements.service import (
     overrides_at,
     told_at,
 )
-from repayguard.entitlements.states import METHODS, Entitlement, MethodStates, tightens
-from repayguard.entitlements.timed import ENTITLEMENTS_ACTIVATED, EXPIRY_RULE, RESTRICTION_EXPIRED
+from repayguard.entitlements.states import (
+    METHODS,
+    Entitlement,
+    HeldDecision,
+    MethodStates,
+    tightens,
+)
+from repayguard.entitlements.timed import EXPIRY_RULE, RESTRICTION_EXPIRED
 from repayguard.entitlements.view import (
     Alternative,
     AuthorizeRequest,
@@ -58,8 +70,12 @@ __all__ = [
     "ApplyOverride",
     "AuthorizeRequest",
     "AuthorizeResult",
+    "DecisionsHeld",
     "Entitlement",
+    "EntitlementOverridden",
     "EntitlementView",
+    "EntitlementsActivated",
+    "EntitlementsChanged",
     "HeldDecision",
     "MethodStates",
     "ReleaseDecision",

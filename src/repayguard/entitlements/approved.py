@@ -9,26 +9,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Final
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from repayguard.entitlements import repository
+from repayguard.entitlements.messages import EntitlementOverridden, EntitlementsChanged
 from repayguard.entitlements.models import EntitlementOverrideRow
-from repayguard.entitlements.service import (
-    ENTITLEMENTS_CHANGED,
-    OVERRIDE_RULE,
-    TOLD_AT,
-    HeldDecision,
-    overrides_at,
-)
-from repayguard.entitlements.states import Entitlement, MethodStates, announce
+from repayguard.entitlements.service import OVERRIDE_RULE, overrides_at
+from repayguard.entitlements.states import Entitlement, HeldDecision, MethodStates, announce
 from repayguard.errors import ApprovalPayloadChanged
 from repayguard.platform.messages import Message
 from repayguard.platform.uow import UnitOfWork
-
-ENTITLEMENT_OVERRIDDEN: Final = "repayguard.entitlements.overridden"
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,17 +87,16 @@ def apply_override(cmd: ApplyOverride, *, uow: UnitOfWork, defaults: MethodState
     )
     uow.emit(
         Message(
-            ENTITLEMENT_OVERRIDDEN,
-            {
-                "borrower_id": cmd.borrower_id,
-                "approval_id": cmd.approval_id,
-                "states": cmd.states.as_dict(),
-                "reasons": list(cmd.reasons),
-                "requested_by": cmd.requested_by,
-                "approved_by": cmd.approved_by,
-                "effective_at": entitlement.effective_at.isoformat(),
-                "expires_at": (now + timedelta(days=cmd.days)).isoformat(),
-            },
+            EntitlementOverridden(
+                borrower_id=cmd.borrower_id,
+                approval_id=cmd.approval_id,
+                states=cmd.states.as_dict(),
+                reasons=tuple(cmd.reasons),
+                requested_by=cmd.requested_by,
+                approved_by=cmd.approved_by,
+                effective_at=entitlement.effective_at,
+                expires_at=now + timedelta(days=cmd.days),
+            )
         )
     )
     _emit_changed(uow, entitlement, cmd.approval_id, told=now)
@@ -186,13 +177,12 @@ def _emit_changed(
 ) -> None:
     uow.emit(
         Message(
-            ENTITLEMENTS_CHANGED,
-            {
-                "approval_id": approval_id,
+            EntitlementsChanged(
+                approval_id=approval_id,
                 # The entitlement's periods count from when it was written (its updated_at).
-                TOLD_AT: told.isoformat(),
-                "entitlements": [entitlement.as_payload()],
-            },
+                told_at=told,
+                entitlements=(entitlement,),
+            )
         )
     )
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -12,81 +12,21 @@ from sqlalchemy.orm import Session
 
 from repayguard.core.pipeline import FLAG_INPUTS
 from repayguard.entitlements import flags, repository
+from repayguard.entitlements.messages import DecisionsHeld, EntitlementsChanged
 from repayguard.entitlements.states import (
     METHODS,
     Entitlement,
+    HeldDecision,
     MethodStates,
     announce,
     tightens,
 )
 from repayguard.platform.messages import Message
 
-ENTITLEMENTS_CHANGED: Final = "repayguard.entitlements.changed"
-DECISIONS_HELD: Final = "repayguard.decisions.held"
 CHANGES_PER_MESSAGE: Final = 2_000
 _STATE_COLUMNS: Final = ("auto_debit", "early_repayment", "manual", "manual_channels")
-TOLD_AT: Final = "told_at"
-"""The key of ``repayguard.entitlements.changed`` naming the moment the notice periods of its
-entitlements were counted from (absent: messages of timed changes, which announce nothing)."""
 OVERRIDE_RULE: Final = "manual-override"
 """The ``rule_id`` of an entitlement set by an approved manual override."""
-
-
-@dataclass(frozen=True, slots=True)
-class HeldDecision:
-    """A tightening from a policy row marked ``requires_approval``, not applied: the borrower
-    keeps ``before`` (set by ``base_decision_id``, None for the policy's default states)
-    until a second person approves it."""
-
-    borrower_id: str
-    decision_id: str
-    rule_id: str
-    as_of: datetime
-    states: MethodStates
-    before: MethodStates
-    base_decision_id: str | None
-    reasons: tuple[str, ...]
-    notice_days: int
-    max_days: int | None
-    review_after_days: int | None
-    tier: int | None
-    tier_since: datetime | None
-
-    def as_payload(self) -> dict[str, Any]:
-        return {
-            "borrower_id": self.borrower_id,
-            "decision_id": self.decision_id,
-            "rule_id": self.rule_id,
-            "as_of": self.as_of.isoformat(),
-            "states": self.states.as_dict(),
-            "before": self.before.as_dict(),
-            "base_decision_id": self.base_decision_id,
-            "reasons": list(self.reasons),
-            "notice_days": self.notice_days,
-            "max_days": self.max_days,
-            "review_after_days": self.review_after_days,
-            "tier": self.tier,
-            "tier_since": self.tier_since.isoformat() if self.tier_since else None,
-        }
-
-    @classmethod
-    def from_payload(cls, data: Mapping[str, Any]) -> HeldDecision:
-        since = data.get("tier_since")
-        return cls(
-            borrower_id=data["borrower_id"],
-            decision_id=data["decision_id"],
-            rule_id=data["rule_id"],
-            as_of=datetime.fromisoformat(data["as_of"]),
-            states=MethodStates.from_dict(data["states"]),
-            before=MethodStates.from_dict(data["before"]),
-            base_decision_id=data.get("base_decision_id"),
-            reasons=tuple(data["reasons"]),
-            notice_days=int(data["notice_days"]),
-            max_days=data.get("max_days"),
-            review_after_days=data.get("review_after_days"),
-            tier=data.get("tier"),
-            tier_since=datetime.fromisoformat(since) if since else None,
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,23 +240,16 @@ def change_messages(
     for start in range(0, len(changed), CHANGES_PER_MESSAGE):
         chunk = changed[start : start + CHANGES_PER_MESSAGE]
         yield Message(
-            ENTITLEMENTS_CHANGED,
-            {
-                "run_id": run_id,
-                TOLD_AT: told_at.isoformat(),
-                "entitlements": [e.as_payload() for e in chunk],
-            },
+            EntitlementsChanged(run_id=run_id, told_at=told_at, entitlements=tuple(chunk))
         )
 
 
-def held_messages(run_id: str, held: Sequence[HeldDecision]) -> Iterator[Message]:
+def held_messages(run_id: str, held: Sequence[HeldDecision]) -> Iterator[Message[DecisionsHeld]]:
     """``repayguard.decisions.held`` messages: the decisions waiting for approval, chunked
     (approvals turns each into a request, one pending per borrower)."""
     for start in range(0, len(held), CHANGES_PER_MESSAGE):
         chunk = held[start : start + CHANGES_PER_MESSAGE]
-        yield Message(
-            DECISIONS_HELD, {"run_id": run_id, "decisions": [h.as_payload() for h in chunk]}
-        )
+        yield Message(DecisionsHeld(run_id=run_id, decisions=tuple(chunk)))
 
 
 def _days_after(start: datetime, days: int | None) -> datetime | None:

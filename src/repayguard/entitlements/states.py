@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -145,4 +146,61 @@ class Entitlement:
             rule_id=data["rule_id"],
             tier=data.get("tier"),
             tier_since=when("tier_since"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class HeldDecision:
+    """A tightening from a policy row marked ``requires_approval``, not applied: the borrower
+    keeps ``before`` (set by ``base_decision_id``, None for the policy's default states)
+    until a second person approves it."""
+
+    borrower_id: str
+    decision_id: str
+    rule_id: str
+    as_of: datetime
+    states: MethodStates
+    before: MethodStates
+    base_decision_id: str | None
+    reasons: tuple[str, ...]
+    notice_days: int
+    max_days: int | None
+    review_after_days: int | None
+    tier: int | None
+    tier_since: datetime | None
+
+    def as_payload(self) -> dict[str, Any]:
+        return {
+            "borrower_id": self.borrower_id,
+            "decision_id": self.decision_id,
+            "rule_id": self.rule_id,
+            "as_of": self.as_of.isoformat(),
+            "states": self.states.as_dict(),
+            "before": self.before.as_dict(),
+            "base_decision_id": self.base_decision_id,
+            "reasons": list(self.reasons),
+            "notice_days": self.notice_days,
+            "max_days": self.max_days,
+            "review_after_days": self.review_after_days,
+            "tier": self.tier,
+            "tier_since": self.tier_since.isoformat() if self.tier_since else None,
+        }
+
+    @classmethod
+    def from_payload(cls, data: Mapping[str, Any]) -> HeldDecision:
+        since = data.get("tier_since")
+        return cls(
+            borrower_id=data["borrower_id"],
+            decision_id=data["decision_id"],
+            rule_id=data["rule_id"],
+            as_of=datetime.fromisoformat(data["as_of"]),
+            states=MethodStates.from_dict(data["states"]),
+            before=MethodStates.from_dict(data["before"]),
+            base_decision_id=data.get("base_decision_id"),
+            reasons=tuple(data["reasons"]),
+            notice_days=int(data["notice_days"]),
+            max_days=data.get("max_days"),
+            review_after_days=data.get("review_after_days"),
+            tier=data.get("tier"),
+            tier_since=datetime.fromisoformat(since) if since else None,
         )

@@ -16,11 +16,11 @@ from typing import Final
 from sqlalchemy.orm import Session
 
 from repayguard.entitlements import repository
-from repayguard.entitlements.service import CHANGES_PER_MESSAGE, ENTITLEMENTS_CHANGED
+from repayguard.entitlements.messages import EntitlementsActivated, EntitlementsChanged
+from repayguard.entitlements.service import CHANGES_PER_MESSAGE
 from repayguard.entitlements.states import Entitlement, MethodStates
 from repayguard.platform.messages import Message
 
-ENTITLEMENTS_ACTIVATED: Final = "repayguard.entitlements.activated"
 EXPIRY_RULE: Final = "expiry"
 """The ``rule_id`` of an entitlement a restriction's expiry restored to the default states."""
 RESTRICTION_EXPIRED: Final = "RESTRICTION_EXPIRED"
@@ -50,14 +50,13 @@ def activate(
     return done
 
 
-def activation_messages(activated: Sequence[Entitlement], *, at: datetime) -> Iterator[Message]:
+def activation_messages(
+    activated: Sequence[Entitlement], *, at: datetime
+) -> Iterator[Message[EntitlementsActivated]]:
     """``repayguard.entitlements.activated``: the entitlements as they were pending, chunked."""
     for start in range(0, len(activated), CHANGES_PER_MESSAGE):
         chunk = activated[start : start + CHANGES_PER_MESSAGE]
-        yield Message(
-            ENTITLEMENTS_ACTIVATED,
-            {"activated_at": at.isoformat(), "entitlements": [e.as_payload() for e in chunk]},
-        )
+        yield Message(EntitlementsActivated(activated_at=at, entitlements=tuple(chunk)))
 
 
 def review_due(session: Session, *, now: datetime, limit: int) -> list[Entitlement]:
@@ -148,10 +147,7 @@ def defer(
     return later
 
 
-def change_message(reason: str, changed: Sequence[Entitlement]) -> Message:
+def change_message(reason: str, changed: Sequence[Entitlement]) -> Message[EntitlementsChanged]:
     """One ``repayguard.entitlements.changed`` message for timed changes (``reason``: what
     caused them, e.g. ``expiry`` or ``review``)."""
-    return Message(
-        ENTITLEMENTS_CHANGED,
-        {"cause": reason, "entitlements": [e.as_payload() for e in changed]},
-    )
+    return Message(EntitlementsChanged(cause=reason, entitlements=tuple(changed)))

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Final, Literal
 
 from repayguard.entitlements.errors import ChannelNotDeclared
+from repayguard.entitlements.messages import EntitlementsChanged
 from repayguard.entitlements.states import Entitlement, MethodStates
 from repayguard.platform.messages import Message
 
@@ -100,10 +101,9 @@ class EntitlementView:
         """A snapshot of every entitlement (for summaries; authorize reads one at a time)."""
         return list(self._by_borrower.values())
 
-    def on_changed(self, message: Message) -> None:
+    def on_changed(self, message: Message[EntitlementsChanged]) -> None:
         """Bus handler for ``repayguard.entitlements.changed``."""
-        for data in message.payload["entitlements"]:
-            entitlement = Entitlement.from_payload(data)
+        for entitlement in message.fact.entitlements:
             self._by_borrower[entitlement.borrower_id] = entitlement
 
     def authorize(self, request: AuthorizeRequest, *, now: datetime) -> AuthorizeResult:

@@ -9,9 +9,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from repayguard.hardship import repository
-from repayguard.hardship.messages import HARDSHIP_ESCALATED, message
+from repayguard.hardship.messages import (
+    HardshipEscalated,
+)
 from repayguard.hardship.models import DUE_SOON, OVERDUE
 from repayguard.platform.jobs import FunctionJob, JobContext, JobOutcome, job
+from repayguard.platform.messages import Message
 from repayguard.platform.uow import UnitOfWork
 
 JOB_NAME = "hardship.escalate"
@@ -41,7 +44,7 @@ def escalate_hardship(
             row.escalated_at = now
             row.updated_at = now
             counts[level] += 1
-            uow.emit(message(HARDSHIP_ESCALATED, row, level=level))
+            uow.emit(Message(HardshipEscalated.of(row, level=level)))
         uow.commit()
     return HardshipEscalation(counts[DUE_SOON], counts[OVERDUE], more=len(rows) == limit)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Final
 
-from repayguard.hardship.messages import HARDSHIP_NOTES_ROTATED
+from repayguard.hardship.messages import HardshipNotesRotated
 from repayguard.hardship.models import HardshipCaseRow
 from repayguard.platform import sealed
 from repayguard.platform.crypto import Keyring
@@ -29,8 +29,7 @@ SEALED: Final = sealed.SealedColumns(
     id_attribute="case_id",
     key_attribute="key_id",
     columns={"evidence_enc": evidence_context, "note_enc": note_context},
-    rotated_message=HARDSHIP_NOTES_ROTATED,
-    noun="cases",
+    rotated=HardshipNotesRotated.of,
 )
 
 

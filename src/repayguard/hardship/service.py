@@ -34,10 +34,9 @@ from repayguard.hardship.errors import (
     HardshipReviewerNotAllowed,
 )
 from repayguard.hardship.messages import (
-    HARDSHIP_CLOSED,
-    HARDSHIP_OPENED,
-    HARDSHIP_VIEWED,
-    message,
+    HardshipClosed,
+    HardshipOpened,
+    HardshipViewed,
 )
 from repayguard.hardship.models import OPEN, OUTCOMES, REASONS, WITHDRAWN, HardshipCaseRow
 from repayguard.hardship.notes import evidence_of, note_of, seal_notes
@@ -45,6 +44,7 @@ from repayguard.hardship.repository import HardshipFilter
 from repayguard.identity import OperatorRead
 from repayguard.identity.errors import OperatorRequired
 from repayguard.platform.crypto import Keyring
+from repayguard.platform.messages import Message
 from repayguard.platform.records import record_of
 from repayguard.platform.uow import UnitOfWork
 
@@ -229,7 +229,7 @@ def open_hardship(cmd: OpenHardship, *, uow: UnitOfWork, setup: HardshipSetup) -
             session, cmd.borrower_id, entitlements.OPEN_HARDSHIP, reference=row.case_id, now=now
         )
         _tell(uow, row, notices.NoticeKind.HARDSHIP_OPENED, setup=setup)
-        uow.emit(message(HARDSHIP_OPENED, row))
+        uow.emit(Message(HardshipOpened.of(row)))
         result = info(row, now=now, told=_told(uow, row))
         uow.commit()
     return result
@@ -268,7 +268,7 @@ def close_hardship(cmd: CloseHardship, *, uow: UnitOfWork, setup: HardshipSetup)
         )
         session.flush()
         _tell(uow, row, notices.NoticeKind.HARDSHIP_CLOSED, setup=setup)
-        uow.emit(message(HARDSHIP_CLOSED, row, outcome=cmd.outcome))
+        uow.emit(Message(HardshipClosed.of(row, outcome=cmd.outcome)))
         result = info(row, now=now, told=_told(uow, row))
         uow.commit()
     return result
@@ -287,7 +287,7 @@ def get_hardship(cmd: GetHardship, *, uow: UnitOfWork, setup: HardshipSetup) -> 
             entitlements.load(session, [row.borrower_id]).get(row.borrower_id),
         )
         if cmd.reveal:
-            uow.emit(message(HARDSHIP_VIEWED, row, purpose=cmd.purpose[:100]))
+            uow.emit(Message(HardshipViewed.of(row, purpose=cmd.purpose[:100])))
             uow.commit()
     return found
 

@@ -2,6 +2,14 @@
 one permission map."""
 
 from repayguard.identity.callers import Caller, acting_operator, caller_of
+from repayguard.identity.messages import (
+    TOKEN_REJECTED,
+    TOKEN_USED,
+    OperatorDisabled,
+    TokenRejected,
+    TokenRevoked,
+    TokenUsed,
+)
 from repayguard.identity.passwords import (
     LoggedIn,
     LogIn,
@@ -36,7 +44,7 @@ from repayguard.identity.service import (
     permitted_operator,
     revoke_token,
 )
-from repayguard.identity.usage import TOKEN_REJECTED, TOKEN_USED, TokenUsage
+from repayguard.identity.usage import TokenUsage
 
 __all__ = [
     "PUBLIC",
@@ -51,12 +59,16 @@ __all__ = [
     "IssuedToken",
     "LogIn",
     "LoggedIn",
+    "OperatorDisabled",
     "OperatorRead",
     "Principal",
     "RevokeToken",
     "SetPassword",
+    "TokenRejected",
     "TokenResolver",
+    "TokenRevoked",
     "TokenUsage",
+    "TokenUsed",
     "acting_operator",
     "add_operator",
     "allows",

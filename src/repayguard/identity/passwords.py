@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from repayguard.audit import acting_as
 from repayguard.identity.errors import LoginFailed, LoginLocked, PasswordRejected
+from repayguard.identity.messages import LoginAttemptFailed, PasswordSet, SessionStarted
 from repayguard.identity.models import CredentialRow, OperatorRow
 from repayguard.identity.service import (
     CreateToken,
@@ -34,9 +35,6 @@ MIN_LENGTH: Final = 12
 MAX_LENGTH: Final = 256
 MAX_FAILURES: Final = 5
 LOCKOUT: Final = timedelta(minutes=15)
-PASSWORD_SET: Final = "repayguard.operator.password_set"
-SESSION_STARTED: Final = "repayguard.session.started"
-LOGIN_FAILED: Final = "repayguard.login.failed"
 
 _WRONG = "the username or password is wrong"
 
@@ -97,7 +95,7 @@ def set_password(cmd: SetPassword, *, uow: UnitOfWork) -> OperatorRead:
             session.add(row)
         row.password_hash, row.changed_at = hashed, now
         row.failed_attempts, row.locked_until = 0, None
-        uow.emit(Message(PASSWORD_SET, {"operator_id": operator.operator_id}))
+        uow.emit(Message(PasswordSet(operator_id=operator.operator_id)))
         uow.commit()
     return operator
 
@@ -130,8 +128,9 @@ def log_in(cmd: LogIn, *, uow: UnitOfWork) -> LoggedIn:
             _count_failure(credential, now)
             uow.emit(
                 Message(
-                    LOGIN_FAILED,
-                    {"operator_id": operator.operator_id, "failures": credential.failed_attempts},
+                    LoginAttemptFailed(
+                        operator_id=operator.operator_id, failures=credential.failed_attempts
+                    )
                 )
             )
             uow.commit()
@@ -144,12 +143,7 @@ def log_in(cmd: LogIn, *, uow: UnitOfWork) -> LoggedIn:
         token = issue_token(
             CreateToken("operator", operator.username, lifetime=cmd.lifetime), uow=uow
         )
-        uow.emit(
-            Message(
-                SESSION_STARTED,
-                {"operator_id": operator.operator_id, "token_id": token.token_id},
-            )
-        )
+        uow.emit(Message(SessionStarted(operator_id=operator.operator_id, token_id=token.token_id)))
         with acting_as(f"operator:{operator.operator_id}"):  # who opened it, now known
             uow.commit()
         return LoggedIn(token, find_operator(session, operator_id=operator.operator_id))

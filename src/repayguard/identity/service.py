@@ -6,7 +6,7 @@ import hashlib
 import secrets
 import threading
 import uuid
-from collections.abc import Collection, Mapping
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
@@ -16,6 +16,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from repayguard.errors import InvalidInput, NotFound, PermissionDenied
 from repayguard.identity.errors import OperatorExists, OperatorRequired, TokenInvalid
+from repayguard.identity.messages import (
+    OperatorAdded,
+    OperatorDisabled,
+    TokenCreated,
+    TokenRevoked,
+)
 from repayguard.identity.models import OperatorRow, TokenRow
 from repayguard.identity.permissions import ROLES, Kind, Principal, Role, role_allows
 from repayguard.platform.clock import Clock
@@ -97,8 +103,7 @@ def add_operator(cmd: AddOperator, *, uow: UnitOfWork) -> OperatorRead:
         session.add(row)
         uow.emit(
             Message(
-                "repayguard.operator.added",
-                {"operator_id": row.operator_id, "username": row.username, "role": row.role},
+                OperatorAdded(operator_id=row.operator_id, username=row.username, role=row.role)
             )
         )
         uow.commit()
@@ -123,7 +128,7 @@ def disable_operator(
             )
         ):
             token.revoked_at = now
-        uow.emit(Message("repayguard.operator.disabled", {"operator_id": row.operator_id}))
+        uow.emit(Message(OperatorDisabled(operator_id=row.operator_id)))
         uow.commit()
         if tokens is not None:
             tokens.forget(operator_ids={row.operator_id})
@@ -171,12 +176,7 @@ def issue_token(cmd: CreateToken, *, uow: UnitOfWork) -> IssuedToken:
             expires_at=expires_at,
         )
     )
-    uow.emit(
-        Message(
-            "repayguard.token.created",
-            {"token_id": token_id, "kind": cmd.kind, "operator_id": operator_id},
-        )
-    )
+    uow.emit(Message(TokenCreated(token_id=token_id, kind=cmd.kind, operator_id=operator_id)))
     return IssuedToken(token_id, secret, cmd.kind, cmd.subject, expires_at)
 
 
@@ -190,7 +190,7 @@ def revoke_token(cmd: RevokeToken, *, uow: UnitOfWork, tokens: TokenResolver | N
         if row is None:
             raise NotFound(f"no token with id {cmd.token_id!r}", hint="see 'repayguard token list'")
         row.revoked_at = row.revoked_at or uow.clock.now()
-        uow.emit(Message("repayguard.token.revoked", {"token_id": cmd.token_id}))
+        uow.emit(Message(TokenRevoked(token_id=cmd.token_id)))
         uow.commit()
     if tokens is not None:
         tokens.forget(token_ids={cmd.token_id})
@@ -334,15 +334,14 @@ class TokenResolver:
             for key in stale:
                 del self._cache[key]
 
-    def on_revoked(self, message: Message) -> None:
+    def on_revoked(self, message: Message[TokenRevoked | OperatorDisabled]) -> None:
         """Follow handler for ``repayguard.token.revoked`` / ``repayguard.operator.disabled``:
-        forget what the message names, or everything when it names nothing this can use."""
-        token_ids = _ids(message.payload, "token_id", "token_ids")
-        operator_ids = _ids(message.payload, "operator_id", "operator_ids")
-        if token_ids or operator_ids:
-            self.forget(token_ids=token_ids, operator_ids=operator_ids)
+        forget the token, or every token of the operator."""
+        fact = message.fact
+        if isinstance(fact, TokenRevoked):
+            self.forget(token_ids={fact.token_id})
         else:
-            self.forget_all()
+            self.forget(operator_ids={fact.operator_id})
 
     def forget_all(self, _message: Message | None = None) -> None:
         """Drop every cached answer."""
@@ -379,10 +378,3 @@ class TokenResolver:
             else:
                 principal = Principal("service", token.token_id)
             return principal, until
-
-
-def _ids(payload: Mapping[str, object], one: str, many: str) -> set[str]:
-    """The ids a message names under ``one`` (a string) or ``many`` (a list of strings)."""
-    listed = payload.get(many)
-    candidates = [payload.get(one), *listed] if isinstance(listed, list) else [payload.get(one)]
-    return {item for item in candidates if isinstance(item, str) and item}

@@ -22,14 +22,13 @@ from typing import Any, Final
 from sqlalchemy import or_, update
 from sqlalchemy.orm import Session
 
+from repayguard.identity.messages import TokenRejected, TokenUsed
 from repayguard.identity.models import TokenRow
 from repayguard.identity.permissions import Principal
 from repayguard.platform.clock import Clock
 from repayguard.platform.messages import Message
 from repayguard.platform.uow import UnitOfWork
 
-TOKEN_USED: Final = "repayguard.token.used"
-TOKEN_REJECTED: Final = "repayguard.token.rejected"
 RECORDS_PER_COMMIT: Final = 1_000
 
 
@@ -50,11 +49,12 @@ class _Tally:
         self.routes[route] += 1
 
     def summary(self) -> dict[str, Any]:
+        """The tally as the fields of a :class:`CallSummary`."""
         return {
             "calls": self.calls,
             "denied": self.denied,
-            "first_at": self.first_at.isoformat(),
-            "last_at": self.last_at.isoformat(),
+            "first_at": self.first_at,
+            "last_at": self.last_at,
             "routes": dict(sorted(self.routes.items())),
         }
 
@@ -118,17 +118,18 @@ class TokenUsage:
 
     def _put_back(
         self,
-        unwritten: list[Message],
+        unwritten: list[Message[TokenUsed | TokenRejected]],
         tallies: dict[str, tuple[Principal, _Tally]],
         rejected: _Tally | None,
     ) -> None:
         with self._lock:
             for message in unwritten:
-                if message.name == TOKEN_REJECTED:
+                fact = message.fact
+                if isinstance(fact, TokenRejected):
                     assert rejected is not None
                     self._rejected = _merged(rejected, self._rejected)
                     continue
-                principal, tally = tallies[message.payload["token_id"]]
+                principal, tally = tallies[fact.token_id]
                 newer = self._tallies.get(principal.token_id)
                 self._tallies[principal.token_id] = (
                     principal,
@@ -136,16 +137,17 @@ class TokenUsage:
                 )
 
 
-def _touch(session: Session, message: Message) -> None:
+def _touch(session: Session, message: Message[TokenUsed | TokenRejected]) -> None:
     """Move the token's ``last_used_at`` forward to the summary's last call (never back: two
     API processes may write their summaries out of order)."""
-    if message.name != TOKEN_USED:
+    fact = message.fact
+    if not isinstance(fact, TokenUsed):
         return
-    last = datetime.fromisoformat(message.payload["last_at"])
+    last = fact.last_at
     session.execute(
         update(TokenRow)
         .where(
-            TokenRow.token_id == message.payload["token_id"],
+            TokenRow.token_id == fact.token_id,
             or_(TokenRow.last_used_at.is_(None), TokenRow.last_used_at < last),
         )
         .values(last_used_at=last)
@@ -166,19 +168,18 @@ def _merged(older: _Tally, newer: _Tally | None) -> _Tally:
 
 def _messages(
     tallies: dict[str, tuple[Principal, _Tally]], rejected: _Tally | None
-) -> Iterator[Message]:
+) -> Iterator[Message[TokenUsed | TokenRejected]]:
     for token_id, (principal, tally) in sorted(tallies.items()):
         yield Message(
-            TOKEN_USED,
-            {
-                "subject": f"token:{token_id}",
-                "token_id": token_id,
-                "kind": principal.kind,
-                "role": principal.role,
-                "operator_id": principal.operator_id,
-                "borrower_id": principal.borrower_id,
+            TokenUsed(
+                subject=f"token:{token_id}",
+                token_id=token_id,
+                kind=principal.kind,
+                role=principal.role,
+                operator_id=principal.operator_id,
+                borrower_id=principal.borrower_id,
                 **tally.summary(),
-            },
+            )
         )
     if rejected is not None:
-        yield Message(TOKEN_REJECTED, {"subject": "token:unresolved", **rejected.summary()})
+        yield Message(TokenRejected(subject="token:unresolved", **rejected.summary()))

@@ -2,9 +2,14 @@
 
 from repayguard.ingestion.columns import ValidatedFrame, validate_batch
 from repayguard.ingestion.files import count_records, expand_paths
+from repayguard.ingestion.messages import (
+    EVENTS_INGESTED,
+    QUARANTINE_ROTATED,
+    EventsIngested,
+    QuarantineRotated,
+)
 from repayguard.ingestion.quarantine import (
     EXPIRY_JOB,
-    QUARANTINE_ROTATED,
     QuarantinedRecord,
     QuarantineRotation,
     expire_quarantine,
@@ -28,7 +33,6 @@ from repayguard.ingestion.repository import (
     sequence_state,
 )
 from repayguard.ingestion.service import (
-    EVENTS_INGESTED,
     MAX_BATCH,
     FilesReport,
     IngestEvents,
@@ -46,11 +50,13 @@ __all__ = [
     "QUARANTINE_ROTATED",
     "SEQUENCED_SCHEMA",
     "EventWindow",
+    "EventsIngested",
     "FieldError",
     "FilesReport",
     "IngestEvents",
     "IngestReport",
     "IngestSetup",
+    "QuarantineRotated",
     "QuarantineRotation",
     "QuarantinedRecord",
     "Rejection",

@@ -21,6 +21,7 @@ from typing import Any, Final
 
 from sqlalchemy import delete, func, select
 
+from repayguard.ingestion.messages import QuarantineRotated
 from repayguard.ingestion.models import QuarantineRow
 from repayguard.ingestion.validation import Rejection
 from repayguard.platform.crypto import Keyring
@@ -33,7 +34,6 @@ from repayguard.platform.uow import UnitOfWork, UnitOfWorkFactory
 RAW_LIMIT: Final = 20_000
 """Characters of a rejected record kept (before encryption)."""
 EXPIRY_JOB: Final = "ingestion.quarantine_expiry"
-QUARANTINE_ROTATED: Final = "repayguard.ingestion.quarantine_rotated"
 """Emitted per re-sealed batch of quarantined records when the data key rotates."""
 _EXPIRY_CHUNK: Final = 1_000
 # Keys that hold personal data under other spellings than the log redactor's exact keys
@@ -198,12 +198,9 @@ def rotate_quarantine(
             after = rows[-1].id
             unit.emit(
                 Message(
-                    QUARANTINE_ROTATED,
-                    {
-                        "subject": f"data_key:{ring.active}",
-                        "key_id": ring.active,
-                        "records": len(rows),
-                    },
+                    QuarantineRotated(
+                        subject=f"data_key:{ring.active}", key_id=ring.active, records=len(rows)
+                    )
                 )
             )
             unit.commit()

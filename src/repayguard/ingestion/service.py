@@ -16,6 +16,7 @@ from repayguard.ingestion import repository
 from repayguard.ingestion.columns import ValidatedFrame, validate_batch
 from repayguard.ingestion.errors import BatchTooLarge
 from repayguard.ingestion.files import read_batches
+from repayguard.ingestion.messages import EventsIngested
 from repayguard.ingestion.models import IngestBatchRow
 from repayguard.ingestion.quarantine import quarantine_rows
 from repayguard.ingestion.validation import EventWindow, Rejection
@@ -24,7 +25,6 @@ from repayguard.platform.messages import Message
 from repayguard.platform.uow import UnitOfWork, UnitOfWorkFactory
 
 MAX_BATCH: Final = 10_000
-EVENTS_INGESTED: Final = "repayguard.events.ingested"
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,13 +121,12 @@ def ingest_events(
             assert isinstance(latest, datetime)
             uow.emit(
                 Message(
-                    EVENTS_INGESTED,
-                    {
-                        "batch_id": batch_id,
-                        "accepted": fresh.height,
-                        "borrower_ids": borrowers,
-                        "latest_occurred_at": latest.isoformat(),
-                    },
+                    EventsIngested(
+                        batch_id=batch_id,
+                        accepted=fresh.height,
+                        borrower_ids=tuple(borrowers),
+                        latest_occurred_at=latest,
+                    )
                 )
             )
         uow.commit()

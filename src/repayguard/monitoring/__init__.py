@@ -28,14 +28,9 @@ from repayguard.monitoring.detectors import (
 )
 from repayguard.monitoring.incident_models import STATES
 from repayguard.monitoring.incidents import (
-    INCIDENT_ACKNOWLEDGED,
-    INCIDENT_OPENED,
-    INCIDENT_RESOLVED,
     AcknowledgeIncident,
     IncidentInfo,
-    IncidentOpened,
     IncidentPage,
-    IncidentStep,
     OpenIncident,
     ResolveIncident,
     acknowledge_incident,
@@ -43,6 +38,15 @@ from repayguard.monitoring.incidents import (
     list_incidents,
     open_incident,
     resolve_incident,
+)
+from repayguard.monitoring.messages import (
+    INCIDENT_ACKNOWLEDGED,
+    INCIDENT_OPENED,
+    INCIDENT_RESOLVED,
+    IncidentAcknowledged,
+    IncidentOpened,
+    IncidentResolved,
+    IncidentStep,
 )
 from repayguard.monitoring.metrics import SERIES_SCHEMA, MetricInputs, compute_series
 from repayguard.monitoring.psi import BASELINE_SOURCE, ScoreReference
@@ -89,9 +93,11 @@ __all__ = [
     "CusumParams",
     "DetectIncidents",
     "EwmaParams",
+    "IncidentAcknowledged",
     "IncidentInfo",
     "IncidentOpened",
     "IncidentPage",
+    "IncidentResolved",
     "IncidentStep",
     "MetricInputs",
     "MetricSpec",

@@ -23,7 +23,8 @@ import structlog
 
 from repayguard import __version__, notices
 from repayguard.monitoring import incident_repository as repository
-from repayguard.monitoring.incidents import IncidentOpened, opened
+from repayguard.monitoring.incidents import opened
+from repayguard.monitoring.messages import IncidentOpened
 from repayguard.platform.clock import Clock
 from repayguard.platform.jobs import JobContext, JobOutcome
 from repayguard.platform.messages import Message
@@ -144,8 +145,8 @@ class AlertOnIncident:
         self._retry = retry
         self._uow = uow
 
-    def __call__(self, received: Message, uow: UnitOfWork) -> None:
-        incident_id = IncidentOpened.of(received).incident_id
+    def __call__(self, received: Message[IncidentOpened], uow: UnitOfWork) -> None:
+        incident_id = received.fact.incident_id
         with self._uow() as probe:
             webhooks = [a.webhook for a in repository.alerts_of(probe.session, incident_id)]
         for webhook in webhooks:

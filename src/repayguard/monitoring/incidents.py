@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from datetime import date, datetime
-from typing import Any, ClassVar, Final
+from typing import Any, Final
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -32,58 +32,17 @@ from repayguard.monitoring.incident_models import (
     IncidentAlertRow,
     IncidentRow,
 )
+from repayguard.monitoring.messages import (
+    IncidentAcknowledged,
+    IncidentOpened,
+    IncidentResolved,
+)
 from repayguard.platform.messages import Message
 from repayguard.platform.records import record_of
 from repayguard.platform.uow import UnitOfWork
 
-INCIDENT_OPENED: Final = "repayguard.monitoring.incident_opened"
-INCIDENT_ACKNOWLEDGED: Final = "repayguard.monitoring.incident_acknowledged"
-INCIDENT_RESOLVED: Final = "repayguard.monitoring.incident_resolved"
 MANAGE_PERMISSION: Final = "incidents:manage"
 MAX_NOTE: Final = 4_000
-
-
-@dataclass(frozen=True, slots=True)
-class IncidentOpened:
-    """A metric left control (payload version 1): ``deviation_sigma`` is signed (negative
-    for a fall), ``since`` the first out-of-control day (ISO date)."""
-
-    incident_id: str
-    metric: str
-    segment: str
-    direction: str
-    detector: str
-    deviation_sigma: float
-    change_pct: float | None
-    since: str
-    value: float
-    baseline: float
-    thresholds_version: str
-    VERSION: ClassVar[int] = 1
-
-    def message(self) -> Message:
-        return Message(INCIDENT_OPENED, {"subject": f"incident:{self.incident_id}", **asdict(self)})
-
-    @classmethod
-    def of(cls, received: Message) -> IncidentOpened:
-        """The payload of a received ``incident_opened`` message."""
-        payload = received.payload
-        return cls(**{f.name: payload[f.name] for f in fields(cls)})
-
-
-@dataclass(frozen=True, slots=True)
-class IncidentStep:
-    """An incident acknowledged or resolved (payload version 1), by whom."""
-
-    incident_id: str
-    metric: str
-    segment: str
-    state: str
-    by: str
-    VERSION: ClassVar[int] = 1
-
-    def message(self, name: str) -> Message:
-        return Message(name, {"subject": f"incident:{self.incident_id}", **asdict(self)})
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,7 +184,7 @@ def open_incident(
                     incident_id=row.incident_id, webhook=webhook, attempts=0, next_attempt_at=now
                 ),
             )
-        uow.emit(opened(row).message())
+        uow.emit(Message(opened(row)))
         result = info(row, evidence=True)
         uow.commit()
     return result
@@ -252,9 +211,9 @@ def acknowledge_incident(cmd: AcknowledgeIncident, *, uow: UnitOfWork) -> Incide
         row.state, row.acknowledged_at, row.acknowledged_by = ACKNOWLEDGED, now, who
         row.note = note or row.note
         row.updated_at = now
-        uow.emit(IncidentStep(row.incident_id, row.metric, row.segment, row.state, who).message(
-            INCIDENT_ACKNOWLEDGED
-        ))  # fmt: skip
+        uow.emit(Message(IncidentAcknowledged(
+            row.incident_id, row.metric, row.segment, row.state, who
+        )))  # fmt: skip
         result = info(row)
         uow.commit()
     return result
@@ -274,9 +233,9 @@ def resolve_incident(cmd: ResolveIncident, *, uow: UnitOfWork) -> IncidentInfo:
         row.state, row.resolved_at, row.resolved_by = RESOLVED, now, who
         row.note = note
         row.updated_at = now
-        uow.emit(IncidentStep(row.incident_id, row.metric, row.segment, row.state, who).message(
-            INCIDENT_RESOLVED
-        ))  # fmt: skip
+        uow.emit(Message(IncidentResolved(
+            row.incident_id, row.metric, row.segment, row.state, who
+        )))  # fmt: skip
         result = info(row)
         uow.commit()
     return result

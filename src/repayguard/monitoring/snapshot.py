@@ -21,18 +21,19 @@ from typing import Annotated, Final
 import polars as pl
 from pydantic import Field
 
+from repayguard import decisions, entitlements, ingestion
 from repayguard.monitoring.psi import ScoreReference
 from repayguard.monitoring.series import daily_series
 from repayguard.platform.clock import Clock
-from repayguard.platform.messages import Message
+from repayguard.platform.messages import Fact, Message
 from repayguard.platform.uow import UnitOfWork
 
 WINDOWS: Final = (1, 7, 30)
 """The sliding windows, in days, each ending with today (UTC)."""
-FOLLOWED: Final = (
-    "repayguard.events.ingested",
-    "repayguard.entitlements.changed",
-    "repayguard.decisions.run_completed",
+FOLLOWED: Final[tuple[type[Fact], ...]] = (
+    ingestion.EventsIngested,
+    entitlements.EntitlementsChanged,
+    decisions.RunCompleted,
 )
 """The messages after which the snapshot is stale."""
 

@@ -31,21 +31,27 @@ from repayguard.notices.contact_channels import (
     e164,
     sms_text,
 )
+from repayguard.notices.messages import (
+    NOTICE_DELIVERED,
+    NOTICE_DELIVERY_FAILED,
+    NOTICES_CREATED,
+    NoticeDelivered,
+    NoticeDelivery,
+    NoticeDeliveryFailed,
+    NoticeRef,
+    NoticesCreated,
+)
 from repayguard.notices.occasions import RecordNotice, occasion_notices, record_notice
 from repayguard.notices.planning import OCCASION_KINDS, MethodChange, NoticeKind, NoticePlan
 from repayguard.notices.repository import created_between
 from repayguard.notices.schemas import DeliveryRead
 from repayguard.notices.service import (
-    NOTICE_DELIVERED,
-    NOTICE_DELIVERY_FAILED,
-    NOTICES_CREATED,
     DeliverNotices,
     DeliveryInfo,
     DeliveryReport,
     InputsReader,
     ListNotices,
     NoticeInfo,
-    NoticeRef,
     NoticeSetup,
     RecordChanges,
     RetryPolicy,
@@ -82,12 +88,16 @@ __all__ = [
     "ListNotices",
     "MethodChange",
     "NoticeComposer",
+    "NoticeDelivered",
+    "NoticeDelivery",
+    "NoticeDeliveryFailed",
     "NoticeHandler",
     "NoticeInfo",
     "NoticeKind",
     "NoticePlan",
     "NoticeRef",
     "NoticeSetup",
+    "NoticesCreated",
     "Outlook",
     "RecordChanges",
     "RecordNotice",

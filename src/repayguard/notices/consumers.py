@@ -4,10 +4,10 @@ deliver new notices through the external channels right away."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
 
-from repayguard.entitlements import TOLD_AT, Entitlement
+from repayguard.entitlements import EntitlementsActivated, EntitlementsChanged
 from repayguard.notices.channels import Channel
+from repayguard.notices.messages import NoticesCreated
 from repayguard.notices.service import (
     DeliverNotices,
     NoticeSetup,
@@ -32,14 +32,15 @@ class NoticeHandler:
         self._setup = setup
         self._activated = activated
 
-    def __call__(self, message: Message, uow: UnitOfWork) -> None:
-        changed = [Entitlement.from_payload(data) for data in message.payload["entitlements"]]
-        told = message.payload.get(TOLD_AT)
+    def __call__(
+        self, message: Message[EntitlementsChanged | EntitlementsActivated], uow: UnitOfWork
+    ) -> None:
+        fact = message.fact
         record_changes(
             RecordChanges(
-                changed,
+                fact.entitlements,
                 activated=self._activated,
-                told_at=datetime.fromisoformat(told) if told else None,
+                told_at=fact.told_at if isinstance(fact, EntitlementsChanged) else None,
             ),
             uow=uow,
             setup=self._setup,
@@ -58,8 +59,8 @@ class DispatchHandler:
         self._channels = channels
         self._retry = retry
 
-    def __call__(self, message: Message) -> None:
-        ids = [notice["notice_id"] for notice in message.payload["notices"]]
+    def __call__(self, message: Message[NoticesCreated]) -> None:
+        ids = [notice.notice_id for notice in message.fact.notices]
         deliver_notices(
             DeliverNotices(notice_ids=ids[:IMMEDIATE_LIMIT], limit=IMMEDIATE_LIMIT),
             uow=self._uow,

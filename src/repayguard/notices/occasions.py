@@ -11,11 +11,10 @@ from typing import Any
 
 from repayguard import borrowers
 from repayguard.notices import repository
+from repayguard.notices.messages import NoticeRef, NoticesCreated
 from repayguard.notices.planning import OCCASION_KINDS, NoticeKind
 from repayguard.notices.service import (
-    NOTICES_CREATED,
     NoticeInfo,
-    NoticeRef,
     NoticeSetup,
     delivery_rows,
     notice_infos,
@@ -92,7 +91,7 @@ def record_notice(cmd: RecordNotice, *, uow: UnitOfWork, setup: NoticeSetup) -> 
         delivery_rows(notice_id, setup, now=now),
     )
     ref = NoticeRef(notice_id, cmd.borrower_id, kind, cmd.decision_id, cmd.occasion_id)
-    uow.emit(Message(NOTICES_CREATED, {"notices": [ref.as_payload()]}))
+    uow.emit(Message(NoticesCreated(notices=(ref,))))
     return ref
 
 

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import Any
 
 import structlog
 from sqlalchemy.orm import Session
@@ -18,6 +18,12 @@ from repayguard.entitlements import Entitlement, MethodStates
 from repayguard.notices import repository
 from repayguard.notices.channels import INBOX, Channel, ChannelError, Envelope
 from repayguard.notices.composer import NoticeComposer
+from repayguard.notices.messages import (
+    NoticeDelivered,
+    NoticeDeliveryFailed,
+    NoticeRef,
+    NoticesCreated,
+)
 from repayguard.notices.models import NoticeDeliveryRow, NoticeRow
 from repayguard.notices.planning import (
     NoticeKind,
@@ -32,9 +38,6 @@ from repayguard.platform.uow import UnitOfWork, UnitOfWorkFactory
 
 log = structlog.get_logger(__name__)
 
-NOTICES_CREATED: Final = "repayguard.notices.created"
-NOTICE_DELIVERED: Final = "repayguard.notices.delivered"
-NOTICE_DELIVERY_FAILED: Final = "repayguard.notices.delivery_failed"
 
 InputsReader = Callable[[Session, Sequence[str]], Mapping[str, Mapping[str, Any]]]
 """The policy inputs of logged decisions, by decision id (the decisions package reads them)."""
@@ -64,25 +67,6 @@ class RecordChanges:
     told_at: datetime | None = None
     """When their notice periods started (``entitlements.TOLD_AT`` of the message); a
     restriction announced later than that is deferred by the delay (G3)."""
-
-
-@dataclass(frozen=True, slots=True)
-class NoticeRef:
-    notice_id: str
-    borrower_id: str
-    kind: str
-    decision_id: str | None
-    occasion_id: str | None = None
-
-    def as_payload(self) -> dict[str, Any]:
-        """How ``repayguard.notices.created`` names the notice."""
-        return {
-            "notice_id": self.notice_id,
-            "borrower_id": self.borrower_id,
-            "kind": self.kind,
-            "decision_id": self.decision_id,
-            "occasion_id": self.occasion_id,
-        }
 
 
 def record_changes(cmd: RecordChanges, *, uow: UnitOfWork, setup: NoticeSetup) -> list[NoticeRef]:
@@ -129,7 +113,7 @@ def record_changes(cmd: RecordChanges, *, uow: UnitOfWork, setup: NoticeSetup) -
         created = _write(session, plans, now=now, setup=setup)
         repository.save_baselines(session, seen, now=now)
         if created:
-            uow.emit(Message(NOTICES_CREATED, {"notices": [ref.as_payload() for ref in created]}))
+            uow.emit(Message(NoticesCreated(notices=tuple(created))))
         if deferred:
             uow.emit(entitlements.timed.change_message("notice", deferred))
         uow.commit()
@@ -392,17 +376,16 @@ def _record(
             # Our claim ran out and another dispatcher took the row: its record wins.
             log.warning("notices.claim_lost", delivery_id=delivery_id)
             return None
-        facts = {
+        which = {
             "notice_id": item.envelope.notice_id,
             "delivery_id": delivery_id,
             "borrower_id": item.envelope.borrower_id,
             "channel": item.channel,
-            "attempts": attempts,
         }
         if status == "delivered":
-            unit.emit(Message(NOTICE_DELIVERED, facts))
+            unit.emit(Message(NoticeDelivered(**which, attempts=attempts)))
         elif status == "failed":
-            unit.emit(Message(NOTICE_DELIVERY_FAILED, {**facts, "error": error}))
+            unit.emit(Message(NoticeDeliveryFailed(**which, attempts=attempts, error=error)))
         unit.commit()
     report.by_channel[item.channel] = report.by_channel.get(item.channel, 0) + 1
     if status == "delivered":

@@ -3,14 +3,12 @@ a detector's incident, tightening a segment at once over the policy in force, ti
 reviewed after the fact (docs/overlays.md)."""
 
 from repayguard.overlays.consumers import (
-    INCIDENT_OPENED,
     ArmOnIncident,
     IncidentOpened,
     RedecideSegment,
 )
 from repayguard.overlays.jobs import expire_job
-from repayguard.overlays.schemas import OverlayRead, PlaybookRead
-from repayguard.overlays.service import (
+from repayguard.overlays.messages import (
     CHANGES,
     OVERLAY_ARMED,
     OVERLAY_EXPIRED,
@@ -19,6 +17,17 @@ from repayguard.overlays.service import (
     OVERLAY_REVIEWED,
     PLAYBOOK_APPROVED,
     PLAYBOOK_SUBMITTED,
+    OverlayArmed,
+    OverlayChanged,
+    OverlayExpired,
+    OverlayLapsed,
+    OverlayLifted,
+    OverlayReviewed,
+    PlaybookApproved,
+    PlaybookSubmitted,
+)
+from repayguard.overlays.schemas import OverlayRead, PlaybookRead
+from repayguard.overlays.service import (
     ApprovePlaybook,
     ArmOverlay,
     LiftOverlay,
@@ -39,7 +48,6 @@ from repayguard.overlays.service import (
 
 __all__ = [
     "CHANGES",
-    "INCIDENT_OPENED",
     "OVERLAY_ARMED",
     "OVERLAY_EXPIRED",
     "OVERLAY_LAPSED",
@@ -52,8 +60,16 @@ __all__ = [
     "ArmOverlay",
     "IncidentOpened",
     "LiftOverlay",
+    "OverlayArmed",
+    "OverlayChanged",
+    "OverlayExpired",
+    "OverlayLapsed",
+    "OverlayLifted",
     "OverlayRead",
+    "OverlayReviewed",
+    "PlaybookApproved",
     "PlaybookRead",
+    "PlaybookSubmitted",
     "RedecideSegment",
     "ReviewOverlay",
     "SubmitPlaybook",

@@ -6,24 +6,41 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Final, Literal
+from typing import Final, Literal, Protocol
 
 from repayguard import decisions
 from repayguard.core.policy import Profiles
 from repayguard.core.policy.playbook import Playbook, playbook_of
 from repayguard.decisions import DecideBorrowers, DecisionEngine, decide_borrowers
 from repayguard.overlays import repository, service
+from repayguard.overlays.messages import OverlayChanged
 from repayguard.platform.messages import Message
 from repayguard.platform.uow import UnitOfWork, UnitOfWorkFactory
 
-INCIDENT_OPENED: Final = "repayguard.monitoring.incident_opened"
 _EVERYONE: Final = timedelta(days=36_500)
+
+
+class IncidentFacts(Protocol):
+    """What overlays reads of an opened incident (monitoring publishes it, a layer above
+    overlays: the entry points hand its fact over, overlays depends on these fields only)."""
+
+    @property
+    def incident_id(self) -> str: ...
+    @property
+    def metric(self) -> str: ...
+    @property
+    def segment(self) -> str: ...
+    @property
+    def direction(self) -> str: ...
+    @property
+    def deviation_sigma(self) -> float: ...
+    @property
+    def since(self) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
 class IncidentOpened:
-    """The payload of ``repayguard.monitoring.incident_opened`` as overlays reads it (the
-    monitoring capability publishes it; overlays depends on its name and fields only)."""
+    """An opened incident as overlays reads it."""
 
     incident_id: str
     metric: str
@@ -33,23 +50,22 @@ class IncidentOpened:
     since: date
 
     @classmethod
-    def of(cls, message: Message) -> IncidentOpened:
-        p = message.payload
-        direction = str(p["direction"])
-        if direction not in ("up", "down"):
-            raise ValueError(f"incident direction must be up or down, not {direction!r}")
+    def of(cls, facts: IncidentFacts) -> IncidentOpened:
+        if facts.direction not in ("up", "down"):
+            raise ValueError(f"incident direction must be up or down, not {facts.direction!r}")
         return cls(
-            incident_id=str(p["incident_id"]),
-            metric=str(p["metric"]),
-            segment=str(p["segment"]),
-            direction="up" if direction == "up" else "down",
-            deviation_sigma=float(p["deviation_sigma"]),
-            since=date.fromisoformat(str(p["since"])),
+            incident_id=facts.incident_id,
+            metric=facts.metric,
+            segment=facts.segment,
+            direction="up" if facts.direction == "up" else "down",
+            deviation_sigma=facts.deviation_sigma,
+            since=date.fromisoformat(facts.since),
         )
 
 
 class ArmOnIncident:
-    """Handles ``repayguard.monitoring.incident_opened``: arms every approved playbook (its
+    """Handles ``repayguard.monitoring.incident_opened`` (the entry points subscribe it and
+    hand over :meth:`IncidentOpened.of` monitoring's fact): arms every approved playbook (its
     latest approved version) whose ``arm_on`` names the incident's metric, segment and
     direction. Idempotent per incident: a playbook an incident armed once is not armed again.
     Each arming is its own unit of work; the handler's own one records the message."""
@@ -58,8 +74,7 @@ class ArmOnIncident:
         self._uow = uow
         self._profiles = profiles
 
-    def __call__(self, message: Message, uow: UnitOfWork) -> None:
-        incident = IncidentOpened.of(message)
+    def __call__(self, incident: IncidentOpened, uow: UnitOfWork) -> None:
         with self._uow() as reading:
             session = reading.session
             done = repository.armed_by_incident(session, incident.incident_id)
@@ -114,9 +129,9 @@ class RedecideSegment:
         self._reader = reader
         self._history_days = history_days
 
-    def __call__(self, message: Message, uow: UnitOfWork) -> None:
+    def __call__(self, message: Message[OverlayChanged], uow: UnitOfWork) -> None:
         self._refresh()
-        tiers = [int(str(t)[1:]) for t in message.payload["tiers"]]
+        tiers = [int(t[1:]) for t in message.fact.tiers]
         with self._reader() as reading:
             session, now = reading.session, reading.clock.now()
             borrowers = sorted(
@@ -134,7 +149,7 @@ class RedecideSegment:
             return
         decide_borrowers(
             DecideBorrowers(
-                trigger=decisions.triggers.overlay(message.payload["overlay_id"]),
+                trigger=decisions.triggers.overlay(message.fact.overlay_id),
                 borrower_ids=borrowers,
                 mode="batch",
             ),

@@ -29,17 +29,6 @@ class PlaybookRead(Schema):
     def of(cls, row: PlaybookRow) -> PlaybookRead:
         return record_of(cls, row, content=dict(row.content))
 
-    def audit(self) -> dict[str, Any]:
-        """The message payload (and audit record) of a step on this playbook."""
-        return {
-            "subject": f"playbook:{self.name}:{self.version}",
-            "name": self.name,
-            "version": self.version,
-            "content_hash": self.content_hash,
-            "state": self.state,
-            "by": self.approved_by or self.submitted_by,
-        }
-
 
 class OverlayRead(Schema):
     """One overlay and where it stands."""
@@ -63,14 +52,6 @@ class OverlayRead(Schema):
     @classmethod
     def of(cls, row: OverlayRow) -> OverlayRead:
         return cls.model_validate({name: getattr(row, name) for name in cls.model_fields})
-
-    def audit(self, **extra: Any) -> dict[str, Any]:
-        """The message payload (and audit record) of a step on this overlay."""
-        return {
-            "subject": f"overlay:{self.overlay_id}",
-            **self.model_dump(mode="json"),
-            **extra,
-        }
 
 
 class PlaybookSubmit(Schema):

@@ -31,6 +31,17 @@ from repayguard.overlays.errors import (
     PlaybookRefused,
     PlaybookVersionConflict,
 )
+from repayguard.overlays.messages import (
+    OverlayArmed,
+    OverlayChanged,
+    OverlayExpired,
+    OverlayLapsed,
+    OverlayLifted,
+    OverlayReviewed,
+    PlaybookApproved,
+    PlaybookSubmitted,
+    overlay_fields,
+)
 from repayguard.overlays.models import (
     ACTIVE,
     APPROVED,
@@ -47,16 +58,11 @@ from repayguard.overlays.schemas import OverlayRead, PlaybookRead
 from repayguard.platform.messages import Message
 from repayguard.platform.uow import UnitOfWork
 
-PLAYBOOK_SUBMITTED: Final = "repayguard.playbooks.submitted"
-PLAYBOOK_APPROVED: Final = "repayguard.playbooks.approved"
-OVERLAY_ARMED: Final = "repayguard.overlays.armed"
-OVERLAY_REVIEWED: Final = "repayguard.overlays.reviewed"
-OVERLAY_LIFTED: Final = "repayguard.overlays.lifted"
-OVERLAY_EXPIRED: Final = "repayguard.overlays.expired"
-OVERLAY_LAPSED: Final = "repayguard.overlays.lapsed"
-CHANGES: Final = (OVERLAY_ARMED, OVERLAY_LIFTED, OVERLAY_EXPIRED, OVERLAY_LAPSED)
-"""What changes the overlays in force: every process swaps them, one consumer re-decides."""
-_ENDED: Final = {LIFTED: OVERLAY_LIFTED, EXPIRED: OVERLAY_EXPIRED, LAPSED: OVERLAY_LAPSED}
+_ENDED: Final[dict[str, type[OverlayChanged]]] = {
+    LIFTED: OverlayLifted,
+    EXPIRED: OverlayExpired,
+    LAPSED: OverlayLapsed,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +150,7 @@ def submit_playbook(cmd: SubmitPlaybook, *, uow: UnitOfWork, profiles: Profiles)
         )
         repository.add(session, row)
         read = PlaybookRead.of(row)
-        uow.emit(Message(PLAYBOOK_SUBMITTED, read.audit()))
+        uow.emit(Message(PlaybookSubmitted.of(read)))
         uow.commit()
     return read
 
@@ -184,7 +190,7 @@ def approve_playbook_within(
     row.approved_by = cmd.approved_by
     row.approved_at = uow.clock.now()
     read = PlaybookRead.of(row)
-    uow.emit(Message(PLAYBOOK_APPROVED, read.audit()))
+    uow.emit(Message(PlaybookApproved.of(read)))
     return read
 
 
@@ -217,7 +223,7 @@ def arm_overlay(cmd: ArmOverlay, *, uow: UnitOfWork, profiles: Profiles) -> Over
         )
         repository.add(session, overlay)
         read = OverlayRead.of(overlay)
-        uow.emit(Message(OVERLAY_ARMED, read.audit(tiers=list(playbook.segment.tiers))))
+        uow.emit(Message(OverlayArmed(**overlay_fields(read), tiers=tuple(playbook.segment.tiers))))
         uow.commit()
     return read
 
@@ -260,7 +266,7 @@ def review_overlay(cmd: ReviewOverlay, *, uow: UnitOfWork) -> OverlayRead:
             )
         row.state, row.reviewed_by, row.reviewed_at = REVIEWED, cmd.reviewer, now
         read = OverlayRead.of(row)
-        uow.emit(Message(OVERLAY_REVIEWED, read.audit()))
+        uow.emit(Message(OverlayReviewed(**overlay_fields(read))))
         uow.commit()
     return read
 
@@ -296,7 +302,7 @@ def _end(
 ) -> OverlayRead:
     row.state, row.lifted_by, row.lifted_at = state, by, now
     read = OverlayRead.of(row)
-    uow.emit(Message(_ENDED[state], read.audit(tiers=tiers)))
+    uow.emit(Message(_ENDED[state](**overlay_fields(read), tiers=tuple(tiers))))
     return read
 
 

@@ -2,15 +2,15 @@
 
 Two kinds of handler, and every wiring says which it is:
 
-- ``subscribe(name, handler, consumer=...)`` — an *effect* (writes notices, re-decides
+- ``subscribe(TheFact, handler, consumer=...)`` — an *effect* (writes notices, re-decides
   borrowers, opens approvals). Across a deployment each message reaches one process per
   consumer name; the handler is idempotent (``platform.consumers``), so a redelivery after a
   crash changes nothing twice.
-- ``subscribe_batch(name, handler, consumer=..., max_batch=...)`` — an effect that handles
+- ``subscribe_batch(TheFact, handler, consumer=..., max_batch=...)`` — an effect that handles
   several pending messages of one subject together (the online decider re-decides the union of
   their borrowers in one run); the batch is processed in one transaction
   (``platform.consumers.idempotent_batch``), so each message still has its effect once.
-- ``follow(name, handler)`` — *this process's own state* (the authorize view, the token cache,
+- ``follow(TheFact, handler)`` — *this process's own state* (the authorize view, the token cache,
   the keyring, the decision engine). Every process applies every message it follows.
 
 A bus is opened before the process loads its state (``open``: the shared bus records where
@@ -37,8 +37,8 @@ FactT = TypeVar("FactT", bound=Fact, default=Fact)
 Handler = Callable[[Message[FactT]], None]
 BatchHandler = Callable[[Sequence[Message[FactT]]], None]
 """Handles messages of one subject together, in publication order; raising fails them all."""
-Subject = str | type[FactT]
-"""What a subscription names: the fact's class (its ``NAME``), or the name itself."""
+Subject = type[FactT]
+"""What a subscription names: the fact's class (its ``NAME`` is the subject)."""
 Reload = Callable[[], None]
 log = structlog.get_logger(__name__)
 
@@ -183,7 +183,7 @@ class RecordingBus(InProcessBus):
 
 def subject_name(subject: Subject[Any]) -> str:
     """The message name a subscription names."""
-    return subject if isinstance(subject, str) else cast(str, subject.NAME)
+    return cast(str, subject.NAME)
 
 
 def one_by_one(handler: Handler[FactT]) -> BatchHandler[FactT]:

@@ -7,17 +7,19 @@ from collections.abc import Callable, Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from repayguard.platform.bus import BatchHandler, Handler
+from repayguard.platform.bus import BatchHandler, FactT, Handler
 from repayguard.platform.durability import relax_commit, wrote_nothing
 from repayguard.platform.messages import Message
 from repayguard.platform.outbox import ProcessedMessage
 from repayguard.platform.uow import UnitOfWork, UnitOfWorkFactory
 
-TransactionalHandler = Callable[[Message, UnitOfWork], None]
-TransactionalBatchHandler = Callable[[Sequence[Message], UnitOfWork], None]
+TransactionalHandler = Callable[[Message[FactT], UnitOfWork], None]
+TransactionalBatchHandler = Callable[[Sequence[Message[FactT]], UnitOfWork], None]
 
 
-def idempotent(consumer: str, handler: TransactionalHandler, *, uow: UnitOfWorkFactory) -> Handler:
+def idempotent(
+    consumer: str, handler: TransactionalHandler[FactT], *, uow: UnitOfWorkFactory
+) -> Handler[FactT]:
     """Wrap a handler so its effect happens at most once per (consumer, message_id).
 
     The handler gets a fresh unit of work and runs its use-case in it as usual; the wrapper
@@ -25,13 +27,17 @@ def idempotent(consumer: str, handler: TransactionalHandler, *, uow: UnitOfWorkF
     and the marker land together or not at all. A redelivered message finds the marker and is
     skipped; two concurrent deliveries collide on the marker's primary key and one rolls back.
     """
-    batch = idempotent_batch(consumer, lambda messages, unit: handler(messages[0], unit), uow=uow)
+
+    def one(messages: Sequence[Message[FactT]], unit: UnitOfWork) -> None:
+        handler(messages[0], unit)
+
+    batch = idempotent_batch(consumer, one, uow=uow)
     return lambda message: batch((message,))
 
 
 def idempotent_batch(
-    consumer: str, handler: TransactionalBatchHandler, *, uow: UnitOfWorkFactory
-) -> BatchHandler:
+    consumer: str, handler: TransactionalBatchHandler[FactT], *, uow: UnitOfWorkFactory
+) -> BatchHandler[FactT]:
     """Wrap a batch handler so each message of a batch has its effect at most once.
 
     The messages this consumer already processed are dropped from the batch (one query), as
@@ -42,7 +48,7 @@ def idempotent_batch(
     messages were all processed is skipped without calling the handler.
     """
 
-    def handle(messages: Sequence[Message]) -> None:
+    def handle(messages: Sequence[Message[FactT]]) -> None:
         ids = {message.message_id for message in messages}
         with uow() as probe:
             seen = set(
@@ -53,7 +59,7 @@ def idempotent_batch(
                     )
                 )
             )
-        fresh: dict[str, Message] = {}
+        fresh: dict[str, Message[FactT]] = {}
         for message in messages:
             if message.message_id not in seen:
                 fresh.setdefault(message.message_id, message)

@@ -16,7 +16,7 @@ from nats.js import JetStreamContext, api
 from nats.js.errors import NotFoundError
 
 from repayguard.platform.bus import Handler, Reload
-from repayguard.platform.nats_io import NOTHING_FETCHED, LoopThread, backoff, decode
+from repayguard.platform.nats_io import NOTHING_FETCHED, ROOT, LoopThread, backoff, decode
 
 log = structlog.get_logger(__name__)
 
@@ -56,6 +56,8 @@ class Follower:
         self._js = js
         self._stream = stream
         self._subjects = subjects
+        self._prefix = subjects.removesuffix(f"{ROOT}>")
+        """What precedes a message's name in its subject (the deployment's prefix)."""
         self._poll = poll_seconds
         self._timeout = request_timeout
         self._handlers: dict[str, list[Handler]] = defaultdict(list)
@@ -167,6 +169,10 @@ class Follower:
             self._caught_up(asked)
 
     def _apply(self, msg: Msg) -> None:
+        if msg.subject.removeprefix(self._prefix) not in self._handlers:
+            # A name this process does not follow (perhaps one a newer release declares and
+            # this one cannot decode) changes nothing here: no need to read it.
+            return
         try:
             message = decode(msg.data)
         except Exception:

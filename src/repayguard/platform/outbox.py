@@ -112,15 +112,18 @@ class OutboxRelay:
                 if not rows:
                     return published
                 for group in _runs_of_one_subject(rows):
-                    messages = [
-                        Message.decode(
-                            r.name, r.payload, message_id=r.message_id, version=r.version
-                        )
-                        for r in group
-                    ]
                     for row in group:
                         row.attempts += 1
                     try:
+                        # A row this release has no fact for (written by a newer one) fails
+                        # like a delivery: it stays pending, with the reason, and blocks no
+                        # commit of the rows relayed before it.
+                        messages = [
+                            Message.decode(
+                                r.name, r.payload, message_id=r.message_id, version=r.version
+                            )
+                            for r in group
+                        ]
                         self._bus.publish_batch(messages)
                     except Exception as exc:
                         error = f"{type(exc).__name__}: {exc}"[:2000]

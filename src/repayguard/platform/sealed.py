@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from repayguard.platform.crypto import Keyring
-from repayguard.platform.messages import Message
+from repayguard.platform.messages import Fact, Message
 from repayguard.platform.uow import UnitOfWork, UnitOfWorkFactory
 
 
@@ -34,10 +34,9 @@ class SealedColumns:
     id_attribute: str
     key_attribute: str
     columns: Mapping[str, Callable[[str], str]]
-    rotated_message: str
-    """The message each rotated batch emits (``repayguard.<feature>.<what>_rotated``)."""
-    noun: str
-    """What the payload counts (``statements``, ``notes``)."""
+    rotated: Callable[[str, int], Fact]
+    """The fact each rotated batch emits (``repayguard.<feature>.<what>_rotated``), given the
+    active key id and how many rows the batch moved to it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +107,7 @@ def rotate_sealed(
 ) -> SealedRotation:
     """Re-encrypt every row of ``spec`` under the active key, one transaction per batch (rows
     are locked while re-encrypted, so a case closed meanwhile keeps its outcome). Resumable;
-    each batch emits ``spec.rotated_message``."""
+    each batch emits ``spec.rotated``."""
     rotated = 0
     after = ""
     ident = getattr(spec.model, spec.id_attribute)
@@ -126,16 +125,7 @@ def rotate_sealed(
             for row in rows:
                 seal_row(keyring, spec, row, {})
             after = getattr(rows[-1], spec.id_attribute)
-            unit.emit(
-                Message(
-                    spec.rotated_message,
-                    {
-                        "subject": f"data_key:{keyring.active}",
-                        "key_id": keyring.active,
-                        spec.noun: len(rows),
-                    },
-                )
-            )
+            unit.emit(Message(spec.rotated(keyring.active, len(rows))))
             unit.commit()
         rotated += len(rows)
         if on_batch is not None:

@@ -1,5 +1,11 @@
 """Policies: drafts checked on submit, immutable published versions, diff, impact, explain."""
 
+from repayguard.policies.messages import (
+    POLICY_PUBLISHED,
+    POLICY_SUBMITTED,
+    PolicyPublished,
+    PolicySubmitted,
+)
 from repayguard.policies.review import (
     DiffPolicies,
     DraftRef,
@@ -18,8 +24,6 @@ from repayguard.policies.review import (
 )
 from repayguard.policies.seed import SYSTEM, SeedPolicy, seed_policy
 from repayguard.policies.service import (
-    POLICY_PUBLISHED,
-    POLICY_SUBMITTED,
     DraftInfo,
     GetPolicyVersion,
     ListPolicyVersions,
@@ -58,7 +62,9 @@ __all__ = [
     "ExplainInputs",
     "GetPolicyVersion",
     "ListPolicyVersions",
+    "PolicyPublished",
     "PolicyRef",
+    "PolicySubmitted",
     "PortfolioReader",
     "PreviewImpact",
     "PublishPolicy",

@@ -12,7 +12,6 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final
 
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
@@ -30,11 +29,9 @@ from repayguard.policies.errors import (
     PolicyVersionNotFound,
     PolicyVersionTampered,
 )
+from repayguard.policies.messages import PolicyPublished, PolicySubmitted
 from repayguard.policies.models import PolicyDraftRow, PolicyVersionRow
 from repayguard.policies.sources import check_text, rejected
-
-POLICY_SUBMITTED: Final = "repayguard.policy.submitted"
-POLICY_PUBLISHED: Final = "repayguard.policy.published"
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,13 +171,12 @@ def add_draft(uow: UnitOfWork, source: str, policy: Policy, *, submitted_by: str
     uow.session.flush()  # publishable in the same transaction (the seed publishes it at once)
     uow.emit(
         Message(
-            POLICY_SUBMITTED,
-            {
-                "draft_id": row.draft_id,
-                "name": row.name,
-                "content_hash": row.content_hash,
-                "submitted_by": row.submitted_by,
-            },
+            PolicySubmitted(
+                draft_id=row.draft_id,
+                name=row.name,
+                content_hash=row.content_hash,
+                submitted_by=row.submitted_by,
+            )
         )
     )
     return row
@@ -286,22 +282,22 @@ def publish_policy_within(
             f"version {number} of {policy.name} was published concurrently", hint="retry"
         ) from exc
     repository.mark_published(session, draft, number)
-    uow.emit(Message(POLICY_PUBLISHED, _published_payload(row)))
+    uow.emit(Message(_published(row)))
     return _version_info(row)
 
 
-def _published_payload(row: PolicyVersionRow) -> dict[str, Any]:
-    return {
-        "name": row.name,
-        "version": row.version,
-        "content_hash": row.content_hash,
-        "jurisdiction": row.jurisdiction,
-        "hit_policy": row.hit_policy,
-        "rows": row.rows,
-        "draft_id": row.draft_id,
-        "published_by": row.published_by,
-        "published_at": row.published_at.isoformat(),
-    }
+def _published(row: PolicyVersionRow) -> PolicyPublished:
+    return PolicyPublished(
+        name=row.name,
+        version=row.version,
+        content_hash=row.content_hash,
+        jurisdiction=row.jurisdiction,
+        hit_policy=row.hit_policy,
+        rows=row.rows,
+        draft_id=row.draft_id,
+        published_by=row.published_by,
+        published_at=row.published_at,
+    )
 
 
 def get_version(cmd: GetPolicyVersion, *, uow: UnitOfWork) -> VersionInfo:

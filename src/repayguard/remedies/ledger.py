@@ -30,7 +30,7 @@ from repayguard.platform.jobs import JobContext, JobOutcome
 from repayguard.platform.messages import Message
 from repayguard.platform.uow import UnitOfWork, UnitOfWorkFactory
 from repayguard.remedies import repository
-from repayguard.remedies.messages import REMEDY_APPROVED, REMEDY_EXPORTED, message
+from repayguard.remedies.messages import RemedyApproved, RemedyExported
 from repayguard.remedies.models import APOLOGY, APPROVED, RemedyRow
 
 log = structlog.get_logger(__name__)
@@ -84,7 +84,7 @@ class LedgerWebhook:
 
 def ledger_entry(row: RemedyRow) -> dict[str, Any]:
     """What the ledger receives: the ``repayguard.remedy.approved`` message's payload."""
-    return {"type": "repayguard.remedy", "version": 1, **message(REMEDY_APPROVED, row).payload}
+    return {"type": "repayguard.remedy", "version": 1, **RemedyApproved.of(row).payload()}
 
 
 @dataclass(slots=True)
@@ -125,7 +125,7 @@ def export_remedy(
         row.exported_at = now
         row.next_export_at = None
         row.export_error = None
-        uow.emit(message(REMEDY_EXPORTED, row))
+        uow.emit(Message(RemedyExported.of(row)))
         uow.commit()
         return True
 
@@ -160,12 +160,10 @@ class LedgerExport:
         self._ledger = ledger
         self._retry = retry
 
-    def __call__(self, received: Message, uow: UnitOfWork) -> None:
+    def __call__(self, received: Message[RemedyApproved], uow: UnitOfWork) -> None:
         # Nothing to send (exported already, refused meanwhile) commits nothing: a redelivery
         # then finds nothing to send either.
-        export_remedy(
-            received.payload["remedy_id"], uow=uow, ledger=self._ledger, retry=self._retry
-        )
+        export_remedy(received.fact.remedy_id, uow=uow, ledger=self._ledger, retry=self._retry)
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,16 +22,16 @@ from typing import Any, Final
 
 from repayguard import ingestion, notices
 from repayguard.errors import ApprovalPayloadChanged
+from repayguard.platform.messages import Message
 from repayguard.platform.records import record_of
 from repayguard.platform.uow import UnitOfWork
 from repayguard.remedies import repository
 from repayguard.remedies.compute import Rates, harms
 from repayguard.remedies.messages import (
-    REMEDY_APPROVED,
-    REMEDY_PROPOSED,
-    REMEDY_REJECTED,
+    RemedyApproved,
+    RemedyProposed,
+    RemedyRejected,
     amount_text,
-    message,
 )
 from repayguard.remedies.models import (
     APOLOGY,
@@ -134,7 +134,7 @@ def record_remedies(
     for row in rows:
         if row.kind == APOLOGY:
             continue
-        uow.emit(message(REMEDY_APPROVED if row.state == APPROVED else REMEDY_PROPOSED, row))
+        uow.emit(Message((RemedyApproved if row.state == APPROVED else RemedyProposed).of(row)))
     notices.record_notice(
         notices.RecordNotice(
             cmd.borrower_id,
@@ -237,7 +237,7 @@ def approve_remedy_within(cmd: SettleRemedy, *, uow: UnitOfWork) -> RemedyInfo:
     row.decided_by = cmd.by[:120]
     row.decided_at = uow.clock.now()
     row.next_export_at = row.decided_at
-    uow.emit(message(REMEDY_APPROVED, row))
+    uow.emit(Message(RemedyApproved.of(row)))
     return info(row)
 
 
@@ -248,7 +248,7 @@ def refuse_remedy_within(cmd: SettleRemedy, *, uow: UnitOfWork) -> RemedyInfo:
     row.approval_id = cmd.approval_id
     row.decided_by = cmd.by[:120]
     row.decided_at = uow.clock.now()
-    uow.emit(message(REMEDY_REJECTED, row))
+    uow.emit(Message(RemedyRejected.of(row)))
     return info(row)
 
 

@@ -2,7 +2,6 @@
 
 from repayguard.risk.datasets import WINDOW_UNSTABLE, EventHistory, TabularFile
 from repayguard.risk.lifecycle import (
-    MODEL_PROMOTED,
     ModelDetails,
     PromoteModel,
     RegisteredModel,
@@ -18,11 +17,16 @@ from repayguard.risk.lifecycle import (
     show_model,
     training_profile,
 )
+from repayguard.risk.messages import (
+    MODEL_PROMOTED,
+    MODEL_REGISTERED,
+    ModelPromoted,
+    ModelRegistered,
+)
 from repayguard.risk.registry import ModelRegistry, default_registry
 from repayguard.risk.repository import CANDIDATE, PRODUCTION, RETIRED
 from repayguard.risk.scoring import ScoreFile, ScoreOutcome, score_file
 from repayguard.risk.service import (
-    MODEL_REGISTERED,
     EvaluateModel,
     EvaluationOutcome,
     TrainModel,
@@ -42,6 +46,8 @@ __all__ = [
     "EvaluationOutcome",
     "EventHistory",
     "ModelDetails",
+    "ModelPromoted",
+    "ModelRegistered",
     "ModelRegistry",
     "PromoteModel",
     "RegisteredModel",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -21,10 +21,9 @@ from repayguard.risk.errors import (
     ModelPromotionRefused,
     ModelVersionNotFound,
 )
+from repayguard.risk.messages import ModelPromoted
 from repayguard.risk.models import ModelPromotionRow, ModelVersionRow
 from repayguard.risk.registry import ModelRegistry, StoredModel
-
-MODEL_PROMOTED: Final = "repayguard.model.promoted"
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,14 +231,13 @@ def promote_model_within(
     row.promoted_at, row.promoted_by = now, cmd.promoted_by
     uow.emit(
         Message(
-            MODEL_PROMOTED,
-            {
-                "version": row.version,
-                "kind": row.kind,
-                "previous": previous.version if previous is not None else None,
-                "promoted_by": cmd.promoted_by,
-                "note": cmd.note,
-            },
+            ModelPromoted(
+                version=row.version,
+                kind=row.kind,
+                previous=previous.version if previous is not None else None,
+                promoted_by=cmd.promoted_by,
+                note=cmd.note,
+            )
         )
     )
     return registered(row)

@@ -51,11 +51,11 @@ from repayguard.risk.datasets import (
 )
 from repayguard.risk.errors import ModelTrainingFailed, ModelVersionExists
 from repayguard.risk.lifecycle import RegisteredModel, load_version, registered
+from repayguard.risk.messages import ModelRegistered
 from repayguard.risk.models import ModelVersionRow
 from repayguard.risk.registry import ModelRegistry, canonical_json, check_version_name
 from repayguard.risk.reports import ReportEntry, build_report, render_html
 
-MODEL_REGISTERED: Final = "repayguard.model.registered"
 PROFILE_FILE: Final = "profile.json"
 REPORT_JSON: Final = "report.json"
 REPORT_HTML: Final = "report.html"
@@ -194,10 +194,11 @@ def train_model(
                 repository.add(unit.session, _row(card, sha, prepared))
                 unit.emit(
                     Message(
-                        MODEL_REGISTERED,
-                        {"version": entry.model.version, "kind": entry.model.kind,
-                         "card_sha256": sha, "created_by": cmd.trained_by,
-                         "metrics": summary_metrics(card)},
+                        ModelRegistered(
+                            version=entry.model.version, kind=entry.model.kind,
+                            card_sha256=sha, created_by=cmd.trained_by,
+                            metrics=summary_metrics(card),
+                        )
                     )
                 )  # fmt: skip
             rows = [registered(repository.get(unit.session, v)) for v in versions]

@@ -8,9 +8,12 @@ from repayguard.shadow.fairness import (
     read_attributes,
     stated,
 )
+from repayguard.shadow.messages import (
+    CHALLENGER_CHANGED,
+    ChallengerChanged,
+)
 from repayguard.shadow.replay import LABEL, ReplayPolicy, ReplayReport, replay
 from repayguard.shadow.service import (
-    CHALLENGER_CHANGED,
     ChallengerInfo,
     SetChallenger,
     ShadowSummary,
@@ -25,6 +28,7 @@ from repayguard.shadow.service import (
 __all__ = [
     "CHALLENGER_CHANGED",
     "LABEL",
+    "ChallengerChanged",
     "ChallengerInfo",
     "FairnessComparison",
     "ReplayPolicy",

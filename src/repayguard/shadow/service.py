@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final
+from typing import Any
 
 import polars as pl
 from sqlalchemy.orm import Session
@@ -22,9 +22,8 @@ from repayguard.platform.uow import UnitOfWork
 from repayguard.policies.errors import PolicyVersionTampered
 from repayguard.shadow import repository
 from repayguard.shadow.fairness import FairnessComparison, compare
+from repayguard.shadow.messages import ChallengerChanged
 from repayguard.shadow.models import ChallengerRow
-
-CHALLENGER_CHANGED: Final = "repayguard.shadow.challenger_changed"
 
 ChallengerRef = policies.DraftRef | policies.VersionRef
 
@@ -79,7 +78,17 @@ def set_challenger(cmd: SetChallenger, *, uow: UnitOfWork, profiles: Profiles) -
         )
         repository.put_challenger(session, row)
         info = _info(row)
-        uow.emit(Message(CHALLENGER_CHANGED, {**_payload(info), "set": True}))
+        uow.emit(
+            Message(
+                ChallengerChanged(
+                    set_=True,
+                    name=info.name,
+                    version=info.version,
+                    content_hash=info.content_hash,
+                    set_by=info.set_by,
+                )
+            )
+        )
         uow.commit()
     return info
 
@@ -89,7 +98,7 @@ def clear_challenger(actor: str, *, uow: UnitOfWork) -> bool:
     with uow:
         cleared = repository.delete_challenger(uow.session)
         if cleared:
-            uow.emit(Message(CHALLENGER_CHANGED, {"set": False, "cleared_by": actor}))
+            uow.emit(Message(ChallengerChanged(set_=False, cleared_by=actor)))
         uow.commit()
     return cleared
 
@@ -169,12 +178,3 @@ def list_disagreements(
 def _info(row: ChallengerRow) -> ChallengerInfo:
     version = f"draft:{row.draft_id}" if row.draft_id else str(row.policy_version)
     return ChallengerInfo(row.policy_name, version, row.content_hash, row.set_by, row.set_at)
-
-
-def _payload(info: ChallengerInfo) -> dict[str, Any]:
-    return {
-        "name": info.name,
-        "version": info.version,
-        "content_hash": info.content_hash,
-        "set_by": info.set_by,
-    }
