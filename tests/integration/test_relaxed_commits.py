@@ -18,6 +18,8 @@ from repayguard.platform.messages import Message
 from repayguard.platform.outbox import OutboxRow, ProcessedMessage
 from repayguard.platform.uow import UnitOfWork
 
+from support.facts import FollowedUp, Happened, LocalEffect, Quiet
+
 DURABLE, RELAXED = "durable", "relaxed"
 
 
@@ -51,10 +53,10 @@ def test_the_relay_marks_published_messages_without_waiting_for_the_disk(
     container: Container, commits: list[str]
 ) -> None:
     delivered: list[Message] = []
-    container.bus.subscribe("test.happened", delivered.append, consumer="test.happened")
+    container.bus.subscribe(Happened, delivered.append, consumer="test.happened")
 
     with container.uow() as uow:
-        uow.emit(Message("test.happened", {"n": 1}))
+        uow.emit(Message(Happened(n=1)))
         uow.commit()
 
     assert len(delivered) == 1
@@ -79,9 +81,9 @@ def test_a_consumer_that_wrote_nothing_commits_its_markers_relaxed(
             uow.commit()
 
     handler = idempotent("test.quiet", nothing_to_do, uow=container.uow)
-    container.bus.subscribe("test.quiet", handler, consumer="test.quiet")
+    container.bus.subscribe(Quiet, handler, consumer="test.quiet")
     with container.uow() as uow:
-        uow.emit(Message("test.quiet", {}))
+        uow.emit(Message(Quiet()))
         uow.commit()
 
     assert commits == [DURABLE, RELAXED, RELAXED], "use-case, the markers, the relay's marks"
@@ -101,7 +103,7 @@ def test_a_consumer_with_an_effect_commits_it_with_its_markers_durably(
 ) -> None:
     def follow_up(message: Message, uow: UnitOfWork) -> None:
         with uow:
-            uow.emit(Message("test.followed_up", {}))
+            uow.emit(Message(FollowedUp()))
             uow.commit()
 
     def writes_directly(message: Message, uow: UnitOfWork) -> None:
@@ -114,15 +116,15 @@ def test_a_consumer_with_an_effect_commits_it_with_its_markers_durably(
 
     bus = container.bus
     bus.subscribe(
-        "test.effect", idempotent("test.emits", follow_up, uow=container.uow), consumer="test.emits"
+        LocalEffect, idempotent("test.emits", follow_up, uow=container.uow), consumer="test.emits"
     )
     bus.subscribe(
-        "test.effect",
+        LocalEffect,
         idempotent("test.writes", writes_directly, uow=container.uow),
         consumer="test.writes",
     )
     with container.uow() as uow:
-        uow.emit(Message("test.effect", {}))
+        uow.emit(Message(LocalEffect()))
         uow.commit()
 
     # The use-case, the two consumers' effects with their markers, then the relay's marks of

@@ -137,3 +137,18 @@ class Counted(Probe):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Retried(Probe):
     NAME = "test.retry"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Quiet(Probe):
+    NAME = "test.quiet"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LocalEffect(Probe):
+    NAME = "test.effect"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FollowedUp(Probe):
+    NAME = "test.followed_up"
