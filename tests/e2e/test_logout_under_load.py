@@ -48,7 +48,7 @@ def server(database_url: str, tmp_path: Path) -> Iterator[tuple[Container, BusyC
     busy = BusyConsumer()
     bus = InProcessBus()
     with bootstrap(settings, bus=bus, migrate=True, serve_view=True) as container:
-        bus.subscribe(ingestion.EVENTS_INGESTED, busy, consumer="test.busy")
+        bus.subscribe(ingestion.EventsIngested, busy, consumer="test.busy")
         add_operator(AddOperator("ana", "admin"), uow=container.uow())
         set_password(SetPassword("ana", PASSWORD), uow=container.uow())
         try:
