@@ -171,7 +171,7 @@ def bench_audit(container: Container, root: Path, *, records: int) -> dict[str, 
 
     read_s, _ = timed(read_only)
     export_s, exported = timed(
-        lambda: export_audit(ExportAudit(root / "audit.jsonl"), uow=container.uow())
+        lambda: export_audit(ExportAudit(root / "audit.jsonl", signer), uow=container.uow())
     )
     return {
         "append_small_message_us": round((audited_small - bare_small) * 1e6),
