@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sqlite3
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
@@ -14,18 +15,50 @@ from sqlalchemy.orm import Session
 
 from repayguard.core.events import EVENT_SCHEMA
 from repayguard.ingestion.models import EventRow, IngestBatchRow, QuarantineRow
-from repayguard.platform.bulk import append_frame
+from repayguard.platform.bulk import encode, insert_rows, sqlite_rows
 from repayguard.platform.columnar import read_frame
-from repayguard.platform.copy_in import copy_new_rows
+from repayguard.platform.copy_in import KeyedCsv, copy_new_rows, keyed_csv
 from repayguard.platform.db import table_of
 
 _IN_CHUNK = 500  # well under SQLite's bound-parameter limit
+_STORED: Final = [*EVENT_SCHEMA.names(), "batch_id"]
 
 
-def append_new_events(session: Session, events: pl.DataFrame, *, batch_id: str) -> pl.DataFrame:
-    """Append the events (EVENT_SCHEMA columns, unique ``event_id``) not yet stored and return
-    exactly those, in batch order: the rows this transaction wrote, also while others append
-    the same ids.
+@dataclass(frozen=True, slots=True)
+class PreparedEvents:
+    """A batch's events (EVENT_SCHEMA columns, unique ``event_id``, batch order) made ready
+    for one store before its transaction opens: stamped with the batch id and encoded — the
+    tuples SQLite's ``executemany`` takes, or PostgreSQL's ``COPY`` text in event-id order.
+    ``borrowers``: the distinct borrowers they name, sorted."""
+
+    events: pl.DataFrame
+    batch_id: str
+    borrowers: list[str]
+    tuples: list[tuple[Any, ...]] | None = None
+    csv: KeyedCsv | None = None
+
+
+def store_of(session: Session) -> str:
+    """The store a session writes to (``sqlite`` or ``postgresql``), known without a
+    connection."""
+    return session.get_bind().dialect.name
+
+
+def prepare_events(events: pl.DataFrame, *, batch_id: str, store: str) -> PreparedEvents:
+    """The events encoded for ``store`` (see :class:`PreparedEvents`): pure work on the
+    frame, so a file import does it on its reading thread while the store appends the batch
+    before."""
+    stamped = events.select(EVENT_SCHEMA.names()).with_columns(batch_id=pl.lit(batch_id))
+    borrowers = events["borrower_id"].drop_nulls().unique().sort().to_list()
+    if store == "sqlite":
+        return PreparedEvents(events, batch_id, borrowers, tuples=sqlite_rows(stamped))
+    csv = keyed_csv(encode(stamped, sqlite=False), key="event_id")
+    return PreparedEvents(events, batch_id, borrowers, csv=csv)
+
+
+def append_new_events(session: Session, prepared: PreparedEvents) -> pl.DataFrame:
+    """Append the prepared events not yet stored and return exactly those, in batch order:
+    the rows this transaction wrote, also while others append the same ids.
 
     Both stores let the unique index on ``event_id`` decide — no lookup of stored ids first,
     so the count cannot be taken before another writer's insert. SQLite inserts or ignores
@@ -33,21 +66,26 @@ def append_new_events(session: Session, events: pl.DataFrame, *, batch_id: str) 
     collides — keeps what ``INSERT … ON CONFLICT DO NOTHING RETURNING`` returns
     (``platform.copy_in``).
     """
+    events = prepared.events
     if events.is_empty():
         return events
-    stamped = events.select(EVENT_SCHEMA.names()).with_columns(batch_id=pl.lit(batch_id))
     connection = session.connection()
-    if connection.dialect.name == "sqlite":
+    if prepared.tuples is not None:
         driver = connection.connection.driver_connection
         assert isinstance(driver, sqlite3.Connection)
         before = driver.total_changes
-        append_frame(session, table_of(EventRow), stamped, ignore_conflicts=True)
+        insert_rows(
+            session, EventRow.__tablename__, _STORED, prepared.tuples, ignore_conflicts=True
+        )
         written = driver.total_changes - before
         if written == events.height:  # the usual case: every event new, nothing to look up
             return events
         return events.filter(pl.col("event_id").is_in(_last_appended(connection, written)))
-    written_ids = copy_new_rows(session, EventRow.__tablename__, stamped, key="event_id")
-    return events.filter(pl.col("event_id").is_in(written_ids)).select(EVENT_SCHEMA.names())
+    assert prepared.csv is not None
+    written_ids = copy_new_rows(session, EventRow.__tablename__, prepared.csv)
+    if len(written_ids) == events.height:
+        return events
+    return events.filter(pl.col("event_id").is_in(written_ids))
 
 
 def _last_appended(connection: Connection, count: int) -> list[str]:

@@ -71,12 +71,34 @@ class IngestReport:
         return len(self.rejections)
 
 
+@dataclass(frozen=True, slots=True)
+class PreparedBatch:
+    """A batch validated at its unit of work's clock and its new-looking events encoded for
+    the store: everything about it that needs no transaction (a file import prepares the next
+    batch on its reading thread while the current one is stored)."""
+
+    validated: ValidatedFrame
+    events: repository.PreparedEvents
+
+
+def prepare_batch(
+    cmd: IngestEvents, *, uow: UnitOfWork, setup: IngestSetup, store: str
+) -> PreparedBatch:
+    """Validate ``cmd`` at ``uow``'s clock, drop in-batch duplicates and encode the rest for
+    ``store``; a batch over the size limit is refused whole, before any record is read."""
+    validated = _validated(cmd, uow=uow, setup=setup)
+    # In-batch duplicates: the first occurrence wins, as it would arriving one by one.
+    unique = validated.rows.unique("event_id", keep="first", maintain_order=True)
+    events = repository.prepare_events(unique, batch_id=uuid.uuid4().hex, store=store)
+    return PreparedBatch(validated, events)
+
+
 def ingest_events(
     cmd: IngestEvents,
     *,
     uow: UnitOfWork,
     setup: IngestSetup,
-    validated: ValidatedFrame | None = None,
+    prepared: PreparedBatch | None = None,
 ) -> IngestReport:
     """Land every valid, new record of the batch in one transaction.
 
@@ -86,20 +108,20 @@ def ingest_events(
     is invalid. Quarantined records are sealed under the data keyring. ``accepted`` counts the
     events this call stored — under concurrent senders of the same events their counts sum to
     what was stored — and only those reach the one ``repayguard.events.ingested`` message,
-    which names the affected borrowers. ``validated``: the batch already validated by the
-    caller at the unit of work's clock (a file import validates the next batch meanwhile).
+    which names the affected borrowers. ``prepared``: the batch already prepared by the caller
+    for this unit of work (:func:`prepare_batch`; a file import prepares the next batch
+    meanwhile).
     """
-    if validated is None:
-        validated = _validated(cmd, uow=uow, setup=setup)
-    # In-batch duplicates: the first occurrence wins, as it would arriving one by one.
-    unique = validated.rows.unique("event_id", keep="first", maintain_order=True)
-    batch_id = uuid.uuid4().hex
     with uow:
+        if prepared is None:
+            store = repository.store_of(uow.session)
+            prepared = prepare_batch(cmd, uow=uow, setup=setup, store=store)
+        validated, batch_id = prepared.validated, prepared.events.batch_id
         now = uow.clock.now()
         session = uow.session
         # The events go first: their insert is where concurrent senders of the same ids meet
         # (the unique index decides), and the receipt is then written once, with its counts.
-        fresh = repository.append_new_events(session, unique, batch_id=batch_id)
+        fresh = repository.append_new_events(session, prepared.events)
         receipt = IngestBatchRow(
             batch_id=batch_id,
             source=cmd.source[:300],
@@ -115,7 +137,11 @@ def ingest_events(
                 validated.rejections, batch_id=batch_id, now=now, keyring=setup.keyring
             ),
         )
-        borrowers: list[str] = fresh["borrower_id"].drop_nulls().unique().sort().to_list()
+        borrowers = (
+            prepared.events.borrowers
+            if fresh.height == prepared.events.events.height
+            else fresh["borrower_id"].drop_nulls().unique().sort().to_list()
+        )
         if fresh.height:
             latest = fresh["occurred_at"].max()
             assert isinstance(latest, datetime)
@@ -163,18 +189,21 @@ def ingest_files(
     A crash mid-file loses nothing already committed, and running the import again only
     counts those records as duplicates. ``on_batch(n)`` reports progress in records.
 
-    While a batch is being stored, the next one is read and validated on a second thread:
-    the store's append, Parquet reading and Polars all run outside the interpreter lock, so
-    reading and checking a batch costs no time of its own once the store is the slower part.
+    While a batch is being stored, the next one is read, validated and encoded for the store
+    on a second thread (:func:`prepare_batch`): the store's append, Parquet reading and Polars
+    run outside the interpreter lock, so preparing a batch costs no time of its own once the
+    store is the slower part.
     """
     report = FilesReport(files=len(paths))
     batches = _file_batches(paths, batch_size)
+    with uow() as probe:  # which store the batches are encoded for (no connection taken)
+        store = repository.store_of(probe.session)
     with ThreadPoolExecutor(1, thread_name_prefix="ingest-read") as reader:
-        ahead = reader.submit(_next_prepared, batches, uow, setup)
+        ahead = reader.submit(_next_prepared, batches, uow, setup, store)
         while (prepared := ahead.result()) is not None:
-            ahead = reader.submit(_next_prepared, batches, uow, setup)
-            cmd, unit, validated = prepared
-            result = ingest_events(cmd, uow=unit, setup=setup, validated=validated)
+            ahead = reader.submit(_next_prepared, batches, uow, setup, store)
+            cmd, unit, batch = prepared
+            result = ingest_events(cmd, uow=unit, setup=setup, prepared=batch)
             report.accepted += result.accepted
             report.duplicates += result.duplicates
             name = cmd.source.removeprefix("file:")
@@ -206,12 +235,12 @@ def _file_batches(paths: Sequence[Path], size: int) -> Iterator[IngestEvents]:
 
 
 def _next_prepared(
-    batches: Iterator[IngestEvents], uow: UnitOfWorkFactory, setup: IngestSetup
-) -> tuple[IngestEvents, UnitOfWork, ValidatedFrame] | None:
-    """The next batch with the unit of work it will be stored in, validated at that unit's
-    clock (None: no batch left)."""
+    batches: Iterator[IngestEvents], uow: UnitOfWorkFactory, setup: IngestSetup, store: str
+) -> tuple[IngestEvents, UnitOfWork, PreparedBatch] | None:
+    """The next batch with the unit of work it will be stored in, prepared at that unit's
+    clock for ``store`` (None: no batch left)."""
     cmd = next(batches, None)
     if cmd is None:
         return None
     unit = uow()
-    return cmd, unit, _validated(cmd, uow=unit, setup=setup)
+    return cmd, unit, prepare_batch(cmd, uow=unit, setup=setup, store=store)

@@ -6,6 +6,8 @@ column — JSON text for list columns, the text form ``UtcDateTime`` stores on S
 rows go to the driver as plain tuples zipped from the encoded columns (each column turned into
 Python values once; ``DataFrame.rows()`` builds every tuple value by value and cost more) — or,
 on PostgreSQL, through one ``COPY`` (``platform.copy_in``): no statement per row at all.
+A caller that can encode ahead of its transaction (an event import, on its reading thread)
+takes :func:`sqlite_rows` and hands the tuples to :func:`insert_rows` later.
 """
 
 from __future__ import annotations
@@ -36,13 +38,42 @@ def append_frame(
     if not sqlite and not ignore_conflicts:
         copy_rows(session, table.name, encoded)
         return
-    mark = "?" if sqlite else "%s"
-    columns = ", ".join(frame.columns)
-    marks = ", ".join(mark for _ in frame.columns)
+    insert_rows(
+        session,
+        table.name,
+        frame.columns,
+        list(_tuples(encoded)),
+        ignore_conflicts=ignore_conflicts,
+    )
+
+
+def sqlite_rows(frame: pl.DataFrame) -> list[tuple[Any, ...]]:
+    """The rows of ``frame`` encoded as SQLite keeps them (as :func:`append_frame` encodes
+    them), as the tuples ``executemany`` takes: built once, stored later by
+    :func:`insert_rows`."""
+    return list(_tuples(encode(frame, sqlite=True)))
+
+
+def insert_rows(
+    session: Session,
+    table: str,
+    columns: Sequence[str],
+    rows: list[tuple[Any, ...]],
+    *,
+    ignore_conflicts: bool = False,
+) -> None:
+    """Insert already encoded rows (values in ``columns`` order) into ``table`` in the
+    session's transaction by one ``executemany``; ``ignore_conflicts`` skips rows that
+    collide with a unique key instead of failing."""
+    if not rows:
+        return
+    connection = session.connection()
+    sqlite = connection.dialect.name == "sqlite"
+    marks = ", ".join("?" if sqlite else "%s" for _ in columns)
     verb = "INSERT OR IGNORE" if sqlite and ignore_conflicts else "INSERT"
     tail = " ON CONFLICT DO NOTHING" if ignore_conflicts and not sqlite else ""
-    statement = f"{verb} INTO {table.name} ({columns}) VALUES ({marks}){tail}"
-    connection.exec_driver_sql(statement, list(_tuples(encoded)))
+    statement = f"{verb} INTO {table} ({', '.join(columns)}) VALUES ({marks}){tail}"
+    connection.exec_driver_sql(statement, rows)
 
 
 def upsert_frame(

@@ -11,11 +11,15 @@ moves it on: the returned keys are exactly the rows this transaction stored, als
 transactions insert the same keys (the unique index makes a second inserter wait for the
 first to commit, then skip). Either way the keys reported are exactly the rows stored, which
 is what makes an ``accepted`` count true under concurrency.
+
+The CSV text of such a frame can be built before its transaction opens (:func:`keyed_csv`),
+so an import encodes its next batch while the current one is being copied.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
@@ -25,30 +29,51 @@ from sqlalchemy.orm import Session
 _CSV_TIME = "%Y-%m-%dT%H:%M:%S%.6f%z"
 
 
-def copy_new_rows(session: Session, table: str, frame: pl.DataFrame, *, key: str) -> list[str]:
-    """Append the rows of ``frame`` (columns named as ``table``'s) whose ``key`` is not yet
-    stored, in key order, inside the session's transaction; return the keys appended.
-    Text values must hold no NUL character (PostgreSQL keeps none)."""
-    if frame.is_empty():
-        return []
-    # In key order: two transactions appending overlapping keys then wait for each other in
-    # one direction only, never in a cycle (frame order could deadlock them).
+@dataclass(frozen=True, slots=True)
+class KeyedCsv:
+    """Rows made ready for :func:`copy_new_rows`: the frame (values in their stored text
+    form) in ``key`` order, and its CSV text as ``COPY`` reads it."""
+
+    frame: pl.DataFrame
+    key: str
+    body: bytes
+
+
+def keyed_csv(frame: pl.DataFrame, *, key: str) -> KeyedCsv:
+    """``frame`` in ``key`` order with its CSV text. In key order: two transactions
+    appending overlapping keys then wait for each other in one direction only, never in a
+    cycle (frame order could deadlock them)."""
     ordered = frame.sort(key)
+    return KeyedCsv(ordered, key, _csv(ordered))
+
+
+def copy_new_rows(session: Session, table: str, rows: KeyedCsv) -> list[str]:
+    """Append the rows (columns named as ``table``'s) whose key is not yet stored, in key
+    order, inside the session's transaction; return the keys appended. Text values must hold
+    no NUL character (PostgreSQL keeps none)."""
+    if rows.frame.is_empty():
+        return []
+    key, columns = rows.key, rows.frame.columns
     connection = session.connection().connection.driver_connection
     assert connection is not None
     with connection.cursor() as cursor:
         cursor.execute("SAVEPOINT copy_new_rows")
         try:
-            _copy(cursor, table, ordered)
+            _copy_body(cursor, table, columns, rows.body)
         except psycopg.errors.UniqueViolation:
             cursor.execute("ROLLBACK TO SAVEPOINT copy_new_rows")
         else:
             cursor.execute("RELEASE SAVEPOINT copy_new_rows")
-            return ordered[key].to_list()
+            return rows.frame[key].to_list()
         cursor.execute("RELEASE SAVEPOINT copy_new_rows")
         # Some key is stored already: only the new rows, through a temporary table.
         _through_staging(
-            cursor, table, ordered, order=key, conflict=f"({key}) DO NOTHING RETURNING {key}"
+            cursor,
+            table,
+            columns,
+            rows.body,
+            order=key,
+            conflict=f"({key}) DO NOTHING RETURNING {key}",
         )
         return [row[0] for row in cursor.fetchall()]
 
@@ -79,34 +104,46 @@ def copy_upsert(session: Session, table: str, frame: pl.DataFrame, *, key: Seque
     assert connection is not None
     with connection.cursor() as cursor:
         _through_staging(
-            cursor, table, frame, order=keys, conflict=f"({keys}) DO UPDATE SET {replaced}"
+            cursor,
+            table,
+            frame.columns,
+            _csv(frame),
+            order=keys,
+            conflict=f"({keys}) DO UPDATE SET {replaced}",
         )
 
 
 def _through_staging(
-    cursor: Any, table: str, frame: pl.DataFrame, *, order: str, conflict: str
+    cursor: Any, table: str, columns: Sequence[str], body: bytes, *, order: str, conflict: str
 ) -> None:
-    """``frame`` copied into a temporary twin of ``table``, then moved on by one ``INSERT …
-    SELECT … ORDER BY order ON CONFLICT conflict``."""
-    columns = ", ".join(frame.columns)
+    """The CSV rows of ``body`` copied into a temporary twin of ``table``, then moved on by
+    one ``INSERT … SELECT … ORDER BY order ON CONFLICT conflict``."""
+    names = ", ".join(columns)
     staging = f"_incoming_{table}"
     # Dropped at commit, so a later schema change of ``table`` never meets a stale copy.
     cursor.execute(f"DROP TABLE IF EXISTS pg_temp.{staging}")
     cursor.execute(
-        f"CREATE TEMP TABLE {staging} ON COMMIT DROP AS SELECT {columns} FROM {table} WITH NO DATA"
+        f"CREATE TEMP TABLE {staging} ON COMMIT DROP AS SELECT {names} FROM {table} WITH NO DATA"
     )
-    _copy(cursor, staging, frame)
+    _copy_body(cursor, staging, columns, body)
     # In key order: two transactions writing overlapping keys then wait for each other in
     # one direction only, never in a cycle (frame order could deadlock them).
     cursor.execute(
-        f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {staging} "
+        f"INSERT INTO {table} ({names}) SELECT {names} FROM {staging} "
         f"ORDER BY {order} ON CONFLICT {conflict}"
     )
 
 
 def _copy(cursor: Any, table: str, frame: pl.DataFrame) -> None:
+    _copy_body(cursor, table, frame.columns, _csv(frame))
+
+
+def _csv(frame: pl.DataFrame) -> bytes:
     # CSV tells an empty string ("") from a null (nothing), as polars writes them.
-    body = frame.write_csv(include_header=False, datetime_format=_CSV_TIME, null_value="")
-    columns = ", ".join(frame.columns)
-    with cursor.copy(f"COPY {table} ({columns}) FROM STDIN (FORMAT csv)") as copy:
-        copy.write(body.encode())
+    text = frame.write_csv(include_header=False, datetime_format=_CSV_TIME, null_value="")
+    return text.encode()
+
+
+def _copy_body(cursor: Any, table: str, columns: Sequence[str], body: bytes) -> None:
+    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT csv)") as copy:
+        copy.write(body)
