@@ -73,9 +73,9 @@ class IngestReport:
 
 @dataclass(frozen=True, slots=True)
 class PreparedBatch:
-    """A batch validated at its unit of work's clock and its new-looking events encoded for
-    the store: everything about it that needs no transaction (a file import prepares the next
-    batch on its reading thread while the current one is stored)."""
+    """A batch validated at its unit of work's clock, with its valid events (the first of
+    each event id) encoded for the store: all of its work that needs no transaction (a file
+    import prepares the next batch on its reading thread while the current one is stored)."""
 
     validated: ValidatedFrame
     events: repository.PreparedEvents
