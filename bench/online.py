@@ -20,8 +20,8 @@ A never-decided borrower is allowed auto-debit (the policy's defaults), so the r
 only come from the decision the events caused. The feed posts on ``--connections`` of its own
 and the probes poll on ``--app-connections`` of theirs: sharing one pool, the polls queued the
 feed's batches on the client and the figure measured the pool, not the server. Prints one
-JSON object: p50/p99/max of both, the event rate sent and accepted. No reference: a latency against DESIGN §7's target (p99 ≤
-250 ms at 2,000 events/s).
+JSON object: p50/p99/max of both, the event rate sent and accepted. No reference: a latency
+against DESIGN §7's target (p99 ≤ 250 ms at 2,000 events/s).
 
     .venv/bin/python bench/online.py [--seconds 20] [--rate 2000] [--postgres]
 """
