@@ -238,7 +238,7 @@ def main() -> None:
     parser.add_argument(
         "--app-connections",
         type=int,
-        default=4,
+        default=16,
         help="the probes' connections (authorize polls, methods reads), apart from the feed's",
     )
     parser.add_argument("--postgres", action="store_true", help="PostgreSQL + NATS JetStream")
