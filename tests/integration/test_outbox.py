@@ -186,3 +186,34 @@ def test_a_row_no_fact_declares_stays_pending_with_the_reason(container: Contain
     assert row.last_error is not None
     assert row.last_error.startswith("UnknownMessage")
     assert seen == [], "later rows wait behind it: order is kept"
+
+
+def test_followers_of_a_committed_message_run_before_the_slow_effect_in_front_of_it(
+    container: Container,
+) -> None:
+    """An online run commits its entitlement changes behind the batches ingested meanwhile;
+    the authorize view (a follower) must get them before the next run, not after it."""
+    followed: list[object] = []
+    runs: list[tuple[object, list[object]]] = []
+
+    def run(message: Message) -> None:
+        runs.append((message.payload["n"], list(followed)))
+        if message.payload["n"] == 1:
+            with _held_relay(container) as uow:  # the next batch lands while the run works
+                uow.emit(Message(Batched(n=2)))
+                uow.commit()
+            with _held_relay(container) as uow:  # then the run commits what it decided
+                uow.emit(Message(Other(n="decided-1")))
+                uow.commit()
+
+    container.bus.subscribe(Batched, run)
+    container.bus.follow(Other, lambda message: followed.append(message.payload["n"]))
+    with _held_relay(container) as uow:
+        uow.emit(Message(Batched(n=1)))
+        uow.commit()
+
+    assert container.relay.drain() == 3
+
+    assert runs == [(1, []), (2, ["decided-1"])], "the second run starts with the first's result"
+    assert followed == ["decided-1"], "followed once, not again when published"
+    assert _pending(container) == 0

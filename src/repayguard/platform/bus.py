@@ -25,7 +25,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol, cast
+from typing import Any, Final, Protocol, cast, runtime_checkable
 
 import structlog
 from typing_extensions import TypeVar
@@ -108,6 +108,16 @@ class Bus(Protocol):
         ...
 
 
+@runtime_checkable
+class FollowsAhead(Protocol):
+    """A bus whose followers the outbox relay may run ahead of effects (the in-process bus:
+    the shared bus follows the stream on its own thread anyway)."""
+
+    def follow_ahead(self, messages: Sequence[Message]) -> None:
+        """Apply the followers of committed messages before they are published."""
+        ...
+
+
 class InProcessBus:
     """Synchronous delivery to the handlers of this process, in subscription order.
 
@@ -115,15 +125,27 @@ class InProcessBus:
     and delivers it again later: handlers must therefore be idempotent (see ``consumers``).
     Messages relayed together (``publish_batch``) reach a batch handler together, in slices of
     its ``max_batch``; a one-message handler gets them one by one.
+
+    Followed state may run ahead of effects (:meth:`follow_ahead`), as it does on the shared
+    bus, where each process follows the stream on a thread of its own: the relay applies the
+    followers of every committed message it has fetched before it runs the effects in front of
+    them, so an online decision run does not hold the authorize view back behind the next one.
+    A message followed ahead is not followed again when it is published.
     """
 
+    FOLLOWED_AHEAD_KEPT: Final = 100_000
+    """Message ids remembered as followed ahead; one published by another process is never
+    published here, so the oldest are forgotten past this many (following a message twice
+    is harmless: followed state applies whole values)."""
+
     def __init__(self) -> None:
-        self._handlers: dict[str, list[BatchHandler[Any]]] = defaultdict(list)
+        self._handlers: dict[str, list[tuple[bool, BatchHandler[Any]]]] = defaultdict(list)
+        self._ahead: dict[str, None] = {}  # insertion-ordered: the oldest are forgotten first
 
     def subscribe(
         self, name: Subject[FactT], handler: Handler[FactT], *, consumer: str = "local"
     ) -> None:
-        self._handlers[subject_name(name)].append(one_by_one(handler))
+        self._handlers[subject_name(name)].append((False, one_by_one(handler)))
 
     def subscribe_batch(
         self,
@@ -133,11 +155,13 @@ class InProcessBus:
         consumer: str = "local",
         max_batch: int,
     ) -> None:
-        self._handlers[subject_name(name)].append(_in_slices(handler, batch_size(max_batch)))
+        self._handlers[subject_name(name)].append(
+            (False, _in_slices(handler, batch_size(max_batch)))
+        )
 
     def follow(self, name: Subject[FactT], handler: Handler[FactT]) -> None:
         # One process holds every handler: following is subscribing, in the same order.
-        self._handlers[subject_name(name)].append(one_by_one(handler))
+        self._handlers[subject_name(name)].append((True, one_by_one(handler)))
 
     def publish(self, message: Message[Fact]) -> None:
         self.publish_batch((message,))
@@ -148,8 +172,35 @@ class InProcessBus:
         names = {message.name for message in messages}
         if len(names) != 1:
             raise ValueError(f"a batch holds messages of one subject, not {sorted(names)}")
-        for handler in self._handlers.get(messages[0].name, ()):
-            handler(messages)
+        ahead = self._ahead
+        unfollowed = [m for m in messages if m.message_id not in ahead]
+        for follows, handler in self._handlers.get(messages[0].name, ()):
+            if not follows:
+                handler(messages)
+            elif unfollowed:
+                handler(unfollowed)
+        for message in messages:
+            ahead.pop(message.message_id, None)
+
+    def follow_ahead(self, messages: Sequence[Message[Fact]]) -> None:
+        """Apply the followers of committed ``messages`` (in outbox order) before they are
+        published. Stops at the first message a follower fails on: that one and those after
+        it are followed when published, where the failure keeps them pending as any failed
+        delivery does, so followers still see every message in order."""
+        ahead = self._ahead
+        for message in messages:
+            if message.message_id in ahead:
+                continue
+            followers = [h for follows, h in self._handlers.get(message.name, ()) if follows]
+            try:
+                for handler in followers:
+                    handler((message,))
+            except Exception as exc:
+                log.warning("bus.follow_ahead_failed", message=message.name, error=repr(exc))
+                return
+            ahead[message.message_id] = None
+            if len(ahead) > self.FOLLOWED_AHEAD_KEPT:
+                del ahead[next(iter(ahead))]
 
     # Delivery is inline in the committing process, so its state is never behind and there is
     # nothing to connect, start, reload or close.

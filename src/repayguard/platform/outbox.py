@@ -11,7 +11,7 @@ import structlog
 from sqlalchemy import JSON, Integer, String, Text, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
-from repayguard.platform.bus import Bus
+from repayguard.platform.bus import Bus, FollowsAhead
 from repayguard.platform.clock import Clock
 from repayguard.platform.db import Base, UtcDateTime
 from repayguard.platform.durability import relax_commit
@@ -83,6 +83,7 @@ class OutboxRelay:
         self._batch = batch
         self._lock = threading.Lock()
         self._draining_thread: int | None = None
+        self._follows_ahead = bus if isinstance(bus, FollowsAhead) else None
 
     def drain(self) -> int:
         """Publish every pending message; returns how many were published.
@@ -111,6 +112,9 @@ class OutboxRelay:
                 ).all()
                 if not rows:
                     return published
+                decoded: dict[int, Message] = {}
+                self._follow_ahead(rows, decoded)
+                newest = self._newest(session)
                 for group in _runs_of_one_subject(rows):
                     for row in group:
                         row.attempts += 1
@@ -118,12 +122,7 @@ class OutboxRelay:
                         # A row this release has no fact for (written by a newer one) fails
                         # like a delivery: it stays pending, with the reason, and blocks no
                         # commit of the rows relayed before it.
-                        messages = [
-                            Message.decode(
-                                r.name, r.payload, message_id=r.message_id, version=r.version
-                            )
-                            for r in group
-                        ]
+                        messages = [decoded.get(r.id) or _decode(r) for r in group]
                         self._bus.publish_batch(messages)
                     except Exception as exc:
                         error = f"{type(exc).__name__}: {exc}"[:2000]
@@ -143,11 +142,44 @@ class OutboxRelay:
                     for row in group:
                         row.published_at = published_at
                     published += len(group)
+                    if newest is not None and self._newest(session) != newest:
+                        # The delivery committed messages (an online run's entitlement
+                        # changes): fetch again, so their followers run ahead of the next
+                        # effect in line instead of after it.
+                        break
                 # One commit per fetched batch: a crash before it republishes the batch, which
                 # idempotent consumers absorb (delivery is at least once either way) -- and so
                 # it need not wait for the disk (platform.durability).
                 relax_commit(session)
                 session.commit()
+
+    def _follow_ahead(self, rows: Sequence[OutboxRow], decoded: dict[int, Message]) -> None:
+        """On a bus that allows it (in-process), apply the followers of every fetched row
+        before the effects in front of them run: this process's state -- the authorize view
+        above all -- then trails the commits by one fetch, not by the effects queued ahead
+        (an online decision run takes a while). A row that cannot be decoded stops it there;
+        the rows from it on are followed when published."""
+        if self._follows_ahead is None:
+            return
+        messages: list[Message] = []
+        for row in rows:
+            try:
+                message = _decode(row)
+            except Exception:
+                break
+            decoded[row.id] = message
+            messages.append(message)
+        self._follows_ahead.follow_ahead(messages)
+
+    def _newest(self, session: Session) -> int | None:
+        """The newest outbox row id, where followers run ahead (None elsewhere: there,
+        fetching again sooner gains nothing)."""
+        if self._follows_ahead is None:
+            return None
+        # Not flushing the marks: that would take SQLite's write lock before the next
+        # delivery's own transaction needs it.
+        with session.no_autoflush:
+            return session.scalar(select(func.max(OutboxRow.id)))
 
     def backlog(self) -> tuple[int, datetime | None]:
         """Unpublished messages: how many, and when the oldest was committed (one indexed
@@ -166,6 +198,10 @@ class OutboxRelay:
                 select(func.count()).select_from(OutboxRow).where(OutboxRow.published_at.is_(None))
             )
             return int(count or 0)
+
+
+def _decode(row: OutboxRow) -> Message:
+    return Message.decode(row.name, row.payload, message_id=row.message_id, version=row.version)
 
 
 def _runs_of_one_subject(rows: Sequence[OutboxRow]) -> Iterator[list[OutboxRow]]:
