@@ -207,8 +207,8 @@ def measure(args: argparse.Namespace, root: Path) -> dict[str, object]:
         "first_run_stages": first[1],
         "median_seconds": round(ours, 3),
         "stages": stages,
-        "repeated_decisions": repeated[1:],
         # Decisions each re-decision logged as repeats of the borrower's latest.
+        "repeated_decisions": repeated[1:],
         "borrowers_per_second": round(args.borrowers / ours),
         "reference": "pure decision core over the same events in memory (same chunks)",
         "reference_median_seconds": round(reference, 3),
