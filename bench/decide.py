@@ -132,6 +132,7 @@ def measure(args: argparse.Namespace, root: Path) -> dict[str, object]:
     with embedded(root / "db") as container:
         engine = container.decision_engine
         history = container.settings.decisions.history_days
+        repeated: list[int] = []
 
         def run() -> tuple[float, dict[str, float]]:
             seconds, report = timed(
@@ -145,6 +146,7 @@ def measure(args: argparse.Namespace, root: Path) -> dict[str, object]:
                 )
             )
             assert report.borrowers == args.borrowers, report.borrowers
+            repeated.append(report.repeated)
             return seconds, report.seconds
 
         with PeakRss() as rss:
@@ -205,6 +207,8 @@ def measure(args: argparse.Namespace, root: Path) -> dict[str, object]:
         "first_run_stages": first[1],
         "median_seconds": round(ours, 3),
         "stages": stages,
+        # Decisions each re-decision logged as repeats of the borrower's latest.
+        "repeated_decisions": repeated[1:],
         "borrowers_per_second": round(args.borrowers / ours),
         "reference": "pure decision core over the same events in memory (same chunks)",
         "reference_median_seconds": round(reference, 3),

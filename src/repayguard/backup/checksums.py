@@ -18,6 +18,7 @@ from sqlalchemy import Connection, text
 CHECKED: Final = {
     "entitlements": ("borrower_id", "loan_scope"),
     "decisions": ("decision_id",),
+    "decision_repeats": ("id_prefix",),
 }
 """The tables a restore must reproduce row for row, with the key they are read in order of."""
 

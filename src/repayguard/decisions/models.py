@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, Boolean, Float, Index, Integer, SmallInteger, String
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Float,
+    Index,
+    Integer,
+    LargeBinary,
+    SmallInteger,
+    String,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from repayguard.platform.db import Base, UtcDateTime
@@ -80,6 +90,31 @@ class LastDecisionRow(Base):
     tier: Mapped[int] = mapped_column(SmallInteger)
     decided_at: Mapped[datetime] = mapped_column(UtcDateTime)
     run_id: Mapped[str] = mapped_column(String(32))
+    content_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    """The ``decisions`` row holding what the latest decision decided (its own row, or the
+    earlier one it repeated: see :class:`DecisionRepeatRow`)."""
+    digest: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    """The content digest of that decision (``decisions.repeats.digests``); None: unknown
+    (logged before digests were kept), so the next decision is logged in full."""
+
+
+class DecisionRepeatRow(Base):
+    """Decisions of one chunk of a run that decided exactly what their borrower's latest
+    decision had decided (same inputs, PD, tier, rule, states, reasons, versions): one row for
+    the chunk instead of a full ``decisions`` row each. ``payload`` is an LZ4 Arrow IPC
+    table of (``borrower_id``, ``same_as``: the ``decisions`` row with the content), in
+    borrower order; the i-th decision's id is ``id_prefix`` followed by i as 8 hex digits, so
+    it sorts with the run's other decisions and is found from its own id. Never updated."""
+
+    __tablename__ = "decision_repeats"
+
+    id_prefix: Mapped[str] = mapped_column(String(24), primary_key=True)
+    run_id: Mapped[str] = mapped_column(String(32), index=True)
+    as_of: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    first_borrower: Mapped[str] = mapped_column(String(64))
+    last_borrower: Mapped[str] = mapped_column(String(64))
+    decisions: Mapped[int] = mapped_column(Integer)
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class ShadowDecisionRow(Base):

@@ -1,4 +1,10 @@
-"""Every query of the decision log; nothing here commits."""
+"""Every query of the decision log; nothing here commits.
+
+The log is two tables: ``decisions`` (a full row per decision) and ``decision_repeats`` (a
+chunk's decisions that repeat their borrower's latest one, as references to the full row with
+that content: :mod:`repayguard.decisions.repeats`). Readers here answer with whole decisions
+either way.
+"""
 
 from __future__ import annotations
 
@@ -8,22 +14,24 @@ from typing import Any
 
 import orjson
 import polars as pl
-from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import func, insert, select, union_all
 from sqlalchemy.orm import Session
 
+from repayguard.decisions import repeats
 from repayguard.decisions.models import (
+    DecisionRepeatRow,
     DecisionRow,
     DecisionRunRow,
     LastDecisionRow,
     ShadowDecisionRow,
 )
-from repayguard.platform.bulk import append_frame
+from repayguard.platform.bulk import append_frame, upsert_frame
 from repayguard.platform.db import table_of
 
 _COLUMNS = [column.name for column in table_of(DecisionRow).columns]
-_DECISIONS = table_of(DecisionRow)
 _LAST = table_of(LastDecisionRow)
+_REPEATS = table_of(DecisionRepeatRow)
+_ORDER = (DecisionRow.as_of.desc(), DecisionRow.decision_id.desc())
 
 
 def add_run(session: Session, run: DecisionRunRow) -> None:
@@ -35,28 +43,37 @@ def add_decisions(session: Session, decisions: pl.DataFrame) -> None:
     append_frame(session, table_of(DecisionRow), decisions.select(_COLUMNS))
 
 
-def mark_latest(session: Session, run_id: str) -> None:
-    """Record run ``run_id``'s decisions as their borrowers' latest (``last_decisions``), in
-    one statement inside the database; a decision as of an earlier time than the one recorded
-    (an operator deciding as of the past) does not move it back."""
-    dialect = session.get_bind().dialect.name
-    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(_LAST)
-    statement = insert.from_select(
-        ["borrower_id", "tier", "decided_at", "run_id"],
-        select(
-            _DECISIONS.c.borrower_id, _DECISIONS.c.tier, _DECISIONS.c.as_of, _DECISIONS.c.run_id
-        ).where(_DECISIONS.c.run_id == run_id),
+def add_repeats(session: Session, batch: DecisionRepeatRow) -> None:
+    """Append one chunk's repeated decisions (written at once, like ``add_decisions``)."""
+    values = {column.key: getattr(batch, column.key) for column in _REPEATS.columns}
+    session.execute(insert(_REPEATS), [values])
+
+
+def mark_latest(session: Session, latest: pl.DataFrame) -> None:
+    """Record decisions as their borrowers' latest (``last_decisions``: borrower_id, tier,
+    decided_at, run_id, content_id, digest), in one bulk upsert; a decision as of an earlier
+    time than the one recorded (an operator deciding as of the past) does not move it back."""
+    upsert_frame(
+        session,
+        _LAST,
+        latest,
+        key=["borrower_id"],
+        only_if=f"excluded.decided_at >= {_LAST.name}.decided_at",
     )
-    session.execute(
-        statement.on_conflict_do_update(
-            index_elements=["borrower_id"],
-            set_={
-                "tier": statement.excluded.tier,
-                "decided_at": statement.excluded.decided_at,
-                "run_id": statement.excluded.run_id,
-            },
-            where=statement.excluded.decided_at >= _LAST.c.decided_at,
+
+
+def latest_contents(session: Session) -> pl.DataFrame:
+    """Each borrower's latest decision's content digest and the full row holding it
+    (borrower_id, content_id, last_digest), where the digest is known."""
+    rows = session.execute(
+        select(_LAST.c.borrower_id, _LAST.c.content_id, _LAST.c.digest).where(
+            _LAST.c.digest.is_not(None)
         )
+    ).all()
+    return pl.DataFrame(
+        [tuple(r) for r in rows],
+        schema={"borrower_id": pl.String, "content_id": pl.String, "last_digest": pl.Int64},
+        orient="row",
     )
 
 
@@ -84,22 +101,12 @@ def recent_runs(session: Session, *, limit: int) -> list[DecisionRunRow]:
 
 
 def latest_inputs(session: Session) -> pl.DataFrame:
-    """borrower_id, tier and policy inputs of every borrower's latest decision."""
-    ranked = select(
-        DecisionRow.borrower_id,
-        DecisionRow.tier,
-        DecisionRow.inputs,
-        func.row_number()
-        .over(
-            partition_by=DecisionRow.borrower_id,
-            order_by=(DecisionRow.as_of.desc(), DecisionRow.decision_id.desc()),
-        )
-        .label("rank"),
-    ).subquery()
+    """borrower_id, tier and policy inputs of every borrower's latest decision (its content
+    is in the row ``last_decisions`` names)."""
     rows = session.execute(
-        select(ranked.c.borrower_id, ranked.c.tier, ranked.c.inputs)
-        .where(ranked.c.rank == 1)
-        .order_by(ranked.c.borrower_id)
+        select(_LAST.c.borrower_id, DecisionRow.tier, DecisionRow.inputs)
+        .join(DecisionRow, DecisionRow.decision_id == _LAST.c.content_id)
+        .order_by(_LAST.c.borrower_id)
     ).all()
     return pl.DataFrame(
         [tuple(r) for r in rows],
@@ -109,16 +116,16 @@ def latest_inputs(session: Session) -> pl.DataFrame:
 
 
 def latest(session: Session, borrower_id: str) -> DecisionRow | None:
-    return session.scalars(
-        select(DecisionRow)
-        .where(DecisionRow.borrower_id == borrower_id)
-        .order_by(DecisionRow.as_of.desc(), DecisionRow.decision_id.desc())
-        .limit(1)
-    ).first()
+    found = recent(session, borrower_id, limit=1)
+    return found[0] if found else None
 
 
 def get(session: Session, decision_id: str) -> DecisionRow | None:
-    return session.get(DecisionRow, decision_id)
+    row = session.get(DecisionRow, decision_id)
+    if row is not None:
+        return row
+    found = _repeats_by_id(session, [decision_id])
+    return found[0] if found else None
 
 
 def of_run(session: Session, run_id: str, borrowers: Sequence[str]) -> list[DecisionRow]:
@@ -131,19 +138,52 @@ def of_run(session: Session, run_id: str, borrowers: Sequence[str]) -> list[Deci
                 DecisionRow.run_id == run_id, DecisionRow.borrower_id.in_(part)
             )
         )
-    return found
+    wanted = pl.Series(list(borrowers), dtype=pl.String)
+    return found + _expand(
+        session,
+        [
+            (batch, repeats.decode(batch).filter(pl.col("borrower_id").is_in(wanted)))
+            for batch in _batches_of_run(session, run_id)
+        ],
+    )
 
 
 def recent(session: Session, borrower_id: str, *, limit: int) -> list[DecisionRow]:
-    """The borrower's latest decisions, newest first."""
-    return list(
+    """The borrower's latest decisions, newest first: its full rows, and its repeats from the
+    chunks whose borrower range holds it, newest first, read until older than the
+    ``limit``-th decision found."""
+    rows: list[DecisionRow] = list(
         session.scalars(
             select(DecisionRow)
             .where(DecisionRow.borrower_id == borrower_id)
-            .order_by(DecisionRow.as_of.desc(), DecisionRow.decision_id.desc())
+            .order_by(*_ORDER)
             .limit(limit)
         )
     )
+    covering = session.execute(
+        select(_REPEATS.c.id_prefix, _REPEATS.c.as_of)
+        .where(_REPEATS.c.first_borrower <= borrower_id, _REPEATS.c.last_borrower >= borrower_id)
+        .order_by(_REPEATS.c.as_of.desc(), _REPEATS.c.id_prefix.desc())
+    ).all()
+    hits: list[tuple[DecisionRepeatRow, pl.DataFrame]] = []
+    for prefix, as_of in covering:
+        if len(rows) + len(hits) >= limit and as_of < _nth_as_of(rows, hits, limit):
+            break
+        batch = session.get_one(DecisionRepeatRow, prefix)
+        hit = repeats.decode(batch).filter(pl.col("borrower_id") == borrower_id)
+        if hit.height:
+            hits.append((batch, hit))
+    merged = rows + _expand(session, hits)
+    merged.sort(key=lambda row: (row.as_of, row.decision_id), reverse=True)
+    return merged[:limit]
+
+
+def _nth_as_of(
+    rows: list[DecisionRow], hits: list[tuple[DecisionRepeatRow, pl.DataFrame]], n: int
+) -> datetime:
+    """The as-of time of the ``n``-th newest decision found so far."""
+    times = sorted([row.as_of for row in rows] + [batch.as_of for batch, _ in hits], reverse=True)
+    return times[n - 1]
 
 
 def inputs_of(session: Session, decision_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
@@ -158,6 +198,60 @@ def inputs_of(session: Session, decision_ids: Sequence[str]) -> dict[str, dict[s
             )
         )
         found.update({decision_id: orjson.loads(inputs) for decision_id, inputs in rows})
+    missing = [d for d in decision_ids if d not in found]
+    for row in _repeats_by_id(session, missing) if missing else []:
+        found[row.decision_id] = orjson.loads(row.inputs)
+    return found
+
+
+def _batches_of_run(session: Session, run_id: str) -> list[DecisionRepeatRow]:
+    return list(
+        session.scalars(select(DecisionRepeatRow).where(DecisionRepeatRow.run_id == run_id))
+    )
+
+
+def _repeats_by_id(session: Session, decision_ids: Sequence[str]) -> list[DecisionRow]:
+    """The repeated decisions among ``decision_ids`` (each found from its chunk's prefix)."""
+    wanted: dict[str, list[int]] = {}
+    for decision_id in decision_ids:
+        if len(decision_id) == 32:
+            try:
+                index = int(decision_id[24:], 16)
+            except ValueError:
+                continue
+            wanted.setdefault(decision_id[:24], []).append(index)
+    parts = []
+    for prefix, indexes in wanted.items():
+        batch = session.get(DecisionRepeatRow, prefix)
+        if batch is not None:
+            frame = repeats.decode(batch)
+            kept = [i for i in indexes if i < frame.height]
+            parts.append((batch, frame.select(pl.all().gather(kept))))
+    return _expand(session, parts)
+
+
+def _expand(
+    session: Session, parts: Sequence[tuple[DecisionRepeatRow, pl.DataFrame]]
+) -> list[DecisionRow]:
+    """Repeats (each batch with some of its decoded rows) as whole decisions."""
+    sources = _rows_by_id(
+        session, sorted({same for _, frame in parts for same in frame["same_as"]})
+    )
+    return [
+        repeats.as_decision(
+            sources[same], decision_id=decision_id, run_id=batch.run_id, batch=batch
+        )
+        for batch, frame in parts
+        for decision_id, same in zip(frame["decision_id"], frame["same_as"], strict=True)
+    ]
+
+
+def _rows_by_id(session: Session, decision_ids: Sequence[str]) -> dict[str, DecisionRow]:
+    found: dict[str, DecisionRow] = {}
+    for start in range(0, len(decision_ids), 500):
+        chunk = decision_ids[start : start + 500]
+        rows = session.scalars(select(DecisionRow).where(DecisionRow.decision_id.in_(chunk)))
+        found.update((row.decision_id, row) for row in rows)
     return found
 
 
@@ -186,21 +280,57 @@ def decision_log_between(session: Session, *, since: datetime, until: datetime) 
     """Each logged decision made as of [since, until]: borrower, as-of time, tier, PD, model
     and the decided method states (read by portfolio monitoring), oldest first."""
     d = DecisionRow
+    content = [name for name in LOGGED_SCHEMA.names() if name not in ("borrower_id", "as_of")]
     rows = session.execute(
-        select(*(getattr(d, name) for name in LOGGED_SCHEMA.names()))
-        .where(d.as_of >= since, d.as_of <= until)
-        .order_by(d.as_of, d.decision_id)
+        select(d.decision_id, *(getattr(d, name) for name in LOGGED_SCHEMA.names())).where(
+            d.as_of >= since, d.as_of <= until
+        )
     )
-    return pl.DataFrame([tuple(r) for r in rows], schema=LOGGED_SCHEMA, orient="row")
+    schema = pl.Schema({"decision_id": pl.String(), **LOGGED_SCHEMA})
+    full = pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")
+    batches = session.scalars(
+        select(DecisionRepeatRow).where(
+            DecisionRepeatRow.as_of >= since, DecisionRepeatRow.as_of <= until
+        )
+    ).all()
+    parts = [
+        repeats.decode(b).with_columns(pl.lit(b.as_of, LOGGED_SCHEMA["as_of"]).alias("as_of"))
+        for b in batches
+    ]
+    if parts:
+        repeated = pl.concat(parts)
+        same = repeated["same_as"].unique().sort().to_list()
+        sources: list[Any] = []
+        for start in range(0, len(same), 500):
+            sources += session.execute(
+                select(d.decision_id, *(getattr(d, name) for name in content)).where(
+                    d.decision_id.in_(same[start : start + 500])
+                )
+            ).all()
+        source = pl.DataFrame(
+            [tuple(r) for r in sources],
+            schema={"same_as": pl.String(), **{n: LOGGED_SCHEMA[n] for n in content}},
+            orient="row",
+        )
+        full = pl.concat([full, repeated.join(source, on="same_as").select(schema.names())])
+    return full.sort("as_of", "decision_id").drop("decision_id")
 
 
 def runs_in_write_order(session: Session) -> list[DecisionRunRow]:
     """Every run that logged a decision, in the order their decisions were written (decision
     ids sort by the wall clock of the write, so two runs started at one clock time, or under
     a fixed test clock, still come in the order they happened)."""
+    firsts = union_all(
+        select(DecisionRow.run_id, func.min(DecisionRow.decision_id).label("first")).group_by(
+            DecisionRow.run_id
+        ),
+        select(_REPEATS.c.run_id, func.min(_REPEATS.c.id_prefix).label("first")).group_by(
+            _REPEATS.c.run_id
+        ),
+    ).subquery()
     first = (
-        select(DecisionRow.run_id, func.min(DecisionRow.decision_id).label("first"))
-        .group_by(DecisionRow.run_id)
+        select(firsts.c.run_id, func.min(firsts.c.first).label("first"))
+        .group_by(firsts.c.run_id)
         .subquery()
     )
     query = (
@@ -214,4 +344,7 @@ def runs_in_write_order(session: Session) -> list[DecisionRunRow]:
 def decisions_of_run(session: Session, run_id: str) -> list[DecisionRow]:
     """Every decision of run ``run_id``, by borrower."""
     query = select(DecisionRow).where(DecisionRow.run_id == run_id)
-    return list(session.scalars(query.order_by(DecisionRow.borrower_id)))
+    rows = list(session.scalars(query))
+    rows += _expand(session, [(b, repeats.decode(b)) for b in _batches_of_run(session, run_id)])
+    rows.sort(key=lambda row: row.borrower_id)
+    return rows

@@ -22,7 +22,13 @@ from repayguard.decisions.engine import DecisionEngine
 from repayguard.decisions.history_cache import HistoryCache
 from repayguard.decisions.messages import GuardrailApplied, RunCompleted
 from repayguard.decisions.models import DecisionRow, DecisionRunRow
-from repayguard.decisions.writer import ChunkWriter, RunStamp, RunTally, write_decisions
+from repayguard.decisions.writer import (
+    REPEATS_FROM,
+    ChunkWriter,
+    RunStamp,
+    RunTally,
+    write_decisions,
+)
 from repayguard.platform.messages import Message
 from repayguard.platform.uow import UnitOfWork
 
@@ -66,6 +72,8 @@ class DecisionRunReport:
     """Borrowers per tier and method state (tier, borrowers, mean_pd, auto_debit_disabled, …)."""
     held: int = 0
     """Tightenings waiting for a second person's approval (their policy row requires it)."""
+    repeated: int = 0
+    """Decisions logged as repeats of their borrower's latest (``decisions.repeats``)."""
     lineage: dict[str, str] = field(default_factory=dict)
     """What decided the run: policy name, version and hash, bands, model (engine.lineage)."""
     seconds: dict[str, float] = field(default_factory=dict)
@@ -80,6 +88,7 @@ def decide_borrowers(
     history_days: int,
     chunk_borrowers: int = BOOK_CHUNK,
     history_cache: Path | None = None,
+    repeats_from: int = REPEATS_FROM,
 ) -> DecisionRunReport:
     """Run the decision core over the borrowers' recent history and apply the outcome.
 
@@ -96,6 +105,8 @@ def decide_borrowers(
     applied whole or not at all. With ``history_cache`` (a folder), the whole book's history
     is read from the columnar cache kept there, extended by the events appended since
     (:mod:`repayguard.decisions.history_cache`): the same events, without re-reading them.
+    A whole-book chunk's decisions that repeat their borrowers' latest ones are logged as one
+    row when there are ``repeats_from`` or more (:mod:`repayguard.decisions.repeats`).
     """
     watch = Stopwatch()
     with uow:
@@ -128,6 +139,10 @@ def decide_borrowers(
             current = entitlements.current_frame(session, named)
             # What an open case freezes is what the borrower has when this run is applied.
             previous = entitlements.in_force_for_open_cases(session, current, as_of=run.told_at)
+        last = None
+        if named is None:
+            with watch.stage("read_latest"):
+                last = repository.latest_contents(session)
         if named is not None:
             with watch.stage("read_history"):
                 events = ingestion.load_history(session, since=since, until=as_of, borrowers=named)
@@ -154,10 +169,10 @@ def decide_borrowers(
                         shadow=shadow,
                         challenger=engine.challenger,
                         watch=watch,
+                        last=last,
+                        repeats_from=repeats_from,
                     )
                 )
-        with watch.stage("write_decisions"):
-            repository.mark_latest(session, run.run_id)
         with watch.stage("outbox"):
             _close_run(cmd, run, tally, uow=uow, engine=engine, events_seq=seen)
         with watch.stage("commit"):
@@ -185,6 +200,8 @@ def write_decided(
     watch = Stopwatch()
     run = RunStamp(uuid.uuid4().hex, as_of, now)
     tally = RunTally()
+    # The same log as the in-process driver's: repeats of the latest decisions as batches.
+    last = repository.latest_contents(uow.session)
     write_decisions(
         decisions,
         uow=uow,
@@ -195,8 +212,8 @@ def write_decided(
         shadow=shadow,
         challenger=engine.challenger,
         watch=watch,
+        last=last,
     )
-    repository.mark_latest(uow.session, run.run_id)
     _close_run(cmd, run, tally, uow=uow, engine=engine, events_seq=events_seq)
     return _report(run, tally, engine=engine, watch=watch)
 
@@ -213,6 +230,7 @@ def _report(
         tally.loosened,
         tally.summary(),
         held=tally.held,
+        repeated=tally.repeated,
         lineage=engine.lineage,
         seconds=watch.rounded(),
     )

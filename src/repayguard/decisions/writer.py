@@ -22,14 +22,19 @@ import polars as pl
 from repayguard import entitlements
 from repayguard.core.pipeline import METHOD_COLUMNS
 from repayguard.core.policy import guardrails
-from repayguard.decisions import repository
+from repayguard.decisions import repeats, repository
 from repayguard.decisions.book import Stopwatch
 from repayguard.decisions.engine import Challenger
+from repayguard.decisions.models import DecisionRepeatRow
 from repayguard.entitlements import MethodStates
 from repayguard.platform.uow import UnitOfWork
 
 GUARDRAIL_SAMPLE = 1_000
 """Replaced decisions named in full in a run's ``repayguard.guardrail.applied`` message."""
+REPEATS_FROM = 1_000
+"""Repeated decisions a chunk must hold to be logged as one ``decision_repeats`` row; fewer
+are logged in full (a handful of rows costs less than a batch every reader of the borrowers
+in its range then decodes)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +57,8 @@ class RunTally:
     and the report are made from it."""
 
     borrowers: int = 0
+    repeated: int = 0
+    """Decisions logged as repeats of their borrower's latest (``decisions.repeats``)."""
     changed: int = 0
     tightened: int = 0
     loosened: int = 0
@@ -84,7 +91,7 @@ class ChunkWriter:
     decides the next chunk (Polars works outside the interpreter, SQLite steps outside it).
 
     The unit of work's session is used by one thread at a time: each write starts after the
-    one before it finished, and the run goes on with its session (``mark_latest``, the run
+    one before it finished, and the run goes on with its session (the run
     record, the commit) only after leaving this context, which waits for the last write. A
     write's failure surfaces at the next write or on leaving; a failure of the run itself
     waits for the write in progress before the unit of work rolls back. The time the run
@@ -144,6 +151,8 @@ def write_decisions(
     shadow: pl.DataFrame | None = None,
     challenger: Challenger | None = None,
     watch: Stopwatch | None = None,
+    last: pl.DataFrame | None = None,
+    repeats_from: int = REPEATS_FROM,
 ) -> pl.DataFrame:
     """Log ``decisions`` (the core's decisions frame, one row per borrower) under ``run`` and
     apply them to the borrowers' entitlements in the caller's transaction; returns the logged
@@ -155,15 +164,34 @@ def write_decisions(
     and each held tightening in ``repayguard.decisions.held``. ``shadow`` (with its
     ``challenger``) is the challenger's outcome for the same rows, logged beside. ``tally``
     adds up what was written for the run's record; the caller closes the run.
+
+    ``last`` (``repository.latest_contents``) is the content digest of each borrower's latest
+    decision: when at least ``repeats_from`` decisions repeat theirs, those are logged as one
+    ``decision_repeats`` row instead of a full row each. Every decision moves its borrower's
+    ``last_decisions`` row.
     """
     clock = watch or Stopwatch()
     session = uow.session
-    logged = decisions.with_columns(
-        pl.Series("decision_id", decision_ids(decisions.height), pl.String),
-        pl.lit(run.run_id).alias("run_id"),
-    )
     with clock.stage("write_decisions"):
-        repository.add_decisions(session, logged)
+        logged, repeated = _identified(decisions, run=run, last=last, repeats_from=repeats_from)
+        if repeated is None:
+            repository.add_decisions(session, logged)
+        else:
+            repository.add_decisions(session, logged.filter(pl.col("content_id").is_null()))
+            repository.add_repeats(session, repeated)
+            tally.repeated += repeated.decisions
+        repository.mark_latest(
+            session,
+            logged.select(
+                "borrower_id",
+                "tier",
+                pl.col("as_of").alias("decided_at"),
+                "run_id",
+                pl.coalesce("content_id", "decision_id").alias("content_id"),
+                "digest",
+            ),
+        )
+        logged = logged.drop("content_id", "digest")
         if shadow is not None and challenger is not None:
             repository.add_shadow(session, shadow_rows(logged, shadow, challenger))
     with clock.stage("write_entitlements"):
@@ -188,6 +216,45 @@ def write_decisions(
         tally.flagged_sample.append(flagged.head(GUARDRAIL_SAMPLE))
     tally.tier_parts.append(_tier_counts(logged))
     return logged
+
+
+def _identified(
+    decisions: pl.DataFrame, *, run: RunStamp, last: pl.DataFrame | None, repeats_from: int
+) -> tuple[pl.DataFrame, DecisionRepeatRow | None]:
+    """``decisions`` with ``decision_id``, ``run_id``, ``digest`` and ``content_id`` (the
+    full row a repeat refers to; null for a decision logged in full), and the batch row of
+    the repeats (None: every decision is logged in full)."""
+    digest = repeats.digests(decisions)
+    ids = pl.Series("decision_id", decision_ids(decisions.height), pl.String)
+    same_as = pl.Series("content_id", [None] * decisions.height, pl.String)
+    batch = None
+    if last is not None and not last.is_empty():
+        prior = pl.DataFrame({"borrower_id": decisions["borrower_id"], "digest": digest}).join(
+            last, on="borrower_id", how="left", maintain_order="left"
+        )
+        same = (prior["digest"] == prior["last_digest"]).fill_null(False)
+        if same.sum() >= max(repeats_from, 1):
+            repeated = (
+                prior.with_row_index("position")
+                .filter(same)
+                .select("position", "borrower_id", pl.col("content_id").alias("same_as"))
+                .sort("borrower_id")
+            )
+            prefix = repeats.id_prefix()
+            repeat_ids = pl.Series(repeats.repeat_ids(prefix, repeated.height), dtype=pl.String)
+            ids = ids.scatter(repeated["position"], repeat_ids)
+            same_as = same_as.scatter(repeated["position"], repeated["same_as"])
+            batch = DecisionRepeatRow(
+                id_prefix=prefix,
+                run_id=run.run_id,
+                as_of=run.as_of,
+                first_borrower=repeated["borrower_id"][0],
+                last_borrower=repeated["borrower_id"][-1],
+                decisions=repeated.height,
+                payload=repeats.encode(repeated),
+            )
+    logged = decisions.with_columns(ids, pl.lit(run.run_id).alias("run_id"), digest, same_as)
+    return logged, batch
 
 
 def shadow_rows(

@@ -77,19 +77,25 @@ def insert_rows(
 
 
 def upsert_frame(
-    session: Session, table: Table, frame: pl.DataFrame, *, key: Sequence[str]
+    session: Session,
+    table: Table,
+    frame: pl.DataFrame,
+    *,
+    key: Sequence[str],
+    only_if: str | None = None,
 ) -> None:
     """Insert every row of ``frame`` (columns named as the table's, at most one row per
-    ``key``), or replace every other column of the stored row with the same ``key``, in the
-    session's transaction. Columns are encoded as :func:`append_frame` encodes them; a JSON
-    column that is not a list must arrive as its JSON text."""
+    ``key``), or replace every other column of the stored row with the same ``key`` (only
+    where the SQL condition ``only_if`` holds, when given: ``excluded.<column>`` is the new
+    value), in the session's transaction. Columns are encoded as :func:`append_frame` encodes
+    them; a JSON column that is not a list must arrive as its JSON text."""
     if frame.is_empty():
         return
     connection = session.connection()
     sqlite = connection.dialect.name == "sqlite"
     encoded = encode(frame, sqlite=sqlite)
     if not sqlite:
-        copy_upsert(session, table.name, encoded, key=key)
+        copy_upsert(session, table.name, encoded, key=key, only_if=only_if)
         return
     columns = ", ".join(frame.columns)
     marks = ", ".join("?" for _ in frame.columns)
@@ -97,6 +103,7 @@ def upsert_frame(
     statement = (
         f"INSERT INTO {table.name} ({columns}) VALUES ({marks}) "
         f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {replaced}"
+        + ("" if only_if is None else f" WHERE {only_if}")
     )
     connection.exec_driver_sql(statement, list(_tuples(encoded)))
 

@@ -90,9 +90,17 @@ def copy_rows(session: Session, table: str, frame: pl.DataFrame) -> None:
         _copy(cursor, table, frame)
 
 
-def copy_upsert(session: Session, table: str, frame: pl.DataFrame, *, key: Sequence[str]) -> None:
+def copy_upsert(
+    session: Session,
+    table: str,
+    frame: pl.DataFrame,
+    *,
+    key: Sequence[str],
+    only_if: str | None = None,
+) -> None:
     """Insert the rows of ``frame`` (stored text form, at most one row per ``key``), or
-    replace every other column of the row stored under the same ``key``, inside the session's
+    replace every other column of the row stored under the same ``key`` (where the SQL
+    condition ``only_if`` holds, when given), inside the session's
     transaction: one ``COPY`` into a temporary table, then one ``INSERT … SELECT … ON
     CONFLICT DO UPDATE`` in key order (two such writers wait for each other in one direction
     only)."""
@@ -100,6 +108,8 @@ def copy_upsert(session: Session, table: str, frame: pl.DataFrame, *, key: Seque
         return
     keys = ", ".join(key)
     replaced = ", ".join(f"{c} = excluded.{c}" for c in frame.columns if c not in key)
+    if only_if is not None:
+        replaced += f" WHERE {only_if}"
     connection = session.connection().connection.driver_connection
     assert connection is not None
     with connection.cursor() as cursor:
