@@ -106,10 +106,10 @@ def answer_authorize(
     body: AuthorizeIn, view: EntitlementView, clock: Clock, locale: str
 ) -> AuthorizeOut:
     """The authorize answer as the route returns it."""
-    return _answer_out(decide_authorize(body, view, clock.now()), locale)
+    return answer_out(decide_authorize(body, view, clock.now()), locale)
 
 
-def _answer_out(result: AuthorizeResult, locale: str) -> AuthorizeOut:
+def answer_out(result: AuthorizeResult, locale: str) -> AuthorizeOut:
     # Built from validated parts (cached above), so not validated again: authorize is the
     # hottest call, and this is a third of its cost.
     return AuthorizeOut.model_construct(
@@ -129,7 +129,7 @@ class AnswerJson(NamedTuple):
 
 def answer_json(result: AuthorizeResult, locale: str) -> AnswerJson:
     """The JSON body of the answer to ``result`` (the fast path's), byte for byte what
-    ``_answer_out(result, locale).model_dump_json()`` writes.
+    ``answer_out(result, locale).model_dump_json()`` writes.
 
     Everything but the decision id is shared by many borrowers (a few hundred distinct
     reason and alternative lists in a portfolio), so that part is the model's own dump,
@@ -150,7 +150,7 @@ def _answer_head(
 ) -> tuple[bytes, str | None]:
     """The answer's JSON up to its decision id (the model's own dump, the id left out), and
     its first reason code."""
-    out = _answer_out(AuthorizeResult(allowed, reasons, alternatives, None), locale)
+    out = answer_out(AuthorizeResult(allowed, reasons, alternatives, None), locale)
     dumped = out.model_dump_json().encode()
     # decision_id is the model's last field: the dump ends with its null and the brace.
     assert dumped.endswith(b'"decision_id":' + _NO_DECISION), dumped
