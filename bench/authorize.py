@@ -15,7 +15,12 @@ budget raised above the load so nothing is refused) and with rate limits off. Th
 servers are alternated in every round, a fresh process per run, the order reversed every
 other round; rates and latency percentiles are medians over ``--repeat`` rounds, and the
 ratios are also given per round (``round_ratios_to_raw_asgi``), each round's servers having
-seen about the same machine. Prints one JSON object.
+seen about the same machine. Each run also reads the server's CPU time (``/proc``, all its
+threads) against the requests it answered: ``cpu_us_per_request``, and
+``cpu_ratio_to_raw_asgi`` (the raw callable's CPU per request over ours) — what the rate ratio
+would be with the core to each server alone, and far steadier than rates when other work
+shares the machine. ``--compare-src`` serves a second checkout's ``src`` in the same rounds
+(a before/after in one run). Prints one JSON object.
 """
 
 from __future__ import annotations
@@ -108,10 +113,29 @@ def _wrk(port: int, script: Path, *, seconds: int, connections: int) -> dict[str
     if re.search(r"Non-2xx or 3xx responses: (\d+)", out):
         raise RuntimeError(f"the server answered errors under load:\n{out}")
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    served = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     found = {}
     for pct, value, unit in re.findall(r"(\d+)%\s+([\d.]+)(us|ms|s)\b", out):
         found[f"p{pct}_ms"] = round(float(value) * _UNITS[unit], 3)
-    return {"requests_per_s": rate, **found}
+    return {"requests_per_s": rate, "requests": served, **found}
+
+
+def _cpu_seconds(pid: int) -> float:
+    """The CPU time (user + system, all threads) process ``pid`` has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _timed_wrk(pid: int, port: int, script: Path, args: argparse.Namespace) -> dict[str, float]:
+    """One wrk run, with the server's CPU time per request answered: on a machine shared
+    with other work the request rate moves with the core's other tenants, while the CPU a
+    request costs the server moves far less (a same-run ratio of the two servers' CPU per
+    request is what their rates would be on a core of their own)."""
+    before = _cpu_seconds(pid)
+    run = _wrk(port, script, seconds=args.seconds, connections=args.connections)
+    spent = _cpu_seconds(pid) - before
+    served = run.pop("requests")
+    return {**run, "cpu_us_per_request": round(spent / max(served, 1) * 1e6, 2)}
 
 
 def _measure(
@@ -127,10 +151,7 @@ def _measure(
     try:
         _wait_until_up(port, server)
         _wrk(port, script, seconds=2, connections=args.connections)  # warm-up
-        runs = [
-            _wrk(port, script, seconds=args.seconds, connections=args.connections)
-            for _ in range(args.repeat)
-        ]
+        runs = [_timed_wrk(server.pid, port, script, args) for _ in range(args.repeat)]
     finally:
         server.terminate()
         try:
@@ -234,6 +255,14 @@ def _compared(
             round(ours["requests_per_s"] / theirs["requests_per_s"], 3)
             for ours, theirs in zip(runs["repayguard"], runs["compared"], strict=True)
         ],
+        "cpu_ratio_compared_to_raw_asgi": round(
+            results["raw_asgi"]["cpu_us_per_request"] / results["compared"]["cpu_us_per_request"],
+            3,
+        ),
+        "round_cpu_ratios_to_compared": [
+            round(theirs["cpu_us_per_request"] / ours["cpu_us_per_request"], 3)
+            for ours, theirs in zip(runs["repayguard"], runs["compared"], strict=True)
+        ],
     }
 
 
@@ -266,6 +295,10 @@ def main() -> None:
         round(ours["requests_per_s"] / raw["requests_per_s"], 3)
         for ours, raw in zip(runs["repayguard"], runs["raw_asgi"], strict=True)
     ]
+    cpu_ratios = [
+        round(raw["cpu_us_per_request"] / ours["cpu_us_per_request"], 3)
+        for ours, raw in zip(runs["repayguard"], runs["raw_asgi"], strict=True)
+    ]
     ours = results["repayguard"]
     print(
         json.dumps(
@@ -289,6 +322,10 @@ def main() -> None:
                     ours["requests_per_s"] / results["raw_asgi"]["requests_per_s"], 2
                 ),
                 "round_ratios_to_raw_asgi": round_ratios,
+                "cpu_ratio_to_raw_asgi": round(
+                    results["raw_asgi"]["cpu_us_per_request"] / ours["cpu_us_per_request"], 3
+                ),
+                "round_cpu_ratios_to_raw_asgi": cpu_ratios,
                 "load_average": [round(x, 2) for x in os.getloadavg()],
                 **_compared(runs, results),
                 "target_requests_per_s": TARGET_REQUESTS_PER_S,
