@@ -17,9 +17,10 @@ other round; rates and latency percentiles are medians over ``--repeat`` rounds,
 ratios are also given per round (``round_ratios_to_raw_asgi``), each round's servers having
 seen about the same machine. Each run also reads the server's CPU time (``/proc``, all its
 threads) against the requests it answered: ``cpu_us_per_request``, and
-``cpu_ratio_to_raw_asgi`` (the raw callable's CPU per request over ours) — what the rate ratio
-would be with the core to each server alone, and far steadier than rates when other work
-shares the machine. ``--compare-src`` serves a second checkout's ``src`` in the same rounds
+``cpu_ratio_to_raw_asgi`` (the raw callable's CPU per request over ours). On a shared machine
+it is steadier than the rates, which follow the core's other tenants; it is not the rate ratio
+of a quiet machine (a server answering fewer requests per pass of its event loop, or running
+a job meanwhile, spends more per request), so compare it between servers of one run only. ``--compare-src`` serves a second checkout's ``src`` in the same rounds
 (a before/after in one run). Prints one JSON object.
 """
 
@@ -127,10 +128,7 @@ def _cpu_seconds(pid: int) -> float:
 
 
 def _timed_wrk(pid: int, port: int, script: Path, args: argparse.Namespace) -> dict[str, float]:
-    """One wrk run, with the server's CPU time per request answered: on a machine shared
-    with other work the request rate moves with the core's other tenants, while the CPU a
-    request costs the server moves far less (a same-run ratio of the two servers' CPU per
-    request is what their rates would be on a core of their own)."""
+    """One wrk run, with the server's CPU time per request answered (see the module)."""
     before = _cpu_seconds(pid)
     run = _wrk(port, script, seconds=args.seconds, connections=args.connections)
     spent = _cpu_seconds(pid) - before
