@@ -20,8 +20,9 @@ threads) against the requests it answered: ``cpu_us_per_request``, and
 ``cpu_ratio_to_raw_asgi`` (the raw callable's CPU per request over ours). On a shared machine
 it is steadier than the rates, which follow the core's other tenants; it is not the rate ratio
 of a quiet machine (a server answering fewer requests per pass of its event loop, or running
-a job meanwhile, spends more per request), so compare it between servers of one run only. ``--compare-src`` serves a second checkout's ``src`` in the same rounds
-(a before/after in one run). Prints one JSON object.
+a job meanwhile, spends more per request), so compare it between servers of one run only.
+``--compare-src`` serves a second checkout's ``src`` in the same rounds (a before/after in
+one run). Prints one JSON object.
 """
 
 from __future__ import annotations
