@@ -7,8 +7,11 @@ This middleware answers the ordinary case directly, with the same pieces the rou
 
 - the caller's token must already be in the resolver's cache and carry the ``authorize``
   permission (the one permission map);
-- the body is validated by the route's own model (``AuthorizeIn``) and answered by the route's
-  own function (``answer_authorize``), so the two paths cannot drift apart;
+- the body is validated by the route's own model (``AuthorizeIn``) and decided by the route's
+  own function (``decide_authorize``); the JSON written is the route's answer model's own dump
+  (``answer_json``: its cached head plus the decision id), so the two paths cannot drift apart;
+- the clock is read once, and the token cache, the view, the rate limit and the token-use
+  count all judge the call at that reading;
 - the call is counted against its token's rate limit (``RateLimiter``, api/ratelimit.py;
   over it: 429 with the ``RateLimit-*`` headers, as the route would answer), for its token like
   any other (``TokenUsage``), and for the metrics
