@@ -85,6 +85,9 @@ def test_a_cached_token_is_refused_the_moment_it_expires(
     clock.advance(timedelta(seconds=1))
 
     assert resolver.cached(short.secret) is None, "the fast path no longer trusts it"
+    earlier = clock.now() - timedelta(seconds=1)
+    assert resolver.cached(short.secret, now=earlier) is not None, "judged at the time given"
+    assert resolver.cached(short.secret, now=clock.now()) is None
     with pytest.raises(TokenInvalid):
         resolver.resolve(short.secret)
 

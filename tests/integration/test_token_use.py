@@ -150,3 +150,22 @@ def test_counts_a_failed_write_could_not_store_are_written_with_the_next_window(
 
 def bearer(secret: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {secret}"}
+
+
+def test_a_call_counted_at_a_given_time_is_recorded_at_that_time(
+    secured: Container, clock: FixedClock
+) -> None:
+    # The authorize fast path reads the clock once per call and counts the call at it.
+    usage = TokenUsage(clock=clock)
+    service = Principal("service", "tok-service")
+    usage.record(service, "POST /v1/authorize", allowed=True, at=NOW - timedelta(seconds=5))
+    usage.record(service, "POST /v1/authorize", allowed=True, at=NOW - timedelta(seconds=1))
+
+    assert usage.flush(uow=secured.uow) == 1
+
+    (record,) = (payload_of(r) for r in records(secured, TOKEN_USED))
+    assert (record["calls"], record["first_at"], record["last_at"]) == (
+        2,
+        (NOW - timedelta(seconds=5)).isoformat(),
+        (NOW - timedelta(seconds=1)).isoformat(),
+    )

@@ -49,6 +49,20 @@ def test_a_fixed_window_counts_down_then_refuses_until_the_clock_reaches_its_end
     )
 
 
+def test_a_check_at_a_given_time_counts_in_that_times_window_not_the_clocks() -> None:
+    # The fast path reads the clock once per call and hands that reading to every part.
+    clock = FixedClock(HOUR_START + timedelta(minutes=15))
+    limiter = _limiter(clock, api="1/hour")
+    spent = limiter.check("api", "tok-a")
+    refused = limiter.check("api", "tok-a", now=clock.now())
+    next_hour = limiter.check("api", "tok-a", now=HOUR_START + timedelta(hours=1, minutes=50))
+    assert spent is not None
+    assert refused is not None
+    assert next_hour is not None
+    assert (spent.allowed, refused.allowed) == (True, False)
+    assert (next_hour.allowed, next_hour.remaining, next_hour.reset_seconds) == (True, 0, 600)
+
+
 def test_each_token_and_each_route_class_has_a_budget_of_its_own() -> None:
     limiter = _limiter(FixedClock(HOUR_START), api="1/hour", authorize="1/hour")
     spent = [limiter.check("api", "tok-a") for _ in range(2)]

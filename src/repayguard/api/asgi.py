@@ -17,10 +17,12 @@ async def read_body(receive: Receive, *, limit: int | None = None) -> tuple[byte
     """The request body read so far, and whether more of it is still to come: reading stops
     past ``limit`` bytes (None: the whole body), leaving the rest to whoever reads next
     (through :func:`replaying`). A client that goes away ends the body where it is."""
+    message = await receive()
+    if message["type"] == "http.request" and not message.get("more_body", False):
+        return bytes(message.get("body", b"")), False  # the usual case: one message
     chunks: list[bytes] = []
     size = 0
     while True:
-        message = await receive()
         if message["type"] != "http.request":
             return b"".join(chunks), False
         chunk = bytes(message.get("body", b""))
@@ -29,6 +31,7 @@ async def read_body(receive: Receive, *, limit: int | None = None) -> tuple[byte
         more = bool(message.get("more_body", False))
         if not more or (limit is not None and size > limit):
             return b"".join(chunks), more
+        message = await receive()
 
 
 def replaying(body: bytes, receive: Receive, *, more: bool = False) -> Receive:

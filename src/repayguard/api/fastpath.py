@@ -7,8 +7,11 @@ This middleware answers the ordinary case directly, with the same pieces the rou
 
 - the caller's token must already be in the resolver's cache and carry the ``authorize``
   permission (the one permission map);
-- the body is validated by the route's own model (``AuthorizeIn``) and answered by the route's
-  own function (``answer_authorize``), so the two paths cannot drift apart;
+- the body is validated by the route's own model (``AuthorizeIn``) and decided by the route's
+  own function (``decide_authorize``); the JSON written is the route's answer model's own dump
+  (``answer_json``: its cached head plus the decision id), so the two paths cannot drift apart;
+- the clock is read once, and the token cache, the view, the rate limit and the token-use
+  count all judge the call at that reading;
 - the call is counted against its token's rate limit (``RateLimiter``, api/ratelimit.py;
   over it: 429 with the ``RateLimit-*`` headers, as the route would answer), for its token like
   any other (``TokenUsage``), and for the metrics
@@ -27,22 +30,24 @@ generated requests.
 
 from __future__ import annotations
 
+from datetime import datetime
 from time import perf_counter
-from typing import Final
+from typing import Final, NamedTuple
 
 from pydantic import ValidationError
 
 from repayguard.api.asgi import ASGIApp, Receive, Scope, Send, read_body, replaying
 from repayguard.api.ratelimit import RateLimiter, send_refusal
 from repayguard.api.requestid import HEADER as REQUEST_ID
-from repayguard.api.requestid import AccessLog, accepted
+from repayguard.api.requestid import AccessLog, RequestIds, accepted
 from repayguard.entitlements.endpoints import (
+    AnswerJson,
     AuthorizeMeter,
-    answer_authorize,
-    first_reason,
+    answer_json,
+    decide_authorize,
     locale_of,
 )
-from repayguard.entitlements.schemas import AuthorizeIn, AuthorizeOut
+from repayguard.entitlements.schemas import AuthorizeIn
 from repayguard.entitlements.view import EntitlementView
 from repayguard.errors import RepayguardError
 from repayguard.identity import Principal, TokenResolver, TokenUsage, allows
@@ -55,6 +60,20 @@ MAX_BODY: Final = 4_096
 """A valid authorize body is a few hundred bytes; a larger one takes the full path."""
 _JSON: Final = b"application/json"
 _HEADERS: Final = [(b"content-type", _JSON)]
+
+
+class _Answered(NamedTuple):
+    """What the fast path settled for one call before counting and sending it."""
+
+    principal: Principal | None
+    """The caller (None with access control off)."""
+    method: str
+    now: datetime
+    """The one reading of the clock the whole call uses."""
+    allowed: bool
+    answer: AnswerJson
+    request_id: bytes
+    """The caller's id when sane, else a new one."""
 
 
 class AuthorizeFastPath:
@@ -80,6 +99,7 @@ class AuthorizeFastPath:
         self._usage = usage
         self._meter = meter
         self._limiter = limiter
+        self._ids = RequestIds()
         self.answered = 0
         """Calls answered here rather than by the full application (since start)."""
 
@@ -98,25 +118,31 @@ class AuthorizeFastPath:
         if answered is None:
             await self.app(scope, replaying(body, receive, more=more), send)
             return  # the route answers, and counts the call itself
-        principal, method, answer, request_id = answered
+        principal, method, now, allowed, answer, request_id = answered
         headers = [*_HEADERS, (REQUEST_ID, request_id)]
-        if self._limiter is not None and principal is not None:
-            verdict = await self._limiter.check_async("authorize", principal.token_id)
+        limiter = self._limiter
+        if limiter is not None and principal is not None:
+            # In memory the check is a dict update: called directly, not through a coroutine.
+            verdict = (
+                limiter.check("authorize", principal.token_id, now=now)
+                if limiter.in_memory
+                else await limiter.check_async("authorize", principal.token_id, now=now)
+            )
             if verdict is not None:
                 if not verdict.allowed:
                     await send_refusal(send, verdict, headers=[(REQUEST_ID, request_id)])
                     return
                 headers += verdict.headers()
         if principal is not None and self._usage is not None:
-            self._usage.record(principal, ROUTE, allowed=True)
+            self._usage.record(principal, ROUTE, allowed=True, at=now)
         self.answered += 1
-        payload = answer.model_dump_json().encode()
-        headers.append((b"content-length", str(len(payload)).encode()))
+        payload = answer.body
+        headers.append((b"content-length", b"%d" % len(payload)))
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": payload})
         seconds = perf_counter() - started
         if self._meter is not None:
-            self._meter.record(method, answer.allowed, first_reason(answer), seconds)
+            self._meter.record(method, allowed, answer.first_reason, seconds)
         if self._access_log is not None:
             self._access_log.line(
                 scope,
@@ -127,12 +153,9 @@ class AuthorizeFastPath:
                 token_id=principal.token_id if principal is not None else None,
             )
 
-    def _answer(
-        self, scope: Scope, body: bytes
-    ) -> tuple[Principal | None, str, AuthorizeOut, bytes] | None:
-        """The caller (None with access control off), the method asked about, the answer and
-        the request id (the caller's when sane, else a new one); None when the full
-        application must answer (its request-id middleware then takes or makes the id)."""
+    def _answer(self, scope: Scope, body: bytes) -> _Answered | None:
+        """The call settled, or None when the full application must answer (its request-id
+        middleware then takes or makes the id)."""
         authorization = content_type = accept_language = given_id = None
         for name, value in scope["headers"]:
             if name == b"authorization":
@@ -147,6 +170,7 @@ class AuthorizeFastPath:
                 return None
         if content_type is None or content_type.split(b";")[0].strip().lower() != _JSON:
             return None
+        now = self._clock.now()
         principal = None
         if self._tokens is not None:  # access control on (security.auth = required)
             if authorization is None:
@@ -154,7 +178,7 @@ class AuthorizeFastPath:
             scheme, _, secret = authorization.decode("latin-1").partition(" ")
             if scheme.lower() != "bearer" or not secret:
                 return None
-            principal = self._tokens.cached(secret.strip())
+            principal = self._tokens.cached(secret.strip(), now=now)
             if principal is None or not allows(principal, PERMISSION, borrower_id=None):
                 return None
         try:
@@ -162,9 +186,16 @@ class AuthorizeFastPath:
         except ValidationError:
             return None
         assert self._view is not None
-        locale = locale_of(accept_language.decode("latin-1") if accept_language else None)
         try:
-            answer = answer_authorize(request, self._view, self._clock, locale)
+            result = decide_authorize(request, self._view, now)
         except RepayguardError:
             return None  # e.g. an undeclared channel: the route words the problem
-        return principal, request.method, answer, accepted(given_id)
+        locale = locale_of(accept_language.decode("latin-1") if accept_language else None)
+        return _Answered(
+            principal,
+            request.method,
+            now,
+            result.allowed,
+            answer_json(result, locale),
+            accepted(given_id, self._ids),
+        )

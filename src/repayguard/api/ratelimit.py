@@ -33,6 +33,8 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Hashable, MutableMapping, Sequence
+from datetime import datetime
+from functools import partial
 from math import ceil
 from typing import Any, Final, Literal, NamedTuple, Protocol
 
@@ -162,15 +164,18 @@ class RateLimiter:
         overrides = self._overrides
         return (overrides and overrides.get((key, route_class))) or self._limits[route_class]
 
-    def check(self, route_class: RouteClass, key: str) -> Verdict | None:
-        """Count one call of ``key`` and say whether it is within budget; None when the
-        storage cannot say (the call goes through unlimited)."""
+    def check(
+        self, route_class: RouteClass, key: str, *, now: datetime | None = None
+    ) -> Verdict | None:
+        """Count one call of ``key`` at ``now`` (None: the clock's now; fixed windows only)
+        and say whether it is within budget; None when the storage cannot say (the call goes
+        through unlimited)."""
         if self._down_until and time.monotonic() < self._down_until:
             return None
         item = self.limit_for(route_class, key)
         try:
             if self._moving is None:
-                allowed, remaining, reset = self._fixed_window(route_class, key, item)
+                allowed, remaining, reset = self._fixed_window(route_class, key, item, now)
             else:
                 allowed = self._moving.hit(item, route_class, key)
                 reset_at, remaining = self._moving.get_window_stats(item, route_class, key)
@@ -185,19 +190,21 @@ class RateLimiter:
             self._meter.rate_limited(route_class)
         return Verdict(route_class, allowed, item, remaining, reset)
 
-    async def check_async(self, route_class: RouteClass, key: str) -> Verdict | None:
+    async def check_async(
+        self, route_class: RouteClass, key: str, *, now: datetime | None = None
+    ) -> Verdict | None:
         """:meth:`check` from the event loop: in memory at once, otherwise on a worker thread
         (a Redis round trip must not hold up the loop)."""
         if self.in_memory:
-            return self.check(route_class, key)
-        return await anyio.to_thread.run_sync(self.check, route_class, key)
+            return self.check(route_class, key, now=now)
+        return await anyio.to_thread.run_sync(partial(self.check, route_class, key, now=now))
 
     def _fixed_window(
-        self, route_class: RouteClass, key: str, item: RateLimitItem
+        self, route_class: RouteClass, key: str, item: RateLimitItem, at: datetime | None
     ) -> tuple[bool, int, int]:
         """Allowed, remaining and seconds to the reset, for a window aligned to the clock."""
         period = item.get_expiry()
-        now = self._clock.now().timestamp()
+        now = (self._clock.now() if at is None else at).timestamp()
         window, into = divmod(now, period)
         reset = ceil(period - into)  # into < period: at least 1
         if self._local is not None:

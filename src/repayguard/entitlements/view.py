@@ -11,7 +11,7 @@ import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Final, Literal
+from typing import Final, Literal, NamedTuple
 
 from repayguard.entitlements.errors import ChannelNotDeclared
 from repayguard.entitlements.messages import EntitlementsChanged
@@ -26,8 +26,10 @@ UnknownBorrower = Literal["allow_defaults", "deny"]
 """What authorize answers for a borrower never decided (``entitlements.unknown_borrower``)."""
 
 
-@dataclass(frozen=True, slots=True)
-class AuthorizeRequest:
+# The three values made per authorize call are named tuples: immutable like frozen dataclasses,
+# made and hashed in C (a frozen dataclass sets each field through ``object.__setattr__``,
+# which made them a measurable part of the hottest call).
+class AuthorizeRequest(NamedTuple):
     borrower_id: str
     method: str  # auto_debit | early_repayment | manual
     loan_id: str | None = None
@@ -35,14 +37,12 @@ class AuthorizeRequest:
     amount: float | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Alternative:
+class Alternative(NamedTuple):
     method: str
     channel: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class AuthorizeResult:
+class AuthorizeResult(NamedTuple):
     """Allow or deny, the reason codes behind a denial, and what the borrower can use instead."""
 
     allowed: bool

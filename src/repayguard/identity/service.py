@@ -307,12 +307,13 @@ class TokenResolver:
             )
         return principal
 
-    def cached(self, secret: str) -> Principal | None:
-        """The principal ``secret`` resolved to, if that answer is cached and fresh; None when
-        it is not, or when it resolved to nobody (the caller then takes the full path, which
-        looks it up and reports the refusal). Never touches the database."""
+    def cached(self, secret: str, *, now: datetime | None = None) -> Principal | None:
+        """The principal ``secret`` resolved to, if that answer is cached and fresh at
+        ``now`` (None: the clock's now); None when it is not, or when it resolved to nobody
+        (the caller then takes the full path, which looks it up and reports the refusal).
+        Never touches the database."""
         cached = self._cache.get(_hash(secret))
-        if cached is not None and cached[0] > self._clock.now():
+        if cached is not None and cached[0] > (self._clock.now() if now is None else now):
             return cached[1]
         return None
 

@@ -70,10 +70,12 @@ class TokenUsage:
         self._tallies: dict[str, tuple[Principal, _Tally]] = {}
         self._rejected: _Tally | None = None
 
-    def record(self, principal: Principal, route: str, *, allowed: bool) -> None:
-        """A call by ``principal`` on ``route`` (``METHOD /path template``); ``allowed``: the
-        permission map let it through."""
-        now = self._clock.now()
+    def record(
+        self, principal: Principal, route: str, *, allowed: bool, at: datetime | None = None
+    ) -> None:
+        """A call by ``principal`` on ``route`` (``METHOD /path template``) at ``at`` (None:
+        the clock's now); ``allowed``: the permission map let it through."""
+        now = self._clock.now() if at is None else at
         with self._lock:
             entry = self._tallies.get(principal.token_id)
             if entry is None:
