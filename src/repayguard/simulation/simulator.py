@@ -159,9 +159,7 @@ def run_arm(
         series["failed_debits"][month] = float((s.failed_debits - before["f"]).sum())
         series["failed_debit_fees"][month] = float(methods.fees.sum() - fees_before)
         series["missed_payments"][month] = float((methods.missed - before["m"]).sum())
-        frame = log.to_frame(
-            borrower_ids=ids, calendar=calendar, seq_offset=seq, by_borrower=True
-        )
+        frame = log.to_frame(borrower_ids=ids, calendar=calendar, seq_offset=seq, by_borrower=True)
         who = _who(frame, n)
         seq += np.bincount(who, minlength=n)
         history.add(frame, who)
@@ -213,7 +211,7 @@ class _History:
     by borrower index of the two runs keeps the order.
     """
 
-    __slots__ = ("events", "_who")
+    __slots__ = ("_who", "events")
 
     def __init__(self) -> None:
         self.events = pl.DataFrame()
