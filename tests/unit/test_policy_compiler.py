@@ -228,6 +228,18 @@ def test_nan_inputs_count_as_null_in_both_forms() -> None:
     assert evaluate(policy, {"n": math.nan})[0]["rule_id"] == "unknown"
 
 
+def test_an_integer_input_read_from_a_float_column_takes_nan_as_null() -> None:
+    """Integer columns skip the NaN pass (they hold none); a float column of an integer input
+    still reads NaN as null, as the row form does."""
+    policy = policy_of([{"id": "unknown", "when": {"i": "null"}, "then": {"manual": "forced"}}])
+    frame = pl.DataFrame({"i": [math.nan, 2.0, None]}, schema={"i": pl.Float64})
+    decided = policy.evaluate(frame)["rule_id"].to_list()
+    assert decided == ["unknown", "default", "unknown"]
+    assert policy.evaluate_row({"i": math.nan}).rule_id == "unknown"
+    as_int = policy.evaluate(pl.DataFrame({"i": [2, None]}, schema={"i": pl.Int64}))
+    assert as_int["rule_id"].to_list() == ["default", "unknown"]
+
+
 def test_more_than_64_rows_collect_through_several_mask_words() -> None:
     rows = [
         {"id": f"r{k}", "when": {"i": f">= {k}"}, "then": "keep", "reasons": ["EARLY_DELINQUENCY"]}

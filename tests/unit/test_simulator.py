@@ -108,6 +108,9 @@ def test_the_simulator_decides_with_the_production_core() -> None:
         run = run_arm(spec, engine, default_assumptions(), trace=True)
         assert run.events is not None
         assert len(run.trace) == spec.months - 1
+        # The arm keeps its history in the order the core sorts it into (it sorts it anyway).
+        in_core_order = run.events.sort("borrower_id", "occurred_at", "event_id")
+        assert_frame_equal(run.events, in_core_order)
         for as_of, previous, decisions in run.trace:
             expected = decide(
                 run.events, as_of=as_of, model=engine.model, bands=engine.bands,

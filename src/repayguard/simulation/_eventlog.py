@@ -78,8 +78,10 @@ class EventLog:
         borrower_ids: pl.Series,
         calendar: Calendar,
         seq_offset: NDArray[np.int64] | None = None,
+        by_borrower: bool = False,
     ) -> pl.DataFrame:
-        """The chunk's events in EVENT_SCHEMA layout, sorted by occurred_at then event_id.
+        """The chunk's events in EVENT_SCHEMA layout, sorted by occurred_at then event_id, or
+        with ``by_borrower`` by borrower_id, occurred_at, event_id (the decision core's order).
 
         Event ids are ``<borrower_id>-<seq>`` where seq numbers a borrower's events in time
         order; with fixed-width ids, (time, borrower, seq) order is the event-id order.
@@ -103,17 +105,23 @@ class EventLog:
                 ints[name][part] = i
             at += size
         # Rank each borrower's events by time (stable: emission order breaks ties) ...
-        by_borrower = np.lexsort((t_us, who))
-        first = np.r_[True, who[by_borrower][1:] != who[by_borrower][:-1]]
+        borrower_order = np.lexsort((t_us, who))
+        sorted_who = who[borrower_order]
+        first = np.r_[True, sorted_who[1:] != sorted_who[:-1]]
         starts = np.maximum.accumulate(np.where(first, np.arange(n), 0))
         seq = np.empty(n, dtype=np.int64)
-        seq[by_borrower] = np.arange(n) - starts + 1
+        seq[borrower_order] = np.arange(n) - starts + 1
         if seq_offset is not None:
             seq += seq_offset[who]
         if n and int(seq.max()) >= 10**SEQ_WIDTH:
             raise ValueError("a borrower has too many events for the event-id width")
-        # ... then order by time, keeping (borrower, seq) order among equal times.
-        order = by_borrower[np.argsort(t_us[by_borrower], kind="stable")]
+        # ... then order by time, keeping (borrower, seq) order among equal times; by borrower,
+        # (borrower, seq) is already (borrower_id, occurred_at, event_id) order.
+        order = (
+            borrower_order
+            if by_borrower
+            else borrower_order[np.argsort(t_us[borrower_order], kind="stable")]
+        )
         raw = pl.DataFrame(
             {
                 "who": who[order],

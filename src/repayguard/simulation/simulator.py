@@ -71,7 +71,8 @@ class ArmRun:
     trace: list[tuple[datetime, pl.DataFrame, pl.DataFrame]] = field(default_factory=list)
     """With ``trace``: per decision, (as_of, previous, decisions)."""
     events: pl.DataFrame | None = None
-    """With ``trace``: every event the arm's borrowers produced."""
+    """With ``trace``: every event the arm's borrowers produced, in the decision core's order
+    (borrower_id, occurred_at, event_id)."""
 
 
 @dataclass(slots=True)
@@ -119,7 +120,7 @@ def run_arm(
     ids = pl.Series("borrower_id", [f"B{i:07d}" for i in range(1, n + 1)], pl.String)
     id_list = ids.to_list()
     seq = np.zeros(n, np.int64)
-    history: list[pl.DataFrame] = []
+    history = _History()
     previous = empty_previous()
     hazard = market.job_loss_multiplier(spec.unemployment_rate)
     series = {k: np.zeros(spec.months) for k in MONTHLY_SERIES}
@@ -158,12 +159,13 @@ def run_arm(
         series["failed_debits"][month] = float((s.failed_debits - before["f"]).sum())
         series["failed_debit_fees"][month] = float(methods.fees.sum() - fees_before)
         series["missed_payments"][month] = float((methods.missed - before["m"]).sum())
-        frame = log.to_frame(borrower_ids=ids, calendar=calendar, seq_offset=seq)
-        seq += np.bincount(_who(frame, n), minlength=n)
-        history.append(frame)
+        frame = log.to_frame(borrower_ids=ids, calendar=calendar, seq_offset=seq, by_borrower=True)
+        who = _who(frame, n)
+        seq += np.bincount(who, minlength=n)
+        history.add(frame, who)
         if month + 1 < spec.months:
             as_of = spec.start.astimezone(UTC) + timedelta(days=last)
-            events = pl.concat(history, rechunk=False)
+            events = history.events
             decisions = decide(
                 events, as_of=as_of, model=engine.model, bands=engine.bands,
                 policy=engine.policy, previous=previous, borrowers=id_list,
@@ -194,8 +196,37 @@ def run_arm(
         "restricted_manual": (methods.manual != 0).astype(np.float64),
     }
     if trace:
-        run.events = pl.concat(history)
+        run.events = history.events
     return run
+
+
+class _History:
+    """The arm's events so far, kept in the order the decision core sorts them into
+    (borrower_id, occurred_at, event_id; ``core.features.history_until``).
+
+    The core sorts every history it reads, so the order changes no decision; handed an
+    already-ordered history its sort is several times cheaper than on month-by-month rows,
+    and the whole history is re-decided at every month-end. A month's events are later than
+    every earlier event, so each borrower's new rows go after their old ones: a stable sort
+    by borrower index of the two runs keeps the order.
+    """
+
+    __slots__ = ("_who", "events")
+
+    def __init__(self) -> None:
+        self.events = pl.DataFrame()
+        self._who = np.zeros(0, np.int64)
+
+    def add(self, frame: pl.DataFrame, who: NDArray[np.int64]) -> None:
+        """Append a month's ``frame`` (ordered by borrower; ``who`` its borrower indices)."""
+        if self.events.is_empty():
+            self.events, self._who = frame, who
+            return
+        joined = np.concatenate([self._who, who])
+        order = np.argsort(joined, kind="stable")
+        # One contiguous frame first: a gather over many chunks costs twice as much.
+        self.events = pl.concat([self.events, frame], rechunk=True)[order]
+        self._who = joined[order]
 
 
 def _who(frame: pl.DataFrame, n: int) -> NDArray[np.int64]:

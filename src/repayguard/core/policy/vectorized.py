@@ -179,7 +179,10 @@ class VectorEvaluator:
             if types[name] == "date" and frame.schema[name] == pl.String:
                 col = col.str.to_date("%Y-%m-%d")
             col = col.cast(EVAL_DTYPES[types[name]])
-            exprs.append(col.fill_nan(None) if types[name] in ("number", "integer") else col)
+            # An integer column cast to Float64 holds no NaN: the pass would change nothing.
+            numeric = types[name] in ("number", "integer")
+            nan_free = frame.schema[name].is_integer()
+            exprs.append(col.fill_nan(None) if numeric and not nan_free else col)
         if not exprs:
             return pl.DataFrame({"_": pl.Series([None] * frame.height, dtype=pl.Null)})
         return frame.select(exprs)
