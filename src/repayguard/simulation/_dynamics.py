@@ -15,7 +15,6 @@ from repayguard.simulation._eventlog import CODE, EventLog
 from repayguard.simulation._money import hundreds
 from repayguard.simulation._population import Population
 from repayguard.simulation._repayment import (
-    MIN_PRINCIPAL_CENTS,
     auto_debit,
     bill_statements,
     early_repayments,
@@ -36,8 +35,6 @@ from repayguard.simulation.spec import PortfolioSpec
 
 BENEFIT_RATIO: Final = 0.2
 """Share of income still coming in (as benefits) while out of work."""
-ESSENTIAL_SHARE: Final = 0.6
-"""Share of desired spending a borrower cannot cut, even to keep money for an instalment."""
 LOW_BALANCE: Final = 0.1
 """Balance below this share of monthly income counts as a liquidity squeeze."""
 BUREAU_PERIOD: Final = 91
@@ -198,28 +195,8 @@ def _shocks(w: World, s: ChunkState, t: int, hazard_mult: float) -> None:
 
 
 def _spending(w: World, s: ChunkState, t: int) -> None:
-    """Daily outlay (noisy; higher when ill, lower out of work; plus service of outside
-    debt), cut to keep the borrower's share of the next instalment in hand, but never below
-    the essentials the balance can cover."""
-    pop, spec = w.pop, w.spec
-    noise = 0.4 + 1.2 * w.rs.spend.random(pop.risk.size)  # mean 1, cheap to draw
-    desired = pop.income * pop.spend_ratio / 30.0 * noise
-    desired *= np.where(s.medical_until > t, 1.25, 1.0) * np.where(s.job_until > t, 0.9, 1.0)
-    desired += s.ext_debt * (0.035 / 30.0)
-    unbilled = s.principal - s.billed
-    next_due = np.where(
-        unbilled > 0,
-        np.maximum(MIN_PRINCIPAL_CENTS, unbilled / spec.instalment_term_months)
-        + s.principal * spec.monthly_interest_rate,
-        0.0,
-    )
-    reserve = pop.discipline * (s.arrears + next_due) / 100.0
-    spend = np.maximum(
-        np.minimum(desired, s.balance - reserve),
-        np.minimum(ESSENTIAL_SHARE * desired, s.balance),
-    )
-    s.balance -= np.maximum(spend, 0.0)
-    s.ext_debt *= 1.0 - 0.025 / 30.0  # outside debt amortises
+    """Daily outlay around the borrower's usual spending (see ``ChunkState.spend``)."""
+    s.spend(w.pop, w.spec, t, 0.4 + 1.2 * w.rs.spend.random(w.pop.risk.size))  # mean 1
 
 
 def _drawdowns(w: World, s: ChunkState, t: int) -> None:

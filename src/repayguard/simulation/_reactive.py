@@ -16,7 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from repayguard.simulation._crn import Draws, geometric
-from repayguard.simulation._dynamics import draw_down
+from repayguard.simulation._dynamics import BENEFIT_RATIO, LOW_BALANCE, draw_down
 from repayguard.simulation._eventlog import CODE, EventLog
 from repayguard.simulation._money import hundreds
 from repayguard.simulation._population import Population
@@ -27,10 +27,6 @@ from repayguard.simulation.spec import PortfolioSpec
 
 AUTO, MANUAL = 0, 1
 SUCCEEDED, FAILED = 0, 1
-MIN_PRINCIPAL_CENTS: Final = 20_000
-BENEFIT_RATIO: Final = 0.2
-ESSENTIAL_SHARE: Final = 0.6
-LOW_BALANCE: Final = 0.1
 BUREAU_PERIOD: Final = 91
 # Method states as small codes (0 is always the open state).
 AD_OPTIONAL, AD_MANDATORY, AD_DISABLED = 0, 1, 2
@@ -169,23 +165,9 @@ def _bill(w: Arm, s: ChunkState, m: Methods, t: int, dom: int) -> None:
     """Statements as in the generator; a manual payer's plan reflects reminders and, for one
     just moved off auto-debit, the chance of missing the first manual due date."""
     idx = np.flatnonzero(w.pop.due_dom == dom)
-    unbilled = s.principal[idx] - s.billed[idx]
-    idx, unbilled = idx[unbilled > 0], unbilled[unbilled > 0]
+    idx, amount, current = s.bill(t, idx, w.spec)
     if not idx.size:
         return
-    term, rate = w.spec.instalment_term_months, w.spec.monthly_interest_rate
-    part = np.minimum(unbilled, np.maximum(MIN_PRINCIPAL_CENTS, -(-unbilled // term)))
-    amount = part + np.round(s.principal[idx] * rate).astype(np.int64)
-    k = s.n_bills[idx]
-    current = s.paid_upto[idx] == k
-    s.bill_day[idx, k] = t
-    s.cum_amount[idx, k + 1] = s.cum_amount[idx, k] + amount
-    s.cum_principal[idx, k + 1] = s.cum_principal[idx, k] + part
-    s.n_bills[idx] += 1
-    s.billed[idx] += part
-    s.arrears[idx] += amount
-    s.oldest_due[idx] = np.where(current, t, s.oldest_due[idx])
-    s.last_bill[idx] = t
     a = w.a
     p = w.pop.ontime_prob[idx]
     if a.reminders:
@@ -200,20 +182,6 @@ def _bill(w: Arm, s: ChunkState, m: Methods, t: int, dom: int) -> None:
         CODE["repayment/due"], idx, np.full(idx.size, t * DAY_US, np.int64),
         floats={"amount": amount / 100.0},
     )  # fmt: skip
-
-
-def _settle(s: ChunkState, idx: I64, upto: I64) -> I64:
-    done = s.paid_upto[idx]
-    amount: I64 = s.cum_amount[idx, upto] - s.cum_amount[idx, done]
-    part = s.cum_principal[idx, upto] - s.cum_principal[idx, done]
-    s.balance[idx] -= amount / 100.0
-    s.principal[idx] -= part
-    s.billed[idx] -= part
-    s.paid_upto[idx] = upto
-    s.arrears[idx] -= amount
-    left = upto < s.n_bills[idx]
-    s.oldest_due[idx[left]] = s.bill_day[idx[left], upto[left]]
-    return amount
 
 
 def _auto_debit(w: Arm, s: ChunkState, m: Methods, t: int, d: int) -> None:
@@ -239,7 +207,7 @@ def _auto_debit(w: Arm, s: ChunkState, m: Methods, t: int, d: int) -> None:
     s.balance[failed] -= w.a.failed_debit_fee
     m.fees[failed] += w.a.failed_debit_fee
     paid = idx[ok]
-    amount = _settle(s, paid, s.n_bills[paid])
+    amount = s.settle(paid, s.n_bills[paid])
     w.log.add(
         CODE["repayment/paid"], paid, when[ok] + 30_000_000,
         floats={"amount": amount / 100.0}, ints={"method": AUTO, "early": 0},
@@ -266,7 +234,7 @@ def _manual(w: Arm, s: ChunkState, m: Methods, t: int, d: int) -> None:
     )
     upto = done + payable.sum(axis=1)
     idx, upto = idx[upto > done], upto[upto > done]
-    amount = _settle(s, idx, upto)
+    amount = s.settle(idx, upto)
     w.log.add(
         CODE["repayment/paid"], idx, _clock(w, idx, t, d, 8.0, 14.0),
         floats={"amount": amount / 100.0},
@@ -339,25 +307,7 @@ def _shocks(w: Arm, s: ChunkState, t: int, d: int, hazard: float) -> None:
 
 
 def _spending(w: Arm, s: ChunkState, t: int, d: int) -> None:
-    pop, spec = w.pop, w.spec
-    noise = 0.4 + 1.2 * w.draws.day("spend", d)
-    desired = pop.income * pop.spend_ratio / 30.0 * noise
-    desired *= np.where(s.medical_until > t, 1.25, 1.0) * np.where(s.job_until > t, 0.9, 1.0)
-    desired += s.ext_debt * (0.035 / 30.0)
-    unbilled = s.principal - s.billed
-    next_due = np.where(
-        unbilled > 0,
-        np.maximum(MIN_PRINCIPAL_CENTS, unbilled / spec.instalment_term_months)
-        + s.principal * spec.monthly_interest_rate,
-        0.0,
-    )
-    reserve = pop.discipline * (s.arrears + next_due) / 100.0
-    spend = np.maximum(
-        np.minimum(desired, s.balance - reserve),
-        np.minimum(ESSENTIAL_SHARE * desired, s.balance),
-    )
-    s.balance -= np.maximum(spend, 0.0)
-    s.ext_debt *= 1.0 - 0.025 / 30.0
+    s.spend(w.pop, w.spec, t, 0.4 + 1.2 * w.draws.day("spend", d))
 
 
 def _drawdowns(w: Arm, s: ChunkState, t: int, d: int) -> None:

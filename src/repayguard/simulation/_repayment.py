@@ -20,8 +20,6 @@ from repayguard.simulation._timeline import DAY_US
 
 AUTO, MANUAL = 0, 1  # indices into core.events.REPAYMENT_METHODS
 SUCCEEDED, FAILED = 0, 1
-MIN_PRINCIPAL_CENTS: Final = 20_000
-"""An instalment bills at least 200 of principal (or all that is left)."""
 TECHNICAL_FAILURE: Final = 0.005
 """Share of auto-debit attempts that fail for technical reasons despite enough money."""
 GIVE_UP_WILLINGNESS: Final = 0.01
@@ -36,23 +34,9 @@ def bill_statements(w: World, s: ChunkState, t: int, idx: I64) -> None:
     Manual payers plan when to pay: on the due date with their on-time probability, else
     after a geometric delay. Borrowers already in arrears keep their earlier plan.
     """
-    unbilled = s.principal[idx] - s.billed[idx]
-    idx, unbilled = idx[unbilled > 0], unbilled[unbilled > 0]
+    idx, amount, current = s.bill(t, idx, w.spec)
     if not idx.size:
         return
-    term, rate = w.spec.instalment_term_months, w.spec.monthly_interest_rate
-    part = np.minimum(unbilled, np.maximum(MIN_PRINCIPAL_CENTS, -(-unbilled // term)))
-    amount = part + np.round(s.principal[idx] * rate).astype(np.int64)
-    k = s.n_bills[idx]
-    current = s.paid_upto[idx] == k
-    s.bill_day[idx, k] = t
-    s.cum_amount[idx, k + 1] = s.cum_amount[idx, k] + amount
-    s.cum_principal[idx, k + 1] = s.cum_principal[idx, k] + part
-    s.n_bills[idx] += 1
-    s.billed[idx] += part
-    s.arrears[idx] += amount
-    s.oldest_due[idx] = np.where(current, t, s.oldest_due[idx])
-    s.last_bill[idx] = t
     rng = w.rs.payment
     on_time = rng.random(idx.size) < w.pop.ontime_prob[idx]
     delay = 1 + rng.geometric(1.0 / w.pop.late_mean_days[idx])
@@ -64,21 +48,6 @@ def bill_statements(w: World, s: ChunkState, t: int, idx: I64) -> None:
         np.full(idx.size, t * DAY_US, dtype=np.int64),
         floats={"amount": amount / 100.0},
     )
-
-
-def _settle(s: ChunkState, idx: I64, upto: I64) -> I64:
-    """Mark instalments up to ``upto`` paid; returns the amounts paid (cents)."""
-    done = s.paid_upto[idx]
-    amount: I64 = s.cum_amount[idx, upto] - s.cum_amount[idx, done]
-    part = s.cum_principal[idx, upto] - s.cum_principal[idx, done]
-    s.balance[idx] -= amount / 100.0
-    s.principal[idx] -= part
-    s.billed[idx] -= part
-    s.paid_upto[idx] = upto
-    s.arrears[idx] -= amount
-    left = upto < s.n_bills[idx]
-    s.oldest_due[idx[left]] = s.bill_day[idx[left], upto[left]]
-    return amount
 
 
 def auto_debit(w: World, s: ChunkState, t: int) -> None:
@@ -108,7 +77,7 @@ def auto_debit(w: World, s: ChunkState, t: int) -> None:
     )
     s.failed_debits[idx[~ok]] += 1
     paid = idx[ok]
-    amount = _settle(s, paid, s.n_bills[paid])
+    amount = s.settle(paid, s.n_bills[paid])
     w.log.add(
         CODE["repayment/paid"],
         paid,
@@ -142,7 +111,7 @@ def manual_payments(w: World, s: ChunkState, t: int) -> None:
     )
     upto = done + payable.sum(axis=1)
     idx, upto = idx[upto > done], upto[upto > done]
-    amount = _settle(s, idx, upto)
+    amount = s.settle(idx, upto)
     w.log.add(
         CODE["repayment/paid"],
         idx,

@@ -7,7 +7,7 @@ are exact; the linked account balance is a float in currency units.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 from numpy.typing import NDArray
@@ -24,6 +24,10 @@ Bools = NDArray[np.bool_]
 
 INQUIRY_BUCKET: Final = 30
 """Outside credit applications are counted per 30-day bucket; a bureau pull sums three."""
+MIN_PRINCIPAL_CENTS: Final = 20_000
+"""An instalment bills at least 200 of principal (or all that is left)."""
+ESSENTIAL_SHARE: Final = 0.6
+"""Share of desired spending a borrower cannot cut, even to keep money for an instalment."""
 
 
 class Streams:
@@ -145,6 +149,69 @@ class ChunkState:
         """Days since each borrower's oldest unpaid instalment fell due (0 when current)."""
         dpd: I64 = np.where(self.arrears > 0, t - self.oldest_due, 0)
         return dpd
+
+    def bill(self, t: int, idx: I64, spec: PortfolioSpec) -> tuple[I64, I64, Bools]:
+        """Post day ``t``'s statements for ``idx``: 1/term of the unbilled principal (at least
+        ``MIN_PRINCIPAL_CENTS``, or all that is left) plus a month's interest on the principal.
+
+        Returns the borrowers billed (those with principal left unbilled), each one's amount
+        (cents), and whether each was current before this statement.
+        """
+        unbilled = self.principal[idx] - self.billed[idx]
+        idx, unbilled = idx[unbilled > 0], unbilled[unbilled > 0]
+        term, rate = spec.instalment_term_months, spec.monthly_interest_rate
+        part = np.minimum(unbilled, np.maximum(MIN_PRINCIPAL_CENTS, -(-unbilled // term)))
+        amount: I64 = part + np.round(self.principal[idx] * rate).astype(np.int64)
+        k = self.n_bills[idx]
+        current: Bools = self.paid_upto[idx] == k
+        self.bill_day[idx, k] = t
+        self.cum_amount[idx, k + 1] = self.cum_amount[idx, k] + amount
+        self.cum_principal[idx, k + 1] = self.cum_principal[idx, k] + part
+        self.n_bills[idx] += 1
+        self.billed[idx] += part
+        self.arrears[idx] += amount
+        self.oldest_due[idx] = np.where(current, t, self.oldest_due[idx])
+        self.last_bill[idx] = t
+        return idx, amount, current
+
+    def settle(self, idx: I64, upto: I64) -> I64:
+        """Mark instalments up to ``upto`` paid; returns the amounts paid (cents)."""
+        done = self.paid_upto[idx]
+        amount: I64 = self.cum_amount[idx, upto] - self.cum_amount[idx, done]
+        part = self.cum_principal[idx, upto] - self.cum_principal[idx, done]
+        self.balance[idx] -= amount / 100.0
+        self.principal[idx] -= part
+        self.billed[idx] -= part
+        self.paid_upto[idx] = upto
+        self.arrears[idx] -= amount
+        left = upto < self.n_bills[idx]
+        self.oldest_due[idx[left]] = self.bill_day[idx[left], upto[left]]
+        return amount
+
+    def spend(
+        self, pop: Population, spec: PortfolioSpec, t: int, noise: NDArray[np.floating[Any]]
+    ) -> None:
+        """A day's outlay (``noise`` has mean 1; higher when ill, lower out of work; plus service
+        of outside debt), cut to keep the borrower's share of the next instalment in hand, but
+        never below the essentials the balance can cover. Outside debt amortises."""
+        desired = pop.income * pop.spend_ratio / 30.0 * noise
+        ill, out_of_work = self.medical_until > t, self.job_until > t
+        desired *= np.where(ill, 1.25, 1.0) * np.where(out_of_work, 0.9, 1.0)
+        desired += self.ext_debt * (0.035 / 30.0)
+        unbilled = self.principal - self.billed
+        next_due = np.where(
+            unbilled > 0,
+            np.maximum(MIN_PRINCIPAL_CENTS, unbilled / spec.instalment_term_months)
+            + self.principal * spec.monthly_interest_rate,
+            0.0,
+        )
+        reserve = pop.discipline * (self.arrears + next_due) / 100.0
+        spend = np.maximum(
+            np.minimum(desired, self.balance - reserve),
+            np.minimum(ESSENTIAL_SHARE * desired, self.balance),
+        )
+        self.balance -= np.maximum(spend, 0.0)
+        self.ext_debt *= 1.0 - 0.025 / 30.0
 
 
 def at(rng: np.random.Generator, day: int, size: int, start_h: float, end_h: float) -> I64:
