@@ -18,7 +18,7 @@ from repayguard.bootstrap import Container, bootstrap
 from repayguard.platform.bus import RecordingBus
 from repayguard.platform.clock import FixedClock
 
-from support.common import NOW, fresh_database, make_settings
+from support.common import NOW, MigratedTemplates, fresh_database, make_settings
 
 # Fixtures of the shared-bus kit (a unique NATS stream per test, a migrated database).
 pytest_plugins = ["support.nats"]
@@ -29,10 +29,24 @@ def clock() -> FixedClock:
     return FixedClock(NOW)
 
 
+@pytest.fixture(scope="session")
+def migrated_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MigratedTemplates]:
+    """This test process's stores at the current schema, copied for each test."""
+    templates = MigratedTemplates(tmp_path_factory.mktemp("templates"))
+    yield templates
+    templates.close()
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh, empty database: a SQLite file, or a new PostgreSQL database (dropped after)."""
-    with fresh_database(request.param, tmp_path) as url:
+    """A fresh database at the current schema (nothing seeded): a SQLite file, or a new
+    PostgreSQL database (dropped after). A test marked ``empty_database`` gets it empty."""
+    template = (
+        None
+        if request.node.get_closest_marker("empty_database")
+        else request.getfixturevalue("migrated_templates")
+    )
+    with fresh_database(request.param, tmp_path, template=template) as url:
         yield url
 
 

@@ -284,6 +284,7 @@ def test_two_workers_never_run_the_same_cadence_work_twice(
         )
 
 
+@pytest.mark.empty_database
 def test_the_migration_gives_earlier_runs_their_trigger_and_finds_each_latest_decision(
     database_url: str,
 ) -> None:
