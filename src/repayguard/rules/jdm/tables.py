@@ -183,7 +183,7 @@ def _gather_tables(
         [t.alias(f"v{i}") for i, (t, _) in enumerate(tables.values())]
         + [g.alias(names[held]) for held, g in given.items()]
     )
-    out = small.select(pl.all().gather(slot))
+    out = small[slot]
     return {
         path: Leaf(out.get_column(f"v{i}"), out.get_column(names[held]))
         for i, (path, (_, held)) in enumerate(tables.items())
