@@ -1,8 +1,9 @@
 """The row back end: each cell a plain Python predicate, each row one closure (one decision).
 
 Every predicate equals :func:`~repayguard.core.policy.semantics.zen_match` on any Python value
-(ZEN's semantics); the common shapes get specialised closures because this is the hot path of
-single decisions (well under a microsecond for a typical policy).
+(ZEN's semantics); the common shapes get specialised closures. ``CompiledPolicy.evaluate_row``
+runs these closures' expressions written out in one function per policy (:mod:`rowcode`);
+``RowEvaluator.evaluate`` is the reference it is tested against.
 """
 
 from __future__ import annotations
