@@ -26,11 +26,10 @@ _ORDER: Final = ("<", "<=", ">", ">=")
 
 
 class _Source:
-    """Names for the constants a generated function reads, and its lines."""
+    """The names a generated function reads, each bound to its constant."""
 
     def __init__(self) -> None:
         self.names: dict[str, Any] = {"_num": NUMBER_TYPES, "_slow": is_number}
-        self.lines: list[str] = []
 
     def constant(self, value: Any) -> str:
         name = f"_c{len(self.names)}"
