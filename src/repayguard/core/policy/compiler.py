@@ -23,6 +23,7 @@ from repayguard.core.policy.ir import PolicyIR, build_ir
 from repayguard.core.policy.jurisdiction import JurisdictionProfile
 from repayguard.core.policy.model import Policy
 from repayguard.core.policy.outcome import RowDecision
+from repayguard.core.policy.rowcode import compile_rows
 from repayguard.core.policy.rowform import Predicate, RowEvaluator, cell_predicate
 from repayguard.core.policy.vectorized import (
     DECISION_SCHEMA,
@@ -94,7 +95,7 @@ class CompiledPolicy:
         self.input_types = {name: spec.type for name, spec in policy.inputs.items()}
         self._rows = RowEvaluator(self.ir)
         self._vector = VectorEvaluator(self.ir, self._rows.merged)
-        self.evaluate_row = self._rows.evaluate
+        self.evaluate_row = compile_rows(self.ir, known=self._rows.known, merged=self._rows.merged)
         """The decision for one borrower's inputs (a mapping; missing names are null)."""
 
     @property

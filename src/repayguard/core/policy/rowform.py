@@ -1,8 +1,9 @@
 """The row back end: each cell a plain Python predicate, each row one closure (one decision).
 
 Every predicate equals :func:`~repayguard.core.policy.semantics.zen_match` on any Python value
-(ZEN's semantics); the common shapes get specialised closures because this is the hot path of
-single decisions (well under a microsecond for a typical policy).
+(ZEN's semantics); the common shapes get specialised closures. ``CompiledPolicy.evaluate_row``
+runs these closures' expressions written out in one function per policy (:mod:`rowcode`);
+``RowEvaluator.evaluate`` is the reference it is tested against.
 """
 
 from __future__ import annotations
@@ -28,10 +29,10 @@ from repayguard.core.policy.semantics import number_range, number_threshold, zen
 Predicate = Callable[[Any], bool]
 RowMatcher = Callable[[Callable[[str], Any]], bool]
 
-_NUMBER_TYPES: Final = frozenset({int, float})
+NUMBER_TYPES: Final = frozenset({int, float})
 
 
-def _is_number(v: Any) -> bool:
+def is_number(v: Any) -> bool:
     """Numbers of other exact types (numpy scalars, int subclasses); booleans are not numbers."""
     return isinstance(v, int | float) and not isinstance(v, bool) and v == v
 
@@ -50,7 +51,7 @@ def _equals(value: Scalar) -> Predicate:
     if isinstance(value, date):
         return lambda v: type(v) is date and v == value
     low, high = number_range(value)
-    num, slow = _NUMBER_TYPES, _is_number
+    num, slow = NUMBER_TYPES, is_number
     return lambda v: (type(v) in num or slow(v)) and low <= v <= high
 
 
@@ -63,7 +64,7 @@ def _ordering(op: str, x: Scalar) -> Predicate:
             ">=": lambda v: type(v) is date and v >= x,
         }
         return ops[op]
-    num, slow = _NUMBER_TYPES, _is_number
+    num, slow = NUMBER_TYPES, is_number
     t = number_threshold(op, x)  # type: ignore[arg-type]  # an order test holds a number here
     ops = {  # NaN fails every comparison, as null (an error in ZEN) does
         "<": lambda v: (type(v) in num or slow(v)) and v < t,
@@ -90,8 +91,8 @@ def test_predicate(test: Test) -> Predicate:
         above: Predicate = (lambda v: v >= lo) if test.low_closed else (lambda v: v > lo)
         below: Predicate = (lambda v: v <= hi) if test.high_closed else (lambda v: v < hi)
         if outside:
-            return lambda v: _is_number(v) and not (above(v) and below(v))
-        return lambda v: (type(v) in _NUMBER_TYPES or _is_number(v)) and above(v) and below(v)
+            return lambda v: is_number(v) and not (above(v) and below(v))
+        return lambda v: (type(v) in NUMBER_TYPES or is_number(v)) and above(v) and below(v)
     members = tuple(_equals(x) for x in test.values)
     if test.negated:
         return lambda v: not any(m(v) for m in members)
@@ -123,7 +124,7 @@ def _fold(cell: Cell) -> Predicate:
     return folded
 
 
-def _string_set(cell: Cell) -> frozenset[str] | None:
+def string_set(cell: Cell) -> frozenset[str] | None:
     """The strings of a cell that is only string equalities joined by *or*, else None."""
     if not cell.is_disjunction:
         return None
@@ -142,7 +143,7 @@ def cell_predicate(cell: Cell) -> Predicate:
     """The row form of a cell: a plain Python function of one input value, ZEN's meaning."""
     if cell.is_any:
         return _always
-    strings = _string_set(cell)
+    strings = string_set(cell)
     if strings is not None:
         return lambda v: isinstance(v, str) and v in strings
     if len(cell.tests) == 1:
@@ -158,8 +159,8 @@ def cell_predicate(cell: Cell) -> Predicate:
         return on_null if v is None else zen_match(cell, v)
 
     if kinds == {"number"}:  # no test errors on a number: the fold is exact there
-        num = _NUMBER_TYPES
-        return lambda v: folded(v) if (type(v) in num and v == v) or _is_number(v) else reference(v)
+        num = NUMBER_TYPES
+        return lambda v: folded(v) if (type(v) in num and v == v) or is_number(v) else reference(v)
     if kinds == {"date"}:
         return lambda v: folded(v) if type(v) is date else reference(v)
     return reference
@@ -185,7 +186,7 @@ def row_matcher(cells: list[tuple[str, Predicate]]) -> RowMatcher:
 class RowEvaluator:
     """Decides one input mapping (missing names are null) with the policy's hit policy."""
 
-    __slots__ = ("_fallback", "_matchers", "_merged", "_outcomes", "_pairs", "evaluate")
+    __slots__ = ("_fallback", "_matchers", "_outcomes", "_pairs", "evaluate", "known")
 
     def __init__(self, ir: PolicyIR) -> None:
         self._matchers = tuple(
@@ -194,7 +195,8 @@ class RowEvaluator:
         self._outcomes = tuple(row.outcome for row in ir.rows)
         self._pairs = tuple(zip(self._matchers, self._outcomes, strict=True))
         self._fallback = ir.fallback
-        self._merged: dict[int, RowDecision] = {0: ir.fallback}
+        self.known: dict[int, RowDecision] = {0: ir.fallback}
+        """The merged outcome of each ``collect`` mask seen so far (0: the fallback)."""
         self.evaluate: Callable[[Mapping[str, Any]], RowDecision] = (
             self._collect if ir.hit_policy == "collect" else self._first
         )
@@ -227,15 +229,15 @@ class RowEvaluator:
             if matches(get):
                 mask |= bit
             bit <<= 1
-        found = self._merged.get(mask)
+        found = self.known.get(mask)
         if found is None:
             found = self.merged(mask)
         return found
 
     def merged(self, mask: int) -> RowDecision:
         """The merged outcome of the rows whose bits are set in ``mask`` (0: the fallback)."""
-        found = self._merged.get(mask)
+        found = self.known.get(mask)
         if found is None:
             rows = [o for i, o in enumerate(self._outcomes) if mask >> i & 1]
-            found = self._merged.setdefault(mask, merge(rows))
+            found = self.known.setdefault(mask, merge(rows))
         return found

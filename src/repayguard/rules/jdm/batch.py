@@ -159,7 +159,13 @@ class _Run:
     def run(self, g: _Group, n: int) -> Data:
         ir = self.graph.nodes[n]
         if isinstance(ir, InputNode):
-            request = self.request.take(g.rows)
+            # only the first group holds every row, in order: it reads the request as it is
+            whole = len(g.rows) == self.request.height
+            if whole:
+                r = self.request
+                request = Cols(r.height, dict(r.leaves), dict(r.objects))
+            else:
+                request = self.request.take(g.rows)
             if ir.schema is not None:
                 return self.rowwise(g, n, request)
             return request

@@ -117,17 +117,24 @@ def merge(doc: Cols, patch: Cols) -> Cols | None:
     """``values.merge(doc, patch)`` per row, or None when a path would hold values of
     different kinds in different rows (the caller then merges per row)."""
     n = doc.height
-    d_obj, p_obj = doc.object_mask, patch.object_mask
+    false = _false(n)  # one all-false mask, only read, for every path a side lacks
+
+    def d_obj(path: Path) -> pl.Series:
+        return doc.objects.get(path, false)
+
+    def p_obj(path: Path) -> pl.Series:
+        return patch.objects.get(path, false)
+
     merged: dict[Path, pl.Series] = {ROOT: d_obj(ROOT) & p_obj(ROOT)}
     whole = p_obj(ROOT) & ~d_obj(ROOT)
     replace: dict[Path, pl.Series] = {ROOT: whole}
     drop: dict[Path, pl.Series] = {ROOT: whole}
     paths = sorted({*doc.leaves, *patch.leaves, *doc.objects, *patch.objects} - {ROOT}, key=len)
     for q in paths:
-        reach = merged.get(q[:-1], _false(n))
+        reach = merged.get(q[:-1], false)
         leaf = patch.leaf(q)
-        p_leaf = leaf.present if leaf is not None else _false(n)
-        non_null = p_leaf & leaf.values.is_not_null() if leaf is not None else _false(n)
+        p_leaf = leaf.present if leaf is not None else false
+        non_null = p_leaf & leaf.values.is_not_null() if leaf is not None else false
         obj_replace = reach & p_obj(q) & ~d_obj(q)
         replace[q] = (reach & non_null) | obj_replace
         drop[q] = (reach & p_leaf) | obj_replace

@@ -118,11 +118,12 @@ def _first_hit(
     exprs: list[pl.Expr] = []
     gathered: dict[Path, Leaf] = {}
     slot = hit.fill_null(len(outputs)).cast(pl.UInt32)
+    tables: dict[Path, tuple[pl.Series, tuple[int, ...]]] = {}
     for j, path in enumerate(paths):
         rules = [k for k, found in enumerate(outputs) if path in found]
-        looked_up = _lookup(space, outputs, path, rules, slot)
-        if looked_up is not None:
-            gathered[path] = looked_up
+        table = _lookup_table(outputs, path)
+        if table is not None:
+            tables[path] = (table, tuple(rules))
             continue
         dtype: Any = pl.Null()
         for k in rules:
@@ -138,6 +139,8 @@ def _first_hit(
             k for k, found in enumerate(outputs) if any(p[: len(prefix)] == prefix for p in found)
         ]
         exprs.append(hit_col.is_in(rules).fill_null(False).alias(f"o{j}"))
+    if tables:
+        gathered = _gather_tables(tables, len(outputs), slot)
     frame = space.compute(exprs) if exprs else pl.DataFrame(height=n)
     leaves = {
         path: gathered.get(path) or Leaf(frame.get_column(f"v{j}"), frame.get_column(f"p{j}"))
@@ -151,15 +154,9 @@ def _first_hit(
     return Cols(n, leaves, objects)
 
 
-def _lookup(
-    space: Workspace,
-    outputs: list[dict[Path, Computed]],
-    path: Path,
-    rules: list[int],
-    slot: pl.Series,
-) -> Leaf | None:
-    """An output every rule gives as a constant: one value per rule, gathered by the index
-    of the rule that hit (the last slot, null, for rows without a hit)."""
+def _lookup_table(outputs: list[dict[Path, Computed]], path: Path) -> pl.Series | None:
+    """An output every rule gives as a constant: its value per rule, then a null slot for rows
+    without a hit (None when some rule computes it)."""
     values: list[Any] = []
     for found in outputs:
         if path not in found:
@@ -169,11 +166,28 @@ def _lookup(
         if constant is None:
             return None
         values.append(constant[0])
-    table = series_of([*values, None])
-    if table is None:
-        return None
-    given = pl.Series([k in rules for k in range(len(outputs))] + [False])
-    return Leaf(table.gather(slot), given.gather(slot))
+    return series_of([*values, None])
+
+
+def _gather_tables(
+    tables: dict[Path, tuple[pl.Series, tuple[int, ...]]], rules: int, slot: pl.Series
+) -> dict[Path, Leaf]:
+    """The constant outputs gathered by the index of the rule that hit, all in one pass (the
+    columns gather in parallel); outputs given by the same rules share one presence mask."""
+    given = {
+        held: pl.Series([k in held for k in range(rules)] + [False])
+        for held in dict.fromkeys(r for _, r in tables.values())
+    }
+    names = {held: f"g{i}" for i, held in enumerate(given)}
+    small = pl.DataFrame(
+        [t.alias(f"v{i}") for i, (t, _) in enumerate(tables.values())]
+        + [g.alias(names[held]) for held, g in given.items()]
+    )
+    out = small[slot]
+    return {
+        path: Leaf(out.get_column(f"v{i}"), out.get_column(names[held]))
+        for i, (path, (_, held)) in enumerate(tables.items())
+    }
 
 
 def _struct(paths: list[Path], values: dict[Path, pl.Expr], depth: int = 0) -> pl.Expr:
