@@ -52,7 +52,7 @@ from repayguard.entitlements.endpoints import (
     locale_of,
 )
 from repayguard.entitlements.schemas import AuthorizeIn
-from repayguard.entitlements.view import EntitlementView
+from repayguard.entitlements.view import EntitlementView, made
 from repayguard.errors import RepayguardError
 from repayguard.identity import Principal, TokenResolver, TokenUsage, allows
 from repayguard.platform.clock import Clock
@@ -216,7 +216,7 @@ class AuthorizeFastPath:
         except RepayguardError:
             return None  # e.g. an undeclared channel: the route words the problem
         locale = locale_of(accept_language.decode("latin-1") if accept_language else None)
-        return _Answered(
+        answered = (
             principal,
             budget,
             request.method,
@@ -225,6 +225,7 @@ class AuthorizeFastPath:
             answer_json(result, locale),
             accepted(given_id, self._ids),
         )
+        return made(_Answered, answered)
 
     def _settle(self, authorization: bytes, now: datetime) -> _Caller | None:
         """The caller behind an ``Authorization`` header, kept for its next calls; None when
