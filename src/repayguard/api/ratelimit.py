@@ -133,6 +133,8 @@ class RateLimiter:
         self.in_memory = settings.storage_uri.startswith("memory:")
         fixed = settings.strategy == "fixed-window"
         self._local = ProcessCounters() if self.in_memory and fixed else None
+        self.local = self._local is not None
+        """Whether calls are counted in this process's fixed windows (:meth:`budget`)."""
         options: dict[str, float | str | bool] = {"wrap_exceptions": True}
         if not self.in_memory:
             options["socket_timeout"] = settings.storage_timeout_seconds
@@ -217,11 +219,6 @@ class RateLimiter:
             )
         return found
 
-    @property
-    def local(self) -> bool:
-        """Whether calls are counted in this process's fixed windows (:meth:`budget`)."""
-        return self._local is not None
-
     def charge(self, budget: Budget, at: float) -> Verdict:
         """Count one call against ``budget`` at ``at`` (epoch seconds of the container's
         clock) and say whether it is within it; a refusal is counted for the metrics."""
@@ -263,10 +260,8 @@ _MAX_BUDGETS: Final = 100_000
 
 
 class Budget:
-    """One caller's budget on one class of route, counted in this process's fixed windows:
-    the limit, the window's length and the counter's key resolved once, so the authorize
-    fast path pays for the window's arithmetic and one counter update a call, not for the
-    lookups that find them (they were most of a check's ~2 µs)."""
+    """One caller's budget on one class of route in this process's fixed windows, its limit,
+    window length and counter key resolved once: finding them was most of a check's ~2 µs."""
 
     __slots__ = ("_counts", "_key", "_period", "amount", "item", "route_class")
 
