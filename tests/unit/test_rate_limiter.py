@@ -85,6 +85,24 @@ def test_a_token_override_replaces_the_class_budget_for_that_token_only() -> Non
     assert [v.allowed for v in small if v is not None] == [True, False]
 
 
+def test_a_resolved_budget_counts_in_the_same_window_as_check_and_keeps_the_override() -> None:
+    clock = FixedClock(HOUR_START + timedelta(minutes=59, seconds=59.5))
+    limiter = _limiter(clock, authorize="1/hour", overrides={"tok-big": {"authorize": "3/hour"}})
+    budget = limiter.budget("authorize", "tok-big")
+    at = clock.now().timestamp()
+
+    charged = limiter.charge(budget, at)
+    checked = limiter.check("authorize", "tok-big")
+    last, over = limiter.charge(budget, at), limiter.charge(budget, at)
+
+    assert (charged.limit, charged.remaining, charged.reset_seconds) == (3, 2, 1)
+    assert checked is not None
+    assert checked.remaining == 1, "one counter for both ways in"
+    assert (last.allowed, over.allowed, over.remaining) == (True, False, 0)
+    assert limiter.budget("authorize", "tok-big") is budget, "resolved once"
+    assert limiter.charge(budget, at + 0.5).allowed, "the next hour's window"
+
+
 def test_the_headers_carry_limit_remaining_reset_and_retry_after_only_on_a_refusal() -> None:
     limiter = _limiter(FixedClock(HOUR_START + timedelta(seconds=0.5)), login="1/minute")
     allowed, refused = limiter.check("login", "10.0.0.1"), limiter.check("login", "10.0.0.1")

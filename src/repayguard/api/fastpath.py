@@ -6,14 +6,18 @@ synchronous route, and validation and serialization twice — about 0.4 ms of a 
 This middleware answers the ordinary case directly, with the same pieces the route uses:
 
 - the caller's token must already be in the resolver's cache and carry the ``authorize``
-  permission (the one permission map);
+  permission (the one permission map); what that settled is kept per ``Authorization`` header
+  value (the principal, its per-token budget) until the cached answer's own freshness ends
+  or the resolver forgets any token (``TokenResolver.generation``), so an ordinary call
+  hashes no token and looks up no permission or budget;
 - the body is validated by the route's own model (``AuthorizeIn``) and decided by the route's
   own function (``decide_authorize``); the JSON written is the route's answer model's own dump
   (``answer_json``: its cached head plus the decision id), so the two paths cannot drift apart;
 - the clock is read once, and the token cache, the view, the rate limit and the token-use
   count all judge the call at that reading;
-- the call is counted against its token's rate limit (``RateLimiter``, api/ratelimit.py;
-  over it: 429 with the ``RateLimit-*`` headers, as the route would answer), for its token like
+- the call is counted against its token's rate limit (``RateLimiter``, api/ratelimit.py; in
+  memory through the token's resolved ``Budget``; over it: 429 with the ``RateLimit-*``
+  headers, as the route would answer), for its token like
   any other (``TokenUsage``), and for the metrics
   (``meter``: outcome, reason, method, and the seconds from the request reaching this layer to
   the response handed to the server);
@@ -37,7 +41,7 @@ from typing import Final, NamedTuple
 from pydantic import ValidationError
 
 from repayguard.api.asgi import ASGIApp, Receive, Scope, Send, read_body, replaying
-from repayguard.api.ratelimit import RateLimiter, send_refusal
+from repayguard.api.ratelimit import Budget, RateLimiter, send_refusal
 from repayguard.api.requestid import HEADER as REQUEST_ID
 from repayguard.api.requestid import AccessLog, RequestIds, accepted
 from repayguard.entitlements.endpoints import (
@@ -48,7 +52,7 @@ from repayguard.entitlements.endpoints import (
     locale_of,
 )
 from repayguard.entitlements.schemas import AuthorizeIn
-from repayguard.entitlements.view import EntitlementView
+from repayguard.entitlements.view import EntitlementView, made
 from repayguard.errors import RepayguardError
 from repayguard.identity import Principal, TokenResolver, TokenUsage, allows
 from repayguard.platform.clock import Clock
@@ -60,6 +64,19 @@ MAX_BODY: Final = 4_096
 """A valid authorize body is a few hundred bytes; a larger one takes the full path."""
 _JSON: Final = b"application/json"
 _HEADERS: Final = [(b"content-type", _JSON)]
+MAX_CALLERS: Final = 10_000
+"""Callers kept settled (only tokens that resolved and may authorize); past it, afresh."""
+
+
+class _Caller(NamedTuple):
+    """What a presented ``Authorization`` header settled, kept until ``fresh_until`` or until
+    the resolver's generation moves past ``generation``."""
+
+    principal: Principal
+    fresh_until: datetime
+    generation: int
+    budget: Budget | None
+    """The token's authorize budget when counted in this process (else checked by name)."""
 
 
 class _Answered(NamedTuple):
@@ -67,6 +84,7 @@ class _Answered(NamedTuple):
 
     principal: Principal | None
     """The caller (None with access control off)."""
+    budget: Budget | None
     method: str
     now: datetime
     """The one reading of the clock the whole call uses."""
@@ -100,6 +118,7 @@ class AuthorizeFastPath:
         self._meter = meter
         self._limiter = limiter
         self._ids = RequestIds()
+        self._callers: dict[bytes, _Caller] = {}
         self.answered = 0
         """Calls answered here rather than by the full application (since start)."""
 
@@ -118,14 +137,14 @@ class AuthorizeFastPath:
         if answered is None:
             await self.app(scope, replaying(body, receive, more=more), send)
             return  # the route answers, and counts the call itself
-        principal, method, now, allowed, answer, request_id = answered
+        principal, budget, method, now, allowed, answer, request_id = answered
         headers = [*_HEADERS, (REQUEST_ID, request_id)]
         limiter = self._limiter
         if limiter is not None and principal is not None:
-            # In memory the check is a dict update: called directly, not through a coroutine.
+            # In memory the check is a counter update: called directly, not through a coroutine.
             verdict = (
-                limiter.check("authorize", principal.token_id, now=now)
-                if limiter.in_memory
+                limiter.charge(budget, now.timestamp())
+                if budget is not None
                 else await limiter.check_async("authorize", principal.token_id, now=now)
             )
             if verdict is not None:
@@ -168,19 +187,25 @@ class AuthorizeFastPath:
                 given_id = value
             elif name == b"idempotency-key":
                 return None
-        if content_type is None or content_type.split(b";")[0].strip().lower() != _JSON:
+        if content_type != _JSON and (  # the exact type costs one comparison
+            content_type is None or content_type.split(b";")[0].strip().lower() != _JSON
+        ):
             return None
         now = self._clock.now()
-        principal = None
+        principal = budget = None
         if self._tokens is not None:  # access control on (security.auth = required)
             if authorization is None:
                 return None
-            scheme, _, secret = authorization.decode("latin-1").partition(" ")
-            if scheme.lower() != "bearer" or not secret:
-                return None
-            principal = self._tokens.cached(secret.strip(), now=now)
-            if principal is None or not allows(principal, PERMISSION, borrower_id=None):
-                return None
+            caller = self._callers.get(authorization)
+            if (
+                caller is None
+                or caller.generation != self._tokens.generation
+                or not now < caller.fresh_until
+            ):
+                caller = self._settle(authorization, now)
+                if caller is None:
+                    return None
+            principal, budget = caller.principal, caller.budget
         try:
             request = AuthorizeIn.model_validate_json(body)
         except ValidationError:
@@ -191,11 +216,40 @@ class AuthorizeFastPath:
         except RepayguardError:
             return None  # e.g. an undeclared channel: the route words the problem
         locale = locale_of(accept_language.decode("latin-1") if accept_language else None)
-        return _Answered(
+        answered = (
             principal,
+            budget,
             request.method,
             now,
             result.allowed,
             answer_json(result, locale),
             accepted(given_id, self._ids),
         )
+        return made(_Answered, answered)
+
+    def _settle(self, authorization: bytes, now: datetime) -> _Caller | None:
+        """The caller behind an ``Authorization`` header, kept for its next calls; None when
+        the full application must answer (no bearer token, not cached, or no permission)."""
+        tokens = self._tokens
+        assert tokens is not None
+        # Read before the cache: a token forgotten after this read moves the generation, so
+        # what is kept below is dropped at the next call.
+        generation = tokens.generation
+        scheme, _, secret = authorization.decode("latin-1").partition(" ")
+        if scheme.lower() != "bearer" or not secret:
+            return None
+        answer = tokens.cached_answer(secret.strip(), now=now)
+        if answer is None:
+            return None
+        fresh_until, principal = answer
+        if not allows(principal, PERMISSION, borrower_id=None):
+            return None
+        limiter = self._limiter
+        budget = (
+            limiter.budget("authorize", principal.token_id) if limiter and limiter.local else None
+        )
+        caller = _Caller(principal, fresh_until, generation, budget)
+        if len(self._callers) >= MAX_CALLERS:
+            self._callers.clear()
+        self._callers[authorization] = caller
+        return caller

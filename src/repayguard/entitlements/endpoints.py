@@ -27,6 +27,7 @@ from repayguard.entitlements.view import (
     AuthorizeRequest,
     AuthorizeResult,
     EntitlementView,
+    made,
 )
 from repayguard.platform.clock import Clock
 from repayguard.platform.dto import BorrowerKey
@@ -90,16 +91,8 @@ def _alternative_reads(alternatives: tuple[Alternative, ...]) -> tuple[Alternati
 
 def decide_authorize(body: AuthorizeIn, view: EntitlementView, now: datetime) -> AuthorizeResult:
     """The authorize decision for ``body`` at ``now`` (both paths' one call into the view)."""
-    return view.authorize(
-        AuthorizeRequest(
-            borrower_id=body.borrower_id,
-            method=body.method,
-            loan_id=body.loan_id,
-            channel=body.channel,
-            amount=body.amount,
-        ),
-        now=now,
-    )
+    asked = (body.borrower_id, body.method, body.loan_id, body.channel, body.amount)
+    return view.authorize(made(AuthorizeRequest, asked), now=now)
 
 
 def answer_authorize(
@@ -138,7 +131,7 @@ def answer_json(result: AuthorizeResult, locale: str) -> AnswerJson:
     """
     head, reason = _answer_head(result.allowed, result.reasons, result.alternatives, locale)
     decision_id = result.decision_id
-    return AnswerJson(head + orjson.dumps(decision_id) + b"}", reason)
+    return made(AnswerJson, (head + orjson.dumps(decision_id) + b"}", reason))
 
 
 _NO_DECISION: Final = b"null}"

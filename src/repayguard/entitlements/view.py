@@ -27,8 +27,13 @@ UnknownBorrower = Literal["allow_defaults", "deny"]
 
 
 # The three values made per authorize call are named tuples: immutable like frozen dataclasses,
-# made and hashed in C (a frozen dataclass sets each field through ``object.__setattr__``,
-# which made them a measurable part of the hottest call).
+# hashed in C (a frozen dataclass sets each field through ``object.__setattr__``, which made
+# them a measurable part of the hottest call). A named tuple's own constructor is a Python
+# function, though (~0.5 µs a call here): the hot path makes them with ``tuple.__new__``
+# (``made``), the same object at a fifth of the cost.
+made: Final = tuple.__new__
+
+
 class AuthorizeRequest(NamedTuple):
     borrower_id: str
     method: str  # auto_debit | early_repayment | manual
@@ -160,22 +165,34 @@ def decide_authorization(
     needs it allowed; a manual payment needs its channel on the borrower's list (any listed
     channel when none is named). Alternatives always include the manual channels (G1).
     """
-    manual = _manual(states.manual_channels)
-    if request.method == "auto_debit":
-        if states.manual == "forced" and states.auto_debit != "disabled":
-            return AuthorizeResult(False, (MANUAL_FLOW_REQUIRED, *reasons), manual, decision_id)
-        allowed = states.auto_debit != "disabled"
-        return AuthorizeResult(
-            allowed, () if allowed else reasons, () if allowed else manual, decision_id
-        )
-    if request.method == "early_repayment":
-        allowed = states.early_repayment == "allowed"
-        return AuthorizeResult(
-            allowed, () if allowed else reasons, () if allowed else manual, decision_id
-        )
+    # An allow names no alternatives: the manual list is looked up for a denial only.
+    method = request.method
+    if method == "auto_debit":
+        if states.auto_debit == "disabled":
+            return made(
+                AuthorizeResult, (False, reasons, _manual(states.manual_channels), decision_id)
+            )
+        if states.manual == "forced":
+            return made(
+                AuthorizeResult,
+                (
+                    False,
+                    (MANUAL_FLOW_REQUIRED, *reasons),
+                    _manual(states.manual_channels),
+                    decision_id,
+                ),
+            )
+        return made(AuthorizeResult, (True, (), (), decision_id))
+    if method == "early_repayment":
+        if states.early_repayment == "allowed":
+            return made(AuthorizeResult, (True, (), (), decision_id))
+        return made(AuthorizeResult, (False, reasons, _manual(states.manual_channels), decision_id))
     if request.channel is None or request.channel in states.manual_channels:
-        return AuthorizeResult(True, (), (), decision_id)
-    return AuthorizeResult(False, (CHANNEL_NOT_OFFERED,), manual, decision_id)
+        return made(AuthorizeResult, (True, (), (), decision_id))
+    return made(
+        AuthorizeResult,
+        (False, (CHANNEL_NOT_OFFERED,), _manual(states.manual_channels), decision_id),
+    )
 
 
 @functools.lru_cache(maxsize=256)

@@ -312,10 +312,23 @@ class TokenResolver:
         ``now`` (None: the clock's now); None when it is not, or when it resolved to nobody
         (the caller then takes the full path, which looks it up and reports the refusal).
         Never touches the database."""
+        answer = self.cached_answer(secret, now=self._clock.now() if now is None else now)
+        return answer[1] if answer is not None else None
+
+    def cached_answer(self, secret: str, *, now: datetime) -> tuple[datetime, Principal] | None:
+        """As :meth:`cached`, with the moment the answer stops being fresh: a caller may hold
+        the answer until then, as long as :attr:`generation` has not moved (no token was
+        forgotten meanwhile)."""
         cached = self._cache.get(_hash(secret))
-        if cached is not None and cached[0] > (self._clock.now() if now is None else now):
-            return cached[1]
+        if cached is not None and cached[0] > now and cached[1] is not None:
+            return cached[0], cached[1]
         return None
+
+    @property
+    def generation(self) -> int:
+        """Bumped by every :meth:`forget` and :meth:`forget_all`: an answer taken from this
+        cache before the number moved may be a revoked token's."""
+        return self._generation
 
     def forget(
         self, *, token_ids: Collection[str] = (), operator_ids: Collection[str] = ()
