@@ -9,7 +9,7 @@ unit of work does, once per run.
 from __future__ import annotations
 
 import contextvars
-import secrets
+import os
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -285,7 +285,10 @@ def decision_ids(count: int) -> list[str]:
     runs as of one date, or a test's fixed clock) are then told apart by which came later,
     not by chance."""
     prefix = f"{time.time_ns():016x}"
-    return [prefix + secrets.token_hex(8) for _ in range(count)]
+    # One draw of random bytes for the whole frame: a token per id cost ~3x as much (a run
+    # names 100,000 decisions).
+    bits = os.urandom(8 * count).hex()
+    return [prefix + bits[i : i + 16] for i in range(0, 16 * count, 16)]
 
 
 def summarise(decisions: pl.DataFrame) -> pl.DataFrame:
