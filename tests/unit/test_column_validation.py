@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from repayguard.core.events import EVENT_SCHEMA, EVENT_TYPES
-from repayguard.ingestion.columns import INDEX, validate_batch
+from repayguard.ingestion.columns import INDEX, ROW_WISE_BELOW, validate_batch
 from repayguard.ingestion.validation import EventWindow, validate_records
 
 from support.builders import credit_report, debit_attempt, failing_debits_history, healthy_history
@@ -18,6 +18,8 @@ from support.common import NOW
 
 AT_NOW: Final = {"now": NOW, "window": EventWindow(timedelta(minutes=5), timedelta(days=3650))}
 """The service's default window (five minutes ahead of the clock, ten years back) at NOW."""
+BY_COLUMN: Final = {**AT_NOW, "row_wise_below": 0}
+"""As AT_NOW, and over columns whatever the batch's size."""
 
 _TEXT = st.sampled_from(
     [
@@ -106,7 +108,7 @@ def _rows(frame: pl.DataFrame) -> list[dict[str, Any]]:
 @given(st.lists(_RECORD, min_size=1, max_size=12))
 def test_column_validation_accepts_and_rejects_exactly_what_pydantic_does(records: list) -> None:
     by_record = validate_records(records, offset=3, **AT_NOW)
-    by_column = validate_batch(records, offset=3, **AT_NOW)
+    by_column = validate_batch(records, offset=3, **BY_COLUMN)
     assert by_column.rows[INDEX].to_list() == by_record.indices
     expected = pl.DataFrame(by_record.rows, schema=EVENT_SCHEMA, orient="row").to_dicts()
     assert _rows(by_column.rows) == expected
@@ -138,12 +140,12 @@ def _histories() -> list[dict[str, Any]]:
 
 def test_well_formed_records_are_checked_over_columns_alone() -> None:
     events = _histories()
-    checked = validate_batch(events, **AT_NOW)
+    checked = validate_batch(events, **BY_COLUMN)
     assert (checked.rows.height, checked.rejections, checked.one_by_one) == (len(events), [], 0)
 
 
 def test_a_typed_frame_from_a_file_is_checked_over_columns_alone() -> None:
-    events = validate_batch(_histories(), **AT_NOW).rows.drop(INDEX)
+    events = validate_batch(_histories(), **BY_COLUMN).rows.drop(INDEX)
     checked = validate_batch(events, **AT_NOW)
     assert checked.one_by_one == 0
     assert checked.rows.drop(INDEX).equals(events)
@@ -160,8 +162,28 @@ def test_one_changed_field_of_a_valid_record_is_judged_as_pydantic_judges_it(
     record[name] = data.draw(_VALUES[name])
     batch = [events[0], record]
     by_record = validate_records(batch, **AT_NOW)
-    by_column = validate_batch(batch, **AT_NOW)
+    by_column = validate_batch(batch, **BY_COLUMN)
     assert by_column.rows[INDEX].to_list() == by_record.indices
     expected = pl.DataFrame(by_record.rows, schema=EVENT_SCHEMA, orient="row").to_dicts()
     assert _rows(by_column.rows) == expected
     assert by_column.rejections == by_record.rejections
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_RECORD, min_size=0, max_size=12), st.integers(0, 5))
+def test_a_small_batch_validated_row_wise_equals_the_column_path(
+    records: list, offset: int
+) -> None:
+    row_wise = validate_batch(records, offset=offset, **AT_NOW)
+    by_column = validate_batch(records, offset=offset, **BY_COLUMN)
+    assert row_wise.one_by_one == len(records)
+    assert row_wise.rows.schema == by_column.rows.schema
+    assert row_wise.rows.to_dicts() == by_column.rows.to_dicts()
+    assert row_wise.rejections == by_column.rejections
+
+
+def test_a_batch_from_the_threshold_up_is_checked_over_columns() -> None:
+    events = _histories()
+    batch = [dict(events[i % len(events)], event_id=f"e{i}") for i in range(ROW_WISE_BELOW)]
+    assert validate_batch(batch, **AT_NOW).one_by_one == 0
+    assert validate_batch(batch[:-1], **AT_NOW).one_by_one == len(batch) - 1

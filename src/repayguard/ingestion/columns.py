@@ -45,6 +45,10 @@ _MODELS: Final[dict[str, type[BaseModel]]] = {
     "market_signal": MarketSignal,
 }
 _FIELDS: Final = frozenset(EVENT_SCHEMA.names())
+ROW_WISE_BELOW: Final = 500
+"""Wire batches smaller than this go through pydantic record by record: the column plan has
+a fixed cost (about 8 ms on a 100-event batch, against 1.5 ms row-wise) that only pays off
+from about 800 records up."""
 _IDENTIFIER: Final = r"^[A-Za-z0-9_.:\-]{1,64}$"
 _CHANNEL: Final = r"^[a-z][a-z0-9_]{0,15}$"
 _NUMBER: Final = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
@@ -98,10 +102,18 @@ def validate_batch(
     now: datetime,
     window: EventWindow,
     offset: int = 0,
+    row_wise_below: int = ROW_WISE_BELOW,
 ) -> ValidatedFrame:
     """Split a batch (wire records, or a frame of them read from a file) into storage rows
     and rejections; never raises for bad data. Same outcome as validating record by record,
-    the plausible time ``window`` at ``now`` included."""
+    the plausible time ``window`` at ``now`` included. Wire batches under ``row_wise_below``
+    records are validated record by record, which is the same outcome at less cost."""
+    if not isinstance(records, pl.DataFrame) and len(records) < row_wise_below:
+        checked = validate_records(records, now=now, window=window, offset=offset)
+        rows = pl.DataFrame(checked.rows, schema=EVENT_SCHEMA, orient="row").with_columns(
+            pl.Series(INDEX, checked.indices, dtype=pl.Int64)
+        )
+        return ValidatedFrame(rows, checked.rejections, len(records))
     if isinstance(records, pl.DataFrame):
         frame = records.with_row_index(INDEX, offset).with_columns(pl.col(INDEX).cast(pl.Int64))
         slow: list[tuple[int, Any]] = []
