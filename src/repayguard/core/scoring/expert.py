@@ -12,6 +12,7 @@ reason, at or above it for a "high" one); a missing value gives the feature's mi
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from dataclasses import dataclass
@@ -87,12 +88,23 @@ class FeaturePoints:
 
     def points_expr(self) -> pl.Expr:
         """Points per row of the feature column, as one vectorized when/then chain."""
+        return _points_expr(self)
+
+    def build_points_expr(self) -> pl.Expr:
+        """The chain of :meth:`points_expr`, built afresh."""
         value = pl.col(self.name).cast(pl.Float64).fill_nan(None)
         chain: Any = pl.when(value.is_null()).then(pl.lit(self.missing_points))
         for b in self.bins[:-1]:
             chain = chain.when(value < b.upper).then(pl.lit(b.points))
         result: pl.Expr = chain.otherwise(pl.lit(self.bins[-1].points))
         return result.alias(self.name)
+
+
+@functools.lru_cache(maxsize=512)
+def _points_expr(feature: FeaturePoints) -> pl.Expr:
+    # Keyed by the frozen bins themselves: an online run scores a handful of rows, and
+    # rebuilding every feature's chain twice a run (PD, then reasons) cost more than scoring.
+    return feature.build_points_expr()
 
 
 @dataclass(frozen=True, slots=True)
