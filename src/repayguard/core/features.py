@@ -301,19 +301,15 @@ def compute_features(
         if borrowers is not None
         else base.select("borrower_id").unique().sort("borrower_id")
     )
-    # One lazy plan and one collect: the parts, their joins onto the spine, the fills and the
-    # casts. On an online micro-batch the per-collect overhead, not the rows, is the cost.
-    out = spine.lazy()
-    for part in feature_parts(base.lazy(), at):
+    parts = pl.collect_all(feature_parts(base.lazy(), at))
+    out = spine
+    for part in parts:
         out = out.join(part, on="borrower_id", how="left", maintain_order="left")
-    return (
-        out.with_columns(
-            *(pl.col(name).fill_null(0) for name in COUNT_FEATURES),
-            *(pl.col(name).fill_null(0.0) for name in ZERO_FEATURES),
-        )
-        .select(pl.col(name).cast(dtype) for name, dtype in FEATURE_SCHEMA.items())
-        .collect()
+    out = out.with_columns(
+        *(pl.col(name).fill_null(0) for name in COUNT_FEATURES),
+        *(pl.col(name).fill_null(0.0) for name in ZERO_FEATURES),
     )
+    return out.select(pl.col(name).cast(dtype) for name, dtype in FEATURE_SCHEMA.items())
 
 
 _WANTED: Final = ("event_id", "borrower_id", "loan_id", "occurred_at", "type", "kind", "amount",
