@@ -24,6 +24,12 @@ JSON object: p50/p99/max of both, the event rate sent and accepted. No reference
 against DESIGN §7's target (p99 ≤ 250 ms at 2,000 events/s).
 
     .venv/bin/python bench/online.py [--seconds 20] [--rate 2000] [--postgres]
+        [--workers N [--decide-in-workers]]
+
+With ``--postgres``, ``--workers N`` starts ``repayguard worker`` processes beside ``serve``:
+they bind the same durable effect consumers, so the online decider runs in whichever process
+pulls a message; ``--decide-in-workers`` turns the decider off in ``serve``
+(``decisions.online = false``), which then only ingests and answers.
 """
 
 from __future__ import annotations
@@ -322,7 +328,13 @@ def main() -> None:
         "interval_s": args.interval,
         "connections": {"feed": args.connections, "apps": args.app_connections},
         "workers": args.workers,
-        "online_decider": "workers" if args.decide_in_workers else "serve and workers",
+        "online_decider": (
+            "workers"
+            if args.decide_in_workers
+            else "serve and workers"
+            if args.workers
+            else "serve"
+        ),
         "target_events_per_s": args.rate,
         "sent_events_per_s": round(seen.sent / args.seconds),
         "accepted_events_per_s": round(accepted_rate),
