@@ -24,6 +24,12 @@ JSON object: p50/p99/max of both, the event rate sent and accepted. No reference
 against DESIGN §7's target (p99 ≤ 250 ms at 2,000 events/s).
 
     .venv/bin/python bench/online.py [--seconds 20] [--rate 2000] [--postgres]
+        [--workers N [--decide-in-workers]]
+
+With ``--postgres``, ``--workers N`` starts ``repayguard worker`` processes beside ``serve``:
+they bind the same durable effect consumers, so the online decider runs in whichever process
+pulls a message; ``--decide-in-workers`` turns the decider off in ``serve``
+(``decisions.online = false``), which then only ingests and answers.
 """
 
 from __future__ import annotations
@@ -242,7 +248,19 @@ def main() -> None:
         help="the probes' connections (authorize polls, methods reads), apart from the feed's",
     )
     parser.add_argument("--postgres", action="store_true", help="PostgreSQL + NATS JetStream")
+    parser.add_argument(
+        "--workers", type=int, default=0, help="`repayguard worker` processes beside serve"
+    )
+    parser.add_argument(
+        "--decide-in-workers",
+        action="store_true",
+        help="serve runs no online decider (decisions.online off): the workers decide",
+    )
     args = parser.parse_args()
+    if (args.workers or args.decide_in_workers) and not args.postgres:
+        parser.error("workers share the effects only over NATS: add --postgres")
+    if args.decide_in_workers and not args.workers:
+        parser.error("--decide-in-workers needs --workers 1 or more")
     if args.probes * FAILED_ATTEMPTS > args.rate * args.interval:
         parser.error("a batch must hold every probe's three failed auto-debits")
 
@@ -253,19 +271,39 @@ def main() -> None:
             token = _token(env, "--service", "bench-online")
             port = _free_port()
             log = (folder / "serve.log").open("wb")
-            server = subprocess.Popen(
-                [REPAYGUARD, "serve", "--port", str(port)], env=env, stdout=log, stderr=log
+            serving = env | (
+                {"REPAYGUARD_DECISIONS__ONLINE": "false"} if args.decide_in_workers else {}
             )
+            server = subprocess.Popen(
+                [REPAYGUARD, "serve", "--port", str(port)], env=serving, stdout=log, stderr=log
+            )
+            workers = [
+                subprocess.Popen(
+                    [REPAYGUARD, "worker", "--name", f"bench-{n}"],
+                    env=env,
+                    stdout=log,
+                    stderr=log,
+                )
+                for n in range(args.workers)
+            ]
             try:
                 _wait_until_up(port, server)
                 seen, elapsed = asyncio.run(drive(f"http://127.0.0.1:{port}", token, args))
             finally:
+                for worker in workers:
+                    worker.terminate()
                 server.terminate()
                 try:
                     server.wait(timeout=30)
                 except subprocess.TimeoutExpired:  # still working through a backlog
                     server.kill()
                     server.wait()
+                for worker in workers:
+                    try:
+                        worker.wait(timeout=30)
+                    except subprocess.TimeoutExpired:
+                        worker.kill()
+                        worker.wait()
                 log.close()
             if seen.accepted != seen.sent:
                 tail = (folder / "serve.log").read_text(errors="replace")[-3000:]
@@ -289,6 +327,14 @@ def main() -> None:
         "batch_events": round(args.rate * args.interval),
         "interval_s": args.interval,
         "connections": {"feed": args.connections, "apps": args.app_connections},
+        "workers": args.workers,
+        "online_decider": (
+            "workers"
+            if args.decide_in_workers
+            else "serve and workers"
+            if args.workers
+            else "serve"
+        ),
         "target_events_per_s": args.rate,
         "sent_events_per_s": round(seen.sent / args.seconds),
         "accepted_events_per_s": round(accepted_rate),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 import polars as pl
@@ -200,3 +201,24 @@ def test_model_is_frozen() -> None:
     with pytest.raises(AttributeError):
         MODEL.intercept = 0.0  # type: ignore[misc]
     assert isinstance(MODEL, ExpertModel)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    values=st.lists(
+        st.one_of(
+            st.none(),
+            st.just(math.nan),
+            st.floats(-1e6, 1e6, allow_nan=False),
+            st.sampled_from([b.upper for f in MODEL.features for b in f.bins if b.upper]),
+        ),
+        max_size=20,
+    ),
+    index=st.integers(0, 11),
+)
+def test_numpy_points_equal_vectorized_points(values: list[float | None], index: int) -> None:
+    f = MODEL.features[index]
+    frame = pl.DataFrame({f.name: values}, schema={f.name: pl.Float64})
+    expected = frame.select(f.points_expr())[f.name].to_list()
+    array = frame[f.name].fill_null(math.nan).to_numpy()
+    assert f.points_array(array).tolist() == expected

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Final
 
 import polars as pl
@@ -10,6 +10,10 @@ import polars as pl
 EPS: Final = 0.005  # half a cent: float sums below this do not leave an instalment uncovered
 KEY: Final = ["borrower_id", "loan_key"]
 _DAY: Final = timedelta(days=1)
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND: Final = timedelta(microseconds=1)
+INSTANT: Final = pl.Datetime("us", "UTC")
+"""The dtype of event times (``occurred_at``) and of every instant the core writes."""
 
 COUNT_FEATURES: Final = (
     "dpd_now",
@@ -69,14 +73,24 @@ def dues_and_payments(repay: pl.LazyFrame) -> tuple[pl.LazyFrame, pl.LazyFrame]:
     return dues, covering
 
 
+def instant(at: datetime) -> pl.Expr:
+    """The aware instant ``at`` as a UTC microsecond literal (what ``pl.lit(at)`` gives).
+
+    Built from its integer count of microseconds: Polars turns a datetime object into a
+    literal through a one-row Series and a time-zone pass (≈ 140 µs, ≈ 20 of them in a
+    decision run), an integer in ≈ 2 µs.
+    """
+    return pl.lit((at - _EPOCH) // _MICROSECOND, pl.Int64).cast(INSTANT)
+
+
 def _since(at: datetime, days: int) -> pl.Expr:
     """True for events inside the ``days``-day window ending at ``at``."""
-    return pl.col("occurred_at") > at - timedelta(days=days)
+    return pl.col("occurred_at") > instant(at - timedelta(days=days))
 
 
 def days_between(later: pl.Expr | datetime, earlier: pl.Expr) -> pl.Expr:
     """Whole days from ``earlier`` to ``later`` (truncated), as days-past-due counts them."""
-    later_expr = pl.lit(later) if isinstance(later, datetime) else later
+    later_expr = instant(later) if isinstance(later, datetime) else later
     return (later_expr - earlier).dt.total_days()
 
 
@@ -129,7 +143,7 @@ def _on_time_ratio(dues: pl.LazyFrame, paid: pl.LazyFrame, at: datetime) -> pl.L
     assessed = (
         dues.filter(_since(at, 180))
         .with_columns((pl.col("occurred_at") + _DAY).alias("deadline"))
-        .filter(pl.col("deadline") <= at)
+        .filter(pl.col("deadline") <= instant(at))
         .sort("deadline")
     )
     return (

@@ -19,7 +19,7 @@ from typing import Final, Literal
 import polars as pl
 
 from repayguard.core.events import EVENT_SCHEMA
-from repayguard.core.feature_parts import COUNT_FEATURES, ZERO_FEATURES, feature_parts
+from repayguard.core.feature_parts import COUNT_FEATURES, ZERO_FEATURES, feature_parts, instant
 
 RiskDirection = Literal[1, -1, 0]
 
@@ -332,7 +332,7 @@ def history_until(
         else pl.lit(None, EVENT_SCHEMA[c]).alias(c)
         for c in _WANTED
     )
-    keep = (pl.col("occurred_at") <= at) & pl.col("borrower_id").is_not_null()
+    keep = (pl.col("occurred_at") <= instant(at)) & pl.col("borrower_id").is_not_null()
     if borrowers is not None:
         wanted = pl.Series(list(borrowers), dtype=pl.String).implode()
         keep = keep & pl.col("borrower_id").is_in(wanted)

@@ -17,6 +17,7 @@ from typing import Final
 import numpy as np
 import polars as pl
 
+from repayguard.core.feature_parts import instant
 from repayguard.core.features import as_utc, compute_features
 from repayguard.core.policy import guardrails
 from repayguard.core.policy.compiler import DTYPES, CompiledPolicy
@@ -176,7 +177,7 @@ def _decide(
                              model.reason_references())  # fmt: skip
     return decisions.with_columns(
         pl.Series("borrower_id", features["borrower_id"]),
-        pl.lit(at, SINCE_DTYPE).alias("as_of"),
+        instant(at).alias("as_of"),
         pd.alias("pd"),
         tiers["tier"],
         tiers["tier_since"],

@@ -25,6 +25,7 @@ from typing import Annotated, Final
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from repayguard.core.feature_parts import instant
 from repayguard.core.features import as_utc
 
 TIER_DTYPE: Final = pl.Int8()
@@ -111,7 +112,7 @@ def assign_tiers(
     plain = pl.sum_horizontal(*[(p > u) for u in edges]).cast(pl.Int32) + 1
     current = pl.col("tier").cast(pl.Int32)
     dwelled = pl.col("tier_since").is_null() | (
-        pl.col("tier_since") <= at - timedelta(days=bands.min_dwell_days)
+        pl.col("tier_since") <= instant(at - timedelta(days=bands.min_dwell_days))
     )
     tier = (
         pl.when(p.is_null())
@@ -135,7 +136,7 @@ def assign_tiers(
         tier.cast(TIER_DTYPE).alias("tier"),
         pl.when(tier.cast(TIER_DTYPE).eq_missing(pl.col("tier")))
         .then(pl.col("tier_since"))
-        .otherwise(pl.lit(at, SINCE_DTYPE))
+        .otherwise(instant(at))
         .alias("tier_since"),
     )
 

@@ -12,6 +12,7 @@ reason, at or above it for a "high" one); a missing value gives the feature's mi
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from dataclasses import dataclass
@@ -87,12 +88,32 @@ class FeaturePoints:
 
     def points_expr(self) -> pl.Expr:
         """Points per row of the feature column, as one vectorized when/then chain."""
+        return _points_expr(self)
+
+    def points_array(self, values: np.ndarray) -> np.ndarray:
+        """Points per value of a Float64 array (NaN = missing): :meth:`points_expr` in NumPy,
+        for the few rows a run explains, where a Polars call costs more than the rows."""
+        uppers = np.asarray([b.upper for b in self.bins[:-1]], dtype=np.float64)
+        earned = np.asarray([b.points for b in self.bins], dtype=np.float64)
+        # The first bin whose upper bound exceeds the value: as many bins as bounds <= value.
+        at = np.searchsorted(uppers, np.nan_to_num(values, nan=0.0), side="right")
+        return np.where(np.isnan(values), self.missing_points, earned[at])
+
+    def build_points_expr(self) -> pl.Expr:
+        """The chain of :meth:`points_expr`, built afresh."""
         value = pl.col(self.name).cast(pl.Float64).fill_nan(None)
         chain: Any = pl.when(value.is_null()).then(pl.lit(self.missing_points))
         for b in self.bins[:-1]:
             chain = chain.when(value < b.upper).then(pl.lit(b.points))
         result: pl.Expr = chain.otherwise(pl.lit(self.bins[-1].points))
         return result.alias(self.name)
+
+
+@functools.lru_cache(maxsize=512)
+def _points_expr(feature: FeaturePoints) -> pl.Expr:
+    # Keyed by the frozen bins themselves: an online run scores a handful of rows, and
+    # rebuilding every feature's chain twice a run (PD, then reasons) cost more than scoring.
+    return feature.build_points_expr()
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,10 +129,13 @@ class ExpertModel:
 
     def points(self, features: pl.DataFrame) -> pl.DataFrame:
         """Points earned per feature and row (one Float64 column per model feature)."""
+        self._check_columns(features)
+        return features.select(f.points_expr() for f in self.features)
+
+    def _check_columns(self, features: pl.DataFrame) -> None:
         missing = [f.name for f in self.features if f.name not in features.columns]
         if missing:
             raise ValueError(f"the feature frame lacks {missing} needed by model {self.version}")
-        return features.select(f.points_expr() for f in self.features)
 
     def predict_pd(self, features: pl.DataFrame) -> pl.Series:
         """PD per row: ``logistic(intercept + total points / scale)``, same order as input."""
@@ -129,11 +153,14 @@ class ExpertModel:
         """
         if top < 0:
             raise ValueError("top must be at least 0")
-        points = self.points(features).to_numpy().astype(np.float64)
+        self._check_columns(features)
         values = np.column_stack(
             [features.get_column(f.name).cast(pl.Float64).fill_null(math.nan).to_numpy()
              for f in self.features]
         )  # fmt: skip
+        points = np.column_stack(
+            [f.points_array(values[:, n]) for n, f in enumerate(self.features)]
+        )
         best = np.asarray([f.best_points for f in self.features])
         best_present = np.asarray([min(b.points for b in f.bins) for f in self.features])
         excess = np.where(np.isnan(values), points - best, points - best_present)
