@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from repayguard.core.features import FEATURE_SCHEMA
 from repayguard.core.policy import CompiledPolicy, compile_policy, load_policy
-from repayguard.core.policy.counterfactual import ACTIONABLE, WHY_NONE, search
+from repayguard.core.policy.counterfactual import ACTIONABLE, WHY_NONE, regions, search
 from repayguard.core.policy.explain import explain
 from repayguard.core.policy.inputs import coerce_inputs
 from repayguard.core.policy.outcome import looser
@@ -194,3 +194,11 @@ def test_a_tier_only_restriction_is_lifted_through_what_moves_the_tier() -> None
     assert derived[1].after < 0.2 * 0.9  # below the T4 edge by the margin
     assert {c.input for c in first.changes if not c.derived} <= set(ACTIONABLE)
     assert explain(CN, inputs).why_none == "risk_tier"  # without the model: said, not guessed
+
+
+def test_an_inputs_regions_are_computed_once_per_compiled_policy() -> None:
+    fresh = compile_policy(load_policy(read_text("policies/cn-default.yaml")))
+    for name in fresh.inputs_used:
+        first = regions(fresh, name)
+        assert regions(fresh, name) is first, "kept, not recomputed"
+        assert first == regions(CN, name), "the same regions as another compilation's"

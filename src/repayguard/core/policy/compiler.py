@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from typing import Any
 
 import polars as pl
@@ -75,6 +75,7 @@ class CompiledPolicy:
         "evaluate_row",
         "input_types",
         "ir",
+        "memo",
         "policy",
         "profile",
         "version",
@@ -97,6 +98,9 @@ class CompiledPolicy:
         self._vector = VectorEvaluator(self.ir, self._rows.merged)
         self.evaluate_row = compile_rows(self.ir, known=self._rows.known, merged=self._rows.merged)
         """The decision for one borrower's inputs (a mapping; missing names are null)."""
+        self.memo: dict[Hashable, Any] = {}
+        """What is derived from this version alone, kept once computed (e.g. the regions of
+        an input that explanations search): a compiled policy never changes."""
 
     @property
     def hit_policy(self) -> str:

@@ -318,8 +318,17 @@ def _candidates(
     return out
 
 
-def regions(compiled: CompiledPolicy, name: str) -> list[ValueSet]:
-    """The values of one input that the policy's cells tell apart, as disjoint regions."""
+def regions(compiled: CompiledPolicy, name: str) -> tuple[ValueSet, ...]:
+    """The values of one input that the policy's cells tell apart, as disjoint regions
+    (computed once per compiled policy: every explanation searches them)."""
+    key = ("regions", name)
+    found: tuple[ValueSet, ...] | None = compiled.memo.get(key)
+    if found is None:
+        found = compiled.memo[key] = tuple(_regions(compiled, name))
+    return found
+
+
+def _regions(compiled: CompiledPolicy, name: str) -> list[ValueSet]:
     spec = compiled.policy.inputs[name]
     parts = [domain(spec)]
     for row in compiled.ir.rows:
