@@ -6,7 +6,7 @@ the route would refuse."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -15,7 +15,6 @@ from fastapi.testclient import TestClient
 from httpx import Response
 
 from repayguard.api.app import create_server
-from repayguard.api.asgi import ASGIApp, Receive, Scope, Send
 from repayguard.api.fastpath import AuthorizeFastPath
 from repayguard.bootstrap import Container, bootstrap
 from repayguard.config import RateLimitSettings
@@ -26,21 +25,9 @@ from repayguard.platform.clock import FixedClock
 
 from support.builders import healthy_history
 from support.common import NOW, make_settings
+from support.fastpath import Framework
 
 ASK = {"borrower_id": "B-1", "method": "auto_debit"}
-
-
-@dataclass
-class Framework:
-    """The full application behind the fast path, counting the authorize calls it answers."""
-
-    app: ASGIApp
-    answered: list[str] = field(default_factory=list)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            self.answered.append(scope["path"])
-        await self.app(scope, receive, send)
 
 
 @dataclass
@@ -84,9 +71,9 @@ def served(tmp_path: Path) -> Iterator[Served]:
 def _on_fast_path(served: Served, secret: str) -> None:
     """Two calls: the first caches the token through the route, the second is the fast path's."""
     assert served.ask(secret).status_code == 200
-    before = len(served.framework.answered)
+    before = len(served.framework.seen)
     assert served.ask(secret).status_code == 200
-    assert len(served.framework.answered) == before, "answered on the fast path"
+    assert len(served.framework.seen) == before, "answered on the fast path"
 
 
 def test_a_revoked_token_is_refused_at_the_next_call(served: Served) -> None:
@@ -97,7 +84,7 @@ def test_a_revoked_token_is_refused_at_the_next_call(served: Served) -> None:
 
     refused = served.ask(secret)
     assert refused.status_code == 401
-    assert served.framework.answered[-1] == "/v1/authorize", "the route refused it"
+    assert served.framework.seen[-1] == "/v1/authorize", "the route refused it"
 
 
 def test_revoking_another_token_keeps_this_one_answered(served: Served) -> None:
@@ -109,18 +96,18 @@ def test_revoking_another_token_keeps_this_one_answered(served: Served) -> None:
 
     # The first call after any revocation settles the caller again from the token cache
     # (still cached: only the revoked token was dropped), without the route.
-    before = len(served.framework.answered)
+    before = len(served.framework.seen)
     assert served.ask(secret).status_code == 200
-    assert len(served.framework.answered) == before
+    assert len(served.framework.seen) == before
 
 
 def test_an_expiring_token_is_refused_the_moment_it_expires(served: Served) -> None:
     _, secret = served.token("short", lifetime=timedelta(seconds=10))
     _on_fast_path(served, secret)
     served.clock.advance(timedelta(seconds=9))
-    before = len(served.framework.answered)
+    before = len(served.framework.seen)
     assert served.ask(secret).status_code == 200
-    assert len(served.framework.answered) == before, "still valid: the fast path answers"
+    assert len(served.framework.seen) == before, "still valid: the fast path answers"
 
     served.clock.advance(timedelta(seconds=1))
 

@@ -5,7 +5,7 @@ the clock; password logins are limited by address; the refusals are counted for 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -14,7 +14,6 @@ from fastapi.testclient import TestClient
 from httpx import Response
 
 from repayguard.api.app import create_server
-from repayguard.api.asgi import ASGIApp, Receive, Scope, Send
 from repayguard.api.fastpath import AuthorizeFastPath
 from repayguard.bootstrap import Container, bootstrap
 from repayguard.config import RateLimitSettings
@@ -32,24 +31,12 @@ from repayguard.platform.clock import FixedClock
 
 from support.builders import healthy_history
 from support.common import NOW, make_settings
+from support.fastpath import Framework
 
 # NOW is on the hour: an hourly window opened at NOW resets in exactly 3600 s.
 LIMITS = RateLimitSettings(authorize="3/hour", api="2/hour", login="2/hour")
 AUTHORIZE = {"borrower_id": "B-1", "method": "auto_debit"}
 METHODS = "/v1/borrowers/B-1/repayment-methods"
-
-
-@dataclass
-class Framework:
-    """The full application behind the fast path, noting the paths it was handed."""
-
-    app: ASGIApp
-    seen: list[str] = field(default_factory=list)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            self.seen.append(scope["path"])
-        await self.app(scope, receive, send)
 
 
 @dataclass

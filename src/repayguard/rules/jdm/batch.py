@@ -159,7 +159,8 @@ class _Run:
     def run(self, g: _Group, n: int) -> Data:
         ir = self.graph.nodes[n]
         if isinstance(ir, InputNode):
-            # only the first group holds every row, in order: it reads the request as it is
+            # A group's rows ascend (a fork keeps the order of the rows it keeps), so one as
+            # long as the request holds every row in order: it reads the request as it is.
             whole = len(g.rows) == self.request.height
             if whole:
                 r = self.request
